@@ -1,0 +1,140 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// AuditEvent names what an audit record is about.
+type AuditEvent string
+
+// The events the audit log records.
+const (
+	EventCheck        AuditEvent = "check"         // an arrival was checked
+	EventDeltaApplied AuditEvent = "delta.applied" // a change from central was applied
+	EventDeltaRefused AuditEvent = "delta.refused" // a change was refused (signature, replay, gap...)
+	EventAgentStart   AuditEvent = "agent.start"
+	EventAgentStop    AuditEvent = "agent.stop"
+)
+
+// AuditRecord is one entry of the audit log. It records checks and changes
+// by reference (check ID, hit IDs, alert IDs), never the names, plates or
+// numbers that were checked. Seq, Time, Prev and Hash are set by the store.
+type AuditRecord struct {
+	Seq    uint64     `json:"seq"`
+	Time   time.Time  `json:"time"`
+	Event  AuditEvent `json:"event"`
+	Ref    string     `json:"ref,omitempty"`    // check ID, delta epoch/seq, ...
+	Device string     `json:"device,omitempty"` // the device or user behind the event
+	Detail string     `json:"detail,omitempty"`
+	Hits   []string   `json:"hits,omitempty"`   // hit IDs
+	Alerts []string   `json:"alerts,omitempty"` // alert IDs hit
+	Prev   string     `json:"prev"`             // hash of the record before
+	Hash   string     `json:"hash,omitempty"`   // hash of this record (with Hash empty)
+}
+
+// Audit appends a record to the audit log in its own transaction.
+func (r *Replica) Audit(ctx context.Context, rec AuditRecord) error {
+	return r.db.Update(func(tx *bolt.Tx) error { return r.appendAudit(tx, rec) })
+}
+
+// appendAudit chains rec to the log's head inside tx.
+func (r *Replica) appendAudit(tx *bolt.Tx, rec AuditRecord) error {
+	b := tx.Bucket(bucketAudit)
+	meta := tx.Bucket(bucketMeta)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	rec.Seq = seq
+	rec.Time = r.now().UTC()
+	rec.Prev = string(meta.Get(metaAudit))
+	rec.Hash = ""
+	h, err := auditHash(rec)
+	if err != nil {
+		return err
+	}
+	rec.Hash = h
+	v, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if err := b.Put(u64(seq), v); err != nil {
+		return err
+	}
+	return meta.Put(metaAudit, []byte(h))
+}
+
+func auditHash(rec AuditRecord) (string, error) {
+	rec.Hash = ""
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// AuditRecords calls fn for every audit record in order.
+func (r *Replica) AuditRecords(ctx context.Context, fn func(AuditRecord) error) error {
+	return r.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketAudit).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			var rec AuditRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("%w: audit record at key %d: %w", ErrAuditChain, binary.BigEndian.Uint64(k), err)
+			}
+			if err := fn(rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// VerifyAudit walks the audit log and checks its hash chain: every record's
+// hash, its link to the one before, its position, and that the last record
+// is the head the store recorded. It returns the number of records and an
+// ErrAuditChain error naming the first record that was edited, removed or
+// moved.
+func (r *Replica) VerifyAudit(ctx context.Context) (int, error) {
+	n := 0
+	var prev string
+	var prevSeq uint64
+	err := r.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketAudit).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			key := binary.BigEndian.Uint64(k)
+			var rec AuditRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("%w: record %d does not decode: %w", ErrAuditChain, key, err)
+			}
+			if rec.Seq != key {
+				return fmt.Errorf("%w: record stored at %d says it is %d (moved)", ErrAuditChain, key, rec.Seq)
+			}
+			if want, _ := auditHash(rec); want != rec.Hash {
+				return fmt.Errorf("%w: record %d was edited (hash mismatch)", ErrAuditChain, key)
+			}
+			if n > 0 && key != prevSeq+1 {
+				return fmt.Errorf("%w: records %d to %d are missing", ErrAuditChain, prevSeq+1, key-1)
+			}
+			if n > 0 && rec.Prev != prev {
+				return fmt.Errorf("%w: record %d does not follow record %d", ErrAuditChain, key, prevSeq)
+			}
+			prev, prevSeq = rec.Hash, key
+			n++
+		}
+		if head := string(tx.Bucket(bucketMeta).Get(metaAudit)); head != prev {
+			return fmt.Errorf("%w: the log ends at record %d but the head names another record (records removed from the end)", ErrAuditChain, prevSeq)
+		}
+		return nil
+	})
+	return n, err
+}

@@ -1,0 +1,93 @@
+package store
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+)
+
+// keyring holds the keys derived from the data key: one to encrypt values,
+// one to compute record keys. Deriving both with HKDF lets one sealed
+// secret serve two purposes without reusing a key for both.
+type keyring struct {
+	aead  cipher.AEAD
+	index []byte
+	gen   uint32 // key generation, written before every value
+}
+
+func newKeyring(dataKey, salt []byte, gen uint32) (*keyring, error) {
+	if len(dataKey) != DataKeySize {
+		return nil, fmt.Errorf("%w: data key is %d bytes, want %d", ErrNoKey, len(dataKey), DataKeySize)
+	}
+	encKey, err := hkdf.Key(sha256.New, dataKey, salt, "borderpost replica encryption v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	idxKey, err := hkdf.Key(sha256.New, dataKey, salt, "borderpost replica index v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(encKey)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &keyring{aead: aead, index: idxKey, gen: gen}, nil
+}
+
+// recordKey returns the bucket key for a plaintext identifier: an HMAC, so
+// equal identifiers find each other and the file reveals none of them.
+func (k *keyring) recordKey(domain, id string) []byte {
+	m := hmac.New(sha256.New, k.index)
+	m.Write([]byte(domain))
+	m.Write([]byte{0})
+	m.Write([]byte(id))
+	return m.Sum(nil)
+}
+
+// seal encrypts a value stored under bucket/key. The associated data binds
+// the ciphertext to its place, so a value moved to another key or bucket
+// fails to open.
+func (k *keyring) seal(bucket, key, plain []byte) ([]byte, error) {
+	out := make([]byte, 4, 4+k.aead.NonceSize()+len(plain)+k.aead.Overhead())
+	binary.BigEndian.PutUint32(out, k.gen)
+	nonce := make([]byte, k.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	out = append(out, nonce...)
+	return k.aead.Seal(out, nonce, plain, aad(bucket, key, out[:4])), nil
+}
+
+// open decrypts a value sealed by seal under the same bucket and key.
+func (k *keyring) open(bucket, key, sealed []byte) ([]byte, error) {
+	ns := k.aead.NonceSize()
+	if len(sealed) < 4+ns+k.aead.Overhead() {
+		return nil, fmt.Errorf("%w: value too short", ErrCorrupt)
+	}
+	if binary.BigEndian.Uint32(sealed) != k.gen {
+		return nil, fmt.Errorf("%w: value sealed under key generation %d, replica is at %d", ErrCorrupt, binary.BigEndian.Uint32(sealed), k.gen)
+	}
+	plain, err := k.aead.Open(nil, sealed[4:4+ns], sealed[4+ns:], aad(bucket, key, sealed[:4]))
+	if err != nil {
+		return nil, fmt.Errorf("%w: authentication failed in bucket %s", ErrCorrupt, bucket)
+	}
+	return plain, nil
+}
+
+func aad(bucket, key, gen []byte) []byte {
+	a := make([]byte, 0, len(bucket)+len(key)+len(gen)+2)
+	a = append(a, bucket...)
+	a = append(a, 0)
+	a = append(a, key...)
+	a = append(a, 0)
+	return append(a, gen...)
+}

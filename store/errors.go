@@ -1,0 +1,32 @@
+package store
+
+import "errors"
+
+// Errors returned by the store. Callers test with errors.Is; the wrapped
+// message says what failed and what to do.
+var (
+	// ErrNoKey means the key provider could not produce a data key.
+	ErrNoKey = errors.New("no data key")
+	// ErrWrongKey means the data key does not match the one the replica
+	// was created with.
+	ErrWrongKey = errors.New("data key does not match the replica")
+	// ErrFormat means the file was written by a newer replica format.
+	ErrFormat = errors.New("unsupported replica format")
+	// ErrCorrupt means a stored value failed authentication or decoding.
+	ErrCorrupt = errors.New("replica record corrupt")
+	// ErrReplay means a change's sequence is at or below the replica's.
+	ErrReplay = errors.New("change already applied (replay)")
+	// ErrGap means a change's sequence is beyond the next one expected.
+	ErrGap = errors.New("change sequence gap")
+	// ErrEpoch means a change belongs to another epoch than the replica's.
+	ErrEpoch = errors.New("change belongs to another epoch")
+	// ErrChain means a change's previous hash is not the replica's head.
+	ErrChain = errors.New("change does not follow the replica's chain")
+	// ErrDigest means the state after a change does not have the digest
+	// the change announced.
+	ErrDigest = errors.New("replica digest mismatch after change")
+	// ErrInvalidAlert means an alert lacks an ID, a version or a subject.
+	ErrInvalidAlert = errors.New("invalid alert")
+	// ErrAuditChain means the audit log's hash chain is broken.
+	ErrAuditChain = errors.New("audit chain broken")
+)
