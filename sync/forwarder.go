@@ -1,0 +1,176 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/borderpost/borderpost/store"
+)
+
+// Publisher sends a message to the broker; *Link implements it.
+type Publisher interface {
+	Publish(topic string, retained bool, payload []byte) error
+}
+
+// Forwarder ships hits from the outbox to central, in order, with at most
+// Window unacknowledged at a time, and deletes them only on central's
+// application acknowledgement. After every reconnect, and whenever central
+// has been silent for ResendAfter, it starts again from the oldest hit not
+// acknowledged: central de-duplicates by hit ID, so a hit may arrive twice
+// but never zero times.
+type Forwarder struct {
+	rep         *store.Replica
+	pub         Publisher
+	agent       string
+	topic       string
+	window      uint64
+	resendAfter time.Duration
+	log         *slog.Logger
+	wake        chan struct{}
+
+	mu       sync.Mutex
+	sent     uint64 // highest sequence published since the last reset
+	acked    uint64 // highest sequence central acknowledged
+	progress time.Time
+}
+
+// ForwarderConfig configures a Forwarder.
+type ForwarderConfig struct {
+	Replica     *store.Replica
+	Publisher   Publisher
+	Agent       string
+	Window      int           // default 32
+	ResendAfter time.Duration // default 10s
+	Logger      *slog.Logger
+}
+
+// NewForwarder returns a Forwarder; call Run to start it.
+func NewForwarder(cfg ForwarderConfig) *Forwarder {
+	if cfg.Window <= 0 {
+		cfg.Window = 32
+	}
+	if cfg.ResendAfter == 0 {
+		cfg.ResendAfter = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Forwarder{rep: cfg.Replica, pub: cfg.Publisher, agent: cfg.Agent, topic: AgentTopic(cfg.Agent, "hits"),
+		window: uint64(cfg.Window), resendAfter: cfg.ResendAfter, log: cfg.Logger, wake: make(chan struct{}, 1)}
+}
+
+// Notify tells the forwarder that new hits wait in the outbox.
+func (f *Forwarder) Notify() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Reset makes the forwarder resend every unacknowledged hit; call it after
+// each (re)connect.
+func (f *Forwarder) Reset() {
+	f.mu.Lock()
+	f.sent = 0
+	f.progress = time.Now()
+	f.mu.Unlock()
+	f.Notify()
+}
+
+// HandleAck is the Handler for the agent's acks topic.
+func (f *Forwarder) HandleAck(topic string, payload []byte) {
+	var a Ack
+	if len(payload) > 4096 || json.Unmarshal(payload, &a) != nil {
+		f.log.Warn("malformed acknowledgement ignored", "topic", topic)
+		return
+	}
+	n, err := f.rep.Acknowledge(a.Upto)
+	if err != nil {
+		f.log.Error("drop acknowledged hits from outbox", "err", err)
+		return
+	}
+	f.mu.Lock()
+	if a.Upto > f.acked {
+		f.acked = a.Upto
+		f.progress = time.Now()
+	}
+	f.mu.Unlock()
+	if n > 0 {
+		f.log.Debug("hits acknowledged by central", "upto", a.Upto, "dropped", n)
+	}
+	f.Notify()
+}
+
+// Run publishes until ctx ends.
+func (f *Forwarder) Run(ctx context.Context) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-f.wake:
+		case <-tick.C:
+			f.mu.Lock()
+			stalled := f.sent > f.acked && time.Since(f.progress) > f.resendAfter
+			f.mu.Unlock()
+			if stalled {
+				f.log.Info("no acknowledgement from central; resending unacknowledged hits")
+				f.Reset()
+			}
+		}
+		f.pump()
+	}
+}
+
+// pump publishes as many hits as the window allows.
+func (f *Forwarder) pump() {
+	for {
+		st, err := f.rep.Outbox()
+		if err != nil {
+			f.log.Error("read outbox", "err", err)
+			return
+		}
+		if st.Depth == 0 {
+			return
+		}
+		f.mu.Lock()
+		floor := st.First - 1 // everything below First was acknowledged
+		if f.acked < floor {
+			f.acked = floor
+		}
+		if f.sent < f.acked {
+			f.sent = f.acked
+		}
+		room := f.window - min(f.window, f.sent-f.acked)
+		after := f.sent
+		f.mu.Unlock()
+		if room == 0 {
+			return
+		}
+		hits, err := f.rep.Pending(after, int(room))
+		if err != nil {
+			f.log.Error("read outbox", "err", err)
+			return
+		}
+		if len(hits) == 0 {
+			return
+		}
+		for _, h := range hits {
+			msg, err := json.Marshal(HitMessage{Agent: f.agent, Floor: st.First, Hit: h})
+			if err != nil {
+				f.log.Error("encode hit", "err", err)
+				return
+			}
+			if err := f.pub.Publish(f.topic, false, msg); err != nil {
+				return // link down: the next connect resets and resends
+			}
+			f.mu.Lock()
+			f.sent = h.Seq
+			f.mu.Unlock()
+		}
+	}
+}

@@ -1,0 +1,152 @@
+package sync
+
+import (
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// Handler processes one incoming message. It runs on its own goroutine and
+// must commit what it needs to disk before returning: the broker's PUBACK
+// goes out when it returns.
+type Handler func(topic string, payload []byte)
+
+// LinkConfig describes one MQTT session.
+type LinkConfig struct {
+	Broker    string        // tcp://host:port, ssl://host:port
+	ClientID  string        // the agent ID: stable, unique per broker
+	Username  string        // optional
+	Password  string        // optional
+	TLS       *tls.Config   // for ssl:// brokers; a client certificate in production
+	KeepAlive time.Duration // default 10s
+	// Subscriptions are (re)made with QoS 1 on every connect.
+	Subscriptions map[string]Handler
+	// WillTopic and WillPayload form the retained last will, if set.
+	WillTopic   string
+	WillPayload []byte
+	// OnConnect runs after every (re)connect, after subscribing.
+	OnConnect func()
+	// OnLost runs when the connection drops.
+	OnLost func(error)
+	Logger *slog.Logger
+}
+
+// Link is a persistent MQTT session that reconnects by itself. It hides
+// paho so that a test double or an MQTT 5 client can stand in.
+type Link struct {
+	c    mqtt.Client
+	log  *slog.Logger
+	subs map[string]Handler // read at every connect
+}
+
+// Dial builds a link and starts connecting; see NewLink and Connect.
+func Dial(cfg LinkConfig) (*Link, error) {
+	l, err := NewLink(cfg)
+	if err != nil {
+		return nil, err
+	}
+	l.Connect()
+	return l, nil
+}
+
+// NewLink builds a link without connecting, so that the caller can finish
+// wiring what OnConnect and the handlers use before the first message.
+func NewLink(cfg LinkConfig) (*Link, error) {
+	if _, err := url.Parse(cfg.Broker); err != nil || cfg.Broker == "" {
+		return nil, fmt.Errorf("mqtt broker address %q: want tcp://host:port or ssl://host:port", cfg.Broker)
+	}
+	if cfg.ClientID == "" {
+		return nil, fmt.Errorf("mqtt client ID is empty: set agent.id in the configuration")
+	}
+	if cfg.KeepAlive == 0 {
+		cfg.KeepAlive = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	l := &Link{log: cfg.Logger, subs: cfg.Subscriptions}
+	o := mqtt.NewClientOptions().
+		AddBroker(cfg.Broker).
+		SetClientID(cfg.ClientID).
+		SetCleanSession(false).
+		SetOrderMatters(false).
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(time.Second).
+		SetMaxReconnectInterval(5 * time.Second).
+		SetKeepAlive(cfg.KeepAlive).
+		SetPingTimeout(cfg.KeepAlive / 2).
+		SetConnectTimeout(5 * time.Second).
+		SetWriteTimeout(10 * time.Second).
+		SetResumeSubs(false).
+		SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) {
+			cfg.Logger.Warn("message on unexpected topic dropped", "topic", m.Topic())
+		})
+	if cfg.Username != "" {
+		o.SetUsername(cfg.Username).SetPassword(cfg.Password)
+	}
+	if cfg.TLS != nil {
+		o.SetTLSConfig(cfg.TLS)
+	}
+	if cfg.WillTopic != "" {
+		o.SetBinaryWill(cfg.WillTopic, cfg.WillPayload, 1, true)
+	}
+	o.SetOnConnectHandler(func(c mqtt.Client) {
+		// Subscribe again on every connect: with a persistent session the
+		// broker keeps them, but a broker that lost its state does not.
+		for topic, h := range l.subs {
+			h := h
+			tok := c.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) { h(m.Topic(), m.Payload()) })
+			if tok.WaitTimeout(10*time.Second) && tok.Error() != nil {
+				cfg.Logger.Error("mqtt subscribe failed", "topic", topic, "err", tok.Error())
+			}
+		}
+		cfg.Logger.Info("mqtt connected", "broker", cfg.Broker)
+		if cfg.OnConnect != nil {
+			go cfg.OnConnect()
+		}
+	})
+	o.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+		cfg.Logger.Warn("mqtt connection lost", "err", err)
+		if cfg.OnLost != nil {
+			cfg.OnLost(err)
+		}
+	})
+	l.c = mqtt.NewClient(o)
+	return l, nil
+}
+
+// Connect starts connecting and returns at once; the link keeps retrying
+// until Close. Use Connected to know the state, and OnConnect to act on it.
+func (l *Link) Connect() {
+	l.c.Connect() // with ConnectRetry this completes only once connected; never wait on it
+}
+
+// Connected reports whether the session is up now.
+func (l *Link) Connected() bool { return l.c.IsConnectionOpen() }
+
+// Publish hands a message to the client with QoS 1. It returns
+// ErrNotConnected when the link is down, so the caller keeps the data; a
+// nil error means only that the client took the message, not that anyone
+// received it.
+func (l *Link) Publish(topic string, retained bool, payload []byte) error {
+	if !l.c.IsConnectionOpen() {
+		return ErrNotConnected
+	}
+	tok := l.c.Publish(topic, 1, retained, payload)
+	select {
+	case <-tok.Done():
+		return tok.Error()
+	default:
+		return nil // in flight; the application acknowledgement decides
+	}
+}
+
+// Close disconnects cleanly, giving in-flight work a moment to finish.
+func (l *Link) Close() {
+	l.c.Disconnect(250)
+}

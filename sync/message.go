@@ -1,0 +1,86 @@
+package sync
+
+import (
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/borderpost/borderpost/store"
+)
+
+// MaxMessage bounds any message the agent accepts from the broker. A delta
+// of 10,000 alerts is about 5 MiB; anything far larger is refused unread.
+const MaxMessage = 64 << 20
+
+// Delta is the signed body of a watch-list change. Its hash (SHA-256 of the
+// signed bytes) is what the next delta names as Prev.
+type Delta struct {
+	Epoch   uint64        `json:"epoch"`
+	Seq     uint64        `json:"seq"`
+	Prev    string        `json:"prev"`   // hex hash of the previous delta; zeros for the first of an epoch
+	Digest  string        `json:"digest"` // store.Digest of the alert set after this delta
+	Issued  time.Time     `json:"issued"`
+	Upserts []store.Alert `json:"upserts,omitempty"`
+	Deletes []string      `json:"deletes,omitempty"`
+}
+
+// Change converts a verified delta into the store's form.
+func (d *Delta) Change(hash [32]byte) (store.Change, error) {
+	ch := store.Change{Epoch: d.Epoch, Seq: d.Seq, Hash: hash, Upserts: d.Upserts, Deletes: d.Deletes}
+	prev, err := hex.DecodeString(d.Prev)
+	if err != nil || len(prev) != 32 {
+		return ch, fmt.Errorf("%w: delta %d: prev is not a 32-byte hex hash", ErrMessage, d.Seq)
+	}
+	copy(ch.PrevHash[:], prev)
+	if ch.Digest, err = store.ParseDigest(d.Digest); err != nil {
+		return ch, fmt.Errorf("%w: delta %d: digest is not a 32-byte hex hash", ErrMessage, d.Seq)
+	}
+	return ch, nil
+}
+
+// Head is central's signed statement of the latest delta, published
+// retained so that an agent learns on connect whether it is behind.
+type Head struct {
+	Epoch   uint64    `json:"epoch"`
+	Seq     uint64    `json:"seq"`
+	Digest  string    `json:"digest"`
+	Issued  time.Time `json:"issued"`
+	Expires time.Time `json:"expires"`
+}
+
+// Resync is an agent's request to be brought up to date: "I hold epoch E,
+// sequence N".
+type Resync struct {
+	Agent string `json:"agent"`
+	Epoch uint64 `json:"epoch"`
+	Seq   uint64 `json:"seq"`
+}
+
+// HitMessage carries one hit from an agent's outbox. Floor is the lowest
+// sequence still in the outbox when it was sent: everything below it has
+// been acknowledged, so central may move its cursor up to Floor-1.
+type HitMessage struct {
+	Agent string    `json:"agent"`
+	Floor uint64    `json:"floor"`
+	Hit   store.Hit `json:"hit"`
+}
+
+// Ack is central's acknowledgement: it has stored every hit of the agent up
+// to and including sequence Upto.
+type Ack struct {
+	Upto uint64 `json:"upto"`
+}
+
+// Status is an agent's retained status, also its last will (Link
+// "offline").
+type Status struct {
+	Agent        string    `json:"agent"`
+	Link         string    `json:"link"` // online or offline
+	Time         time.Time `json:"time"`
+	Epoch        uint64    `json:"epoch"`
+	Seq          uint64    `json:"seq"`
+	Digest       string    `json:"digest"`
+	ReplicaAt    time.Time `json:"replica_at,omitzero"`
+	OutboxDepth  int       `json:"outbox_depth"`
+	OutboxOldest time.Time `json:"outbox_oldest,omitzero"`
+}

@@ -1,0 +1,142 @@
+// Package synctest starts real MQTT brokers for tests, the way
+// net/http/httptest starts servers: a Mosquitto child process on a free
+// loopback port, with persistence on, that a test can kill with SIGKILL and
+// start again on the same port and state to simulate a broker crash.
+//
+// It never binds anything but 127.0.0.1, and it never skips a test when
+// the broker is missing: it fails and says how to install it.
+package synctest
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Mosquitto is a broker started for one test.
+type Mosquitto struct {
+	Port int
+	Dir  string
+	bin  string
+	t    testing.TB
+	cmd  *exec.Cmd
+	log  *bytes.Buffer
+}
+
+// mosquittoConf is the configuration of ../testdata/mosquitto.conf with
+// the port and directory filled in: persistence saved every second and on
+// every change, since the tests kill the broker.
+const mosquittoConf = `listener %d 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location %s/
+autosave_interval 1
+autosave_on_changes true
+max_queued_messages 1000000
+log_type error
+log_type warning
+log_type notice
+connection_messages true
+user root
+`
+
+// StartMosquitto starts a broker on a free loopback port and stops it when
+// the test ends.
+func StartMosquitto(t testing.TB) *Mosquitto {
+	t.Helper()
+	bin, err := exec.LookPath("mosquitto")
+	if err != nil {
+		bin = "/usr/sbin/mosquitto"
+		if _, err := os.Stat(bin); err != nil {
+			t.Fatalf("mosquitto is not installed: run `make test` as root (it installs the Debian package) or `apt-get install mosquitto`")
+		}
+	}
+	m := &Mosquitto{Port: FreePort(t), Dir: t.TempDir(), bin: bin, t: t}
+	if err := os.MkdirAll(filepath.Join(m.Dir, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := fmt.Sprintf(mosquittoConf, m.Port, filepath.Join(m.Dir, "data"))
+	if os.Geteuid() != 0 {
+		conf = conf[:len(conf)-len("user root\n")]
+	}
+	if err := os.WriteFile(filepath.Join(m.Dir, "mosquitto.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m.start()
+	t.Cleanup(func() {
+		m.Kill()
+		if t.Failed() {
+			t.Logf("mosquitto log:\n%s", m.log.String())
+		}
+	})
+	return m
+}
+
+func (m *Mosquitto) start() {
+	m.t.Helper()
+	m.log = new(bytes.Buffer)
+	m.cmd = exec.Command(m.bin, "-c", filepath.Join(m.Dir, "mosquitto.conf"))
+	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
+	if err := m.cmd.Start(); err != nil {
+		m.t.Fatalf("start mosquitto: %v", err)
+	}
+	WaitListening(m.t, m.Addr(), 10*time.Second)
+}
+
+// Addr is the broker's host:port.
+func (m *Mosquitto) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(m.Port)) }
+
+// URL is the broker's address as paho takes it.
+func (m *Mosquitto) URL() string { return "tcp://" + m.Addr() }
+
+// Kill stops the broker with SIGKILL, as a crash or power cut would.
+func (m *Mosquitto) Kill() {
+	if m.cmd == nil || m.cmd.Process == nil {
+		return
+	}
+	m.cmd.Process.Signal(syscall.SIGKILL)
+	m.cmd.Wait()
+	m.cmd = nil
+}
+
+// Restart starts the broker again on the same port and state directory.
+func (m *Mosquitto) Restart() {
+	m.t.Helper()
+	m.Kill()
+	m.start()
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// WaitListening waits until addr accepts TCP connections.
+func WaitListening(t testing.TB, addr string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not listening after %s: %v", addr, within, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,202 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/borderpost/borderpost/store"
+)
+
+// Watchlist verifies and applies central's signed deltas to the replica.
+// Deltas that arrive ahead of their turn wait in memory a short while for
+// the missing ones; a gap that does not close triggers a resync request.
+type Watchlist struct {
+	rep      *store.Replica
+	verify   *Verifier
+	log      *slog.Logger
+	applied  func(store.Change) // called after each committed delta
+	resync   func(store.Cursor) // asks central for what is missing
+	gapGrace time.Duration
+
+	mu         sync.Mutex
+	ahead      map[uint64]pendingDelta // deltas beyond the next one, by seq
+	gapSince   time.Time
+	head       Head
+	lastResync time.Time
+}
+
+type pendingDelta struct {
+	ch   store.Change
+	body []byte
+}
+
+// WatchlistConfig configures a Watchlist.
+type WatchlistConfig struct {
+	Replica  *store.Replica
+	Verifier *Verifier
+	Logger   *slog.Logger
+	// Applied runs after each delta commits, with the change applied, so
+	// the in-memory match index can follow.
+	Applied func(store.Change)
+	// Resync asks central to replay from the given cursor.
+	Resync func(store.Cursor)
+	// GapGrace is how long an out-of-order delta may wait for the missing
+	// ones before a resync is requested; default 2s.
+	GapGrace time.Duration
+}
+
+// NewWatchlist returns a Watchlist applying to cfg.Replica.
+func NewWatchlist(cfg WatchlistConfig) *Watchlist {
+	if cfg.GapGrace == 0 {
+		cfg.GapGrace = 2 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Watchlist{rep: cfg.Replica, verify: cfg.Verifier, log: cfg.Logger, applied: cfg.Applied,
+		resync: cfg.Resync, gapGrace: cfg.GapGrace, ahead: make(map[uint64]pendingDelta)}
+}
+
+// HandleDelta is the Handler for delta topics. It returns only once the
+// delta is committed, refused, or parked to wait for its predecessors.
+func (w *Watchlist) HandleDelta(topic string, payload []byte) {
+	ctx := context.Background()
+	if err := w.handleDelta(ctx, payload); err != nil {
+		w.log.Warn("delta not applied", "topic", topic, "err", err)
+	}
+}
+
+func (w *Watchlist) handleDelta(ctx context.Context, payload []byte) error {
+	if len(payload) > MaxMessage {
+		return w.refuse(ctx, "", fmt.Errorf("%w: %d bytes, limit %d", ErrMessage, len(payload), MaxMessage))
+	}
+	body, hash, err := w.verify.Open(payload)
+	if err != nil {
+		return w.refuse(ctx, "", err)
+	}
+	var d Delta
+	if err := json.Unmarshal(body, &d); err != nil {
+		return w.refuse(ctx, "", fmt.Errorf("%w: delta body: %w", ErrMessage, err))
+	}
+	ch, err := d.Change(hash)
+	if err != nil {
+		return w.refuse(ctx, fmt.Sprintf("%d/%d", d.Epoch, d.Seq), err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.apply(ctx, ch)
+}
+
+// apply applies ch and then any parked deltas that now follow. w.mu held.
+func (w *Watchlist) apply(ctx context.Context, ch store.Change) error {
+	err := w.rep.Apply(ctx, ch)
+	switch {
+	case err == nil:
+		w.log.Info("delta applied", "epoch", ch.Epoch, "seq", ch.Seq, "upserts", len(ch.Upserts), "deletes", len(ch.Deletes))
+		if w.applied != nil {
+			w.applied(ch)
+		}
+		w.gapSince = time.Time{}
+		delete(w.ahead, ch.Seq)
+		if next, ok := w.ahead[ch.Seq+1]; ok && next.ch.Epoch == ch.Epoch {
+			return w.apply(ctx, next.ch)
+		}
+		return nil
+	case errors.Is(err, store.ErrReplay):
+		return fmt.Errorf("duplicate or replayed delta ignored: %w", err)
+	case errors.Is(err, store.ErrGap):
+		if len(w.ahead) < 1024 {
+			w.ahead[ch.Seq] = pendingDelta{ch: ch}
+		}
+		if w.gapSince.IsZero() {
+			w.gapSince = time.Now()
+		}
+		return fmt.Errorf("delta parked until its predecessors arrive: %w", err)
+	default:
+		// Epoch, chain or digest mismatch: only central can repair it.
+		w.requestResync()
+		return err
+	}
+}
+
+// refuse records a delta that could not even be decoded or verified.
+func (w *Watchlist) refuse(ctx context.Context, ref string, cause error) error {
+	if err := w.rep.Audit(ctx, store.AuditRecord{Event: store.EventDeltaRefused, Ref: ref, Detail: cause.Error()}); err != nil {
+		w.log.Error("audit refused delta", "err", err)
+	}
+	return cause
+}
+
+// HandleHead is the Handler for the retained head topic: an agent that is
+// behind asks for a resync at once.
+func (w *Watchlist) HandleHead(topic string, payload []byte) {
+	body, _, err := w.verify.Open(payload)
+	if err != nil {
+		w.log.Warn("watch-list head refused", "err", err)
+		return
+	}
+	var h Head
+	if err := json.Unmarshal(body, &h); err != nil {
+		w.log.Warn("watch-list head refused", "err", err)
+		return
+	}
+	w.mu.Lock()
+	w.head = h
+	w.mu.Unlock()
+	w.Tick()
+}
+
+// Head returns the last verified head received from central.
+func (w *Watchlist) Head() Head {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.head
+}
+
+// Tick asks for a resync if the replica is behind the head or a gap has
+// stayed open longer than the grace period. Call it periodically and after
+// each connect.
+func (w *Watchlist) Tick() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	cur, err := w.rep.Cursor()
+	if err != nil {
+		w.log.Error("read replica cursor", "err", err)
+		return
+	}
+	behind := w.head.Seq > cur.Seq || (w.head.Epoch != 0 && w.head.Epoch != cur.Epoch)
+	gap := !w.gapSince.IsZero() && time.Since(w.gapSince) > w.gapGrace
+	if behind || gap {
+		w.requestResyncAt(cur)
+	}
+}
+
+func (w *Watchlist) requestResync() {
+	cur, err := w.rep.Cursor()
+	if err != nil {
+		w.log.Error("read replica cursor", "err", err)
+		return
+	}
+	w.requestResyncAt(cur)
+}
+
+// resyncEvery spaces resync requests, so that a replay in progress is not
+// asked for again before it can arrive.
+const resyncEvery = 5 * time.Second
+
+func (w *Watchlist) requestResyncAt(cur store.Cursor) {
+	if time.Since(w.lastResync) < resyncEvery {
+		return
+	}
+	w.lastResync = time.Now()
+	w.gapSince = time.Time{}
+	clear(w.ahead)
+	if w.resync != nil {
+		w.resync(cur)
+	}
+}
