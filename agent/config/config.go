@@ -1,0 +1,244 @@
+// Package config owns the agent's configuration file: its schema, its
+// defaults and its validation. It reads YAML from an io.Reader, refuses
+// unknown keys, and reports every problem with its line and what to write
+// instead. It must never read keys or other secrets itself: it only names
+// where they are.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole agent configuration. See configs/agent.example.yaml
+// for every setting with its meaning.
+type Config struct {
+	Agent Agent `yaml:"agent"`
+	Store Store `yaml:"store"`
+	MQTT  MQTT  `yaml:"mqtt"`
+	Trust Trust `yaml:"trust"`
+	HTTP  HTTP  `yaml:"http"`
+	Sync  Sync  `yaml:"sync"`
+	Log   Log   `yaml:"log"`
+}
+
+// Agent identifies this agent and its post.
+type Agent struct {
+	ID   string `yaml:"id"`
+	Post string `yaml:"post"`
+}
+
+// Store says where the replica lives and where its key comes from.
+type Store struct {
+	Path string `yaml:"path"`
+	Key  Key    `yaml:"key"`
+}
+
+// Key names the data key's provider. Exactly one must be set.
+type Key struct {
+	// File is a development key file (64 hex characters). The agent warns
+	// loudly when it runs on one.
+	File string `yaml:"file"`
+}
+
+// MQTT is the link to central's broker.
+type MQTT struct {
+	Broker    string        `yaml:"broker"`
+	Username  string        `yaml:"username"`
+	Password  string        `yaml:"password_file"`
+	CA        string        `yaml:"ca"`
+	Cert      string        `yaml:"cert"`
+	KeyFile   string        `yaml:"key"`
+	KeepAlive time.Duration `yaml:"keepalive"`
+}
+
+// Trust names the public keys whose signatures on watch-list changes the
+// agent accepts.
+type Trust struct {
+	CentralKeys []string `yaml:"central_keys"` // files holding base64 Ed25519 public keys
+}
+
+// HTTP is the devices' and terminal's listener.
+type HTTP struct {
+	Listen string `yaml:"listen"`
+}
+
+// Sync tunes the hit forwarding and status.
+type Sync struct {
+	HitWindow   int           `yaml:"hit_window"`
+	ResendAfter time.Duration `yaml:"resend_after"`
+	StatusEvery time.Duration `yaml:"status_every"`
+}
+
+// Log sets the log level and format.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // json or text
+}
+
+// Defaults returns the values used for settings the file leaves out.
+func Defaults() Config {
+	return Config{
+		Store: Store{Path: "/var/lib/borderpost/replica.db"},
+		MQTT:  MQTT{KeepAlive: 10 * time.Second},
+		HTTP:  HTTP{Listen: "127.0.0.1:8443"},
+		Sync:  Sync{HitWindow: 32, ResendAfter: 10 * time.Second, StatusEvery: 10 * time.Second},
+		Log:   Log{Level: "info", Format: "json"},
+	}
+}
+
+// Problem is one thing wrong with a configuration file.
+type Problem struct {
+	Line int    // 0 when the problem is not tied to a line
+	Key  string // dotted path, e.g. "mqtt.broker"
+	Msg  string // what is wrong and what to write instead
+}
+
+func (p Problem) String() string {
+	if p.Line > 0 {
+		return fmt.Sprintf("line %d: %s: %s", p.Line, p.Key, p.Msg)
+	}
+	return fmt.Sprintf("%s: %s", p.Key, p.Msg)
+}
+
+// Problems is the list of everything wrong with a file; it is an error.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return "configuration: " + strings.Join(s, "; ")
+}
+
+// ErrEmpty means the configuration file has no content.
+var ErrEmpty = errors.New("configuration is empty")
+
+// Load reads a configuration, applies defaults and validates it. On error
+// it returns Problems listing every problem found, each with its line.
+func Load(r io.Reader) (Config, error) {
+	cfg := Defaults()
+	data, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return cfg, err
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return cfg, Problems{{Key: "(file)", Msg: err.Error()}}
+	}
+	if len(root.Content) == 0 {
+		return cfg, ErrEmpty
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			ps := make(Problems, 0, len(te.Errors))
+			for _, e := range te.Errors {
+				ps = append(ps, Problem{Line: lineOf(e), Key: "(file)", Msg: e})
+			}
+			return cfg, ps
+		}
+		return cfg, Problems{{Key: "(file)", Msg: err.Error()}}
+	}
+	if ps := cfg.validate(&root); len(ps) > 0 {
+		return cfg, ps
+	}
+	return cfg, nil
+}
+
+var lineRE = regexp.MustCompile(`^line (\d+): `)
+
+func lineOf(msg string) int {
+	m := lineRE.FindStringSubmatch(msg)
+	if m == nil {
+		return 0
+	}
+	n := 0
+	fmt.Sscan(m[1], &n)
+	return n
+}
+
+var agentIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
+// validate checks values; root lets problems carry their line.
+func (c *Config) validate(root *yaml.Node) Problems {
+	var ps Problems
+	add := func(key, msg string) { ps = append(ps, Problem{Line: lineFor(root, key), Key: key, Msg: msg}) }
+	if !agentIDRE.MatchString(c.Agent.ID) {
+		add("agent.id", "required: lower-case letters, digits, '.', '_' or '-', up to 63 characters, e.g. \"post-fr-cal-01\"; it is the MQTT client ID and part of topic names")
+	}
+	if c.Store.Path == "" {
+		add("store.path", "required: the replica file, e.g. /var/lib/borderpost/replica.db")
+	}
+	if c.Store.Key.File == "" {
+		add("store.key.file", "required: no key, no start; name the data key file (development) created by `borderpost keys init`")
+	}
+	if u, err := url.Parse(c.MQTT.Broker); err != nil || (u.Scheme != "tcp" && u.Scheme != "ssl" && u.Scheme != "mqtt" && u.Scheme != "mqtts") || u.Host == "" {
+		add("mqtt.broker", "want tcp://host:port or ssl://host:port, e.g. ssl://central.example:8883")
+	}
+	if (c.MQTT.Cert == "") != (c.MQTT.KeyFile == "") {
+		add("mqtt.cert", "cert and key go together: set both for a client certificate, or neither")
+	}
+	if len(c.Trust.CentralKeys) == 0 {
+		add("trust.central_keys", "required: at least one file with central's base64 Ed25519 public key; without it no delta can be verified")
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+		add("http.listen", "want host:port, e.g. 127.0.0.1:8443")
+	}
+	if c.Sync.HitWindow < 1 || c.Sync.HitWindow > 1000 {
+		add("sync.hit_window", "want 1 to 1000 hits in flight (MQTT packet IDs are 16-bit); 32 is a good value")
+	}
+	if c.Sync.ResendAfter < time.Second {
+		add("sync.resend_after", "want a duration of at least 1s, e.g. 10s")
+	}
+	if c.Sync.StatusEvery < time.Second {
+		add("sync.status_every", "want a duration of at least 1s, e.g. 10s")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level", "want debug, info, warn or error")
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		add("log.format", "want json or text")
+	}
+	return ps
+}
+
+// lineFor finds the line of a dotted key in the YAML tree, or 0.
+func lineFor(root *yaml.Node, dotted string) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := 0
+	for _, part := range strings.Split(dotted, ".") {
+		if n.Kind != yaml.MappingNode {
+			return line
+		}
+		found := false
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == part {
+				line = n.Content[i].Line
+				n = n.Content[i+1]
+				found = true
+				break
+			}
+		}
+		if !found {
+			return line
+		}
+	}
+	return line
+}

@@ -1,0 +1,211 @@
+// Package post owns one border post's running agent: it opens the replica
+// (refusing to start without the right key), builds the match index,
+// serves the devices, records every check with its hits in one
+// transaction, and keeps the session with central.
+//
+// It is the only place where the parts meet; it must never log personal
+// data, and it must never report a check as done before it is on disk.
+package post
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/borderpost/borderpost/agent/config"
+	"github.com/borderpost/borderpost/agent/match"
+	"github.com/borderpost/borderpost/devices"
+	"github.com/borderpost/borderpost/devices/scan"
+	"github.com/borderpost/borderpost/store"
+	bpsync "github.com/borderpost/borderpost/sync"
+)
+
+// Agent is a running borderpost agent. Create it with New, run it with Run.
+type Agent struct {
+	cfg     config.Config
+	log     *slog.Logger
+	rep     *store.Replica
+	index   *match.Index
+	session *bpsync.Session
+	ln      net.Listener
+	checks  atomic.Int64
+	hits    atomic.Int64
+	ready   atomic.Bool
+}
+
+// New opens the replica and loads the match index. It fails closed: without
+// a key, or with a key that does not match the replica, it returns an error
+// and opens nothing.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Agent, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	var kp store.KeyProvider
+	if cfg.Store.Key.File != "" {
+		log.Warn("DEVELOPMENT KEY FILE IN USE: the replica's data key is stored in clear on disk; use a TPM-sealed key on a post",
+			"key_file", cfg.Store.Key.File)
+		kp = store.KeyFile{Path: cfg.Store.Key.File}
+	}
+	rep, err := store.Open(ctx, cfg.Store.Path, kp, store.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("open replica: %w", err)
+	}
+	a := &Agent{cfg: cfg, log: log, rep: rep, index: match.NewIndex()}
+	start := time.Now()
+	if err := rep.Alerts(ctx, func(al store.Alert) error { a.index.Put(al); return nil }); err != nil {
+		rep.Close()
+		return nil, fmt.Errorf("load replica into the match index: %w", err)
+	}
+	log.Info("match index loaded", "alerts", a.index.Len(), "took", time.Since(start).Round(time.Millisecond))
+	return a, nil
+}
+
+// Run serves devices and syncs with central until ctx ends, then shuts
+// down gracefully: in-flight checks finish, the broker session is closed,
+// the replica is closed. Unacknowledged hits stay in the outbox.
+func (a *Agent) Run(ctx context.Context) error {
+	defer a.rep.Close()
+	verifier, err := a.verifier()
+	if err != nil {
+		return err
+	}
+	link, err := a.linkConfig()
+	if err != nil {
+		return err
+	}
+	a.session, err = bpsync.StartSession(ctx, bpsync.SessionConfig{
+		Link: link, Agent: a.cfg.Agent.ID, Replica: a.rep, Verifier: verifier,
+		Applied: a.index.Apply, Window: a.cfg.Sync.HitWindow, ResendAfter: a.cfg.Sync.ResendAfter,
+		StatusEvery: a.cfg.Sync.StatusEvery, Logger: a.log,
+	})
+	if err != nil {
+		return fmt.Errorf("start session with central: %w", err)
+	}
+	defer a.session.Close()
+
+	a.ln, err = net.Listen("tcp", a.cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (http.listen): %w", a.cfg.HTTP.Listen, err)
+	}
+	srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 15 * time.Second, IdleTimeout: 60 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(a.ln) }()
+	a.ready.Store(true)
+	if err := a.rep.Audit(ctx, store.AuditRecord{Event: store.EventAgentStart, Ref: a.cfg.Agent.ID}); err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	a.log.Info("agent ready", "agent", a.cfg.Agent.ID, "http", a.ln.Addr().String())
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+	}
+	a.ready.Store(false)
+	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shut); err != nil {
+		a.log.Warn("http shutdown", "err", err)
+	}
+	_ = a.rep.Audit(shut, store.AuditRecord{Event: store.EventAgentStop, Ref: a.cfg.Agent.ID})
+	a.log.Info("agent stopped", "checks", a.checks.Load(), "hits", a.hits.Load())
+	return nil
+}
+
+// Addr returns the address the HTTP server listens on, once Run has started it.
+func (a *Agent) Addr() net.Addr {
+	if a.ln == nil {
+		return nil
+	}
+	return a.ln.Addr()
+}
+
+func (a *Agent) verifier() (*bpsync.Verifier, error) {
+	var keys []ed25519.PublicKey
+	for _, p := range a.cfg.Trust.CentralKeys {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("trust.central_keys: %w", err)
+		}
+		k, err := bpsync.ReadPublicKey(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("trust.central_keys: %s: %w", p, err)
+		}
+		keys = append(keys, k)
+	}
+	return bpsync.NewVerifier(keys...), nil
+}
+
+func (a *Agent) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("POST /v1/scans", &scan.Handler{Checker: a, Logger: a.log})
+	mux.HandleFunc("GET /v1/status", a.serveStatus)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !a.ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	return mux
+}
+
+// Check implements devices.Checker: it matches every item, then records the
+// check and its hits in one transaction before answering.
+func (a *Agent) Check(ctx context.Context, c devices.Check) (devices.Result, error) {
+	if c.ID == "" {
+		c.ID = newID("chk")
+	}
+	if c.Time.IsZero() {
+		c.Time = time.Now().UTC()
+	}
+	var hits []store.Hit
+	for _, it := range c.Items {
+		for _, cand := range a.index.Lookup(it, c.Time) {
+			hits = append(hits, store.Hit{
+				ID: newID("hit"), CheckID: c.ID, Device: c.Device, Lane: c.Lane, Time: c.Time,
+				Field: it.Field, ItemKind: string(it.Kind), Raw: it.Raw, Value: it.Value, Correction: it.Correction,
+				AlertID: cand.Alert.ID, AlertVersion: cand.Alert.Version, Match: cand.Match, Score: cand.Score,
+				Category: cand.Alert.Category, Action: cand.Alert.Action, Explanation: cand.Explanation,
+			})
+		}
+	}
+	recorded, err := a.rep.Record(ctx, store.CheckRecord{ID: c.ID, Device: c.Device, Items: len(c.Items)}, hits)
+	if err != nil {
+		return devices.Result{}, err
+	}
+	a.checks.Add(1)
+	res := devices.Result{CheckID: c.ID, Hits: []devices.Hit{}}
+	for _, h := range recorded {
+		res.Hits = append(res.Hits, devices.Hit{ID: h.ID, AlertID: h.AlertID, AlertVersion: h.AlertVersion, Field: h.Field,
+			Match: h.Match, Score: h.Score, Category: h.Category, Action: h.Action, Explanation: h.Explanation})
+	}
+	if len(recorded) > 0 {
+		a.hits.Add(int64(len(recorded)))
+		a.log.Info("hit", "check", c.ID, "device", c.Device, "hits", len(recorded))
+		if a.session != nil {
+			a.session.Notify()
+		}
+	}
+	return res, nil
+}
+
+// newID returns a random, unguessable reference with a readable prefix.
+func newID(prefix string) string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return prefix + "-" + hex.EncodeToString(b)
+}

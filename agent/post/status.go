@@ -1,0 +1,45 @@
+package post
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// Status is what GET /v1/status reports: enough for a technician or a test
+// to see whether the agent is linked, current and draining its outbox.
+type Status struct {
+	Agent    string    `json:"agent"`
+	Ready    bool      `json:"ready"`
+	Link     string    `json:"link"`
+	Connects int64     `json:"connects"`
+	Epoch    uint64    `json:"epoch"`
+	Seq      uint64    `json:"seq"`
+	Digest   string    `json:"digest"`
+	HeadSeq  uint64    `json:"head_seq"`
+	Alerts   int       `json:"alerts"`
+	Checks   int64     `json:"checks"`
+	Hits     int64     `json:"hits"`
+	Outbox   int       `json:"outbox_depth"`
+	Oldest   time.Time `json:"outbox_oldest,omitzero"`
+}
+
+func (a *Agent) serveStatus(w http.ResponseWriter, r *http.Request) {
+	st := Status{Agent: a.cfg.Agent.ID, Ready: a.ready.Load(), Link: "offline", Alerts: a.index.Len(),
+		Checks: a.checks.Load(), Hits: a.hits.Load()}
+	if a.session != nil {
+		if a.session.Connected() {
+			st.Link = "online"
+		}
+		st.Connects = a.session.Connects()
+		st.HeadSeq = a.session.Head().Seq
+	}
+	if cur, err := a.rep.Cursor(); err == nil {
+		st.Epoch, st.Seq, st.Digest = cur.Epoch, cur.Seq, cur.Digest.String()
+	}
+	if ob, err := a.rep.Outbox(); err == nil {
+		st.Outbox, st.Oldest = ob.Depth, ob.Oldest
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(st)
+}
