@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/borderpost/borderpost/simulator/central"
+	"github.com/borderpost/borderpost/simulator/field"
+	"github.com/borderpost/borderpost/simulator/watchlist"
+	bpsync "github.com/borderpost/borderpost/sync"
+)
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:          "simulator",
+		Short:        "Central and the field in a box, for borderpost's demo, tests and benchmarks",
+		SilenceUsage: true,
+	}
+	root.AddCommand(demoCmd(), centralCmd(), fieldCmd(), keysCmd())
+	return root
+}
+
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func keysCmd() *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "keys",
+		Short: "Create central's development signing key pair (central.key, central.pub)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			pub, priv, err := ed25519.GenerateKey(rand.Reader)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(dir, "central.key"), []byte(base64.StdEncoding.EncodeToString(priv.Seed())+"\n"), 0o600); err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(dir, "central.pub"), []byte(base64.StdEncoding.EncodeToString(pub)+"\n"), 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s and %s\n", filepath.Join(dir, "central.key"), filepath.Join(dir, "central.pub"))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", ".", "folder to write the key pair into")
+	return cmd
+}
+
+func readSigner(path string) (*bpsync.Signer, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("central signing key: %w (create one with `simulator keys`)", err)
+	}
+	defer f.Close()
+	priv, err := bpsync.ReadPrivateKey(f)
+	if err != nil {
+		return nil, fmt.Errorf("central signing key %s: %w", path, err)
+	}
+	return bpsync.NewSigner(priv), nil
+}
+
+func centralCmd() *cobra.Command {
+	var broker, keyPath string
+	var alerts int
+	var seed uint64
+	cmd := &cobra.Command{
+		Use:   "central",
+		Short: "Publish a signed delta of generated alerts, then receive, store and acknowledge hits until Ctrl-C",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			signer, err := readSigner(keyPath)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext()
+			defer stop()
+			out := cmd.OutOrStdout()
+			c, err := central.Start(central.Config{Broker: broker, Signer: signer, OnHit: func(m bpsync.HitMessage) {
+				fmt.Fprintf(out, "hit %s from %s: alert %s (%s) on %s\n", m.Hit.ID, m.Agent, m.Hit.AlertID, m.Hit.Action, m.Hit.Field)
+			}})
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if err := waitUntil(ctx, 30*time.Second, c.Connected); err != nil {
+				return fmt.Errorf("central cannot reach the broker at %s: %w", broker, err)
+			}
+			list := watchlist.NewGenerator(seed, watchlist.DefaultMix).Alerts(alerts)
+			d, err := c.Publish(list, nil)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "published delta %d/%d with %d alerts, digest %s\n", d.Epoch, d.Seq, len(list), d.Digest)
+			<-ctx.Done()
+			st := c.Stats()
+			fmt.Fprintf(out, "central: %d hits stored, %d received, %d duplicates, %d acks, %d resyncs\n", st.Stored, st.Received, st.Duplicates, st.Acks, st.Resyncs)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&broker, "broker", "tcp://127.0.0.1:1883", "MQTT broker")
+	cmd.Flags().StringVar(&keyPath, "key", "central.key", "central's signing key (from `simulator keys`)")
+	cmd.Flags().IntVar(&alerts, "alerts", 1000, "how many alerts to generate and publish")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the generated watch list (the field needs the same)")
+	return cmd
+}
+
+func fieldCmd() *cobra.Command {
+	var url string
+	var scans, planted, alerts, conc int
+	var rate float64
+	var seed uint64
+	cmd := &cobra.Command{
+		Use:   "field",
+		Short: "Post plate and container reads to an agent, a known number planted to hit, and check the answers",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signalContext()
+			defer stop()
+			list := watchlist.NewGenerator(seed, watchlist.DefaultMix).Alerts(alerts)
+			rep, err := field.Run(ctx, field.Config{URL: url, RunID: fmt.Sprintf("scan-%d", time.Now().Unix()), Scans: scans,
+				Planted: planted, Concurrency: conc, Rate: rate, Seed: uint64(time.Now().UnixNano()), Alerts: list})
+			if err != nil && ctx.Err() == nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "field: %d scans in %s (%.0f/s), %d refused, %d hits; %d planted, %d missed, %d unexpected\n",
+				rep.Sent, rep.Elapsed.Round(time.Millisecond), rep.ScansPerSecond(), rep.Refused, rep.Hits, len(rep.Planted), len(rep.Missed), len(rep.Unexpected))
+			if len(rep.Missed) > 0 || len(rep.Unexpected) > 0 {
+				return fmt.Errorf("the agent's answers do not match the plan")
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&url, "url", "http://127.0.0.1:8443", "the agent's HTTP address")
+	cmd.Flags().IntVar(&scans, "scans", 2000, "reads to send")
+	cmd.Flags().IntVar(&planted, "planted", 100, "reads planted to hit")
+	cmd.Flags().IntVar(&alerts, "alerts", 1000, "size of central's generated watch list")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of central's generated watch list")
+	cmd.Flags().IntVar(&conc, "concurrency", 8, "parallel senders")
+	cmd.Flags().Float64Var(&rate, "rate", 0, "reads per second (0: as fast as the agent answers)")
+	return cmd
+}
+
+func waitUntil(ctx context.Context, within time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not within %s", within)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}

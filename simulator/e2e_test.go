@@ -1,0 +1,327 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/borderpost/borderpost/simulator/central"
+	"github.com/borderpost/borderpost/simulator/field"
+	"github.com/borderpost/borderpost/simulator/rig"
+	"github.com/borderpost/borderpost/simulator/watchlist"
+	"github.com/borderpost/borderpost/store"
+	bpsync "github.com/borderpost/borderpost/sync"
+	"github.com/borderpost/borderpost/sync/synctest"
+)
+
+// agentBinary is the borderpost executable built once for these tests.
+var agentBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "borderpost-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	agentBinary = filepath.Join(dir, "borderpost")
+	build := exec.Command("go", "build", "-o", agentBinary, "../agent")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build agent:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// post is one simulated border post under test: broker, central, agent.
+type post struct {
+	t       *testing.T
+	broker  *synctest.Mosquitto
+	central *central.Central
+	signer  *bpsync.Signer
+	agent   *rig.Agent
+	alerts  []store.Alert
+}
+
+func startPost(t *testing.T, nAlerts int) *post {
+	t.Helper()
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	p := &post{t: t, broker: synctest.StartMosquitto(t), signer: bpsync.NewSigner(priv)}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	c, err := central.Start(central.Config{Broker: p.broker.URL(), Signer: p.signer, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.central = c
+	t.Cleanup(c.Close)
+	waitFor(t, 10*time.Second, "central connected", c.Connected)
+
+	dir := t.TempDir()
+	p.agent, err = rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: dir, ID: "post-e2e-01", Broker: p.broker.URL(), CentralKey: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.agent.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.agent.Kill()
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(dir, "agent.log"))
+			t.Logf("agent log (last 4 KiB):\n%s", tail(b, 4096))
+		}
+	})
+	waitFor(t, 10*time.Second, "agent linked", func() bool { s, err := p.agent.Status(); return err == nil && s.Link == "online" })
+
+	p.alerts = watchlist.NewGenerator(1, watchlist.DefaultMix).Alerts(nAlerts)
+	if _, err := c.Publish(p.alerts, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := c.Digest().String()
+	waitFor(t, 20*time.Second, "agent holds central's digest", func() bool {
+		s, err := p.agent.Status()
+		return err == nil && s.Digest == want && s.Alerts == nAlerts
+	})
+	return p
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for: %s", within, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// runField sends the scans and checks that central ends with exactly the
+// planted hits and the agent's outbox drains. It returns the field report.
+func (p *post) runField(during func(sent *atomic.Int64)) field.Report {
+	t := p.t
+	t.Helper()
+	var sent atomic.Int64
+	done := make(chan struct{})
+	if during != nil {
+		go func() { defer close(done); during(&sent) }()
+	} else {
+		close(done)
+	}
+	rep, err := field.Run(context.Background(), field.Config{URL: p.agent.URL, RunID: "scan", Scans: 2000, Planted: 100,
+		Concurrency: 8, Seed: 7, Alerts: p.alerts, OnHit: nil, Progress: &sent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if rep.Refused != 0 || len(rep.Missed) != 0 || len(rep.Unexpected) != 0 {
+		t.Fatalf("field: %d refused, %d planted reads missed, %d noise reads hit", rep.Refused, len(rep.Missed), len(rep.Unexpected))
+	}
+	drainStart := time.Now()
+	waitFor(t, 90*time.Second, "central holds 100 hits and the agent's outbox is empty", func() bool {
+		s, err := p.agent.Status()
+		return err == nil && s.Outbox == 0 && len(p.central.Hits("post-e2e-01")) >= 100
+	})
+	drain := time.Since(drainStart)
+
+	hits := p.central.Hits("post-e2e-01")
+	got := make(map[string]bool)
+	for _, h := range hits {
+		got[h.CheckID+" "+h.AlertID] = true
+	}
+	if len(hits) != 100 || len(got) != 100 {
+		t.Fatalf("central holds %d hits (%d distinct scan/alert pairs), want exactly 100", len(hits), len(got))
+	}
+	for _, pl := range rep.Planted {
+		if !got[pl.ScanID+" "+pl.AlertID] {
+			t.Errorf("planted hit scan %s on alert %s never reached central", pl.ScanID, pl.AlertID)
+		}
+	}
+	for i := 1; i < len(hits); i++ {
+		if hits[i].Seq <= hits[i-1].Seq {
+			t.Errorf("hits out of order at %d", i)
+		}
+	}
+	st := p.central.Stats()
+	t.Logf("field: %d scans in %s (%.0f scans/s), %d hits; central stored %d (received %d, %d duplicates); drained %s after the last scan",
+		rep.Sent, rep.Elapsed.Round(time.Millisecond), rep.ScansPerSecond(), rep.Hits, st.Stored, st.Received, st.Duplicates, drain.Round(time.Millisecond))
+	return rep
+}
+
+// TestEndToEnd is issue 2's path: 1,000 alerts out, 2,000 scans in, exactly
+// the 100 planted hits at central, the outbox empty, 2,000 checks audited,
+// and no identifier in clear in the replica file.
+func TestEndToEnd(t *testing.T) {
+	p := startPost(t, 1000)
+	p.runField(nil)
+
+	// A container with a wrong check digit is refused, naming the digit.
+	resp, err := http.Post(p.agent.URL+"/v1/scans", "application/json",
+		strings.NewReader(`{"kind":"container","value":"CSQU3054384","device":"gate-1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "check digit should be 3") {
+		t.Errorf("wrong check digit: %s %s", resp.Status, body)
+	}
+
+	// A delta with a bad signature and a replayed delta change nothing.
+	before, _ := p.agent.Status()
+	_, forger, _ := ed25519.GenerateKey(rand.Reader)
+	forged, _, _ := bpsync.NewSigner(forger).Seal(bpsync.Delta{Epoch: 1, Seq: 2, Prev: hex.EncodeToString(make([]byte, 32)),
+		Digest: before.Digest, Deletes: []string{p.alerts[0].ID}})
+	tampered, _, _ := p.signer.Seal(bpsync.Delta{Epoch: 1, Seq: 2, Prev: hex.EncodeToString(make([]byte, 32)), Digest: before.Digest})
+	tampered = bytes.Replace(tampered, []byte(`"seq":2`), []byte(`"seq":3`), 1) // signature no longer covers the body
+	replay, _, _ := p.signer.Seal(bpsync.Delta{Epoch: 1, Seq: 1, Prev: hex.EncodeToString(make([]byte, 32)),
+		Digest: before.Digest, Deletes: []string{p.alerts[1].ID}})
+	pubC, err := bpsync.Dial(bpsync.LinkConfig{Broker: p.broker.URL(), ClientID: "attacker", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pubC.Close()
+	waitFor(t, 10*time.Second, "attacker connected", pubC.Connected)
+	for _, m := range [][]byte{forged, tampered, replay} {
+		if err := pubC.Publish(bpsync.TopicDelta, false, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(time.Second)
+	after, _ := p.agent.Status()
+	if after.Digest != before.Digest || after.Seq != before.Seq || after.Alerts != before.Alerts {
+		t.Errorf("replica changed by refused deltas: before %+v after %+v", before, after)
+	}
+
+	if err := p.agent.Stop(); err != nil {
+		t.Fatalf("agent stop: %v", err)
+	}
+	rep, err := p.agent.OpenReplica(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rep.Close()
+	n, err := rep.VerifyAudit(context.Background())
+	if err != nil {
+		t.Fatalf("audit chain: %v", err)
+	}
+	checks, refused := 0, 0
+	rep.AuditRecords(context.Background(), func(r store.AuditRecord) error {
+		switch r.Event {
+		case store.EventCheck:
+			checks++
+		case store.EventDeltaRefused:
+			refused++
+		}
+		return nil
+	})
+	// 2,000 field scans; the refused container never became a check.
+	if checks != 2000 {
+		t.Errorf("audit log holds %d checks, want 2000", checks)
+	}
+	if refused < 3 {
+		t.Errorf("audit log holds %d refused deltas, want at least 3 (forged, tampered, replayed)", refused)
+	}
+	ob, _ := rep.Outbox()
+	if ob.Depth != 0 {
+		t.Errorf("outbox holds %d hits after drain", ob.Depth)
+	}
+	t.Logf("audit log: %d records, %d checks, %d refused deltas", n, checks, refused)
+	rep.Close()
+
+	raw, err := os.ReadFile(p.agent.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaks := 0
+	for _, a := range p.alerts {
+		for _, s := range identifiers(a) {
+			if bytes.Contains(raw, []byte(s)) {
+				leaks++
+				if leaks < 5 {
+					t.Errorf("replica file holds %q (alert %s, %s) in clear", s, a.ID, a.Subject.Kind)
+				}
+			}
+		}
+	}
+	if leaks > 0 {
+		t.Errorf("%d identifiers in clear in the replica file", leaks)
+	}
+	logText, _ := os.ReadFile(filepath.Join(p.agent.Opts.Dir, "agent.log"))
+	for _, a := range p.alerts[:200] {
+		for _, s := range identifiers(a) {
+			if bytes.Contains(logText, []byte(s)) {
+				t.Errorf("agent log holds %q in clear", s)
+			}
+		}
+	}
+	if !bytes.Contains(logText, []byte("delta not applied")) {
+		t.Error("agent log does not record the refused deltas")
+	}
+}
+
+// identifiers lists the values of an alert that must never appear in clear:
+// plates, containers, document numbers, EORIs and names long enough not to
+// occur by chance in random bytes.
+func identifiers(a store.Alert) []string {
+	s := a.Subject
+	var out []string
+	switch s.Kind {
+	case store.SubjectVehicle:
+		out = append(out, s.Vehicle.Plate)
+	case store.SubjectContainer:
+		out = append(out, s.Container.Number)
+	case store.SubjectDocument:
+		out = append(out, s.Document.Number)
+	case store.SubjectCompany:
+		out = append(out, s.Company.Name, s.Company.EORI)
+	case store.SubjectPerson:
+		if len(s.Person.Surname) >= 6 {
+			out = append(out, s.Person.Surname)
+		}
+	}
+	return out
+}
+
+// TestEndToEndBrokerKilled kills the broker with SIGKILL twice while hits
+// flow and starts it again: central still ends with exactly the 100.
+func TestEndToEndBrokerKilled(t *testing.T) {
+	p := startPost(t, 1000)
+	p.runField(func(sent *atomic.Int64) {
+		for _, at := range []int64{500, 1200} {
+			for sent.Load() < at {
+				time.Sleep(5 * time.Millisecond)
+			}
+			p.broker.Kill()
+			time.Sleep(700 * time.Millisecond)
+			p.broker.Restart()
+		}
+	})
+	// Hits may all have drained before the agent noticed the second kill;
+	// it must still come back by itself.
+	waitFor(t, 30*time.Second, "agent reconnected after both kills", func() bool {
+		s, err := p.agent.Status()
+		return err == nil && s.Connects >= 3 && s.Link == "online"
+	})
+}

@@ -1,0 +1,207 @@
+// Package rig wires a border post on loopback for the demo and the
+// end-to-end tests: it writes an agent's development keys and
+// configuration into a directory, starts the real borderpost binary as a
+// child process, waits for it to be ready, reads its status, and stops or
+// kills it.
+//
+// It only ever binds and dials 127.0.0.1, and it writes only inside the
+// directory it is given.
+package rig
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/borderpost/borderpost/store"
+)
+
+// AgentOptions describes the agent to start.
+type AgentOptions struct {
+	Binary     string // path of the borderpost executable
+	Dir        string // where its keys, config, replica and log go
+	ID         string
+	Broker     string
+	CentralKey ed25519.PublicKey
+	LogLevel   string    // default info
+	Output     io.Writer // the agent's log; default Dir/agent.log
+}
+
+// Agent is a running borderpost child process.
+type Agent struct {
+	Opts    AgentOptions
+	URL     string // http://127.0.0.1:port
+	Config  string // path of the configuration file
+	KeyFile string
+	DB      string
+	cmd     *exec.Cmd
+	exited  chan error
+}
+
+// Status is the agent's GET /v1/status answer (the fields the rig reads).
+type Status struct {
+	Ready    bool   `json:"ready"`
+	Link     string `json:"link"`
+	Connects int64  `json:"connects"`
+	Epoch    uint64 `json:"epoch"`
+	Seq      uint64 `json:"seq"`
+	Digest   string `json:"digest"`
+	Alerts   int    `json:"alerts"`
+	Checks   int64  `json:"checks"`
+	Hits     int64  `json:"hits"`
+	Outbox   int    `json:"outbox_depth"`
+}
+
+// Prepare writes the agent's development data key (once), central's
+// public key and a configuration into o.Dir, and returns the agent ready
+// to Start.
+func Prepare(o AgentOptions) (*Agent, error) {
+	if o.LogLevel == "" {
+		o.LogLevel = "info"
+	}
+	a := &Agent{Opts: o, Config: filepath.Join(o.Dir, "agent.yaml"), KeyFile: filepath.Join(o.Dir, "data.key"),
+		DB: filepath.Join(o.Dir, "replica.db")}
+	if _, err := os.Stat(a.KeyFile); os.IsNotExist(err) {
+		if err := store.WriteKeyFile(a.KeyFile); err != nil {
+			return nil, err
+		}
+	}
+	pub := filepath.Join(o.Dir, "central.pub")
+	if err := os.WriteFile(pub, []byte(base64.StdEncoding.EncodeToString(o.CentralKey)+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	a.URL = "http://127.0.0.1:" + strconv.Itoa(port)
+	cfg := fmt.Sprintf(`agent:
+  id: %s
+  post: "simulated post"
+store:
+  path: %s
+  key:
+    file: %s
+mqtt:
+  broker: %s
+  keepalive: 2s
+trust:
+  central_keys: [%s]
+http:
+  listen: 127.0.0.1:%d
+sync:
+  hit_window: 32
+  resend_after: 3s
+  status_every: 1s
+log:
+  level: %s
+  format: text
+`, o.ID, a.DB, a.KeyFile, o.Broker, pub, port, o.LogLevel)
+	if err := os.WriteFile(a.Config, []byte(cfg), 0o600); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Start runs the agent and waits until it answers /readyz.
+func (a *Agent) Start(ctx context.Context) error {
+	out := a.Opts.Output
+	if out == nil {
+		f, err := os.OpenFile(filepath.Join(a.Opts.Dir, "agent.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return err
+		}
+		out = f
+	}
+	a.cmd = exec.Command(a.Opts.Binary, "run", "--config", a.Config)
+	a.cmd.Stdout, a.cmd.Stderr = out, out
+	if err := a.cmd.Start(); err != nil {
+		return fmt.Errorf("start agent: %w", err)
+	}
+	a.exited = make(chan error, 1)
+	go func() { a.exited <- a.cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case err := <-a.exited:
+			return fmt.Errorf("agent exited during start: %v (see %s)", err, filepath.Join(a.Opts.Dir, "agent.log"))
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if resp, err := http.Get(a.URL + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			a.Kill()
+			return fmt.Errorf("agent not ready after 30s")
+		}
+	}
+}
+
+// Status reads the agent's status.
+func (a *Agent) Status() (Status, error) {
+	var s Status
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(a.URL + "/v1/status")
+	if err != nil {
+		return s, err
+	}
+	defer resp.Body.Close()
+	return s, json.NewDecoder(resp.Body).Decode(&s)
+}
+
+// Stop asks the agent to shut down (SIGTERM) and waits for it.
+func (a *Agent) Stop() error {
+	if a.cmd == nil {
+		return nil
+	}
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-a.exited:
+		a.cmd = nil
+		return err
+	case <-time.After(20 * time.Second):
+		a.Kill()
+		return fmt.Errorf("agent did not stop within 20s of SIGTERM; killed")
+	}
+}
+
+// Kill stops the agent with SIGKILL, as a crash or power cut would.
+func (a *Agent) Kill() {
+	if a.cmd == nil {
+		return
+	}
+	a.cmd.Process.Signal(syscall.SIGKILL)
+	<-a.exited
+	a.cmd = nil
+}
+
+// OpenReplica opens the (stopped) agent's replica with its key, for
+// inspection.
+func (a *Agent) OpenReplica(ctx context.Context) (*store.Replica, error) {
+	return store.Open(ctx, a.DB, store.KeyFile{Path: a.KeyFile}, store.Options{LockTimeout: 5 * time.Second})
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
