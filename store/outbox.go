@@ -147,8 +147,8 @@ func (r *Replica) Acknowledge(upto uint64) (int, error) {
 // OutboxState describes the hits waiting for central.
 type OutboxState struct {
 	Depth  int       `json:"depth"`
-	First  uint64    `json:"first"`            // lowest waiting sequence, 0 if empty
-	Last   uint64    `json:"last"`             // highest sequence ever assigned
+	First  uint64    `json:"first"`           // lowest waiting sequence, 0 if empty
+	Last   uint64    `json:"last"`            // highest sequence ever assigned
 	Oldest time.Time `json:"oldest,omitzero"` // when the oldest waiting hit was recorded
 }
 
@@ -175,4 +175,3 @@ func (r *Replica) Outbox() (OutboxState, error) {
 	})
 	return s, err
 }
-
