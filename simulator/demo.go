@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -61,7 +62,10 @@ func startBroker() (*mochi.Server, string, error) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	srv := mochi.New(&mochi.Options{InlineClient: false, Logger: quietLogger()})
+	// The embedded broker only reports errors: its warnings about short
+	// keepalives and connections closed at shutdown are expected here.
+	brokerLog := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	srv := mochi.New(&mochi.Options{InlineClient: false, Logger: brokerLog})
 	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
 		return nil, "", err
 	}

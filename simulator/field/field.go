@@ -85,16 +85,11 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Device == "" {
 		cfg.Device = "sim-gate"
 	}
-	jobs, err := plan(cfg)
+	next, err := planner(cfg)
 	if err != nil {
 		return Report{}, err
 	}
 	var rep Report
-	for _, j := range jobs {
-		if j.alert != "" {
-			rep.Planted = append(rep.Planted, Planted{ScanID: j.read.ID, AlertID: j.alert})
-		}
-	}
 	client := &http.Client{Timeout: 30 * time.Second}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -145,7 +140,13 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		tick = t.C
 	}
 send:
-	for _, j := range jobs {
+	for i := range cfg.Scans {
+		j := next(i)
+		if j.alert != "" {
+			mu.Lock()
+			rep.Planted = append(rep.Planted, Planted{ScanID: j.read.ID, AlertID: j.alert})
+			mu.Unlock()
+		}
 		if tick != nil {
 			select {
 			case <-tick:
@@ -165,10 +166,12 @@ send:
 	return rep, ctx.Err()
 }
 
-// plan builds the reads: Planted of them taken from plate and container
-// alerts (written the way cameras send them: lower case, separators), the
-// rest random values that no alert holds.
-func plan(cfg Config) ([]job, error) {
+// planner returns a function that makes read i of the run: Planted of
+// the Scans reads are taken from plate and container alerts (written the
+// way cameras send them: lower case, separators), evenly spread; the rest
+// are random values that no alert holds. Reads are made one at a time, so
+// an endless run needs no memory for its plan.
+func planner(cfg Config) (func(i int) job, error) {
 	g := watchlist.NewGenerator(cfg.Seed, watchlist.DefaultMix)
 	held := make(map[string]bool)
 	var targets []store.Alert
@@ -190,42 +193,33 @@ func plan(cfg Config) ([]job, error) {
 	if cfg.Planted > cfg.Scans {
 		return nil, fmt.Errorf("planted %d > scans %d", cfg.Planted, cfg.Scans)
 	}
-	// Spread the planted reads evenly over the run.
-	plantAt := make(map[int]bool, cfg.Planted)
-	for i := range cfg.Planted {
-		plantAt[i*cfg.Scans/cfg.Planted] = true
-	}
-	jobs := make([]job, 0, cfg.Scans)
-	for i := range cfg.Scans {
+	return func(i int) job {
 		rd := scan.Read{ID: fmt.Sprintf("%s-%06d", cfg.RunID, i+1), Device: cfg.Device, Lane: fmt.Sprintf("%d", 1+i%4), Confidence: 0.9}
-		var alert string
-		if plantAt[i] {
+		// Read i is planted when i*P mod S < P: exactly P of S, evenly spread.
+		if int64(i)*int64(cfg.Planted)%int64(cfg.Scans) < int64(cfg.Planted) {
 			a := targets[g.Intn(len(targets))]
-			alert = a.ID
 			if a.Subject.Kind == store.SubjectVehicle {
 				rd.Kind, rd.Country = "plate", strings.ToLower(a.Subject.Vehicle.PlateCountry)
 				rd.Value = spaced(strings.ToLower(a.Subject.Vehicle.Plate), "-")
 			} else {
 				rd.Kind, rd.Value = "container", spaced(a.Subject.Container.Number, " ")
 			}
-		} else {
-			for {
-				if g.Intn(2) == 0 {
-					rd.Kind, rd.Country, rd.Value = "plate", g.Country(), g.Plate()
-					if !held["p"+rd.Country+rd.Value] {
-						break
-					}
-				} else {
-					rd.Kind, rd.Country, rd.Value = "container", "", g.Container()
-					if !held["c"+rd.Value] {
-						break
-					}
+			return job{read: rd, alert: a.ID}
+		}
+		for {
+			if g.Intn(2) == 0 {
+				rd.Kind, rd.Country, rd.Value = "plate", g.Country(), g.Plate()
+				if !held["p"+rd.Country+rd.Value] {
+					return job{read: rd}
+				}
+			} else {
+				rd.Kind, rd.Country, rd.Value = "container", "", g.Container()
+				if !held["c"+rd.Value] {
+					return job{read: rd}
 				}
 			}
 		}
-		jobs = append(jobs, job{read: rd, alert: alert})
-	}
-	return jobs, nil
+	}, nil
 }
 
 // spaced puts sep after the fourth character, as plates and containers are
