@@ -32,4 +32,12 @@ var (
 	// ErrEORIFormat means an EORI number is not a country code followed by
 	// 1 to 15 letters or digits.
 	ErrEORIFormat = errors.New("EORI format")
+	// ErrIdentifierFormat means a document number, VIN, serial or
+	// registration holds characters other than letters and digits, or is
+	// too long.
+	ErrIdentifierFormat = errors.New("identifier format")
+	// ErrPhoneFormat means a phone number is not in E.164 form.
+	ErrPhoneFormat = errors.New("phone number format")
+	// ErrEmailFormat means an e-mail address is not local@domain.
+	ErrEmailFormat = errors.New("e-mail format")
 )

@@ -179,3 +179,30 @@ func FuzzNormalizePlate(f *testing.F) {
 		}
 	})
 }
+
+func TestSimplePhoneEmail(t *testing.T) {
+	if v, err := NormalizeSimple("c01x-00t<4<"); err != nil || v != "C01X00T4" {
+		t.Errorf("NormalizeSimple = %q, %v", v, err)
+	}
+	if _, err := NormalizeSimple("AB#1"); err == nil {
+		t.Error("NormalizeSimple accepted #")
+	}
+	for in, want := range map[string]string{"+49 (30) 123-4567": "+49301234567", "0033 1 23 45 67 89": "+33123456789"} {
+		if v, err := NormalizePhone(in); err != nil || v != want {
+			t.Errorf("NormalizePhone(%q) = %q, %v; want %q", in, v, err, want)
+		}
+	}
+	for _, bad := range []string{"030 1234567", "+0123456789", "+49x1234567", "+4912"} {
+		if _, err := NormalizePhone(bad); err == nil {
+			t.Errorf("NormalizePhone(%q) accepted", bad)
+		}
+	}
+	if v, err := NormalizeEmail(" John.Doe@Example.ORG "); err != nil || v != "John.Doe@example.org" {
+		t.Errorf("NormalizeEmail = %q, %v", v, err)
+	}
+	for _, bad := range []string{"nobody", "@x.org", "a@", "a b@x.org"} {
+		if _, err := NormalizeEmail(bad); err == nil {
+			t.Errorf("NormalizeEmail(%q) accepted", bad)
+		}
+	}
+}
