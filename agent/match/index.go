@@ -38,27 +38,54 @@ func (ix *Index) Len() int {
 	return len(ix.alerts)
 }
 
-// term joins a kind, a country and a normalised value into an index key.
-func term(kind devices.Kind, country, value string) string {
-	return string(kind) + "\x00" + country + "\x00" + value
+// term joins a kind and a normalised value into an index key. Plates
+// carry their country in the key, since a plate only means something with
+// it; documents do not, so that a read without an issuing state still
+// finds the alert (the state is compared at lookup).
+func term(kind devices.Kind, value string) string {
+	return string(kind) + "\x00" + value
 }
 
 // Terms returns the index keys of an alert's identifiers. An identifier
 // that does not normalise is left out: it could never be matched.
 func Terms(a *store.Alert) []string {
 	var ts []string
+	// add(kind)(value, err) keeps a normalised value, dropping failures.
+	add := func(kind devices.Kind) func(string, error) {
+		return func(v string, err error) {
+			if err == nil && v != "" {
+				ts = append(ts, term(kind, v))
+			}
+		}
+	}
 	s := a.Subject
 	switch s.Kind {
 	case store.SubjectVehicle:
-		if v := s.Vehicle; v != nil && v.Plate != "" {
-			if iso, p, err := ident.NormalizePlate(v.PlateCountry, v.Plate); err == nil {
-				ts = append(ts, term(devices.KindPlate, iso, p))
-			}
+		if v := s.Vehicle; v.Plate != "" {
+			iso, p, err := ident.NormalizePlate(v.PlateCountry, v.Plate)
+			add(devices.KindPlate)(iso+" "+p, err)
+		}
+		if s.Vehicle.VIN != "" {
+			add(devices.KindVIN)(ident.NormalizeSimple(s.Vehicle.VIN))
 		}
 	case store.SubjectContainer:
-		if c, err := ident.ParseContainer(s.Container.Number); err == nil {
-			ts = append(ts, term(devices.KindContainer, "", c))
+		add(devices.KindContainer)(ident.ParseContainer(s.Container.Number))
+	case store.SubjectDocument:
+		add(devices.KindDocument)(ident.NormalizeSimple(s.Document.Number))
+	case store.SubjectCompany:
+		if s.Company.EORI != "" {
+			add(devices.KindEORI)(ident.ParseEORI(s.Company.EORI))
 		}
+	case store.SubjectVessel:
+		add(devices.KindIMO)(ident.ParseIMO(s.Vessel.IMO))
+	case store.SubjectAircraft:
+		add(devices.KindAircraft)(ident.NormalizeSimple(s.Aircraft.Registration))
+	case store.SubjectFirearm:
+		add(devices.KindFirearm)(ident.NormalizeSimple(s.Firearm.Serial))
+	case store.SubjectPhone:
+		add(devices.KindPhone)(ident.NormalizePhone(s.Phone))
+	case store.SubjectEmail:
+		add(devices.KindEmail)(ident.NormalizeEmail(s.Email))
 	}
 	return ts
 }
@@ -121,26 +148,36 @@ type Candidate struct {
 	Explanation string
 }
 
-// Lookup returns the alerts that the item matches at time now, leaving out
-// expired alerts.
+// Lookup returns the alerts that an identifier item matches at time now,
+// leaving out expired alerts. Items of other kinds (names) return nil.
 func (ix *Index) Lookup(it devices.Item, now time.Time) []Candidate {
-	var country string
-	switch it.Kind {
-	case devices.KindPlate:
-		country = it.Country
-	case devices.KindContainer:
-	default:
-		return nil
+	value := it.Value
+	if it.Kind == devices.KindPlate {
+		value = it.Country + " " + it.Value
 	}
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	var out []Candidate
-	for _, id := range ix.terms[term(it.Kind, country, it.Value)] {
+	for _, id := range ix.terms[term(it.Kind, value)] {
 		a := ix.alerts[id]
 		if a.Expired(now) {
 			continue
 		}
-		out = append(out, Candidate{Alert: a, Match: matchKind(it), Score: 1, Explanation: explain(it)})
+		c := Candidate{Alert: a, Match: matchKind(it), Score: 1, Explanation: explain(it)}
+		if it.Kind == devices.KindDocument {
+			// The number matched; the issuing states must not disagree.
+			state := a.Subject.Document.Country
+			switch {
+			case state != "" && it.Country != "" && state != it.Country:
+				continue
+			case state == "" || it.Country == "":
+				c.Score = 0.9
+				c.Explanation += "; issuing state not compared (one side gives none)"
+			default:
+				c.Explanation += "; issuing state " + state + " agrees"
+			}
+		}
+		out = append(out, c)
 	}
 	return out
 }

@@ -1,0 +1,93 @@
+package match
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/borderpost/borderpost/devices"
+	"github.com/borderpost/borderpost/store"
+)
+
+var now = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+
+func alert(id string, s store.Subject) store.Alert {
+	return store.Alert{ID: id, Version: 1, Action: "seize", Subject: s}
+}
+
+func TestLookupIdentifiers(t *testing.T) {
+	ix := NewIndex()
+	ix.Put(alert("plate", store.Subject{Kind: store.SubjectVehicle, Vehicle: &store.Vehicle{Plate: "M-AB 1234", PlateCountry: "DE", VIN: "wvwzzz1jz3w386752"}}))
+	ix.Put(alert("box", store.Subject{Kind: store.SubjectContainer, Container: &store.Container{Number: "CSQU 305438 3"}}))
+	ix.Put(alert("doc-fr", store.Subject{Kind: store.SubjectDocument, Document: &store.Document{Number: "12AB34567", Country: "FR"}}))
+	ix.Put(alert("doc-any", store.Subject{Kind: store.SubjectDocument, Document: &store.Document{Number: "X9988776"}}))
+	ix.Put(alert("co", store.Subject{Kind: store.SubjectCompany, Company: &store.Company{Name: "Atlas Freight", EORI: "de123456789012345"}}))
+	ix.Put(alert("ship", store.Subject{Kind: store.SubjectVessel, Vessel: &store.Vessel{IMO: "IMO 9074729"}}))
+	ix.Put(alert("tel", store.Subject{Kind: store.SubjectPhone, Phone: "+49 30 1234567"}))
+	ix.Put(alert("mail", store.Subject{Kind: store.SubjectEmail, Email: "Ops@Example.ORG"}))
+	cases := []struct {
+		item devices.Item
+		want string
+	}{
+		{devices.Item{Kind: devices.KindPlate, Country: "DE", Value: "MAB1234", Raw: "m-ab 1234"}, "plate"},
+		{devices.Item{Kind: devices.KindPlate, Country: "AT", Value: "MAB1234"}, ""}, // same plate, other country
+		{devices.Item{Kind: devices.KindVIN, Value: "WVWZZZ1JZ3W386752"}, "plate"},
+		{devices.Item{Kind: devices.KindContainer, Value: "CSQU3054383"}, "box"},
+		{devices.Item{Kind: devices.KindDocument, Value: "12AB34567", Country: "FR"}, "doc-fr"},
+		{devices.Item{Kind: devices.KindDocument, Value: "12AB34567"}, "doc-fr"},                // no state read
+		{devices.Item{Kind: devices.KindDocument, Value: "12AB34567", Country: "BE"}, ""},       // states disagree
+		{devices.Item{Kind: devices.KindDocument, Value: "X9988776", Country: "PL"}, "doc-any"}, // alert gives no state
+		{devices.Item{Kind: devices.KindEORI, Value: "DE123456789012345"}, "co"},
+		{devices.Item{Kind: devices.KindIMO, Value: "9074729"}, "ship"},
+		{devices.Item{Kind: devices.KindPhone, Value: "+49301234567"}, "tel"},
+		{devices.Item{Kind: devices.KindEmail, Value: "Ops@example.org"}, "mail"},
+		{devices.Item{Kind: devices.KindEmail, Value: "ops@example.org"}, ""}, // local part keeps its case
+	}
+	for _, c := range cases {
+		got := ix.Lookup(c.item, now)
+		switch {
+		case c.want == "" && len(got) != 0:
+			t.Errorf("%s %q (%s): unexpected hit on %s", c.item.Kind, c.item.Value, c.item.Country, got[0].Alert.ID)
+		case c.want != "" && (len(got) != 1 || got[0].Alert.ID != c.want):
+			t.Errorf("%s %q (%s): got %d candidates, want %s", c.item.Kind, c.item.Value, c.item.Country, len(got), c.want)
+		}
+	}
+	if got := ix.Lookup(cases[0].item, now); got[0].Match != "normalised" || got[0].Explanation == "" {
+		t.Errorf("plate candidate %+v", got[0])
+	}
+}
+
+func TestExpiredAndDeletedNeverMatch(t *testing.T) {
+	ix := NewIndex()
+	a := alert("box", store.Subject{Kind: store.SubjectContainer, Container: &store.Container{Number: "CSQU3054383"}})
+	a.Expires = now
+	ix.Put(a)
+	item := devices.Item{Kind: devices.KindContainer, Value: "CSQU3054383"}
+	if got := ix.Lookup(item, now.Add(-time.Second)); len(got) != 1 {
+		t.Fatalf("before expiry: %d candidates", len(got))
+	}
+	if got := ix.Lookup(item, now); len(got) != 0 {
+		t.Fatal("expired alert matched")
+	}
+	a.Expires = time.Time{}
+	a.Version = 2
+	ix.Put(a)
+	ix.Apply(store.Change{Deletes: []string{"box"}})
+	if got := ix.Lookup(item, now); len(got) != 0 || ix.Len() != 0 {
+		t.Fatal("deleted alert matched")
+	}
+}
+
+func BenchmarkLookupPlate(b *testing.B) {
+	ix := NewIndex()
+	for i := range 100000 {
+		ix.Put(alert(fmt.Sprintf("A%d", i), store.Subject{Kind: store.SubjectVehicle,
+			Vehicle: &store.Vehicle{Plate: fmt.Sprintf("B%06d", i), PlateCountry: "DE"}}))
+	}
+	item := devices.Item{Kind: devices.KindPlate, Country: "DE", Value: "B004711"}
+	for b.Loop() {
+		if len(ix.Lookup(item, now)) != 1 {
+			b.Fatal("no hit")
+		}
+	}
+}
