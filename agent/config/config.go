@@ -16,18 +16,27 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/borderpost/borderpost/devices/mrz"
 )
 
 // Config is the whole agent configuration. See configs/agent.example.yaml
 // for every setting with its meaning.
 type Config struct {
-	Agent Agent `yaml:"agent"`
-	Store Store `yaml:"store"`
-	MQTT  MQTT  `yaml:"mqtt"`
-	Trust Trust `yaml:"trust"`
-	HTTP  HTTP  `yaml:"http"`
-	Sync  Sync  `yaml:"sync"`
-	Log   Log   `yaml:"log"`
+	Agent   Agent   `yaml:"agent"`
+	Store   Store   `yaml:"store"`
+	MQTT    MQTT    `yaml:"mqtt"`
+	Trust   Trust   `yaml:"trust"`
+	HTTP    HTTP    `yaml:"http"`
+	Sync    Sync    `yaml:"sync"`
+	Devices Devices `yaml:"devices"`
+	Log     Log     `yaml:"log"`
+}
+
+// Devices configures the devices beyond the built-in scan endpoint; each
+// device's section is documented in its folder's sample.conf.
+type Devices struct {
+	MRZ mrz.Config `yaml:"mrz"`
 }
 
 // Agent identifies this agent and its post.
@@ -87,11 +96,12 @@ type Log struct {
 // Defaults returns the values used for settings the file leaves out.
 func Defaults() Config {
 	return Config{
-		Store: Store{Path: "/var/lib/borderpost/replica.db"},
-		MQTT:  MQTT{KeepAlive: 10 * time.Second},
-		HTTP:  HTTP{Listen: "127.0.0.1:8443"},
-		Sync:  Sync{HitWindow: 32, ResendAfter: 10 * time.Second, StatusEvery: 10 * time.Second},
-		Log:   Log{Level: "info", Format: "json"},
+		Store:   Store{Path: "/var/lib/borderpost/replica.db"},
+		MQTT:    MQTT{KeepAlive: 10 * time.Second},
+		HTTP:    HTTP{Listen: "127.0.0.1:8443"},
+		Devices: Devices{MRZ: mrz.Config{HTTP: true}},
+		Sync:    Sync{HitWindow: 32, ResendAfter: 10 * time.Second, StatusEvery: 10 * time.Second},
+		Log:     Log{Level: "info", Format: "json"},
 	}
 }
 
@@ -204,6 +214,14 @@ func (c *Config) validate(root *yaml.Node) Problems {
 	}
 	if c.Sync.StatusEvery < time.Second {
 		add("sync.status_every", "want a duration of at least 1s, e.g. 10s")
+	}
+	if err := c.Devices.MRZ.Validate(); err != nil {
+		add("devices.mrz", err.Error())
+	}
+	if l := c.Devices.MRZ.Listen; l != "" {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			add("devices.mrz.listen", "want host:port, e.g. 127.0.0.1:7002, or empty to disable the line stream")
+		}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -24,6 +24,7 @@ import (
 	"github.com/borderpost/borderpost/agent/config"
 	"github.com/borderpost/borderpost/agent/match"
 	"github.com/borderpost/borderpost/devices"
+	"github.com/borderpost/borderpost/devices/mrz"
 	"github.com/borderpost/borderpost/devices/scan"
 	"github.com/borderpost/borderpost/store"
 	bpsync "github.com/borderpost/borderpost/sync"
@@ -98,8 +99,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 15 * time.Second, IdleTimeout: 60 * time.Second}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(a.ln) }()
+	if l := a.cfg.Devices.MRZ.Listen; l != "" {
+		mln, err := net.Listen("tcp", l)
+		if err != nil {
+			return fmt.Errorf("listen on %s (devices.mrz.listen): %w", l, err)
+		}
+		go func() { errc <- mrz.NewStreamServer(a, a.cfg.Devices.MRZ, a.log).Serve(ctx, mln) }()
+		a.log.Info("MRZ line stream listening", "addr", mln.Addr().String())
+	}
 	a.ready.Store(true)
 	if err := a.rep.Audit(ctx, store.AuditRecord{Event: store.EventAgentStart, Ref: a.cfg.Agent.ID}); err != nil {
 		return fmt.Errorf("audit log: %w", err)
@@ -108,8 +117,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
-		if !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("http server: %w", err)
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("device listener: %w", err)
 		}
 	}
 	a.ready.Store(false)
@@ -151,6 +160,9 @@ func (a *Agent) verifier() (*bpsync.Verifier, error) {
 func (a *Agent) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /v1/scans", &scan.Handler{Checker: a, Logger: a.log})
+	if a.cfg.Devices.MRZ.HTTP {
+		mux.Handle("POST "+mrz.HTTPPath, mrz.NewHandler(a, a.cfg.Devices.MRZ, a.log))
+	}
 	mux.HandleFunc("GET /v1/status", a.serveStatus)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,123 @@
+package post
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/borderpost/borderpost/agent/config"
+	"github.com/borderpost/borderpost/devices"
+	"github.com/borderpost/borderpost/store"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// seedReplica writes a replica holding the given alerts and returns a
+// configuration that opens it.
+func seedReplica(t *testing.T, alerts ...store.Alert) config.Config {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := config.Defaults()
+	cfg.Agent.ID = "post-test"
+	cfg.Store.Path = filepath.Join(dir, "replica.db")
+	cfg.Store.Key.File = filepath.Join(dir, "data.key")
+	if err := store.WriteKeyFile(cfg.Store.Key.File); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := store.Open(context.Background(), cfg.Store.Path, store.KeyFile{Path: cfg.Store.Key.File}, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d store.Digest
+	for _, a := range alerts {
+		d.Add(a.ID, a.Version)
+	}
+	if err := rep.Apply(context.Background(), store.Change{Epoch: 1, Seq: 1, Hash: [32]byte{1}, Digest: d, Upserts: alerts}); err != nil {
+		t.Fatal(err)
+	}
+	rep.Close()
+	return cfg
+}
+
+func post(t *testing.T, url, ctype, body string) (int, devices.Result) {
+	t.Helper()
+	resp, err := http.Post(url, ctype, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var res devices.Result
+	json.NewDecoder(resp.Body).Decode(&res)
+	return resp.StatusCode, res
+}
+
+func TestChecksThroughDevicesAreRecorded(t *testing.T) {
+	cfg := seedReplica(t,
+		store.Alert{ID: "veh-1", Version: 1, Action: "seize", Category: "art38-vehicle",
+			Subject: store.Subject{Kind: store.SubjectVehicle, Vehicle: &store.Vehicle{Plate: "HH AB 123", PlateCountry: "DE"}}},
+		store.Alert{ID: "doc-1", Version: 1, Action: "seize", Category: "art38-document",
+			Subject: store.Subject{Kind: store.SubjectDocument, Document: &store.Document{Number: "L898902C3", Type: "passport"}}},
+	)
+	a, err := New(context.Background(), cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.rep.Close()
+	if a.index.Len() != 2 {
+		t.Fatalf("index holds %d alerts, want 2 loaded from the replica", a.index.Len())
+	}
+	srv := httptest.NewServer(a.routes())
+	defer srv.Close()
+
+	code, res := post(t, srv.URL+"/v1/scans", "application/json", `{"kind":"plate","value":"hh-ab 123","country":"D","device":"anpr-1"}`)
+	if code != 200 || len(res.Hits) != 1 || res.Hits[0].AlertID != "veh-1" || res.Hits[0].Action != "seize" {
+		t.Fatalf("plate scan: %d %+v", code, res)
+	}
+	// The ICAO 9303 specimen passport, read by an MRZ reader.
+	mrz := `{"lines":["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<","L898902C36UTO7408122F1204159ZE184226B<<<<<10"],"device":"mrz-1"}`
+	code, res = post(t, srv.URL+"/v1/mrz", "application/json", mrz)
+	if code != 200 || len(res.Hits) != 1 || res.Hits[0].AlertID != "doc-1" {
+		t.Fatalf("MRZ read: %d %+v", code, res)
+	}
+	code, res = post(t, srv.URL+"/v1/scans", "application/json", `{"kind":"container","value":"CSQU3054383","device":"ocr-1"}`)
+	if code != 200 || len(res.Hits) != 0 {
+		t.Fatalf("clean container: %d %+v", code, res)
+	}
+
+	ob, _ := a.rep.Outbox()
+	if ob.Depth != 2 {
+		t.Errorf("outbox holds %d hits, want 2", ob.Depth)
+	}
+	checks := 0
+	a.rep.AuditRecords(context.Background(), func(r store.AuditRecord) error {
+		if r.Event == store.EventCheck {
+			checks++
+		}
+		return nil
+	})
+	if checks != 3 {
+		t.Errorf("audit log holds %d checks, want 3", checks)
+	}
+}
+
+func TestNoKeyNoStart(t *testing.T) {
+	cfg := seedReplica(t)
+	wrong := cfg
+	wrong.Store.Key.File = filepath.Join(t.TempDir(), "other.key")
+	store.WriteKeyFile(wrong.Store.Key.File)
+	if _, err := New(context.Background(), wrong, quiet); !errors.Is(err, store.ErrWrongKey) {
+		t.Errorf("wrong key: %v", err)
+	}
+	missing := cfg
+	missing.Store.Key.File = filepath.Join(t.TempDir(), "absent.key")
+	if _, err := New(context.Background(), missing, quiet); !errors.Is(err, store.ErrNoKey) {
+		t.Errorf("missing key: %v", err)
+	}
+}
