@@ -57,10 +57,17 @@ type post struct {
 	alerts  []store.Alert
 }
 
-func startPost(t *testing.T, nAlerts int) *post {
+// startPost starts a broker, central and an agent holding nAlerts. The
+// agent reaches the broker through via(broker URL), which a test may use
+// to put a proxy in between; nil means directly.
+func startPost(t *testing.T, nAlerts int, via func(string) string) *post {
 	t.Helper()
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	p := &post{t: t, broker: synctest.StartMosquitto(t), signer: bpsync.NewSigner(priv)}
+	agentBroker := p.broker.URL()
+	if via != nil {
+		agentBroker = via(agentBroker)
+	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	c, err := central.Start(central.Config{Broker: p.broker.URL(), Signer: p.signer, Logger: quiet})
 	if err != nil {
@@ -71,7 +78,7 @@ func startPost(t *testing.T, nAlerts int) *post {
 	waitFor(t, 10*time.Second, "central connected", c.Connected)
 
 	dir := t.TempDir()
-	p.agent, err = rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: dir, ID: "post-e2e-01", Broker: p.broker.URL(), CentralKey: pub})
+	p.agent, err = rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: dir, ID: "post-e2e-01", Broker: agentBroker, CentralKey: pub})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +126,7 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 
 // runField sends the scans and checks that central ends with exactly the
 // planted hits and the agent's outbox drains. It returns the field report.
-func (p *post) runField(during func(sent *atomic.Int64)) field.Report {
+func (p *post) runField(rate float64, during func(sent *atomic.Int64)) field.Report {
 	t := p.t
 	t.Helper()
 	var sent atomic.Int64
@@ -130,7 +137,7 @@ func (p *post) runField(during func(sent *atomic.Int64)) field.Report {
 		close(done)
 	}
 	rep, err := field.Run(context.Background(), field.Config{URL: p.agent.URL, RunID: "scan", Scans: 2000, Planted: 100,
-		Concurrency: 8, Seed: 7, Alerts: p.alerts, OnHit: nil, Progress: &sent})
+		Concurrency: 8, Rate: rate, Seed: 7, Alerts: p.alerts, Progress: &sent})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,8 +180,8 @@ func (p *post) runField(during func(sent *atomic.Int64)) field.Report {
 // the 100 planted hits at central, the outbox empty, 2,000 checks audited,
 // and no identifier in clear in the replica file.
 func TestEndToEnd(t *testing.T) {
-	p := startPost(t, 1000)
-	p.runField(nil)
+	p := startPost(t, 1000, nil)
+	p.runField(0, nil)
 
 	// A container with a wrong check digit is refused, naming the digit.
 	resp, err := http.Post(p.agent.URL+"/v1/scans", "application/json",
@@ -307,8 +314,8 @@ func identifiers(a store.Alert) []string {
 // TestEndToEndBrokerKilled kills the broker with SIGKILL twice while hits
 // flow and starts it again: central still ends with exactly the 100.
 func TestEndToEndBrokerKilled(t *testing.T) {
-	p := startPost(t, 1000)
-	p.runField(func(sent *atomic.Int64) {
+	p := startPost(t, 1000, nil)
+	p.runField(0, func(sent *atomic.Int64) {
 		for i, at := range []int64{500, 1200} {
 			for sent.Load() < at {
 				time.Sleep(5 * time.Millisecond)
@@ -324,4 +331,40 @@ func TestEndToEndBrokerKilled(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestEndToEndLinkCut cuts the agent's link for 60 s, the way a pulled
+// cable does, while scans keep coming: every check is answered offline, the
+// outbox fills, and after the link returns it drains to exactly the 100.
+func TestEndToEndLinkCut(t *testing.T) {
+	var proxy *synctest.Proxy
+	p := startPost(t, 1000, func(broker string) string {
+		proxy = synctest.StartProxy(t, strings.TrimPrefix(broker, "tcp://"))
+		return proxy.URL()
+	})
+	var during struct {
+		offline bool
+		depth   int
+	}
+	p.runField(30, func(sent *atomic.Int64) {
+		for sent.Load() < 300 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		proxy.Cut()
+		cutAt := time.Now()
+		waitFor(t, 30*time.Second, "agent notices the cut", func() bool {
+			s, err := p.agent.Status()
+			return err == nil && s.Link == "offline"
+		})
+		for time.Since(cutAt) < 60*time.Second {
+			time.Sleep(100 * time.Millisecond)
+		}
+		s, _ := p.agent.Status()
+		during.offline, during.depth = s.Link == "offline", s.Outbox
+		proxy.Restore()
+	})
+	if !during.offline || during.depth == 0 {
+		t.Errorf("at the end of the cut the agent was %v with %d hits waiting; want offline with a backlog", during.offline, during.depth)
+	}
+	t.Logf("backlog at the end of the 60 s cut: %d hits", during.depth)
 }
