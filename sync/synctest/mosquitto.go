@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -49,7 +50,22 @@ user root
 
 // StartMosquitto starts a broker on a free loopback port and stops it when
 // the test ends.
-func StartMosquitto(t testing.TB) *Mosquitto {
+func StartMosquitto(t testing.TB) *Mosquitto { return StartMosquittoWith(t, "") }
+
+// StartMosquittoTLS starts a broker that requires TLS client certificates
+// issued by pki, takes each client's certificate common name as its user
+// name, and enforces the ACL file at aclFile.
+func StartMosquittoTLS(t testing.TB, pki *PKI, aclFile string) *Mosquitto {
+	t.Helper()
+	cert, key := pki.Server()
+	extra := fmt.Sprintf("cafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\nuse_identity_as_username true\nacl_file %s\n",
+		pki.CAFile, cert, key, aclFile)
+	return StartMosquittoWith(t, extra)
+}
+
+// StartMosquittoWith starts a broker whose listener section is extended by
+// extra configuration lines.
+func StartMosquittoWith(t testing.TB, extra string) *Mosquitto {
 	t.Helper()
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
@@ -63,6 +79,9 @@ func StartMosquitto(t testing.TB) *Mosquitto {
 		t.Fatal(err)
 	}
 	conf := fmt.Sprintf(mosquittoConf, m.Port, filepath.Join(m.Dir, "data"))
+	if extra != "" {
+		conf = strings.Replace(conf, "allow_anonymous true\n", "allow_anonymous false\n"+extra, 1)
+	}
 	if os.Geteuid() != 0 {
 		conf = conf[:len(conf)-len("user root\n")]
 	}

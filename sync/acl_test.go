@@ -1,0 +1,112 @@
+package sync
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"path/filepath"
+	gosync "sync"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/borderpost/borderpost/sync/synctest"
+)
+
+// client connects a raw paho client with the given TLS settings; the test
+// uses paho directly to see SUBACK codes.
+func client(t *testing.T, broker, id string, tc *tls.Config) (mqtt.Client, error) {
+	t.Helper()
+	o := mqtt.NewClientOptions().AddBroker(broker).SetClientID(id).SetTLSConfig(tc).
+		SetAutoReconnect(false).SetConnectTimeout(5 * time.Second)
+	c := mqtt.NewClient(o)
+	tok := c.Connect()
+	if !tok.WaitTimeout(10 * time.Second) {
+		t.Fatalf("%s: connect timed out", id)
+	}
+	if tok.Error() == nil {
+		t.Cleanup(func() { c.Disconnect(100) })
+	}
+	return c, tok.Error()
+}
+
+type inbox struct {
+	mu  gosync.Mutex
+	got map[string]int
+}
+
+func (b *inbox) handler(_ mqtt.Client, m mqtt.Message) {
+	b.mu.Lock()
+	b.got[m.Topic()]++
+	b.mu.Unlock()
+}
+
+func (b *inbox) count(topic string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.got[topic]
+}
+
+// TestACLKeepsAgentsApart runs the shipped ACL (configs/mosquitto/acl) on a
+// TLS broker that names clients by their certificates: agent B can neither
+// read agent A's hits and acknowledgements nor publish as agent A.
+func TestACLKeepsAgentsApart(t *testing.T) {
+	pki := synctest.NewPKI(t)
+	acl, err := filepath.Abs("../configs/mosquitto/acl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	broker := synctest.StartMosquittoTLS(t, pki, acl)
+	url := "ssl://" + broker.Addr()
+
+	centralIn := &inbox{got: map[string]int{}}
+	central, err := client(t, url, "central", pki.ClientTLS("central"))
+	if err != nil {
+		t.Fatalf("central: %v", err)
+	}
+	central.Subscribe("bp/v1/agents/+/hits", 1, centralIn.handler).Wait()
+
+	aIn, bIn := &inbox{got: map[string]int{}}, &inbox{got: map[string]int{}}
+	a, err := client(t, url, "post-a", pki.ClientTLS("post-a"))
+	if err != nil {
+		t.Fatalf("agent A: %v", err)
+	}
+	b, err := client(t, url, "post-b", pki.ClientTLS("post-b"))
+	if err != nil {
+		t.Fatalf("agent B: %v", err)
+	}
+	a.Subscribe(AgentTopic("post-a", "acks"), 1, aIn.handler).Wait()
+	tok := b.SubscribeMultiple(map[string]byte{AgentTopic("post-a", "hits"): 1, AgentTopic("post-a", "acks"): 1}, bIn.handler)
+	tok.Wait()
+	// Mosquitto 2.0 may grant the subscription (SUBACK 0x01) and enforce
+	// read access on delivery instead; either way B must receive nothing.
+	for topic, code := range tok.(*mqtt.SubscribeToken).Result() {
+		t.Logf("agent B subscribing to %s: SUBACK code %#x", topic, code)
+	}
+
+	hit, _ := json.Marshal(HitMessage{Agent: "post-a", Floor: 1})
+	a.Publish(AgentTopic("post-a", "hits"), 1, false, hit).Wait()
+	central.Publish(AgentTopic("post-a", "acks"), 1, false, []byte(`{"upto":1}`)).Wait()
+	// Agent B tries to pass itself off as agent A.
+	b.Publish(AgentTopic("post-a", "hits"), 1, false, hit).Wait()
+
+	deadline := time.Now().Add(5 * time.Second)
+	for (centralIn.count(AgentTopic("post-a", "hits")) < 1 || aIn.count(AgentTopic("post-a", "acks")) < 1) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // let anything misrouted arrive
+	if n := centralIn.count(AgentTopic("post-a", "hits")); n != 1 {
+		t.Errorf("central got %d hits on agent A's topic, want exactly A's one (B's forgery must be dropped)", n)
+	}
+	if aIn.count(AgentTopic("post-a", "acks")) != 1 {
+		t.Error("agent A did not get its acknowledgement")
+	}
+	if n := bIn.count(AgentTopic("post-a", "hits")) + bIn.count(AgentTopic("post-a", "acks")); n != 0 {
+		t.Errorf("agent B read %d of agent A's messages", n)
+	}
+
+	// No certificate, no connection.
+	if _, err := client(t, url, "intruder", pki.TrustOnly()); err == nil {
+		t.Error("a client without a certificate connected")
+	}
+}
