@@ -50,7 +50,7 @@ func TestMain(m *testing.M) {
 // post is one simulated border post under test: broker, central, agent.
 type post struct {
 	t       *testing.T
-	broker  *synctest.Mosquitto
+	broker  synctest.Broker
 	central *central.Central
 	signer  *bpsync.Signer
 	agent   *rig.Agent
@@ -61,9 +61,20 @@ type post struct {
 // agent reaches the broker through via(broker URL), which a test may use
 // to put a proxy in between; nil means directly.
 func startPost(t *testing.T, nAlerts int, via func(string) string) *post {
+	return startPostOn(t, synctest.StartMosquitto(t), nAlerts, via)
+}
+
+// brokers are the MQTT brokers the end-to-end tests run against: the
+// post's Mosquitto, and NATS with JetStream as a broker that clusters.
+var brokers = map[string]func(testing.TB) synctest.Broker{
+	"mosquitto": func(t testing.TB) synctest.Broker { return synctest.StartMosquitto(t) },
+	"nats":      func(t testing.TB) synctest.Broker { return synctest.StartNATS(t) },
+}
+
+func startPostOn(t *testing.T, broker synctest.Broker, nAlerts int, via func(string) string) *post {
 	t.Helper()
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	p := &post{t: t, broker: synctest.StartMosquitto(t), signer: bpsync.NewSigner(priv)}
+	p := &post{t: t, broker: broker, signer: bpsync.NewSigner(priv)}
 	agentBroker := p.broker.URL()
 	if via != nil {
 		agentBroker = via(agentBroker)
@@ -180,7 +191,12 @@ func (p *post) runField(rate float64, during func(sent *atomic.Int64)) field.Rep
 // the 100 planted hits at central, the outbox empty, 2,000 checks audited,
 // and no identifier in clear in the replica file.
 func TestEndToEnd(t *testing.T) {
-	p := startPost(t, 1000, nil)
+	for name, start := range brokers {
+		t.Run(name, func(t *testing.T) { endToEnd(t, startPostOn(t, start(t), 1000, nil)) })
+	}
+}
+
+func endToEnd(t *testing.T, p *post) {
 	p.runField(0, nil)
 
 	// A container with a wrong check digit is refused, naming the digit.
@@ -314,7 +330,12 @@ func identifiers(a store.Alert) []string {
 // TestEndToEndBrokerKilled kills the broker with SIGKILL twice while hits
 // flow and starts it again: central still ends with exactly the 100.
 func TestEndToEndBrokerKilled(t *testing.T) {
-	p := startPost(t, 1000, nil)
+	for name, start := range brokers {
+		t.Run(name, func(t *testing.T) { brokerKilled(t, startPostOn(t, start(t), 1000, nil)) })
+	}
+}
+
+func brokerKilled(t *testing.T, p *post) {
 	p.runField(0, func(sent *atomic.Int64) {
 		for i, at := range []int64{500, 1200} {
 			for sent.Load() < at {
