@@ -116,6 +116,9 @@ func startPostOn(t *testing.T, broker synctest.Broker, nAlerts int, via func(str
 		s, err := p.agent.Status()
 		return err == nil && s.Digest == want && s.Alerts == nAlerts
 	})
+	if s, _ := p.agent.Status(); s.Fresh.Stale {
+		t.Errorf("agent reports its replica stale right after the delta: %s", s.Fresh.Reason)
+	}
 	return p
 }
 

@@ -83,4 +83,5 @@ type Status struct {
 	ReplicaAt    time.Time `json:"replica_at,omitzero"`
 	OutboxDepth  int       `json:"outbox_depth"`
 	OutboxOldest time.Time `json:"outbox_oldest,omitzero"`
+	Freshness    Freshness `json:"freshness"`
 }

@@ -23,7 +23,10 @@ type SessionConfig struct {
 	ResendAfter time.Duration
 	// StatusEvery is how often the retained status is refreshed; default 10s.
 	StatusEvery time.Duration
-	Logger      *slog.Logger
+	// MaxReplicaAge is how long the replica may go without central
+	// confirming it current before it is reported stale; default 24h.
+	MaxReplicaAge time.Duration
+	Logger        *slog.Logger
 }
 
 // Session is the agent's side of the wire protocol: it keeps the replica in
@@ -47,6 +50,9 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 	}
 	if cfg.StatusEvery == 0 {
 		cfg.StatusEvery = 10 * time.Second
+	}
+	if cfg.MaxReplicaAge == 0 {
+		cfg.MaxReplicaAge = 24 * time.Hour
 	}
 	s := &Session{cfg: cfg, log: cfg.Logger}
 	s.watchlist = NewWatchlist(WatchlistConfig{Replica: cfg.Replica, Verifier: cfg.Verifier, Logger: cfg.Logger,
@@ -115,9 +121,14 @@ func (s *Session) Connects() int64 { return s.reconnects.Load() }
 // Head returns central's last verified head.
 func (s *Session) Head() Head { return s.watchlist.Head() }
 
+// Freshness reports how current the replica is known to be.
+func (s *Session) Freshness() Freshness {
+	return s.watchlist.Freshness(time.Now(), s.cfg.MaxReplicaAge)
+}
+
 // Status returns the agent's status as it would be published now.
 func (s *Session) Status(link string) Status {
-	st := Status{Agent: s.cfg.Agent, Link: link, Time: time.Now().UTC()}
+	st := Status{Agent: s.cfg.Agent, Link: link, Time: time.Now().UTC(), Freshness: s.Freshness()}
 	if cur, err := s.cfg.Replica.Cursor(); err == nil {
 		st.Epoch, st.Seq, st.Digest, st.ReplicaAt = cur.Epoch, cur.Seq, cur.Digest.String(), cur.At
 	}

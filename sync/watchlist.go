@@ -28,6 +28,10 @@ type Watchlist struct {
 	gapSince   time.Time
 	head       Head
 	lastResync time.Time
+	// current is when central last confirmed the replica up to date: a
+	// verified head naming the replica's own epoch and sequence, or a
+	// delta applied.
+	current time.Time
 }
 
 type pendingDelta struct {
@@ -102,6 +106,7 @@ func (w *Watchlist) apply(ctx context.Context, ch store.Change) error {
 			w.applied(ch)
 		}
 		w.gapSince = time.Time{}
+		w.current = time.Now()
 		delete(w.ahead, ch.Seq)
 		if next, ok := w.ahead[ch.Seq+1]; ok && next.ch.Epoch == ch.Epoch {
 			return w.apply(ctx, next.ch)
@@ -147,8 +152,48 @@ func (w *Watchlist) HandleHead(topic string, payload []byte) {
 	}
 	w.mu.Lock()
 	w.head = h
+	if cur, err := w.rep.Cursor(); err == nil && cur.Epoch == h.Epoch && cur.Seq == h.Seq {
+		w.current = time.Now()
+	}
 	w.mu.Unlock()
 	w.Tick()
+}
+
+// Freshness says how current the replica is known to be.
+type Freshness struct {
+	// Confirmed is when central last confirmed the replica up to date
+	// (zero if never since start).
+	Confirmed time.Time `json:"confirmed,omitzero"`
+	// HeadExpires is when the last head from central stops being valid.
+	HeadExpires time.Time `json:"head_expires,omitzero"`
+	// Stale is set when officers must be told that the replica may miss
+	// recent alerts; Reason says why in plain words.
+	Stale  bool   `json:"stale"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Freshness reports the replica's freshness at now, given the longest time
+// a replica may go without central confirming it (maxAge).
+func (w *Watchlist) Freshness(now time.Time, maxAge time.Duration) Freshness {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f := Freshness{Confirmed: w.current, HeadExpires: w.head.Expires}
+	confirmed := w.current
+	if confirmed.IsZero() {
+		// Since start nothing was confirmed: judge by the last delta applied.
+		if cur, err := w.rep.Cursor(); err == nil {
+			confirmed = cur.At
+		}
+	}
+	switch {
+	case confirmed.IsZero():
+		f.Stale, f.Reason = true, "the replica holds no watch list from central yet"
+	case !w.head.Expires.IsZero() && now.After(w.head.Expires):
+		f.Stale, f.Reason = true, "central's watch-list head expired at "+w.head.Expires.UTC().Format(time.RFC3339)+"; central may be unreachable"
+	case now.Sub(confirmed) > maxAge:
+		f.Stale, f.Reason = true, "central has not confirmed the replica as current since "+confirmed.UTC().Format(time.RFC3339)
+	}
+	return f
 }
 
 // Head returns the last verified head received from central.

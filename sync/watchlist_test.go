@@ -195,3 +195,41 @@ func TestDigestMismatchRollsBackAndResyncs(t *testing.T) {
 		t.Fatalf("resyncs %d, want 1", len(w.resyncs))
 	}
 }
+
+func TestFreshness(t *testing.T) {
+	rep := openReplica(t)
+	f := newFeed()
+	w := newWatch(t, rep, f.signer.Key.Public().(ed25519.PublicKey))
+	now := time.Now()
+	if fr := w.Freshness(now, time.Hour); !fr.Stale {
+		t.Fatal("an empty replica is not reported stale")
+	}
+	w.HandleDelta("t", f.next(t, []store.Alert{container("A", "CSQU3054383", 1)}, nil))
+	if fr := w.Freshness(now, time.Hour); fr.Stale {
+		t.Fatalf("fresh replica reported stale: %s", fr.Reason)
+	}
+	if fr := w.Freshness(now.Add(2*time.Hour), time.Hour); !fr.Stale {
+		t.Fatal("replica unconfirmed for 2h with a 1h limit not reported stale")
+	}
+	head := func(seq uint64, expires time.Time) []byte {
+		msg, _, _ := f.signer.Seal(Head{Epoch: 1, Seq: seq, Digest: f.digest.String(), Issued: time.Now(), Expires: expires})
+		return msg
+	}
+	// A head that names the replica's own sequence confirms it current.
+	w.HandleHead("h", head(1, now.Add(3*time.Hour)))
+	if fr := w.Freshness(now.Add(30*time.Minute), time.Hour); fr.Stale || fr.Confirmed.IsZero() {
+		t.Fatalf("confirmed replica reported stale: %+v", fr)
+	}
+	// An expired head raises the alarm whatever the replica's age.
+	w.HandleHead("h", head(1, now.Add(-time.Minute)))
+	if fr := w.Freshness(now, time.Hour); !fr.Stale || fr.Reason == "" {
+		t.Fatalf("expired head not reported: %+v", fr)
+	}
+	// A forged head is ignored.
+	rogue := newFeed()
+	msg, _, _ := rogue.signer.Seal(Head{Epoch: 1, Seq: 1, Expires: now.Add(time.Hour)})
+	w.HandleHead("h", msg)
+	if w.Head().Expires.After(now) {
+		t.Fatal("forged head accepted")
+	}
+}

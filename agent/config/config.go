@@ -85,6 +85,9 @@ type Sync struct {
 	HitWindow   int           `yaml:"hit_window"`
 	ResendAfter time.Duration `yaml:"resend_after"`
 	StatusEvery time.Duration `yaml:"status_every"`
+	// MaxReplicaAge is how long the replica may go without central
+	// confirming it current before officers see a stale-replica alarm.
+	MaxReplicaAge time.Duration `yaml:"max_replica_age"`
 }
 
 // Log sets the log level and format.
@@ -100,7 +103,7 @@ func Defaults() Config {
 		MQTT:    MQTT{KeepAlive: 10 * time.Second},
 		HTTP:    HTTP{Listen: "127.0.0.1:8443"},
 		Devices: Devices{MRZ: mrz.Config{HTTP: true}},
-		Sync:    Sync{HitWindow: 32, ResendAfter: 10 * time.Second, StatusEvery: 10 * time.Second},
+		Sync:    Sync{HitWindow: 32, ResendAfter: 10 * time.Second, StatusEvery: 10 * time.Second, MaxReplicaAge: 24 * time.Hour},
 		Log:     Log{Level: "info", Format: "json"},
 	}
 }
@@ -222,6 +225,9 @@ func (c *Config) validate(root *yaml.Node) Problems {
 		if _, _, err := net.SplitHostPort(l); err != nil {
 			add("devices.mrz.listen", "want host:port, e.g. 127.0.0.1:7002, or empty to disable the line stream")
 		}
+	}
+	if c.Sync.MaxReplicaAge < time.Minute {
+		add("sync.max_replica_age", "want a duration of at least 1m, e.g. 24h")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

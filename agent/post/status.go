@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	bpsync "github.com/borderpost/borderpost/sync"
 )
 
 // Status is what GET /v1/status reports: enough for a technician or a test
@@ -22,6 +24,8 @@ type Status struct {
 	Hits     int64     `json:"hits"`
 	Outbox   int       `json:"outbox_depth"`
 	Oldest   time.Time `json:"outbox_oldest,omitzero"`
+	// Freshness carries the stale-replica alarm officers must see.
+	Freshness bpsync.Freshness `json:"freshness"`
 }
 
 func (a *Agent) serveStatus(w http.ResponseWriter, r *http.Request) {
@@ -33,6 +37,7 @@ func (a *Agent) serveStatus(w http.ResponseWriter, r *http.Request) {
 		}
 		st.Connects = a.session.Connects()
 		st.HeadSeq = a.session.Head().Seq
+		st.Freshness = a.session.Freshness()
 	}
 	if cur, err := a.rep.Cursor(); err == nil {
 		st.Epoch, st.Seq, st.Digest = cur.Epoch, cur.Seq, cur.Digest.String()

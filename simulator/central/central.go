@@ -29,7 +29,11 @@ type Config struct {
 	Signer   *bpsync.Signer
 	Epoch    uint64        // default 1
 	HeadTTL  time.Duration // how long a head stays valid; default 24h
-	Logger   *slog.Logger
+	// HeadEvery is how often the head is republished with a new expiry,
+	// so that agents can tell a quiet list from a silent central;
+	// default HeadTTL/4.
+	HeadEvery time.Duration
+	Logger    *slog.Logger
 	// OnHit, if set, is called once for every newly stored hit.
 	OnHit func(bpsync.HitMessage)
 }
@@ -39,6 +43,7 @@ type Central struct {
 	cfg  Config
 	log  *slog.Logger
 	link *bpsync.Link
+	done chan struct{}
 
 	mu       sync.Mutex
 	alerts   map[string]store.Alert
@@ -79,10 +84,13 @@ func Start(cfg Config) (*Central, error) {
 	if cfg.HeadTTL == 0 {
 		cfg.HeadTTL = 24 * time.Hour
 	}
+	if cfg.HeadEvery == 0 {
+		cfg.HeadEvery = cfg.HeadTTL / 4
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	c := &Central{cfg: cfg, log: cfg.Logger, alerts: make(map[string]store.Alert), history: make(map[uint64][]byte),
+	c := &Central{done: make(chan struct{}), cfg: cfg, log: cfg.Logger, alerts: make(map[string]store.Alert), history: make(map[uint64][]byte),
 		agents: make(map[string]*agentHits), statuses: make(map[string]bpsync.Status)}
 	link, err := bpsync.Dial(bpsync.LinkConfig{
 		Broker: cfg.Broker, ClientID: cfg.ClientID, Logger: cfg.Logger,
@@ -96,14 +104,36 @@ func Start(cfg Config) (*Central, error) {
 		return nil, err
 	}
 	c.link = link
+	go c.refreshHead()
 	return c, nil
+}
+
+// refreshHead republishes the head until Close.
+func (c *Central) refreshHead() {
+	t := time.NewTicker(c.cfg.HeadEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+			c.mu.Lock()
+			if c.seq > 0 {
+				c.publishHead()
+			}
+			c.mu.Unlock()
+		}
+	}
 }
 
 // Connected reports whether central's link is up.
 func (c *Central) Connected() bool { return c.link.Connected() }
 
-// Close disconnects.
-func (c *Central) Close() { c.link.Close() }
+// Close stops refreshing the head and disconnects.
+func (c *Central) Close() {
+	close(c.done)
+	c.link.Close()
+}
 
 // Publish signs a delta holding the given changes, publishes it and the new
 // head, and keeps it for replays. It fails when the link is down.

@@ -61,6 +61,10 @@ type Status struct {
 	Checks   int64  `json:"checks"`
 	Hits     int64  `json:"hits"`
 	Outbox   int    `json:"outbox_depth"`
+	Fresh    struct {
+		Stale  bool   `json:"stale"`
+		Reason string `json:"reason"`
+	} `json:"freshness"`
 }
 
 // Prepare writes the agent's development data key (once), central's
