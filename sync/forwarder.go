@@ -34,6 +34,7 @@ type Forwarder struct {
 	mu       sync.Mutex
 	sent     uint64 // highest sequence published since the last reset
 	acked    uint64 // highest sequence central acknowledged
+	dropped  uint64 // highest sequence deleted from the outbox
 	progress time.Time
 }
 
@@ -80,16 +81,13 @@ func (f *Forwarder) Reset() {
 	f.Notify()
 }
 
-// HandleAck is the Handler for the agent's acks topic.
+// HandleAck is the Handler for the agent's acks topic. It only records
+// the acknowledgement: the run loop deletes acknowledged hits, so that a
+// burst of acknowledgements costs one disk write, not one each.
 func (f *Forwarder) HandleAck(topic string, payload []byte) {
 	var a Ack
 	if len(payload) > 4096 || json.Unmarshal(payload, &a) != nil {
 		f.log.Warn("malformed acknowledgement ignored", "topic", topic)
-		return
-	}
-	n, err := f.rep.Acknowledge(a.Upto)
-	if err != nil {
-		f.log.Error("drop acknowledged hits from outbox", "err", err)
 		return
 	}
 	f.mu.Lock()
@@ -98,10 +96,28 @@ func (f *Forwarder) HandleAck(topic string, payload []byte) {
 		f.progress = time.Now()
 	}
 	f.mu.Unlock()
-	if n > 0 {
-		f.log.Debug("hits acknowledged by central", "upto", a.Upto, "dropped", n)
-	}
 	f.Notify()
+}
+
+// drop deletes acknowledged hits from the outbox.
+func (f *Forwarder) drop() {
+	f.mu.Lock()
+	upto, done := f.acked, f.dropped
+	f.mu.Unlock()
+	if upto <= done {
+		return
+	}
+	n, err := f.rep.Acknowledge(upto)
+	if err != nil {
+		f.log.Error("drop acknowledged hits from outbox", "err", err)
+		return
+	}
+	f.mu.Lock()
+	f.dropped = max(f.dropped, upto)
+	f.mu.Unlock()
+	if n > 0 {
+		f.log.Debug("hits acknowledged by central", "upto", upto, "dropped", n)
+	}
 }
 
 // Run publishes until ctx ends.
@@ -126,8 +142,10 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	}
 }
 
-// pump publishes as many hits as the window allows.
+// pump drops what central acknowledged and publishes as many hits as the
+// window allows.
 func (f *Forwarder) pump() {
+	f.drop()
 	for {
 		st, err := f.rep.Outbox()
 		if err != nil {

@@ -1,7 +1,8 @@
-// Package synctest starts real MQTT brokers for tests, the way
-// net/http/httptest starts servers: a Mosquitto child process on a free
-// loopback port, with persistence on, that a test can kill with SIGKILL and
-// start again on the same port and state to simulate a broker crash.
+// Package synctest starts real MQTT brokers for tests and benchmarks, the
+// way net/http/httptest starts servers: a Mosquitto or nats-server child
+// process on a free loopback port, with persistence on, that a test can
+// kill with SIGKILL and start again on the same port and state to simulate
+// a broker crash; and a proxy that cuts links like a pulled cable.
 //
 // It never binds anything but 127.0.0.1, and it never skips a test when
 // the broker is missing: it fails and says how to install it.
@@ -21,12 +22,11 @@ import (
 	"time"
 )
 
-// Mosquitto is a broker started for one test.
+// Mosquitto is a running broker.
 type Mosquitto struct {
 	Port int
 	Dir  string
 	bin  string
-	t    testing.TB
 	cmd  *exec.Cmd
 	log  *bytes.Buffer
 }
@@ -45,12 +45,54 @@ log_type error
 log_type warning
 log_type notice
 connection_messages true
-user root
 `
+
+// RunMosquitto starts a broker on port (0: a free one) with its state in
+// dir; extra lines extend the listener's configuration and switch off
+// anonymous access. The caller must Kill it.
+func RunMosquitto(dir string, port int, extra string) (*Mosquitto, error) {
+	bin, err := exec.LookPath("mosquitto")
+	if err != nil {
+		bin = "/usr/sbin/mosquitto"
+		if _, err := os.Stat(bin); err != nil {
+			return nil, fmt.Errorf("mosquitto is not installed: run `make test` as root (it installs the Debian package) or `apt-get install mosquitto`")
+		}
+	}
+	if port == 0 {
+		if port, err = freePort(); err != nil {
+			return nil, err
+		}
+	}
+	m := &Mosquitto{Port: port, Dir: dir, bin: bin}
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+		return nil, err
+	}
+	conf := fmt.Sprintf(mosquittoConf, port, filepath.Join(dir, "data"))
+	if extra != "" {
+		conf = strings.Replace(conf, "allow_anonymous true\n", "allow_anonymous false\n"+extra, 1)
+	}
+	if os.Geteuid() == 0 {
+		conf += "user root\n" // as root it would otherwise drop to the mosquitto user
+	}
+	if err := os.WriteFile(filepath.Join(dir, "mosquitto.conf"), []byte(conf), 0o644); err != nil {
+		return nil, err
+	}
+	return m, m.start()
+}
+
+func (m *Mosquitto) start() error {
+	m.log = new(bytes.Buffer)
+	m.cmd = exec.Command(m.bin, "-c", filepath.Join(m.Dir, "mosquitto.conf"))
+	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
+	if err := m.cmd.Start(); err != nil {
+		return fmt.Errorf("start mosquitto: %w", err)
+	}
+	return waitListening(m.Addr(), 10*time.Second)
+}
 
 // StartMosquitto starts a broker on a free loopback port and stops it when
 // the test ends.
-func StartMosquitto(t testing.TB) *Mosquitto { return StartMosquittoWith(t, "") }
+func StartMosquitto(t testing.TB) *Mosquitto { return startMosquitto(t, "") }
 
 // StartMosquittoTLS starts a broker that requires TLS client certificates
 // issued by pki, takes each client's certificate common name as its user
@@ -58,37 +100,16 @@ func StartMosquitto(t testing.TB) *Mosquitto { return StartMosquittoWith(t, "") 
 func StartMosquittoTLS(t testing.TB, pki *PKI, aclFile string) *Mosquitto {
 	t.Helper()
 	cert, key := pki.Server()
-	extra := fmt.Sprintf("cafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\nuse_identity_as_username true\nacl_file %s\n",
-		pki.CAFile, cert, key, aclFile)
-	return StartMosquittoWith(t, extra)
+	return startMosquitto(t, fmt.Sprintf("cafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\nuse_identity_as_username true\nacl_file %s\n",
+		pki.CAFile, cert, key, aclFile))
 }
 
-// StartMosquittoWith starts a broker whose listener section is extended by
-// extra configuration lines.
-func StartMosquittoWith(t testing.TB, extra string) *Mosquitto {
+func startMosquitto(t testing.TB, extra string) *Mosquitto {
 	t.Helper()
-	bin, err := exec.LookPath("mosquitto")
+	m, err := RunMosquitto(t.TempDir(), 0, extra)
 	if err != nil {
-		bin = "/usr/sbin/mosquitto"
-		if _, err := os.Stat(bin); err != nil {
-			t.Fatalf("mosquitto is not installed: run `make test` as root (it installs the Debian package) or `apt-get install mosquitto`")
-		}
-	}
-	m := &Mosquitto{Port: FreePort(t), Dir: t.TempDir(), bin: bin, t: t}
-	if err := os.MkdirAll(filepath.Join(m.Dir, "data"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	conf := fmt.Sprintf(mosquittoConf, m.Port, filepath.Join(m.Dir, "data"))
-	if extra != "" {
-		conf = strings.Replace(conf, "allow_anonymous true\n", "allow_anonymous false\n"+extra, 1)
-	}
-	if os.Geteuid() != 0 {
-		conf = conf[:len(conf)-len("user root\n")]
-	}
-	if err := os.WriteFile(filepath.Join(m.Dir, "mosquitto.conf"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	m.start()
 	t.Cleanup(func() {
 		m.Kill()
 		if t.Failed() {
@@ -96,17 +117,6 @@ func StartMosquittoWith(t testing.TB, extra string) *Mosquitto {
 		}
 	})
 	return m
-}
-
-func (m *Mosquitto) start() {
-	m.t.Helper()
-	m.log = new(bytes.Buffer)
-	m.cmd = exec.Command(m.bin, "-c", filepath.Join(m.Dir, "mosquitto.conf"))
-	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
-	if err := m.cmd.Start(); err != nil {
-		m.t.Fatalf("start mosquitto: %v", err)
-	}
-	WaitListening(m.t, m.Addr(), 10*time.Second)
 }
 
 // Addr is the broker's host:port.
@@ -126,35 +136,51 @@ func (m *Mosquitto) Kill() {
 }
 
 // Restart starts the broker again on the same port and state directory.
+// It panics if the broker does not come back, which ends the test.
 func (m *Mosquitto) Restart() {
-	m.t.Helper()
 	m.Kill()
-	m.start()
+	if err := m.start(); err != nil {
+		panic(fmt.Sprintf("restart mosquitto: %v\n%s", err, m.log.String()))
+	}
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freePort()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
 	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // WaitListening waits until addr accepts TCP connections.
 func WaitListening(t testing.TB, addr string, within time.Duration) {
 	t.Helper()
+	if err := waitListening(addr, within); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitListening(addr string, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s not listening after %s: %v", addr, within, err)
+			return fmt.Errorf("%s not listening after %s: %w", addr, within, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
