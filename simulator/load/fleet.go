@@ -1,0 +1,215 @@
+// Package load measures sync under fleet-scale and sustained load: many
+// agents on one broker taking a large delta, and a large offline backlog of
+// hits draining after reconnect. Agents here are the store and sync parts
+// of an agent in one process (the HTTP devices are not what is measured).
+//
+// It only ever talks to brokers on loopback, and it cleans up the
+// temporary replicas it creates.
+package load
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/borderpost/borderpost/simulator/central"
+	"github.com/borderpost/borderpost/simulator/watchlist"
+	"github.com/borderpost/borderpost/store"
+	bpsync "github.com/borderpost/borderpost/sync"
+)
+
+// memKey is a data key held in memory, for benchmark replicas.
+type memKey []byte
+
+func (k memKey) DataKey(context.Context) ([]byte, error) { return k, nil }
+
+// Agent is the sync side of one agent: its replica and its session.
+type Agent struct {
+	ID      string
+	Replica *store.Replica
+	Session *bpsync.Session
+}
+
+// StartAgent opens a fresh replica in dir and starts a session with the
+// broker, trusting pub.
+func StartAgent(ctx context.Context, dir, id, broker string, pub ed25519.PublicKey, log *slog.Logger) (*Agent, error) {
+	key := make(memKey, store.DataKeySize)
+	rand.Read(key)
+	rep, err := store.Open(ctx, filepath.Join(dir, id+".db"), key, store.Options{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	s, err := bpsync.StartSession(ctx, bpsync.SessionConfig{Link: bpsync.LinkConfig{Broker: broker, KeepAlive: 10 * time.Second},
+		Agent: id, Replica: rep, Verifier: bpsync.NewVerifier(pub), StatusEvery: time.Minute, Logger: log})
+	if err != nil {
+		rep.Close()
+		return nil, err
+	}
+	return &Agent{ID: id, Replica: rep, Session: s}, nil
+}
+
+// Close ends the session and closes the replica.
+func (a *Agent) Close() {
+	a.Session.Close()
+	a.Replica.Close()
+}
+
+// FleetConfig describes a fleet run.
+type FleetConfig struct {
+	Broker string
+	Agents int
+	Ops    int // operations in the measured delta
+	Dir    string
+	Out    io.Writer // progress lines; nil for none
+}
+
+// FleetReport is the outcome of a fleet run.
+type FleetReport struct {
+	Agents      int     `json:"agents"`
+	Ops         int     `json:"ops"`
+	DeltaBytes  int     `json:"delta_bytes"`
+	AllSeconds  float64 `json:"all_agents_seconds"` // publish to the last agent holding the digest
+	P50Seconds  float64 `json:"p50_agent_seconds"`
+	P99Seconds  float64 `json:"p99_agent_seconds"`
+	SetupAlerts int     `json:"setup_alerts"`
+}
+
+// Fleet starts cfg.Agents agents, gives them a watch list of cfg.Ops
+// alerts, then publishes one delta of cfg.Ops operations (half new alerts,
+// a quarter updates, a quarter deletes) and measures how long each agent
+// takes to hold it, verified by digest.
+func Fleet(ctx context.Context, cfg FleetConfig) (FleetReport, error) {
+	rep := FleetReport{Agents: cfg.Agents, Ops: cfg.Ops, SetupAlerts: cfg.Ops}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	say := func(format string, a ...any) {
+		if cfg.Out != nil {
+			fmt.Fprintf(cfg.Out, format+"\n", a...)
+		}
+	}
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	c, err := central.Start(central.Config{Broker: cfg.Broker, Signer: bpsync.NewSigner(priv), Logger: quiet})
+	if err != nil {
+		return rep, err
+	}
+	defer c.Close()
+	if err := waitUntil(ctx, 30*time.Second, c.Connected); err != nil {
+		return rep, fmt.Errorf("central: %w", err)
+	}
+	agents := make([]*Agent, 0, cfg.Agents)
+	defer func() {
+		for _, a := range agents {
+			a.Close()
+		}
+	}()
+	for i := range cfg.Agents {
+		a, err := StartAgent(ctx, cfg.Dir, fmt.Sprintf("post-%03d", i+1), cfg.Broker, pub, quiet)
+		if err != nil {
+			return rep, err
+		}
+		agents = append(agents, a)
+	}
+	if err := waitUntil(ctx, 120*time.Second, func() bool {
+		for _, a := range agents {
+			if !a.Session.Connected() {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		return rep, fmt.Errorf("agents connecting: %w", err)
+	}
+	say("%d agents connected", len(agents))
+
+	gen := watchlist.NewGenerator(42, watchlist.DefaultMix)
+	base := gen.Alerts(cfg.Ops)
+	if _, err := c.Publish(base, nil); err != nil {
+		return rep, err
+	}
+	if _, err := waitAll(ctx, agents, c.Digest(), 10*time.Minute); err != nil {
+		return rep, fmt.Errorf("setup delta: %w", err)
+	}
+	say("every agent holds the %d-alert watch list", len(base))
+
+	ups := gen.Alerts(cfg.Ops / 2)
+	for i := 0; i < cfg.Ops/4; i++ {
+		a := base[i]
+		a.Version++
+		a.Action = "refuse entry"
+		ups = append(ups, a)
+	}
+	var dels []string
+	for i := cfg.Ops / 4; len(ups)+len(dels) < cfg.Ops; i++ {
+		dels = append(dels, base[i].ID)
+	}
+	start := time.Now()
+	d, err := c.Publish(ups, dels)
+	if err != nil {
+		return rep, err
+	}
+	times, err := waitAll(ctx, agents, c.Digest(), 10*time.Minute)
+	if err != nil {
+		return rep, fmt.Errorf("measured delta: %w", err)
+	}
+	rep.AllSeconds = time.Since(start).Seconds()
+	if b, err := json.Marshal(d); err == nil {
+		rep.DeltaBytes = len(b)
+	}
+	slices.Sort(times)
+	rep.P50Seconds = times[len(times)/2].Seconds()
+	rep.P99Seconds = times[len(times)*99/100].Seconds()
+	say("delta of %d operations held by all %d agents after %.2fs", cfg.Ops, len(agents), rep.AllSeconds)
+	return rep, nil
+}
+
+// waitAll polls every agent's cursor until each holds digest, and returns
+// for each agent how long after the call it first did.
+func waitAll(ctx context.Context, agents []*Agent, digest store.Digest, within time.Duration) ([]time.Duration, error) {
+	start := time.Now()
+	done := make([]time.Duration, len(agents))
+	left := len(agents)
+	for left > 0 {
+		if time.Since(start) > within {
+			return nil, fmt.Errorf("%d agents do not hold the digest after %s", left, within)
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		for i, a := range agents {
+			if done[i] != 0 {
+				continue
+			}
+			if cur, err := a.Replica.Cursor(); err == nil && cur.Digest == digest {
+				done[i] = time.Since(start)
+				left--
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return done, nil
+}
+
+func waitUntil(ctx context.Context, within time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not within %s", within)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// TempDir makes a directory for a run's replicas.
+func TempDir() (string, error) { return os.MkdirTemp("", "borderpost-load-") }

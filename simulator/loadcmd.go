@@ -1,0 +1,66 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/borderpost/borderpost/simulator/load"
+	"github.com/borderpost/borderpost/sync/synctest"
+)
+
+// brokerFor returns the broker to use: the one given, or a Mosquitto
+// started in dir for the run (stopped by the returned function).
+func brokerFor(url, dir string) (string, func(), error) {
+	if url != "" {
+		return url, func() {}, nil
+	}
+	m, err := synctest.RunMosquitto(dir, 0, "")
+	if err != nil {
+		return "", nil, err
+	}
+	return m.URL(), m.Kill, nil
+}
+
+func fleetCmd() *cobra.Command {
+	var cfg load.FleetConfig
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "fleet",
+		Short: "Many agents on one broker take one large delta; report the time until every agent holds it, verified by digest",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signalContext()
+			defer stop()
+			dir, err := load.TempDir()
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			cfg.Dir = dir
+			broker, stopBroker, err := brokerFor(cfg.Broker, dir)
+			if err != nil {
+				return err
+			}
+			defer stopBroker()
+			cfg.Broker = broker
+			cfg.Out = cmd.ErrOrStderr()
+			rep, err := load.Fleet(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d agents, delta of %d operations (%d bytes): all hold it after %.2fs (per agent p50 %.2fs, p99 %.2fs)\n",
+				rep.Agents, rep.Ops, rep.DeltaBytes, rep.AllSeconds, rep.P50Seconds, rep.P99Seconds)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&cfg.Broker, "broker", "", "MQTT broker (default: start a Mosquitto for the run)")
+	cmd.Flags().IntVar(&cfg.Agents, "agents", 200, "agents")
+	cmd.Flags().IntVar(&cfg.Ops, "ops", 10000, "operations in the measured delta")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as one JSON object")
+	return cmd
+}
