@@ -17,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/borderpost/borderpost/devices/ens"
 	"github.com/borderpost/borderpost/devices/mrz"
 )
 
@@ -37,6 +38,7 @@ type Config struct {
 // device's section is documented in its folder's sample.conf.
 type Devices struct {
 	MRZ mrz.Config `yaml:"mrz"`
+	ENS ens.Config `yaml:"ens"`
 }
 
 // Agent identifies this agent and its post.
@@ -228,6 +230,11 @@ func (c *Config) validate(root *yaml.Node) Problems {
 	}
 	if c.Sync.MaxReplicaAge < time.Minute {
 		add("sync.max_replica_age", "want a duration of at least 1m, e.g. 24h")
+	}
+	if l := c.Devices.ENS.HTTP.Listen; l != "" {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			add("devices.ens.http.listen", "want host:port, e.g. 127.0.0.1:8441, or empty to serve ENS only at POST /v1/ens on http.listen")
+		}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -24,6 +24,7 @@ import (
 	"github.com/borderpost/borderpost/agent/config"
 	"github.com/borderpost/borderpost/agent/match"
 	"github.com/borderpost/borderpost/devices"
+	"github.com/borderpost/borderpost/devices/ens"
 	"github.com/borderpost/borderpost/devices/mrz"
 	"github.com/borderpost/borderpost/devices/scan"
 	"github.com/borderpost/borderpost/store"
@@ -101,6 +102,22 @@ func (a *Agent) Run(ctx context.Context) error {
 		WriteTimeout: 15 * time.Second, IdleTimeout: 60 * time.Second}
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(a.ln) }()
+	ensCfg := &a.cfg.Devices.ENS
+	if l := ensCfg.HTTP.Listen; l != "" {
+		eln, err := net.Listen("tcp", l)
+		if err != nil {
+			return fmt.Errorf("listen on %s (devices.ens.http.listen): %w", l, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("POST /v1/ens", ensCfg.Handler(a))
+		esrv := ens.NewServer(l, mux)
+		go func() { errc <- esrv.Serve(eln) }()
+		defer esrv.Close()
+	}
+	if spool := ensCfg.NewSpool(a); spool != nil {
+		go func() { errc <- spool.Run(ctx) }()
+		a.log.Info("ENS spool directory watched", "dir", ensCfg.Spool.Dir)
+	}
 	if l := a.cfg.Devices.MRZ.Listen; l != "" {
 		mln, err := net.Listen("tcp", l)
 		if err != nil {
@@ -117,7 +134,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, context.Canceled) {
 			return fmt.Errorf("device listener: %w", err)
 		}
 	}
@@ -160,6 +177,7 @@ func (a *Agent) verifier() (*bpsync.Verifier, error) {
 func (a *Agent) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /v1/scans", &scan.Handler{Checker: a, Logger: a.log})
+	mux.Handle("POST /v1/ens", a.cfg.Devices.ENS.Handler(a))
 	if a.cfg.Devices.MRZ.HTTP {
 		mux.Handle("POST "+mrz.HTTPPath, mrz.NewHandler(a, a.cfg.Devices.MRZ, a.log))
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -64,14 +65,16 @@ func TestChecksThroughDevicesAreRecorded(t *testing.T) {
 			Subject: store.Subject{Kind: store.SubjectVehicle, Vehicle: &store.Vehicle{Plate: "HH AB 123", PlateCountry: "DE"}}},
 		store.Alert{ID: "doc-1", Version: 1, Action: "seize", Category: "art38-document",
 			Subject: store.Subject{Kind: store.SubjectDocument, Document: &store.Document{Number: "L898902C3", Type: "passport"}}},
+		store.Alert{ID: "box-1", Version: 1, Action: "specific check", Category: "art38-container",
+			Subject: store.Subject{Kind: store.SubjectContainer, Container: &store.Container{Number: "TGHU3001121"}}},
 	)
 	a, err := New(context.Background(), cfg, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.rep.Close()
-	if a.index.Len() != 2 {
-		t.Fatalf("index holds %d alerts, want 2 loaded from the replica", a.index.Len())
+	if a.index.Len() != 3 {
+		t.Fatalf("index holds %d alerts, want 3 loaded from the replica", a.index.Len())
 	}
 	srv := httptest.NewServer(a.routes())
 	defer srv.Close()
@@ -91,9 +94,20 @@ func TestChecksThroughDevicesAreRecorded(t *testing.T) {
 		t.Fatalf("clean container: %d %+v", code, res)
 	}
 
+	// A maritime ICS2 declaration whose house consignment carries the
+	// flagged container.
+	ensDoc, err := os.ReadFile("../../devices/ens/testdata/ics2-maritime-f11.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, res = post(t, srv.URL+"/v1/ens", "application/json", string(ensDoc))
+	if code != 200 || len(res.Hits) != 1 || res.Hits[0].AlertID != "box-1" || !strings.Contains(res.Hits[0].Field, "transport_equipment") {
+		t.Fatalf("ENS: %d %+v", code, res)
+	}
+
 	ob, _ := a.rep.Outbox()
-	if ob.Depth != 2 {
-		t.Errorf("outbox holds %d hits, want 2", ob.Depth)
+	if ob.Depth != 3 {
+		t.Errorf("outbox holds %d hits, want 3", ob.Depth)
 	}
 	checks := 0
 	a.rep.AuditRecords(context.Background(), func(r store.AuditRecord) error {
@@ -102,8 +116,8 @@ func TestChecksThroughDevicesAreRecorded(t *testing.T) {
 		}
 		return nil
 	})
-	if checks != 3 {
-		t.Errorf("audit log holds %d checks, want 3", checks)
+	if checks != 4 {
+		t.Errorf("audit log holds %d checks, want 4", checks)
 	}
 }
 

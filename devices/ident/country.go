@@ -29,7 +29,7 @@ func ParseCountry(s string) (string, error) {
 	}
 	r, err := language.ParseRegion(s)
 	if err != nil || !r.IsCountry() {
-		return "", fmt.Errorf("%w: %q is not an ISO 3166-1 country", ErrCountry, s)
+		return "", fmt.Errorf("%w: not an ISO 3166-1 country", ErrCountry)
 	}
 	return r.String(), nil
 }

@@ -192,7 +192,7 @@ func TestSimplePhoneEmail(t *testing.T) {
 			t.Errorf("NormalizePhone(%q) = %q, %v; want %q", in, v, err, want)
 		}
 	}
-	for _, bad := range []string{"030 1234567", "+0123456789", "+49x1234567", "+4912"} {
+	for _, bad := range []string{"030 1234567", "+0123456789", "+49x1234567", "+4912", "+1234567890123456"} {
 		if _, err := NormalizePhone(bad); err == nil {
 			t.Errorf("NormalizePhone(%q) accepted", bad)
 		}
@@ -200,7 +200,7 @@ func TestSimplePhoneEmail(t *testing.T) {
 	if v, err := NormalizeEmail(" John.Doe@Example.ORG "); err != nil || v != "John.Doe@example.org" {
 		t.Errorf("NormalizeEmail = %q, %v", v, err)
 	}
-	for _, bad := range []string{"nobody", "@x.org", "a@", "a b@x.org"} {
+	for _, bad := range []string{"nobody", "@x.org", "a@", "a b@x.org", "a@localhost", "a@x..org"} {
 		if _, err := NormalizeEmail(bad); err == nil {
 			t.Errorf("NormalizeEmail(%q) accepted", bad)
 		}
