@@ -18,6 +18,7 @@ import (
 	"github.com/borderpost/borderpost/simulator/central"
 	"github.com/borderpost/borderpost/simulator/field"
 	"github.com/borderpost/borderpost/simulator/watchlist"
+	"github.com/borderpost/borderpost/store"
 	bpsync "github.com/borderpost/borderpost/sync"
 )
 
@@ -27,7 +28,7 @@ func newRoot() *cobra.Command {
 		Short:        "Central and the field in a box, for borderpost's demo, tests and benchmarks",
 		SilenceUsage: true,
 	}
-	root.AddCommand(demoCmd(), centralCmd(), fieldCmd(), keysCmd(), fleetCmd())
+	root.AddCommand(demoCmd(), centralCmd(), fieldCmd(), keysCmd(), fleetCmd(), backlogCmd())
 	return root
 }
 
@@ -87,8 +88,8 @@ func centralCmd() *cobra.Command {
 			ctx, stop := signalContext()
 			defer stop()
 			out := cmd.OutOrStdout()
-			c, err := central.Start(central.Config{Broker: broker, Signer: signer, OnHit: func(m bpsync.HitMessage) {
-				fmt.Fprintf(out, "hit %s from %s: alert %s (%s) on %s\n", m.Hit.ID, m.Agent, m.Hit.AlertID, m.Hit.Action, m.Hit.Field)
+			c, err := central.Start(central.Config{Broker: broker, Signer: signer, OnHit: func(agent string, h store.Hit) {
+				fmt.Fprintf(out, "hit %s from %s: alert %s (%s) on %s\n", h.ID, agent, h.AlertID, h.Action, h.Field)
 			}})
 			if err != nil {
 				return err

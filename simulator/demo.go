@@ -23,6 +23,7 @@ import (
 	"github.com/borderpost/borderpost/simulator/field"
 	"github.com/borderpost/borderpost/simulator/rig"
 	"github.com/borderpost/borderpost/simulator/watchlist"
+	"github.com/borderpost/borderpost/store"
 	bpsync "github.com/borderpost/borderpost/sync"
 )
 
@@ -96,11 +97,10 @@ func runDemo(ctx context.Context, out io.Writer, agentBin string, nAlerts int, r
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	var delivered atomic.Int64
 	c, err := central.Start(central.Config{Broker: url, Signer: bpsync.NewSigner(priv), Logger: quietLogger(),
-		OnHit: func(m bpsync.HitMessage) {
+		OnHit: func(agent string, h store.Hit) {
 			delivered.Add(1)
-			h := m.Hit
 			fmt.Fprintf(out, "%s  HIT at central  %-10s %-9s alert %s  action: %-15s %s\n",
-				time.Now().Format("15:04:05"), m.Agent, h.ItemKind, h.AlertID, h.Action, h.Match)
+				time.Now().Format("15:04:05"), agent, h.ItemKind, h.AlertID, h.Action, h.Match)
 		}})
 	if err != nil {
 		return err

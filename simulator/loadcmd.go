@@ -17,7 +17,7 @@ func brokerFor(url, dir string) (string, func(), error) {
 	if url != "" {
 		return url, func() {}, nil
 	}
-	m, err := synctest.RunMosquitto(dir, 0, "")
+	m, err := synctest.RunMosquitto(dir, 0, synctest.MosquittoOptions{Lazy: true})
 	if err != nil {
 		return "", nil, err
 	}
@@ -61,6 +61,46 @@ func fleetCmd() *cobra.Command {
 	cmd.Flags().StringVar(&cfg.Broker, "broker", "", "MQTT broker (default: start a Mosquitto for the run)")
 	cmd.Flags().IntVar(&cfg.Agents, "agents", 200, "agents")
 	cmd.Flags().IntVar(&cfg.Ops, "ops", 10000, "operations in the measured delta")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as one JSON object")
+	return cmd
+}
+
+func backlogCmd() *cobra.Command {
+	var cfg load.BacklogConfig
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "backlog",
+		Short: "Record a backlog of hits offline, then report how long it takes to drain to central after connecting",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signalContext()
+			defer stop()
+			dir, err := load.TempDir()
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			cfg.Dir = dir
+			broker, stopBroker, err := brokerFor(cfg.Broker, dir)
+			if err != nil {
+				return err
+			}
+			defer stopBroker()
+			cfg.Broker = broker
+			cfg.Out = cmd.ErrOrStderr()
+			rep, err := load.Backlog(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "backlog of %d hits: built offline in %.1fs, drained in %.1fs (%.0f hits/s), %d duplicates removed\n",
+				rep.Hits, rep.BuildSeconds, rep.DrainSeconds, rep.HitsPerSecond, rep.Duplicates)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&cfg.Broker, "broker", "", "MQTT broker (default: start a Mosquitto for the run)")
+	cmd.Flags().IntVar(&cfg.Hits, "hits", 100000, "hits in the backlog")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as one JSON object")
 	return cmd
 }

@@ -10,6 +10,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/borderpost/borderpost/store"
 	"github.com/borderpost/borderpost/sync/synctest"
 )
 
@@ -84,7 +85,7 @@ func TestACLKeepsAgentsApart(t *testing.T) {
 		t.Logf("agent B subscribing to %s: SUBACK code %#x", topic, code)
 	}
 
-	hit, _ := json.Marshal(HitMessage{Agent: "post-a", Floor: 1})
+	hit, _ := json.Marshal(HitMessage{Agent: "post-a", Floor: 1, Hits: []store.Hit{{ID: "h1", Seq: 1}}})
 	a.Publish(AgentTopic("post-a", "hits"), 1, false, hit).Wait()
 	central.Publish(AgentTopic("post-a", "acks"), 1, false, []byte(`{"upto":1}`)).Wait()
 	// Agent B tries to pass itself off as agent A.

@@ -15,9 +15,9 @@ type Publisher interface {
 	Publish(topic string, retained bool, payload []byte) error
 }
 
-// Forwarder ships hits from the outbox to central, in order, with at most
-// Window unacknowledged at a time, and deletes them only on central's
-// application acknowledgement. After every reconnect, and whenever central
+// Forwarder ships hits from the outbox to central, in order, in messages
+// of up to Batch hits, with at most Window hits unacknowledged at a time,
+// and deletes them only on central's application acknowledgement. After every reconnect, and whenever central
 // has been silent for ResendAfter, it starts again from the oldest hit not
 // acknowledged: central de-duplicates by hit ID, so a hit may arrive twice
 // but never zero times.
@@ -27,6 +27,7 @@ type Forwarder struct {
 	agent       string
 	topic       string
 	window      uint64
+	batch       int
 	resendAfter time.Duration
 	log         *slog.Logger
 	wake        chan struct{}
@@ -43,7 +44,8 @@ type ForwarderConfig struct {
 	Replica     *store.Replica
 	Publisher   Publisher
 	Agent       string
-	Window      int           // default 32
+	Window      int           // hits unacknowledged at most; default 512
+	Batch       int           // hits per message at most; default 32
 	ResendAfter time.Duration // default 10s
 	Logger      *slog.Logger
 }
@@ -51,7 +53,10 @@ type ForwarderConfig struct {
 // NewForwarder returns a Forwarder; call Run to start it.
 func NewForwarder(cfg ForwarderConfig) *Forwarder {
 	if cfg.Window <= 0 {
-		cfg.Window = 32
+		cfg.Window = 512
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 32
 	}
 	if cfg.ResendAfter == 0 {
 		cfg.ResendAfter = 10 * time.Second
@@ -60,7 +65,7 @@ func NewForwarder(cfg ForwarderConfig) *Forwarder {
 		cfg.Logger = slog.Default()
 	}
 	return &Forwarder{rep: cfg.Replica, pub: cfg.Publisher, agent: cfg.Agent, topic: AgentTopic(cfg.Agent, "hits"),
-		window: uint64(cfg.Window), resendAfter: cfg.ResendAfter, log: cfg.Logger, wake: make(chan struct{}, 1)}
+		window: uint64(cfg.Window), batch: cfg.Batch, resendAfter: cfg.ResendAfter, log: cfg.Logger, wake: make(chan struct{}, 1)}
 }
 
 // Notify tells the forwarder that new hits wait in the outbox.
@@ -177,18 +182,20 @@ func (f *Forwarder) pump() {
 		if len(hits) == 0 {
 			return
 		}
-		for _, h := range hits {
-			msg, err := json.Marshal(HitMessage{Agent: f.agent, Floor: st.First, Hit: h})
+		for len(hits) > 0 {
+			n := min(len(hits), f.batch)
+			msg, err := json.Marshal(HitMessage{Agent: f.agent, Floor: st.First, Hits: hits[:n]})
 			if err != nil {
-				f.log.Error("encode hit", "err", err)
+				f.log.Error("encode hits", "err", err)
 				return
 			}
 			if err := f.pub.Publish(f.topic, false, msg); err != nil {
 				return // link down: the next connect resets and resends
 			}
 			f.mu.Lock()
-			f.sent = h.Seq
+			f.sent = hits[n-1].Seq
 			f.mu.Unlock()
+			hits = hits[n:]
 		}
 	}
 }

@@ -35,7 +35,9 @@ func (w *wire) seqs() []uint64 {
 	defer w.mu.Unlock()
 	var s []uint64
 	for _, m := range w.sent {
-		s = append(s, m.Hit.Seq)
+		for _, h := range m.Hits {
+			s = append(s, h.Seq)
+		}
 	}
 	return s
 }
@@ -58,11 +60,14 @@ func ack(f *Forwarder, upto uint64) {
 func TestForwarderWindowOrderAndAcks(t *testing.T) {
 	rep := openReplica(t)
 	w := &wire{}
-	f := NewForwarder(ForwarderConfig{Replica: rep, Publisher: w, Agent: "a1", Window: 4, ResendAfter: time.Hour, Logger: quiet})
+	f := NewForwarder(ForwarderConfig{Replica: rep, Publisher: w, Agent: "a1", Window: 4, Batch: 3, ResendAfter: time.Hour, Logger: quiet})
 	record(t, rep, 10)
 	f.pump()
 	if got := w.seqs(); fmt.Sprint(got) != "[1 2 3 4]" {
 		t.Fatalf("first window sent %v, want [1 2 3 4]", got)
+	}
+	if len(w.sent) != 2 || len(w.sent[0].Hits) != 3 {
+		t.Fatalf("first window sent in %d messages, want 2 (batches of 3)", len(w.sent))
 	}
 	ack(f, 2)
 	f.pump()
@@ -73,7 +78,7 @@ func TestForwarderWindowOrderAndAcks(t *testing.T) {
 		t.Fatalf("outbox after ack 2: %+v", st)
 	}
 	// Floor tells central what was acknowledged before.
-	if m := w.sent[len(w.sent)-1]; m.Floor != 3 || m.Agent != "a1" {
+	if m := w.sent[len(w.sent)-1]; m.Floor != 3 || m.Agent != "a1" || m.Hits[0].Seq != 5 {
 		t.Fatalf("last message floor %d agent %q", m.Floor, m.Agent)
 	}
 	// A reconnect resends everything not acknowledged, in order.

@@ -56,13 +56,15 @@ type Resync struct {
 	Seq   uint64 `json:"seq"`
 }
 
-// HitMessage carries one hit from an agent's outbox. Floor is the lowest
-// sequence still in the outbox when it was sent: everything below it has
-// been acknowledged, so central may move its cursor up to Floor-1.
+// HitMessage carries consecutive hits from an agent's outbox, in sequence
+// order: one when hits trickle in, up to the batch size when a backlog
+// drains. Floor is the lowest sequence still in the outbox when it was
+// sent: everything below it has been acknowledged, so central may move its
+// cursor up to Floor-1.
 type HitMessage struct {
-	Agent string    `json:"agent"`
-	Floor uint64    `json:"floor"`
-	Hit   store.Hit `json:"hit"`
+	Agent string      `json:"agent"`
+	Floor uint64      `json:"floor"`
+	Hits  []store.Hit `json:"hits"`
 }
 
 // Ack is central's acknowledgement: it has stored every hit of the agent up

@@ -19,7 +19,8 @@ type SessionConfig struct {
 	Verifier *Verifier
 	// Applied runs after each delta commits.
 	Applied     func(store.Change)
-	Window      int
+	Window      int // hits unacknowledged at most
+	Batch       int // hits per message at most
 	ResendAfter time.Duration
 	// StatusEvery is how often the retained status is refreshed; default 10s.
 	StatusEvery time.Duration
@@ -80,7 +81,7 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 	}
 	s.link = link
 	s.forwarder = NewForwarder(ForwarderConfig{Replica: cfg.Replica, Publisher: link, Agent: cfg.Agent,
-		Window: cfg.Window, ResendAfter: cfg.ResendAfter, Logger: cfg.Logger})
+		Window: cfg.Window, Batch: cfg.Batch, ResendAfter: cfg.ResendAfter, Logger: cfg.Logger})
 	link.subs = map[string]Handler{
 		TopicDelta:                      s.watchlist.HandleDelta,
 		AgentTopic(cfg.Agent, "deltas"): s.watchlist.HandleDelta,

@@ -85,6 +85,7 @@ type HTTP struct {
 // Sync tunes the hit forwarding and status.
 type Sync struct {
 	HitWindow   int           `yaml:"hit_window"`
+	HitBatch    int           `yaml:"hit_batch"`
 	ResendAfter time.Duration `yaml:"resend_after"`
 	StatusEvery time.Duration `yaml:"status_every"`
 	// MaxReplicaAge is how long the replica may go without central
@@ -105,7 +106,7 @@ func Defaults() Config {
 		MQTT:    MQTT{KeepAlive: 10 * time.Second},
 		HTTP:    HTTP{Listen: "127.0.0.1:8443"},
 		Devices: Devices{MRZ: mrz.Config{HTTP: true}},
-		Sync:    Sync{HitWindow: 32, ResendAfter: 10 * time.Second, StatusEvery: 10 * time.Second, MaxReplicaAge: 24 * time.Hour},
+		Sync:    Sync{HitWindow: 512, HitBatch: 32, ResendAfter: 10 * time.Second, StatusEvery: 10 * time.Second, MaxReplicaAge: 24 * time.Hour},
 		Log:     Log{Level: "info", Format: "json"},
 	}
 }
@@ -211,8 +212,11 @@ func (c *Config) validate(root *yaml.Node) Problems {
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		add("http.listen", "want host:port, e.g. 127.0.0.1:8443")
 	}
-	if c.Sync.HitWindow < 1 || c.Sync.HitWindow > 1000 {
-		add("sync.hit_window", "want 1 to 1000 hits in flight (MQTT packet IDs are 16-bit); 32 is a good value")
+	if c.Sync.HitWindow < 1 || c.Sync.HitWindow > 10000 {
+		add("sync.hit_window", "want 1 to 10000 hits unacknowledged at most; 512 is a good value")
+	}
+	if c.Sync.HitBatch < 1 || c.Sync.HitBatch > 256 || c.Sync.HitBatch > c.Sync.HitWindow {
+		add("sync.hit_batch", "want 1 to 256 hits per message, and no more than hit_window; 32 is a good value")
 	}
 	if c.Sync.ResendAfter < time.Second {
 		add("sync.resend_after", "want a duration of at least 1s, e.g. 10s")

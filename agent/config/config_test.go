@@ -18,7 +18,7 @@ func TestExampleLoads(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the example configuration must load: %v", err)
 	}
-	if cfg.Agent.ID != "post-example-01" || cfg.Sync.HitWindow != 32 || cfg.MQTT.KeepAlive != 10*time.Second || len(cfg.Trust.CentralKeys) != 1 {
+	if cfg.Agent.ID != "post-example-01" || cfg.Sync.HitWindow != 512 || cfg.Sync.HitBatch != 32 || cfg.MQTT.KeepAlive != 10*time.Second || len(cfg.Trust.CentralKeys) != 1 {
 		t.Errorf("example loaded as %+v", cfg)
 	}
 }

@@ -86,7 +86,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.session, err = bpsync.StartSession(ctx, bpsync.SessionConfig{
 		Link: link, Agent: a.cfg.Agent.ID, Replica: a.rep, Verifier: verifier,
-		Applied: a.index.Apply, Window: a.cfg.Sync.HitWindow, ResendAfter: a.cfg.Sync.ResendAfter,
+		Applied: a.index.Apply, Window: a.cfg.Sync.HitWindow, Batch: a.cfg.Sync.HitBatch, ResendAfter: a.cfg.Sync.ResendAfter,
 		StatusEvery: a.cfg.Sync.StatusEvery, MaxReplicaAge: a.cfg.Sync.MaxReplicaAge, Logger: a.log,
 	})
 	if err != nil {

@@ -35,7 +35,7 @@ type Config struct {
 	HeadEvery time.Duration
 	Logger    *slog.Logger
 	// OnHit, if set, is called once for every newly stored hit.
-	OnHit func(bpsync.HitMessage)
+	OnHit func(agent string, h store.Hit)
 }
 
 // Central is the simulated central. Create it with Start.
@@ -211,26 +211,34 @@ func agentOf(topic string) string {
 func (c *Central) handleHit(topic string, payload []byte) {
 	agent := agentOf(topic)
 	var m bpsync.HitMessage
-	if err := json.Unmarshal(payload, &m); err != nil || m.Agent != agent || m.Hit.ID == "" || m.Hit.Seq == 0 {
+	if err := json.Unmarshal(payload, &m); err != nil || m.Agent != agent || len(m.Hits) == 0 {
 		c.log.Warn("malformed hit message dropped", "topic", topic)
 		return
 	}
+	for _, h := range m.Hits {
+		if h.ID == "" || h.Seq == 0 {
+			c.log.Warn("malformed hit message dropped", "topic", topic)
+			return
+		}
+	}
+	var fresh []store.Hit
 	c.mu.Lock()
-	c.stats.Received++
 	ah := c.agents[agent]
 	if ah == nil {
 		ah = &agentHits{held: make(map[uint64]bool), byID: make(map[string]uint64)}
 		c.agents[agent] = ah
 	}
-	isNew := false
-	if _, dup := ah.byID[m.Hit.ID]; dup {
-		c.stats.Duplicates++
-	} else {
-		ah.byID[m.Hit.ID] = m.Hit.Seq
-		ah.hits = append(ah.hits, m.Hit)
-		ah.held[m.Hit.Seq] = true
+	for _, h := range m.Hits {
+		c.stats.Received++
+		if _, dup := ah.byID[h.ID]; dup {
+			c.stats.Duplicates++
+			continue
+		}
+		ah.byID[h.ID] = h.Seq
+		ah.hits = append(ah.hits, h)
+		ah.held[h.Seq] = true
 		c.stats.Stored++
-		isNew = true
+		fresh = append(fresh, h)
 	}
 	if m.Floor > 0 && m.Floor-1 > ah.cursor {
 		ah.cursor = m.Floor - 1
@@ -242,8 +250,10 @@ func (c *Central) handleHit(topic string, payload []byte) {
 	upto := ah.cursor
 	c.stats.Acks++
 	c.mu.Unlock()
-	if isNew && c.cfg.OnHit != nil {
-		c.cfg.OnHit(m)
+	if c.cfg.OnHit != nil {
+		for _, h := range fresh {
+			c.cfg.OnHit(agent, h)
+		}
 	}
 	ack, _ := json.Marshal(bpsync.Ack{Upto: upto})
 	if err := c.link.Publish(bpsync.AgentTopic(agent, "acks"), false, ack); err != nil {

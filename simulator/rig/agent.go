@@ -105,7 +105,8 @@ trust:
 http:
   listen: 127.0.0.1:%d
 sync:
-  hit_window: 32
+  hit_window: 512
+  hit_batch: 32
   resend_after: 3s
   status_every: 1s
 log:

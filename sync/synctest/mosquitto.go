@@ -47,10 +47,20 @@ log_type notice
 connection_messages true
 `
 
+// MosquittoOptions adjust a broker started by RunMosquitto.
+type MosquittoOptions struct {
+	// Extra lines extend the listener's configuration and switch off
+	// anonymous access.
+	Extra string
+	// Lazy saves the broker's state every 10 s, as a production broker
+	// does, instead of on every change as the crash tests need; benchmarks
+	// set it so that the broker's disk writes do not set the pace.
+	Lazy bool
+}
+
 // RunMosquitto starts a broker on port (0: a free one) with its state in
-// dir; extra lines extend the listener's configuration and switch off
-// anonymous access. The caller must Kill it.
-func RunMosquitto(dir string, port int, extra string) (*Mosquitto, error) {
+// dir. The caller must Kill it.
+func RunMosquitto(dir string, port int, o MosquittoOptions) (*Mosquitto, error) {
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
 		bin = "/usr/sbin/mosquitto"
@@ -68,8 +78,11 @@ func RunMosquitto(dir string, port int, extra string) (*Mosquitto, error) {
 		return nil, err
 	}
 	conf := fmt.Sprintf(mosquittoConf, port, filepath.Join(dir, "data"))
-	if extra != "" {
-		conf = strings.Replace(conf, "allow_anonymous true\n", "allow_anonymous false\n"+extra, 1)
+	if o.Extra != "" {
+		conf = strings.Replace(conf, "allow_anonymous true\n", "allow_anonymous false\n"+o.Extra, 1)
+	}
+	if o.Lazy {
+		conf = strings.Replace(conf, "autosave_interval 1\nautosave_on_changes true\n", "autosave_interval 10\n", 1)
 	}
 	if os.Geteuid() == 0 {
 		conf += "user root\n" // as root it would otherwise drop to the mosquitto user
@@ -106,7 +119,7 @@ func StartMosquittoTLS(t testing.TB, pki *PKI, aclFile string) *Mosquitto {
 
 func startMosquitto(t testing.TB, extra string) *Mosquitto {
 	t.Helper()
-	m, err := RunMosquitto(t.TempDir(), 0, extra)
+	m, err := RunMosquitto(t.TempDir(), 0, MosquittoOptions{Extra: extra})
 	if err != nil {
 		t.Fatal(err)
 	}
