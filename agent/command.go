@@ -92,7 +92,7 @@ func runCmd() *cobra.Command {
 			slog.SetDefault(log)
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			a, err := post.New(ctx, cfg, log)
+			a, err := post.NewVersion(ctx, cfg, log, version)
 			if err != nil {
 				log.Error("agent cannot start", "err", err)
 				return err

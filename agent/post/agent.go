@@ -42,12 +42,21 @@ type Agent struct {
 	checks  atomic.Int64
 	hits    atomic.Int64
 	ready   atomic.Bool
+	metrics *metrics
 }
+
+// Version is the build's version, shown in metrics; the command sets it.
+type Version string
 
 // New opens the replica and loads the match index. It fails closed: without
 // a key, or with a key that does not match the replica, it returns an error
 // and opens nothing.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Agent, error) {
+	return NewVersion(ctx, cfg, log, "dev")
+}
+
+// NewVersion is New for a build that knows its version.
+func NewVersion(ctx context.Context, cfg config.Config, log *slog.Logger, version string) (*Agent, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -68,6 +77,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Agent, erro
 		return nil, fmt.Errorf("load replica into the match index: %w", err)
 	}
 	log.Info("match index loaded", "alerts", a.index.Len(), "took", time.Since(start).Round(time.Millisecond))
+	a.metrics = newMetrics(a, version)
 	return a, nil
 }
 
@@ -182,6 +192,7 @@ func (a *Agent) routes() http.Handler {
 		mux.Handle("POST "+mrz.HTTPPath, mrz.NewHandler(a, a.cfg.Devices.MRZ, a.log))
 	}
 	mux.HandleFunc("GET /v1/status", a.serveStatus)
+	mux.Handle("GET /metrics", a.metrics.handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !a.ready.Load() {
@@ -202,8 +213,11 @@ func (a *Agent) Check(ctx context.Context, c devices.Check) (devices.Result, err
 	if c.Time.IsZero() {
 		c.Time = time.Now().UTC()
 	}
+	began := time.Now()
 	var hits []store.Hit
+	kinds := make([]string, 0, len(c.Items))
 	for _, it := range c.Items {
+		kinds = append(kinds, string(it.Kind))
 		for _, cand := range a.index.Lookup(it, c.Time) {
 			hits = append(hits, store.Hit{
 				ID: newID("hit"), CheckID: c.ID, Device: c.Device, Lane: c.Lane, Time: c.Time,
@@ -215,8 +229,12 @@ func (a *Agent) Check(ctx context.Context, c devices.Check) (devices.Result, err
 	}
 	recorded, err := a.rep.Record(ctx, store.CheckRecord{ID: c.ID, Device: c.Device, Items: len(c.Items)}, hits)
 	if err != nil {
+		a.metrics.refused.WithLabelValues(c.Device).Inc()
 		return devices.Result{}, err
 	}
+	a.metrics.duration.WithLabelValues(checkKind(kinds)).Observe(time.Since(began).Seconds())
+	a.metrics.checks.WithLabelValues(c.Device).Inc()
+	a.metrics.hits.WithLabelValues(c.Device).Add(float64(len(recorded)))
 	a.checks.Add(1)
 	res := devices.Result{CheckID: c.ID, Hits: []devices.Hit{}}
 	for _, h := range recorded {

@@ -135,3 +135,36 @@ func TestNoKeyNoStart(t *testing.T) {
 		t.Errorf("missing key: %v", err)
 	}
 }
+
+func TestMetrics(t *testing.T) {
+	cfg := seedReplica(t, store.Alert{ID: "veh-1", Version: 1, Action: "seize",
+		Subject: store.Subject{Kind: store.SubjectVehicle, Vehicle: &store.Vehicle{Plate: "HHAB123", PlateCountry: "DE"}}})
+	a, err := New(context.Background(), cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.rep.Close()
+	srv := httptest.NewServer(a.routes())
+	defer srv.Close()
+	post(t, srv.URL+"/v1/scans", "application/json", `{"kind":"plate","value":"HHAB123","country":"DE","device":"anpr-1"}`)
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`borderpost_checks_total{device="anpr-1"} 1`,
+		`borderpost_hits_total{device="anpr-1"} 1`,
+		`borderpost_check_duration_seconds_count{kind="plate"} 1`,
+		`borderpost_outbox_depth 1`,
+		`borderpost_replica_alerts 1`,
+		`borderpost_replica_sequence 1`,
+		`borderpost_mqtt_connected 0`,
+		`borderpost_build_info{agent="post-test",key_provider="file",version="dev"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}

@@ -1,0 +1,112 @@
+package post
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the agent's Prometheus metrics, on a registry of its own.
+// Values that live elsewhere (replica, outbox, link) are read at scrape
+// time, so they are never stale and cost nothing between scrapes.
+type metrics struct {
+	reg      *prometheus.Registry
+	duration *prometheus.HistogramVec
+	checks   *prometheus.CounterVec
+	hits     *prometheus.CounterVec
+	refused  *prometheus.CounterVec
+}
+
+// checkBuckets span what a check costs: microseconds for an identifier,
+// up to a millisecond for a whole declaration, more only when the disk is
+// slow (the check's record is fsynced before the answer).
+var checkBuckets = []float64{10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 1}
+
+func newMetrics(a *Agent, version string) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "borderpost_check_duration_seconds",
+			Help: "Time to match a check against the replica and record it with its hits, by kind of check.", Buckets: checkBuckets},
+			[]string{"kind"}),
+		checks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "borderpost_checks_total",
+			Help: "Checks recorded, by device."}, []string{"device"}),
+		hits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "borderpost_hits_total",
+			Help: "Hits recorded, by device."}, []string{"device"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "borderpost_checks_failed_total",
+			Help: "Checks that could not be recorded (disk full, replica closed), by device."}, []string{"device"}),
+	}
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
+	}
+	keyProvider := "file"
+	if a.cfg.Store.Key.File == "" {
+		keyProvider = "tpm"
+	}
+	m.reg.MustRegister(m.duration, m.checks, m.hits, m.refused,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "borderpost_build_info", Help: "Always 1; the labels give the build.",
+			ConstLabels: prometheus.Labels{"version": version, "agent": a.cfg.Agent.ID, "key_provider": keyProvider}}, func() float64 { return 1 }),
+		gauge("borderpost_replica_alerts", "Alerts held in the match index.", func() float64 { return float64(a.index.Len()) }),
+		gauge("borderpost_replica_epoch", "Watch-list epoch the replica holds.", func() float64 { c, _ := a.rep.Cursor(); return float64(c.Epoch) }),
+		gauge("borderpost_replica_sequence", "Watch-list sequence the replica holds.", func() float64 { c, _ := a.rep.Cursor(); return float64(c.Seq) }),
+		gauge("borderpost_replica_age_seconds", "Seconds since central last confirmed the replica current.", func() float64 {
+			if a.session == nil {
+				return 0
+			}
+			f := a.session.Freshness()
+			if f.Confirmed.IsZero() {
+				c, _ := a.rep.Cursor()
+				if c.At.IsZero() {
+					return 0
+				}
+				return time.Since(c.At).Seconds()
+			}
+			return time.Since(f.Confirmed).Seconds()
+		}),
+		gauge("borderpost_replica_stale", "1 when officers are shown the stale-replica alarm.", func() float64 {
+			if a.session != nil && a.session.Freshness().Stale {
+				return 1
+			}
+			return 0
+		}),
+		gauge("borderpost_outbox_depth", "Hits waiting for central's acknowledgement.", func() float64 { o, _ := a.rep.Outbox(); return float64(o.Depth) }),
+		gauge("borderpost_outbox_oldest_age_seconds", "Age of the oldest hit waiting for central, 0 when none waits.", func() float64 {
+			o, _ := a.rep.Outbox()
+			if o.Depth == 0 || o.Oldest.IsZero() {
+				return 0
+			}
+			return time.Since(o.Oldest).Seconds()
+		}),
+		gauge("borderpost_mqtt_connected", "1 while the link to central's broker is up.", func() float64 {
+			if a.session != nil && a.session.Connected() {
+				return 1
+			}
+			return 0
+		}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "borderpost_mqtt_connects_total", Help: "Connections made to central's broker, reconnects included."},
+			func() float64 {
+				if a.session == nil {
+					return 0
+				}
+				return float64(a.session.Connects())
+			}),
+	)
+	return m
+}
+
+// handler serves the metrics in the Prometheus text format.
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// checkKind names a check for the latency histogram: the item kind of a
+// single-item check (a scan), "declaration" for several items.
+func checkKind(kinds []string) string {
+	if len(kinds) == 1 {
+		return kinds[0]
+	}
+	return "declaration"
+}
