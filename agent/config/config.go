@@ -17,8 +17,10 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/borderpost/borderpost/devices/anpr"
 	"github.com/borderpost/borderpost/devices/ens"
 	"github.com/borderpost/borderpost/devices/mrz"
+	"github.com/borderpost/borderpost/devices/ocr"
 )
 
 // Config is the whole agent configuration. See configs/agent.example.yaml
@@ -37,8 +39,10 @@ type Config struct {
 // Devices configures the devices beyond the built-in scan endpoint; each
 // device's section is documented in its folder's sample.conf.
 type Devices struct {
-	MRZ mrz.Config `yaml:"mrz"`
-	ENS ens.Config `yaml:"ens"`
+	ANPR anpr.Config `yaml:"anpr"`
+	OCR  ocr.Config  `yaml:"ocr"`
+	MRZ  mrz.Config  `yaml:"mrz"`
+	ENS  ens.Config  `yaml:"ens"`
 }
 
 // Agent identifies this agent and its post.
@@ -105,7 +109,7 @@ func Defaults() Config {
 		Store:   Store{Path: "/var/lib/borderpost/replica.db"},
 		MQTT:    MQTT{KeepAlive: 10 * time.Second},
 		HTTP:    HTTP{Listen: "127.0.0.1:8443"},
-		Devices: Devices{MRZ: mrz.Config{HTTP: true}},
+		Devices: Devices{ANPR: anpr.Config{HTTP: true}, OCR: ocr.Config{HTTP: true}, MRZ: mrz.Config{HTTP: true}},
 		Sync:    Sync{HitWindow: 512, HitBatch: 32, ResendAfter: 10 * time.Second, StatusEvery: 10 * time.Second, MaxReplicaAge: 24 * time.Hour},
 		Log:     Log{Level: "info", Format: "json"},
 	}
@@ -226,6 +230,17 @@ func (c *Config) validate(root *yaml.Node) Problems {
 	}
 	if err := c.Devices.MRZ.Validate(); err != nil {
 		add("devices.mrz", err.Error())
+	}
+	if err := c.Devices.ANPR.Validate(); err != nil {
+		add("devices.anpr", err.Error())
+	}
+	if err := c.Devices.OCR.Validate(); err != nil {
+		add("devices.ocr", err.Error())
+	}
+	if l := c.Devices.ANPR.Listen; l != "" {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			add("devices.anpr.listen", "want host:port, e.g. 127.0.0.1:7010, or empty to disable the line protocol")
+		}
 	}
 	if l := c.Devices.MRZ.Listen; l != "" {
 		if _, _, err := net.SplitHostPort(l); err != nil {

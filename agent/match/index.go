@@ -149,8 +149,30 @@ type Candidate struct {
 }
 
 // Lookup returns the alerts that an identifier item matches at time now,
-// leaving out expired alerts. Items of other kinds (names) return nil.
+// leaving out expired alerts. Items of other kinds (names) return nil. A
+// plate a device corrected is looked up both as corrected and as read,
+// since a correction can turn a personalised plate into an ordinary one.
 func (ix *Index) Lookup(it devices.Item, now time.Time) []Candidate {
+	out := ix.lookup(it, now)
+	if it.Kind == devices.KindPlate && it.Correction != "" {
+		if _, p, err := ident.NormalizePlate(it.Country, it.Raw); err == nil && p != it.Value {
+			asRead := it
+			asRead.Value, asRead.Correction = p, ""
+		next:
+			for _, c := range ix.lookup(asRead, now) {
+				for _, o := range out {
+					if o.Alert.ID == c.Alert.ID {
+						continue next
+					}
+				}
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+func (ix *Index) lookup(it devices.Item, now time.Time) []Candidate {
 	value := it.Value
 	if it.Kind == devices.KindPlate {
 		value = it.Country + " " + it.Value

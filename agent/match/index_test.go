@@ -91,3 +91,13 @@ func BenchmarkLookupPlate(b *testing.B) {
 		}
 	}
 }
+
+func TestCorrectedPlateLooksUpBoth(t *testing.T) {
+	ix := NewIndex()
+	ix.Put(alert("vanity", store.Subject{Kind: store.SubjectVehicle, Vehicle: &store.Vehicle{Plate: "B0B1", PlateCountry: "GB"}}))
+	ix.Put(alert("ordinary", store.Subject{Kind: store.SubjectVehicle, Vehicle: &store.Vehicle{Plate: "BOB1", PlateCountry: "GB"}}))
+	got := ix.Lookup(devices.Item{Kind: devices.KindPlate, Country: "GB", Raw: "B0B 1", Value: "BOB1", Correction: "OCR 0->O at position 2"}, now)
+	if len(got) != 2 || got[0].Alert.ID != "ordinary" || got[0].Match != "derived" || got[1].Alert.ID != "vanity" || got[1].Match != "normalised" {
+		t.Fatalf("got %+v", got)
+	}
+}

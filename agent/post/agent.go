@@ -24,8 +24,10 @@ import (
 	"github.com/borderpost/borderpost/agent/config"
 	"github.com/borderpost/borderpost/agent/match"
 	"github.com/borderpost/borderpost/devices"
+	"github.com/borderpost/borderpost/devices/anpr"
 	"github.com/borderpost/borderpost/devices/ens"
 	"github.com/borderpost/borderpost/devices/mrz"
+	"github.com/borderpost/borderpost/devices/ocr"
 	"github.com/borderpost/borderpost/devices/scan"
 	"github.com/borderpost/borderpost/store"
 	bpsync "github.com/borderpost/borderpost/sync"
@@ -128,6 +130,14 @@ func (a *Agent) Run(ctx context.Context) error {
 		go func() { errc <- spool.Run(ctx) }()
 		a.log.Info("ENS spool directory watched", "dir", ensCfg.Spool.Dir)
 	}
+	if l := a.cfg.Devices.ANPR.Listen; l != "" {
+		aln, err := net.Listen("tcp", l)
+		if err != nil {
+			return fmt.Errorf("listen on %s (devices.anpr.listen): %w", l, err)
+		}
+		go func() { errc <- a.cfg.Devices.ANPR.LineServer(a).Serve(ctx, aln) }()
+		a.log.Info("ANPR line protocol listening", "addr", aln.Addr().String())
+	}
 	if l := a.cfg.Devices.MRZ.Listen; l != "" {
 		mln, err := net.Listen("tcp", l)
 		if err != nil {
@@ -188,6 +198,12 @@ func (a *Agent) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /v1/scans", &scan.Handler{Checker: a, Logger: a.log})
 	mux.Handle("POST /v1/ens", a.cfg.Devices.ENS.Handler(a))
+	if a.cfg.Devices.ANPR.HTTP {
+		mux.Handle("POST "+anpr.Path, a.cfg.Devices.ANPR.Handler(a))
+	}
+	if a.cfg.Devices.OCR.HTTP {
+		mux.Handle("POST "+ocr.Path, a.cfg.Devices.OCR.Handler(a))
+	}
 	if a.cfg.Devices.MRZ.HTTP {
 		mux.Handle("POST "+mrz.HTTPPath, mrz.NewHandler(a, a.cfg.Devices.MRZ, a.log))
 	}

@@ -105,9 +105,23 @@ func TestChecksThroughDevicesAreRecorded(t *testing.T) {
 		t.Fatalf("ENS: %d %+v", code, res)
 	}
 
+	// Gate OCR misread a 1 as I: the device corrects it and the hit says so.
+	code, res = post(t, srv.URL+"/v1/ocr", "application/json", `{"value":"TGHU 300II21","device":"gate-ocr-1","confidence":0.7}`)
+	if code != 400 {
+		t.Fatalf("two confusions must not be guessed: %d %+v", code, res)
+	}
+	code, res = post(t, srv.URL+"/v1/ocr", "application/json", `{"value":"TGHU 3001I21","device":"gate-ocr-1","confidence":0.7}`)
+	if code != 200 || len(res.Hits) != 1 || res.Hits[0].AlertID != "box-1" || res.Hits[0].Match != "derived" || !strings.Contains(res.Hits[0].Explanation, "I->1") {
+		t.Fatalf("OCR read: %d %+v", code, res)
+	}
+	code, res = post(t, srv.URL+"/v1/anpr", "application/json", `{"plate":"HH AB 123","country":"D","camera":"anpr-2","lane":"1","confidence":0.9,"time":"2026-11-27T04:00:00Z"}`)
+	if code != 200 || len(res.Hits) != 1 || res.Hits[0].AlertID != "veh-1" {
+		t.Fatalf("ANPR read: %d %+v", code, res)
+	}
+
 	ob, _ := a.rep.Outbox()
-	if ob.Depth != 3 {
-		t.Errorf("outbox holds %d hits, want 3", ob.Depth)
+	if ob.Depth != 5 {
+		t.Errorf("outbox holds %d hits, want 5", ob.Depth)
 	}
 	checks := 0
 	a.rep.AuditRecords(context.Background(), func(r store.AuditRecord) error {
@@ -116,8 +130,8 @@ func TestChecksThroughDevicesAreRecorded(t *testing.T) {
 		}
 		return nil
 	})
-	if checks != 4 {
-		t.Errorf("audit log holds %d checks, want 4", checks)
+	if checks != 6 {
+		t.Errorf("audit log holds %d checks, want 6", checks)
 	}
 }
 
