@@ -28,7 +28,7 @@ func newRoot() *cobra.Command {
 		Short:        "Central and the field in a box, for borderpost's demo, tests and benchmarks",
 		SilenceUsage: true,
 	}
-	root.AddCommand(demoCmd(), centralCmd(), fieldCmd(), keysCmd(), fleetCmd(), backlogCmd())
+	root.AddCommand(demoCmd(), centralCmd(), fieldCmd(), keysCmd(), fleetCmd(), backlogCmd(), soakCmd())
 	return root
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -101,6 +102,52 @@ func backlogCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&cfg.Broker, "broker", "", "MQTT broker (default: start a Mosquitto for the run)")
 	cmd.Flags().IntVar(&cfg.Hits, "hits", 100000, "hits in the backlog")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as one JSON object")
+	return cmd
+}
+
+func soakCmd() *cobra.Command {
+	var cfg load.SoakConfig
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "soak",
+		Short: "Drive a real agent at a steady scan rate; report hit latency to central, outbox depth and memory over time",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signalContext()
+			defer stop()
+			dir, err := load.TempDir()
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			cfg.Dir = dir
+			broker, stopBroker, err := brokerFor(cfg.Broker, dir)
+			if err != nil {
+				return err
+			}
+			defer stopBroker()
+			cfg.Broker = broker
+			cfg.Out = cmd.ErrOrStderr()
+			rep, err := load.Soak(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d scans at %.0f/s (%d refused), %d hits, %d delivered (%.1f/s); check to central p50 %.1f ms, p99 %.1f ms; outbox max %d; heap %.1f MiB after 1 min, %.1f MiB at the end; RSS %.1f -> %.1f MiB (replica file %.1f MiB)\n",
+				rep.Scans, rep.ScansPerSec, rep.Refused, rep.Hits, rep.Delivered, rep.HitsPerSec, rep.LatencyP50Ms, rep.LatencyP99Ms,
+				rep.MaxOutbox, float64(rep.HeapFirst)/(1<<20), float64(rep.HeapLast)/(1<<20),
+				float64(rep.RSSFirstBytes)/(1<<20), float64(rep.RSSLastBytes)/(1<<20), float64(rep.DBBytes)/(1<<20))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&cfg.Agent, "agent", "bin/borderpost", "the borderpost executable")
+	cmd.Flags().StringVar(&cfg.Broker, "broker", "", "MQTT broker (default: start a Mosquitto for the run)")
+	cmd.Flags().Float64Var(&cfg.Rate, "rate", 2000, "scans per second")
+	cmd.Flags().DurationVar(&cfg.Duration, "duration", 5*time.Minute, "how long to send scans")
+	cmd.Flags().Float64Var(&cfg.HitShare, "hits", 0.05, "share of scans planted to hit")
+	cmd.Flags().IntVar(&cfg.Alerts, "alerts", 10000, "alerts central publishes")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as one JSON object")
 	return cmd
 }

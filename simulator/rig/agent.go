@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -184,6 +185,48 @@ func (a *Agent) Stop() error {
 		a.Kill()
 		return fmt.Errorf("agent did not stop within 20s of SIGTERM; killed")
 	}
+}
+
+// RSS returns the agent process's resident memory in bytes, read from
+// /proc (Linux).
+func (a *Agent) RSS() (int64, error) {
+	if a.cmd == nil || a.cmd.Process == nil {
+		return 0, fmt.Errorf("agent not running")
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", a.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb)
+			return kb << 10, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc status")
+}
+
+// Metric reads one unlabelled metric from the agent's /metrics.
+func (a *Agent) Metric(name string) (float64, error) {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(a.URL + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, name+" "); ok {
+			var v float64
+			_, err := fmt.Sscan(rest, &v)
+			return v, err
+		}
+	}
+	return 0, fmt.Errorf("metric %s not found", name)
 }
 
 // Kill stops the agent with SIGKILL, as a crash or power cut would.

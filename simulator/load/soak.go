@@ -1,0 +1,169 @@
+package load
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/borderpost/borderpost/simulator/central"
+	"github.com/borderpost/borderpost/simulator/field"
+	"github.com/borderpost/borderpost/simulator/rig"
+	"github.com/borderpost/borderpost/simulator/watchlist"
+	"github.com/borderpost/borderpost/store"
+	bpsync "github.com/borderpost/borderpost/sync"
+)
+
+// SoakConfig describes a sustained-load run against a real agent process.
+type SoakConfig struct {
+	Agent    string // the borderpost executable
+	Broker   string
+	Dir      string
+	Rate     float64       // scans per second
+	Duration time.Duration // how long scans are sent
+	HitShare float64       // share of scans planted to hit
+	Alerts   int
+	Out      io.Writer
+}
+
+// Sample is the agent's state at one moment of the run.
+type Sample struct {
+	Second    int   `json:"second"`
+	Outbox    int   `json:"outbox_depth"`
+	RSSBytes  int64 `json:"rss_bytes"`  // includes the replica's memory-mapped pages
+	HeapBytes int64 `json:"heap_bytes"` // Go heap in use
+}
+
+// SoakReport is the outcome of a soak run.
+type SoakReport struct {
+	Scans         int      `json:"scans"`
+	ScansPerSec   float64  `json:"scans_per_second"`
+	Refused       int      `json:"refused"`
+	Hits          int      `json:"hits"`
+	Delivered     int      `json:"delivered"`
+	HitsPerSec    float64  `json:"hits_delivered_per_second"`
+	LatencyP50Ms  float64  `json:"check_to_central_p50_ms"`
+	LatencyP99Ms  float64  `json:"check_to_central_p99_ms"`
+	MaxOutbox     int      `json:"max_outbox_depth"`
+	RSSFirstBytes int64    `json:"rss_first_bytes"` // after the first minute (warm)
+	RSSLastBytes  int64    `json:"rss_last_bytes"`
+	HeapFirst     int64    `json:"heap_first_bytes"` // after the first minute (warm)
+	HeapLast      int64    `json:"heap_last_bytes"`
+	DBBytes       int64    `json:"replica_file_bytes"` // at the end: alerts, audit log, outbox
+	Samples       []Sample `json:"samples"`
+}
+
+// Soak runs a real agent under a steady stream of scans and measures how
+// hits flow to central: latency from the check to central storing the
+// hit, the outbox depth and the agent's memory over time.
+func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
+	var rep SoakReport
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	say := func(format string, a ...any) {
+		if cfg.Out != nil {
+			fmt.Fprintf(cfg.Out, format+"\n", a...)
+		}
+	}
+	var mu sync.Mutex
+	var lat []time.Duration
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	c, err := central.Start(central.Config{Broker: cfg.Broker, Signer: bpsync.NewSigner(priv), Logger: quiet,
+		OnHit: func(_ string, h store.Hit) {
+			d := time.Since(h.Time)
+			mu.Lock()
+			lat = append(lat, d)
+			mu.Unlock()
+		}})
+	if err != nil {
+		return rep, err
+	}
+	defer c.Close()
+	if err := waitUntil(ctx, 30*time.Second, c.Connected); err != nil {
+		return rep, fmt.Errorf("central: %w", err)
+	}
+	dir := filepath.Join(cfg.Dir, "post")
+	os.MkdirAll(dir, 0o700)
+	a, err := rig.Prepare(rig.AgentOptions{Binary: cfg.Agent, Dir: dir, ID: "post-soak", Broker: cfg.Broker, CentralKey: pub, LogLevel: "warn"})
+	if err != nil {
+		return rep, err
+	}
+	if err := a.Start(ctx); err != nil {
+		return rep, err
+	}
+	defer a.Stop()
+	list := watchlist.NewGenerator(3, watchlist.DefaultMix).Alerts(cfg.Alerts)
+	d, err := c.Publish(list, nil)
+	if err != nil {
+		return rep, err
+	}
+	if err := waitUntil(ctx, 60*time.Second, func() bool { s, err := a.Status(); return err == nil && s.Digest == d.Digest }); err != nil {
+		return rep, fmt.Errorf("agent did not take the watch list: %w", err)
+	}
+	scans := int(cfg.Rate * cfg.Duration.Seconds())
+	say("agent holds %d alerts; sending %d scans at %.0f/s for %s", cfg.Alerts, scans, cfg.Rate, cfg.Duration)
+
+	sampleCtx, stopSampling := context.WithCancel(ctx)
+	sampled := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(sampled)
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-sampleCtx.Done():
+				return
+			case <-t.C:
+				s, _ := a.Status()
+				rss, _ := a.RSS()
+				heap, _ := a.Metric("go_memstats_heap_inuse_bytes")
+				sec := int(time.Since(start).Seconds())
+				rep.Samples = append(rep.Samples, Sample{Second: sec, Outbox: s.Outbox, RSSBytes: rss, HeapBytes: int64(heap)})
+				rep.MaxOutbox = max(rep.MaxOutbox, s.Outbox)
+				say("t=%3ds outbox %4d rss %5.1f MiB heap %5.1f MiB", sec, s.Outbox, float64(rss)/(1<<20), heap/(1<<20))
+			}
+		}
+	}()
+	fr, err := field.Run(ctx, field.Config{URL: a.URL, RunID: "soak", Scans: scans, Planted: int(float64(scans) * cfg.HitShare),
+		Concurrency: 32, Rate: cfg.Rate, Seed: 9, Alerts: list})
+	if err != nil && ctx.Err() == nil {
+		stopSampling()
+		return rep, err
+	}
+	waitUntil(ctx, 60*time.Second, func() bool { s, err := a.Status(); return err == nil && s.Outbox == 0 })
+	stopSampling()
+	<-sampled
+	rep.Scans, rep.Refused, rep.Hits = fr.Sent, fr.Refused, fr.Hits
+	rep.ScansPerSec = fr.ScansPerSecond()
+	rep.Delivered = c.Stats().Stored
+	rep.HitsPerSec = float64(rep.Delivered) / fr.Elapsed.Seconds()
+	mu.Lock()
+	slices.Sort(lat)
+	if n := len(lat); n > 0 {
+		rep.LatencyP50Ms = float64(lat[n/2].Microseconds()) / 1000
+		rep.LatencyP99Ms = float64(lat[n*99/100].Microseconds()) / 1000
+	}
+	mu.Unlock()
+	for _, s := range rep.Samples {
+		if s.Second >= 60 && rep.RSSFirstBytes == 0 {
+			rep.RSSFirstBytes, rep.HeapFirst = s.RSSBytes, s.HeapBytes
+		}
+	}
+	if n := len(rep.Samples); n > 0 {
+		rep.RSSLastBytes, rep.HeapLast = rep.Samples[n-1].RSSBytes, rep.Samples[n-1].HeapBytes
+		if rep.RSSFirstBytes == 0 {
+			rep.RSSFirstBytes, rep.HeapFirst = rep.Samples[0].RSSBytes, rep.Samples[0].HeapBytes
+		}
+	}
+	if fi, err := os.Stat(a.DB); err == nil {
+		rep.DBBytes = fi.Size()
+	}
+	return rep, nil
+}
