@@ -17,6 +17,7 @@ import (
 
 	"github.com/borderpost/borderpost/simulator/central"
 	"github.com/borderpost/borderpost/simulator/field"
+	"github.com/borderpost/borderpost/simulator/rig"
 	"github.com/borderpost/borderpost/simulator/watchlist"
 	"github.com/borderpost/borderpost/store"
 	bpsync "github.com/borderpost/borderpost/sync"
@@ -95,7 +96,7 @@ func centralCmd() *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			if err := waitUntil(ctx, 30*time.Second, c.Connected); err != nil {
+			if err := rig.WaitUntil(ctx, 30*time.Second, c.Connected); err != nil {
 				return fmt.Errorf("central cannot reach the broker at %s: %w", broker, err)
 			}
 			list := watchlist.NewGenerator(seed, watchlist.DefaultMix).Alerts(alerts)
@@ -150,21 +151,6 @@ func fieldCmd() *cobra.Command {
 	cmd.Flags().IntVar(&conc, "concurrency", 8, "parallel senders")
 	cmd.Flags().Float64Var(&rate, "rate", 0, "reads per second (0: as fast as the agent answers)")
 	return cmd
-}
-
-func waitUntil(ctx context.Context, within time.Duration, cond func() bool) error {
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not within %s", within)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	return nil
 }
 
 func quietLogger() *slog.Logger {

@@ -106,7 +106,7 @@ func runDemo(ctx context.Context, out io.Writer, agentBin string, nAlerts int, r
 		return err
 	}
 	defer c.Close()
-	if err := waitUntil(ctx, 10*time.Second, c.Connected); err != nil {
+	if err := rig.WaitUntil(ctx, 10*time.Second, c.Connected); err != nil {
 		return fmt.Errorf("central cannot reach the broker: %w", err)
 	}
 
@@ -128,7 +128,7 @@ func runDemo(ctx context.Context, out io.Writer, agentBin string, nAlerts int, r
 		return err
 	}
 	fmt.Fprintf(out, "central     published delta %d/%d: %d alerts, digest %.16s…\n", d.Epoch, d.Seq, nAlerts, d.Digest)
-	if err := waitUntil(ctx, 30*time.Second, func() bool { s, err := a.Status(); return err == nil && s.Digest == d.Digest }); err != nil {
+	if err := rig.WaitUntil(ctx, 30*time.Second, func() bool { s, err := a.Status(); return err == nil && s.Digest == d.Digest }); err != nil {
 		return fmt.Errorf("agent did not take the delta: %w", err)
 	}
 	fmt.Fprintf(out, "agent       holds the watch list; scanners start at %.0f scans/s (Ctrl-C to stop)\n\n", rate)
@@ -143,7 +143,7 @@ func runDemo(ctx context.Context, out io.Writer, agentBin string, nAlerts int, r
 	// Let the outbox drain before the summary.
 	drainCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	waitUntil(drainCtx, 30*time.Second, func() bool { s, err := a.Status(); return err == nil && s.Outbox == 0 })
+	rig.WaitUntil(drainCtx, 30*time.Second, func() bool { s, err := a.Status(); return err == nil && s.Outbox == 0 })
 	time.Sleep(200 * time.Millisecond)
 	st := c.Stats()
 	lost := int64(rep.Hits) - int64(st.Stored)

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -12,17 +14,38 @@ import (
 	"github.com/borderpost/borderpost/sync/synctest"
 )
 
-// brokerFor returns the broker to use: the one given, or a Mosquitto
-// started in dir for the run (stopped by the returned function).
-func brokerFor(url, dir string) (string, func(), error) {
-	if url != "" {
-		return url, func() {}, nil
-	}
-	m, err := synctest.RunMosquitto(dir, 0, synctest.MosquittoOptions{Lazy: true})
+// loadRun is one load command's run: given a temporary directory and a
+// broker, it returns its report and the report's one-line summary.
+type loadRun func(ctx context.Context, dir, broker string, progress io.Writer) (report any, summary string, err error)
+
+// runLoad gives a load command what every one needs: a signal-aware
+// context, a temporary directory, a broker (the one named, or a Mosquitto
+// that saves like a production broker), and the report as text or JSON.
+func runLoad(cmd *cobra.Command, broker string, asJSON bool, run loadRun) error {
+	ctx, stop := signalContext()
+	defer stop()
+	dir, err := load.TempDir()
 	if err != nil {
-		return "", nil, err
+		return err
 	}
-	return m.URL(), m.Kill, nil
+	defer os.RemoveAll(dir)
+	if broker == "" {
+		m, err := synctest.RunMosquitto(dir, 0, synctest.MosquittoOptions{Lazy: true})
+		if err != nil {
+			return err
+		}
+		defer m.Kill()
+		broker = m.URL()
+	}
+	rep, summary, err := run(ctx, dir, broker, cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
+	}
+	_, err = fmt.Fprintln(cmd.OutOrStdout(), summary)
+	return err
 }
 
 func fleetCmd() *cobra.Command {
@@ -32,31 +55,12 @@ func fleetCmd() *cobra.Command {
 		Use:   "fleet",
 		Short: "Many agents on one broker take one large delta; report the time until every agent holds it, verified by digest",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signalContext()
-			defer stop()
-			dir, err := load.TempDir()
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(dir)
-			cfg.Dir = dir
-			broker, stopBroker, err := brokerFor(cfg.Broker, dir)
-			if err != nil {
-				return err
-			}
-			defer stopBroker()
-			cfg.Broker = broker
-			cfg.Out = cmd.ErrOrStderr()
-			rep, err := load.Fleet(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d agents, delta of %d operations (%d bytes): all hold it after %.2fs (per agent p50 %.2fs, p99 %.2fs)\n",
-				rep.Agents, rep.Ops, rep.DeltaBytes, rep.AllSeconds, rep.P50Seconds, rep.P99Seconds)
-			return nil
+			return runLoad(cmd, cfg.Broker, asJSON, func(ctx context.Context, dir, broker string, out io.Writer) (any, string, error) {
+				cfg.Dir, cfg.Broker, cfg.Out = dir, broker, out
+				rep, err := load.Fleet(ctx, cfg)
+				return rep, fmt.Sprintf("%d agents, delta of %d operations (%d bytes): all hold it after %.2fs (per agent p50 %.2fs, p99 %.2fs)",
+					rep.Agents, rep.Ops, rep.DeltaBytes, rep.AllSeconds, rep.P50Seconds, rep.P99Seconds), err
+			})
 		},
 	}
 	cmd.Flags().StringVar(&cfg.Broker, "broker", "", "MQTT broker (default: start a Mosquitto for the run)")
@@ -73,31 +77,12 @@ func backlogCmd() *cobra.Command {
 		Use:   "backlog",
 		Short: "Record a backlog of hits offline, then report how long it takes to drain to central after connecting",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signalContext()
-			defer stop()
-			dir, err := load.TempDir()
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(dir)
-			cfg.Dir = dir
-			broker, stopBroker, err := brokerFor(cfg.Broker, dir)
-			if err != nil {
-				return err
-			}
-			defer stopBroker()
-			cfg.Broker = broker
-			cfg.Out = cmd.ErrOrStderr()
-			rep, err := load.Backlog(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "backlog of %d hits: built offline in %.1fs, drained in %.1fs (%.0f hits/s), %d duplicates removed\n",
-				rep.Hits, rep.BuildSeconds, rep.DrainSeconds, rep.HitsPerSecond, rep.Duplicates)
-			return nil
+			return runLoad(cmd, cfg.Broker, asJSON, func(ctx context.Context, dir, broker string, out io.Writer) (any, string, error) {
+				cfg.Dir, cfg.Broker, cfg.Out = dir, broker, out
+				rep, err := load.Backlog(ctx, cfg)
+				return rep, fmt.Sprintf("backlog of %d hits: built offline in %.1fs, drained in %.1fs (%.0f hits/s), %d duplicates removed",
+					rep.Hits, rep.BuildSeconds, rep.DrainSeconds, rep.HitsPerSecond, rep.Duplicates), err
+			})
 		},
 	}
 	cmd.Flags().StringVar(&cfg.Broker, "broker", "", "MQTT broker (default: start a Mosquitto for the run)")
@@ -113,33 +98,15 @@ func soakCmd() *cobra.Command {
 		Use:   "soak",
 		Short: "Drive a real agent at a steady scan rate; report hit latency to central, outbox depth and memory over time",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signalContext()
-			defer stop()
-			dir, err := load.TempDir()
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(dir)
-			cfg.Dir = dir
-			broker, stopBroker, err := brokerFor(cfg.Broker, dir)
-			if err != nil {
-				return err
-			}
-			defer stopBroker()
-			cfg.Broker = broker
-			cfg.Out = cmd.ErrOrStderr()
-			rep, err := load.Soak(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d scans at %.0f/s (%d refused), %d hits, %d delivered (%.1f/s); check to central p50 %.1f ms, p99 %.1f ms; outbox max %d; heap %.1f MiB after 1 min, %.1f MiB at the end; RSS %.1f -> %.1f MiB (replica file %.1f MiB)\n",
-				rep.Scans, rep.ScansPerSec, rep.Refused, rep.Hits, rep.Delivered, rep.HitsPerSec, rep.LatencyP50Ms, rep.LatencyP99Ms,
-				rep.MaxOutbox, float64(rep.HeapFirst)/(1<<20), float64(rep.HeapLast)/(1<<20),
-				float64(rep.RSSFirstBytes)/(1<<20), float64(rep.RSSLastBytes)/(1<<20), float64(rep.DBBytes)/(1<<20))
-			return nil
+			return runLoad(cmd, cfg.Broker, asJSON, func(ctx context.Context, dir, broker string, out io.Writer) (any, string, error) {
+				cfg.Dir, cfg.Broker, cfg.Out = dir, broker, out
+				rep, err := load.Soak(ctx, cfg)
+				mib := func(b int64) float64 { return float64(b) / (1 << 20) }
+				return rep, fmt.Sprintf("%d scans at %.0f/s (%d refused), %d hits, %d delivered (%.1f/s); check to central p50 %.1f ms, p99 %.1f ms; "+
+					"outbox max %d; heap %.1f MiB after 1 min, %.1f MiB at the end; RSS %.1f -> %.1f MiB (replica file %.1f MiB)",
+					rep.Scans, rep.ScansPerSec, rep.Refused, rep.Hits, rep.Delivered, rep.HitsPerSec, rep.LatencyP50Ms, rep.LatencyP99Ms,
+					rep.MaxOutbox, mib(rep.HeapFirst), mib(rep.HeapLast), mib(rep.RSSFirstBytes), mib(rep.RSSLastBytes), mib(rep.DBBytes)), err
+			})
 		},
 	}
 	cmd.Flags().StringVar(&cfg.Agent, "agent", "bin/borderpost", "the borderpost executable")

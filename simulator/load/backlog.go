@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/borderpost/borderpost/simulator/central"
+	"github.com/borderpost/borderpost/simulator/rig"
 	"github.com/borderpost/borderpost/store"
 	bpsync "github.com/borderpost/borderpost/sync"
 )
@@ -88,7 +89,7 @@ func Backlog(ctx context.Context, cfg BacklogConfig) (BacklogReport, error) {
 		return rep, err
 	}
 	defer c.Close()
-	if err := waitUntil(ctx, 30*time.Second, c.Connected); err != nil {
+	if err := rig.WaitUntil(ctx, 30*time.Second, c.Connected); err != nil {
 		return rep, fmt.Errorf("central: %w", err)
 	}
 	start = time.Now()
@@ -99,7 +100,7 @@ func Backlog(ctx context.Context, cfg BacklogConfig) (BacklogReport, error) {
 	}
 	defer s.Close()
 	last := time.Now()
-	if err := waitUntil(ctx, 30*time.Minute, func() bool {
+	if err := rig.WaitUntil(ctx, 30*time.Minute, func() bool {
 		st, err := r.Outbox()
 		if time.Since(last) > 5*time.Second {
 			say("outbox: %d waiting", st.Depth)

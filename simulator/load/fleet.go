@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/borderpost/borderpost/simulator/central"
+	"github.com/borderpost/borderpost/simulator/rig"
 	"github.com/borderpost/borderpost/simulator/watchlist"
 	"github.com/borderpost/borderpost/store"
 	bpsync "github.com/borderpost/borderpost/sync"
@@ -100,7 +101,7 @@ func Fleet(ctx context.Context, cfg FleetConfig) (FleetReport, error) {
 		return rep, err
 	}
 	defer c.Close()
-	if err := waitUntil(ctx, 30*time.Second, c.Connected); err != nil {
+	if err := rig.WaitUntil(ctx, 30*time.Second, c.Connected); err != nil {
 		return rep, fmt.Errorf("central: %w", err)
 	}
 	agents := make([]*Agent, 0, cfg.Agents)
@@ -116,7 +117,7 @@ func Fleet(ctx context.Context, cfg FleetConfig) (FleetReport, error) {
 		}
 		agents = append(agents, a)
 	}
-	if err := waitUntil(ctx, 120*time.Second, func() bool {
+	if err := rig.WaitUntil(ctx, 120*time.Second, func() bool {
 		for _, a := range agents {
 			if !a.Session.Connected() {
 				return false
@@ -194,21 +195,6 @@ func waitAll(ctx context.Context, agents []*Agent, digest store.Digest, within t
 		time.Sleep(20 * time.Millisecond)
 	}
 	return done, nil
-}
-
-func waitUntil(ctx context.Context, within time.Duration, cond func() bool) error {
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not within %s", within)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	return nil
 }
 
 // TempDir makes a directory for a run's replicas.

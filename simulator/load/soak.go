@@ -85,7 +85,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 		return rep, err
 	}
 	defer c.Close()
-	if err := waitUntil(ctx, 30*time.Second, c.Connected); err != nil {
+	if err := rig.WaitUntil(ctx, 30*time.Second, c.Connected); err != nil {
 		return rep, fmt.Errorf("central: %w", err)
 	}
 	dir := filepath.Join(cfg.Dir, "post")
@@ -103,7 +103,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	if err := waitUntil(ctx, 60*time.Second, func() bool { s, err := a.Status(); return err == nil && s.Digest == d.Digest }); err != nil {
+	if err := rig.WaitUntil(ctx, 60*time.Second, func() bool { s, err := a.Status(); return err == nil && s.Digest == d.Digest }); err != nil {
 		return rep, fmt.Errorf("agent did not take the watch list: %w", err)
 	}
 	scans := int(cfg.Rate * cfg.Duration.Seconds())
@@ -137,7 +137,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 		stopSampling()
 		return rep, err
 	}
-	waitUntil(ctx, 60*time.Second, func() bool { s, err := a.Status(); return err == nil && s.Outbox == 0 })
+	rig.WaitUntil(ctx, 60*time.Second, func() bool { s, err := a.Status(); return err == nil && s.Outbox == 0 })
 	stopSampling()
 	<-sampled
 	rep.Scans, rep.Refused, rep.Hits = fr.Sent, fr.Refused, fr.Hits

@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +25,7 @@ import (
 	"time"
 
 	"github.com/borderpost/borderpost/store"
+	"github.com/borderpost/borderpost/sync/synctest"
 )
 
 // AgentOptions describes the agent to start.
@@ -86,7 +86,7 @@ func Prepare(o AgentOptions) (*Agent, error) {
 	if err := os.WriteFile(pub, []byte(base64.StdEncoding.EncodeToString(o.CentralKey)+"\n"), 0o644); err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := synctest.PickPort()
 	if err != nil {
 		return nil, err
 	}
@@ -245,11 +245,19 @@ func (a *Agent) OpenReplica(ctx context.Context) (*store.Replica, error) {
 	return store.Open(ctx, a.DB, store.KeyFile{Path: a.KeyFile}, store.Options{LockTimeout: 5 * time.Second})
 }
 
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// WaitUntil polls cond every 50 ms until it holds, ctx ends or within
+// passes.
+func WaitUntil(ctx context.Context, within time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not within %s", within)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return nil
 }

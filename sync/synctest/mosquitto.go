@@ -69,7 +69,7 @@ func RunMosquitto(dir string, port int, o MosquittoOptions) (*Mosquitto, error) 
 		}
 	}
 	if port == 0 {
-		if port, err = freePort(); err != nil {
+		if port, err = PickPort(); err != nil {
 			return nil, err
 		}
 	}
@@ -160,14 +160,15 @@ func (m *Mosquitto) Restart() {
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	p, err := freePort()
+	p, err := PickPort()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-func freePort() (int, error) {
+// PickPort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func PickPort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
