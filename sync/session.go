@@ -39,6 +39,7 @@ type Session struct {
 	forwarder  *Forwarder
 	log        *slog.Logger
 	reconnects atomic.Int64
+	downSince  atomic.Int64 // unix nanoseconds when the link was lost; 0 while up
 	cancel     context.CancelFunc
 	done       sync.WaitGroup
 }
@@ -69,7 +70,10 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 	lc.Logger = cfg.Logger
 	lc.WillTopic = AgentTopic(cfg.Agent, "status")
 	lc.WillPayload, _ = json.Marshal(Status{Agent: cfg.Agent, Link: "offline"})
+	s.downSince.Store(time.Now().UnixNano()) // down until the first connect
+	lc.OnLost = func(error) { s.downSince.CompareAndSwap(0, time.Now().UnixNano()) }
 	lc.OnConnect = func() {
+		s.downSince.Store(0)
 		s.reconnects.Add(1)
 		s.forwarder.Reset()
 		s.publishStatus("online")
@@ -115,6 +119,15 @@ func (s *Session) Notify() { s.forwarder.Notify() }
 
 // Connected reports whether the broker link is up.
 func (s *Session) Connected() bool { return s.link.Connected() }
+
+// DownSince returns when the link to the broker was lost, or the zero
+// time while it is up.
+func (s *Session) DownSince() time.Time {
+	if ns := s.downSince.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
 
 // Connects returns how many times the session has connected.
 func (s *Session) Connects() int64 { return s.reconnects.Load() }
