@@ -1,0 +1,398 @@
+package name
+
+import (
+	"hash/maphash"
+	"math"
+	"runtime"
+	"sync"
+)
+
+// Entry is one alert subject to index: a person or a company with its
+// names. Names holds the primary name first, then aliases; each is matched
+// on its own and the entry scores with its best name.
+type Entry struct {
+	ID            uint32
+	Kind          Kind
+	Names         []string
+	BirthDate     string   // "", "YYYY", "YYYY-MM" or "YYYY-MM-DD"
+	Nationalities []string // ISO 3166-1 alpha-2
+	Sex           string   // "M", "F" or ""
+}
+
+// Options tunes the index. The zero value gives the documented defaults.
+type Options struct {
+	// Candidates is how many candidate names are scored in full per
+	// search at most; default 40. Candidates gathering less than a
+	// quarter of the best candidate's weight are not scored.
+	Candidates int
+	// PostingBudget bounds the posting-list entries one search walks while
+	// gathering candidates; Lists of common tokens that do
+	// not fit are left to the full scorer; default 2000.
+	PostingBudget int
+}
+
+func (o Options) withDefaults() Options {
+	if o.Candidates <= 0 {
+		o.Candidates = 40
+	}
+	if o.PostingBudget <= 0 {
+		o.PostingBudget = 2000
+	}
+	return o
+}
+
+// vocabToken is one distinct normalised token of the indexed names.
+type vocabToken struct {
+	text  string
+	mask  uint32 // letterMask(text)
+	skel  uint32 // index into skelPost
+	group uint32 // variant group, 0 for none
+	class tokenClass
+	df    uint32   // live names holding the token
+	post  []uint32 // names holding the token, ascending
+}
+
+// entryRecord is what the index keeps of an Entry besides its names.
+type entryRecord struct {
+	id    uint32
+	kind  Kind
+	dead  bool
+	birth birthDate
+	nats  []string
+	sex   byte
+	first uint32 // first name index
+	count uint32 // number of names
+}
+
+// Index is the in-memory name index. Its methods are safe for concurrent
+// use: an RWMutex inside lets any number of Search calls run together and
+// makes Add, Remove and Compact exclusive. Callers need no locking of
+// their own.
+type Index struct {
+	mu   sync.RWMutex
+	lx   *lexicon
+	opts Options
+	seed maphash.Seed
+
+	vocab       map[string]uint32
+	toks        []vocabToken
+	skelVocab   map[string]uint32
+	skelPost    [][]uint32
+	skelText    []string   // by skeleton number
+	groupPost   [][]uint32 // by variant group
+	groupDF     []uint32
+	concatVocab map[uint64]uint32 // hash of two adjacent tokens written as one
+	concatPost  [][]uint32
+
+	// Fuzzy neighbours: every vocabulary token of 4 or more letters is
+	// filed under the hash of each string made by deleting one letter
+	// (and under itself); a query token meets its neighbours within edit
+	// distance 1 (substitution, insertion, deletion, transposition)
+	// through a shared key. Chains are linked through delNext.
+	dels    map[uint64]uint32 // key hash -> 1-based head in delTok
+	delTok  []uint32
+	delNext []uint32
+
+	// Names, in flat arrays: name n holds tokens nameToks[nameStart[n]:nameStart[n+1]].
+	nameEntry []uint32
+	nameKind  []Kind // KindUnknown marks a removed name
+	nameStart []uint32
+	nameToks  []uint32
+
+	entries   []entryRecord
+	byID      map[uint32]uint32
+	liveNames int
+	liveCount int
+	deadNames int
+
+	states chan *searchState // free list of search scratch
+}
+
+// NewIndex returns an empty index.
+func NewIndex(opts Options) *Index {
+	lx := defaultLexicon()
+	ix := &Index{
+		lx:          lx,
+		opts:        opts.withDefaults(),
+		seed:        maphash.MakeSeed(),
+		vocab:       map[string]uint32{},
+		skelVocab:   map[string]uint32{},
+		concatVocab: map[uint64]uint32{},
+		dels:        map[uint64]uint32{},
+		groupPost:   make([][]uint32, len(lx.groupName)),
+		groupDF:     make([]uint32, len(lx.groupName)),
+		nameStart:   []uint32{0},
+		byID:        map[uint32]uint32{},
+		states:      make(chan *searchState, 4*runtime.GOMAXPROCS(0)),
+	}
+	return ix
+}
+
+// Len returns the number of live entries.
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.liveCount
+}
+
+// Add indexes e. An entry with an ID already present replaces the old one.
+// Names that normalise to nothing are skipped.
+func (ix *Index) Add(e Entry) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if _, ok := ix.byID[e.ID]; ok {
+		ix.removeLocked(e.ID)
+	}
+	kind := e.Kind
+	if kind == KindUnknown {
+		kind = KindPerson
+		if len(e.Names) > 0 && len(normalize(ix.lx, KindUnknown, e.Names[0])) > 0 && hasLegal(normalize(ix.lx, KindUnknown, e.Names[0])) {
+			kind = KindCompany
+		}
+	}
+	rec := entryRecord{
+		id:    e.ID,
+		kind:  kind,
+		birth: parseBirthDate(e.BirthDate),
+		nats:  normCountries(e.Nationalities),
+		sex:   normSex(e.Sex),
+		first: uint32(len(ix.nameEntry)),
+	}
+	idx := uint32(len(ix.entries))
+	seen := map[string]bool{}
+	for _, n := range e.Names {
+		toks := normalize(ix.lx, kind, n)
+		if len(toks) == 0 {
+			continue
+		}
+		key := joinTokens(toks)
+		if seen[key] {
+			continue // an alias that normalises like an earlier name adds nothing
+		}
+		seen[key] = true
+		ix.addName(idx, kind, toks)
+		rec.count++
+	}
+	ix.entries = append(ix.entries, rec)
+	ix.byID[e.ID] = idx
+	ix.liveCount++
+}
+
+func hasLegal(toks []token) bool {
+	for _, t := range toks {
+		if t.class == classLegal {
+			return true
+		}
+	}
+	return false
+}
+
+func joinTokens(toks []token) string {
+	n := 0
+	for _, t := range toks {
+		n += len(t.text) + 1
+	}
+	b := make([]byte, 0, n)
+	for i, t := range toks {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, t.text...)
+	}
+	return string(b)
+}
+
+func (ix *Index) addName(entry uint32, kind Kind, toks []token) {
+	n := uint32(len(ix.nameEntry))
+	ix.nameEntry = append(ix.nameEntry, entry)
+	ix.nameKind = append(ix.nameKind, kind)
+	groupsSeen := [8]uint32{}
+	ng := 0
+	for i, t := range toks {
+		id := ix.vocabID(t)
+		ix.nameToks = append(ix.nameToks, id)
+		vt := &ix.toks[id]
+		if l := len(vt.post); l == 0 || vt.post[l-1] != n {
+			vt.post = append(vt.post, n)
+			vt.df++
+			sp := &ix.skelPost[vt.skel]
+			if l := len(*sp); l == 0 || (*sp)[l-1] != n {
+				*sp = append(*sp, n)
+			}
+		}
+		if g := vt.group; g != 0 {
+			dup := false
+			for _, s := range groupsSeen[:ng] {
+				dup = dup || s == g
+			}
+			if !dup {
+				if ng < len(groupsSeen) {
+					groupsSeen[ng] = g
+					ng++
+				}
+				ix.groupPost[g] = append(ix.groupPost[g], n)
+				ix.groupDF[g]++
+			}
+		}
+		if i+1 < len(toks) {
+			// Keyed by hash: a collision only adds a candidate, which the
+			// full score then rejects.
+			var h maphash.Hash
+			h.SetSeed(ix.seed)
+			h.WriteString(t.text)
+			h.WriteString(toks[i+1].text)
+			cat := h.Sum64()
+			cid, ok := ix.concatVocab[cat]
+			if !ok {
+				cid = uint32(len(ix.concatPost))
+				ix.concatVocab[cat] = cid
+				ix.concatPost = append(ix.concatPost, nil)
+			}
+			if l := len(ix.concatPost[cid]); l == 0 || ix.concatPost[cid][l-1] != n {
+				ix.concatPost[cid] = append(ix.concatPost[cid], n)
+			}
+		}
+	}
+	ix.nameStart = append(ix.nameStart, uint32(len(ix.nameToks)))
+	ix.liveNames++
+}
+
+// vocabID returns the vocabulary number of t, adding it (with its
+// skeleton, variant group and fuzzy keys) when new.
+func (ix *Index) vocabID(t token) uint32 {
+	if id, ok := ix.vocab[t.text]; ok {
+		return id
+	}
+	id := uint32(len(ix.toks))
+	sk := skeleton(t.text)
+	sid, ok := ix.skelVocab[sk]
+	if !ok {
+		sid = uint32(len(ix.skelPost))
+		ix.skelVocab[sk] = sid
+		ix.skelPost = append(ix.skelPost, nil)
+		ix.skelText = append(ix.skelText, sk)
+	}
+	ix.toks = append(ix.toks, vocabToken{text: t.text, mask: letterMask(t.text), skel: sid, group: ix.lx.groups[t.text], class: t.class})
+	ix.vocab[t.text] = id
+	if fuzzyEligible(t) {
+		ix.addDelKey(t.text, id)
+		var buf [64]byte
+		for i := 0; i < len(t.text) && len(t.text) <= len(buf); i++ {
+			k := append(append(buf[:0], t.text[:i]...), t.text[i+1:]...)
+			if i > 0 && t.text[i] == t.text[i-1] {
+				continue // same deletion as the previous letter
+			}
+			ix.addDelKey(string(k), id)
+		}
+	}
+	return id
+}
+
+func fuzzyEligible(t token) bool {
+	return len(t.text) >= 4 && t.class != classNumber
+}
+
+func (ix *Index) addDelKey(k string, id uint32) {
+	h := maphash.String(ix.seed, k)
+	ix.delTok = append(ix.delTok, id)
+	ix.delNext = append(ix.delNext, ix.dels[h])
+	ix.dels[h] = uint32(len(ix.delTok))
+}
+
+// Remove drops the entry with the given ID; unknown IDs are ignored. The
+// entry's names stay in the posting lists as tombstones until Compact (run
+// automatically once a quarter of the names are dead).
+func (ix *Index) Remove(id uint32) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.removeLocked(id)
+	if ix.deadNames > 1024 && ix.deadNames*4 > len(ix.nameEntry) {
+		ix.compactLocked()
+	}
+}
+
+func (ix *Index) removeLocked(id uint32) {
+	idx, ok := ix.byID[id]
+	if !ok {
+		return
+	}
+	rec := &ix.entries[idx]
+	for n := rec.first; n < rec.first+rec.count; n++ {
+		ix.nameKind[n] = KindUnknown
+		seen := map[uint32]bool{}
+		for _, tid := range ix.nameToks[ix.nameStart[n]:ix.nameStart[n+1]] {
+			if seen[tid] {
+				continue
+			}
+			seen[tid] = true
+			ix.toks[tid].df--
+			if g := ix.toks[tid].group; g != 0 && ix.groupDF[g] > 0 {
+				ix.groupDF[g]--
+			}
+		}
+		ix.liveNames--
+		ix.deadNames++
+	}
+	rec.dead = true
+	delete(ix.byID, id)
+	ix.liveCount--
+}
+
+// Compact drops tombstones from every posting list. Searches wait while it
+// runs; it costs about as much as walking all postings once.
+func (ix *Index) Compact() {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.compactLocked()
+}
+
+func (ix *Index) compactLocked() {
+	keep := func(l []uint32) []uint32 {
+		out := l[:0]
+		for _, n := range l {
+			if ix.nameKind[n] != KindUnknown {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	for i := range ix.toks {
+		ix.toks[i].post = keep(ix.toks[i].post)
+	}
+	for i := range ix.skelPost {
+		ix.skelPost[i] = keep(ix.skelPost[i])
+	}
+	for i := range ix.groupPost {
+		ix.groupPost[i] = keep(ix.groupPost[i])
+	}
+	for i := range ix.concatPost {
+		ix.concatPost[i] = keep(ix.concatPost[i])
+	}
+	ix.deadNames = 0
+}
+
+// tokenWeight turns how many live names hold a token (or its variant
+// group) into its weight in [0.12, 1]: a token held by one name in ten
+// thousand or fewer weighs 1, one held by every tenth name weighs 0.12.
+// The class then scales it (legal forms, particles and initials weigh
+// little), so that "Mohammed", "LLC" or "Trading" alone carry too little
+// to make a hit.
+func (ix *Index) tokenWeight(df uint32, class tokenClass) float64 {
+	n := float64(max(ix.liveNames, 20000))
+	f := (float64(df) + 1) / n
+	w := (-math.Log10(f) - 1) / 3
+	w = min(1, max(0.12, w))
+	switch class {
+	case classLegal:
+		w = min(w, 0.25)
+	case classStop:
+		w = min(w, 0.1)
+	case classParticle:
+		w = min(w, 0.2)
+	case classInitial:
+		w = 0.25
+	case classNumber:
+		w = min(w, 0.25)
+	}
+	return w
+}

@@ -1,0 +1,213 @@
+package name
+
+import (
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// smallIndex holds generated background names plus a few known entries.
+func smallIndex(t *testing.T, extra ...Entry) *Index {
+	t.Helper()
+	ix := NewIndex(Options{})
+	for _, e := range Generate(rand.New(rand.NewPCG(3, 3)), 5000) {
+		e.ID += 1_000_000
+		ix.Add(e)
+	}
+	for _, e := range extra {
+		ix.Add(e)
+	}
+	return ix
+}
+
+func top(ms []Match) uint32 {
+	if len(ms) == 0 {
+		return 0
+	}
+	return ms[0].ID
+}
+
+func TestMergesAndSplits(t *testing.T) {
+	ix := smallIndex(t,
+		Entry{ID: 1, Kind: KindPerson, Names: []string{"Abdulrahman Qorvandi"}},
+		Entry{ID: 2, Kind: KindPerson, Names: []string{"Abdul Rahman Telvaszi"}},
+	)
+	for _, c := range []struct {
+		q  string
+		id uint32
+	}{
+		{"Abdul Rahman Qorvandi", 1},
+		{"Abdulrahman Telvaszi", 2},
+		{"QORVANDI, Abdul-Rahman", 1},
+	} {
+		ms := ix.Search(Query{Kind: KindPerson, Name: c.q}, DefaultThreshold, 5)
+		if top(ms) != c.id {
+			t.Errorf("%q: got %v, want entry %d first", c.q, ms, c.id)
+			continue
+		}
+		found := false
+		for _, p := range ms[0].Explanation.Pairs {
+			found = found || p.Method == MethodMerge
+		}
+		if !found {
+			t.Errorf("%q: explanation has no merge:\n%s", c.q, ms[0].Explanation)
+		}
+	}
+}
+
+func TestVariantsReorderAndScripts(t *testing.T) {
+	ix := smallIndex(t,
+		Entry{ID: 1, Kind: KindPerson, Names: []string{"Muhammad Yusuf Zandravi"}},
+		Entry{ID: 2, Kind: KindPerson, Names: []string{"Vladimir Kostrivanov"}},
+	)
+	for q, id := range map[string]uint32{
+		"ZANDRAVI, Mohamed Joseph": 1,
+		"Мухаммед Юсуф Зандрави":   1,
+		"Владимир Кострыванов":     2,
+		"Kostrivanov Volodymyr":    2,
+		"Vladimir Kostrivanof":     2,
+		"V. Kostrivanov":           2,
+	} {
+		ms := ix.Search(Query{Kind: KindPerson, Name: q}, DefaultThreshold, 5)
+		if top(ms) != id {
+			t.Errorf("%q: got %+v, want entry %d first", q, ms, id)
+		}
+	}
+}
+
+// Rarity: a common given name, or a legal form and a generic word, never
+// make a hit alone.
+func TestCommonTokensAloneNoHit(t *testing.T) {
+	ix := smallIndex(t)
+	for _, q := range []Query{
+		{Kind: KindPerson, Name: "Mohammed"},
+		{Kind: KindCompany, Name: "Trading LLC"},
+		{Kind: KindCompany, Name: "International Group Ltd"},
+	} {
+		if ms := ix.Search(q, DefaultThreshold, 5); len(ms) > 0 {
+			t.Errorf("%q hit %d entries, first:\n%s", q.Name, len(ms), ms[0].Explanation)
+		}
+	}
+}
+
+// Evidence: with the same name, an agreeing birth date ranks first and a
+// conflicting one last.
+func TestEvidenceOrdering(t *testing.T) {
+	ix := smallIndex(t,
+		Entry{ID: 1, Kind: KindPerson, Names: []string{"Karel Vondrasek"}, BirthDate: "1970-03-04", Nationalities: []string{"CZ"}, Sex: "M"},
+		Entry{ID: 2, Kind: KindPerson, Names: []string{"Karel Vondrasek"}},
+		Entry{ID: 3, Kind: KindPerson, Names: []string{"Karel Vondrasek"}, BirthDate: "1951", Nationalities: []string{"PL"}},
+	)
+	ms := ix.Search(Query{Kind: KindPerson, Name: "Karel Vondrasek", BirthDate: "1970-03-04", Nationality: "cz", Sex: "M"}, 0.3, 5)
+	if len(ms) != 3 || ms[0].ID != 1 || ms[1].ID != 2 || ms[2].ID != 3 {
+		t.Fatalf("order %v, want 1 (agreeing), 2 (no evidence), 3 (conflicting)", ms)
+	}
+	if !(ms[0].Score > ms[1].Score && ms[1].Score > ms[2].Score) {
+		t.Errorf("scores %.3f %.3f %.3f not strictly falling", ms[0].Score, ms[1].Score, ms[2].Score)
+	}
+	// A partial date agreeing on the year still helps.
+	p := ix.Search(Query{Kind: KindPerson, Name: "Karel Vondrasek", BirthDate: "1970"}, 0.3, 5)
+	if top(p) != 1 {
+		t.Errorf("year-only query: got %v, want entry 1 first", p)
+	}
+	s := ms[0].Explanation.String()
+	for _, want := range []string{"birth_date", "agrees", "karel", "vondrasek", "exact", "score:"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("explanation lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+func TestFuzzyExplained(t *testing.T) {
+	ix := smallIndex(t, Entry{ID: 1, Kind: KindPerson, Names: []string{"Grigorios Athanasopoulos"}})
+	ms := ix.Search(Query{Kind: KindPerson, Name: "Grigorios Athanasopulos"}, DefaultThreshold, 3)
+	if top(ms) != 1 {
+		t.Fatalf("got %v", ms)
+	}
+	var fuzzy *TokenMatch
+	for i, p := range ms[0].Explanation.Pairs {
+		if p.Query == "athanasopulos" {
+			fuzzy = &ms[0].Explanation.Pairs[i]
+		}
+	}
+	if fuzzy == nil || fuzzy.Alert != "athanasopoulos" || fuzzy.Similarity >= 1 || fuzzy.Similarity < 0.8 {
+		t.Errorf("want athanasopulos~athanasopoulos fuzzy with similarity in [0.8,1):\n%s", ms[0].Explanation)
+	}
+}
+
+func TestAddRemoveReplace(t *testing.T) {
+	ix := smallIndex(t, Entry{ID: 1, Kind: KindPerson, Names: []string{"Oskar Wendelbrandt"}})
+	n := ix.Len()
+	q := Query{Kind: KindPerson, Name: "Oskar Wendelbrandt"}
+	if top(ix.Search(q, DefaultThreshold, 3)) != 1 {
+		t.Fatal("entry not found after Add")
+	}
+	ix.Add(Entry{ID: 1, Kind: KindPerson, Names: []string{"Ingrid Quastenhof"}})
+	if ix.Len() != n {
+		t.Errorf("replacing changed Len from %d to %d", n, ix.Len())
+	}
+	if ms := ix.Search(q, DefaultThreshold, 3); top(ms) == 1 {
+		t.Error("replaced name still found")
+	}
+	ix.Remove(1)
+	ix.Remove(1) // unknown now: ignored
+	if ix.Len() != n-1 {
+		t.Errorf("Len %d after Remove, want %d", ix.Len(), n-1)
+	}
+	if ms := ix.Search(Query{Kind: KindPerson, Name: "Ingrid Quastenhof"}, 0.3, 3); top(ms) == 1 {
+		t.Error("removed entry still found")
+	}
+	// Mass removal triggers compaction; survivors stay findable.
+	for id := uint32(1_000_001); id <= 1_003_000; id++ {
+		ix.Remove(id)
+	}
+	ix.Add(Entry{ID: 7, Kind: KindCompany, Names: []string{"Brevantis Shipping GmbH"}})
+	if top(ix.Search(Query{Kind: KindCompany, Name: "Brevantis Shipping"}, DefaultThreshold, 3)) != 7 {
+		t.Error("entry added after compaction not found")
+	}
+}
+
+// TestConcurrentSearchWithWriter runs searches while one writer adds and
+// removes; run with -race.
+func TestConcurrentSearchWithWriter(t *testing.T) {
+	ix := smallIndex(t)
+	entries := Generate(rand.New(rand.NewPCG(9, 9)), 400)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i, e := range entries {
+			e.ID += 2_000_000
+			ix.Add(e)
+			if i%3 == 0 {
+				ix.Remove(e.ID)
+			}
+		}
+	}()
+	for g := 0; g < 2; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, e := range entries {
+				ix.Search(Query{Kind: e.Kind, Name: e.Names[0]}, DefaultThreshold, 5)
+			}
+		}()
+	}
+	wg.Wait()
+	want := 5000 + 400 - 134
+	if ix.Len() != want {
+		t.Errorf("Len %d, want %d", ix.Len(), want)
+	}
+}
+
+func TestParseBirthDate(t *testing.T) {
+	for in, want := range map[string]birthDate{
+		"1970-03-04": {1970, 3, 4}, "1970-03": {1970, 3, 0}, "1970": {1970, 0, 0},
+		"": {}, "70": {}, "1970-13-01": {1970, 0, 0}, "abcd": {}, "1970-02-xx": {1970, 2, 0},
+	} {
+		if got := parseBirthDate(in); got != want {
+			t.Errorf("parseBirthDate(%q) = %+v, want %+v", in, got, want)
+		}
+	}
+}

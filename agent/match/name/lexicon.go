@@ -1,0 +1,125 @@
+package name
+
+import (
+	_ "embed"
+	"strings"
+	"sync"
+)
+
+//go:embed variants.txt
+var variantsText string
+
+// tokenClass says what part a token plays in a name; it sets its weight.
+type tokenClass uint8
+
+const (
+	className     tokenClass = iota // an ordinary name part
+	classLegal                      // legal form or generic business word (LLC, GmbH, Trading)
+	classParticle                   // al, bin, abu, de, van ...: carries little identity
+	classStop                       // the, of, and: glue words in organisation names
+	classInitial                    // one letter standing for a given name
+	classNumber                     // digits or roman numerals
+)
+
+// lexicon holds the read-only word lists the normaliser and scorer use.
+// It is built once per process (see defaultLexicon) and never changed.
+type lexicon struct {
+	titles    map[string]bool
+	particles map[string]bool
+	stop      map[string]bool
+	numbers   map[string]string
+	// legal maps a legal form (one token, or several joined by spaces) to
+	// its canonical short form; legalMaxWords is the longest phrase.
+	legal         map[string]string
+	legalMaxWords int
+	legalStart    map[string]bool // first words of legal forms of several words
+	// groups maps a spelling to its variant-group number (1-based).
+	groups    map[string]uint32
+	groupName []string // group number -> its first spelling, for explanations
+}
+
+// defaultLexicon is built on first use; it is immutable afterwards.
+var defaultLexicon = sync.OnceValue(buildLexicon)
+
+func buildLexicon() *lexicon {
+	lx := &lexicon{
+		titles:    set("mr mrs ms miss mme mlle mx dr prof professor sir dame herr frau sheikh shaikh sheik shaykh sayed syed hon honourable honorable rev reverend gen general col colonel maj major capt captain lt lieutenant sgt sen senator rep president minister judge imam mullah mulla maulana mawlana hajji hadji alhaji excellency his her"),
+		particles: set("al el ul il bin ibn ben bn bint binti abu abou abo bou abd abdel abdul abdal abdol abdoul ould de da di del della dos das do du la le van von der den ter ten y e"),
+		stop:      set("the of and for in on at et und und y e de la le des du der die das den van von"),
+		numbers: map[string]string{
+			"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+			"eight": "8", "nine": "9", "ten": "10", "first": "1", "second": "2", "third": "3",
+			"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5", "vi": "6", "vii": "7", "viii": "8", "ix": "9", "x": "10",
+		},
+		legal:      map[string]string{},
+		legalStart: map[string]bool{},
+		groups:     map[string]uint32{},
+	}
+	// Legal forms and generic business words, canonical form first. They
+	// are one class: two different legal forms still agree a little.
+	for _, line := range []string{
+		"llc|limited liability company|limited liability co|l l c|ooo|obshchestvo s ogranichennoi otvetstvennostiu|obshchestvo s ogranichennoy otvetstvennostyu|tov|too|sp z o o|spzoo",
+		"ltd|limited|ltda|ltee|pte ltd|pty ltd|pvt ltd|private limited|pte|pty|pvt",
+		"jsc|joint stock company|joint-stock company|ao|oao|zao|pao|pjsc|cjsc|ojsc|public joint stock company|closed joint stock company|open joint stock company|pat|prat|ad|jsco",
+		"gmbh|gesellschaft mit beschrankter haftung|gesmbh|mbh",
+		"ag|aktiengesellschaft|akciova spolecnost|as|a s",
+		"sa|societe anonyme|sociedad anonima|sociedade anonima|s a|sae|saog|saoc",
+		"sarl|societe a responsabilite limitee|s a r l|sprl|srl|sro|s r o|s r l",
+		"inc|incorporated",
+		"corp|corporation|korporatsiya|korporatsiia",
+		"co|company|companie|compania|compagnie|cie|kompaniya|kompaniia",
+		"plc|public limited company",
+		"bv|besloten vennootschap|nv|naamloze vennootschap",
+		"spa|societa per azioni|sapa",
+		"kg|kommanditgesellschaft|gmbh co kg|ohg|kgaa",
+		"lp|limited partnership|llp|limited liability partnership|partnership",
+		"pt|perseroan terbatas|tbk|sdn bhd|bhd|berhad|sdn",
+		"ab|aktiebolag|oy|oyj|asa|aps|a/s",
+		"kk|kabushiki kaisha|yk",
+		"fze|fzco|fzc|fz llc|est|establishment",
+		"trading|trade|traders|tic|ticaret",
+		"group|grupo|groupe|gruppa",
+		"holding|holdings",
+		"enterprises|enterprise",
+		"industries|industry|industrial",
+		"international|intl|int",
+		"llc fzc|general trading",
+	} {
+		parts := strings.Split(line, "|")
+		canon := strings.ReplaceAll(parts[0], " ", "")
+		for _, p := range parts {
+			if _, dup := lx.legal[p]; dup {
+				continue
+			}
+			lx.legal[p] = canon
+			if first, _, multi := strings.Cut(p, " "); multi {
+				lx.legalStart[first] = true
+			}
+			lx.legalMaxWords = max(lx.legalMaxWords, strings.Count(p, " ")+1)
+		}
+	}
+	lx.groupName = []string{""}
+	for _, line := range strings.Split(variantsText, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		fields := strings.Fields(line)
+		id := uint32(len(lx.groupName))
+		lx.groupName = append(lx.groupName, fields[0])
+		for _, f := range fields {
+			if _, dup := lx.groups[f]; !dup {
+				lx.groups[f] = id
+			}
+		}
+	}
+	return lx
+}
+
+func set(words string) map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(words) {
+		m[w] = true
+	}
+	return m
+}

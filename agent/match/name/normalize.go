@@ -1,0 +1,382 @@
+package name
+
+import (
+	"strings"
+	"unicode"
+
+	anyascii "github.com/anyascii/go"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Kind is the kind of subject a name belongs to. It changes how a name is
+// normalised (titles for people, legal forms for companies) and which
+// entries a query may match.
+type Kind uint8
+
+// The kinds of named subject.
+const (
+	KindUnknown Kind = iota // matches either kind; both normalisations apply
+	KindPerson
+	KindCompany // companies, organisations, vessels and other non-persons
+)
+
+// String names the kind.
+func (k Kind) String() string {
+	switch k {
+	case KindPerson:
+		return "person"
+	case KindCompany:
+		return "company"
+	}
+	return "unknown"
+}
+
+// token is one normalised name part.
+type token struct {
+	text  string
+	class tokenClass
+}
+
+// Normalize returns the normalised tokens of a name as the matcher sees
+// them: NFKC, transliterated to lower-case ASCII (Chinese and Korean split
+// into syllables), punctuation removed, titles dropped for people, legal
+// forms replaced by their canonical short form (kept, never dropped),
+// "SURNAME, Given" turned to "Given SURNAME". Applying Normalize to the
+// joined result gives the same tokens again, except where a rule looks at
+// punctuation that the first pass removed (dotted initials, commas).
+func Normalize(kind Kind, s string) []string {
+	toks := normalize(defaultLexicon(), kind, s)
+	out := make([]string, len(toks))
+	for i, t := range toks {
+		out[i] = t.text
+	}
+	return out
+}
+
+// maxNameBytes bounds the tokens of one name (input is cut at four times
+// this, output tokens past it are dropped).
+const maxNameBytes = 512
+
+// rawTok is a token before classification, with what followed it.
+type rawTok struct {
+	text   string
+	dotted bool // written with a following '.', as in "J." or "S.A."
+	script bool // a syllable split from Chinese or Korean script
+}
+
+func normalize(lx *lexicon, kind Kind, s string) []token {
+	if len(s) > 4*maxNameBytes {
+		s = s[:4*maxNameBytes]
+	}
+	if !isASCII(s) {
+		s = norm.NFKC.String(s)
+	}
+	if kind != KindCompany {
+		s = reorderComma(lx, s)
+	}
+	raw := splitTokens(s)
+	if len(raw) == 0 {
+		return nil
+	}
+	if kind != KindPerson {
+		raw = joinLetterRuns(raw, kind == KindCompany)
+	}
+	toks := make([]token, 0, len(raw))
+	for i := 0; i < len(raw); i++ {
+		t := raw[i].text
+		if kind != KindPerson {
+			if canon, n := matchLegal(lx, raw[i:]); n > 0 {
+				toks = append(toks, token{canon, classLegal})
+				i += n - 1
+				continue
+			}
+		}
+		switch {
+		case kind != KindCompany && lx.titles[t] && len(raw) > 1:
+			continue // titles and honorifics say nothing about identity
+		case isDigits(t):
+			toks = append(toks, token{t, classNumber})
+		case kind == KindCompany && lx.numbers[t] != "":
+			toks = append(toks, token{lx.numbers[t], classNumber})
+		case kind == KindCompany && lx.stop[t]:
+			toks = append(toks, token{t, classStop})
+		case kind != KindCompany && lx.particles[t]:
+			toks = append(toks, token{t, classParticle})
+		case kind != KindCompany && len(t) == 1 && !raw[i].script:
+			toks = append(toks, token{t, classInitial})
+		case kind == KindUnknown && lx.stop[t]:
+			toks = append(toks, token{t, classStop})
+		default:
+			toks = append(toks, token{t, className})
+		}
+	}
+	// Bound the output, not only the input, so that normalising the
+	// joined tokens again gives the same tokens.
+	size := 0
+	for i, t := range toks {
+		size += len(t.text) + 1
+		if size > maxNameBytes {
+			toks = toks[:i]
+			break
+		}
+	}
+	if len(toks) == 0 && len(raw) > 0 {
+		// A name made only of titles: keep them rather than nothing.
+		for _, r := range raw {
+			toks = append(toks, token{r.text, className})
+		}
+	}
+	return toks
+}
+
+// reorderComma turns "SURNAME, Given names" into "Given names SURNAME" when
+// there is exactly one comma and what follows it is not a legal form
+// ("Acme, Inc.").
+func reorderComma(lx *lexicon, s string) string {
+	i := strings.IndexByte(s, ',')
+	if i < 0 || strings.IndexByte(s[i+1:], ',') >= 0 {
+		return s
+	}
+	head, tail := strings.TrimSpace(s[:i]), strings.TrimSpace(s[i+1:])
+	if head == "" || tail == "" {
+		return s
+	}
+	tt := splitTokens(tail)
+	if len(tt) == 0 {
+		return s
+	}
+	if _, n := matchLegal(lx, joinLetterRuns(tt, true)); n > 0 {
+		return s
+	}
+	return tail + " " + head
+}
+
+// splitTokens transliterates and lower-cases s and cuts it into tokens at
+// anything that is not a letter or digit. Apostrophes are dropped inside
+// words (Qa'ida -> qaida); each Chinese character and Korean syllable
+// becomes its own token.
+func splitTokens(s string) []rawTok {
+	var out []rawTok
+	var b strings.Builder
+	flush := func(dotted bool) {
+		if b.Len() > 0 {
+			out = append(out, rawTok{text: b.String(), dotted: dotted})
+			b.Reset()
+		}
+	}
+	for _, r := range s {
+		switch {
+		case r < 0x80:
+			switch {
+			case r >= 'A' && r <= 'Z':
+				b.WriteByte(byte(r + 'a' - 'A'))
+			case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+				b.WriteByte(byte(r))
+			case r == '\'' || r == '`':
+				// inside a word an apostrophe joins, it does not split
+			case r == '.':
+				flush(true)
+			case r == '&':
+				flush(false)
+				out = append(out, rawTok{text: "and"})
+			default:
+				flush(false)
+			}
+		case isApostrophe(r) || unicode.Is(unicode.Mn, r):
+			// modifier letters and combining marks: drop, keep the word whole
+		case unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hangul, r):
+			flush(false)
+			syl := lowerAlnum(anyascii.TransliterateRune(r))
+			if syl != "" {
+				out = append(out, rawTok{text: syl, script: true})
+			}
+		case unicode.IsLetter(r) || unicode.IsNumber(r):
+			for _, c := range anyascii.TransliterateRune(r) {
+				switch {
+				case c >= 'A' && c <= 'Z':
+					b.WriteByte(byte(c + 'a' - 'A'))
+				case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+					b.WriteByte(byte(c))
+				case c == '\'':
+				default:
+					flush(false)
+				}
+			}
+		default:
+			flush(false)
+		}
+	}
+	flush(false)
+	return out
+}
+
+func isApostrophe(r rune) bool {
+	switch r {
+	case '\u2018', '\u2019', '\u02bc', '\u02bb', '\u02be', '\u02bf', '\u00b4', '\u2032':
+		return true
+	}
+	return false
+}
+
+func lowerAlnum(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			b.WriteByte(c + 'a' - 'A')
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// joinLetterRuns joins runs of single letters written with dots ("S.A.R.L.",
+// "U.S.") into one token. For companies undotted runs ("A B C") join too.
+func joinLetterRuns(raw []rawTok, undotted bool) []rawTok {
+	out := raw[:0:0]
+	for i := 0; i < len(raw); {
+		j := i
+		for j < len(raw) && len(raw[j].text) == 1 && !raw[j].script && isLetter(raw[j].text[0]) && (raw[j].dotted || undotted) {
+			j++
+		}
+		if j-i >= 2 {
+			var b strings.Builder
+			for _, r := range raw[i:j] {
+				b.WriteString(r.text)
+			}
+			out = append(out, rawTok{text: b.String(), dotted: true})
+			i = j
+			continue
+		}
+		out = append(out, raw[i])
+		i++
+	}
+	return out
+}
+
+// matchLegal reports the canonical legal form starting at raw[0] and how
+// many tokens it spans, longest phrase first; n is 0 when there is none.
+func matchLegal(lx *lexicon, raw []rawTok) (canon string, n int) {
+	maxK := 1
+	if lx.legalStart[raw[0].text] {
+		maxK = min(lx.legalMaxWords, len(raw))
+	}
+	for k := maxK; k >= 1; k-- {
+		var key string
+		if k == 1 {
+			key = raw[0].text
+		} else {
+			parts := make([]string, k)
+			for i := range parts {
+				parts[i] = raw[i].text
+			}
+			key = strings.Join(parts, " ")
+		}
+		if c, ok := lx.legal[key]; ok {
+			return c, k
+		}
+	}
+	return "", 0
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' }
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// skeleton reduces a token to its consonant outline so that spellings that
+// differ in vowels, doubled letters and common digraphs meet: the first
+// letter is kept, ph->f, ch/q/c/k->k, kh->k first and silent inside, gh->g, sh/z->s, th->t, dh->d,
+// x->ks; vowels, h, w and y after the first letter are dropped; repeats
+// collapse. Muhammad, Mohamed and Mukhammed all become "mhmd"-like outlines
+// ("mmd"), which is why a skeleton only opens candidates and never decides.
+func skeleton(t string) string {
+	if t == "" {
+		return ""
+	}
+	var out [48]byte
+	n := 0
+	push := func(c byte) {
+		if n > 0 && out[n-1] == c {
+			return
+		}
+		if n < len(out) {
+			out[n] = c
+			n++
+		}
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		var next byte
+		if i+1 < len(t) {
+			next = t[i+1]
+		}
+		if next == 'h' {
+			switch c {
+			case 'p':
+				push('f')
+				i++
+				continue
+			case 'k', 'c', 'q':
+				// Inside a name kh mostly renders Arabic h (Akhmed, Mukhammed).
+				if i > 0 && c == 'k' {
+					i++
+					continue
+				}
+				push('k')
+				i++
+				continue
+			case 'g':
+				push('g')
+				i++
+				continue
+			case 's', 'z':
+				push('s')
+				i++
+				continue
+			case 't':
+				push('t')
+				i++
+				continue
+			case 'd':
+				push('d')
+				i++
+				continue
+			}
+		}
+		switch c {
+		case 'c', 'q', 'k':
+			c = 'k'
+		case 'z':
+			c = 's'
+		case 'x':
+			push('k')
+			c = 's'
+		}
+		if i > 0 && (c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y' || c == 'h' || c == 'w') {
+			continue
+		}
+		if i == 0 && (c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y') {
+			c = 'a' // an initial vowel is kept as "some vowel"
+		}
+		push(c)
+	}
+	return string(out[:n])
+}

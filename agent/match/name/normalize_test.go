@@ -1,0 +1,143 @@
+package name
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestNormalize(t *testing.T) {
+	cases := []struct {
+		kind Kind
+		in   string
+		want string
+	}{
+		{KindPerson, "PUTIN, Vladimir Vladimirovich", "vladimir vladimirovich putin"},
+		{KindPerson, "Владимир Путин", "vladimir putin"},
+		{KindPerson, "Dr. José  Álvarez-Núñez", "jose alvarez nunez"},
+		{KindPerson, "Sheikh Isa bin Tarif", "isa bin tarif"},
+		{KindPerson, "Bashar al-Assad", "bashar al assad"},
+		{KindPerson, "Abu Bakr Al Qa'ida", "abu bakr al qaida"},
+		{KindPerson, "J.-C. Juncker", "j c juncker"},
+		{KindPerson, "习近平", "xi jin ping"},
+		{KindPerson, "김정은", "gim jeong eun"},
+		{KindPerson, "Γεώργιος Παπαδόπουλος", "georgios papadopoylos"}, // anyascii writes ου as "oy"
+		{KindPerson, "ＡＢＣ", "abc"},
+		{KindCompany, "Siemens Aktiengesellschaft", "siemens ag"},
+		{KindCompany, "Bowne Global Solutions, S.A.R.L.", "bowne global solutions sarl"},
+		{KindCompany, "OOO Oboronnye Initsiativy", "llc oboronnye initsiativy"},
+		{KindCompany, "Oboronnye Initsiativy o.O.O.", "oboronnye initsiativy llc"},
+		{KindCompany, "Acme Limited Liability Company", "acme llc"},
+		{KindCompany, "AT&T Inc.", "at and t inc"},
+		{KindCompany, "Golden Star Trading Co., Ltd.", "golden star trading co ltd"},
+		{KindCompany, "Three Percenters", "3 percenters"},
+		{KindCompany, "U.S. Steel", "us steel"},
+		{KindPerson, "", ""},
+		{KindPerson, "  ,;  ", ""},
+	}
+	for _, c := range cases {
+		got := strings.Join(Normalize(c.kind, c.in), " ")
+		if got != c.want {
+			t.Errorf("Normalize(%v, %q) = %q, want %q", c.kind, c.in, got, c.want)
+		}
+	}
+}
+
+// Legal forms are kept (down-weighted), never dropped, and all map to one
+// class so that two different forms still agree a little.
+func TestLegalFormsClassedNotDropped(t *testing.T) {
+	lx := defaultLexicon()
+	toks := normalize(lx, KindCompany, "Gazprom Neft OAO")
+	if len(toks) != 3 || toks[2].class != classLegal || toks[2].text != "jsc" {
+		t.Fatalf("tokens %+v: want the legal form kept as class legal 'jsc'", toks)
+	}
+	ix := NewIndex(Options{})
+	a := ix.Compare(Query{Kind: KindCompany, Name: "Trading LLC"}, Entry{ID: 1, Kind: KindCompany, Names: []string{"Trading LLC"}})
+	if a.Score >= DefaultThreshold {
+		t.Errorf("generic words alone scored %.3f, at or above the threshold", a.Score)
+	}
+	b := ix.Compare(Query{Kind: KindCompany, Name: "Zarvex Holding GmbH"}, Entry{ID: 1, Kind: KindCompany, Names: []string{"Zarvex Holding LLC"}})
+	c := ix.Compare(Query{Kind: KindCompany, Name: "Zarvex Holding GmbH"}, Entry{ID: 1, Kind: KindCompany, Names: []string{"Zarvex Holding GmbH"}})
+	if !(b.Score >= DefaultThreshold && c.Score > b.Score) {
+		t.Errorf("other legal form %.3f, same legal form %.3f: want both hits, the same form higher", b.Score, c.Score)
+	}
+}
+
+func TestSkeleton(t *testing.T) {
+	same := [][2]string{{"mohammed", "muhammad"}, {"mohamed", "mukhammed"}, {"philip", "filip"}, {"yusuf", "yousef"}}
+	for _, p := range same {
+		if skeleton(p[0]) != skeleton(p[1]) {
+			t.Errorf("skeleton(%q) = %q, skeleton(%q) = %q: want equal", p[0], skeleton(p[0]), p[1], skeleton(p[1]))
+		}
+	}
+	if skeleton("peter") == skeleton("victor") {
+		t.Errorf("unrelated names share skeleton %q", skeleton("peter"))
+	}
+}
+
+func TestVariantTable(t *testing.T) {
+	lx := defaultLexicon()
+	groups := [][]string{
+		{"mohammed", "muhammad", "mohamed", "mukhammed"},
+		{"vladimir", "volodymyr"},
+		{"yusuf", "joseph", "iosif"},
+	}
+	for _, g := range groups {
+		for _, n := range g[1:] {
+			if lx.groups[n] == 0 || lx.groups[n] != lx.groups[g[0]] {
+				t.Errorf("%q and %q are not in one variant group", g[0], n)
+			}
+		}
+	}
+	if lx.groups["vladimir"] == lx.groups["mohammed"] {
+		t.Error("distinct names share a group")
+	}
+	// Cyrillic spellings reach the same group after transliteration.
+	for _, s := range []string{"Мухаммед", "Владимир"} {
+		toks := Normalize(KindPerson, s)
+		if len(toks) != 1 || lx.groups[toks[0]] == 0 {
+			t.Errorf("%q normalises to %v, which is in no variant group", s, toks)
+		}
+	}
+}
+
+// FuzzNormalize: no panics, valid lower-case ASCII tokens, and a second
+// pass over the joined tokens changes nothing.
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"PUTIN, Vladimir", "Siemens AG", "习近平", "S.A.R.L.", "al-'Abd", "Ｍｏｈａｍｍｅｄ", "O'Neil & Sons, Ltd.", "\xff\xfe", "a.b.c.d"} {
+		f.Add(uint8(0), s)
+		f.Add(uint8(1), s)
+		f.Add(uint8(2), s)
+	}
+	f.Fuzz(func(t *testing.T, k uint8, s string) {
+		kind := Kind(k % 3)
+		toks := Normalize(kind, s)
+		for _, tok := range toks {
+			if tok == "" || !utf8.ValidString(tok) {
+				t.Fatalf("bad token %q from %q", tok, s)
+			}
+			for i := 0; i < len(tok); i++ {
+				c := tok[i]
+				if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+					t.Fatalf("token %q from %q holds %q", tok, s, c)
+				}
+			}
+		}
+		again := Normalize(kind, strings.Join(toks, " "))
+		if kind == KindPerson && !reflect.DeepEqual(again, toks) && !hasInitialRun(toks) {
+			t.Fatalf("not idempotent: %q -> %v -> %v", s, toks, again)
+		}
+	})
+}
+
+// hasInitialRun reports single-letter tokens next to each other, which a
+// second pass may read differently once the dots are gone.
+func hasInitialRun(toks []string) bool {
+	for i := 1; i < len(toks); i++ {
+		if len(toks[i]) == 1 && len(toks[i-1]) == 1 {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,323 @@
+package name
+
+import (
+	"math/bits"
+	"slices"
+	"unsafe"
+)
+
+// letterMask is the set of letters of an ASCII token, digits folded onto
+// the last bits.
+func letterMask(t string) uint32 {
+	var m uint32
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+			m |= 1 << (c - 'a')
+		case c >= '0' && c <= '9':
+			m |= 1 << (26 + (c-'0')%6)
+		}
+	}
+	return m
+}
+
+// Method says how a query token was matched to an alert token.
+type Method uint8
+
+// The ways two tokens (or runs of tokens) can match, strongest first.
+const (
+	MethodExact     Method = iota + 1 // the same normalised token
+	MethodVariant                     // the same name-variant group (Mohammed / Muhammad)
+	MethodMerge                       // tokens written together on one side ("Abdul Rahman" / "Abdulrahman")
+	MethodFuzzy                       // similar spelling (Jaro-Winkler or weighted edit distance)
+	MethodSkeleton                    // similar spelling with the same consonant skeleton
+	MethodInitial                     // an initial standing for a given name
+	MethodLegalForm                   // two different legal forms (one class)
+)
+
+// String names the method for explanations.
+func (m Method) String() string {
+	switch m {
+	case MethodExact:
+		return "exact"
+	case MethodVariant:
+		return "variant"
+	case MethodMerge:
+		return "merge"
+	case MethodFuzzy:
+		return "fuzzy"
+	case MethodSkeleton:
+		return "skeleton"
+	case MethodInitial:
+		return "initial"
+	case MethodLegalForm:
+		return "legal form"
+	}
+	return "none"
+}
+
+// Scoring constants, set on the labelled cases and the OFAC evaluation
+// (README.md says how).
+const (
+	simFloor       = 0.78 // token pairs below this similarity are weak
+	weakFloor      = 0.62 // token pairs below this similarity do not match
+	weakShare      = 0.5  // what a weak pair earns at most, relative to a strong one
+	variantSim     = 0.92 // same variant group
+	initialSim     = 0.9  // "V" for "Vladimir"
+	legalClassSim  = 0.8  // "Ltd" against "LLC"
+	extraQuery     = 0.5  // weight of a query token the alert lacks
+	extraAlert     = 0.35 // weight of an alert token the query lacks
+	conflictWeight = 2.5  // weight of tokens left over on both sides
+	presenceFloor  = 0.6  // least weight of a name token in a conflict
+	needInfo       = 0.9  // matched weight a name needs to score in full
+	maxTokens      = 24   // tokens per name considered by the scorer
+)
+
+// stok is a token prepared for scoring.
+type stok struct {
+	text  string
+	mask  uint32 // the set of letters (and digits, folded) in text
+	skel  string
+	group uint32
+	class tokenClass
+	w     float64
+}
+
+// pairing is one aligned pair of token runs.
+type pairing struct {
+	qi, qn, ci, cn uint8
+	method         Method
+	sim            float64
+}
+
+// scorer holds the reusable buffers of one search.
+type scorer struct {
+	arena []byte
+	pairs []pairing
+	chose []pairing
+}
+
+// contribution maps a similarity to what it adds to the score: exact
+// pairs count fully, weaker ones fall off steeply.
+func contribution(sim float64) float64 {
+	if sim < simFloor {
+		// A weak pair (a badly typed token) earns little, but it is not
+		// the conflict an unmatched pair would be.
+		return sim * sim * (sim - weakFloor) / (simFloor - weakFloor) * weakShare
+	}
+	return sim * sim
+}
+
+// tokSim compares two single tokens.
+func tokSim(a, b *stok, kind Kind) (float64, Method) {
+	if a.text == b.text {
+		return 1, MethodExact
+	}
+	if a.class == classLegal && b.class == classLegal {
+		return legalClassSim, MethodLegalForm
+	}
+	if a.class == classLegal || b.class == classLegal || a.class == classNumber || b.class == classNumber {
+		return 0, 0
+	}
+	if a.group != 0 && a.group == b.group {
+		return variantSim, MethodVariant
+	}
+	if kind != KindCompany {
+		if a.class == classInitial && len(b.text) > 1 && b.class != classParticle && b.text[0] == a.text[0] {
+			return initialSim, MethodInitial
+		}
+		if b.class == classInitial && len(a.text) > 1 && a.class != classParticle && a.text[0] == b.text[0] {
+			return initialSim, MethodInitial
+		}
+	}
+	// Tokens sharing less than half their letters are strangers: skip
+	// the string similarity (most pairs of a candidate end here).
+	if 2*bits.OnesCount32(a.mask&b.mask) < bits.OnesCount32(a.mask|b.mask) {
+		return 0, 0
+	}
+	sim := stringSim(a.text, b.text)
+	if sim < weakFloor {
+		return 0, 0
+	}
+	if a.skel == b.skel && len(a.skel) >= 3 {
+		return min(0.95, sim+0.04), MethodSkeleton
+	}
+	return sim, MethodFuzzy
+}
+
+// stringSim is Jaro-Winkler for short tokens and a budgeted weighted edit
+// distance for long ones (where Jaro-Winkler is too generous to distinct
+// names sharing a prefix); tokens of three letters or fewer must be equal.
+func stringSim(a, b string) float64 {
+	la, lb := len(a), len(b)
+	m := max(la, lb)
+	switch {
+	case min(la, lb) <= 1 || (min(la, lb) == 2 && m > 3):
+		return 0
+	case m <= 5:
+		return jaroWinklerASCII(a, b)
+	}
+	// Jaro-Winkler is cheap and never far below the edit similarity of
+	// tokens this close: use it to skip the edit distance for strangers.
+	if jaroWinklerASCII(a, b) < 0.65 {
+		return 0
+	}
+	return weightedEditSimilarity(a, b, float64(m)/2)
+}
+
+// jaroWinklerASCII is JaroWinkler on byte strings (normalised tokens are
+// ASCII), without allocating.
+func jaroWinklerASCII(a, b string) float64 {
+	if a == "" || b == "" {
+		return 0
+	}
+	return jaroWinkler(unsafe.Slice(unsafe.StringData(a), len(a)), unsafe.Slice(unsafe.StringData(b), len(b)), true, false)
+}
+
+// nameResult is the outcome of scoring one name pair.
+type nameResult struct {
+	score      float64
+	base       float64 // weighted similarity before the information factor
+	infoFactor float64
+	matched    float64 // weight of the matched pairs
+	conflict   float64 // weight of query and alert tokens left over on both sides
+	extraQ     float64 // weight of unmatched query tokens
+	extraA     float64 // weight of unmatched alert tokens
+	info       float64
+}
+
+// score aligns query tokens q with alert tokens c, independent of order,
+// with merges and splits of up to three adjacent tokens, and returns the
+// name score in [0, 1]. The chosen pairs stay in sc.chose.
+func (sc *scorer) score(q, c []stok, kind Kind) nameResult {
+	if len(q) > maxTokens {
+		q = q[:maxTokens]
+	}
+	if len(c) > maxTokens {
+		c = c[:maxTokens]
+	}
+	sc.pairs = sc.pairs[:0]
+	sc.arena = sc.arena[:0]
+	for i := range q {
+		for j := range c {
+			if s, m := tokSim(&q[i], &c[j], kind); s >= weakFloor {
+				sc.pairs = append(sc.pairs, pairing{qi: uint8(i), qn: 1, ci: uint8(j), cn: 1, method: m, sim: s})
+			}
+		}
+	}
+	// Merges and splits: a run of 2 or 3 tokens on one side against one
+	// token on the other, compared as written together.
+	sc.merges(q, c, false)
+	sc.merges(c, q, true)
+	slices.SortFunc(sc.pairs, func(a, b pairing) int {
+		switch {
+		case a.sim > b.sim:
+			return -1
+		case a.sim < b.sim:
+			return 1
+		}
+		return int(b.qn+b.cn) - int(a.qn+a.cn)
+	})
+	var usedQ, usedC uint32
+	sc.chose = sc.chose[:0]
+	var r nameResult
+	var num float64
+	for _, p := range sc.pairs {
+		mq := runMask(p.qi, p.qn)
+		mc := runMask(p.ci, p.cn)
+		if usedQ&mq != 0 || usedC&mc != 0 {
+			continue
+		}
+		usedQ |= mq
+		usedC |= mc
+		sc.chose = append(sc.chose, p)
+		wq := sumW(q[p.qi : p.qi+p.qn])
+		wc := sumW(c[p.ci : p.ci+p.cn])
+		pw := (wq + wc) / 2
+		if p.method == MethodInitial {
+			pw = min(wq, wc)
+		}
+		r.matched += pw
+		num += pw * contribution(p.sim)
+		r.info += min(wq, wc) * p.sim
+	}
+	var presQ, presA float64
+	for i := range q {
+		if usedQ&(1<<i) == 0 {
+			r.extraQ += q[i].w
+			presQ += presence(&q[i])
+		}
+	}
+	for j := range c {
+		if usedC&(1<<j) == 0 {
+			r.extraA += c[j].w
+			presA += presence(&c[j])
+		}
+	}
+	// A query token and an alert token both left over disagree: that is a
+	// conflict (a different middle name), which weighs far more than a
+	// part simply missing on one side.
+	// Conflicts count tokens by presence, not rarity: a different common
+	// given name still says "another person".
+	r.conflict = min(presQ, presA)
+	den := r.matched + conflictWeight*r.conflict + extraQuery*max(0, r.extraQ-r.conflict) + extraAlert*max(0, r.extraA-r.conflict)
+	if den <= 0 || r.matched == 0 {
+		return r
+	}
+	r.base = num / den
+	r.infoFactor = min(1, r.info/needInfo)
+	r.score = r.base * r.infoFactor
+	return r
+}
+
+// presence is how much a left-over token counts towards a conflict.
+func presence(t *stok) float64 {
+	if t.class == className {
+		return max(t.w, presenceFloor)
+	}
+	return t.w
+}
+
+func runMask(i, n uint8) uint32 { return ((1 << n) - 1) << i }
+
+func sumW(ts []stok) float64 {
+	var s float64
+	for i := range ts {
+		s += ts[i].w
+	}
+	return s
+}
+
+// merges adds pairs of a run of 2-3 tokens of a against single tokens of
+// b; swapped says a is the alert side.
+func (sc *scorer) merges(a, b []stok, swapped bool) {
+	for i := 0; i+1 < len(a); i++ {
+		for n := 2; n <= 3 && i+n <= len(a); n++ {
+			start := len(sc.arena)
+			for k := i; k < i+n; k++ {
+				sc.arena = append(sc.arena, a[k].text...)
+			}
+			run := unsafe.String(&sc.arena[start], len(sc.arena)-start)
+			for j := range b {
+				t := b[j].text
+				if t[0] != run[0] || len(t) < len(run)-2 || len(t) > len(run)+2 {
+					continue
+				}
+				s := 1.0
+				if t != run {
+					s = stringSim(run, t)
+					if s < simFloor {
+						continue
+					}
+					s = min(s, 0.97)
+				}
+				p := pairing{qi: uint8(i), qn: uint8(n), ci: uint8(j), cn: 1, method: MethodMerge, sim: s}
+				if swapped {
+					p = pairing{qi: uint8(j), qn: 1, ci: uint8(i), cn: uint8(n), method: MethodMerge, sim: s}
+				}
+				sc.pairs = append(sc.pairs, p)
+			}
+		}
+	}
+}

@@ -1,0 +1,554 @@
+package name
+
+import (
+	"hash/maphash"
+	"slices"
+	"strings"
+)
+
+// Query is a name to look up, with optional evidence about the subject.
+type Query struct {
+	Kind        Kind   // KindUnknown searches people and companies alike
+	Name        string // free text, any script
+	BirthDate   string // "", "YYYY", "YYYY-MM" or "YYYY-MM-DD"
+	Nationality string // ISO 3166-1 alpha-2
+	Sex         string // "M", "F" or ""
+}
+
+// Match is one entry found by Search.
+type Match struct {
+	ID          uint32
+	Score       float64 // in [0, 1]; see DefaultThreshold
+	Explanation Explanation
+}
+
+// DefaultThreshold is the score from which a match is a hit. It was chosen
+// as the threshold that maximises F1 on the 826 labelled pairs of
+// OpenSanctions' name_bench cases (names only, so at most
+// noEvidenceCeiling), rounded down to two decimals; README.md gives the
+// curve and the false-hit rate on the OFAC lists at this threshold.
+const DefaultThreshold = 0.70
+
+// expansion is one posting list a query token reaches.
+type expansion struct {
+	tok  uint16
+	sim  float32
+	w    float32 // weight credited per posting
+	list []uint32
+}
+
+// searchState is the per-search scratch kept in a pool so that searches
+// do not allocate in proportion to the index.
+type searchState struct {
+	acc     []accCell
+	touched []uint32
+	exps    []expansion
+	nbrs    []uint32
+	q       []stok
+	c       []stok
+	sc      scorer
+	top     []cand
+	best    []cand
+	evid    []Evidence
+}
+
+// accCell is one name's gathered weight and the query token that last
+// credited it, side by side for cache locality.
+type accCell struct {
+	acc   uint16 // weight x accScale
+	stamp uint16
+}
+
+// accScale turns weights into the accumulator's fixed point: 24 tokens of
+// weight up to 2 stay below 65,535.
+const accScale = 1000
+
+type cand struct {
+	name  uint32
+	acc   float32
+	score float64
+	res   nameResult
+}
+
+// getState takes a search scratch from the free list. A channel, not a
+// sync.Pool: the pool empties at every GC, and refilling it means zeroing
+// an accumulator as long as the index, on the search path.
+func (ix *Index) getState() *searchState {
+	var st *searchState
+	select {
+	case st = <-ix.states:
+	default:
+		st = &searchState{}
+	}
+	if n := len(ix.nameEntry); len(st.acc) < n {
+		n += n/4 + 1024
+		st.acc = make([]accCell, n)
+	}
+	return st
+}
+
+func (ix *Index) putState(st *searchState) {
+	select {
+	case ix.states <- st:
+	default: // enough kept already
+	}
+}
+
+// Search returns the entries whose best name scores at least threshold
+// against q, best first, at most limit of them (limit <= 0 means 10).
+// Each match carries its explanation. Search never scans the whole index:
+// it gathers candidates from the inverted indexes and scores at most
+// Options.Candidates names in full.
+func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
+	if limit <= 0 {
+		limit = 10
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	toks := normalize(ix.lx, q.Kind, q.Name)
+	if len(toks) == 0 || ix.liveNames == 0 {
+		return nil
+	}
+	toks = ix.splitRunTogether(toks)
+	if len(toks) > maxTokens {
+		toks = toks[:maxTokens]
+	}
+	st := ix.getState()
+	defer ix.putState(st)
+
+	st.q = ix.queryTokens(toks, st.q[:0])
+	ix.expand(toks, st)
+	ix.gather(q.Kind, st)
+	ev := queryEvidence{birth: parseBirthDate(q.BirthDate), nat: strings.ToUpper(strings.TrimSpace(q.Nationality)), sex: normSex(q.Sex)}
+
+	// Score the candidates in full; keep each entry's best name.
+	st.best = st.best[:0]
+	var floor float32
+	if len(st.top) > 0 {
+		floor = st.top[0].acc * candidateCutoff
+	}
+	for _, cd := range st.top {
+		if cd.acc < floor {
+			continue
+		}
+		st.c = ix.nameTokens(cd.name, st.c[:0])
+		kind := q.Kind
+		if kind == KindUnknown {
+			kind = ix.nameKind[cd.name]
+		}
+		res := st.sc.score(st.q, st.c, kind)
+		if res.score == 0 {
+			continue
+		}
+		e := &ix.entries[ix.nameEntry[cd.name]]
+		st.evid = weighEvidence(ev, e, st.evid[:0])
+		total := finalScore(res.score, st.evid)
+		if total < threshold {
+			continue
+		}
+		cd.score, cd.res = total, res
+		found := false
+		for i := range st.best {
+			if ix.nameEntry[st.best[i].name] == ix.nameEntry[cd.name] {
+				found = true
+				if total > st.best[i].score {
+					st.best[i] = cd
+				}
+			}
+		}
+		if !found {
+			st.best = append(st.best, cd)
+		}
+	}
+	slices.SortFunc(st.best, func(a, b cand) int {
+		switch {
+		case a.score > b.score:
+			return -1
+		case a.score < b.score:
+			return 1
+		}
+		return int(ix.entries[ix.nameEntry[a.name]].id) - int(ix.entries[ix.nameEntry[b.name]].id)
+	})
+	if len(st.best) > limit {
+		st.best = st.best[:limit]
+	}
+	out := make([]Match, 0, len(st.best))
+	for _, cd := range st.best {
+		e := &ix.entries[ix.nameEntry[cd.name]]
+		st.c = ix.nameTokens(cd.name, st.c[:0])
+		kind := q.Kind
+		if kind == KindUnknown {
+			kind = ix.nameKind[cd.name]
+		}
+		res := st.sc.score(st.q, st.c, kind)
+		evid := weighEvidence(ev, e, nil)
+		out = append(out, Match{ID: e.id, Score: cd.score, Explanation: explain(st.q, st.c, st.sc.chose, res, evid, cd.score, cd.name-e.first, e.count)})
+	}
+	return out
+}
+
+// Compare scores q against e without adding e to the index, using the
+// index's token statistics for rarity. It is the scorer Search uses; the
+// labelled-pair tests call it.
+func (ix *Index) Compare(q Query, e Entry) Match {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	kind := q.Kind
+	if kind == KindUnknown {
+		kind = e.Kind
+	}
+	qt := ix.queryTokens(normalize(ix.lx, kind, q.Name), nil)
+	rec := entryRecord{id: e.ID, kind: e.Kind, birth: parseBirthDate(e.BirthDate), nats: normCountries(e.Nationalities), sex: normSex(e.Sex)}
+	ev := queryEvidence{birth: parseBirthDate(q.BirthDate), nat: strings.ToUpper(strings.TrimSpace(q.Nationality)), sex: normSex(q.Sex)}
+	var sc scorer
+	best := Match{ID: e.ID}
+	for i, n := range e.Names {
+		ct := ix.queryTokens(normalize(ix.lx, kind, n), nil)
+		res := sc.score(qt, ct, kind)
+		evid := weighEvidence(ev, &rec, nil)
+		total := finalScore(res.score, evid)
+		if total > best.Score || i == 0 {
+			best.Score = total
+			best.Explanation = explain(qt, ct, sc.chose, res, evid, total, uint32(i), uint32(len(e.Names)))
+		}
+	}
+	return best
+}
+
+// finalScore weighs the evidence into a name score: a name alone reaches
+// noEvidenceCeiling; agreeing evidence adds up to the rest, conflicting
+// evidence multiplies the score down.
+func finalScore(name float64, evid []Evidence) float64 {
+	f, b := noEvidenceCeiling, 0.0
+	for _, e := range evid {
+		f *= e.Factor
+		b += e.Bonus
+	}
+	return min(1, name*(f+b))
+}
+
+// splitRunTogether cuts query tokens that the index does not know but
+// that are two or three known tokens written without spaces
+// ("PROMAINDUSTRY" -> "proma industry"), a common slip in typed names.
+func (ix *Index) splitRunTogether(toks []token) []token {
+	var out []token
+	var nb [8]uint32
+	for i, t := range toks {
+		var parts []string
+		_, known := ix.vocab[t.text]
+		if !known && t.class == className && len(t.text) >= 8 && len(ix.neighbours(t.text, ^uint32(0), 1, nb[:0])) == 0 {
+			parts = ix.splitKnown(t.text, 2)
+		}
+		if parts == nil {
+			if out != nil {
+				out = append(out, t)
+			}
+			continue
+		}
+		if out == nil {
+			out = append(make([]token, 0, len(toks)+2), toks[:i]...)
+		}
+		for _, p := range parts {
+			cls := className
+			if c, ok := ix.lx.legal[p]; ok {
+				p, cls = c, classLegal
+			} else if id, ok := ix.vocab[p]; ok {
+				cls = ix.toks[id].class
+			}
+			out = append(out, token{text: p, class: cls})
+		}
+	}
+	if out == nil {
+		return toks
+	}
+	return out
+}
+
+// splitKnown returns t cut into at most depth+1 known tokens (vocabulary
+// or legal forms) of three or more letters, the most even cut first, or
+// nil when t is itself known or cannot be cut.
+func (ix *Index) splitKnown(t string, depth int) []string {
+	if _, ok := ix.vocab[t]; ok || depth == 0 {
+		return nil
+	}
+	known := func(s string) bool {
+		if _, l := ix.lx.legal[s]; l {
+			return true
+		}
+		_, v := ix.vocab[s]
+		return v && len(s) >= 4
+	}
+	n := len(t)
+	for d := 0; d < n; d++ {
+		for _, i := range [2]int{n/2 - d, n/2 + d + 1} {
+			if i < 2 || n-i < 2 {
+				continue
+			}
+			if !known(t[:i]) {
+				continue
+			}
+			if known(t[i:]) {
+				return []string{t[:i], t[i:]}
+			}
+			if rest := ix.splitKnown(t[i:], depth-1); rest != nil {
+				return append([]string{t[:i]}, rest...)
+			}
+		}
+	}
+	return nil
+}
+
+// queryTokens prepares tokens for scoring with the index's statistics.
+func (ix *Index) queryTokens(toks []token, out []stok) []stok {
+	for _, t := range toks {
+		s := stok{text: t.text, mask: letterMask(t.text), class: t.class, skel: skeleton(t.text), group: ix.lx.groups[t.text]}
+		var df uint32
+		if id, ok := ix.vocab[t.text]; ok {
+			df = ix.toks[id].df
+		}
+		if s.group != 0 {
+			df = max(df, ix.groupDF[s.group])
+		}
+		s.w = ix.tokenWeight(df, t.class)
+		out = append(out, s)
+	}
+	return out
+}
+
+// nameTokens prepares an indexed name's tokens for scoring.
+func (ix *Index) nameTokens(n uint32, out []stok) []stok {
+	for _, id := range ix.nameToks[ix.nameStart[n]:ix.nameStart[n+1]] {
+		vt := &ix.toks[id]
+		df := vt.df
+		if vt.group != 0 {
+			df = max(df, ix.groupDF[vt.group])
+		}
+		out = append(out, stok{text: vt.text, mask: vt.mask, class: vt.class, skel: ix.skelText[vt.skel], group: vt.group, w: ix.tokenWeight(df, vt.class)})
+	}
+	return out
+}
+
+// expand lists the posting lists each query token reaches: the token
+// itself, its variant group, its skeleton, its fuzzy neighbours in the
+// vocabulary, alert names that write it as two tokens, and for adjacent
+// query tokens the alert token that writes them as one.
+func (ix *Index) expand(toks []token, st *searchState) {
+	st.exps = st.exps[:0]
+	for i, t := range toks {
+		qs := &st.q[i]
+		w := float32(qs.w)
+		exact := ^uint32(0)
+		id, known := ix.vocab[t.text]
+		if known {
+			exact = id
+		}
+		// A variant group's list holds the token's own: walk only the
+		// group's (the full score tells exact from variant).
+		if qs.group != 0 {
+			st.exps = append(st.exps, expansion{tok: uint16(i), sim: 1, w: w, list: ix.groupPost[qs.group]})
+		} else if known {
+			st.exps = append(st.exps, expansion{tok: uint16(i), sim: 1, w: w, list: ix.toks[id].post})
+		}
+		if i+1 < len(toks) {
+			next := toks[i+1].text
+			pw := w + float32(st.q[i+1].w)
+			cat := t.text + next
+			if id, ok := ix.vocab[cat]; ok {
+				st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.97, w: pw, list: ix.toks[id].post})
+			}
+			// The pair itself, in either order: names made only of common
+			// tokens ("Global Golden Industries") are found through their
+			// rarer adjacent pairs.
+			if cid, ok := ix.concatVocab[maphash.String(ix.seed, cat)]; ok {
+				st.exps = append(st.exps, expansion{tok: uint16(i), sim: 1, w: pw, list: ix.concatPost[cid]})
+			}
+			if cid, ok := ix.concatVocab[maphash.String(ix.seed, next+t.text)]; ok {
+				st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.99, w: pw, list: ix.concatPost[cid]})
+			}
+		}
+		if t.class == classLegal || t.class == classStop || t.class == classNumber || len(t.text) < 3 {
+			continue
+		}
+		// Skeletons serve tokens the index does not know (misspellings).
+		if sid, ok := ix.skelVocab[qs.skel]; ok && !known && len(qs.skel) >= 3 {
+			st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.8, w: w * 0.8, list: ix.skelPost[sid]})
+		}
+		if cid, ok := ix.concatVocab[maphash.String(ix.seed, t.text)]; ok {
+			st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.97, w: w, list: ix.concatPost[cid]})
+		}
+		if len(t.text) >= 4 {
+			st.nbrs = ix.neighbours(t.text, exact, 2, st.nbrs[:0])
+			var maxDF uint32
+			for _, id := range st.nbrs {
+				st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.85, w: w * 0.85, list: ix.toks[id].post})
+				maxDF = max(maxDF, ix.toks[id].df)
+			}
+			if exact == ^uint32(0) && maxDF > 0 && qs.group == 0 {
+				// A misspelt token is as common as the words it misspells.
+				qs.w = min(qs.w, ix.tokenWeight(maxDF, t.class))
+			}
+		}
+	}
+}
+
+// neighbours returns the vocabulary tokens within edit distance 1 of t
+// (2 when reach is 2, for unknown tokens of longTokenLen letters or
+// more), other than t itself,
+// through the deletion keys: the index files each token under its
+// one-letter deletions, the query looks up its own deletions (two deep
+// for long tokens), so every single edit and most double edits meet.
+func (ix *Index) neighbours(t string, self uint32, reach int, out []uint32) []uint32 {
+	var buf, buf2 [64]byte
+	if len(t) > len(buf) {
+		return out
+	}
+	maxDist := 1
+	if reach > 1 && len(t) >= longTokenLen && self == ^uint32(0) {
+		maxDist = 2 // only for tokens the index does not know: likely misspelt
+	}
+	visit := func(k []byte) {
+		h := maphash.Bytes(ix.seed, k)
+		for p := ix.dels[h]; p != 0; p = ix.delNext[p-1] {
+			id := ix.delTok[p-1]
+			if id == self || slices.Contains(out, id) {
+				continue
+			}
+			if osaDistance(t, ix.toks[id].text, maxDist) <= maxDist {
+				out = append(out, id)
+			}
+		}
+	}
+	visit(append(buf[:0], t...))
+	for i := 0; i < len(t); i++ {
+		if i > 0 && t[i] == t[i-1] {
+			continue
+		}
+		visit(append(append(buf[:0], t[:i]...), t[i+1:]...))
+	}
+	if maxDist < 2 || len(out) > 0 {
+		return out // two edits only when one found nothing
+	}
+	for i := 0; i < len(t); i++ {
+		if i > 0 && t[i] == t[i-1] {
+			continue
+		}
+		d1 := append(append(buf[:0], t[:i]...), t[i+1:]...)
+		for j := i; j < len(d1); j++ {
+			if j > i && d1[j] == d1[j-1] {
+				continue
+			}
+			visit(append(append(buf2[:0], d1[:j]...), d1[j+1:]...))
+		}
+	}
+	return out
+}
+
+// longTokenLen is the length from which fuzzy retrieval reaches two edits.
+const longTokenLen = 7
+
+// gather walks the chosen posting lists, accumulating each name's
+// weighted evidence, and leaves the best Options.Candidates names in
+// st.top. Rare tokens' lists are walked first; lists that would overrun
+// the posting budget are skipped (their tokens still count in the full
+// score), except that the shortest list is always walked, cut to the
+// budget, so that a query of common tokens alone still finds candidates.
+func (ix *Index) gather(kind Kind, st *searchState) {
+	slices.SortFunc(st.exps, func(a, b expansion) int { return len(a.list) - len(b.list) })
+	budget := ix.opts.PostingBudget
+	keep := st.exps[:0]
+	for i, e := range st.exps {
+		if len(e.list) == 0 {
+			continue
+		}
+		if len(e.list) > budget {
+			if i > 0 && len(keep) > 0 {
+				continue
+			}
+			e.list = e.list[:budget]
+		}
+		budget -= len(e.list)
+		keep = append(keep, e)
+	}
+	slices.SortFunc(keep, func(a, b expansion) int {
+		if a.tok != b.tok {
+			return int(a.tok) - int(b.tok)
+		}
+		switch {
+		case a.sim > b.sim:
+			return -1
+		case a.sim < b.sim:
+			return 1
+		}
+		return 0
+	})
+	st.touched = st.touched[:0]
+	for _, e := range keep {
+		mark := e.tok + 1
+		wq := uint16(min(1000, max(1, e.w*accScale)))
+		for _, n := range e.list {
+			c := &st.acc[n]
+			if c.stamp == mark {
+				continue
+			}
+			c.stamp = mark
+			if c.acc == 0 {
+				st.touched = append(st.touched, n)
+			}
+			c.acc += wq
+		}
+	}
+	// Keep the best candidates, then clear the scratch for the next search.
+	// st.top ends sorted by gathered weight, best first.
+	st.top = st.top[:0]
+	k := ix.opts.Candidates
+	for _, n := range st.touched {
+		raw := st.acc[n].acc
+		st.acc[n] = accCell{}
+		// Removed names and names of the other kind are dropped here,
+		// not while walking, to keep the walk to one memory access.
+		if nk := ix.nameKind[n]; nk == KindUnknown || (kind != KindUnknown && nk != kind) {
+			continue
+		}
+		// Rank by gathered weight, a little against long names, which
+		// gather as much as short ones but pay for their extra tokens.
+		a := float32(raw) / accScale / (1 + candidateLengthCost*float32(ix.nameStart[n+1]-ix.nameStart[n]))
+		if len(st.top) < k {
+			st.top = append(st.top, cand{name: n, acc: a})
+			if len(st.top) == k {
+				slices.SortFunc(st.top, func(x, y cand) int { return cmpAcc(y.acc, x.acc) })
+			}
+			continue
+		}
+		if a <= st.top[k-1].acc {
+			continue
+		}
+		// insert into the sorted top list
+		j := k - 1
+		for j > 0 && st.top[j-1].acc < a {
+			st.top[j] = st.top[j-1]
+			j--
+		}
+		st.top[j] = cand{name: n, acc: a}
+	}
+	if len(st.top) < k {
+		slices.SortFunc(st.top, func(x, y cand) int { return cmpAcc(y.acc, x.acc) })
+	}
+}
+
+// candidateCutoff: a candidate that gathered less than this share of the
+// best candidate's weight is not worth a full score.
+const candidateCutoff = 0.25
+
+// candidateLengthCost is what each token of a candidate name costs in the
+// ranking of candidates.
+const candidateLengthCost = 0.08
+
+func cmpAcc(a, b float32) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

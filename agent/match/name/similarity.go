@@ -1,0 +1,283 @@
+package name
+
+// Jaro returns the Jaro similarity of a and b in [0, 1], compared rune by
+// rune. It matches jellyfish's jaro_similarity; two empty strings score 0.
+func Jaro(a, b string) float64 {
+	return jaroWinkler([]rune(a), []rune(b), false, false)
+}
+
+// JaroWinkler returns the Jaro-Winkler similarity of a and b in [0, 1]
+// (prefix scale 0.1, prefix of at most 4, boost above 0.7), as jellyfish's
+// jaro_winkler_similarity computes it.
+func JaroWinkler(a, b string) float64 {
+	return jaroWinkler([]rune(a), []rune(b), true, false)
+}
+
+// JaroWinklerLongTolerance is JaroWinkler with jellyfish's long-string
+// tolerance adjustment, which rewards long strings sharing many characters
+// (as jellyfish 1.x computes it, digits included).
+func JaroWinklerLongTolerance(a, b string) float64 {
+	return jaroWinkler([]rune(a), []rune(b), true, true)
+}
+
+// jaroWinkler works on runes; flags live on the stack for short names so
+// that scoring does not allocate.
+func jaroWinkler[T byte | rune](a, b []T, winklerize, longTolerance bool) float64 {
+	la, lb := len(a), len(b)
+	if la == 0 || lb == 0 {
+		return 0
+	}
+	minLen := min(la, lb)
+	searchRange := max(la, lb)/2 - 1
+	if searchRange < 0 {
+		searchRange = 0
+	}
+	var fa, fb []bool
+	var bufA, bufB [64]bool
+	if la <= 64 && lb <= 64 {
+		fa, fb = bufA[:la], bufB[:lb]
+	} else {
+		fa, fb = make([]bool, la), make([]bool, lb)
+	}
+	common := 0
+	for i, ch := range a {
+		lo := max(0, i-searchRange)
+		hi := min(i+searchRange, lb-1)
+		for j := lo; j <= hi; j++ {
+			if !fb[j] && b[j] == ch {
+				fa[i], fb[j] = true, true
+				common++
+				break
+			}
+		}
+	}
+	if common == 0 {
+		return 0
+	}
+	k, trans := 0, 0
+	for i := range a {
+		if !fa[i] {
+			continue
+		}
+		j := k
+		for ; j < lb; j++ {
+			if fb[j] {
+				k = j + 1
+				break
+			}
+		}
+		if a[i] != b[j] {
+			trans++
+		}
+	}
+	trans /= 2
+	c := float64(common)
+	w := (c/float64(la) + c/float64(lb) + (c-float64(trans))/c) / 3
+	if winklerize && w > 0.7 {
+		j := min(minLen, 4)
+		i := 0
+		for i < j && a[i] == b[i] {
+			i++
+		}
+		if i > 0 {
+			w += float64(i) * 0.1 * (1 - w)
+		}
+		if longTolerance && minLen > 4 && common > i+1 && 2*common >= minLen+i {
+			w += (1 - w) * (float64(common-i-1) / float64(la+lb-i*2+2))
+		}
+	}
+	return w
+}
+
+// Levenshtein returns the edit distance (insertions, deletions,
+// substitutions) between a and b, counted in runes.
+func Levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+// DamerauLevenshtein returns the unrestricted Damerau-Levenshtein distance
+// between a and b (transpositions of adjacent runes cost 1, substrings may
+// be edited after a transposition), as jellyfish computes it.
+func DamerauLevenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	la, lb := len(ra), len(rb)
+	maxd := la + lb
+	da := map[rune]int{}
+	w := lb + 2
+	d := make([]int, (la+2)*w)
+	at := func(i, j int) *int { return &d[i*w+j] }
+	*at(0, 0) = maxd
+	for i := 0; i <= la; i++ {
+		*at(i+1, 0) = maxd
+		*at(i+1, 1) = i
+	}
+	for j := 0; j <= lb; j++ {
+		*at(0, j+1) = maxd
+		*at(1, j+1) = j
+	}
+	for i := 1; i <= la; i++ {
+		db := 0
+		for j := 1; j <= lb; j++ {
+			i1 := da[rb[j-1]]
+			j1 := db
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+				db = j
+			}
+			*at(i+1, j+1) = min(
+				*at(i, j)+cost,
+				*at(i+1, j)+1,
+				*at(i, j+1)+1,
+				*at(i1, j1)+(i-i1-1)+1+(j-j1-1),
+			)
+		}
+		da[ra[i-1]] = i
+	}
+	return *at(la+1, lb+1)
+}
+
+// osaDistance is the optimal-string-alignment distance (adjacent
+// transpositions cost 1) between two short byte strings, giving up and
+// returning budget+1 as soon as every path exceeds budget. It is the
+// verifier for fuzzy neighbours and allocates nothing for names of up to 32
+// bytes.
+func osaDistance(a, b string, budget int) int {
+	la, lb := len(a), len(b)
+	if la-lb > budget || lb-la > budget {
+		return budget + 1
+	}
+	if la > 32 || lb > 32 {
+		return min(Levenshtein(a, b), budget+1)
+	}
+	var r0, r1, r2 [33]int
+	pp, p, c := r0[:lb+1], r1[:lb+1], r2[:lb+1]
+	for j := range p {
+		p[j] = j
+	}
+	for i := 1; i <= la; i++ {
+		c[0] = i
+		rowMin := c[0]
+		for j := 1; j <= lb; j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			v := min(p[j]+1, c[j-1]+1, p[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				v = min(v, pp[j-2]+1)
+			}
+			c[j] = v
+			rowMin = min(rowMin, v)
+		}
+		if rowMin > budget {
+			return budget + 1
+		}
+		pp, p, c = p, c, pp
+	}
+	return min(p[lb], budget+1)
+}
+
+// weightedEditSimilarity compares two ASCII tokens with an edit distance in
+// which confusable letters (vowels for vowels, c/k/q, s/z, v/w, i/y, ...)
+// cost 0.5 and other edits 1, adjacent transpositions 1. It gives up once
+// the cost passes the budget and then returns 0. The result is
+// 1 - cost/(len(longer)+2), so one edit in six letters gives 0.875.
+func weightedEditSimilarity(a, b string, budget float64) float64 {
+	la, lb := len(a), len(b)
+	if la == 0 || lb == 0 {
+		return 0
+	}
+	if float64(abs(la-lb)) > budget || la > 32 || lb > 32 {
+		return 0
+	}
+	var r0, r1, r2 [33]float64
+	pp, p, c := r0[:lb+1], r1[:lb+1], r2[:lb+1]
+	for j := range p {
+		p[j] = float64(j)
+	}
+	for i := 1; i <= la; i++ {
+		c[0] = float64(i)
+		rowMin := c[0]
+		for j := 1; j <= lb; j++ {
+			v := min(p[j]+indelCost(a, i-1), c[j-1]+indelCost(b, j-1), p[j-1]+substCost(a[i-1], b[j-1]))
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				v = min(v, pp[j-2]+1)
+			}
+			c[j] = v
+			rowMin = min(rowMin, v)
+		}
+		if rowMin > budget {
+			return 0
+		}
+		pp, p, c = p, c, pp
+	}
+	cost := p[lb]
+	if cost > budget {
+		return 0
+	}
+	return 1 - cost/float64(max(la, lb)+2)
+}
+
+// indelCost makes inserting or deleting a doubled letter or an 'h' cheap:
+// transliterations disagree most about those (Mohammed/Mohamed, Kh/K).
+func indelCost(s string, i int) float64 {
+	ch := s[i]
+	if (i > 0 && s[i-1] == ch) || (i+1 < len(s) && s[i+1] == ch) {
+		return 0.5
+	}
+	if ch == 'h' {
+		return 0.6
+	}
+	return 1
+}
+
+// confusable is the table of letter pairs that transliterations exchange
+// for one another (vowels, c/k/q, s/z, v/w, i/y/j, g/j, d/t, b/p, f/v): a
+// bit per pair, built once and never changed.
+var confusable = buildConfusable()
+
+func buildConfusable() (t [26]uint32) {
+	for _, g := range []string{"aeiouy", "ckq", "sz", "vw", "iyj", "gj", "dt", "bp", "fv"} {
+		for i := 0; i < len(g); i++ {
+			for j := 0; j < len(g); j++ {
+				t[g[i]-'a'] |= 1 << (g[j] - 'a')
+			}
+		}
+	}
+	return t
+}
+
+func substCost(x, y byte) float64 {
+	if x == y {
+		return 0
+	}
+	if x-'a' < 26 && y-'a' < 26 && confusable[x-'a']&(1<<(y-'a')) != 0 {
+		return 0.6
+	}
+	return 1
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
