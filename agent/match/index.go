@@ -13,22 +13,51 @@ import (
 	"sync"
 	"time"
 
+	"github.com/borderpost/borderpost/agent/match/name"
 	"github.com/borderpost/borderpost/devices"
 	"github.com/borderpost/borderpost/devices/ident"
 	"github.com/borderpost/borderpost/store"
 )
 
-// Index maps normalised identifiers to the alerts that carry them. It is
-// safe for concurrent lookups with one writer at a time.
+// Index maps normalised identifiers to the alerts that carry them, and
+// holds the names of persons and companies in a name index. It is safe for
+// concurrent lookups with one writer at a time.
 type Index struct {
 	mu     sync.RWMutex
 	terms  map[string][]string    // term -> alert IDs
 	alerts map[string]store.Alert // alert ID -> alert
+	names  *name.Index
+	entry  map[string]uint32 // alert ID -> name entry
+	byName []string          // name entry -> alert ID ("" when removed)
+	// Threshold is the name score from which a name match is a hit.
+	threshold float64
 }
 
-// NewIndex returns an empty index.
+// NewIndex returns an empty index with the name engine's default hit
+// threshold.
 func NewIndex() *Index {
-	return &Index{terms: make(map[string][]string), alerts: make(map[string]store.Alert)}
+	return &Index{terms: make(map[string][]string), alerts: make(map[string]store.Alert),
+		names: name.NewIndex(name.Options{}), entry: make(map[string]uint32), byName: []string{""}, threshold: name.DefaultThreshold}
+}
+
+// nameEntry returns the name index's entry for a person or company alert.
+func nameEntry(a *store.Alert, id uint32) (name.Entry, bool) {
+	s := a.Subject
+	switch {
+	case s.Kind == store.SubjectPerson && s.Person != nil:
+		p := s.Person
+		full := strings.TrimSpace(p.Forenames + " " + p.Surname)
+		return name.Entry{ID: id, Kind: name.KindPerson, Names: append([]string{full}, p.Aliases...),
+			BirthDate: p.BirthDate, Nationalities: p.Nationalities, Sex: p.Sex}, true
+	case s.Kind == store.SubjectCompany && s.Company != nil:
+		c := s.Company
+		var nat []string
+		if c.Country != "" {
+			nat = []string{c.Country}
+		}
+		return name.Entry{ID: id, Kind: name.KindCompany, Names: append([]string{c.Name}, c.Aliases...), Nationalities: nat}, true
+	}
+	return name.Entry{}, false
 }
 
 // Len returns the number of alerts indexed.
@@ -99,6 +128,12 @@ func (ix *Index) Put(a store.Alert) {
 	for _, t := range Terms(&a) {
 		ix.terms[t] = append(ix.terms[t], a.ID)
 	}
+	id := uint32(len(ix.byName))
+	if e, ok := nameEntry(&a, id); ok {
+		ix.byName = append(ix.byName, a.ID)
+		ix.entry[a.ID] = id
+		ix.names.Add(e)
+	}
 }
 
 // Delete removes an alert if it is indexed.
@@ -114,6 +149,11 @@ func (ix *Index) remove(id string) {
 		return
 	}
 	delete(ix.alerts, id)
+	if e, ok := ix.entry[id]; ok {
+		ix.names.Remove(e)
+		ix.byName[e] = ""
+		delete(ix.entry, id)
+	}
 	for _, t := range Terms(&old) {
 		ids := ix.terms[t]
 		for i, x := range ids {
@@ -146,13 +186,22 @@ type Candidate struct {
 	Match       string // exact, normalised, fuzzy, derived
 	Score       float64
 	Explanation string
+	// Name explains a name match token by token; nil for identifiers.
+	Name *name.Explanation
 }
+
+// nameLimit bounds the hits one name produces: officers act on the best
+// few, and a common name must not flood the screen.
+const nameLimit = 5
 
 // Lookup returns the alerts that an identifier item matches at time now,
 // leaving out expired alerts. Items of other kinds (names) return nil. A
 // plate a device corrected is looked up both as corrected and as read,
 // since a correction can turn a personalised plate into an ordinary one.
 func (ix *Index) Lookup(it devices.Item, now time.Time) []Candidate {
+	if it.Kind == devices.KindPerson || it.Kind == devices.KindCompany {
+		return ix.lookupName(it, now)
+	}
 	out := ix.lookup(it, now)
 	if it.Kind == devices.KindPlate && it.Correction != "" {
 		if _, p, err := ident.NormalizePlate(it.Country, it.Raw); err == nil && p != it.Value {
@@ -200,6 +249,35 @@ func (ix *Index) lookup(it devices.Item, now time.Time) []Candidate {
 			}
 		}
 		out = append(out, c)
+	}
+	return out
+}
+
+// lookupName searches the name index; an expired alert never matches.
+func (ix *Index) lookupName(it devices.Item, now time.Time) []Candidate {
+	kind := name.KindPerson
+	if it.Kind == devices.KindCompany {
+		kind = name.KindCompany
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	ms := ix.names.Search(name.Query{Kind: kind, Name: it.Value, BirthDate: it.BirthDate, Nationality: it.Nationality, Sex: it.Sex},
+		ix.threshold, nameLimit)
+	var out []Candidate
+	for _, m := range ms {
+		if int(m.ID) >= len(ix.byName) || ix.byName[m.ID] == "" {
+			continue
+		}
+		a := ix.alerts[ix.byName[m.ID]]
+		if a.Expired(now) {
+			continue
+		}
+		x := m.Explanation
+		match := "fuzzy"
+		if m.Score >= 0.99 {
+			match = "exact"
+		}
+		out = append(out, Candidate{Alert: a, Match: match, Score: m.Score, Explanation: x.String(), Name: &x})
 	}
 	return out
 }

@@ -101,3 +101,37 @@ func TestCorrectedPlateLooksUpBoth(t *testing.T) {
 		t.Fatalf("got %+v", got)
 	}
 }
+
+func TestNamesMatchWithEvidence(t *testing.T) {
+	ix := NewIndex()
+	ix.Put(alert("p1", store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Surname: "Kowalczyk", Forenames: "Agnieszka Maria",
+		Aliases: []string{"Agnes Kowalczyk"}, BirthDate: "1979-03-14", Nationalities: []string{"PL"}, Sex: "F"}}))
+	ix.Put(alert("c1", store.Subject{Kind: store.SubjectCompany, Company: &store.Company{Name: "Baltic Amber Trading OOO", Country: "RU"}}))
+	ix.Put(alert("p2", store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Surname: "Novak", Forenames: "Petr"}}))
+
+	// Reordered, misspelt, with an agreeing birth date.
+	got := ix.Lookup(devices.Item{Kind: devices.KindPerson, Value: "KOWALCZIK, Agnieszka", BirthDate: "1979"}, now)
+	if len(got) == 0 || got[0].Alert.ID != "p1" || got[0].Name == nil || len(got[0].Name.Pairs) == 0 {
+		t.Fatalf("person: %+v", got)
+	}
+	// A company under a transliterated, differently cased legal form.
+	got = ix.Lookup(devices.Item{Kind: devices.KindCompany, Value: "Baltic Amber Trading LLC"}, now)
+	if len(got) == 0 || got[0].Alert.ID != "c1" {
+		t.Fatalf("company: %+v", got)
+	}
+	// A legal form and a common word alone never make a hit.
+	if got := ix.Lookup(devices.Item{Kind: devices.KindCompany, Value: "Trading LLC"}, now); len(got) != 0 {
+		t.Fatalf("'Trading LLC' hit %s", got[0].Alert.ID)
+	}
+	// Removed and expired alerts drop out of name search.
+	ix.Delete("p2")
+	if got := ix.Lookup(devices.Item{Kind: devices.KindPerson, Value: "Petr Novak"}, now); len(got) != 0 {
+		t.Fatal("deleted person still matches")
+	}
+	exp := alert("p3", store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Surname: "Lindqvist", Forenames: "Sven"}})
+	exp.Expires = now.Add(-time.Hour)
+	ix.Put(exp)
+	if got := ix.Lookup(devices.Item{Kind: devices.KindPerson, Value: "Sven Lindqvist"}, now); len(got) != 0 {
+		t.Fatal("expired person matches")
+	}
+}
