@@ -1,0 +1,392 @@
+package terminal
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"mime"
+	"net"
+	"net/http"
+	"path"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/borderpost/borderpost/devices"
+	"github.com/borderpost/borderpost/store"
+)
+
+//go:embed web
+var webFS embed.FS
+
+// Cookie names and the CSRF header.
+const (
+	cookieSession  = "bp_session"
+	cookiePreLogin = "bp_prelogin"
+	headerCSRF     = "X-CSRF-Token"
+	maxBody        = 8 << 10
+	maxRemark      = 280 // characters
+)
+
+func (t *Terminal) routes() http.Handler {
+	mux := http.NewServeMux()
+	web, _ := fs.Sub(webFS, "web")
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { serveAsset(w, r, web, "index.html") })
+	mux.HandleFunc("GET /static/{file}", func(w http.ResponseWriter, r *http.Request) { serveAsset(w, r, web, r.PathValue("file")) })
+	mux.HandleFunc("GET /api/session", t.serveSession)
+	mux.HandleFunc("POST /api/login", t.serveLogin)
+	mux.HandleFunc("POST /api/logout", t.authed(true, t.serveLogout))
+	mux.HandleFunc("GET /api/events", t.serveEvents)
+	mux.HandleFunc("GET /api/banner", t.authed(false, func(w http.ResponseWriter, r *http.Request, _ *session) {
+		writeJSON(w, http.StatusOK, t.banner())
+	}))
+	mux.HandleFunc("GET /api/hits/{id}", t.authed(false, t.serveHit))
+	mux.HandleFunc("POST /api/hits/{id}/outcome", t.authed(true, t.serveOutcome))
+	mux.HandleFunc("POST /api/check", t.authed(true, t.serveCheck))
+	return securityHeaders(mux)
+}
+
+// securityHeaders forbids framing, inline script and any origin but our
+// own, and refuses cross-site POSTs outright.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		if r.TLS != nil {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		if r.Method == http.MethodPost {
+			if s := r.Header.Get("Sec-Fetch-Site"); s != "" && s != "same-origin" {
+				writeError(w, http.StatusForbidden, "cross-site request refused")
+				return
+			}
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+				writeError(w, http.StatusUnsupportedMediaType, "send JSON")
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func serveAsset(w http.ResponseWriter, r *http.Request, web fs.FS, name string) {
+	b, err := fs.ReadFile(web, name)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	if ct := mime.TypeByExtension(path.Ext(name)); ct != "" {
+		w.Header().Set("Content-Type", ct)
+	}
+	w.Write(b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func readJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: the request is not the JSON this endpoint takes", ErrInput)
+	}
+	return nil
+}
+
+func sessionCookie(r *http.Request) string {
+	if c, err := r.Cookie(cookieSession); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+func (t *Terminal) cookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
+		Secure: r.TLS != nil || t.cfg.SecureCookies, SameSite: http.SameSiteStrictMode}
+}
+
+// authed wraps a handler that needs a live session; mutating handlers
+// (csrf true) also need the session's CSRF token in the X-CSRF-Token header.
+func (t *Terminal) authed(csrf bool, fn func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ss := t.sessions.get(sessionCookie(r), t.now(), true)
+		if ss == nil {
+			writeError(w, http.StatusUnauthorized, "log in first")
+			return
+		}
+		if csrf && !tokenEqual(r.Header.Get(headerCSRF), ss.csrf) {
+			writeError(w, http.StatusForbidden, "missing or wrong CSRF token: reload the page")
+			return
+		}
+		fn(w, r, ss)
+	}
+}
+
+// sessionView is what the page learns about its session.
+type sessionView struct {
+	User      string `json:"user,omitempty"`
+	Role      Role   `json:"role,omitempty"`
+	CSRF      string `json:"csrf"`
+	MayWork   bool   `json:"may_work"`
+	LoggedIn  bool   `json:"logged_in"`
+	IdleLimit int    `json:"idle_seconds,omitempty"`
+}
+
+// serveSession tells the page who is logged in and gives it the CSRF token
+// for its POSTs; before login it sets the pre-login cookie and gives the
+// login form's token.
+func (t *Terminal) serveSession(w http.ResponseWriter, r *http.Request) {
+	if ss := t.sessions.get(sessionCookie(r), t.now(), false); ss != nil {
+		writeJSON(w, http.StatusOK, sessionView{User: ss.user, Role: ss.role, CSRF: ss.csrf, MayWork: ss.role.mayWork(),
+			LoggedIn: true, IdleLimit: int(t.cfg.SessionIdle.Seconds())})
+		return
+	}
+	nonce := ""
+	if c, err := r.Cookie(cookiePreLogin); err == nil && len(c.Value) >= 32 && len(c.Value) <= 64 {
+		nonce = c.Value
+	} else {
+		nonce = randomToken()
+		http.SetCookie(w, t.cookie(r, cookiePreLogin, nonce, 3600))
+	}
+	writeJSON(w, http.StatusOK, sessionView{CSRF: t.sessions.loginToken(nonce)})
+}
+
+type loginRequest struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
+// clientAddr is the TCP peer's address: the terminal trusts no forwarding
+// header.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (t *Terminal) serveLogin(w http.ResponseWriter, r *http.Request) {
+	c, err := r.Cookie(cookiePreLogin)
+	if err != nil || !tokenEqual(r.Header.Get(headerCSRF), t.sessions.loginToken(c.Value)) {
+		writeError(w, http.StatusForbidden, "missing or wrong CSRF token: reload the page")
+		return
+	}
+	var req loginRequest
+	if err := readJSON(r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctx := r.Context()
+	now := t.now()
+	addr := clientAddr(r)
+	acc, known := t.deps.Users.lookup(req.Name)
+	who := "terminal"
+	if known {
+		who = "terminal:" + req.Name
+	}
+	if !t.byAddr.allowed(addr, now) || known && !t.byUser.allowed(req.Name, now) {
+		t.audit(ctx, store.AuditRecord{Event: EventLoginRefused, Device: who, Detail: "locked: too many failed logins"})
+		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many failed logins: wait %d minutes or ask a supervisor", int(t.cfg.LoginWindow.Minutes())))
+		return
+	}
+	select { // hashing takes tens of megabytes: at most two at once
+	case t.hashes <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	var ok bool
+	if known {
+		ok = acc.hash.verify(req.Password)
+	} else {
+		t.dummy.verify(req.Password) // same cost as a wrong password
+	}
+	<-t.hashes
+	if !ok {
+		t.byAddr.fail(addr, now)
+		detail := "unknown account"
+		if known {
+			detail = "wrong password"
+			if t.byUser.fail(req.Name, now) {
+				detail = "wrong password; account locked"
+			}
+		}
+		t.audit(ctx, store.AuditRecord{Event: EventLoginRefused, Device: who, Detail: detail})
+		t.log.Info("terminal login refused", "reason", detail)
+		writeError(w, http.StatusUnauthorized, "wrong name or password")
+		return
+	}
+	t.byUser.reset(req.Name)
+	if err := t.deps.Recorder.Audit(ctx, store.AuditRecord{Event: EventLogin, Device: who, Detail: string(acc.role)}); err != nil {
+		t.log.Error("terminal audit log failed", "event", EventLogin, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "the audit log cannot be written: no login")
+		return
+	}
+	tok, ss := t.sessions.create(req.Name, acc.role, now)
+	http.SetCookie(w, t.cookie(r, cookieSession, tok, 0))
+	http.SetCookie(w, t.cookie(r, cookiePreLogin, "", -1))
+	writeJSON(w, http.StatusOK, sessionView{User: ss.user, Role: ss.role, CSRF: ss.csrf, MayWork: ss.role.mayWork(),
+		LoggedIn: true, IdleLimit: int(t.cfg.SessionIdle.Seconds())})
+}
+
+func (t *Terminal) serveLogout(w http.ResponseWriter, r *http.Request, ss *session) {
+	t.sessions.end(sessionCookie(r))
+	t.audit(r.Context(), store.AuditRecord{Event: EventLogout, Device: "terminal:" + ss.user})
+	http.SetCookie(w, t.cookie(r, cookieSession, "", -1))
+	writeJSON(w, http.StatusOK, map[string]bool{"logged_out": true})
+}
+
+// audit writes a record whose failure must not stop the request (login
+// refusals, logouts); records that must precede an action go through
+// Recorder.Audit directly.
+func (t *Terminal) audit(ctx context.Context, rec store.AuditRecord) {
+	if err := t.deps.Recorder.Audit(ctx, rec); err != nil {
+		t.log.Error("terminal audit log failed", "event", rec.Event, "err", err)
+	}
+}
+
+// visibleHit returns the hit id if the session's role may see it.
+func (t *Terminal) visibleHit(ss *session, id string) (Hit, *OutcomeRecord, bool) {
+	h, o, ok := t.board.get(id)
+	if !ok || !h.visibleTo(ss.role, t.purposes[ss.role]) {
+		return Hit{}, nil, false
+	}
+	return h, o, true
+}
+
+// serveHit sends a hit's explanation, after recording the view.
+func (t *Terminal) serveHit(w http.ResponseWriter, r *http.Request, ss *session) {
+	h, o, ok := t.visibleHit(ss, r.PathValue("id"))
+	if !ok { // the same answer for unknown and forbidden: no probing
+		writeError(w, http.StatusNotFound, "no such hit")
+		return
+	}
+	rec := store.AuditRecord{Event: EventHitView, Ref: h.ID, Device: "terminal:" + ss.user,
+		Hits: []string{h.ID}, Alerts: []string{h.AlertID}}
+	if err := t.deps.Recorder.Audit(r.Context(), rec); err != nil {
+		t.log.Error("terminal audit log failed", "event", EventHitView, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "the audit log cannot be written: the hit cannot be shown")
+		return
+	}
+	writeJSON(w, http.StatusOK, h.detail(o))
+}
+
+type outcomeRequest struct {
+	Outcome string `json:"outcome"`
+	Remark  string `json:"remark"`
+}
+
+// checkRemark accepts up to 280 characters of printable text.
+func checkRemark(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxRemark {
+		return "", fmt.Errorf("%w: remark must be at most %d characters", ErrInput, maxRemark)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\n' || unicode.Is(unicode.Cf, r) {
+			return "", fmt.Errorf("%w: remark holds a control character", ErrInput)
+		}
+	}
+	return s, nil
+}
+
+func (t *Terminal) serveOutcome(w http.ResponseWriter, r *http.Request, ss *session) {
+	h, _, ok := t.visibleHit(ss, r.PathValue("id"))
+	if !ok {
+		writeError(w, http.StatusNotFound, "no such hit")
+		return
+	}
+	var req outcomeRequest
+	if err := readJSON(r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	out, err := ParseOutcome(req.Outcome)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	remark, err := checkRemark(req.Remark)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	o := &OutcomeRecord{HitID: h.ID, AlertID: h.AlertID, Outcome: out, Remark: remark, Officer: ss.user, Role: ss.role, Time: t.now().UTC()}
+	if !t.board.settle(h.ID, o) {
+		writeError(w, http.StatusConflict, "this hit already has an outcome")
+		return
+	}
+	if err := t.deps.Recorder.Outcome(r.Context(), *o); err != nil {
+		t.board.unsettle(h.ID, o)
+		t.log.Error("terminal outcome not recorded", "hit", h.ID, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "the outcome could not be recorded: try again")
+		return
+	}
+	t.broadcast(&h, func() (string, any) { return "outcome", o })
+	writeJSON(w, http.StatusOK, h.card(o))
+}
+
+// checkResponse is a manual check's answer: the hits the officer may see,
+// and how many others the check produced that the role may not see.
+type checkResponse struct {
+	CheckID  string `json:"check_id"`
+	Hits     []card `json:"hits"`
+	Withheld int    `json:"withheld"`
+}
+
+func (t *Terminal) serveCheck(w http.ResponseWriter, r *http.Request, ss *session) {
+	if !ss.role.mayWork() {
+		writeError(w, http.StatusForbidden, "your role may not run checks")
+		return
+	}
+	var q manualQuery
+	if err := readJSON(r, &q); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	it, err := q.item()
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	c := devices.Check{ID: newID("chk"), Device: "terminal", Lane: t.cfg.Lane, Time: t.now().UTC(), Items: []devices.Item{it}}
+	rec := store.AuditRecord{Event: EventManualCheck, Ref: c.ID, Device: "terminal:" + ss.user, Detail: "kind " + string(it.Kind)}
+	if err := t.deps.Recorder.Audit(r.Context(), rec); err != nil {
+		t.log.Error("terminal audit log failed", "event", EventManualCheck, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "the audit log cannot be written: no check")
+		return
+	}
+	res, err := t.deps.Checker.Check(r.Context(), c)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return
+		}
+		t.log.Error("terminal manual check failed", "check", c.ID, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "the check could not be run")
+		return
+	}
+	resp := checkResponse{CheckID: c.ID, Hits: []card{}}
+	for _, dh := range res.Hits {
+		if h, o, ok := t.visibleHit(ss, dh.ID); ok {
+			resp.Hits = append(resp.Hits, h.card(o))
+		} else {
+			resp.Withheld++
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}

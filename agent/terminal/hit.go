@@ -1,0 +1,221 @@
+package terminal
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/borderpost/borderpost/store"
+)
+
+// Hit is what the agent publishes to the terminal after recording a check:
+// the hit as the outbox holds it, plus what the page needs from its alert.
+type Hit struct {
+	store.Hit
+	Source     string   // SIS, EUROPOL, NATIONAL, ...
+	Warnings   []string // warning markers, in plain words ("armed", "violent")
+	Purposes   []string // the alert's purposes: which roles may see the hit
+	LegalBasis string
+	Authority  string
+	Country    string // plate country or document issuing state, if any
+	// Name explains a name match token by token; nil for identifiers.
+	Name *NameMatch
+}
+
+// NameMatch is how a name matched: the alert's name that matched best,
+// each aligned pair of tokens with its similarity, the tokens left over and
+// the evidence weighed (birth date, nationality, sex).
+type NameMatch struct {
+	AlertName  string        `json:"alert_name"`
+	Pairs      []TokenMatch  `json:"pairs"`
+	ExtraQuery []string      `json:"extra_query,omitempty"`
+	ExtraAlert []string      `json:"extra_alert,omitempty"`
+	Evidence   []NameFactRow `json:"evidence,omitempty"`
+}
+
+// TokenMatch is one query token (or run of tokens) aligned with one in the
+// alert's name.
+type TokenMatch struct {
+	Query      string  `json:"query"`
+	Alert      string  `json:"alert"`
+	Method     string  `json:"method"` // exact, variant, merge, fuzzy, skeleton, initial, legal-form
+	Similarity float64 `json:"similarity"`
+}
+
+// NameFactRow is one piece of evidence beside the name.
+type NameFactRow struct {
+	Field  string `json:"field"` // birth_date, nationality, sex
+	Query  string `json:"query"`
+	Alert  string `json:"alert"`
+	Effect string `json:"effect"` // agrees, partly agrees, conflicts
+}
+
+// Outcome is what the officer found when acting on a hit.
+type Outcome string
+
+// The outcomes an officer may record.
+const (
+	OutcomeConfirmed     Outcome = "confirmed"      // the subject is the one sought
+	OutcomeFalseMatch    Outcome = "false_match"    // a different person or object
+	OutcomeNotFound      Outcome = "not_found"      // the subject was not found
+	OutcomeNotActionable Outcome = "not_actionable" // the action could not be taken
+)
+
+// ParseOutcome returns the Outcome named by s, or an ErrInput error.
+func ParseOutcome(s string) (Outcome, error) {
+	switch o := Outcome(s); o {
+	case OutcomeConfirmed, OutcomeFalseMatch, OutcomeNotFound, OutcomeNotActionable:
+		return o, nil
+	}
+	return "", fmt.Errorf("%w: outcome must be confirmed, false_match, not_found or not_actionable", ErrInput)
+}
+
+// OutcomeRecord is an officer's acknowledgement of a hit, for central.
+type OutcomeRecord struct {
+	HitID   string    `json:"hit_id"`
+	AlertID string    `json:"alert_id"`
+	Outcome Outcome   `json:"outcome"`
+	Remark  string    `json:"remark,omitempty"` // at most 280 characters, may hold personal data
+	Officer string    `json:"officer"`          // account name
+	Role    Role      `json:"role"`
+	Time    time.Time `json:"time"`
+}
+
+// card is a hit as the live list shows it: what to do and why to be
+// careful, without the value that was checked.
+type card struct {
+	ID       string         `json:"id"`
+	Time     time.Time      `json:"time"`
+	Device   string         `json:"device,omitempty"`
+	Lane     string         `json:"lane,omitempty"`
+	Field    string         `json:"field"`
+	Kind     string         `json:"kind"`
+	Category string         `json:"category"`
+	Action   string         `json:"action"`
+	Warnings []string       `json:"warnings"`
+	Source   string         `json:"source,omitempty"`
+	Match    string         `json:"match"`
+	Score    float64        `json:"score"`
+	Outcome  *OutcomeRecord `json:"outcome,omitempty"`
+}
+
+// detail is a hit as the explanation shows it; sending one is a view that
+// the audit log records.
+type detail struct {
+	card
+	AlertID      string     `json:"alert_id"`
+	AlertVersion uint64     `json:"alert_version"`
+	CheckID      string     `json:"check_id"`
+	Raw          string     `json:"raw,omitempty"`
+	Value        string     `json:"value"`
+	Country      string     `json:"country,omitempty"`
+	Correction   string     `json:"correction,omitempty"`
+	Explanation  string     `json:"explanation,omitempty"`
+	Name         *NameMatch `json:"name,omitempty"`
+	LegalBasis   string     `json:"legal_basis,omitempty"`
+	Authority    string     `json:"authority,omitempty"`
+}
+
+func (h *Hit) card(o *OutcomeRecord) card {
+	w := h.Warnings
+	if w == nil {
+		w = []string{}
+	}
+	return card{ID: h.ID, Time: h.Time, Device: h.Device, Lane: h.Lane, Field: h.Field, Kind: h.ItemKind,
+		Category: h.Category, Action: h.Action, Warnings: w, Source: h.Source, Match: h.Match, Score: h.Score, Outcome: o}
+}
+
+func (h *Hit) detail(o *OutcomeRecord) detail {
+	return detail{card: h.card(o), AlertID: h.AlertID, AlertVersion: h.AlertVersion, CheckID: h.CheckID,
+		Raw: h.Raw, Value: h.Value, Country: h.Country, Correction: h.Correction, Explanation: h.Explanation,
+		Name: h.Name, LegalBasis: h.LegalBasis, Authority: h.Authority}
+}
+
+// visibleTo reports whether a role serving purposes may see the hit: the
+// alert must list at least one of them.
+func (h *Hit) visibleTo(role Role, purposes map[string]bool) bool {
+	if !role.mayWork() {
+		return false
+	}
+	for _, p := range h.Purposes {
+		if purposes[p] {
+			return true
+		}
+	}
+	return false
+}
+
+// board keeps the most recent hits and their outcomes, oldest first.
+type board struct {
+	mu    sync.Mutex
+	max   int
+	order []string
+	m     map[string]*entry
+}
+
+type entry struct {
+	hit     Hit
+	outcome *OutcomeRecord
+}
+
+func newBoard(max int) *board { return &board{max: max, m: map[string]*entry{}} }
+
+// add keeps h, dropping the oldest hit beyond max. A hit published twice
+// (the agent may resend) is kept once.
+func (b *board) add(h Hit) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.m[h.ID]; ok {
+		return false
+	}
+	b.m[h.ID] = &entry{hit: h}
+	b.order = append(b.order, h.ID)
+	for len(b.order) > b.max {
+		delete(b.m, b.order[0])
+		b.order = b.order[1:]
+	}
+	return true
+}
+
+// get returns a copy of the hit and its outcome.
+func (b *board) get(id string) (Hit, *OutcomeRecord, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, ok := b.m[id]
+	if !ok {
+		return Hit{}, nil, false
+	}
+	return e.hit, e.outcome, true
+}
+
+// settle sets the outcome of hit id unless it has one; it reports false
+// if the hit has one already.
+func (b *board) settle(id string, o *OutcomeRecord) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, ok := b.m[id]
+	if !ok || e.outcome != nil {
+		return false
+	}
+	e.outcome = o
+	return true
+}
+
+// unsettle removes an outcome whose recording failed, so it can be retried.
+func (b *board) unsettle(id string, o *OutcomeRecord) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e, ok := b.m[id]; ok && e.outcome == o {
+		e.outcome = nil
+	}
+}
+
+// each calls fn on every kept hit, oldest first, under the lock.
+func (b *board) each(fn func(*Hit, *OutcomeRecord)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, id := range b.order {
+		e := b.m[id]
+		fn(&e.hit, e.outcome)
+	}
+}

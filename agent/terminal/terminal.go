@@ -1,0 +1,155 @@
+package terminal
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/borderpost/borderpost/devices"
+	"github.com/borderpost/borderpost/store"
+)
+
+// Checker runs a manual check. The agent implements it; it must record the
+// check and its hits, and publish the hits to the terminal (Publish),
+// before it returns.
+type Checker = devices.Checker
+
+// Recorder writes what the terminal must keep.
+type Recorder interface {
+	// Outcome durably records an officer's outcome for a hit so that it
+	// reaches central through the outbox, with an audit record, in one
+	// transaction. It returns only once the outcome is on disk.
+	Outcome(ctx context.Context, o OutcomeRecord) error
+	// Audit appends one record to the agent's audit log.
+	Audit(ctx context.Context, rec store.AuditRecord) error
+}
+
+// State says what officers must know about the agent itself.
+type State interface {
+	// Banner returns the current link and replica state. It is called
+	// often (every BannerEvery per open page) and must not block.
+	Banner() Banner
+}
+
+// Banner is the state shown at the top of every page.
+type Banner struct {
+	LinkUp        bool      `json:"link_up"`
+	LinkDownSince time.Time `json:"link_down_since,omitzero"` // when the link to central was lost
+	// ReplicaVersion names the replica's version as central does, e.g.
+	// "epoch 3, delta 1207".
+	ReplicaVersion string    `json:"replica_version"`
+	ReplicaAsOf    time.Time `json:"replica_as_of,omitzero"` // when central last confirmed it current
+	Stale          bool      `json:"stale"`                  // the stale-replica alarm
+	StaleReason    string    `json:"stale_reason,omitempty"` // in plain words, for officers
+	OutboxDepth    int       `json:"outbox_depth"`           // hits and outcomes waiting for central
+	Now            time.Time `json:"now"`                    // set by the terminal, for ages
+}
+
+// Audit events written by the terminal. The store's log takes any event
+// name; these say who looked at what.
+const (
+	EventHitView      store.AuditEvent = "terminal.hit_view"     // an officer opened a hit's explanation
+	EventManualCheck  store.AuditEvent = "terminal.manual_check" // an officer ran a manual check (Ref: check ID)
+	EventLogin        store.AuditEvent = "terminal.login"
+	EventLoginRefused store.AuditEvent = "terminal.login_refused"
+	EventLogout       store.AuditEvent = "terminal.logout"
+)
+
+// Deps are what the terminal talks to. All but Logger and Now are required.
+type Deps struct {
+	Users    *Users
+	Checker  Checker
+	Recorder Recorder
+	State    State
+	Logger   *slog.Logger
+	Now      func() time.Time // defaults to time.Now
+}
+
+// Terminal is the officers' terminal. Create it with New, mount Handler at
+// "/", and call Publish for every recorded hit. Its methods are safe for
+// concurrent use.
+type Terminal struct {
+	cfg      Config
+	deps     Deps
+	log      *slog.Logger
+	now      func() time.Time
+	purposes map[Role]map[string]bool
+	sessions *sessions
+	byUser   *limiter
+	byAddr   *limiter
+	hashes   chan struct{} // bounds concurrent password hashing (64 MiB each)
+	dummy    passwordHash
+	board    *board
+	mu       sync.Mutex
+	subs     map[*subscriber]struct{}
+	handler  http.Handler
+}
+
+// New returns a Terminal with cfg's policies (defaults filled in).
+func New(cfg Config, deps Deps) (*Terminal, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if deps.Users == nil || deps.Checker == nil || deps.Recorder == nil || deps.State == nil {
+		return nil, fmt.Errorf("%w: users, checker, recorder and state are required", ErrConfig)
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	dummy, err := hashArgon("not a password of anyone", deps.Users.dummyParams())
+	if err != nil {
+		return nil, err
+	}
+	t := &Terminal{
+		cfg: cfg, deps: deps, log: deps.Logger.With("component", "terminal"), now: deps.Now,
+		purposes: map[Role]map[string]bool{},
+		sessions: newSessions(cfg.SessionIdle, cfg.SessionMax),
+		byUser:   newLimiter(cfg.LoginFailures, cfg.LoginWindow),
+		byAddr:   newLimiter(cfg.AddressFailures, cfg.LoginWindow),
+		hashes:   make(chan struct{}, 2),
+		board:    newBoard(cfg.KeepHits),
+		subs:     map[*subscriber]struct{}{},
+	}
+	if t.dummy, err = parseHash(dummy); err != nil {
+		return nil, err
+	}
+	for r, ps := range cfg.Purposes {
+		m := map[string]bool{}
+		for _, p := range ps {
+			m[p] = true
+		}
+		t.purposes[r] = m
+	}
+	t.handler = t.routes()
+	return t, nil
+}
+
+// Handler returns the terminal's page and API, to be mounted at "/".
+func (t *Terminal) Handler() http.Handler { return t.handler }
+
+// Publish shows a recorded hit on every open page whose role may see it.
+// It never blocks: a page that cannot keep up is disconnected and gets the
+// hit when it reconnects. A hit published twice is shown once. The
+// terminal keeps h: the caller must not change its slices afterwards.
+func (t *Terminal) Publish(h Hit) {
+	if !t.board.add(h) {
+		return
+	}
+	t.broadcast(&h, func() (string, any) { return "hit", h.card(nil) })
+}
+
+// newID returns a random reference with a readable prefix.
+func newID(prefix string) string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return prefix + "-" + hex.EncodeToString(b)
+}
