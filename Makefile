@@ -7,8 +7,9 @@ BIN       := bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
-# Debian packages the tests run against: real brokers (Mosquitto, NATS), a software TPM.
-TEST_DEBS := mosquitto nats-server swtpm swtpm-tools
+# Debian packages the tests run against: real brokers (Mosquitto, NATS), a software TPM,
+# and Chromium for the officers' page.
+TEST_DEBS := mosquitto nats-server swtpm swtpm-tools chromium
 DEMO_ARGS ?=
 FUZZTIME  ?= 10m
 
