@@ -135,3 +135,33 @@ func TestNamesMatchWithEvidence(t *testing.T) {
 		t.Fatal("expired person matches")
 	}
 }
+
+func TestLookupAllKeepsPositions(t *testing.T) {
+	ix := NewIndex()
+	ix.Put(alert("box", store.Subject{Kind: store.SubjectContainer, Container: &store.Container{Number: "CSQU3054383"}}))
+	for i, n := range []string{"Agnieszka Kowalczyk", "Dmitri Sokolov", "Baltic Amber Trading OOO"} {
+		kind := store.SubjectPerson
+		s := store.Subject{Kind: kind, Person: &store.Person{Surname: n}}
+		if i == 2 {
+			s = store.Subject{Kind: store.SubjectCompany, Company: &store.Company{Name: n}}
+		}
+		ix.Put(alert(fmt.Sprintf("n%d", i), s))
+	}
+	items := []devices.Item{
+		{Kind: devices.KindPerson, Value: "Dmitri Sokolov"},
+		{Kind: devices.KindContainer, Value: "CSQU3054383"},
+		{Kind: devices.KindCompany, Value: "Baltic Amber Trading OOO"},
+		{Kind: devices.KindPerson, Value: "Agnieszka Kowalczyk"},
+		{Kind: devices.KindPerson, Value: "Nobody Atall"},
+	}
+	got := ix.LookupAll(items, now)
+	want := []string{"n1", "box", "n2", "n0", ""}
+	for i, w := range want {
+		switch {
+		case w == "" && len(got[i]) != 0:
+			t.Errorf("item %d: unexpected %s", i, got[i][0].Alert.ID)
+		case w != "" && (len(got[i]) == 0 || got[i][0].Alert.ID != w):
+			t.Errorf("item %d: got %v, want %s", i, got[i], w)
+		}
+	}
+}
