@@ -20,8 +20,25 @@ const (
 	EventCheck        AuditEvent = "check"         // an arrival was checked
 	EventDeltaApplied AuditEvent = "delta.applied" // a change from central was applied
 	EventDeltaRefused AuditEvent = "delta.refused" // a change was refused (signature, replay, gap...)
+	EventOutcome      AuditEvent = "hit.outcome"   // an officer recorded what a hit turned out to be
 	EventAgentStart   AuditEvent = "agent.start"
 	EventAgentStop    AuditEvent = "agent.stop"
+	// EventAlertExpired: an alert passed its expiry and was purged from
+	// disk; Ref is the alert ID.
+	EventAlertExpired AuditEvent = "alert.expired"
+	// EventSnapshotApplied: a snapshot became the active alert set.
+	EventSnapshotApplied AuditEvent = "snapshot.applied"
+	// EventSnapshotRefused: a snapshot's digest did not verify, or it was
+	// aborted or abandoned by a kill; nothing of it was kept.
+	EventSnapshotRefused AuditEvent = "snapshot.refused"
+	// EventKeyRotationStarted, EventKeyRotated and EventKeyRotationRolledBack
+	// follow a data key rotation; Ref is "from->to" key generations.
+	EventKeyRotationStarted    AuditEvent = "key.rotation.started"
+	EventKeyRotated            AuditEvent = "key.rotated"
+	EventKeyRotationRolledBack AuditEvent = "key.rotation.rolled_back"
+	// EventAuditPurged: records older than the retention period were
+	// removed; Ref is the sequence of the last one removed.
+	EventAuditPurged AuditEvent = "audit.purged"
 )
 
 // AuditRecord is one entry of the audit log. It records checks and changes
@@ -42,7 +59,7 @@ type AuditRecord struct {
 
 // Audit appends a record to the audit log in its own transaction.
 func (r *Replica) Audit(ctx context.Context, rec AuditRecord) error {
-	return r.db.Update(func(tx *bolt.Tx) error { return r.appendAudit(tx, rec) })
+	return r.update(func(tx *bolt.Tx) error { return r.appendAudit(tx, rec) })
 }
 
 // appendAudit chains rec to the log's head inside tx.
@@ -109,6 +126,11 @@ func (r *Replica) VerifyAudit(ctx context.Context) (int, error) {
 	var prev string
 	var prevSeq uint64
 	err := r.db.View(func(tx *bolt.Tx) error {
+		anchor, err := readAnchor(tx)
+		if err != nil {
+			return err
+		}
+		prev, prevSeq = anchor.Hash, anchor.Seq
 		c := tx.Bucket(bucketAudit).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			key := binary.BigEndian.Uint64(k)
@@ -122,10 +144,10 @@ func (r *Replica) VerifyAudit(ctx context.Context) (int, error) {
 			if want, _ := auditHash(rec); want != rec.Hash {
 				return fmt.Errorf("%w: record %d was edited (hash mismatch)", ErrAuditChain, key)
 			}
-			if n > 0 && key != prevSeq+1 {
+			if key != prevSeq+1 {
 				return fmt.Errorf("%w: records %d to %d are missing", ErrAuditChain, prevSeq+1, key-1)
 			}
-			if n > 0 && rec.Prev != prev {
+			if rec.Prev != prev {
 				return fmt.Errorf("%w: record %d does not follow record %d", ErrAuditChain, key, prevSeq)
 			}
 			prev, prevSeq = rec.Hash, key
@@ -137,4 +159,22 @@ func (r *Replica) VerifyAudit(ctx context.Context) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// auditAnchor is the last record removed by retention: the chain's start.
+type auditAnchor struct {
+	Seq  uint64 `json:"seq"`
+	Hash string `json:"hash"`
+}
+
+func readAnchor(tx *bolt.Tx) (auditAnchor, error) {
+	var a auditAnchor
+	b := tx.Bucket(bucketMeta).Get(metaAuditAnchor)
+	if b == nil {
+		return a, nil
+	}
+	if err := json.Unmarshal(b, &a); err != nil {
+		return a, fmt.Errorf("%w: audit anchor: %w", ErrAuditChain, err)
+	}
+	return a, nil
 }

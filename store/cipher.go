@@ -83,6 +83,36 @@ func (k *keyring) open(bucket, key, sealed []byte) ([]byte, error) {
 	return plain, nil
 }
 
+// check is the key check value stored per key generation: it proves a
+// key is the one a generation was sealed under without revealing it.
+func (k *keyring) check() []byte { return k.recordKey("keycheck", "borderpost") }
+
+// sealedGen returns the key generation a sealed value was written under.
+func sealedGen(sealed []byte) (uint32, bool) {
+	if len(sealed) < 4 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint32(sealed), true
+}
+
+// keyset holds the keyrings the replica can use, by key generation: the
+// active one and, while a rotation runs, the one it rotates to. It is
+// replaced, never changed, so readers need no lock.
+type keyset map[uint32]*keyring
+
+// open decrypts a value with the keyring of the generation it names.
+func (ks keyset) open(bucket, key, sealed []byte) ([]byte, error) {
+	gen, ok := sealedGen(sealed)
+	if !ok {
+		return nil, fmt.Errorf("%w: value too short", ErrCorrupt)
+	}
+	k := ks[gen]
+	if k == nil {
+		return nil, fmt.Errorf("%w: value sealed under key generation %d, whose key is not loaded", ErrCorrupt, gen)
+	}
+	return k.open(bucket, key, sealed)
+}
+
 func aad(bucket, key, gen []byte) []byte {
 	a := make([]byte, 0, len(bucket)+len(key)+len(gen)+2)
 	a = append(a, bucket...)

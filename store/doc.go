@@ -7,7 +7,12 @@
 // derived from the data key; alert keys are HMACs, so no name, plate,
 // container or document number lands on disk in clear. A change to the
 // watch list is applied whole, with its cursor, in one transaction, or not
-// at all.
+// at all. Alerts live in numbered generations: a snapshot or a key
+// rotation builds a new one beside the active one and switches in one
+// transaction, so a kill leaves the old set or the new, never a mix.
+// Expired alerts are purged to tombstones that keep the digest equal to
+// central's. README.md documents the alert file format, the file layout
+// and these decisions.
 //
 // The store never talks to the network and never imports agent, sync,
 // devices or simulator; it must never log personal data, and it must never

@@ -27,6 +27,14 @@ var (
 	ErrDigest = errors.New("replica digest mismatch after change")
 	// ErrInvalidAlert means an alert lacks an ID, a version or a subject.
 	ErrInvalidAlert = errors.New("invalid alert")
+	// ErrBusy means a key rotation or a snapshot is already in progress.
+	ErrBusy = errors.New("replica busy with a rotation or snapshot")
+	// ErrSnapshotDone means a snapshot writer was used after Commit or
+	// Abort, or after Open removed its partial generation.
+	ErrSnapshotDone = errors.New("snapshot already committed or abandoned")
+	// ErrImportFormat means an import file line is not a valid alert or
+	// header; the message names the line.
+	ErrImportFormat = errors.New("invalid alert import line")
 	// ErrAuditChain means the audit log's hash chain is broken.
 	ErrAuditChain = errors.New("audit chain broken")
 )

@@ -15,6 +15,8 @@ const DataKeySize = 32
 
 // KeyProvider yields the replica's data key. Implementations: KeyFile for
 // development, and the TPM-sealed key of package store/tpm on a post.
+// DataKey must return a fresh slice: the store clears it once the keys it
+// needs are derived.
 type KeyProvider interface {
 	DataKey(ctx context.Context) ([]byte, error)
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -11,7 +12,10 @@ import (
 )
 
 // Hit is a match recorded at the post, waiting in the outbox until central
-// acknowledges it. Seq orders hits per agent; the store assigns it.
+// acknowledges it. Seq orders outbox entries per agent; the store assigns
+// it. An entry whose Outcome is set carries an officer's outcome for the
+// earlier hit Outcome.HitID rather than a new hit, so that outcomes reach
+// central through the same ordered, acknowledged stream.
 type Hit struct {
 	ID           string    `json:"hit_id"`
 	Seq          uint64    `json:"seq"`
@@ -31,6 +35,19 @@ type Hit struct {
 	Category     string    `json:"category,omitempty"`
 	Action       string    `json:"action,omitempty"`
 	Explanation  string    `json:"explanation,omitempty"`
+	Outcome      *Outcome  `json:"outcome,omitempty"`
+}
+
+// Outcome is what an officer found when acting on a hit.
+type Outcome struct {
+	ID      string    `json:"outcome_id"`
+	HitID   string    `json:"hit_id"`
+	AlertID string    `json:"alert_id"`
+	Outcome string    `json:"outcome"` // confirmed, false-match, not-found, not-actionable
+	Remark  string    `json:"remark,omitempty"`
+	Officer string    `json:"officer"` // the terminal account
+	Role    string    `json:"role"`
+	Time    time.Time `json:"time"`
 }
 
 // CheckRecord is what the audit log keeps of one check: references only.
@@ -46,33 +63,17 @@ type CheckRecord struct {
 // Concurrent calls share one disk sync.
 func (r *Replica) Record(ctx context.Context, c CheckRecord, hits []Hit) ([]Hit, error) {
 	var out []Hit
+	r.syncMu.RLock()
+	defer r.syncMu.RUnlock()
 	err := r.db.Batch(func(tx *bolt.Tx) error {
 		out = append(out[:0], hits...) // Batch may run this more than once
-		ob := tx.Bucket(bucketOutbox)
 		rec := AuditRecord{Event: EventCheck, Ref: c.ID, Device: c.Device, Detail: fmt.Sprintf("%d items", c.Items)}
-		for i := range out {
-			seq, err := ob.NextSequence()
-			if err != nil {
-				return err
-			}
-			out[i].Seq = seq
-			plain, err := json.Marshal(&out[i])
-			if err != nil {
-				return err
-			}
-			k := u64(seq)
-			v, err := r.keys.seal(bucketOutbox, k, plain)
-			if err != nil {
-				return err
-			}
-			if err := ob.Put(k, v); err != nil {
-				return err
-			}
-			rec.Hits = append(rec.Hits, out[i].ID)
-			rec.Alerts = append(rec.Alerts, out[i].AlertID)
-		}
-		if err := addOutboxN(tx, int64(len(out))); err != nil {
+		if err := r.putOutbox(tx, out); err != nil {
 			return err
+		}
+		for _, h := range out {
+			rec.Hits = append(rec.Hits, h.ID)
+			rec.Alerts = append(rec.Alerts, h.AlertID)
 		}
 		return r.appendAudit(tx, rec)
 	})
@@ -80,6 +81,59 @@ func (r *Replica) Record(ctx context.Context, c CheckRecord, hits []Hit) ([]Hit,
 		return nil, fmt.Errorf("record check: %w", err)
 	}
 	return out, nil
+}
+
+// RecordOutcome puts an officer's outcome for a hit into the outbox, with
+// its audit record (who, which hit, what outcome; the remark stays in the
+// encrypted outbox), in one transaction.
+func (r *Replica) RecordOutcome(ctx context.Context, o Outcome) error {
+	if o.ID == "" || o.HitID == "" || o.Outcome == "" {
+		return fmt.Errorf("record outcome: %w: outcome, hit and outcome ID are required", ErrInvalidAlert)
+	}
+	r.syncMu.RLock()
+	defer r.syncMu.RUnlock()
+	err := r.db.Batch(func(tx *bolt.Tx) error {
+		e := []Hit{{ID: o.ID, Time: o.Time, AlertID: o.AlertID, Outcome: &o}}
+		if err := r.putOutbox(tx, e); err != nil {
+			return err
+		}
+		return r.appendAudit(tx, AuditRecord{Event: EventOutcome, Ref: o.HitID, Device: o.Officer, Detail: o.Outcome,
+			Hits: []string{o.ID}, Alerts: []string{o.AlertID}})
+	})
+	if err != nil {
+		return fmt.Errorf("record outcome: %w", err)
+	}
+	return nil
+}
+
+// putOutbox seals entries into the outbox under the next sequences, which
+// it sets on them.
+func (r *Replica) putOutbox(tx *bolt.Tx, entries []Hit) error {
+	ob := tx.Bucket(bucketOutbox)
+	ring, err := r.activeRing(tx)
+	if err != nil {
+		return err
+	}
+	for i := range entries {
+		seq, err := ob.NextSequence()
+		if err != nil {
+			return err
+		}
+		entries[i].Seq = seq
+		plain, err := json.Marshal(&entries[i])
+		if err != nil {
+			return err
+		}
+		k := u64(seq)
+		v, err := ring.seal(bucketOutbox, k, plain)
+		if err != nil {
+			return err
+		}
+		if err := ob.Put(k, v); err != nil {
+			return err
+		}
+	}
+	return addOutboxN(tx, int64(len(entries)))
 }
 
 func addOutboxN(tx *bolt.Tx, delta int64) error {
@@ -115,7 +169,7 @@ func (r *Replica) Pending(after uint64, max int) ([]Hit, error) {
 
 func (r *Replica) decodeHit(k, v []byte) (Hit, error) {
 	var h Hit
-	plain, err := r.keys.open(bucketOutbox, k, v)
+	plain, err := r.keys().open(bucketOutbox, k, v)
 	if err != nil {
 		return h, err
 	}
@@ -130,7 +184,7 @@ func (r *Replica) decodeHit(k, v []byte) (Hit, error) {
 // removed.
 func (r *Replica) Acknowledge(upto uint64) (int, error) {
 	n := 0
-	err := r.db.Update(func(tx *bolt.Tx) error {
+	err := r.update(func(tx *bolt.Tx) error {
 		n = 0
 		c := tx.Bucket(bucketOutbox).Cursor()
 		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= upto; k, _ = c.Next() {
@@ -174,4 +228,44 @@ func (r *Replica) Outbox() (OutboxState, error) {
 		return nil
 	})
 	return s, err
+}
+
+// activeRing returns the keyring that seals new values in tx.
+func (r *Replica) activeRing(tx *bolt.Tx) (*keyring, error) {
+	kg := binary.BigEndian.Uint32(tx.Bucket(bucketMeta).Get(metaKeyGen))
+	ring := r.keys()[kg]
+	if ring == nil {
+		return nil, fmt.Errorf("%w: key generation %d is not loaded (reopen the replica)", ErrWrongKey, kg)
+	}
+	return ring, nil
+}
+
+// resealOutbox re-encrypts every outbox entry not under ring's generation.
+func resealOutbox(tx *bolt.Tx, ks keyset, ring *keyring) (int, error) {
+	b := tx.Bucket(bucketOutbox)
+	type entry struct{ k, v []byte }
+	var todo []entry
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if g, _ := sealedGen(v); g == ring.gen {
+			continue
+		}
+		plain, err := ks.open(bucketOutbox, k, v)
+		if err != nil {
+			return 0, err
+		}
+		nv, err := ring.seal(bucketOutbox, k, plain)
+		if err != nil {
+			return 0, err
+		}
+		todo = append(todo, entry{bytes.Clone(k), nv})
+	}
+	// Written after the walk: bbolt cursors must not see their bucket change.
+	for _, e := range todo {
+		if err := b.Put(e.k, e.v); err != nil {
+			return 0, err
+		}
+	}
+	n := len(todo)
+	return n, nil
 }

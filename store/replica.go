@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -9,33 +10,50 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
 // FormatVersion is the replica file format this code writes. A file of a
-// newer format is refused rather than misread.
-const FormatVersion = 1
+// newer format is refused rather than misread; a format 1 file (one alerts
+// bucket, one key check) is upgraded in place when opened.
+const FormatVersion = 2
 
-// Bucket names. They say what a bucket holds, never whose data.
+// Bucket names. They say what a bucket holds, never whose data. The
+// names inside a generation are also the associated data of its values.
 var (
 	bucketMeta   = []byte("meta")
-	bucketAlerts = []byte("alerts")
 	bucketOutbox = []byte("outbox")
 	bucketAudit  = []byte("audit")
+	bucketAlerts = []byte("alerts") // in a generation; top level in format 1
+	bucketExpiry = []byte("expiry")
+	bucketTombs  = []byte("tombs")
 )
 
 // Keys in the meta bucket.
 var (
-	metaFormat   = []byte("format")
-	metaSalt     = []byte("salt")
-	metaKeyCheck = []byte("keycheck")
-	metaKeyGen   = []byte("keygen")
-	metaCursor   = []byte("cursor")
-	metaOutboxN  = []byte("outbox_n")
-	metaAudit    = []byte("audit_head")
+	metaFormat      = []byte("format")
+	metaSalt        = []byte("salt")
+	metaKeyCheck    = []byte("keycheck") // format 1 only
+	metaKeyGen      = []byte("keygen")   // active key generation
+	metaCursor      = []byte("cursor")
+	metaOutboxN     = []byte("outbox_n")
+	metaAudit       = []byte("audit_head")
+	metaAuditAnchor = []byte("audit_anchor") // last record removed by retention
+	metaAlertGen    = []byte("alertgen")     // active alert generation
+	metaGenNext     = []byte("gen_next")     // next generation number
+	metaRotation    = []byte("rotation")     // a key rotation in progress
+	metaSnapshot    = []byte("snapshot")     // a snapshot being loaded
+	metaCompact     = []byte("compact")      // space to reclaim since a generation was dropped
 )
+
+// keyCheckName is the meta key of a key generation's check value.
+func keyCheckName(gen uint32) []byte { return fmt.Appendf(nil, "keycheck.%d", gen) }
 
 // Options tune Open. The zero value is usable.
 type Options struct {
@@ -45,31 +63,48 @@ type Options struct {
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now. Tests set it.
 	Now func() time.Time
+	// NextKey is the key a rotation moves to (see Rotate). When a rotation
+	// was interrupted, Open resumes it only if NextKey yields that key; with
+	// no NextKey it rolls the rotation back. When the rotation already
+	// finished, Open accepts NextKey's key as the active one.
+	NextKey KeyProvider
+	// Compact makes Open first rewrite the file without the space left by
+	// dropped generations, if there is any (see Compact). Set it when the
+	// agent starts, before it serves.
+	Compact bool
 }
 
 // Replica is the post's encrypted bbolt database. It is safe for concurrent
 // use; Close it once when done.
 type Replica struct {
-	db   *bolt.DB
-	keys *keyring
-	log  *slog.Logger
-	now  func() time.Time
+	db    *bolt.DB
+	rings atomic.Pointer[keyset]
+	salt  []byte
+	log   *slog.Logger
+	now   func() time.Time
+	// op admits one key rotation or snapshot at a time.
+	op sync.Mutex
+	// syncMu keeps NoSync to the bulk load: every other write transaction
+	// holds it shared, a snapshot chunk holds it alone while NoSync is set.
+	syncMu sync.RWMutex
+	ringMu sync.Mutex // serialises keyset replacement
 }
 
 // Open opens or creates the replica at path, asking kp for the data key. It
 // fails, and opens nothing, when there is no key, when the key is not the
-// one the file was created with, or when the file has a newer format.
+// one the file was created with, or when the file has a newer format. It
+// also finishes what a kill interrupted: a partial snapshot is removed, and
+// a key rotation is kept for Rotate to resume (NextKey given) or rolled
+// back.
 func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Replica, error) {
 	if kp == nil {
 		return nil, fmt.Errorf("%w: no key provider configured (set store.key in the configuration)", ErrNoKey)
 	}
-	key, err := kp.DataKey(ctx)
+	key, err := dataKey(ctx, kp)
 	if err != nil {
-		if !errors.Is(err, ErrNoKey) {
-			err = fmt.Errorf("%w: %w", ErrNoKey, err)
-		}
 		return nil, err
 	}
+	defer clear(key)
 	if opt.LockTimeout == 0 {
 		opt.LockTimeout = 5 * time.Second
 	}
@@ -79,18 +114,34 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:         opt.LockTimeout,
-		FreelistType:    bolt.FreelistMapType,
-		InitialMmapSize: 64 << 20,
-	})
+	var next []byte
+	if opt.NextKey != nil {
+		if next, err = dataKey(ctx, opt.NextKey); err != nil {
+			opt.Logger.Warn("next data key unavailable; an interrupted key rotation will be rolled back", "err", err)
+			next = nil
+		}
+		defer clear(next)
+	}
+	if opt.Compact {
+		if err := compactIfWanted(ctx, path, opt); err != nil {
+			return nil, err
+		}
+	}
+	db, err := bolt.Open(path, 0o600, boltOptions(opt.LockTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("open replica %s: %w (is another borderpost running?)", path, err)
 	}
 	r := &Replica{db: db, log: opt.Logger, now: opt.Now}
-	if err := r.init(key); err != nil {
+	if err := r.init(key, next); err != nil {
 		db.Close()
 		return nil, err
+	}
+	// Sorted runs of a snapshot a kill interrupted: no snapshot can be
+	// loading now, since this process holds the file.
+	if stale, _ := filepath.Glob(path + ".snapshot-*"); len(stale) > 0 {
+		for _, d := range stale {
+			os.RemoveAll(d)
+		}
 	}
 	// Batch groups concurrent checks into one fsync; a short delay keeps a
 	// lone check fast.
@@ -98,51 +149,207 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 	return r, nil
 }
 
-// init creates the buckets of a new file or checks an existing one, and
-// derives the keys.
-func (r *Replica) init(key []byte) error {
+func boltOptions(timeout time.Duration) *bolt.Options {
+	return &bolt.Options{
+		Timeout:         timeout,
+		FreelistType:    bolt.FreelistMapType,
+		InitialMmapSize: 64 << 20,
+	}
+}
+
+func dataKey(ctx context.Context, kp KeyProvider) ([]byte, error) {
+	key, err := kp.DataKey(ctx)
+	if err != nil {
+		if !errors.Is(err, ErrNoKey) {
+			err = fmt.Errorf("%w: %w", ErrNoKey, err)
+		}
+		return nil, err
+	}
+	return key, nil
+}
+
+// init creates the buckets of a new file or checks an existing one,
+// upgrades a format 1 file, derives the keys, and cleans up after a kill.
+func (r *Replica) init(key, next []byte) error {
 	return r.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketAlerts, bucketOutbox, bucketAudit} {
+		for _, b := range [][]byte{bucketMeta, bucketOutbox, bucketAudit} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
 		meta := tx.Bucket(bucketMeta)
+		format := uint32(FormatVersion)
 		if f := meta.Get(metaFormat); f != nil {
-			if v := binary.BigEndian.Uint32(f); v > FormatVersion {
-				return fmt.Errorf("%w: file format %d, this borderpost reads up to %d: upgrade borderpost", ErrFormat, v, FormatVersion)
+			if format = binary.BigEndian.Uint32(f); format > FormatVersion {
+				return fmt.Errorf("%w: file format %d, this borderpost reads up to %d: upgrade borderpost", ErrFormat, format, FormatVersion)
 			}
-		} else {
-			salt := make([]byte, 32)
-			if _, err := rand.Read(salt); err != nil {
+		} else if err := r.create(tx, key); err != nil {
+			return err
+		}
+		r.salt = bytes.Clone(meta.Get(metaSalt))
+		gen := binary.BigEndian.Uint32(meta.Get(metaKeyGen))
+		stored := meta.Get(keyCheckName(gen))
+		if format == 1 {
+			stored = meta.Get(metaKeyCheck)
+		}
+		var active *keyring
+		var other []byte
+		for _, cand := range [][2][]byte{{key, next}, {next, key}} {
+			if cand[0] == nil {
+				continue
+			}
+			k, err := newKeyring(cand[0], r.salt, gen)
+			if err != nil {
 				return err
 			}
-			if err := meta.Put(metaFormat, u32(FormatVersion)); err != nil {
-				return err
-			}
-			if err := meta.Put(metaSalt, salt); err != nil {
-				return err
-			}
-			if err := meta.Put(metaKeyGen, u32(1)); err != nil {
-				return err
+			if hmac.Equal(stored, k.check()) {
+				active, other = k, cand[1]
+				break
 			}
 		}
-		gen := binary.BigEndian.Uint32(meta.Get(metaKeyGen))
-		k, err := newKeyring(key, meta.Get(metaSalt), gen)
+		if active == nil {
+			return fmt.Errorf("%w: this replica was created with another key; restore the right key, or move the replica aside and let the agent fetch a fresh snapshot", ErrWrongKey)
+		}
+		ks := keyset{gen: active}
+		r.rings.Store(&ks)
+		if format == 1 {
+			if err := r.upgrade(tx, active); err != nil {
+				return fmt.Errorf("upgrade replica from format 1: %w", err)
+			}
+		}
+		if err := r.recoverRotation(tx, other); err != nil {
+			return err
+		}
+		return r.recoverSnapshot(tx)
+	})
+}
+
+// create lays out a new file: salt, format, key generation 1 and an empty
+// alert generation.
+func (r *Replica) create(tx *bolt.Tx, key []byte) error {
+	meta := tx.Bucket(bucketMeta)
+	salt := make([]byte, 32)
+	if _, err := rand.Read(salt); err != nil {
+		return err
+	}
+	k, err := newKeyring(key, salt, 1)
+	if err != nil {
+		return err
+	}
+	g, err := createGeneration(tx)
+	if err != nil {
+		return err
+	}
+	for _, kv := range [][2][]byte{
+		{metaFormat, u32(FormatVersion)}, {metaSalt, salt}, {metaKeyGen, u32(1)},
+		{keyCheckName(1), k.check()}, {metaAlertGen, u64(g.num)},
+	} {
+		if err := meta.Put(kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// upgrade moves a format 1 file's alerts bucket into a generation and
+// builds the expiry index it lacked.
+func (r *Replica) upgrade(tx *bolt.Tx, ring *keyring) error {
+	meta := tx.Bucket(bucketMeta)
+	g, err := createGeneration(tx)
+	if err != nil {
+		return err
+	}
+	parent := tx.Bucket(genName(g.num))
+	if err := parent.DeleteBucket(bucketAlerts); err != nil {
+		return err
+	}
+	if tx.Bucket(bucketAlerts) != nil {
+		if err := tx.MoveBucket(bucketAlerts, nil, parent); err != nil {
+			return err
+		}
+	} else if _, err := parent.CreateBucket(bucketAlerts); err != nil {
+		return err
+	}
+	if g, err = openGeneration(tx, g.num); err != nil {
+		return err
+	}
+	ks := keyset{ring.gen: ring}
+	c := g.alerts.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		a, err := decodeAlert(ks, k, v)
 		if err != nil {
 			return err
 		}
-		check := k.recordKey("keycheck", "borderpost")
-		if stored := meta.Get(metaKeyCheck); stored == nil {
-			if err := meta.Put(metaKeyCheck, check); err != nil {
+		if !a.Expires.IsZero() {
+			if err := g.expiry.Put(expiryKey(a.Expires, k), nil); err != nil {
 				return err
 			}
-		} else if !hmac.Equal(stored, check) {
-			return fmt.Errorf("%w: this replica was created with another key; restore the right key, or move the replica aside and let the agent fetch a fresh snapshot", ErrWrongKey)
 		}
-		r.keys = k
-		return nil
-	})
+	}
+	for _, kv := range [][2][]byte{
+		{metaFormat, u32(FormatVersion)}, {keyCheckName(ring.gen), ring.check()}, {metaAlertGen, u64(g.num)},
+	} {
+		if err := meta.Put(kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	return meta.Delete(metaKeyCheck)
+}
+
+// keys returns the loaded keyrings.
+func (r *Replica) keys() keyset { return *r.rings.Load() }
+
+// addRing makes k usable for values of its generation.
+func (r *Replica) addRing(k *keyring) {
+	r.ringMu.Lock()
+	defer r.ringMu.Unlock()
+	ks := keyset{}
+	for g, v := range r.keys() {
+		ks[g] = v
+	}
+	ks[k.gen] = k
+	r.rings.Store(&ks)
+}
+
+// txState is what a transaction needs to find alerts: the active key
+// generation's keyring and the active alert generation.
+type txState struct {
+	ks   keyset
+	ring *keyring
+	gen  *generation
+}
+
+func (r *Replica) state(tx *bolt.Tx) (*txState, error) {
+	meta := tx.Bucket(bucketMeta)
+	ks := r.keys()
+	kg := binary.BigEndian.Uint32(meta.Get(metaKeyGen))
+	ring := ks[kg]
+	if ring == nil {
+		return nil, fmt.Errorf("%w: key generation %d is not loaded (reopen the replica)", ErrWrongKey, kg)
+	}
+	g, err := openGeneration(tx, binary.BigEndian.Uint64(meta.Get(metaAlertGen)))
+	if err != nil {
+		return nil, err
+	}
+	return &txState{ks: ks, ring: ring, gen: g}, nil
+}
+
+// update runs a write transaction that must be synced to disk.
+func (r *Replica) update(fn func(*bolt.Tx) error) error {
+	r.syncMu.RLock()
+	defer r.syncMu.RUnlock()
+	return r.db.Update(fn)
+}
+
+// bulkUpdate runs a write transaction without fsync: for a snapshot's
+// chunks only, which a kill or power loss may lose without harm because
+// the generation they fill is not active until a synced switch.
+func (r *Replica) bulkUpdate(fn func(*bolt.Tx) error) error {
+	r.syncMu.Lock()
+	defer r.syncMu.Unlock()
+	r.db.NoSync = true
+	defer func() { r.db.NoSync = false }()
+	return r.db.Update(fn)
 }
 
 // Close closes the database file.
@@ -202,7 +409,7 @@ type Change struct {
 // differs from central's; in every error case nothing is written except
 // the audit record of the refusal.
 func (r *Replica) Apply(ctx context.Context, ch Change) error {
-	err := r.db.Update(func(tx *bolt.Tx) error {
+	err := r.update(func(tx *bolt.Tx) error {
 		cur, err := readCursor(tx)
 		if err != nil {
 			return err
@@ -210,19 +417,33 @@ func (r *Replica) Apply(ctx context.Context, ch Change) error {
 		if err := follows(cur, ch); err != nil {
 			return err
 		}
-		alerts := tx.Bucket(bucketAlerts)
+		st, err := r.state(tx)
+		if err != nil {
+			return err
+		}
+		rot, err := r.rotationState(tx, st)
+		if err != nil {
+			return err
+		}
 		d := cur.Digest
+		now := r.now()
 		for i := range ch.Upserts {
 			a := &ch.Upserts[i]
 			if err := a.Validate(); err != nil {
 				return err
 			}
-			if err := r.putAlert(alerts, a, &d); err != nil {
+			if err := st.gen.put(st.ks, st.ring, a, &d, now); err != nil {
+				return err
+			}
+			if err := rot.mirror(a.ID); err != nil {
 				return err
 			}
 		}
 		for _, id := range ch.Deletes {
-			if err := r.deleteAlert(alerts, id, &d); err != nil {
+			if err := st.gen.remove(st.ks, st.ring.recordKey("alert", id), &d); err != nil {
+				return err
+			}
+			if err := rot.mirror(id); err != nil {
 				return err
 			}
 		}
@@ -278,83 +499,46 @@ func follows(cur Cursor, ch Change) error {
 	return nil
 }
 
-func (r *Replica) putAlert(b *bolt.Bucket, a *Alert, d *Digest) error {
-	k := r.keys.recordKey("alert", a.ID)
-	if old := b.Get(k); old != nil {
-		prev, err := r.decodeAlert(k, old)
-		if err != nil {
-			return err
-		}
-		d.Remove(prev.ID, prev.Version)
-	}
-	plain, err := json.Marshal(a)
-	if err != nil {
-		return err
-	}
-	v, err := r.keys.seal(bucketAlerts, k, plain)
-	if err != nil {
-		return err
-	}
-	d.Add(a.ID, a.Version)
-	return b.Put(k, v)
-}
-
-func (r *Replica) deleteAlert(b *bolt.Bucket, id string, d *Digest) error {
-	k := r.keys.recordKey("alert", id)
-	old := b.Get(k)
-	if old == nil {
-		return nil // deleting what is not held is a no-op, as central intends
-	}
-	prev, err := r.decodeAlert(k, old)
-	if err != nil {
-		return err
-	}
-	d.Remove(prev.ID, prev.Version)
-	return b.Delete(k)
-}
-
-func (r *Replica) decodeAlert(k, v []byte) (Alert, error) {
-	var a Alert
-	plain, err := r.keys.open(bucketAlerts, k, v)
-	if err != nil {
-		return a, err
-	}
-	if err := json.Unmarshal(plain, &a); err != nil {
-		return a, fmt.Errorf("%w: alert: %w", ErrCorrupt, err)
-	}
-	return a, nil
-}
-
-// Alert returns the alert with the given ID, and false if none is held.
+// Alert returns the alert with the given ID, and false if none is held or
+// it has expired.
 func (r *Replica) Alert(id string) (Alert, bool, error) {
 	var a Alert
 	var found bool
 	err := r.db.View(func(tx *bolt.Tx) error {
-		k := r.keys.recordKey("alert", id)
-		v := tx.Bucket(bucketAlerts).Get(k)
-		if v == nil {
-			return nil
+		st, err := r.state(tx)
+		if err != nil {
+			return err
 		}
-		var err error
-		a, err = r.decodeAlert(k, v)
-		found = err == nil
+		a, found, err = st.gen.get(st.ks, st.ring.recordKey("alert", id))
+		if found && a.Expired(r.now()) {
+			a, found = Alert{}, false
+		}
 		return err
 	})
 	return a, found, err
 }
 
-// Alerts calls fn for every alert held, in no particular order, inside one
-// read transaction. It stops at the first error fn returns.
+// Alerts calls fn for every alert held and not expired, in no particular
+// order, inside one read transaction. It stops at the first error fn
+// returns.
 func (r *Replica) Alerts(ctx context.Context, fn func(Alert) error) error {
+	now := r.now()
 	return r.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketAlerts).Cursor()
+		st, err := r.state(tx)
+		if err != nil {
+			return err
+		}
+		c := st.gen.alerts.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			a, err := r.decodeAlert(k, v)
+			a, err := decodeAlert(st.ks, k, v)
 			if err != nil {
 				return err
+			}
+			if a.Expired(now) {
+				continue
 			}
 			if err := fn(a); err != nil {
 				return err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 
 type staticKey []byte
 
-func (k staticKey) DataKey(context.Context) ([]byte, error) { return k, nil }
+func (k staticKey) DataKey(context.Context) ([]byte, error) { return bytes.Clone(k), nil }
 
 func testKey(b byte) staticKey { return bytes.Repeat([]byte{b}, DataKeySize) }
 
@@ -202,8 +203,12 @@ func TestCiphertextBoundToItsPlace(t *testing.T) {
 	}
 	// Swap the two sealed values on disk: each must now fail to open.
 	r.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketAlerts)
-		k1, k2 := r.keys.recordKey("alert", "A1"), r.keys.recordKey("alert", "A2")
+		st, err := r.state(tx)
+		if err != nil {
+			return err
+		}
+		b := st.gen.alerts
+		k1, k2 := st.ring.recordKey("alert", "A1"), st.ring.recordKey("alert", "A2")
 		v1, v2 := append([]byte(nil), b.Get(k1)...), append([]byte(nil), b.Get(k2)...)
 		b.Put(k1, v2)
 		return b.Put(k2, v1)
@@ -305,5 +310,43 @@ func TestDigestOrderIndependent(t *testing.T) {
 	}
 	if p, err := ParseDigest(a.String()); err != nil || p != a {
 		t.Fatal("digest does not round-trip through String")
+	}
+}
+
+func TestRecordOutcome(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "r.db")
+	r := openTest(t, path, testKey(7))
+	if _, err := r.Record(ctx, CheckRecord{ID: "c1", Device: "gate"}, []Hit{{ID: "h1", AlertID: "A1", Time: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	o := Outcome{ID: "o1", HitID: "h1", AlertID: "A1", Outcome: "confirmed", Remark: "driver Wojciechowski detained", Officer: "anna", Role: "officer", Time: time.Now().UTC()}
+	if err := r.RecordOutcome(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RecordOutcome(ctx, Outcome{ID: "o2"}); err == nil {
+		t.Error("an outcome without hit was recorded")
+	}
+	p, _ := r.Pending(0, 10)
+	if len(p) != 2 || p[1].Outcome == nil || p[1].Outcome.HitID != "h1" || p[1].Seq != 2 {
+		t.Fatalf("outbox: %+v", p)
+	}
+	found := false
+	r.AuditRecords(ctx, func(rec AuditRecord) error {
+		if rec.Event == EventOutcome && rec.Ref == "h1" && rec.Device == "anna" && rec.Detail == "confirmed" {
+			found = true
+			if strings.Contains(rec.Detail+rec.Ref, "Wojciechowski") {
+				t.Error("the remark reached the audit log")
+			}
+		}
+		return nil
+	})
+	if !found {
+		t.Error("no audit record of the outcome")
+	}
+	r.Close()
+	raw, _ := os.ReadFile(path)
+	if bytes.Contains(raw, []byte("Wojciechowski")) {
+		t.Error("the remark is in clear in the replica file")
 	}
 }

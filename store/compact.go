@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Compact rewrites the closed replica file at path without the free pages
+// dropped generations left behind (bbolt files never shrink), then
+// replaces it atomically: a copy is written beside it, synced, and renamed
+// over it. A kill leaves either the old file or the new one; a leftover
+// copy is overwritten next time. Keys are not needed: sealed values are
+// copied as they are. It returns the sizes before and after.
+func Compact(ctx context.Context, path string, opt Options) (before, after int64, err error) {
+	if opt.LockTimeout == 0 {
+		opt.LockTimeout = 5 * time.Second
+	}
+	src, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.LockTimeout, ReadOnly: true})
+	if err != nil {
+		return 0, 0, fmt.Errorf("compact: open %s: %w", path, err)
+	}
+	defer src.Close()
+	if fi, err := os.Stat(path); err == nil {
+		before = fi.Size()
+	}
+	tmp := path + ".compact"
+	if err := os.Remove(tmp); err != nil && !os.IsNotExist(err) {
+		return before, 0, fmt.Errorf("compact: %w", err)
+	}
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: opt.LockTimeout, NoSync: true, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return before, 0, fmt.Errorf("compact: create %s: %w", tmp, err)
+	}
+	defer os.Remove(tmp) // a no-op once renamed
+	if err := bolt.Compact(dst, src, 64<<20); err != nil {
+		dst.Close()
+		return before, 0, fmt.Errorf("compact: copy: %w", err)
+	}
+	if err := dst.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete(metaCompact) }); err != nil {
+		dst.Close()
+		return before, 0, fmt.Errorf("compact: %w", err)
+	}
+	if err := dst.Sync(); err != nil {
+		dst.Close()
+		return before, 0, fmt.Errorf("compact: sync: %w", err)
+	}
+	if err := dst.Close(); err != nil {
+		return before, 0, fmt.Errorf("compact: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return before, 0, err
+	}
+	src.Close()
+	if err := os.Rename(tmp, path); err != nil {
+		return before, 0, fmt.Errorf("compact: install: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		err = d.Sync()
+		d.Close()
+		if err != nil {
+			return before, 0, fmt.Errorf("compact: sync directory: %w", err)
+		}
+	}
+	if fi, err := os.Stat(path); err == nil {
+		after = fi.Size()
+	}
+	return before, after, nil
+}
+
+// compactIfWanted compacts the file at path if a generation was dropped
+// since the last compaction.
+func compactIfWanted(ctx context.Context, path string, opt Options) error {
+	if _, err := os.Stat(path); os.IsNotExist(err) {
+		return nil
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.LockTimeout, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("open replica %s: %w (is another borderpost running?)", path, err)
+	}
+	wanted := false
+	err = db.View(func(tx *bolt.Tx) error {
+		if m := tx.Bucket(bucketMeta); m != nil {
+			wanted = m.Get(metaCompact) != nil
+		}
+		return nil
+	})
+	db.Close()
+	if err != nil || !wanted {
+		return err
+	}
+	start := time.Now()
+	before, after, err := Compact(ctx, path, opt)
+	if err != nil {
+		return err
+	}
+	opt.Logger.Info("replica compacted", "before_bytes", before, "after_bytes", after, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}

@@ -1,0 +1,6 @@
+//go:build soak
+
+package store
+
+// crashKills under `-tags soak`.
+const crashKills = 300

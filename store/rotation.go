@@ -1,0 +1,487 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// rotation is the meta record of a key rotation in progress. The copy
+// first writes alerts and tombstones in the order of their new record
+// keys, so the new generation's B+tree is filled by appends (HMAC keys are
+// random: copying in the old order would rewrite most of the tree in every
+// transaction); then it walks the old expiry index, in time order, to
+// build the new one. After is the mark of the current phase (last new key
+// written, then last old expiry key walked), so a restart continues behind
+// it.
+type rotation struct {
+	From     uint32 `json:"from"` // key generations
+	To       uint32 `json:"to"`
+	NewCheck []byte `json:"new_check"`
+	Src      uint64 `json:"src"` // alert generations
+	Dst      uint64 `json:"dst"`
+	Phase    int    `json:"phase"` // phaseAlerts, phaseExpiry, phaseCopied
+	After    []byte `json:"after,omitempty"`
+	Done     int    `json:"done"`
+	Total    int    `json:"total"`
+}
+
+const (
+	phaseAlerts = iota // alerts and tombstones, by new key
+	phaseExpiry        // the expiry index, by old expiry key
+	phaseCopied
+)
+
+func readRotation(tx *bolt.Tx) (*rotation, error) {
+	b := tx.Bucket(bucketMeta).Get(metaRotation)
+	if b == nil {
+		return nil, nil
+	}
+	var rot rotation
+	if err := json.Unmarshal(b, &rot); err != nil {
+		return nil, fmt.Errorf("%w: rotation record: %w", ErrCorrupt, err)
+	}
+	return &rot, nil
+}
+
+func writeRotation(tx *bolt.Tx, rot *rotation) error {
+	b, err := json.Marshal(rot)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketMeta).Put(metaRotation, b)
+}
+
+// rotationView lets a write to the active generation keep a rotation's
+// copy in step. Its zero value (no rotation) does nothing.
+type rotationView struct {
+	rot  *rotation
+	st   *txState
+	dst  *generation
+	next *keyring
+}
+
+func (r *Replica) rotationState(tx *bolt.Tx, st *txState) (rotationView, error) {
+	rot, err := readRotation(tx)
+	if err != nil || rot == nil {
+		return rotationView{}, err
+	}
+	dst, err := openGeneration(tx, rot.Dst)
+	if err != nil {
+		return rotationView{}, err
+	}
+	next := st.ks[rot.To]
+	if next == nil {
+		return rotationView{}, fmt.Errorf("%w: rotation to key generation %d in progress but its key is not loaded", ErrWrongKey, rot.To)
+	}
+	return rotationView{rot: rot, st: st, dst: dst, next: next}, nil
+}
+
+// mirror makes the new generation agree with the active one about id,
+// whether or not the copy has reached it: the copy always reads the
+// active generation's current value, so writing it early is harmless. The
+// digest is not touched: it describes the active generation.
+func (v rotationView) mirror(id string) error {
+	if v.rot == nil {
+		return nil
+	}
+	return v.sync(v.st.ring.recordKey("alert", id), v.next.recordKey("alert", id), true)
+}
+
+// sync replaces the new generation's entry under newK with the active
+// generation's entry under oldK, re-sealed: the alert or tombstone, and
+// the alert's expiry entry when withExpiry is set.
+func (v rotationView) sync(oldK, newK []byte, withExpiry bool) error {
+	var scratch Digest
+	if err := v.dst.remove(v.st.ks, newK, &scratch); err != nil {
+		return err
+	}
+	if val := v.st.gen.alerts.Get(oldK); val != nil {
+		plain, err := v.st.ks.open(bucketAlerts, oldK, val)
+		if err != nil {
+			return err
+		}
+		sealed, err := v.next.seal(bucketAlerts, newK, plain)
+		if err != nil {
+			return err
+		}
+		if err := v.dst.alerts.Put(newK, sealed); err != nil {
+			return err
+		}
+		if withExpiry {
+			a, err := decodeAlertValue(plain)
+			if err != nil {
+				return err
+			}
+			if !a.Expires.IsZero() {
+				if err := v.dst.expiry.Put(expiryKey(a.Expires, newK), []byte{}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if val := v.st.gen.tombs.Get(oldK); val != nil {
+		plain, err := v.st.ks.open(bucketTombs, oldK, val)
+		if err != nil {
+			return err
+		}
+		sealed, err := v.next.seal(bucketTombs, newK, plain)
+		if err != nil {
+			return err
+		}
+		return v.dst.tombs.Put(newK, sealed)
+	}
+	return nil
+}
+
+// recoverRotation runs at Open: a rotation whose new key was supplied
+// (Options.NextKey) is kept for Rotate to resume; otherwise its partial
+// generation is dropped, which undoes it completely, since the active
+// generation and the outbox are still under the old key.
+func (r *Replica) recoverRotation(tx *bolt.Tx, next []byte) error {
+	rot, err := readRotation(tx)
+	if err != nil || rot == nil {
+		return err
+	}
+	if next != nil {
+		k, err := newKeyring(next, r.salt, rot.To)
+		if err != nil {
+			return err
+		}
+		if hmac.Equal(k.check(), rot.NewCheck) {
+			r.addRing(k)
+			r.log.Warn("key rotation interrupted; it resumes when Rotate is called again", "from", rot.From, "to", rot.To, "done", rot.Done, "total", rot.Total)
+			return nil
+		}
+	}
+	if err := r.dropRotation(tx, rot); err != nil {
+		return err
+	}
+	r.log.Warn("key rotation interrupted and rolled back: its new key was not supplied", "from", rot.From, "to", rot.To)
+	return r.appendAudit(tx, AuditRecord{Event: EventKeyRotationRolledBack, Ref: fmt.Sprintf("%d->%d", rot.From, rot.To),
+		Detail: "interrupted; new key not supplied at open"})
+}
+
+func (r *Replica) dropRotation(tx *bolt.Tx, rot *rotation) error {
+	if err := dropGeneration(tx, rot.Dst); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketMeta).Put(metaCompact, []byte{1}); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketMeta).Delete(metaRotation)
+}
+
+// KeyStatus describes the replica's data key.
+type KeyStatus struct {
+	// Generation counts the keys the replica has had: 1 when created, one
+	// more after each rotation.
+	Generation uint32 `json:"generation"`
+	// Check identifies the active key without revealing it (the first 8
+	// bytes of its check value, in hexadecimal).
+	Check string `json:"check"`
+	// Rotating is set while a rotation is in progress, with its target
+	// generation and how many of Total entries were re-encrypted.
+	Rotating   bool   `json:"rotating"`
+	RotatingTo uint32 `json:"rotating_to,omitempty"`
+	Done       int    `json:"done,omitempty"`
+	Total      int    `json:"total,omitempty"`
+}
+
+// KeyStatus returns the key generation and any rotation in progress.
+func (r *Replica) KeyStatus() (KeyStatus, error) {
+	var s KeyStatus
+	err := r.db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		s.Generation = binary.BigEndian.Uint32(meta.Get(metaKeyGen))
+		if c := meta.Get(keyCheckName(s.Generation)); len(c) >= 8 {
+			s.Check = hex.EncodeToString(c[:8])
+		}
+		rot, err := readRotation(tx)
+		if err != nil || rot == nil {
+			return err
+		}
+		s.Rotating, s.RotatingTo, s.Done, s.Total = true, rot.To, rot.Done, rot.Total
+		return nil
+	})
+	return s, err
+}
+
+// Rotate re-encrypts the replica under the key newKey yields: every alert
+// and tombstone is copied, under new HMAC keys, into a new generation in
+// transactions of chunk entries, while reads, Record and Apply go on (an
+// Apply during the copy is mirrored into the new generation at once). A final
+// transaction re-seals the outbox, switches the active generation and key,
+// and drops the old generation. progress, if not nil, is called after each
+// chunk.
+//
+// The rotation is recorded in the file. If the process dies, Open with
+// Options.NextKey set to newKey keeps it, and calling Rotate again with the
+// same key resumes it; Open without NextKey rolls it back. Either way the
+// alert set is untouched. After Rotate returns, only newKey opens the
+// replica: install it as the configured key (see README.md, "Rotating the
+// data key"). Rotate returns ErrBusy while a snapshot loads, or while a
+// rotation to another key is pending.
+func (r *Replica) Rotate(ctx context.Context, newKey KeyProvider, chunk int, progress func(done, total int)) error {
+	if newKey == nil {
+		return fmt.Errorf("%w: no new key provider", ErrNoKey)
+	}
+	if !r.op.TryLock() {
+		return fmt.Errorf("%w: a key rotation or snapshot is running", ErrBusy)
+	}
+	defer r.op.Unlock()
+	if chunk <= 0 {
+		chunk = 5000
+	}
+	key, err := dataKey(ctx, newKey)
+	if err != nil {
+		return err
+	}
+	defer clear(key)
+	if err := r.startRotation(key); err != nil {
+		return err
+	}
+	order, err := r.rotationOrder(ctx)
+	if err != nil {
+		return fmt.Errorf("key rotation: %w", err)
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("key rotation paused (call Rotate again to resume): %w", err)
+		}
+		var done, total int
+		var finished bool
+		err := r.update(func(tx *bolt.Tx) error {
+			var err error
+			done, total, finished, err = r.rotateChunk(tx, chunk, &order)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("key rotation: %w", err)
+		}
+		if progress != nil {
+			progress(done, total)
+		}
+		if finished {
+			break
+		}
+	}
+	return r.update(r.finishRotation)
+}
+
+// startRotation writes the rotation record, or checks that the pending
+// one rotates to key.
+func (r *Replica) startRotation(key []byte) error {
+	return r.update(func(tx *bolt.Tx) error {
+		st, err := r.state(tx)
+		if err != nil {
+			return err
+		}
+		if tx.Bucket(bucketMeta).Get(metaSnapshot) != nil {
+			return fmt.Errorf("%w: a snapshot is loading", ErrBusy)
+		}
+		rot, err := readRotation(tx)
+		if err != nil {
+			return err
+		}
+		if rot != nil {
+			k, err := newKeyring(key, r.salt, rot.To)
+			if err != nil {
+				return err
+			}
+			if !hmac.Equal(k.check(), rot.NewCheck) {
+				return fmt.Errorf("%w: a rotation to another key is pending; resume it with that key, or reopen without it to roll it back", ErrBusy)
+			}
+			r.addRing(k)
+			return nil
+		}
+		k, err := newKeyring(key, r.salt, st.ring.gen+1)
+		if err != nil {
+			return err
+		}
+		if hmac.Equal(k.check(), st.ring.check()) {
+			return fmt.Errorf("%w: the new key is the current key", ErrWrongKey)
+		}
+		dst, err := createGeneration(tx)
+		if err != nil {
+			return err
+		}
+		rot = &rotation{From: st.ring.gen, To: k.gen, NewCheck: k.check(), Src: st.gen.num, Dst: dst.num,
+			Total: st.gen.alerts.Stats().KeyN + st.gen.tombs.Stats().KeyN + st.gen.expiry.Stats().KeyN}
+		if err := writeRotation(tx, rot); err != nil {
+			return err
+		}
+		r.addRing(k)
+		return r.appendAudit(tx, AuditRecord{Event: EventKeyRotationStarted, Ref: fmt.Sprintf("%d->%d", rot.From, rot.To),
+			Detail: fmt.Sprintf("%d entries", rot.Total)})
+	})
+}
+
+// rotationEntry pairs an entry's record key in the new generation with
+// its key in the active one.
+type rotationEntry struct{ newK, oldK [32]byte }
+
+// rotationOrder lists the active generation's alerts and tombstones not
+// yet copied, in the order of their new record keys. Entries added later
+// are mirrored by the writes that add them; entries deleted later are
+// skipped when their turn comes.
+func (r *Replica) rotationOrder(ctx context.Context) ([]rotationEntry, error) {
+	var order []rotationEntry
+	err := r.db.View(func(tx *bolt.Tx) error {
+		st, err := r.state(tx)
+		if err != nil {
+			return err
+		}
+		v, err := r.rotationState(tx, st)
+		if err != nil || v.rot == nil || v.rot.Phase != phaseAlerts {
+			return err
+		}
+		add := func(id string, oldK []byte) {
+			var e rotationEntry
+			copy(e.newK[:], v.next.recordKey("alert", id))
+			copy(e.oldK[:], oldK)
+			if v.rot.After == nil || bytes.Compare(e.newK[:], v.rot.After) > 0 {
+				order = append(order, e)
+			}
+		}
+		c := st.gen.alerts.Cursor()
+		for k, val := c.First(); k != nil; k, val = c.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			plain, err := st.ks.open(bucketAlerts, k, val)
+			if err != nil {
+				return err
+			}
+			id, err := alertIDOf(plain)
+			if err != nil {
+				return err
+			}
+			add(id, k)
+		}
+		c = st.gen.tombs.Cursor()
+		for k, val := c.First(); k != nil; k, val = c.Next() {
+			t, err := decodeTomb(st.ks, k, val)
+			if err != nil {
+				return err
+			}
+			add(t.ID, k)
+		}
+		return nil
+	})
+	slices.SortFunc(order, func(a, b rotationEntry) int { return bytes.Compare(a.newK[:], b.newK[:]) })
+	return order, err
+}
+
+// rotateChunk does up to n steps of the rotation behind its mark.
+func (r *Replica) rotateChunk(tx *bolt.Tx, n int, order *[]rotationEntry) (done, total int, finished bool, err error) {
+	st, err := r.state(tx)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	v, err := r.rotationState(tx, st)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	rot := v.rot
+	if rot == nil {
+		return 0, 0, false, fmt.Errorf("%w: rotation record vanished", ErrCorrupt)
+	}
+	switch rot.Phase {
+	case phaseAlerts:
+		// Appends: fill the pages.
+		v.dst.alerts.FillPercent, v.dst.tombs.FillPercent = 1, 1
+		list := *order
+		i := 0
+		for ; i < n && i < len(list); i++ {
+			e := &list[i]
+			if err := v.sync(e.oldK[:], e.newK[:], false); err != nil {
+				return 0, 0, false, err
+			}
+			rot.After = bytes.Clone(e.newK[:])
+			rot.Done++
+		}
+		*order = list[i:]
+		if len(*order) == 0 {
+			rot.Phase, rot.After = phaseExpiry, nil
+		}
+	case phaseExpiry:
+		c := st.gen.expiry.Cursor()
+		var k []byte
+		if rot.After == nil {
+			k, _ = c.First()
+		} else if k, _ = c.Seek(rot.After); k != nil && bytes.Equal(k, rot.After) {
+			k, _ = c.Next()
+		}
+		for i := 0; i < n && k != nil; i++ {
+			oldK := k[8:]
+			if val := st.gen.alerts.Get(oldK); val != nil {
+				a, err := decodeAlert(st.ks, oldK, val)
+				if err != nil {
+					return 0, 0, false, err
+				}
+				if !a.Expires.IsZero() {
+					if err := v.dst.expiry.Put(expiryKey(a.Expires, v.next.recordKey("alert", a.ID)), []byte{}); err != nil {
+						return 0, 0, false, err
+					}
+				}
+			}
+			rot.After = bytes.Clone(k)
+			rot.Done++
+			k, _ = c.Next()
+		}
+		if k == nil {
+			rot.Phase, rot.After = phaseCopied, nil
+		}
+	}
+	if err := writeRotation(tx, rot); err != nil {
+		return 0, 0, false, err
+	}
+	return rot.Done, rot.Total, rot.Phase >= phaseCopied, nil
+}
+
+// finishRotation switches to the new generation and key in one
+// transaction.
+func (r *Replica) finishRotation(tx *bolt.Tx) error {
+	st, err := r.state(tx)
+	if err != nil {
+		return err
+	}
+	v, err := r.rotationState(tx, st)
+	if err != nil {
+		return err
+	}
+	rot := v.rot
+	if rot == nil || rot.Phase < phaseCopied {
+		return fmt.Errorf("%w: rotation not ready to finish", ErrCorrupt)
+	}
+	n, err := resealOutbox(tx, st.ks, v.next)
+	if err != nil {
+		return fmt.Errorf("re-seal outbox: %w", err)
+	}
+	meta := tx.Bucket(bucketMeta)
+	for _, kv := range [][2][]byte{{metaKeyGen, u32(rot.To)}, {keyCheckName(rot.To), rot.NewCheck},
+		{metaAlertGen, u64(rot.Dst)}, {metaCompact, []byte{1}}} {
+		if err := meta.Put(kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	if err := meta.Delete(keyCheckName(rot.From)); err != nil {
+		return err
+	}
+	if err := meta.Delete(metaRotation); err != nil {
+		return err
+	}
+	if err := dropGeneration(tx, rot.Src); err != nil {
+		return err
+	}
+	return r.appendAudit(tx, AuditRecord{Event: EventKeyRotated, Ref: fmt.Sprintf("%d->%d", rot.From, rot.To),
+		Detail: fmt.Sprintf("%d alerts and tombstones, %d outbox entries re-encrypted", rot.Done, n)})
+}

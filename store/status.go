@@ -1,0 +1,82 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Status is what can be read from a replica file without its key: for
+// `borderpost keys status` and operators.
+type Status struct {
+	Format      uint32    `json:"format"`
+	Key         KeyStatus `json:"key"`
+	Cursor      Cursor    `json:"cursor"`
+	Generation  uint64    `json:"generation"`       // active alert generation
+	Loading     bool      `json:"snapshot_loading"` // a snapshot was being loaded (a kill, if no process runs)
+	CompactDue  bool      `json:"compact_due"`      // dropped generations left space to reclaim
+	FileBytes   int64     `json:"file_bytes"`
+	AuditAnchor uint64    `json:"audit_anchor,omitempty"` // last audit record removed by retention
+}
+
+// ReadStatus opens the replica file at path read-only, without a key, and
+// describes it. It changes nothing (an interrupted rotation or snapshot
+// is reported, not resolved) and fails while another process, such as a
+// running agent, holds the file.
+func ReadStatus(ctx context.Context, path string, opt Options) (Status, error) {
+	var s Status
+	if opt.LockTimeout == 0 {
+		opt.LockTimeout = 2 * time.Second
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return s, fmt.Errorf("replica status: %w", err)
+	}
+	s.FileBytes = fi.Size()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.LockTimeout, ReadOnly: true})
+	if err != nil {
+		return s, fmt.Errorf("open replica %s: %w (is the agent running?)", path, err)
+	}
+	defer db.Close()
+	err = db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil || meta.Get(metaFormat) == nil {
+			return fmt.Errorf("%w: %s is not a replica", ErrFormat, path)
+		}
+		s.Format = binary.BigEndian.Uint32(meta.Get(metaFormat))
+		if s.Format > FormatVersion {
+			return fmt.Errorf("%w: file format %d", ErrFormat, s.Format)
+		}
+		s.Key.Generation = binary.BigEndian.Uint32(meta.Get(metaKeyGen))
+		check := meta.Get(keyCheckName(s.Key.Generation))
+		if s.Format == 1 {
+			check = meta.Get(metaKeyCheck)
+		}
+		if len(check) >= 8 {
+			s.Key.Check = hex.EncodeToString(check[:8])
+		}
+		if rot, err := readRotation(tx); err != nil {
+			return err
+		} else if rot != nil {
+			s.Key.Rotating, s.Key.RotatingTo, s.Key.Done, s.Key.Total = true, rot.To, rot.Done, rot.Total
+		}
+		var err error
+		if s.Cursor, err = readCursor(tx); err != nil {
+			return err
+		}
+		if g := meta.Get(metaAlertGen); g != nil {
+			s.Generation = binary.BigEndian.Uint64(g)
+		}
+		s.Loading = meta.Get(metaSnapshot) != nil
+		s.CompactDue = meta.Get(metaCompact) != nil
+		a, err := readAnchor(tx)
+		s.AuditAnchor = a.Seq
+		return err
+	})
+	return s, err
+}
