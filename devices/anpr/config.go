@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/borderpost/borderpost/devices"
+	"github.com/borderpost/borderpost/devices/internal/jsonread"
 )
 
 // Config is the "anpr" section of the agent's configuration (see
@@ -41,7 +42,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("anpr: config: timeouts must not be negative")
 	case c.ReadsPerSecond < 0 && c.ReadsPerSecond != -1:
 		return fmt.Errorf("anpr: config: reads_per_second must be positive, or -1 for no limit")
-	case checkText(c.Device, maxCameraBytes) != nil:
+	case jsonread.CheckText(c.Device, maxCameraBytes) != nil:
 		return fmt.Errorf("anpr: config: device must be at most %d bytes of printable text", maxCameraBytes)
 	}
 	return nil

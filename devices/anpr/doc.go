@@ -8,4 +8,8 @@
 // must never log a plate, in raw or normalised form, and never import the
 // agent, the store or sync: it hands checks to a devices.Checker and reports
 // what that returns.
+//
+// The strict JSON decoding and the HTTP handling it shares with devices/ocr
+// live in devices/internal/jsonread and devices/internal/readhttp; this
+// package keeps its read, its fields and its conversion.
 package anpr

@@ -1,19 +1,13 @@
 package anpr
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"log/slog"
-	"mime"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/borderpost/borderpost/devices"
+	"github.com/borderpost/borderpost/devices/internal/readhttp"
 )
 
 // Path is where the agent mounts Handler.
@@ -21,8 +15,8 @@ const Path = "/v1/anpr"
 
 // Handler defaults, used where a field is left zero.
 const (
-	DefaultReadTimeout = 10 * time.Second
-	DefaultMaxInFlight = 16
+	DefaultReadTimeout = readhttp.DefaultReadTimeout
+	DefaultMaxInFlight = readhttp.DefaultMaxInFlight
 )
 
 // Handler serves POST /v1/anpr: a body holding one JSON read (see
@@ -58,184 +52,23 @@ type Handler struct {
 	// means slog.Default().
 	Logger *slog.Logger
 
-	now      func() time.Time // time.Now unless a test sets it
-	once     sync.Once
-	inFlight chan struct{}
-}
-
-// errorBody is the JSON body of an error answer.
-type errorBody struct {
-	Error apiError `json:"error"`
-}
-
-// apiError describes one refused read or request to its sender.
-type apiError struct {
-	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
-}
-
-// batchEntry is the answer for one read of an array.
-type batchEntry struct {
-	Index  int             `json:"index"`
-	Result *devices.Result `json:"result,omitempty"`
-	Error  *apiError       `json:"error,omitempty"`
-}
-
-func (h *Handler) init() {
-	n := h.MaxInFlight
-	if n <= 0 {
-		n = DefaultMaxInFlight
-	}
-	h.inFlight = make(chan struct{}, n)
-	if h.now == nil {
-		h.now = time.Now
-	}
-}
-
-func (h *Handler) logger() *slog.Logger {
-	if h.Logger != nil {
-		return h.Logger
-	}
-	return slog.Default()
+	now   func() time.Time // time.Now unless a test sets it
+	once  sync.Once
+	serve *readhttp.Handler[Read]
 }
 
 // ServeHTTP implements http.Handler; see Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.once.Do(h.init)
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, http.StatusMethodNotAllowed, "", "method: use POST")
-		return
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			writeError(w, http.StatusUnsupportedMediaType, "", "content type: use application/json")
-			return
+	h.once.Do(func() {
+		limit := h.MaxBodyBytes
+		if limit <= 0 {
+			limit = MaxBodyBytes
 		}
-	}
-	select {
-	case h.inFlight <- struct{}{}:
-		defer func() { <-h.inFlight }()
-	default:
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "", "busy: too many requests in flight, retry")
-		return
-	}
-
-	timeout := h.ReadTimeout
-	if timeout <= 0 {
-		timeout = DefaultReadTimeout
-	}
-	// Not every ResponseWriter supports deadlines (httptest's does not);
-	// the agent's server then relies on its own ReadTimeout.
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(timeout))
-	limit := h.MaxBodyBytes
-	if limit <= 0 {
-		limit = MaxBodyBytes
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		// The deadline stays: net/http drains the rest of the body before
-		// answering, and must not wait for a stalled client.
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			writeError(w, http.StatusRequestEntityTooLarge, "", fmt.Sprintf("body: %v: at most %d bytes", ErrTooLarge, limit))
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			writeError(w, http.StatusRequestTimeout, "", "body: not received in time")
-		default:
-			writeError(w, http.StatusBadRequest, "", "body: could not be read")
+		h.serve = &readhttp.Handler[Read]{
+			Source: "anpr", Parse: ParseJSON, MaxBatch: MaxBatch, MaxBodyBytes: limit,
+			Checker: h.Checker, Device: h.Device, ReadTimeout: h.ReadTimeout, MaxInFlight: h.MaxInFlight,
+			Logger: h.Logger, Now: h.now,
 		}
-		return
-	}
-	// Clear the deadline so that it cannot cut the connection's next
-	// request short when the server sets no read timeout of its own.
-	_ = rc.SetReadDeadline(time.Time{})
-
-	reads, batch, err := decodeBody(body)
-	if err != nil {
-		h.logger().Debug("anpr: request refused", "remote", r.RemoteAddr, "err", err)
-		writeReadError(w, err)
-		return
-	}
-	if !batch {
-		res, err := h.check(r.Context(), reads[0])
-		if err != nil {
-			if errors.Is(err, ErrCheck) {
-				writeError(w, http.StatusInternalServerError, "", ErrCheck.Error())
-				return
-			}
-			h.logger().Debug("anpr: read refused", "remote", r.RemoteAddr, "err", err)
-			writeReadError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, res)
-		return
-	}
-	out := make([]batchEntry, len(reads))
-	for i, br := range reads {
-		out[i].Index = i
-		res, err := h.check(r.Context(), br)
-		if err != nil {
-			e := toAPIError(err)
-			out[i].Error = &e
-			continue
-		}
-		out[i].Result = &res
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// check converts one decoded read and hands it to the Checker. A Checker
-// failure comes back as ErrCheck, its detail logged here.
-func (h *Handler) check(ctx context.Context, br bodyRead) (devices.Result, error) {
-	if br.err != nil {
-		return devices.Result{}, br.err
-	}
-	c, err := br.read.Check(h.Device, h.now())
-	if err != nil {
-		return devices.Result{}, err
-	}
-	res, err := h.Checker.Check(ctx, c)
-	if err != nil {
-		h.logger().Error("anpr: check failed", "device", c.Device, "err", err)
-		return devices.Result{}, ErrCheck
-	}
-	if res.Hits == nil {
-		res.Hits = []devices.Hit{}
-	}
-	return res, nil
-}
-
-// toAPIError splits err into the field it names and its message.
-func toAPIError(err error) apiError {
-	var fe *FieldError
-	if errors.As(err, &fe) {
-		return apiError{Field: fe.Field, Message: fe.Error()}
-	}
-	return apiError{Message: err.Error()}
-}
-
-// writeReadError answers a refused body or read: 413 when the read as a
-// whole is too large, 400 otherwise.
-func writeReadError(w http.ResponseWriter, err error) {
-	status := http.StatusBadRequest
-	var fe *FieldError
-	if errors.As(err, &fe) && fe.Field == "" && errors.Is(err, ErrTooLarge) {
-		status = http.StatusRequestEntityTooLarge
-	}
-	e := toAPIError(err)
-	writeJSON(w, status, errorBody{Error: e})
-}
-
-func writeError(w http.ResponseWriter, status int, field, msg string) {
-	writeJSON(w, status, errorBody{Error: apiError{Field: field, Message: msg}})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	})
+	h.serve.ServeHTTP(w, r)
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/borderpost/borderpost/devices/internal/jsonread"
 )
 
 // lineFields names the fields of the line protocol in order; the sixth,
@@ -32,7 +34,7 @@ func ParseLine(line []byte) (Read, error) {
 		return Read{}, fieldErr("", fmt.Errorf("line: %w", ErrEncoding))
 	}
 	s := string(line)
-	if err := checkText(strings.ReplaceAll(s, "\t", " "), MaxLineBytes); err != nil {
+	if err := jsonread.CheckText(strings.ReplaceAll(s, "\t", " "), MaxLineBytes); err != nil {
 		return Read{}, fieldErr("", fmt.Errorf("line: %w", err))
 	}
 	i := strings.IndexAny(s, ";\t,")
@@ -50,14 +52,14 @@ func ParseLine(line []byte) (Read, error) {
 	var r Read
 	var err error
 	if parts[0] != "" {
-		if r.Time, err = parseTime(parts[0]); err != nil {
+		if r.Time, err = jsonread.ParseTime(parts[0], clock); err != nil {
 			return Read{}, fieldErr(lineFields[0], err)
 		}
 	}
 	limits := [...]int{0, maxLaneBytes, maxPlateBytes, maxCountryBytes, 0, maxImageBytes}
 	for k := 1; k < len(parts); k++ {
 		if limits[k] > 0 {
-			if err := checkText(parts[k], limits[k]); err != nil {
+			if err := jsonread.CheckText(parts[k], limits[k]); err != nil {
 				return Read{}, fieldErr(lineFields[k], err)
 			}
 		}

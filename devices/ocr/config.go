@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/borderpost/borderpost/devices"
+	"github.com/borderpost/borderpost/devices/internal/jsonread"
 )
 
 // Config is the "ocr" section of the agent's configuration (see
@@ -29,7 +30,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("ocr: config: max_body %d cannot hold one read", c.MaxBody)
 	case c.ReadTimeout < 0:
 		return fmt.Errorf("ocr: config: read_timeout must not be negative")
-	case checkText(c.Device, maxDeviceBytes) != nil:
+	case jsonread.CheckText(c.Device, maxDeviceBytes) != nil:
 		return fmt.Errorf("ocr: config: device must be at most %d bytes of printable text", maxDeviceBytes)
 	}
 	return nil

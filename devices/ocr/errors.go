@@ -1,65 +1,49 @@
 package ocr
 
 import (
-	"errors"
-	"strings"
+	"github.com/borderpost/borderpost/devices/internal/jsonread"
+	"github.com/borderpost/borderpost/devices/internal/readhttp"
 )
 
 // Errors returned by the parser, the conversion and the handler. Each is
 // wrapped with detail (a position, a limit) and, for a field, in a
 // *FieldError naming it; callers test with errors.Is and errors.As. No
-// message repeats the value that was refused, so all are safe to log.
+// message repeats the value that was refused, so all are safe to log. They
+// are the sentinels of the decoding shared with devices/anpr, so the same
+// error matches in both packages.
 var (
 	// ErrTooLarge means an input (body, read or field) exceeds its
 	// size limit.
-	ErrTooLarge = errors.New("too large")
+	ErrTooLarge = jsonread.ErrTooLarge
 	// ErrEncoding means an input is not valid UTF-8.
-	ErrEncoding = errors.New("not valid UTF-8")
+	ErrEncoding = jsonread.ErrEncoding
 	// ErrControl means a control or invisible formatting character (or a
 	// replacement character left by a broken encoding) was found in text.
-	ErrControl = errors.New("control character")
+	ErrControl = jsonread.ErrControl
 	// ErrSyntax means a JSON read does not follow the grammar.
-	ErrSyntax = errors.New("syntax")
+	ErrSyntax = jsonread.ErrSyntax
 	// ErrUnknownField means a JSON read holds a key this package does not
 	// know; decoding is strict so that a misconfigured OCR system is noticed.
-	ErrUnknownField = errors.New("unknown field")
+	ErrUnknownField = jsonread.ErrUnknownField
 	// ErrDuplicateField means a JSON read names the same key twice.
-	ErrDuplicateField = errors.New("duplicate field")
+	ErrDuplicateField = jsonread.ErrDuplicateField
 	// ErrMissing means a required field is absent or empty.
-	ErrMissing = errors.New("required")
+	ErrMissing = jsonread.ErrMissing
 	// ErrType means a JSON field holds the wrong kind of value.
-	ErrType = errors.New("wrong type")
+	ErrType = jsonread.ErrType
 	// ErrRange means a number or a time is outside what is accepted.
-	ErrRange = errors.New("out of range")
+	ErrRange = jsonread.ErrRange
 	// ErrEmptyBatch means a JSON array of reads holds none.
-	ErrEmptyBatch = errors.New("empty batch")
+	ErrEmptyBatch = jsonread.ErrEmptyBatch
 	// ErrCheck means the Checker failed on a well-formed read; the sender
 	// is told only that, the detail goes to the agent's log.
-	ErrCheck = errors.New("check failed")
+	ErrCheck = readhttp.ErrCheck
 )
 
 // FieldError is an error about one named field of a read. Field is the JSON
 // key ("value", "confidence", "time"...), or "" when the error concerns
-// the read or the request as a whole.
-type FieldError struct {
-	Field string
-	Err   error
-}
-
-// Error returns "field: problem", without repeating the field when the
-// wrapped error (from devices/ident) already starts with it.
-func (e *FieldError) Error() string {
-	msg := e.Err.Error()
-	if e.Field == "" || strings.HasPrefix(msg, e.Field+":") {
-		return msg
-	}
-	return e.Field + ": " + msg
-}
-
-// Unwrap returns the underlying error for errors.Is.
-func (e *FieldError) Unwrap() error { return e.Err }
+// the read or the request as a whole. Its Error returns "field: problem".
+type FieldError = jsonread.FieldError
 
 // fieldErr wraps err as a *FieldError for field.
-func fieldErr(field string, err error) error {
-	return &FieldError{Field: field, Err: err}
-}
+func fieldErr(field string, err error) error { return jsonread.FieldErr(field, err) }
