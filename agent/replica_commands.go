@@ -1,13 +1,116 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/borderpost/borderpost/agent/config"
 	"github.com/borderpost/borderpost/store"
 )
+
+// keyProvider returns the data key provider the configuration names. No
+// key, no start: without one it fails. A development key file is used
+// only because the configuration names it, and always with a warning.
+func keyProvider(cfg config.Config, log *slog.Logger) (store.KeyProvider, error) {
+	if cfg.Store.Key.File == "" {
+		return nil, fmt.Errorf("%w: the configuration names no data key (store.key)", store.ErrNoKey)
+	}
+	log.Warn("DEVELOPMENT KEY FILE IN USE: the replica's data key is stored in clear on disk; use a TPM-sealed key on a post",
+		"key_file", cfg.Store.Key.File)
+	return store.KeyFile{Path: cfg.Store.Key.File}, nil
+}
+
+// stderrIsTerminal reports whether progress can be drawn as a bar.
+func stderrIsTerminal() bool {
+	fi, err := os.Stderr.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// progressReporter draws a bar on a terminal and logs a line every few
+// seconds otherwise (under systemd, in CI). done and total are in unit;
+// records is shown beside them with its rate.
+type progressReporter struct {
+	bar     *progressbar.ProgressBar
+	log     *slog.Logger
+	what    string
+	start   time.Time
+	lastLog time.Time
+}
+
+func newProgress(what string, total int64, unit string, log *slog.Logger) *progressReporter {
+	p := &progressReporter{log: log, what: what, start: time.Now()}
+	if stderrIsTerminal() {
+		opts := []progressbar.Option{
+			progressbar.OptionSetWriter(os.Stderr),
+			progressbar.OptionSetDescription(what),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionSetElapsedTime(true),
+			progressbar.OptionThrottle(200 * time.Millisecond),
+			progressbar.OptionShowElapsedTimeOnFinish(),
+			progressbar.OptionSetRenderBlankState(true),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(os.Stderr) }),
+		}
+		if unit == "bytes" {
+			opts = append(opts, progressbar.OptionShowBytes(true))
+		} else {
+			opts = append(opts, progressbar.OptionShowCount(), progressbar.OptionSetItsString(unit))
+		}
+		p.bar = progressbar.NewOptions64(total, opts...)
+	}
+	return p
+}
+
+// update reports done of total, and records handled so far.
+func (p *progressReporter) update(done, total int64, records int) {
+	elapsed := time.Since(p.start)
+	rate := float64(records) / max(elapsed.Seconds(), 0.001)
+	if p.bar != nil {
+		p.bar.Describe(fmt.Sprintf("%s: %d records, %.0f/s", p.what, records, rate))
+		_ = p.bar.Set64(done)
+		return
+	}
+	if time.Since(p.lastLog) < 5*time.Second && done < total {
+		return
+	}
+	p.lastLog = time.Now()
+	args := []any{"records", records, "rate_per_s", int(rate), "elapsed", elapsed.Round(time.Second)}
+	if total > 0 && done > 0 {
+		left := time.Duration(float64(elapsed) * float64(total-done) / float64(done))
+		args = append(args, "percent", 100*done/total, "time_left", left.Round(time.Second))
+	}
+	p.log.Info(p.what, args...)
+}
+
+func (p *progressReporter) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}
+
+// signalContext ends on SIGINT or SIGTERM, so a long operation stops at a
+// safe point.
+func signalContext(parent context.Context) (context.Context, context.CancelFunc) {
+	if parent == nil {
+		parent = context.Background()
+	}
+	return signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+}
+
+func cliLogger(cmd *cobra.Command) *slog.Logger {
+	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+}
 
 func keysCmd() *cobra.Command {
 	keys := &cobra.Command{Use: "keys", Short: "Manage the replica's data key"}
@@ -27,8 +130,231 @@ func keysCmd() *cobra.Command {
 		},
 	}
 	initCmd.Flags().StringVar(&keyFile, "key-file", "", "where to write the key file")
-	keys.AddCommand(initCmd)
+	keys.AddCommand(initCmd, keysStatusCmd(), keysRotateCmd())
 	return keys
+}
+
+func keysStatusCmd() *cobra.Command {
+	var cfgPath string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "status",
+		Short: "Show the key provider, the key generation and any rotation in progress (needs no key; stop the agent first)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cfgPath)
+			if err != nil {
+				return err
+			}
+			st, err := store.ReadStatus(cmd.Context(), cfg.Store.Path, store.Options{})
+			if err != nil {
+				return err
+			}
+			provider := "none configured (the agent will not start)"
+			if cfg.Store.Key.File != "" {
+				provider = "development key file " + cfg.Store.Key.File + " (key in clear on disk)"
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				return json.NewEncoder(out).Encode(map[string]any{"provider": provider, "replica": st})
+			}
+			fmt.Fprintf(out, "key provider:    %s\n", provider)
+			fmt.Fprintf(out, "key generation:  %d (check %s)\n", st.Key.Generation, st.Key.Check)
+			if st.Key.Rotating {
+				fmt.Fprintf(out, "rotation:        IN PROGRESS to generation %d, %d of %d entries re-encrypted\n", st.Key.RotatingTo, st.Key.Done, st.Key.Total)
+				fmt.Fprintln(out, "                 resume with `borderpost keys rotate --new-key-file FILE` (same key);")
+				fmt.Fprintln(out, "                 starting the agent without it rolls the rotation back")
+			} else {
+				fmt.Fprintln(out, "rotation:        none")
+			}
+			fmt.Fprintf(out, "replica:         %s, format %d, %d bytes, alert generation %d\n", cfg.Store.Path, st.Format, st.FileBytes, st.Generation)
+			fmt.Fprintf(out, "cursor:          epoch %d, sequence %d, digest %s\n", st.Cursor.Epoch, st.Cursor.Seq, st.Cursor.Digest)
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+func keysRotateCmd() *cobra.Command {
+	var cfgPath, newKeyFile string
+	var chunk int
+	c := &cobra.Command{
+		Use:   "rotate",
+		Short: "Re-encrypt the replica under a new data key, then install that key as the configured one",
+		Long: `Re-encrypts every alert and outbox entry under the key in --new-key-file (create it with
+'borderpost keys init --key-file NEW'), in chunked transactions. If the command is stopped or killed,
+run it again with the same --new-key-file to resume; starting the agent instead rolls the rotation back.
+When it finishes, the new key file is moved over the configured key file: the old key no longer opens
+the replica. Stop the agent first: the replica file is locked while it runs.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if newKeyFile == "" {
+				return errors.New("--new-key-file is required (create one with `borderpost keys init --key-file FILE`)")
+			}
+			cfg, err := loadConfig(cfgPath)
+			if err != nil {
+				return err
+			}
+			log := cliLogger(cmd)
+			kp, err := keyProvider(cfg, log)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd.Context())
+			defer stop()
+			next := store.KeyFile{Path: newKeyFile}
+			rep, err := store.Open(ctx, cfg.Store.Path, kp, store.Options{Logger: log, NextKey: next})
+			if err != nil {
+				return err
+			}
+			before, _ := rep.KeyStatus()
+			p := newProgress("re-encrypting", 0, "entries", log)
+			err = rep.Rotate(ctx, next, chunk, func(done, total int) {
+				if p.bar != nil && p.bar.GetMax64() != int64(total) {
+					p.bar.ChangeMax64(int64(total))
+				}
+				p.update(int64(done), int64(total), done)
+			})
+			p.finish()
+			after, _ := rep.KeyStatus()
+			rep.Close()
+			if err != nil {
+				return err
+			}
+			if err := installKeyFile(newKeyFile, cfg.Store.Key.File); err != nil {
+				return fmt.Errorf("replica re-encrypted to key generation %d, but installing the new key failed: %w; run the command again to retry", after.Generation, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "rotated data key: generation %d -> %d (check %s); %s now holds the new key\n",
+				before.Generation, after.Generation, after.Check, cfg.Store.Key.File)
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
+	c.Flags().StringVar(&newKeyFile, "new-key-file", "", "file holding the new key (from `borderpost keys init`)")
+	c.Flags().IntVar(&chunk, "chunk", 5000, "entries re-encrypted per transaction")
+	return c
+}
+
+// installKeyFile replaces dst with src's content atomically and removes
+// src, so the configured key file holds the new key and the old key is
+// gone from disk.
+func installKeyFile(src, dst string) error {
+	key, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(dst), filepath.Base(dst)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(key); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(dst)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return os.Remove(src)
+}
+
+// replicaCmd groups the offline replica operations. Add it to the root
+// command beside keysCmd().
+func replicaCmd() *cobra.Command {
+	c := &cobra.Command{Use: "replica", Short: "Work with the replica file (stop the agent first: the file is locked while it runs)"}
+	var cfgPath, file string
+	imp := &cobra.Command{
+		Use:   "import",
+		Short: "Replace the replica's alerts with a JSON Lines file (format: store/README.md), verified and switched in one step",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file == "" {
+				return errors.New("--file is required")
+			}
+			cfg, err := loadConfig(cfgPath)
+			if err != nil {
+				return err
+			}
+			log := cliLogger(cmd)
+			kp, err := keyProvider(cfg, log)
+			if err != nil {
+				return err
+			}
+			var in io.Reader = os.Stdin
+			var size int64
+			if file != "-" {
+				f, err := os.Open(file)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if fi, err := f.Stat(); err == nil {
+					size = fi.Size()
+				}
+				in = f
+			}
+			ctx, stop := signalContext(cmd.Context())
+			defer stop()
+			rep, err := store.Open(ctx, cfg.Store.Path, kp, store.Options{Logger: log})
+			if err != nil {
+				return err
+			}
+			defer rep.Close()
+			p := newProgress("importing", size, "bytes", log)
+			start := time.Now()
+			res, err := store.Import(ctx, in, rep, func(ip store.ImportProgress) {
+				p.update(ip.Bytes, size, ip.Records)
+			})
+			p.finish()
+			if err != nil {
+				return err
+			}
+			took := time.Since(start)
+			fmt.Fprintf(cmd.OutOrStdout(), "imported %d records (%d alerts) in %s, %.0f/s; replica at epoch %d, sequence %d, digest %s\n",
+				res.Records, res.Alerts, took.Round(time.Millisecond), float64(res.Records)/max(took.Seconds(), 0.001),
+				res.Cursor.Epoch, res.Cursor.Seq, res.Cursor.Digest)
+			fmt.Fprintln(cmd.OutOrStdout(), "run `borderpost replica compact` to reclaim the old generation's space")
+			return nil
+		},
+	}
+	imp.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
+	imp.Flags().StringVar(&file, "file", "", "JSON Lines alert file, or - for standard input")
+
+	var compactCfg string
+	compact := &cobra.Command{
+		Use:   "compact",
+		Short: "Rewrite the replica file without the space dropped generations left (needs no key)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(compactCfg)
+			if err != nil {
+				return err
+			}
+			before, after, err := store.Compact(cmd.Context(), cfg.Store.Path, store.Options{})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "compacted %s: %d -> %d bytes\n", cfg.Store.Path, before, after)
+			return nil
+		},
+	}
+	compact.Flags().StringVarP(&compactCfg, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
+	c.AddCommand(imp, compact)
+	return c
 }
 
 func auditCmd() *cobra.Command {
@@ -42,7 +368,11 @@ func auditCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rep, err := store.Open(cmd.Context(), cfg.Store.Path, store.KeyFile{Path: cfg.Store.Key.File}, store.Options{})
+			kp, err := keyProvider(cfg, cliLogger(cmd))
+			if err != nil {
+				return err
+			}
+			rep, err := store.Open(cmd.Context(), cfg.Store.Path, kp, store.Options{})
 			if err != nil {
 				return err
 			}
