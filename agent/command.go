@@ -1,20 +1,14 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
-	"os/signal"
 	"runtime/debug"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/borderpost/borderpost/agent/config"
-	"github.com/borderpost/borderpost/agent/post"
 	"github.com/borderpost/borderpost/store"
 )
 
@@ -31,7 +25,8 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(runCmd(), versionCmd(), keysCmd(), configCmd(), auditCmd())
+	root.AddCommand(serviceRunCmd(), versionCmd(), keysCmd(), configCmd(), auditCmd(), usersCmd(), screenCmd(), replicaCmd())
+	root.AddCommand(serviceCmds()...)
 	return root
 }
 
@@ -50,7 +45,7 @@ func versionCmd() *cobra.Command {
 					}
 				}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "borderpost %s %s (replica format %d)\n", version, c, store.FormatVersion)
+			fmt.Fprintf(cmd.OutOrStdout(), "borderpost %s %s built %s (replica format %d)\n", version, c, buildDate, store.FormatVersion)
 		},
 	}
 }
@@ -66,42 +61,6 @@ func loadConfig(path string) (config.Config, error) {
 		return cfg, fmt.Errorf("%s: %w", path, err)
 	}
 	return cfg, nil
-}
-
-func newLogger(w io.Writer, c config.Log) *slog.Logger {
-	var lvl slog.Level
-	_ = lvl.UnmarshalText([]byte(c.Level))
-	opts := &slog.HandlerOptions{Level: lvl}
-	if c.Format == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
-	}
-	return slog.New(slog.NewJSONHandler(w, opts))
-}
-
-func runCmd() *cobra.Command {
-	var cfgPath string
-	cmd := &cobra.Command{
-		Use:   "run",
-		Short: "Run the agent in the foreground until SIGINT or SIGTERM",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cfgPath)
-			if err != nil {
-				return err
-			}
-			log := newLogger(os.Stderr, cfg.Log)
-			slog.SetDefault(log)
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			a, err := post.NewVersion(ctx, cfg, log, version)
-			if err != nil {
-				log.Error("agent cannot start", "err", err)
-				return err
-			}
-			return a.Run(ctx)
-		},
-	}
-	cmd.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
-	return cmd
 }
 
 func configCmd() *cobra.Command {

@@ -17,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/borderpost/borderpost/agent/terminal"
 	"github.com/borderpost/borderpost/devices/anpr"
 	"github.com/borderpost/borderpost/devices/ens"
 	"github.com/borderpost/borderpost/devices/mrz"
@@ -26,14 +27,28 @@ import (
 // Config is the whole agent configuration. See configs/agent.example.yaml
 // for every setting with its meaning.
 type Config struct {
-	Agent   Agent   `yaml:"agent"`
-	Store   Store   `yaml:"store"`
-	MQTT    MQTT    `yaml:"mqtt"`
-	Trust   Trust   `yaml:"trust"`
-	HTTP    HTTP    `yaml:"http"`
-	Sync    Sync    `yaml:"sync"`
-	Devices Devices `yaml:"devices"`
-	Log     Log     `yaml:"log"`
+	Agent    Agent    `yaml:"agent"`
+	Store    Store    `yaml:"store"`
+	MQTT     MQTT     `yaml:"mqtt"`
+	Trust    Trust    `yaml:"trust"`
+	HTTP     HTTP     `yaml:"http"`
+	Sync     Sync     `yaml:"sync"`
+	Devices  Devices  `yaml:"devices"`
+	Terminal Terminal `yaml:"terminal"`
+	Log      Log      `yaml:"log"`
+}
+
+// Terminal is the officers' web page: where it listens, its certificate,
+// its accounts, and its policies (roles and purposes, sessions, logins).
+type Terminal struct {
+	// Listen is the page's address; empty disables the page. Plain HTTP
+	// is allowed on loopback only; anywhere else set TLSCert and TLSKey.
+	Listen  string `yaml:"listen"`
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// Users is the accounts file (JSON lines written by `borderpost users add`).
+	Users           string `yaml:"users"`
+	terminal.Config `yaml:",inline"`
 }
 
 // Devices configures the devices beyond the built-in scan endpoint; each
@@ -55,6 +70,11 @@ type Agent struct {
 type Store struct {
 	Path string `yaml:"path"`
 	Key  Key    `yaml:"key"`
+	// Retention is how long audit records are kept; 0 keeps them for ever.
+	Retention time.Duration `yaml:"retention"`
+	// PurgeEvery is how often expired alerts are removed from disk; at
+	// most a minute, so that an expired alert leaves the disk within one.
+	PurgeEvery time.Duration `yaml:"purge_every"`
 }
 
 // Key names the data key's provider. Exactly one must be set.
@@ -106,7 +126,7 @@ type Log struct {
 // Defaults returns the values used for settings the file leaves out.
 func Defaults() Config {
 	return Config{
-		Store:   Store{Path: "/var/lib/borderpost/replica.db"},
+		Store:   Store{Path: "/var/lib/borderpost/replica.db", Retention: 180 * 24 * time.Hour, PurgeEvery: 30 * time.Second},
 		MQTT:    MQTT{KeepAlive: 10 * time.Second},
 		HTTP:    HTTP{Listen: "127.0.0.1:8443"},
 		Devices: Devices{ANPR: anpr.Config{HTTP: true}, OCR: ocr.Config{HTTP: true}, MRZ: mrz.Config{HTTP: true}},
@@ -201,6 +221,12 @@ func (c *Config) validate(root *yaml.Node) Problems {
 	if c.Store.Path == "" {
 		add("store.path", "required: the replica file, e.g. /var/lib/borderpost/replica.db")
 	}
+	if c.Store.Retention < 0 {
+		add("store.retention", "want a duration such as 4320h (180 days), or 0 to keep audit records for ever")
+	}
+	if c.Store.PurgeEvery < time.Second || c.Store.PurgeEvery > time.Minute {
+		add("store.purge_every", "want 1s to 1m: expired alerts must leave the disk within a minute; 30s is a good value")
+	}
 	if c.Store.Key.File == "" {
 		add("store.key.file", "required: no key, no start; name the data key file (development) created by `borderpost keys init`")
 	}
@@ -253,6 +279,20 @@ func (c *Config) validate(root *yaml.Node) Problems {
 	if l := c.Devices.ENS.HTTP.Listen; l != "" {
 		if _, _, err := net.SplitHostPort(l); err != nil {
 			add("devices.ens.http.listen", "want host:port, e.g. 127.0.0.1:8441, or empty to serve ENS only at POST /v1/ens on http.listen")
+		}
+	}
+	if t := c.Terminal; t.Listen != "" {
+		if err := terminal.CheckListen(t.Listen, t.TLSCert != ""); err != nil {
+			add("terminal.listen", err.Error()+"; set terminal.tls_cert and terminal.tls_key, or listen on 127.0.0.1")
+		}
+		if (t.TLSCert == "") != (t.TLSKey == "") {
+			add("terminal.tls_cert", "tls_cert and tls_key go together")
+		}
+		if t.Users == "" {
+			add("terminal.users", "required when terminal.listen is set: the accounts file, e.g. /etc/borderpost/users.jsonl (`borderpost users add`)")
+		}
+		if len(t.Purposes) == 0 {
+			add("terminal.purposes", "required when terminal.listen is set: which alert purposes each role serves, e.g. officer: [border, police]; without it officers see no hits")
 		}
 	}
 	switch c.Log.Level {

@@ -253,8 +253,15 @@ func (ix *Index) lookup(it devices.Item, now time.Time) []Candidate {
 	return out
 }
 
-// lookupName searches the name index; an expired alert never matches.
+// lookupName searches the name index at the index's threshold.
 func (ix *Index) lookupName(it devices.Item, now time.Time) []Candidate {
+	return ix.LookupName(it, now, ix.threshold, nameLimit)
+}
+
+// LookupName returns up to limit alerts whose names match a person or
+// company item with a score of at least threshold, best first. An expired
+// alert never matches.
+func (ix *Index) LookupName(it devices.Item, now time.Time, threshold float64, limit int) []Candidate {
 	kind := name.KindPerson
 	if it.Kind == devices.KindCompany {
 		kind = name.KindCompany
@@ -262,7 +269,7 @@ func (ix *Index) lookupName(it devices.Item, now time.Time) []Candidate {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	ms := ix.names.Search(name.Query{Kind: kind, Name: it.Value, BirthDate: it.BirthDate, Nationality: it.Nationality, Sex: it.Sex},
-		ix.threshold, nameLimit)
+		threshold, limit)
 	var out []Candidate
 	for _, m := range ms {
 		if int(m.ID) >= len(ix.byName) || ix.byName[m.ID] == "" {

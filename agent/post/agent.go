@@ -23,6 +23,7 @@ import (
 
 	"github.com/borderpost/borderpost/agent/config"
 	"github.com/borderpost/borderpost/agent/match"
+	"github.com/borderpost/borderpost/agent/terminal"
 	"github.com/borderpost/borderpost/devices"
 	"github.com/borderpost/borderpost/devices/anpr"
 	"github.com/borderpost/borderpost/devices/ens"
@@ -35,16 +36,17 @@ import (
 
 // Agent is a running borderpost agent. Create it with New, run it with Run.
 type Agent struct {
-	cfg     config.Config
-	log     *slog.Logger
-	rep     *store.Replica
-	index   *match.Index
-	session *bpsync.Session
-	ln      net.Listener
-	checks  atomic.Int64
-	hits    atomic.Int64
-	ready   atomic.Bool
-	metrics *metrics
+	cfg      config.Config
+	log      *slog.Logger
+	rep      *store.Replica
+	index    *match.Index
+	session  *bpsync.Session
+	ln       net.Listener
+	checks   atomic.Int64
+	hits     atomic.Int64
+	ready    atomic.Bool
+	metrics  *metrics
+	terminal *terminal.Terminal // nil when the officers' page is off
 }
 
 // Version is the build's version, shown in metrics; the command sets it.
@@ -68,7 +70,9 @@ func NewVersion(ctx context.Context, cfg config.Config, log *slog.Logger, versio
 			"key_file", cfg.Store.Key.File)
 		kp = store.KeyFile{Path: cfg.Store.Key.File}
 	}
-	rep, err := store.Open(ctx, cfg.Store.Path, kp, store.Options{Logger: log})
+	// Compact at open: a snapshot switch leaves the old generation's pages
+	// free in the file until then.
+	rep, err := store.Open(ctx, cfg.Store.Path, kp, store.Options{Logger: log, Compact: true})
 	if err != nil {
 		return nil, fmt.Errorf("open replica: %w", err)
 	}
@@ -138,6 +142,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		go func() { errc <- a.cfg.Devices.ANPR.LineServer(a).Serve(ctx, aln) }()
 		a.log.Info("ANPR line protocol listening", "addr", aln.Addr().String())
 	}
+	if tsrv, err := a.startTerminal(ctx, errc); err != nil {
+		return err
+	} else if tsrv != nil {
+		defer tsrv.Close()
+	}
 	if l := a.cfg.Devices.MRZ.Listen; l != "" {
 		mln, err := net.Listen("tcp", l)
 		if err != nil {
@@ -146,6 +155,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		go func() { errc <- mrz.NewStreamServer(a, a.cfg.Devices.MRZ, a.log).Serve(ctx, mln) }()
 		a.log.Info("MRZ line stream listening", "addr", mln.Addr().String())
 	}
+	go a.rep.Maintain(ctx, a.cfg.Store.PurgeEvery, a.cfg.Store.Retention)
 	a.ready.Store(true)
 	if err := a.rep.Audit(ctx, store.AuditRecord{Event: store.EventAgentStart, Ref: a.cfg.Agent.ID}); err != nil {
 		return fmt.Errorf("audit log: %w", err)
@@ -231,10 +241,14 @@ func (a *Agent) Check(ctx context.Context, c devices.Check) (devices.Result, err
 	}
 	began := time.Now()
 	var hits []store.Hit
+	var cands []match.Candidate // the alert behind each hit
+	var items []devices.Item    // the item behind each hit
 	kinds := make([]string, 0, len(c.Items))
-	for _, it := range c.Items {
+	for i, found := range a.index.LookupAll(c.Items, c.Time) {
+		it := c.Items[i]
 		kinds = append(kinds, string(it.Kind))
-		for _, cand := range a.index.Lookup(it, c.Time) {
+		for _, cand := range found {
+			cands, items = append(cands, cand), append(items, it)
 			hits = append(hits, store.Hit{
 				ID: newID("hit"), CheckID: c.ID, Device: c.Device, Lane: c.Lane, Time: c.Time,
 				Field: it.Field, ItemKind: string(it.Kind), Raw: it.Raw, Value: it.Value, Correction: it.Correction,
@@ -258,6 +272,7 @@ func (a *Agent) Check(ctx context.Context, c devices.Check) (devices.Result, err
 			Match: h.Match, Score: h.Score, Category: h.Category, Action: h.Action, Explanation: h.Explanation})
 	}
 	if len(recorded) > 0 {
+		a.publish(recorded, cands, items)
 		a.hits.Add(int64(len(recorded)))
 		a.log.Info("hit", "check", c.ID, "device", c.Device, "hits", len(recorded))
 		if a.session != nil {
