@@ -6,14 +6,20 @@ GO        ?= go
 BIN       := bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
-LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# The build date is the commit's, never the clock: builds are reproducible.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+BUILD_DATE := $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(BUILD_DATE)
 # Debian packages the tests run against: real brokers (Mosquitto, NATS), a software TPM,
-# and Chromium for the officers' page.
-TEST_DEBS := mosquitto nats-server swtpm swtpm-tools chromium
+# Chromium for the officers' page, systemd-analyze for the service unit.
+TEST_DEBS := mosquitto nats-server swtpm swtpm-tools chromium systemd
+# What `make package` needs besides Go, and what its tests add.
+PACKAGE_DEBS := osslsigncode openssl
+PACKAGE_TEST_DEBS := lintian
 DEMO_ARGS ?=
 FUZZTIME  ?= 10m
 
-.PHONY: all build demo test test-deps vet fuzz clean
+.PHONY: all build demo test test-deps vet fuzz clean package package-deps test-package
 
 all: build
 
@@ -28,6 +34,19 @@ demo: build
 ## test: install missing Debian packages (as root), then run every test.
 test: test-deps vet
 	$(GO) test -count=1 -timeout 25m ./...
+
+## package: the Debian package, its SBOM and the signed Windows build in bin/package.
+package: package-deps
+	VERSION='$(VERSION)' COMMIT='$(COMMIT)' SOURCE_DATE_EPOCH='$(SOURCE_DATE_EPOCH)' OUT=$(BIN)/package sh packaging/build.sh
+
+## test-package: as root, build twice and compare, verify the signature, lintian,
+## and install, upgrade, remove and purge the package on this machine.
+test-package:
+	@$(MAKE) --no-print-directory test-deps TEST_DEBS="$(TEST_DEBS) $(PACKAGE_DEBS) $(PACKAGE_TEST_DEBS)"
+	$(GO) test -tags package -count=1 -timeout 15m -v ./packaging
+
+package-deps:
+	@$(MAKE) --no-print-directory test-deps TEST_DEBS="$(PACKAGE_DEBS)"
 
 test-deps:
 	@missing=""; for p in $(TEST_DEBS); do \
@@ -44,7 +63,8 @@ test-deps:
 
 vet:
 	$(GO) vet ./...
-	@test -z "$$(gofmt -l agent store sync devices simulator)" || { gofmt -l agent store sync devices simulator; echo "gofmt needed"; exit 1; }
+	$(GO) vet -tags package ./packaging
+	@test -z "$$(gofmt -l agent store sync devices simulator packaging)" || { gofmt -l agent store sync devices simulator packaging; echo "gofmt needed"; exit 1; }
 
 ## fuzz: run every fuzz target for FUZZTIME each.
 fuzz:
