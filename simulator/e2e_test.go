@@ -6,10 +6,12 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -454,4 +456,114 @@ func TestEndToEndAgentKilled(t *testing.T) {
 	st := p.central.Stats()
 	t.Logf("agent killed after 600 scans: %d refused while it restarted, %d hits answered, %d at central (%d duplicates removed)",
 		rep.Refused, len(answered), len(hits), st.Duplicates)
+}
+
+// TestEndToEndOfficerOutcome is the officer's part of the path: a planted
+// hit reaches the terminal, an officer logs in and records an outcome, and
+// the outcome reaches central joined to the hit.
+func TestEndToEndOfficerOutcome(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	broker := synctest.StartMosquitto(t)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	c, err := central.Start(central.Config{Broker: broker.URL(), Signer: bpsync.NewSigner(priv), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitFor(t, 10*time.Second, "central connected", c.Connected)
+	a, err := rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: t.TempDir(), ID: "post-officer", Broker: broker.URL(), CentralKey: pub,
+		Officer: "anna", OfficerPassword: "a long enough passphrase"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Kill()
+	alerts := watchlist.NewGenerator(5, watchlist.DefaultMix).Alerts(200)
+	d, err := c.Publish(alerts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "agent holds the list", func() bool { s, err := a.Status(); return err == nil && s.Digest == d.Digest })
+
+	jar, _ := cookiejar.New(nil)
+	officer := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	call := func(method, path, csrf string, body any, out any) int {
+		t.Helper()
+		var rd io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		}
+		req, _ := http.NewRequest(method, a.TerminalURL+path, rd)
+		req.Header.Set("Content-Type", "application/json")
+		if csrf != "" {
+			req.Header.Set("X-CSRF-Token", csrf)
+		}
+		resp, err := officer.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if out != nil {
+			json.NewDecoder(resp.Body).Decode(out)
+		}
+		return resp.StatusCode
+	}
+	var sess struct {
+		CSRF     string `json:"csrf"`
+		LoggedIn bool   `json:"logged_in"`
+	}
+	call("GET", "/api/session", "", nil, &sess)
+	if code := call("POST", "/api/login", sess.CSRF, map[string]string{"name": "anna", "password": "wrong password here"}, nil); code == http.StatusOK {
+		t.Fatal("a wrong password logged in")
+	}
+	call("GET", "/api/session", "", nil, &sess)
+	if code := call("POST", "/api/login", sess.CSRF, map[string]string{"name": "anna", "password": "a long enough passphrase"}, nil); code != http.StatusOK {
+		t.Fatalf("login: %d", code)
+	}
+	call("GET", "/api/session", "", nil, &sess)
+	if !sess.LoggedIn || sess.CSRF == "" {
+		t.Fatalf("session after login: %+v", sess)
+	}
+
+	// A planted plate read hits; the officer opens it and records the outcome.
+	var target store.Alert
+	for _, al := range alerts {
+		if al.Subject.Kind == store.SubjectVehicle {
+			target = al
+			break
+		}
+	}
+	resp, err := http.Post(a.URL+"/v1/scans", "application/json", strings.NewReader(fmt.Sprintf(
+		`{"kind":"plate","value":%q,"country":%q,"device":"anpr-1"}`, target.Subject.Vehicle.Plate, target.Subject.Vehicle.PlateCountry)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res devices.Result
+	json.NewDecoder(resp.Body).Decode(&res)
+	resp.Body.Close()
+	if len(res.Hits) != 1 {
+		t.Fatalf("planted read: %+v", res)
+	}
+	hitID := res.Hits[0].ID
+	if code := call("GET", "/api/hits/"+hitID, "", nil, nil); code != http.StatusOK {
+		t.Fatalf("open hit: %d", code)
+	}
+	if code := call("POST", "/api/hits/"+hitID+"/outcome", "", map[string]string{"outcome": "confirmed"}, nil); code != http.StatusForbidden {
+		t.Errorf("an outcome without the CSRF token was taken: %d", code)
+	}
+	if code := call("POST", "/api/hits/"+hitID+"/outcome", sess.CSRF, map[string]string{"outcome": "confirmed", "remark": "vehicle held at lane 2"}, nil); code != http.StatusOK {
+		t.Fatalf("record outcome: %d", code)
+	}
+	waitFor(t, 30*time.Second, "the outcome reaches central", func() bool { return len(c.Outcomes("post-officer")) == 1 })
+	o := c.Outcomes("post-officer")[0]
+	if o.HitID != hitID || o.Outcome != "confirmed" || o.Officer != "anna" || o.AlertID != target.ID {
+		t.Errorf("central got outcome %+v", o)
+	}
+	if hits := c.Hits("post-officer"); len(hits) != 1 || hits[0].ID != hitID {
+		t.Errorf("central hits %+v", hits)
+	}
+	waitFor(t, 10*time.Second, "outbox drained", func() bool { s, err := a.Status(); return err == nil && s.Outbox == 0 })
 }

@@ -57,10 +57,11 @@ type Central struct {
 }
 
 type agentHits struct {
-	cursor uint64            // every seq up to cursor is stored
-	held   map[uint64]bool   // stored seqs above cursor
-	byID   map[string]uint64 // hit ID -> seq, for de-duplication
-	hits   []store.Hit
+	cursor   uint64            // every seq up to cursor is stored
+	held     map[uint64]bool   // stored seqs above cursor
+	byID     map[string]uint64 // entry ID -> seq, for de-duplication
+	hits     []store.Hit
+	outcomes []store.Outcome // officers' outcomes, joined to hits by hit ID
 }
 
 // Stats counts what central has seen.
@@ -68,6 +69,7 @@ type Stats struct {
 	Received   int // hit messages received, duplicates included
 	Duplicates int // hit messages whose hit ID was already stored
 	Stored     int // distinct hits stored
+	Outcomes   int // distinct officers' outcomes stored
 	Acks       int // acknowledgements sent
 	Resyncs    int // resync requests answered
 }
@@ -235,8 +237,13 @@ func (c *Central) handleHit(topic string, payload []byte) {
 			continue
 		}
 		ah.byID[h.ID] = h.Seq
-		ah.hits = append(ah.hits, h)
 		ah.held[h.Seq] = true
+		if h.Outcome != nil {
+			ah.outcomes = append(ah.outcomes, *h.Outcome)
+			c.stats.Outcomes++
+			continue
+		}
+		ah.hits = append(ah.hits, h)
 		c.stats.Stored++
 		fresh = append(fresh, h)
 	}
@@ -313,6 +320,17 @@ func (c *Central) Hits(agent string) []store.Hit {
 	out := append([]store.Hit(nil), ah.hits...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
 	return out
+}
+
+// Outcomes returns the officers' outcomes received from an agent, in the
+// order they arrived.
+func (c *Central) Outcomes(agent string) []store.Outcome {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ah := c.agents[agent]; ah != nil {
+		return append([]store.Outcome(nil), ah.outcomes...)
+	}
+	return nil
 }
 
 // Stats returns central's counters.

@@ -37,17 +37,22 @@ type AgentOptions struct {
 	CentralKey ed25519.PublicKey
 	LogLevel   string    // default info
 	Output     io.Writer // the agent's log; default Dir/agent.log
+	// Officer, if set, enables the officers' terminal on loopback with
+	// this account (role officer), created with `borderpost users add`.
+	Officer, OfficerPassword string
 }
 
 // Agent is a running borderpost child process.
 type Agent struct {
-	Opts    AgentOptions
-	URL     string // http://127.0.0.1:port
-	Config  string // path of the configuration file
-	KeyFile string
-	DB      string
-	cmd     *exec.Cmd
-	exited  chan error
+	Opts AgentOptions
+	URL  string // http://127.0.0.1:port
+	// TerminalURL is the officers' page, when AgentOptions.Officer is set.
+	TerminalURL string
+	Config      string // path of the configuration file
+	KeyFile     string
+	DB          string
+	cmd         *exec.Cmd
+	exited      chan error
 }
 
 // Status is the agent's GET /v1/status answer (the fields the rig reads).
@@ -91,6 +96,21 @@ func Prepare(o AgentOptions) (*Agent, error) {
 		return nil, err
 	}
 	a.URL = "http://127.0.0.1:" + strconv.Itoa(port)
+	term := ""
+	if o.Officer != "" {
+		users := filepath.Join(o.Dir, "users.jsonl")
+		add := exec.Command(o.Binary, "users", "add", "--file", users, "--name", o.Officer, "--role", "officer")
+		add.Stdin = strings.NewReader(o.OfficerPassword + "\n")
+		if out, err := add.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("borderpost users add: %v: %s", err, out)
+		}
+		tport, err := synctest.PickPort()
+		if err != nil {
+			return nil, err
+		}
+		a.TerminalURL = "http://127.0.0.1:" + strconv.Itoa(tport)
+		term = fmt.Sprintf("terminal:\n  listen: 127.0.0.1:%d\n  users: %s\n  purposes:\n    officer: [border, police, customs]\n", tport, users)
+	}
 	cfg := fmt.Sprintf(`agent:
   id: %s
   post: "simulated post"
@@ -113,7 +133,7 @@ sync:
 log:
   level: %s
   format: text
-`, o.ID, a.DB, a.KeyFile, o.Broker, pub, port, o.LogLevel)
+`, o.ID, a.DB, a.KeyFile, o.Broker, pub, port, o.LogLevel) + term
 	if err := os.WriteFile(a.Config, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
