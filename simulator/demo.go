@@ -112,7 +112,11 @@ func runDemo(ctx context.Context, out io.Writer, agentBin string, nAlerts int, r
 
 	agentDir := filepath.Join(dir, "post")
 	os.MkdirAll(agentDir, 0o700)
-	a, err := rig.Prepare(rig.AgentOptions{Binary: agentBin, Dir: agentDir, ID: "post-demo-01", Broker: url, CentralKey: pub})
+	pw := make([]byte, 9)
+	rand.Read(pw)
+	password := fmt.Sprintf("demo-%x", pw)
+	a, err := rig.Prepare(rig.AgentOptions{Binary: agentBin, Dir: agentDir, ID: "post-demo-01", Broker: url, CentralKey: pub,
+		Officer: "officer", OfficerPassword: password})
 	if err != nil {
 		return err
 	}
@@ -120,7 +124,8 @@ func runDemo(ctx context.Context, out io.Writer, agentBin string, nAlerts int, r
 		return err
 	}
 	defer a.Stop()
-	fmt.Fprintf(out, "agent       %s (status: %s/v1/status, log: %s)\n", "post-demo-01", a.URL, filepath.Join(agentDir, "agent.log"))
+	fmt.Fprintf(out, "agent       %s (status: %s/v1/status, metrics: %s/metrics, log: %s)\n", "post-demo-01", a.URL, a.URL, filepath.Join(agentDir, "agent.log"))
+	fmt.Fprintf(out, "officers    %s  (log in as \"officer\", password %s)\n", a.TerminalURL, password)
 
 	list := watchlist.NewGenerator(uint64(time.Now().UnixNano()), watchlist.DefaultMix).Alerts(nAlerts)
 	d, err := c.Publish(list, nil)
