@@ -567,3 +567,91 @@ func TestEndToEndOfficerOutcome(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "outbox drained", func() bool { s, err := a.Status(); return err == nil && s.Outbox == 0 })
 }
+
+// TestEndToEndSnapshotInterrupted: an agent that was down while central
+// moved on further than it keeps deltas gets a snapshot; it is killed with
+// SIGKILL in the middle of the transfer, starts again, and ends holding
+// exactly central's alert set, verified by digest.
+func TestEndToEndSnapshotInterrupted(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	broker := synctest.StartMosquitto(t)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	c, err := central.Start(central.Config{Broker: broker.URL(), Signer: bpsync.NewSigner(priv), Logger: quiet, KeepDeltas: 2, SnapshotChunk: 250})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitFor(t, 10*time.Second, "central connected", c.Connected)
+	dir := t.TempDir()
+	a, err := rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: dir, ID: "post-snap", Broker: broker.URL(), CentralKey: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Kill()
+	gen := watchlist.NewGenerator(11, watchlist.DefaultMix)
+	base := gen.Alerts(20000)
+	if _, err := c.Publish(base, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "agent holds the first delta", func() bool { s, err := a.Status(); return err == nil && s.Seq == 1 })
+
+	// The agent is down while central rebuilds its list in a new epoch and
+	// publishes three deltas there: the agent's replica cannot be brought
+	// forward by deltas, only by a snapshot.
+	a.Kill()
+	c.NewEpoch()
+	changed := base[7]
+	changed.Version, changed.Action = 2, "arrest"
+	for _, d := range []struct {
+		ups  []store.Alert
+		dels []string
+	}{{gen.Alerts(500), nil}, {[]store.Alert{changed}, []string{base[8].ID}}, {gen.Alerts(10), []string{base[9].ID}}} {
+		if _, err := c.Publish(d.ups, d.dels); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logPath := filepath.Join(dir, "agent.log")
+	started := func() int { b, _ := os.ReadFile(logPath); return strings.Count(string(b), "snapshot started") }
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "the snapshot starts", func() bool { return started() >= 1 })
+	a.Kill() // in the middle of the transfer
+	if s := c.Stats(); s.Snapshots > 1 {
+		t.Logf("note: %d snapshots completed before the kill", s.Snapshots)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatalf("restart after a kill mid-snapshot: %v", err)
+	}
+	want := c.Digest().String()
+	waitFor(t, 120*time.Second, "agent holds central's digest after the snapshot", func() bool {
+		s, err := a.Status()
+		return err == nil && s.Digest == want && s.Seq == c.Seq()
+	})
+	s, _ := a.Status()
+	if s.Alerts != 20000+500+10-2 {
+		t.Errorf("agent's index holds %d alerts, want %d", s.Alerts, 20000+500+10-2)
+	}
+	if got := started(); got < 2 {
+		t.Errorf("snapshot started %d times, want a restart after the kill", got)
+	}
+	a.Stop()
+	rep, err := a.OpenReplica(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rep.Close()
+	if got, ok, _ := rep.Alert(changed.ID); !ok || got.Version != 2 || got.Action != "arrest" {
+		t.Errorf("changed alert after snapshot: %+v %v", got, ok)
+	}
+	if _, ok, _ := rep.Alert(base[8].ID); ok {
+		t.Error("a deleted alert survived the snapshot")
+	}
+	if _, err := rep.VerifyAudit(context.Background()); err != nil {
+		t.Errorf("audit chain: %v", err)
+	}
+	t.Logf("snapshots started %d times, central sent %d", started(), c.Stats().Snapshots)
+}

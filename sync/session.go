@@ -18,7 +18,9 @@ type SessionConfig struct {
 	Replica  *store.Replica
 	Verifier *Verifier
 	// Applied runs after each delta commits.
-	Applied     func(store.Change)
+	Applied func(store.Change)
+	// Reloaded runs after a snapshot replaced the whole alert set.
+	Reloaded    func()
 	Window      int // hits unacknowledged at most
 	Batch       int // hits per message at most
 	ResendAfter time.Duration
@@ -64,7 +66,12 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 			}
 			go s.publishReplica()
 		},
-		Resync: s.requestResync})
+		Resync: s.requestResync, Reloaded: func() {
+			if cfg.Reloaded != nil {
+				cfg.Reloaded()
+			}
+			go s.publishReplica()
+		}})
 	lc := cfg.Link
 	lc.ClientID = cfg.Agent
 	lc.Logger = cfg.Logger
@@ -87,10 +94,11 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 	s.forwarder = NewForwarder(ForwarderConfig{Replica: cfg.Replica, Publisher: link, Agent: cfg.Agent,
 		Window: cfg.Window, Batch: cfg.Batch, ResendAfter: cfg.ResendAfter, Logger: cfg.Logger})
 	link.subs = map[string]Handler{
-		TopicDelta:                      s.watchlist.HandleDelta,
-		AgentTopic(cfg.Agent, "deltas"): s.watchlist.HandleDelta,
-		TopicHead:                       s.watchlist.HandleHead,
-		AgentTopic(cfg.Agent, "acks"):   s.forwarder.HandleAck,
+		TopicDelta:                        s.watchlist.HandleDelta,
+		AgentTopic(cfg.Agent, "deltas"):   s.watchlist.HandleDelta,
+		TopicHead:                         s.watchlist.HandleHead,
+		AgentTopic(cfg.Agent, "acks"):     s.forwarder.HandleAck,
+		AgentTopic(cfg.Agent, "snapshot"): s.watchlist.HandleSnapshot,
 	}
 	link.Connect()
 	ctx, s.cancel = context.WithCancel(ctx)

@@ -32,6 +32,9 @@ type Watchlist struct {
 	// verified head naming the replica's own epoch and sequence, or a
 	// delta applied.
 	current time.Time
+	// snap is the snapshot being received, if any.
+	snap     *loading
+	reloaded func()
 }
 
 type pendingDelta struct {
@@ -49,6 +52,9 @@ type WatchlistConfig struct {
 	Applied func(store.Change)
 	// Resync asks central to replay from the given cursor.
 	Resync func(store.Cursor)
+	// Reloaded runs after a snapshot replaced the whole alert set, so the
+	// in-memory match index can be rebuilt from the replica.
+	Reloaded func()
 	// GapGrace is how long an out-of-order delta may wait for the missing
 	// ones before a resync is requested; default 2s.
 	GapGrace time.Duration
@@ -63,7 +69,7 @@ func NewWatchlist(cfg WatchlistConfig) *Watchlist {
 		cfg.Logger = slog.Default()
 	}
 	return &Watchlist{rep: cfg.Replica, verify: cfg.Verifier, log: cfg.Logger, applied: cfg.Applied,
-		resync: cfg.Resync, gapGrace: cfg.GapGrace, ahead: make(map[uint64]pendingDelta)}
+		resync: cfg.Resync, reloaded: cfg.Reloaded, gapGrace: cfg.GapGrace, ahead: make(map[uint64]pendingDelta)}
 }
 
 // HandleDelta is the Handler for delta topics. It returns only once the
@@ -209,6 +215,13 @@ func (w *Watchlist) Head() Head {
 func (w *Watchlist) Tick() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.snap != nil {
+		if time.Since(w.snap.progress) < snapshotStall {
+			return // a snapshot is on its way
+		}
+		w.abandonSnapshot("no chunk for " + snapshotStall.String())
+		w.lastResync = time.Time{}
+	}
 	cur, err := w.rep.Cursor()
 	if err != nil {
 		w.log.Error("read replica cursor", "err", err)
@@ -235,7 +248,7 @@ func (w *Watchlist) requestResync() {
 const resyncEvery = 5 * time.Second
 
 func (w *Watchlist) requestResyncAt(cur store.Cursor) {
-	if time.Since(w.lastResync) < resyncEvery {
+	if w.snap != nil || time.Since(w.lastResync) < resyncEvery {
 		return
 	}
 	w.lastResync = time.Now()

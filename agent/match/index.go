@@ -119,6 +119,17 @@ func Terms(a *store.Alert) []string {
 	return ts
 }
 
+// ReplaceWith makes ix hold what fresh holds, in one step: a snapshot's
+// alert set is indexed beside the old one while checks go on, then swapped
+// in. fresh must not be used afterwards.
+func (ix *Index) ReplaceWith(fresh *Index) {
+	fresh.mu.Lock()
+	defer fresh.mu.Unlock()
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.terms, ix.alerts, ix.names, ix.entry, ix.byName = fresh.terms, fresh.alerts, fresh.names, fresh.entry, fresh.byName
+}
+
 // Put adds or replaces an alert.
 func (ix *Index) Put(a store.Alert) {
 	ix.mu.Lock()

@@ -102,7 +102,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.session, err = bpsync.StartSession(ctx, bpsync.SessionConfig{
 		Link: link, Agent: a.cfg.Agent.ID, Replica: a.rep, Verifier: verifier,
-		Applied: a.index.Apply, Window: a.cfg.Sync.HitWindow, Batch: a.cfg.Sync.HitBatch, ResendAfter: a.cfg.Sync.ResendAfter,
+		Applied: a.index.Apply, Reloaded: a.reloadIndex, Window: a.cfg.Sync.HitWindow, Batch: a.cfg.Sync.HitBatch, ResendAfter: a.cfg.Sync.ResendAfter,
 		StatusEvery: a.cfg.Sync.StatusEvery, MaxReplicaAge: a.cfg.Sync.MaxReplicaAge, Logger: a.log,
 	})
 	if err != nil {
@@ -177,6 +177,19 @@ func (a *Agent) Run(ctx context.Context) error {
 	_ = a.rep.Audit(shut, store.AuditRecord{Event: store.EventAgentStop, Ref: a.cfg.Agent.ID})
 	a.log.Info("agent stopped", "checks", a.checks.Load(), "hits", a.hits.Load())
 	return nil
+}
+
+// reloadIndex rebuilds the match index from the replica after a snapshot
+// replaced the alert set, and swaps it in.
+func (a *Agent) reloadIndex() {
+	start := time.Now()
+	fresh := match.NewIndex()
+	if err := a.rep.Alerts(context.Background(), func(al store.Alert) error { fresh.Put(al); return nil }); err != nil {
+		a.log.Error("rebuild the match index after a snapshot; checks use the previous index", "err", err)
+		return
+	}
+	a.index.ReplaceWith(fresh)
+	a.log.Info("match index rebuilt from snapshot", "alerts", a.index.Len(), "took", time.Since(start).Round(time.Millisecond))
 }
 
 // Addr returns the address the HTTP server listens on, once Run has started it.

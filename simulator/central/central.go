@@ -34,6 +34,11 @@ type Config struct {
 	// default HeadTTL/4.
 	HeadEvery time.Duration
 	Logger    *slog.Logger
+	// KeepDeltas is how many recent deltas central keeps for replays; an
+	// agent further behind gets a snapshot. 0 keeps them all.
+	KeepDeltas int
+	// SnapshotChunk is the number of alerts per snapshot chunk; default 2000.
+	SnapshotChunk int
 	// OnHit, if set, is called once for every newly stored hit.
 	OnHit func(agent string, h store.Hit)
 }
@@ -45,15 +50,16 @@ type Central struct {
 	link *bpsync.Link
 	done chan struct{}
 
-	mu       sync.Mutex
-	alerts   map[string]store.Alert
-	digest   store.Digest
-	seq      uint64
-	last     [32]byte
-	history  map[uint64][]byte // seq -> signed delta as published
-	agents   map[string]*agentHits
-	statuses map[string]bpsync.Status
-	stats    Stats
+	mu        sync.Mutex
+	alerts    map[string]store.Alert
+	digest    store.Digest
+	seq       uint64
+	last      [32]byte
+	history   map[uint64][]byte // seq -> signed delta as published
+	agents    map[string]*agentHits
+	statuses  map[string]bpsync.Status
+	stats     Stats
+	snapshots int // transfers started, to name them
 }
 
 type agentHits struct {
@@ -72,6 +78,7 @@ type Stats struct {
 	Outcomes   int // distinct officers' outcomes stored
 	Acks       int // acknowledgements sent
 	Resyncs    int // resync requests answered
+	Snapshots  int // snapshots sent
 }
 
 // Start connects to the broker and subscribes to the agents' topics. It
@@ -167,6 +174,9 @@ func (c *Central) Publish(upserts []store.Alert, deletes []string) (bpsync.Delta
 	c.seq = delta.Seq
 	c.digest = d
 	c.history[delta.Seq] = msg
+	if k := c.cfg.KeepDeltas; k > 0 && delta.Seq > uint64(k) {
+		delete(c.history, delta.Seq-uint64(k))
+	}
 	for _, a := range upserts {
 		c.alerts[a.ID] = a
 	}
@@ -175,6 +185,18 @@ func (c *Central) Publish(upserts []store.Alert, deletes []string) (bpsync.Delta
 	}
 	c.publishHead()
 	return delta, nil
+}
+
+// NewEpoch starts a new epoch, as when central rebuilds its list from
+// scratch: the next delta is sequence 1 of the new epoch, chained from
+// nothing, and agents still on the old epoch are sent a snapshot when they
+// ask to catch up.
+func (c *Central) NewEpoch() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cfg.Epoch++
+	c.seq, c.last = 0, [32]byte{}
+	clear(c.history)
 }
 
 func (c *Central) publishHead() {
@@ -277,11 +299,15 @@ func (c *Central) handleResync(topic string, payload []byte) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if r.Epoch != 0 && r.Epoch != c.cfg.Epoch {
-		c.log.Warn("agent on another epoch needs a snapshot; not implemented in the simulator", "agent", agent, "epoch", r.Epoch)
+	c.stats.Resyncs++
+	replayable := r.Epoch == 0 || r.Epoch == c.cfg.Epoch
+	for s := r.Seq + 1; replayable && s <= c.seq; s++ {
+		_, replayable = c.history[s]
+	}
+	if !replayable {
+		c.sendSnapshot(agent)
 		return
 	}
-	c.stats.Resyncs++
 	for s := r.Seq + 1; s <= c.seq; s++ {
 		if err := c.link.Publish(bpsync.AgentTopic(agent, "deltas"), false, c.history[s]); err != nil {
 			c.log.Warn("replay interrupted", "agent", agent, "seq", s, "err", err)
@@ -289,6 +315,31 @@ func (c *Central) handleResync(topic string, payload []byte) {
 		}
 	}
 	c.log.Info("replayed deltas", "agent", agent, "from", r.Seq+1, "to", c.seq)
+}
+
+// sendSnapshot sends an agent the whole alert set in signed, checksummed
+// chunks. c.mu held.
+func (c *Central) sendSnapshot(agent string) {
+	alerts := make([]store.Alert, 0, len(c.alerts))
+	for _, a := range c.alerts {
+		alerts = append(alerts, a)
+	}
+	c.snapshots++
+	m := bpsync.SnapshotManifest{ID: fmt.Sprintf("%s-%d-%d", agent, c.seq, c.snapshots), Epoch: c.cfg.Epoch, Seq: c.seq,
+		Hash: hex.EncodeToString(c.last[:]), Digest: c.digest.String(), Issued: time.Now().UTC()}
+	msgs, err := bpsync.BuildSnapshot(c.cfg.Signer, m, alerts, c.cfg.SnapshotChunk)
+	if err != nil {
+		c.log.Error("build snapshot", "err", err)
+		return
+	}
+	for i, msg := range msgs {
+		if err := c.link.Publish(bpsync.AgentTopic(agent, "snapshot"), false, msg); err != nil {
+			c.log.Warn("snapshot interrupted; the agent will ask again", "agent", agent, "message", i, "err", err)
+			return
+		}
+	}
+	c.stats.Snapshots++
+	c.log.Info("snapshot sent", "agent", agent, "alerts", len(alerts), "chunks", len(msgs)-1)
 }
 
 func (c *Central) handleStatus(topic string, payload []byte) {
