@@ -122,6 +122,9 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 		}
 		defer clear(next)
 	}
+	if err := backupBeforeUpgrade(ctx, path, opt); err != nil {
+		return nil, err
+	}
 	if opt.Compact {
 		if err := compactIfWanted(ctx, path, opt); err != nil {
 			return nil, err

@@ -66,6 +66,10 @@ func TestUpgradeFromFormat1(t *testing.T) {
 	if n, err := r.PurgeExpired(ctx, now); err != nil || n != 1 {
 		t.Fatalf("expiry index not built: %d %v", n, err)
 	}
+	// The format 1 file was copied aside, whole, before the upgrade.
+	if st, err := ReadStatus(ctx, BackupPath(path, 1), Options{}); err != nil || st.Format != 1 || st.Cursor.Seq != 5 {
+		t.Fatalf("backup of the format 1 file: %+v %v", st, err)
+	}
 	if st, _ := ReadStatus(ctx, path+".missing", Options{}); st.Format != 0 {
 		t.Fatal("status of a missing file")
 	}

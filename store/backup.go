@@ -1,0 +1,77 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// BackupPath is where Open copies a replica of an older format before
+// upgrading it: beside it, named for the format it had.
+func BackupPath(path string, format uint32) string {
+	return fmt.Sprintf("%s.format%d.bak", path, format)
+}
+
+// backupBeforeUpgrade copies the file at path aside when it holds an
+// older format than this code writes, so that an upgrade that goes wrong,
+// or a downgrade of borderpost, can go back to it. A file of the current
+// format, a new file and one already backed up are left alone.
+func backupBeforeUpgrade(ctx context.Context, path string, opt Options) error {
+	if _, err := os.Stat(path); os.IsNotExist(err) {
+		return nil
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.LockTimeout, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("open replica %s: %w (is another borderpost running?)", path, err)
+	}
+	var format uint32
+	db.View(func(tx *bolt.Tx) error {
+		if meta := tx.Bucket(bucketMeta); meta != nil {
+			if f := meta.Get(metaFormat); len(f) == 4 {
+				format = binary.BigEndian.Uint32(f)
+			}
+		}
+		return nil
+	})
+	defer db.Close()
+	if format == 0 || format >= FormatVersion {
+		return nil
+	}
+	dst := BackupPath(path, format)
+	if _, err := os.Stat(dst); err == nil {
+		return nil
+	}
+	// Copy from the open read-only transaction: a consistent file even if
+	// the last writer was killed.
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(dst)+".*")
+	if err != nil {
+		return fmt.Errorf("back up replica before upgrading format %d: %w", format, err)
+	}
+	defer os.Remove(tmp.Name())
+	err = db.View(func(tx *bolt.Tx) error { _, err := tx.WriteTo(tmp); return err })
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o600)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), dst)
+	}
+	if err != nil {
+		return fmt.Errorf("back up replica before upgrading format %d (need free space beside %s): %w", format, path, err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	opt.Logger.Warn("replica of an older format backed up before its upgrade", "format", format, "to", FormatVersion, "backup", dst)
+	return nil
+}
