@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,19 +18,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/borderpost/borderpost/agent/config"
+	"github.com/borderpost/borderpost/agent/post"
 	"github.com/borderpost/borderpost/store"
+	"github.com/borderpost/borderpost/store/tpm"
 )
 
-// keyProvider returns the data key provider the configuration names. No
-// key, no start: without one it fails. A development key file is used
-// only because the configuration names it, and always with a warning.
+// keyProvider returns the data key provider the configuration names.
 func keyProvider(cfg config.Config, log *slog.Logger) (store.KeyProvider, error) {
-	if cfg.Store.Key.File == "" {
-		return nil, fmt.Errorf("%w: the configuration names no data key (store.key)", store.ErrNoKey)
-	}
-	log.Warn("DEVELOPMENT KEY FILE IN USE: the replica's data key is stored in clear on disk; use a TPM-sealed key on a post",
-		"key_file", cfg.Store.Key.File)
-	return store.KeyFile{Path: cfg.Store.Key.File}, nil
+	return post.KeyProvider(cfg, log)
 }
 
 // stderrIsTerminal reports whether progress can be drawn as a bar.
@@ -114,13 +110,44 @@ func cliLogger(cmd *cobra.Command) *slog.Logger {
 
 func keysCmd() *cobra.Command {
 	keys := &cobra.Command{Use: "keys", Short: "Manage the replica's data key"}
-	var keyFile string
+	var keyFile, cfgPath string
 	initCmd := &cobra.Command{
 		Use:   "init",
-		Short: "Create a development data key file (the key is stored in clear; posts use the TPM)",
+		Short: "Create the data key: sealed in the TPM the configuration names (--config), or a development key file (--key-file)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if keyFile == "" {
-				return errors.New("--key-file is required")
+			switch {
+			case cfgPath != "":
+				cfg, err := loadConfig(cfgPath)
+				if err != nil {
+					return err
+				}
+				t := cfg.Store.Key.TPM
+				if t == nil {
+					if cfg.Store.Key.File == "" {
+						return errors.New("the configuration names no key (store.key.tpm or store.key.file)")
+					}
+					keyFile = cfg.Store.Key.File
+					break
+				}
+				blob := t.Blob
+				if blob == "" {
+					blob = tpm.BlobPathFor(cfg.Store.Path)
+				}
+				if _, err := os.Stat(blob); err == nil {
+					return fmt.Errorf("%s exists: a new key would make the replica unreadable; use `keys rotate`", blob)
+				}
+				key := make([]byte, store.DataKeySize)
+				if _, err := rand.Read(key); err != nil {
+					return err
+				}
+				defer clear(key)
+				if err := tpm.Provision(cmd.Context(), post.TPMConfig(t), blob, key); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "sealed a new data key in the TPM, bound to PCRs %v; blob %s\n", t.PCRs, blob)
+				return nil
+			case keyFile == "":
+				return errors.New("name the key: --config FILE (the TPM or key file it names) or --key-file PATH")
 			}
 			if err := store.WriteKeyFile(keyFile); err != nil {
 				return err
@@ -129,7 +156,8 @@ func keysCmd() *cobra.Command {
 			return nil
 		},
 	}
-	initCmd.Flags().StringVar(&keyFile, "key-file", "", "where to write the key file")
+	initCmd.Flags().StringVar(&keyFile, "key-file", "", "where to write a development key file")
+	initCmd.Flags().StringVarP(&cfgPath, "config", "c", "", "agent configuration whose store.key to create")
 	keys.AddCommand(initCmd, keysStatusCmd(), keysRotateCmd())
 	return keys
 }
@@ -150,7 +178,10 @@ func keysStatusCmd() *cobra.Command {
 				return err
 			}
 			provider := "none configured (the agent will not start)"
-			if cfg.Store.Key.File != "" {
+			switch {
+			case cfg.Store.Key.TPM != nil:
+				provider = fmt.Sprintf("TPM, bound to PCRs %v", cfg.Store.Key.TPM.PCRs)
+			case cfg.Store.Key.File != "":
 				provider = "development key file " + cfg.Store.Key.File + " (key in clear on disk)"
 			}
 			out := cmd.OutOrStdout()

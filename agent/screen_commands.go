@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime"
 	"strings"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/borderpost/borderpost/agent/match"
 	"github.com/borderpost/borderpost/agent/match/name"
+	"github.com/borderpost/borderpost/agent/post"
 	"github.com/borderpost/borderpost/devices"
 	"github.com/borderpost/borderpost/devices/ident"
 	"github.com/borderpost/borderpost/store"
@@ -116,7 +118,11 @@ func screenIndex(ctx context.Context, cfgPath, alertsPath string) (*match.Index,
 		if err != nil {
 			return nil, 0, err
 		}
-		rep, err := store.Open(ctx, cfg.Store.Path, store.KeyFile{Path: cfg.Store.Key.File}, store.Options{})
+		kp, err := post.KeyProvider(cfg, slog.Default())
+		if err != nil {
+			return nil, 0, err
+		}
+		rep, err := store.Open(ctx, cfg.Store.Path, kp, store.Options{})
 		if err != nil {
 			return nil, 0, err
 		}

@@ -82,6 +82,20 @@ type Key struct {
 	// File is a development key file (64 hex characters). The agent warns
 	// loudly when it runs on one.
 	File string `yaml:"file"`
+	// TPM seals the key in the post's TPM, bound to its boot state.
+	TPM *TPMKey `yaml:"tpm"`
+}
+
+// TPMKey says which TPM holds the data key and which boot state it is
+// bound to.
+type TPMKey struct {
+	Device          string `yaml:"device"`           // /dev/tpmrm0 on a post
+	Address         string `yaml:"address"`          // host:port of a TCP TPM (swtpm), development only
+	PlatformAddress string `yaml:"platform_address"` // its control port; default the command port + 1
+	PCRs            []int  `yaml:"pcrs"`             // e.g. [7]: the Secure Boot state
+	Bank            string `yaml:"bank"`             // sha256 (default), sha1 or sha384
+	// Blob is the sealed key file; default the replica's path + ".tpmkey".
+	Blob string `yaml:"blob"`
 }
 
 // MQTT is the link to central's broker.
@@ -227,8 +241,18 @@ func (c *Config) validate(root *yaml.Node) Problems {
 	if c.Store.PurgeEvery < time.Second || c.Store.PurgeEvery > time.Minute {
 		add("store.purge_every", "want 1s to 1m: expired alerts must leave the disk within a minute; 30s is a good value")
 	}
-	if c.Store.Key.File == "" {
-		add("store.key.file", "required: no key, no start; name the data key file (development) created by `borderpost keys init`")
+	switch k := c.Store.Key; {
+	case k.File == "" && k.TPM == nil:
+		add("store.key", "required: no key, no start; set store.key.tpm on a post (see configs/agent.example.yaml), or store.key.file for development")
+	case k.File != "" && k.TPM != nil:
+		add("store.key", "set either store.key.tpm or store.key.file, not both")
+	case k.TPM != nil:
+		if (k.TPM.Device == "") == (k.TPM.Address == "") {
+			add("store.key.tpm", "set device (/dev/tpmrm0 on a post) or address (a TCP TPM such as swtpm), exactly one")
+		}
+		if len(k.TPM.PCRs) == 0 {
+			add("store.key.tpm.pcrs", "required: the PCRs the key is bound to, e.g. [7] for the Secure Boot state")
+		}
 	}
 	if u, err := url.Parse(c.MQTT.Broker); err != nil || (u.Scheme != "tcp" && u.Scheme != "ssl" && u.Scheme != "mqtt" && u.Scheme != "mqtts") || u.Host == "" {
 		add("mqtt.broker", "want tcp://host:port or ssl://host:port, e.g. ssl://central.example:8883")

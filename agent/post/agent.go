@@ -31,6 +31,7 @@ import (
 	"github.com/borderpost/borderpost/devices/ocr"
 	"github.com/borderpost/borderpost/devices/scan"
 	"github.com/borderpost/borderpost/store"
+	"github.com/borderpost/borderpost/store/tpm"
 	bpsync "github.com/borderpost/borderpost/sync"
 )
 
@@ -49,6 +50,32 @@ type Agent struct {
 	terminal *terminal.Terminal // nil when the officers' page is off
 }
 
+// KeyProvider returns the data key provider the configuration names: the
+// TPM on a post, or a development key file, used only because the
+// configuration names it, and always with a loud warning. No key, no
+// start: without one it fails.
+func KeyProvider(cfg config.Config, log *slog.Logger) (store.KeyProvider, error) {
+	k := cfg.Store.Key
+	switch {
+	case k.TPM != nil:
+		blob := k.TPM.Blob
+		if blob == "" {
+			blob = tpm.BlobPathFor(cfg.Store.Path)
+		}
+		return &tpm.KeyProvider{Config: TPMConfig(k.TPM), BlobPath: blob}, nil
+	case k.File != "":
+		log.Warn("DEVELOPMENT KEY FILE IN USE: the replica's data key is stored in clear on disk; use a TPM-sealed key on a post",
+			"key_file", k.File)
+		return store.KeyFile{Path: k.File}, nil
+	}
+	return nil, fmt.Errorf("%w: the configuration names no data key (store.key.tpm or store.key.file)", store.ErrNoKey)
+}
+
+// TPMConfig turns the configuration's TPM section into store/tpm's form.
+func TPMConfig(t *config.TPMKey) tpm.Config {
+	return tpm.Config{Device: t.Device, Address: t.Address, PlatformAddress: t.PlatformAddress, PCRs: t.PCRs, Bank: t.Bank}
+}
+
 // Version is the build's version, shown in metrics; the command sets it.
 type Version string
 
@@ -64,11 +91,9 @@ func NewVersion(ctx context.Context, cfg config.Config, log *slog.Logger, versio
 	if log == nil {
 		log = slog.Default()
 	}
-	var kp store.KeyProvider
-	if cfg.Store.Key.File != "" {
-		log.Warn("DEVELOPMENT KEY FILE IN USE: the replica's data key is stored in clear on disk; use a TPM-sealed key on a post",
-			"key_file", cfg.Store.Key.File)
-		kp = store.KeyFile{Path: cfg.Store.Key.File}
+	kp, err := KeyProvider(cfg, log)
+	if err != nil {
+		return nil, err
 	}
 	// Compact at open: a snapshot switch leaves the old generation's pages
 	// free in the file until then.
@@ -191,6 +216,10 @@ func (a *Agent) reloadIndex() {
 	a.index.ReplaceWith(fresh)
 	a.log.Info("match index rebuilt from snapshot", "alerts", a.index.Len(), "took", time.Since(start).Round(time.Millisecond))
 }
+
+// Close releases the replica of an agent that was never Run (Run closes it
+// itself when it returns).
+func (a *Agent) Close() error { return a.rep.Close() }
 
 // Addr returns the address the HTTP server listens on, once Run has started it.
 func (a *Agent) Addr() net.Addr {
