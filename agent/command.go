@@ -25,7 +25,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(serviceRunCmd(), versionCmd(), keysCmd(), configCmd(), auditCmd(), usersCmd(), screenCmd(), replicaCmd())
+	root.AddCommand(serviceRunCmd(), versionCmd(), keysCmd(), configCmd(), auditCmd(), usersCmd(), screenCmd(), replicaCmd(), checkCmd())
 	root.AddCommand(serviceCmds()...)
 	return root
 }
