@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -27,5 +30,47 @@ func benchCmd() *cobra.Command {
 	cmd.Flags().IntVar(&cfg.Queries, "queries", 2000, "checks per kind (declarations: a tenth)")
 	cmd.Flags().Uint64Var(&cfg.Seed, "seed", 1, "seed of the generated replica and checks")
 	cmd.Flags().Bool("json", true, "print the report as one JSON object (always on; kept for the documented command line)")
+	return cmd
+}
+
+func genCmd() *cobra.Command {
+	var cfg bench.Config
+	var alertsPath, queriesPath string
+	var queries int
+	cmd := &cobra.Command{
+		Use:   "gen",
+		Short: "Write the benchmark's generated alerts as JSON Lines (for `borderpost replica import`) and name queries as CSV (for `borderpost screen`)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			af, err := os.Create(alertsPath)
+			if err != nil {
+				return err
+			}
+			defer af.Close()
+			var qf *os.File
+			if queriesPath != "" {
+				if qf, err = os.Create(queriesPath); err != nil {
+					return err
+				}
+				defer qf.Close()
+			}
+			var q io.Writer
+			if qf != nil {
+				q = qf
+			}
+			if err := bench.WriteCorpus(cfg, af, q, queries); err != nil {
+				return err
+			}
+			if err := af.Sync(); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d alerts to %s and %d queries to %s\n", cfg.Alerts, alertsPath, queries, queriesPath)
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&cfg.Alerts, "alerts", 100000, "alerts to write")
+	cmd.Flags().Uint64Var(&cfg.Seed, "seed", 1, "seed")
+	cmd.Flags().StringVar(&alertsPath, "out", "alerts.jsonl", "alerts file")
+	cmd.Flags().StringVar(&queriesPath, "queries-out", "", "queries CSV file (none if empty)")
+	cmd.Flags().IntVar(&queries, "queries", 100000, "name queries to write")
 	return cmd
 }

@@ -29,7 +29,7 @@ func newRoot() *cobra.Command {
 		Short:        "Central and the field in a box, for borderpost's demo, tests and benchmarks",
 		SilenceUsage: true,
 	}
-	root.AddCommand(demoCmd(), centralCmd(), fieldCmd(), keysCmd(), fleetCmd(), backlogCmd(), soakCmd(), benchCmd())
+	root.AddCommand(demoCmd(), centralCmd(), fieldCmd(), keysCmd(), fleetCmd(), backlogCmd(), soakCmd(), benchCmd(), genCmd())
 	return root
 }
 

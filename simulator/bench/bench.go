@@ -126,7 +126,7 @@ func Run(cfg Config) (Report, error) {
 	say("index built in %.1fs, heap %.0f MiB", rep.BuildSeconds, float64(rep.HeapBytes)/(1<<20))
 
 	noise := watchlist.NewGenerator(cfg.Seed+1, watchlist.DefaultMix)
-	noiseNames := name.Generate(rand.New(rand.NewPCG(cfg.Seed+2, 7)), cfg.Queries)
+	noiseNames := nameNoise(cfg.Seed, cfg.Queries)
 	kinds := []struct {
 		kind string
 		make func(i int) query
@@ -188,6 +188,12 @@ func Run(cfg Config) (Report, error) {
 		rep.FalseHitRate = float64(falseHits) / float64(noiseChecks)
 	}
 	return rep, nil
+}
+
+// nameNoise generates names that are not on the list: same generator,
+// another seed.
+func nameNoise(seed uint64, n int) []name.Entry {
+	return name.Generate(rand.New(rand.NewPCG(seed+2, 7)), max(n, 1))
 }
 
 func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
