@@ -166,7 +166,8 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "r.db")
 	r := openTest(t, path, testKey(3))
-	secrets := []string{"MAB1234", "CSQU3054383", "Kowalczykowa", "P0987654321", "Vesselname", "SN-554433", "someone@example.org"}
+	secrets := []string{"MAB1234", "CSQU3054383", "Kowalczykowa", "P0987654321", "Vesselname", "SN-554433", "someone@example.org",
+		"Amberline Logistics", "DE998877665544", "+4930555123456", "DAIMQ", "WVWZZZ1JZXW000001", "Cheboksary Street 7"}
 	ups := []Alert{
 		plate("A1", secrets[0], 1),
 		{ID: "A2", Version: 1, Subject: Subject{Kind: SubjectContainer, Container: &Container{Number: secrets[1]}}},
@@ -175,6 +176,18 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 		{ID: "A5", Version: 1, Subject: Subject{Kind: SubjectVessel, Vessel: &Vessel{IMO: "9074729", Name: secrets[4]}}},
 		{ID: "A6", Version: 1, Subject: Subject{Kind: SubjectFirearm, Firearm: &Firearm{Serial: secrets[5]}}},
 		{ID: "A7", Version: 1, Subject: Subject{Kind: SubjectEmail, Email: secrets[6]}},
+		{ID: "A8", Version: 1, Subject: Subject{Kind: SubjectCompany, Company: &Company{Name: secrets[7], EORI: secrets[8], Address: secrets[12]}}},
+		{ID: "A9", Version: 1, Subject: Subject{Kind: SubjectPhone, Phone: secrets[9]}},
+		{ID: "A10", Version: 1, Subject: Subject{Kind: SubjectAircraft, Aircraft: &Aircraft{Registration: secrets[10]}}},
+		{ID: "A11", Version: 1, Subject: Subject{Kind: SubjectVehicle, Vehicle: &Vehicle{VIN: secrets[11], PlateCountry: "DE"}}},
+	}
+	// Every subject kind is covered.
+	kinds := map[SubjectKind]bool{}
+	for _, a := range ups {
+		kinds[a.Subject.Kind] = true
+	}
+	if len(kinds) != 10 {
+		t.Fatalf("test covers %d subject kinds, want all 10", len(kinds))
 	}
 	c0, _ := r.Cursor()
 	if err := r.Apply(ctx, change(c0, map[string]Alert{}, ups, nil)); err != nil {
