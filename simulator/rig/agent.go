@@ -152,6 +152,9 @@ func (a *Agent) Start(ctx context.Context) error {
 	}
 	a.cmd = exec.Command(a.Opts.Binary, "run", "--config", a.Config)
 	a.cmd.Stdout, a.cmd.Stderr = out, out
+	// If the simulator dies without stopping it (a crash, SIGPIPE), the
+	// agent is told to stop rather than left running on its own.
+	a.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := a.cmd.Start(); err != nil {
 		return fmt.Errorf("start agent: %w", err)
 	}
