@@ -29,7 +29,7 @@ func newRoot() *cobra.Command {
 		Short:        "Central and the field in a box, for borderpost's demo, tests and benchmarks",
 		SilenceUsage: true,
 	}
-	root.AddCommand(demoCmd(), centralCmd(), fieldCmd(), keysCmd(), fleetCmd(), backlogCmd(), soakCmd(), benchCmd(), genCmd())
+	root.AddCommand(demoCmd(), centralCmd(), fieldCmd(), keysCmd(), delegateCmd(), fleetCmd(), backlogCmd(), soakCmd(), benchCmd(), genCmd())
 	return root
 }
 
@@ -61,6 +61,8 @@ func keysCmd() *cobra.Command {
 	return cmd
 }
 
+// readSigner reads a signing key, and the delegation beside it
+// (PATH.cert) when the key is a delegated one.
 func readSigner(path string) (*bpsync.Signer, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -71,7 +73,53 @@ func readSigner(path string) (*bpsync.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("central signing key %s: %w", path, err)
 	}
-	return bpsync.NewSigner(priv), nil
+	s := bpsync.NewSigner(priv)
+	if cert, err := os.ReadFile(path + ".cert"); err == nil {
+		s.Cert = cert
+	} else if !os.IsNotExist(err) {
+		return nil, err
+	}
+	return s, nil
+}
+
+func delegateCmd() *cobra.Command {
+	var rootPath, out string
+	var days int
+	cmd := &cobra.Command{
+		Use:   "delegate",
+		Short: "Create a signing key vouched for by the root key for a number of days (OUT and OUT.cert); agents trust only the root",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			root, err := readSigner(rootPath)
+			if err != nil {
+				return err
+			}
+			if root.Cert != nil {
+				return fmt.Errorf("%s is itself a delegated key: delegate from the root", rootPath)
+			}
+			pub, priv, err := ed25519.GenerateKey(rand.Reader)
+			if err != nil {
+				return err
+			}
+			now := time.Now().UTC()
+			cert, err := bpsync.Delegate(root, pub, now.Add(-5*time.Minute), now.Add(time.Duration(days)*24*time.Hour))
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(out, []byte(base64.StdEncoding.EncodeToString(priv.Seed())+"\n"), 0o600); err != nil {
+				return err
+			}
+			if err := os.WriteFile(out+".cert", cert, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote signing key %s (key %s) vouched for by root %s until %s\n", out,
+				bpsync.KeyID(pub), root.KeyID, now.Add(time.Duration(days)*24*time.Hour).Format(time.RFC3339))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&rootPath, "root", "central.key", "the root key (keep it offline)")
+	cmd.Flags().StringVar(&out, "out", "signing.key", "where to write the delegated signing key")
+	cmd.Flags().IntVar(&days, "days", 30, "how many days the delegation is valid")
+	return cmd
 }
 
 func centralCmd() *cobra.Command {

@@ -75,10 +75,25 @@ var brokers = map[string]func(testing.TB) synctest.Broker{
 	"nats":      func(t testing.TB) synctest.Broker { return synctest.StartNATS(t) },
 }
 
+// delegatedSigner returns central's signer as it runs in production: a
+// working key vouched for by a root, whose public key is what agents trust.
+func delegatedSigner(t *testing.T) (root ed25519.PublicKey, s *bpsync.Signer) {
+	t.Helper()
+	rootPub, rootPriv, _ := ed25519.GenerateKey(rand.Reader)
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	s = bpsync.NewSigner(priv)
+	cert, err := bpsync.Delegate(bpsync.NewSigner(rootPriv), pub, time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Cert = cert
+	return rootPub, s
+}
+
 func startPostOn(t *testing.T, broker synctest.Broker, nAlerts int, via func(string) string) *post {
 	t.Helper()
-	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	p := &post{t: t, broker: broker, signer: bpsync.NewSigner(priv)}
+	pub, signer := delegatedSigner(t)
+	p := &post{t: t, broker: broker, signer: signer}
 	agentBroker := p.broker.URL()
 	if via != nil {
 		agentBroker = via(agentBroker)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // Envelope carries a signed body. The signature covers the body's exact
@@ -16,12 +17,37 @@ type Envelope struct {
 	Body json.RawMessage `json:"body"`
 	Key  string          `json:"key"` // ID of the signing key
 	Sig  []byte          `json:"sig"` // Ed25519 signature over Body
+	// Cert, when the signing key is not itself trusted, is the signed
+	// Delegation by which a trusted root vouches for it.
+	Cert json.RawMessage `json:"cert,omitempty"`
 }
 
-// Signer signs bodies with an Ed25519 private key.
+// Delegation is a root key's statement that a signing key may sign
+// watch-list messages between NotBefore and Expires. Central keeps the root
+// offline and signs with delegated keys, so a signing key can be replaced
+// without touching any agent.
+type Delegation struct {
+	Key       []byte    `json:"key"` // the delegated Ed25519 public key
+	NotBefore time.Time `json:"not_before"`
+	Expires   time.Time `json:"expires"`
+}
+
+// Signer signs bodies with an Ed25519 private key, attaching the
+// delegation that vouches for it, if any.
 type Signer struct {
 	KeyID string
 	Key   ed25519.PrivateKey
+	Cert  json.RawMessage // a root's signed Delegation of Key, or nil for a root key
+}
+
+// Delegate has root vouch for pub from notBefore until expires, and
+// returns the signed delegation to put in the delegated Signer's Cert.
+func Delegate(root *Signer, pub ed25519.PublicKey, notBefore, expires time.Time) (json.RawMessage, error) {
+	if !expires.After(notBefore) {
+		return nil, fmt.Errorf("delegation expires (%s) before it starts (%s)", expires, notBefore)
+	}
+	msg, _, err := root.Seal(Delegation{Key: pub, NotBefore: notBefore.UTC(), Expires: expires.UTC()})
+	return msg, err
 }
 
 // KeyID derives a short, stable ID for a public key.
@@ -42,16 +68,20 @@ func (s *Signer) Seal(v any) (msg []byte, hash [32]byte, err error) {
 	if err != nil {
 		return nil, hash, err
 	}
-	msg, err = json.Marshal(Envelope{Body: body, Key: s.KeyID, Sig: ed25519.Sign(s.Key, body)})
+	msg, err = json.Marshal(Envelope{Body: body, Key: s.KeyID, Sig: ed25519.Sign(s.Key, body), Cert: s.Cert})
 	return msg, sha256.Sum256(body), err
 }
 
-// Verifier checks envelopes against the keys the agent trusts.
+// Verifier checks envelopes against the root keys the agent trusts: a
+// message signed by a root, or by a key a root delegated and whose
+// delegation is valid now.
 type Verifier struct {
 	keys map[string]ed25519.PublicKey
+	// Now returns the current time; nil means time.Now. Tests set it.
+	Now func() time.Time
 }
 
-// NewVerifier trusts the given public keys.
+// NewVerifier trusts the given root public keys.
 func NewVerifier(keys ...ed25519.PublicKey) *Verifier {
 	v := &Verifier{keys: make(map[string]ed25519.PublicKey)}
 	for _, k := range keys {
@@ -68,12 +98,47 @@ func (v *Verifier) Open(msg []byte) (body []byte, hash [32]byte, err error) {
 	}
 	pub, ok := v.keys[env.Key]
 	if !ok {
-		return nil, hash, fmt.Errorf("%w: key %q", ErrUntrustedKey, env.Key)
+		if pub, err = v.delegated(env); err != nil {
+			return nil, hash, err
+		}
 	}
 	if !ed25519.Verify(pub, env.Body, env.Sig) {
 		return nil, hash, fmt.Errorf("%w: key %q", ErrSignature, env.Key)
 	}
 	return env.Body, sha256.Sum256(env.Body), nil
+}
+
+// delegated returns the signing key of env if a trusted root vouches for
+// it now. A delegation is never itself delegated further.
+func (v *Verifier) delegated(env Envelope) (ed25519.PublicKey, error) {
+	if len(env.Cert) == 0 {
+		return nil, fmt.Errorf("%w: key %q is not a trusted root and carries no delegation", ErrUntrustedKey, env.Key)
+	}
+	var cert Envelope
+	if err := json.Unmarshal(env.Cert, &cert); err != nil {
+		return nil, fmt.Errorf("%w: delegation: %w", ErrMessage, err)
+	}
+	root, ok := v.keys[cert.Key]
+	if !ok || len(cert.Cert) != 0 || !ed25519.Verify(root, cert.Body, cert.Sig) {
+		return nil, fmt.Errorf("%w: key %q's delegation is not signed by a trusted root", ErrUntrustedKey, env.Key)
+	}
+	var d Delegation
+	if err := json.Unmarshal(cert.Body, &d); err != nil || len(d.Key) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("%w: delegation of key %q does not decode", ErrMessage, env.Key)
+	}
+	pub := ed25519.PublicKey(d.Key)
+	if KeyID(pub) != env.Key {
+		return nil, fmt.Errorf("%w: the delegation vouches for another key than %q", ErrUntrustedKey, env.Key)
+	}
+	now := time.Now()
+	if v.Now != nil {
+		now = v.Now()
+	}
+	if now.Before(d.NotBefore) || !now.Before(d.Expires) {
+		return nil, fmt.Errorf("%w: key %q's delegation is valid from %s to %s, not now", ErrUntrustedKey, env.Key,
+			d.NotBefore.Format(time.RFC3339), d.Expires.Format(time.RFC3339))
+	}
+	return pub, nil
 }
 
 // ReadPublicKey reads an Ed25519 public key written as base64 text.
