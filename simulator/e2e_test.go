@@ -24,6 +24,7 @@ import (
 	"github.com/borderpost/borderpost/devices"
 	"github.com/borderpost/borderpost/simulator/central"
 	"github.com/borderpost/borderpost/simulator/field"
+	"github.com/borderpost/borderpost/simulator/lists"
 	"github.com/borderpost/borderpost/simulator/rig"
 	"github.com/borderpost/borderpost/simulator/watchlist"
 	"github.com/borderpost/borderpost/store"
@@ -669,4 +670,123 @@ func TestEndToEndSnapshotInterrupted(t *testing.T) {
 		t.Errorf("audit chain: %v", err)
 	}
 	t.Logf("snapshots started %d times, central sent %d", started(), c.Stats().Snapshots)
+}
+
+// sharedData returns a folder of the project's reference data, or skips
+// where it is absent (a user's clone); under CI it fails.
+func sharedData(t *testing.T, sub string) string {
+	t.Helper()
+	root := os.Getenv("BORDERPOST_DATA")
+	if root == "" {
+		root = filepath.Join("..", "..", "shared", "data")
+	}
+	p := filepath.Join(root, sub)
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("reference data %s not found: set BORDERPOST_DATA or place shared/data beside the repository", sub)
+		}
+		t.Skipf("reference data %s not found beside the repository; set BORDERPOST_DATA to run this test", sub)
+	}
+	return p
+}
+
+// TestCentralPublishesOFACDiff: three agents hold the 2019 OFAC list;
+// central publishes the diff to the 2021 list; each ends with central's
+// digest, an entry removed in 2021 no longer hits and one added does.
+func TestCentralPublishesOFACDiff(t *testing.T) {
+	old, err := lists.ParseOFACDir(os.DirFS(sharedData(t, "ofac/sdn_2019-01")), lists.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := lists.ParseOFACDir(os.DirFS(sharedData(t, "ofac/sdn_2021-07")), lists.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups, dels := lists.Diff(old, cur)
+	root, signer := delegatedSigner(t)
+	broker := synctest.StartMosquitto(t)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	c, err := central.Start(central.Config{Broker: broker.URL(), Signer: signer, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitFor(t, 10*time.Second, "central connected", c.Connected)
+	var agents []*rig.Agent
+	for i := range 3 {
+		a, err := rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: t.TempDir(), ID: fmt.Sprintf("post-ofac-%d", i+1), Broker: broker.URL(), CentralKey: root})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Kill()
+		agents = append(agents, a)
+	}
+	holdAll := func(what string) {
+		want := c.Digest().String()
+		for _, a := range agents {
+			waitFor(t, 60*time.Second, a.Opts.ID+" holds "+what, func() bool { s, err := a.Status(); return err == nil && s.Digest == want })
+		}
+	}
+	if _, err := c.Publish(old, nil); err != nil {
+		t.Fatal(err)
+	}
+	holdAll("the 2019 list")
+	if _, err := c.Publish(ups, dels); err != nil {
+		t.Fatal(err)
+	}
+	holdAll("the 2021 list")
+	t.Logf("2019 list %d entries, 2021 list %d; diff %d upserts, %d deletes; three agents hold central's digest", len(old), len(cur), len(ups), len(dels))
+
+	// Pick an entry removed in 2021 and one added, by name.
+	inCur := map[string]bool{}
+	for _, a := range cur {
+		inCur[a.ID] = true
+	}
+	inOld := map[string]bool{}
+	for _, a := range old {
+		inOld[a.ID] = true
+	}
+	nameOf := func(a store.Alert) string {
+		if p := a.Subject.Person; p != nil {
+			return strings.TrimSpace(p.Forenames + " " + p.Surname)
+		}
+		if co := a.Subject.Company; co != nil {
+			return co.Name
+		}
+		return ""
+	}
+	var removed, added store.Alert
+	for _, a := range old {
+		if !inCur[a.ID] && a.Subject.Kind == store.SubjectPerson && len(strings.Fields(nameOf(a))) >= 3 {
+			removed = a
+			break
+		}
+	}
+	for _, a := range cur {
+		if !inOld[a.ID] && a.Subject.Kind == store.SubjectPerson && len(strings.Fields(nameOf(a))) >= 3 {
+			added = a
+			break
+		}
+	}
+	if removed.ID == "" || added.ID == "" {
+		t.Fatal("no removed or added person with a full name found")
+	}
+	a := agents[0]
+	a.Stop()
+	check := func(name string) string {
+		out, err := exec.Command(agentBinary, "check", "name", name, "--config", a.Config).CombinedOutput()
+		if err != nil {
+			t.Fatalf("borderpost check: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	if out := check(nameOf(removed)); strings.Contains(out, "HIT alert "+removed.ID) {
+		t.Errorf("%s, removed in 2021, still hits:\n%s", removed.ID, out)
+	}
+	if out := check(nameOf(added)); !strings.Contains(out, "HIT alert "+added.ID) {
+		t.Errorf("%s, added in 2021, does not hit:\n%s", added.ID, out)
+	}
 }
