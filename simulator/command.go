@@ -126,6 +126,7 @@ func centralCmd() *cobra.Command {
 	var broker, keyPath string
 	var alerts int
 	var seed uint64
+	var fleetEvery, silentAfter time.Duration
 	cmd := &cobra.Command{
 		Use:   "central",
 		Short: "Publish a signed delta of generated alerts, then receive, store and acknowledge hits until Ctrl-C",
@@ -153,13 +154,30 @@ func centralCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(out, "published delta %d/%d with %d alerts, digest %s\n", d.Epoch, d.Seq, len(list), d.Digest)
-			<-ctx.Done()
+			var tick <-chan time.Time
+			if fleetEvery > 0 {
+				t := time.NewTicker(fleetEvery)
+				defer t.Stop()
+				tick = t.C
+			}
+		loop:
+			for {
+				select {
+				case <-ctx.Done():
+					break loop
+				case <-tick:
+					central.WriteFleet(out, c.Fleet(time.Now(), silentAfter), time.Now())
+				}
+			}
+			central.WriteFleet(out, c.Fleet(time.Now(), silentAfter), time.Now())
 			st := c.Stats()
 			fmt.Fprintf(out, "central: %d hits stored, %d received, %d duplicates, %d acks, %d resyncs\n", st.Stored, st.Received, st.Duplicates, st.Acks, st.Resyncs)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&broker, "broker", "tcp://127.0.0.1:1883", "MQTT broker")
+	cmd.Flags().DurationVar(&fleetEvery, "fleet-every", 0, "print the fleet view this often (0: only at the end)")
+	cmd.Flags().DurationVar(&silentAfter, "silent-after", 60*time.Second, "flag agents without a status for this long")
 	cmd.Flags().StringVar(&keyPath, "key", "central.key", "central's signing key (from `simulator keys`)")
 	cmd.Flags().IntVar(&alerts, "alerts", 1000, "how many alerts to generate and publish")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the generated watch list (the field needs the same)")

@@ -790,3 +790,78 @@ func TestCentralPublishesOFACDiff(t *testing.T) {
 		t.Errorf("%s, added in 2021, does not hit:\n%s", added.ID, out)
 	}
 }
+
+// TestFleetView: central's fleet view shows an agent killed mid-run as
+// silent, and one restarted from an old backup as behind until it has
+// caught up.
+func TestFleetView(t *testing.T) {
+	root, signer := delegatedSigner(t)
+	broker := synctest.StartMosquitto(t)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	c, err := central.Start(central.Config{Broker: broker.URL(), Signer: signer, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitFor(t, 10*time.Second, "central connected", c.Connected)
+	var agents []*rig.Agent
+	for _, id := range []string{"post-a", "post-b"} {
+		a, err := rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: t.TempDir(), ID: id, Broker: broker.URL(), CentralKey: root})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Kill()
+		agents = append(agents, a)
+	}
+	a, b := agents[0], agents[1]
+	gen := watchlist.NewGenerator(21, watchlist.DefaultMix)
+	view := func(id string) central.AgentView {
+		for _, v := range c.Fleet(time.Now(), 5*time.Second) {
+			if v.Agent == id {
+				return v
+			}
+		}
+		return central.AgentView{}
+	}
+	publish := func() {
+		if _, err := c.Publish(gen.Alerts(50), nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"post-a", "post-b"} {
+			waitFor(t, 30*time.Second, id+" in step", func() bool { v := view(id); return v.InStep && !v.Silent })
+		}
+	}
+	publish()
+	// Back up B's replica as it stands at delta 1.
+	b.Stop()
+	backup, _ := os.ReadFile(b.DB)
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	publish()
+	publish()
+
+	a.Kill()
+	waitFor(t, 30*time.Second, "the killed agent shown silent", func() bool { return view("post-a").Silent })
+
+	c.Pause(true)
+	b.Stop()
+	if err := os.WriteFile(b.DB, backup, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the restored agent shown behind", func() bool { v := view("post-b"); return v.Behind && !v.Silent && v.Seq == 1 })
+	var table strings.Builder
+	central.WriteFleet(&table, c.Fleet(time.Now(), 5*time.Second), time.Now())
+	t.Logf("fleet view:\n%s", table.String())
+	if !strings.Contains(table.String(), "SILENT") || !strings.Contains(table.String(), "BEHIND") {
+		t.Errorf("the table does not mark the silent and the behind agent")
+	}
+	c.Pause(false)
+	waitFor(t, 30*time.Second, "the restored agent caught up", func() bool { v := view("post-b"); return v.InStep && !v.Behind })
+}

@@ -59,7 +59,16 @@ type Central struct {
 	agents    map[string]*agentHits
 	statuses  map[string]bpsync.Status
 	stats     Stats
-	snapshots int // transfers started, to name them
+	snapshots int  // transfers started, to name them
+	paused    bool // resync requests are not answered
+}
+
+// Pause makes central leave resync requests unanswered, as while its list
+// is being rebuilt; agents keep asking and catch up once it resumes.
+func (c *Central) Pause(p bool) {
+	c.mu.Lock()
+	c.paused = p
+	c.mu.Unlock()
 }
 
 type agentHits struct {
@@ -299,6 +308,9 @@ func (c *Central) handleResync(topic string, payload []byte) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.paused {
+		return
+	}
 	c.stats.Resyncs++
 	replayable := r.Epoch == 0 || r.Epoch == c.cfg.Epoch
 	for s := r.Seq + 1; replayable && s <= c.seq; s++ {
@@ -347,9 +359,16 @@ func (c *Central) handleStatus(topic string, payload []byte) {
 	if json.Unmarshal(payload, &s) != nil {
 		return
 	}
+	agent := agentOf(topic)
 	c.mu.Lock()
-	c.statuses[agentOf(topic)] = s
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	// The last will says only "offline": keep what the agent last told
+	// us, with when it did.
+	if prev, ok := c.statuses[agent]; ok && s.Link != "online" && s.Time.IsZero() {
+		prev.Link = s.Link
+		s = prev
+	}
+	c.statuses[agent] = s
 }
 
 // AgentStatus returns an agent's last status message.
