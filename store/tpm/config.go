@@ -20,6 +20,7 @@ const maxPCR = 23
 type Config struct {
 	// Device is the TPM character device, normally "/dev/tpmrm0" (the
 	// kernel's resource manager; "/dev/tpm0" has none and is not advised).
+	// On Windows any value, e.g. "tbs", selects TPM Base Services.
 	Device string
 	// Address is the "host:port" of a TCP TPM's command port (swtpm,
 	// the TCG simulator); for tests and development only.

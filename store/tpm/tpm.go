@@ -23,7 +23,6 @@ import (
 
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
-	"github.com/google/go-tpm/tpm2/transport/linuxtpm"
 	"github.com/google/go-tpm/tpm2/transport/tcp"
 )
 
@@ -63,7 +62,7 @@ func Open(ctx context.Context, cfg Config) (*TPM, error) {
 	}
 	var t transport.TPMCloser
 	if cfg.Device != "" {
-		t, err = linuxtpm.Open(cfg.Device)
+		t, err = openDevice(cfg.Device)
 		if err != nil {
 			return nil, fmt.Errorf("tpm: open device %s: %w", cfg.Device, err)
 		}
