@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/borderpost/borderpost/simulator/central"
 	"github.com/borderpost/borderpost/simulator/field"
+	"github.com/borderpost/borderpost/simulator/lists"
 	"github.com/borderpost/borderpost/simulator/rig"
 	"github.com/borderpost/borderpost/simulator/watchlist"
 	"github.com/borderpost/borderpost/store"
@@ -127,6 +129,7 @@ func centralCmd() *cobra.Command {
 	var alerts int
 	var seed uint64
 	var fleetEvery, silentAfter time.Duration
+	var src listSource
 	cmd := &cobra.Command{
 		Use:   "central",
 		Short: "Publish a signed delta of generated alerts, then receive, store and acknowledge hits until Ctrl-C",
@@ -148,7 +151,10 @@ func centralCmd() *cobra.Command {
 			if err := rig.WaitUntil(ctx, 30*time.Second, c.Connected); err != nil {
 				return fmt.Errorf("central cannot reach the broker at %s: %w", broker, err)
 			}
-			list := watchlist.NewGenerator(seed, watchlist.DefaultMix).Alerts(alerts)
+			list, err := loadList(src, alerts, seed)
+			if err != nil {
+				return err
+			}
 			d, err := c.Publish(list, nil)
 			if err != nil {
 				return err
@@ -179,9 +185,58 @@ func centralCmd() *cobra.Command {
 	cmd.Flags().DurationVar(&fleetEvery, "fleet-every", 0, "print the fleet view this often (0: only at the end)")
 	cmd.Flags().DurationVar(&silentAfter, "silent-after", 60*time.Second, "flag agents without a status for this long")
 	cmd.Flags().StringVar(&keyPath, "key", "central.key", "central's signing key (from `simulator keys`)")
-	cmd.Flags().IntVar(&alerts, "alerts", 1000, "how many alerts to generate and publish")
+	cmd.Flags().IntVar(&alerts, "alerts", 1000, "how many alerts to generate and publish (when no list is named)")
+	cmd.Flags().StringVar(&src.ofac, "ofac", "", "publish an OFAC legacy CSV folder (sdn.csv, add.csv, alt.csv)")
+	cmd.Flags().StringVar(&src.un, "un", "", "publish a UN consolidated list XML file")
+	cmd.Flags().StringVar(&src.csv, "csv", "", "publish a national list in the CSV form of simulator/lists/README.md")
+	cmd.Flags().StringVar(&src.jsonl, "jsonl", "", "publish alerts in the JSON Lines form of docs/alerts.md")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the generated watch list (the field needs the same)")
 	return cmd
+}
+
+// listSource names the list central publishes; empty means generated.
+type listSource struct{ ofac, un, csv, jsonl string }
+
+func loadList(src listSource, n int, seed uint64) ([]store.Alert, error) {
+	open := func(p string) (*os.File, error) { return os.Open(p) }
+	switch {
+	case src.ofac != "":
+		return lists.ParseOFACDir(os.DirFS(src.ofac), lists.Options{})
+	case src.un != "":
+		f, err := open(src.un)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return lists.ParseUN(f, lists.Options{})
+	case src.csv != "":
+		f, err := open(src.csv)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return lists.ParseCSV(f, lists.Options{})
+	case src.jsonl != "":
+		f, err := open(src.jsonl)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		var out []store.Alert
+		dec := json.NewDecoder(f)
+		for dec.More() {
+			var a store.Alert
+			if err := dec.Decode(&a); err != nil {
+				return nil, fmt.Errorf("%s: alert %d: %w", src.jsonl, len(out)+1, err)
+			}
+			if err := a.Validate(); err != nil {
+				return nil, fmt.Errorf("%s: alert %d: %w", src.jsonl, len(out)+1, err)
+			}
+			out = append(out, a)
+		}
+		return out, nil
+	}
+	return watchlist.NewGenerator(seed, watchlist.DefaultMix).Alerts(n), nil
 }
 
 func fieldCmd() *cobra.Command {
