@@ -64,6 +64,7 @@ test-deps:
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags package ./packaging
+	GOOS=windows $(GO) build ./agent/... ./store/... ./sync ./devices/...
 	@test -z "$$(gofmt -l agent store sync devices simulator packaging)" || { gofmt -l agent store sync devices simulator packaging; echo "gofmt needed"; exit 1; }
 
 ## fuzz: run every fuzz target for FUZZTIME each.
