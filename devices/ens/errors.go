@@ -40,6 +40,9 @@ var (
 	// number or e-mail address. Identifier faults wrap ident's errors
 	// instead (ident.ErrContainerCheckDigit and so on).
 	ErrValue = errors.New("invalid value")
+	// ErrChecker means the declaration was valid but the Checker failed;
+	// the check may have been recorded, so it must not be resent blindly.
+	ErrChecker = errors.New("the checker failed")
 )
 
 // FieldError is one fault of a document, located by the path of the field

@@ -1,7 +1,6 @@
 package ens
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -98,38 +97,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, lim.MaxBytes+1)
-	d, err := Parse(body, mt, lim)
-	if err != nil {
+	out, err := checkDeclaration(r.Context(), body, mt, lim, h.Strict, h.Checker, h.device(), h.CheckTimeout)
+	switch {
+	case errors.Is(err, ErrChecker):
+		h.log().Error("ens: checker failed", "check", out.check.ID, "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, response{Error: "the check could not be completed; it may have been recorded"})
+		return
+	case err != nil:
 		h.refuse(w, r, err)
 		return
 	}
-	verr := d.Validate()
-	var faults []FieldError
-	var ve *ValidationError
-	if errors.As(verr, &ve) {
-		faults = ve.Errors
-		if h.Strict {
-			h.refuse(w, r, verr)
-			return
-		}
-	}
-	c := d.Check(h.device())
-	timeout := h.CheckTimeout
-	if timeout <= 0 {
-		timeout = DefaultCheckTimeout
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
-	defer cancel()
-	res, err := h.Checker.Check(ctx, c)
-	if err != nil {
-		h.log().Error("ens: checker failed", "check", c.ID, "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, response{Error: "the check could not be completed; it may have been recorded"})
-		return
-	}
+	faults := out.faultList()
 	if len(faults) > 0 {
-		h.log().Warn("ens: declaration checked with fields left out", "check", c.ID, "faults", len(faults), "first", faults[0].Path)
+		h.log().Warn("ens: declaration checked with fields left out", "check", out.check.ID, "faults", len(faults), "first", faults[0].Path)
 	}
-	writeJSON(w, http.StatusOK, response{Result: res, Faults: faults})
+	writeJSON(w, http.StatusOK, response{Result: out.result, Faults: faults})
 }
 
 // refuse answers a document that was not checked.

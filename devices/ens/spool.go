@@ -188,29 +188,18 @@ func (s *Spool) process(ctx context.Context, name string) {
 		s.fail(name, "cannot open: "+err.Error())
 		return
 	}
-	d, err := Parse(f, mt, s.Limits)
+	out, err := checkDeclaration(ctx, f, mt, s.Limits, s.Strict, s.Checker, s.deviceName(), s.CheckTimeout)
 	f.Close()
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrChecker):
+		s.fail(name, "the checker failed; the check may have been recorded, look it up in the audit log before resubmitting: "+
+			strings.TrimPrefix(err.Error(), ErrChecker.Error()+": "))
+		return
+	case err != nil:
 		s.fail(name, reasonText("refused", err))
 		return
 	}
-	verr := d.Validate()
-	if verr != nil && s.Strict {
-		s.fail(name, reasonText("refused", verr))
-		return
-	}
-	c := d.Check(s.deviceName())
-	timeout := s.CheckTimeout
-	if timeout <= 0 {
-		timeout = DefaultCheckTimeout
-	}
-	cctx, cancel := context.WithTimeout(ctx, timeout)
-	res, err := s.Checker.Check(cctx, c)
-	cancel()
-	if err != nil {
-		s.fail(name, "the checker failed; the check may have been recorded, look it up in the audit log before resubmitting: "+err.Error())
-		return
-	}
+	c, res, verr := out.check, out.result, out.faults
 	target := uniqueName(filepath.Join(s.Dir, SpoolDone), name)
 	if verr != nil {
 		if err := writeReason(filepath.Join(s.Dir, SpoolDone), target, reasonText("checked without these fields", verr)); err != nil {
