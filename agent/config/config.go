@@ -300,6 +300,9 @@ func (c *Config) validate(root *yaml.Node) Problems {
 	if c.Sync.MaxReplicaAge < time.Minute {
 		add("sync.max_replica_age", "want a duration of at least 1m, e.g. 24h")
 	}
+	if m := c.Devices.ENS.MQTT; m.Broker != "" && (m.Topic == "" || strings.ContainsAny(m.Topic, "+#")) {
+		add("devices.ens.mqtt.topic", "the topic declarations are published on, without wildcards, e.g. post/ens/in")
+	}
 	if l := c.Devices.ENS.HTTP.Listen; l != "" {
 		if _, _, err := net.SplitHostPort(l); err != nil {
 			add("devices.ens.http.listen", "want host:port, e.g. 127.0.0.1:8441, or empty to serve ENS only at POST /v1/ens on http.listen")

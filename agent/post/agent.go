@@ -155,6 +155,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		go func() { errc <- esrv.Serve(eln) }()
 		defer esrv.Close()
 	}
+	if feed := ensCfg.NewFeed(a); feed != nil {
+		feed.Log = a.log
+		go func() { errc <- feed.Run(ctx) }()
+		a.log.Info("ENS feed on the local broker", "topic", ensCfg.MQTT.Topic)
+	}
 	if spool := ensCfg.NewSpool(a); spool != nil {
 		go func() { errc <- spool.Run(ctx) }()
 		a.log.Info("ENS spool directory watched", "dir", ensCfg.Spool.Dir)

@@ -19,6 +19,13 @@ type Config struct {
 		Dir      string        `yaml:"dir"`
 		Interval time.Duration `yaml:"interval"`
 	} `yaml:"spool"`
+	// MQTT.Broker and MQTT.Topic name a local broker topic declarations
+	// are published on; empty disables the feed.
+	MQTT struct {
+		Broker   string `yaml:"broker"`
+		Topic    string `yaml:"topic"`
+		ClientID string `yaml:"client_id"`
+	} `yaml:"mqtt"`
 	// Strict refuses declarations with any identifier fault.
 	Strict       bool          `yaml:"strict"`
 	CheckTimeout time.Duration `yaml:"check_timeout"`
@@ -36,6 +43,16 @@ func (c *Config) limits() Limits {
 // Handler returns the HTTP handler Config describes, feeding checker.
 func (c *Config) Handler(checker devices.Checker) *Handler {
 	return &Handler{Checker: checker, Limits: c.limits(), Strict: c.Strict, CheckTimeout: c.CheckTimeout}
+}
+
+// NewFeed returns the MQTT feed Config describes, feeding checker, or nil
+// when no broker is configured.
+func (c *Config) NewFeed(checker devices.Checker) *Feed {
+	if c.MQTT.Broker == "" {
+		return nil
+	}
+	return &Feed{Broker: c.MQTT.Broker, Topic: c.MQTT.Topic, ClientID: c.MQTT.ClientID, Checker: checker,
+		Strict: c.Strict, Limits: c.limits(), CheckTimeout: c.CheckTimeout}
 }
 
 // NewSpool returns the Spool Config describes, feeding checker, or nil
