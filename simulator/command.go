@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -39,39 +40,75 @@ func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
+// keyPassphrase returns the passphrase that seals central's private keys:
+// the first line of the file named, else $BORDERPOST_KEY_PASSPHRASE, else
+// none (development keys in clear).
+func keyPassphrase(file string) ([]byte, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("passphrase file: %w", err)
+		}
+		return []byte(strings.TrimRight(strings.SplitN(string(b), "\n", 2)[0], "\r")), nil
+	}
+	return []byte(os.Getenv("BORDERPOST_KEY_PASSPHRASE")), nil
+}
+
+// writeKey writes a private key, sealed when a passphrase is given.
+func writeKey(path string, priv ed25519.PrivateKey, passphrase []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := bpsync.WritePrivateKey(f, priv, passphrase); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 func keysCmd() *cobra.Command {
-	var dir string
+	var dir, passFile string
 	cmd := &cobra.Command{
 		Use:   "keys",
-		Short: "Create central's development signing key pair (central.key, central.pub)",
+		Short: "Create central's root key pair (central.key, sealed with a passphrase when one is given; central.pub for the posts)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			pub, priv, err := ed25519.GenerateKey(rand.Reader)
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(filepath.Join(dir, "central.key"), []byte(base64.StdEncoding.EncodeToString(priv.Seed())+"\n"), 0o600); err != nil {
+			pass, err := keyPassphrase(passFile)
+			if err != nil {
+				return err
+			}
+			if err := writeKey(filepath.Join(dir, "central.key"), priv, pass); err != nil {
 				return err
 			}
 			if err := os.WriteFile(filepath.Join(dir, "central.pub"), []byte(base64.StdEncoding.EncodeToString(pub)+"\n"), 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s and %s\n", filepath.Join(dir, "central.key"), filepath.Join(dir, "central.pub"))
+			sealed := "in clear (development: give a passphrase on a real central)"
+			if len(pass) > 0 {
+				sealed = "sealed with the passphrase"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%s) and %s\n", filepath.Join(dir, "central.key"), sealed, filepath.Join(dir, "central.pub"))
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", ".", "folder to write the key pair into")
+	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "file whose first line seals the private key (default $BORDERPOST_KEY_PASSPHRASE)")
 	return cmd
 }
 
-// readSigner reads a signing key, and the delegation beside it
-// (PATH.cert) when the key is a delegated one.
-func readSigner(path string) (*bpsync.Signer, error) {
+// readSigner reads a signing key, sealed or not, and the delegation beside
+// it (PATH.cert) when the key is a delegated one.
+func readSigner(path, passFile string) (*bpsync.Signer, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("central signing key: %w (create one with `simulator keys`)", err)
 	}
 	defer f.Close()
-	priv, err := bpsync.ReadPrivateKey(f)
+	priv, err := bpsync.ReadPrivateKeyWith(f, func() ([]byte, error) { return keyPassphrase(passFile) })
 	if err != nil {
 		return nil, fmt.Errorf("central signing key %s: %w", path, err)
 	}
@@ -85,13 +122,13 @@ func readSigner(path string) (*bpsync.Signer, error) {
 }
 
 func delegateCmd() *cobra.Command {
-	var rootPath, out string
+	var rootPath, out, passFile string
 	var days int
 	cmd := &cobra.Command{
 		Use:   "delegate",
 		Short: "Create a signing key vouched for by the root key for a number of days (OUT and OUT.cert); agents trust only the root",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			root, err := readSigner(rootPath)
+			root, err := readSigner(rootPath, passFile)
 			if err != nil {
 				return err
 			}
@@ -107,7 +144,11 @@ func delegateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(out, []byte(base64.StdEncoding.EncodeToString(priv.Seed())+"\n"), 0o600); err != nil {
+			pass, err := keyPassphrase(passFile)
+			if err != nil {
+				return err
+			}
+			if err := writeKey(out, priv, pass); err != nil {
 				return err
 			}
 			if err := os.WriteFile(out+".cert", cert, 0o644); err != nil {
@@ -121,6 +162,7 @@ func delegateCmd() *cobra.Command {
 	cmd.Flags().StringVar(&rootPath, "root", "central.key", "the root key (keep it offline)")
 	cmd.Flags().StringVar(&out, "out", "signing.key", "where to write the delegated signing key")
 	cmd.Flags().IntVar(&days, "days", 30, "how many days the delegation is valid")
+	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "file whose first line opens the root key and seals the new one (default $BORDERPOST_KEY_PASSPHRASE)")
 	return cmd
 }
 
@@ -130,11 +172,12 @@ func centralCmd() *cobra.Command {
 	var seed uint64
 	var fleetEvery, silentAfter time.Duration
 	var src listSource
+	var passFile string
 	cmd := &cobra.Command{
 		Use:   "central",
 		Short: "Publish a signed delta of generated alerts, then receive, store and acknowledge hits until Ctrl-C",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			signer, err := readSigner(keyPath)
+			signer, err := readSigner(keyPath, passFile)
 			if err != nil {
 				return err
 			}
@@ -184,7 +227,8 @@ func centralCmd() *cobra.Command {
 	cmd.Flags().StringVar(&broker, "broker", "tcp://127.0.0.1:1883", "MQTT broker")
 	cmd.Flags().DurationVar(&fleetEvery, "fleet-every", 0, "print the fleet view this often (0: only at the end)")
 	cmd.Flags().DurationVar(&silentAfter, "silent-after", 60*time.Second, "flag agents without a status for this long")
-	cmd.Flags().StringVar(&keyPath, "key", "central.key", "central's signing key (from `simulator keys`)")
+	cmd.Flags().StringVar(&keyPath, "key", "central.key", "central's signing key (from `simulator keys` or `delegate`)")
+	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "file whose first line opens a sealed key (default $BORDERPOST_KEY_PASSPHRASE)")
 	cmd.Flags().IntVar(&alerts, "alerts", 1000, "how many alerts to generate and publish (when no list is named)")
 	cmd.Flags().StringVar(&src.ofac, "ofac", "", "publish an OFAC legacy CSV folder (sdn.csv, add.csv, alt.csv)")
 	cmd.Flags().StringVar(&src.un, "un", "", "publish a UN consolidated list XML file")
