@@ -33,6 +33,7 @@ type Config struct {
 	Trust    Trust    `yaml:"trust"`
 	HTTP     HTTP     `yaml:"http"`
 	Sync     Sync     `yaml:"sync"`
+	Match    Match    `yaml:"match"`
 	Devices  Devices  `yaml:"devices"`
 	Terminal Terminal `yaml:"terminal"`
 	Log      Log      `yaml:"log"`
@@ -49,6 +50,14 @@ type Terminal struct {
 	// Users is the accounts file (JSON lines written by `borderpost users add`).
 	Users           string `yaml:"users"`
 	terminal.Config `yaml:",inline"`
+}
+
+// Match tunes name matching.
+type Match struct {
+	// NameThreshold is the score from which a name match is a hit.
+	NameThreshold float64 `yaml:"name_threshold"`
+	// NameHits bounds the hits one name produces.
+	NameHits int `yaml:"name_hits"`
 }
 
 // Devices configures the devices beyond the built-in scan endpoint; each
@@ -143,6 +152,7 @@ func Defaults() Config {
 		Store:   Store{Path: "/var/lib/borderpost/replica.db", Retention: 180 * 24 * time.Hour, PurgeEvery: 30 * time.Second},
 		MQTT:    MQTT{KeepAlive: 10 * time.Second},
 		HTTP:    HTTP{Listen: "127.0.0.1:8443"},
+		Match:   Match{NameThreshold: 0.70, NameHits: 5},
 		Devices: Devices{ANPR: anpr.Config{HTTP: true}, OCR: ocr.Config{HTTP: true}, MRZ: mrz.Config{HTTP: true}},
 		Sync:    Sync{HitWindow: 512, HitBatch: 32, ResendAfter: 10 * time.Second, StatusEvery: 10 * time.Second, MaxReplicaAge: 24 * time.Hour},
 		Log:     Log{Level: "info", Format: "json"},
@@ -296,6 +306,12 @@ func (c *Config) validate(root *yaml.Node) Problems {
 		if _, _, err := net.SplitHostPort(l); err != nil {
 			add("devices.mrz.listen", "want host:port, e.g. 127.0.0.1:7002, or empty to disable the line stream")
 		}
+	}
+	if c.Match.NameThreshold < 0.5 || c.Match.NameThreshold > 1 {
+		add("match.name_threshold", "want 0.5 to 1; 0.70 is the engine's best balance of missed and false hits")
+	}
+	if c.Match.NameHits < 1 || c.Match.NameHits > 50 {
+		add("match.name_hits", "want 1 to 50 hits per name; 5 is a good value")
 	}
 	if c.Sync.MaxReplicaAge < time.Minute {
 		add("sync.max_replica_age", "want a duration of at least 1m, e.g. 24h")

@@ -23,21 +23,40 @@ import (
 // holds the names of persons and companies in a name index. It is safe for
 // concurrent lookups with one writer at a time.
 type Index struct {
-	mu     sync.RWMutex
-	terms  map[string][]string    // term -> alert IDs
-	alerts map[string]store.Alert // alert ID -> alert
-	names  *name.Index
-	entry  map[string]uint32 // alert ID -> name entry
-	byName []string          // name entry -> alert ID ("" when removed)
-	// Threshold is the name score from which a name match is a hit.
-	threshold float64
+	mu        sync.RWMutex
+	terms     map[string][]string    // term -> alert IDs
+	alerts    map[string]store.Alert // alert ID -> alert
+	names     *name.Index
+	entry     map[string]uint32 // alert ID -> name entry
+	byName    []string          // name entry -> alert ID ("" when removed)
+	threshold float64           // name score from which a name match is a hit
+	nameHits  int               // hits one name produces at most
 }
 
-// NewIndex returns an empty index with the name engine's default hit
-// threshold.
-func NewIndex() *Index {
+// Options tune an Index. The zero value takes the defaults.
+type Options struct {
+	// NameThreshold is the name score from which a match is a hit;
+	// default name.DefaultThreshold (0.70, the best F1 on the labelled
+	// pairs the engine is tested on).
+	NameThreshold float64
+	// NameHits bounds the hits one name produces; default 5.
+	NameHits int
+}
+
+// NewIndex returns an empty index with the default options.
+func NewIndex() *Index { return NewIndexWith(Options{}) }
+
+// NewIndexWith returns an empty index with the given options.
+func NewIndexWith(o Options) *Index {
+	if o.NameThreshold <= 0 {
+		o.NameThreshold = name.DefaultThreshold
+	}
+	if o.NameHits <= 0 {
+		o.NameHits = nameLimit
+	}
 	return &Index{terms: make(map[string][]string), alerts: make(map[string]store.Alert),
-		names: name.NewIndex(name.Options{}), entry: make(map[string]uint32), byName: []string{""}, threshold: name.DefaultThreshold}
+		names: name.NewIndex(name.Options{}), entry: make(map[string]uint32), byName: []string{""},
+		threshold: o.NameThreshold, nameHits: o.NameHits}
 }
 
 // nameEntry returns the name index's entry for a person or company alert.
@@ -201,8 +220,8 @@ type Candidate struct {
 	Name *name.Explanation
 }
 
-// nameLimit bounds the hits one name produces: officers act on the best
-// few, and a common name must not flood the screen.
+// nameLimit is the default bound on the hits one name produces: officers
+// act on the best few, and a common name must not flood the screen.
 const nameLimit = 5
 
 // Lookup returns the alerts that an identifier item matches at time now,
@@ -266,7 +285,7 @@ func (ix *Index) lookup(it devices.Item, now time.Time) []Candidate {
 
 // lookupName searches the name index at the index's threshold.
 func (ix *Index) lookupName(it devices.Item, now time.Time) []Candidate {
-	return ix.LookupName(it, now, ix.threshold, nameLimit)
+	return ix.LookupName(it, now, ix.threshold, ix.nameHits)
 }
 
 // LookupName returns up to limit alerts whose names match a person or

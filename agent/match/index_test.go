@@ -165,3 +165,18 @@ func TestLookupAllKeepsPositions(t *testing.T) {
 		}
 	}
 }
+
+func TestNameThresholdAndHits(t *testing.T) {
+	strict, loose := NewIndexWith(Options{NameThreshold: 0.97}), NewIndexWith(Options{NameThreshold: 0.70, NameHits: 1})
+	for _, ix := range []*Index{strict, loose} {
+		ix.Put(alert("p1", store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Surname: "Kowalczyk", Forenames: "Agnieszka"}}))
+		ix.Put(alert("p2", store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Surname: "Kowalczyk", Forenames: "Agnieszka Maria"}}))
+	}
+	q := devices.Item{Kind: devices.KindPerson, Value: "Agnieszka Kowalczik"}
+	if got := strict.Lookup(q, now); len(got) != 0 {
+		t.Errorf("a misspelt name passed a 0.97 threshold: %+v", got[0].Score)
+	}
+	if got := loose.Lookup(q, now); len(got) != 1 {
+		t.Errorf("name_hits 1 gave %d hits", len(got))
+	}
+}

@@ -101,7 +101,7 @@ func NewVersion(ctx context.Context, cfg config.Config, log *slog.Logger, versio
 	if err != nil {
 		return nil, fmt.Errorf("open replica: %w", err)
 	}
-	a := &Agent{cfg: cfg, log: log, rep: rep, index: match.NewIndex()}
+	a := &Agent{cfg: cfg, log: log, rep: rep, index: match.NewIndexWith(matchOptions(cfg))}
 	start := time.Now()
 	if err := rep.Alerts(ctx, func(al store.Alert) error { a.index.Put(al); return nil }); err != nil {
 		rep.Close()
@@ -209,11 +209,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	return nil
 }
 
+// matchOptions turns the match section into the engine's options.
+func matchOptions(cfg config.Config) match.Options {
+	return match.Options{NameThreshold: cfg.Match.NameThreshold, NameHits: cfg.Match.NameHits}
+}
+
 // reloadIndex rebuilds the match index from the replica after a snapshot
 // replaced the alert set, and swaps it in.
 func (a *Agent) reloadIndex() {
 	start := time.Now()
-	fresh := match.NewIndex()
+	fresh := match.NewIndexWith(matchOptions(a.cfg))
 	if err := a.rep.Alerts(context.Background(), func(al store.Alert) error { fresh.Put(al); return nil }); err != nil {
 		a.log.Error("rebuild the match index after a snapshot; checks use the previous index", "err", err)
 		return
