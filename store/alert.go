@@ -36,7 +36,12 @@ type Alert struct {
 	Issued     time.Time `json:"issued"`
 	Expires    time.Time `json:"expires,omitzero"`
 	Purposes   []string  `json:"purposes,omitempty"` // which authorities may use a hit
-	Subject    Subject   `json:"subject"`
+	// Posts and Regions narrow where an alert is relevant: kinds of post
+	// (road, sea, air, rail, postal) and regions as central names them.
+	// Empty means everywhere. Scopes select on them (docs/protocol.md).
+	Posts   []string `json:"posts,omitempty"`
+	Regions []string `json:"regions,omitempty"`
+	Subject Subject  `json:"subject"`
 }
 
 // Subject is what an alert is about: Kind says which of the fields below
@@ -148,7 +153,22 @@ func (a *Alert) Validate() error {
 	if !ok {
 		return fmt.Errorf("%w: alert %s has no usable %q subject", ErrInvalidAlert, a.ID, s.Kind)
 	}
+	for _, p := range a.Posts {
+		if !ValidPostKind(p) {
+			return fmt.Errorf("%w: alert %s names post kind %q; use road, sea, air, rail or postal", ErrInvalidAlert, a.ID, p)
+		}
+	}
 	return nil
+}
+
+// ValidPostKind reports whether p is a kind of post: road, sea, air, rail
+// or postal.
+func ValidPostKind(p string) bool {
+	switch p {
+	case "road", "sea", "air", "rail", "postal":
+		return true
+	}
+	return false
 }
 
 // Expired reports whether the alert must no longer produce hits at t.

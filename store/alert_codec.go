@@ -14,6 +14,7 @@ import (
 // format 1 still read.
 const (
 	codecBinary1 = 0x01
+	codecBinary2 = 0x02 // codecBinary1 followed by posts and regions
 	codecJSON    = '{'
 )
 
@@ -23,7 +24,7 @@ const maxCodecCount = 1 << 16
 
 // encodeAlert appends the binary form of a to b.
 func encodeAlert(b []byte, a *Alert) []byte {
-	b = append(b, codecBinary1)
+	b = append(b, codecBinary2)
 	b = putStr(b, a.ID)
 	b = binary.AppendUvarint(b, a.Version)
 	b = putStr(b, a.Source)
@@ -88,7 +89,9 @@ func encodeAlert(b []byte, a *Alert) []byte {
 		b = putStr(b, ac.Registration)
 	}
 	b = putStr(b, s.Phone)
-	return putStr(b, s.Email)
+	b = putStr(b, s.Email)
+	b = putStrs(b, a.Posts)
+	return putStrs(b, a.Regions)
 }
 
 // decodeAlertValue decodes a stored alert plaintext in either form.
@@ -103,7 +106,7 @@ func decodeAlertValue(p []byte) (Alert, error) {
 		}
 		return a, nil
 	}
-	if p[0] != codecBinary1 {
+	if p[0] != codecBinary1 && p[0] != codecBinary2 {
 		return a, fmt.Errorf("%w: alert in unknown encoding %#x", ErrCorrupt, p[0])
 	}
 	r := &reader{b: p[1:]}
@@ -147,6 +150,10 @@ func decodeAlertValue(p []byte) (Alert, error) {
 	}
 	s.Phone = r.str()
 	s.Email = r.str()
+	if p[0] == codecBinary2 {
+		a.Posts = r.strs()
+		a.Regions = r.strs()
+	}
 	if r.bad {
 		return Alert{}, fmt.Errorf("%w: alert truncated or malformed", ErrCorrupt)
 	}
@@ -260,7 +267,7 @@ func (r *reader) time() time.Time {
 // alertIDOf returns the ID of a stored alert plaintext without decoding
 // the rest, when the form allows it.
 func alertIDOf(p []byte) (string, error) {
-	if len(p) > 0 && p[0] == codecBinary1 {
+	if len(p) > 0 && (p[0] == codecBinary1 || p[0] == codecBinary2) {
 		r := &reader{b: p[1:]}
 		if id := r.str(); !r.bad {
 			return id, nil

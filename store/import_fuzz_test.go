@@ -75,6 +75,7 @@ func FuzzDecodeAlertValue(f *testing.F) {
 	}
 	f.Add([]byte{codecBinary1})
 	f.Add([]byte{codecBinary1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Add([]byte{codecBinary2})
 	f.Add([]byte(`{"id":"J1","version":1}`))
 	f.Fuzz(func(t *testing.T, p []byte) {
 		a, err := decodeAlertValue(p)
@@ -87,7 +88,7 @@ func FuzzDecodeAlertValue(f *testing.F) {
 		if id, err := alertIDOf(p); err != nil || id != a.ID {
 			t.Fatalf("alertIDOf says %q, %v; the decoder %q", id, err, a.ID)
 		}
-		if p[0] == codecBinary1 {
+		if p[0] == codecBinary1 || p[0] == codecBinary2 {
 			if enc := encodeAlert(nil, &a); !bytes.Equal(enc, p) {
 				// Accepted input must be canonical, or two stored forms
 				// would mean one alert.
