@@ -39,6 +39,13 @@ const (
 	// EventAuditPurged: records older than the retention period were
 	// removed; Ref is the sequence of the last one removed.
 	EventAuditPurged AuditEvent = "audit.purged"
+	// EventScopeAdded: the post started following a scope (Ref);
+	// EventScopeDropped: a scope was dropped and its replica removed from
+	// disk, Detail giving how many alerts went with it; EventScopesRefused:
+	// a scope assignment failed its signature or checks.
+	EventScopeAdded    AuditEvent = "scope.added"
+	EventScopeDropped  AuditEvent = "scope.dropped"
+	EventScopesRefused AuditEvent = "scope.assignment_refused"
 )
 
 // AuditRecord is one entry of the audit log. It records checks and changes

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -73,5 +75,30 @@ func backupBeforeUpgrade(ctx context.Context, path string, opt Options) error {
 		d.Close()
 	}
 	opt.Logger.Warn("replica of an older format backed up before its upgrade", "format", format, "to", FormatVersion, "backup", dst)
+	return nil
+}
+
+// Remove deletes the replica file at path, which must be closed, with every
+// file the store keeps beside it: snapshot spill directories and the
+// backup taken before an upgrade. A post drops a scope's replica this way;
+// what was in it stays only as the ciphertext the file system may not
+// have overwritten yet, readable by no one without the data key.
+func Remove(path string) error {
+	var side []string
+	for _, pattern := range []string{path + ".snapshot-*", path + ".format*.bak"} {
+		m, err := filepath.Glob(pattern)
+		if err != nil {
+			return err
+		}
+		side = append(side, m...)
+	}
+	for _, p := range side {
+		if err := os.RemoveAll(p); err != nil {
+			return fmt.Errorf("remove %s: %w", p, err)
+		}
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove replica %s: %w", path, err)
+	}
 	return nil
 }

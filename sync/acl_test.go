@@ -3,6 +3,8 @@ package sync
 import (
 	"crypto/tls"
 	"encoding/json"
+	"maps"
+	"os"
 	"path/filepath"
 	gosync "sync"
 	"testing"
@@ -109,5 +111,57 @@ func TestACLKeepsAgentsApart(t *testing.T) {
 	// No certificate, no connection.
 	if _, err := client(t, url, "intruder", pki.TrustOnly()); err == nil {
 		t.Error("a client without a certificate connected")
+	}
+}
+
+// TestScopeACLKeepsScopesApart runs a generated scope ACL on a TLS broker:
+// a road post receives its scope's deltas and none of the postal hub's,
+// and it cannot read the whole watch list either.
+func TestScopeACLKeepsScopesApart(t *testing.T) {
+	pki := synctest.NewPKI(t)
+	acl := filepath.Join(t.TempDir(), "acl")
+	f, err := os.Create(acl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteScopeACL(f, map[string][]string{"post-road": {"road"}, "post-postal": {"postal", "customs"}}, []string{"post-old"}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	broker := synctest.StartMosquittoTLS(t, pki, acl)
+	url := "ssl://" + broker.Addr()
+
+	central, err := client(t, url, "central", pki.ClientTLS("central"))
+	if err != nil {
+		t.Fatalf("central: %v", err)
+	}
+	road, postal, old := &inbox{got: map[string]int{}}, &inbox{got: map[string]int{}}, &inbox{got: map[string]int{}}
+	for id, in := range map[string]*inbox{"post-road": road, "post-postal": postal, "post-old": old} {
+		c, err := client(t, url, id, pki.ClientTLS(id))
+		if err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		c.SubscribeMultiple(map[string]byte{"bp/v1/scopes/#": 1, "bp/v1/watchlist/#": 1}, in.handler).Wait()
+	}
+	for _, topic := range []string{ScopeTopic("road", "delta"), ScopeTopic("postal", "delta"), ScopeTopic("customs", "delta"), TopicDelta} {
+		central.Publish(topic, 1, false, []byte("{}")).Wait()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for (road.count(ScopeTopic("road", "delta")) < 1 || postal.count(ScopeTopic("customs", "delta")) < 1 || old.count(TopicDelta) < 1) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // let anything misrouted arrive
+	want := map[*inbox]map[string]int{
+		road:   {ScopeTopic("road", "delta"): 1},
+		postal: {ScopeTopic("postal", "delta"): 1, ScopeTopic("customs", "delta"): 1},
+		old:    {TopicDelta: 1},
+	}
+	for in, w := range want {
+		in.mu.Lock()
+		got := maps.Clone(in.got)
+		in.mu.Unlock()
+		if !maps.Equal(got, w) {
+			t.Errorf("received %v, want exactly %v", got, w)
+		}
 	}
 }

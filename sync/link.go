@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	gosync "sync"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -38,9 +39,12 @@ type LinkConfig struct {
 // Link is a persistent MQTT session that reconnects by itself. It hides
 // paho so that a test double or an MQTT 5 client can stand in.
 type Link struct {
-	c    mqtt.Client
-	log  *slog.Logger
-	subs map[string]Handler // read at every connect
+	c   mqtt.Client
+	log *slog.Logger
+
+	mu   gosync.Mutex
+	subs map[string]Handler // made again at every connect
+	gone map[string]bool    // dropped while down: the broker's session may still hold them
 }
 
 // Dial builds a link and starts connecting; see NewLink and Connect.
@@ -68,7 +72,10 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	l := &Link{log: cfg.Logger, subs: cfg.Subscriptions}
+	l := &Link{log: cfg.Logger, subs: make(map[string]Handler, len(cfg.Subscriptions))}
+	for t, h := range cfg.Subscriptions {
+		l.subs[t] = h
+	}
 	o := mqtt.NewClientOptions().
 		AddBroker(cfg.Broker).
 		SetClientID(cfg.ClientID).
@@ -98,12 +105,19 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 	o.SetOnConnectHandler(func(c mqtt.Client) {
 		// Subscribe again on every connect: with a persistent session the
 		// broker keeps them, but a broker that lost its state does not.
-		for topic, h := range l.subs {
-			h := h
-			tok := c.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) { h(m.Topic(), m.Payload()) })
-			if tok.WaitTimeout(10*time.Second) && tok.Error() != nil {
-				cfg.Logger.Error("mqtt subscribe failed", "topic", topic, "err", tok.Error())
-			}
+		l.mu.Lock()
+		subs := make(map[string]Handler, len(l.subs))
+		for t, h := range l.subs {
+			subs[t] = h
+		}
+		gone := l.gone
+		l.gone = nil
+		l.mu.Unlock()
+		for topic := range gone {
+			l.unsubscribe(topic)
+		}
+		for topic, h := range subs {
+			l.subscribe(topic, h)
 		}
 		cfg.Logger.Info("mqtt connected", "broker", cfg.Broker)
 		if cfg.OnConnect != nil {
@@ -143,6 +157,48 @@ func (l *Link) Publish(topic string, retained bool, payload []byte) error {
 		return tok.Error()
 	default:
 		return nil // in flight; the application acknowledgement decides
+	}
+}
+
+func (l *Link) subscribe(topic string, h Handler) {
+	tok := l.c.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) { h(m.Topic(), m.Payload()) })
+	if tok.WaitTimeout(10*time.Second) && tok.Error() != nil {
+		l.log.Error("mqtt subscribe failed", "topic", topic, "err", tok.Error())
+	}
+}
+
+// Subscribe adds a subscription: at once when connected, and again at
+// every connect.
+func (l *Link) Subscribe(topic string, h Handler) {
+	l.mu.Lock()
+	l.subs[topic] = h
+	l.mu.Unlock()
+	if l.c.IsConnectionOpen() {
+		l.subscribe(topic, h)
+	}
+}
+
+// Unsubscribe removes a subscription. Messages the broker already queued
+// for it arrive on no handler and are dropped with a warning.
+func (l *Link) Unsubscribe(topic string) {
+	l.mu.Lock()
+	delete(l.subs, topic)
+	if !l.c.IsConnectionOpen() {
+		if l.gone == nil {
+			l.gone = make(map[string]bool)
+		}
+		l.gone[topic] = true
+		l.mu.Unlock()
+		return
+	}
+	l.mu.Unlock()
+	l.unsubscribe(topic)
+}
+
+func (l *Link) unsubscribe(topic string) {
+	tok := l.c.Unsubscribe(topic)
+	if tok.WaitTimeout(10*time.Second) && tok.Error() != nil {
+		l.log.Warn("mqtt unsubscribe failed", "topic", topic, "err", tok.Error())
 	}
 }
 

@@ -52,6 +52,8 @@ type Head struct {
 // sequence N".
 type Resync struct {
 	Agent string `json:"agent"`
+	// Scope names the scope's stream; empty for the whole watch list.
+	Scope string `json:"scope,omitempty"`
 	Epoch uint64 `json:"epoch"`
 	Seq   uint64 `json:"seq"`
 }
@@ -86,4 +88,7 @@ type Status struct {
 	OutboxDepth  int       `json:"outbox_depth"`
 	OutboxOldest time.Time `json:"outbox_oldest,omitzero"`
 	Freshness    Freshness `json:"freshness"`
+	// Scopes are the scopes the agent follows, each with its replica;
+	// empty when it follows the whole watch list (Epoch, Seq, Digest).
+	Scopes []ScopeStatus `json:"scopes,omitempty"`
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,12 +17,20 @@ import (
 type SessionConfig struct {
 	Link     LinkConfig // broker, TLS, credentials; topics are filled in
 	Agent    string
-	Replica  *store.Replica
+	Replica  *store.Replica // the outbox, the audit log, and the whole watch list unless Scoped
 	Verifier *Verifier
-	// Applied runs after each delta commits.
+	// Applied runs after each delta of the whole watch list commits.
 	Applied func(store.Change)
-	// Reloaded runs after a snapshot replaced the whole alert set.
-	Reloaded    func()
+	// Reloaded runs after a snapshot replaced the whole watch list.
+	Reloaded func()
+	// Scoped says the agent follows scopes (Scopes, possibly none yet)
+	// and not the whole watch list.
+	Scoped bool
+	// Scopes are the scopes followed from the start.
+	Scopes []ScopeReplica
+	// Assigned runs with every verified scope assignment from central,
+	// the retained one at each connect included.
+	Assigned    func(Assignment)
 	Window      int // hits unacknowledged at most
 	Batch       int // hits per message at most
 	ResendAfter time.Duration
@@ -32,18 +42,36 @@ type SessionConfig struct {
 	Logger        *slog.Logger
 }
 
+// ScopeReplica is one scope the agent follows, with the replica that holds
+// its alerts alone.
+type ScopeReplica struct {
+	Name     string
+	Replica  *store.Replica
+	Applied  func(store.Change) // after each of its deltas commits
+	Reloaded func()             // after a snapshot replaced its alerts
+	Alerts   func() int         // how many alerts it holds, for the status
+}
+
 // Session is the agent's side of the wire protocol: it keeps the replica in
 // step with central, forwards hits, and publishes the agent's status.
 type Session struct {
 	cfg        SessionConfig
 	link       *Link
-	watchlist  *Watchlist
 	forwarder  *Forwarder
 	log        *slog.Logger
 	reconnects atomic.Int64
 	downSince  atomic.Int64 // unix nanoseconds when the link was lost; 0 while up
 	cancel     context.CancelFunc
 	done       sync.WaitGroup
+
+	mu     sync.Mutex
+	whole  *Watchlist              // the whole watch list; nil when scoped
+	scopes map[string]*scopeStream // by scope name
+}
+
+type scopeStream struct {
+	ScopeReplica
+	watch *Watchlist
 }
 
 // StartSession dials the broker and starts forwarding. It returns at once;
@@ -58,20 +86,7 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 	if cfg.MaxReplicaAge == 0 {
 		cfg.MaxReplicaAge = 24 * time.Hour
 	}
-	s := &Session{cfg: cfg, log: cfg.Logger}
-	s.watchlist = NewWatchlist(WatchlistConfig{Replica: cfg.Replica, Verifier: cfg.Verifier, Logger: cfg.Logger,
-		Applied: func(ch store.Change) {
-			if cfg.Applied != nil {
-				cfg.Applied(ch)
-			}
-			go s.publishReplica()
-		},
-		Resync: s.requestResync, Reloaded: func() {
-			if cfg.Reloaded != nil {
-				cfg.Reloaded()
-			}
-			go s.publishReplica()
-		}})
+	s := &Session{cfg: cfg, log: cfg.Logger, scopes: make(map[string]*scopeStream)}
 	lc := cfg.Link
 	lc.ClientID = cfg.Agent
 	lc.Logger = cfg.Logger
@@ -84,8 +99,9 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 		s.reconnects.Add(1)
 		s.forwarder.Reset()
 		s.publishStatus("online")
-		s.watchlist.Tick()
+		s.tickStreams()
 	}
+	lc.Subscriptions = nil
 	link, err := NewLink(lc)
 	if err != nil {
 		return nil, err
@@ -93,12 +109,13 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 	s.link = link
 	s.forwarder = NewForwarder(ForwarderConfig{Replica: cfg.Replica, Publisher: link, Agent: cfg.Agent,
 		Window: cfg.Window, Batch: cfg.Batch, ResendAfter: cfg.ResendAfter, Logger: cfg.Logger})
-	link.subs = map[string]Handler{
-		TopicDelta:                        s.watchlist.HandleDelta,
-		AgentTopic(cfg.Agent, "deltas"):   s.watchlist.HandleDelta,
-		TopicHead:                         s.watchlist.HandleHead,
-		AgentTopic(cfg.Agent, "acks"):     s.forwarder.HandleAck,
-		AgentTopic(cfg.Agent, "snapshot"): s.watchlist.HandleSnapshot,
+	link.subs[AgentTopic(cfg.Agent, "acks")] = s.forwarder.HandleAck
+	link.subs[AgentTopic(cfg.Agent, "scopes")] = s.handleAssignment
+	if !cfg.Scoped {
+		s.FollowWholeList(true)
+	}
+	for _, sr := range cfg.Scopes {
+		s.AddScope(sr)
 	}
 	link.Connect()
 	ctx, s.cancel = context.WithCancel(ctx)
@@ -106,6 +123,143 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 	go func() { defer s.done.Done(); s.forwarder.Run(ctx) }()
 	go func() { defer s.done.Done(); s.tick(ctx) }()
 	return s, nil
+}
+
+// FollowWholeList starts or stops following the whole watch list into
+// the main replica. An agent stops when central assigns it scopes; once
+// FollowWholeList(false) returns, nothing more is applied to the list.
+func (s *Session) FollowWholeList(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	topics := []string{TopicDelta, AgentTopic(s.cfg.Agent, "deltas"), TopicHead, AgentTopic(s.cfg.Agent, "snapshot")}
+	if !on {
+		if s.whole != nil {
+			for _, t := range topics {
+				s.link.Unsubscribe(t)
+			}
+			s.whole.Stop()
+			s.whole = nil
+		}
+		return
+	}
+	if s.whole != nil {
+		return
+	}
+	w := NewWatchlist(WatchlistConfig{Replica: s.cfg.Replica, Verifier: s.cfg.Verifier, Logger: s.cfg.Logger,
+		Applied: func(ch store.Change) {
+			if s.cfg.Applied != nil {
+				s.cfg.Applied(ch)
+			}
+			go s.publishReplica()
+		},
+		Resync: func(cur store.Cursor) { s.requestResync("", cur) },
+		Reloaded: func() {
+			if s.cfg.Reloaded != nil {
+				s.cfg.Reloaded()
+			}
+			go s.publishReplica()
+		}})
+	s.whole = w
+	for i, h := range []Handler{w.HandleDelta, w.HandleDelta, w.HandleHead, w.HandleSnapshot} {
+		s.link.Subscribe(topics[i], h)
+	}
+}
+
+// AddScope starts following one scope's stream into its replica. The
+// retained head tells at once whether it must catch up.
+func (s *Session) AddScope(sr ScopeReplica) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.scopes[sr.Name]; ok {
+		return
+	}
+	log := s.cfg.Logger.With("scope", sr.Name)
+	st := &scopeStream{ScopeReplica: sr}
+	st.watch = NewWatchlist(WatchlistConfig{Replica: sr.Replica, Verifier: s.cfg.Verifier, Logger: log,
+		Applied: func(ch store.Change) {
+			if sr.Applied != nil {
+				sr.Applied(ch)
+			}
+		},
+		Resync: func(cur store.Cursor) { s.requestResync(sr.Name, cur) },
+		Reloaded: func() {
+			if sr.Reloaded != nil {
+				sr.Reloaded()
+			}
+		}})
+	s.scopes[sr.Name] = st
+	for topic, h := range st.topics(s.cfg.Agent) {
+		s.link.Subscribe(topic, h)
+	}
+}
+
+func (st *scopeStream) topics(agent string) map[string]Handler {
+	return map[string]Handler{
+		ScopeTopic(st.Name, "delta"):                st.watch.HandleDelta,
+		ScopeTopic(st.Name, "head"):                 st.watch.HandleHead,
+		AgentScopeTopic(agent, st.Name, "deltas"):   st.watch.HandleDelta,
+		AgentScopeTopic(agent, st.Name, "snapshot"): st.watch.HandleSnapshot,
+	}
+}
+
+// DropScope stops following a scope; when it returns nothing more is
+// applied to the scope's replica, which the caller closes and removes.
+func (s *Session) DropScope(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.scopes[name]
+	if !ok {
+		return
+	}
+	delete(s.scopes, name)
+	for topic := range st.topics(s.cfg.Agent) {
+		s.link.Unsubscribe(topic)
+	}
+	st.watch.Stop()
+}
+
+func (s *Session) handleAssignment(topic string, payload []byte) {
+	if len(payload) == 0 {
+		return // a cleared retained message
+	}
+	body, _, err := s.cfg.Verifier.Open(payload)
+	if err != nil {
+		s.log.Warn("scope assignment refused", "err", err)
+		_ = s.cfg.Replica.Audit(context.Background(), store.AuditRecord{Event: store.EventScopesRefused, Detail: err.Error()})
+		return
+	}
+	var as Assignment
+	if err := json.Unmarshal(body, &as); err == nil {
+		err = as.Check(s.cfg.Agent)
+	}
+	if err != nil {
+		s.log.Warn("scope assignment refused", "err", err)
+		_ = s.cfg.Replica.Audit(context.Background(), store.AuditRecord{Event: store.EventScopesRefused, Detail: err.Error()})
+		return
+	}
+	if s.cfg.Assigned != nil {
+		s.cfg.Assigned(as)
+	}
+}
+
+// streams returns the watch lists followed now.
+func (s *Session) streams() []*Watchlist {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ws []*Watchlist
+	if s.whole != nil {
+		ws = append(ws, s.whole)
+	}
+	for _, st := range s.scopes {
+		ws = append(ws, st.watch)
+	}
+	return ws
+}
+
+func (s *Session) tickStreams() {
+	for _, w := range s.streams() {
+		w.Tick()
+	}
 }
 
 func (s *Session) tick(ctx context.Context) {
@@ -116,7 +270,7 @@ func (s *Session) tick(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.watchlist.Tick()
+			s.tickStreams()
 			s.publishStatus("online")
 		}
 	}
@@ -140,12 +294,33 @@ func (s *Session) DownSince() time.Time {
 // Connects returns how many times the session has connected.
 func (s *Session) Connects() int64 { return s.reconnects.Load() }
 
-// Head returns central's last verified head.
-func (s *Session) Head() Head { return s.watchlist.Head() }
+// Head returns central's last verified head of the whole watch list (the
+// zero Head when the agent follows scopes).
+func (s *Session) Head() Head {
+	s.mu.Lock()
+	w := s.whole
+	s.mu.Unlock()
+	if w == nil {
+		return Head{}
+	}
+	return w.Head()
+}
 
-// Freshness reports how current the replica is known to be.
+// Freshness reports how current the replica is known to be: the least
+// fresh of the streams followed.
 func (s *Session) Freshness() Freshness {
-	return s.watchlist.Freshness(time.Now(), s.cfg.MaxReplicaAge)
+	ws := s.streams()
+	if len(ws) == 0 {
+		return Freshness{Stale: true, Reason: "central has assigned this post no scope yet"}
+	}
+	var worst Freshness
+	for i, w := range ws {
+		f := w.Freshness(time.Now(), s.cfg.MaxReplicaAge)
+		if i == 0 || f.Stale && !worst.Stale || f.Stale == worst.Stale && f.Confirmed.Before(worst.Confirmed) {
+			worst = f
+		}
+	}
+	return worst
 }
 
 // Status returns the agent's status as it would be published now.
@@ -154,11 +329,28 @@ func (s *Session) Status(link string) Status {
 	if cur, err := s.cfg.Replica.Cursor(); err == nil {
 		st.Epoch, st.Seq, st.Digest, st.ReplicaAt = cur.Epoch, cur.Seq, cur.Digest.String(), cur.At
 	}
+	s.mu.Lock()
+	for _, sc := range s.scopes {
+		ss := ScopeStatus{Scope: sc.Name}
+		if cur, err := sc.Replica.Cursor(); err == nil {
+			ss.Epoch, ss.Seq, ss.Digest = cur.Epoch, cur.Seq, cur.Digest.String()
+		}
+		if sc.Alerts != nil {
+			ss.Alerts = sc.Alerts()
+		}
+		st.Scopes = append(st.Scopes, ss)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(st.Scopes, func(a, b ScopeStatus) int { return strings.Compare(a.Scope, b.Scope) })
 	if ob, err := s.cfg.Replica.Outbox(); err == nil {
 		st.OutboxDepth, st.OutboxOldest = ob.Depth, ob.Oldest
 	}
 	return st
 }
+
+// PublishStatus publishes the agent's status now, as after a change
+// central must see at once.
+func (s *Session) PublishStatus() { s.publishStatus("online") }
 
 func (s *Session) publishStatus(link string) {
 	b, _ := json.Marshal(s.Status(link))
@@ -173,13 +365,13 @@ func (s *Session) publishReplica() {
 	_ = s.link.Publish(AgentTopic(s.cfg.Agent, "replica"), false, b)
 }
 
-func (s *Session) requestResync(cur store.Cursor) {
-	b, _ := json.Marshal(Resync{Agent: s.cfg.Agent, Epoch: cur.Epoch, Seq: cur.Seq})
+func (s *Session) requestResync(scope string, cur store.Cursor) {
+	b, _ := json.Marshal(Resync{Agent: s.cfg.Agent, Scope: scope, Epoch: cur.Epoch, Seq: cur.Seq})
 	if err := s.link.Publish(AgentTopic(s.cfg.Agent, "resync"), false, b); err != nil {
 		s.log.Info("resync request not sent; will retry", "err", err)
 		return
 	}
-	s.log.Info("resync requested", "epoch", cur.Epoch, "seq", cur.Seq)
+	s.log.Info("resync requested", "scope", scope, "epoch", cur.Epoch, "seq", cur.Seq)
 }
 
 // Close publishes an offline status, stops forwarding and disconnects.

@@ -83,6 +83,9 @@ func (w *Watchlist) handleSnapshot(ctx context.Context, payload []byte) error {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.stopped {
+		return errStopped
+	}
 	switch {
 	case msg.Manifest != nil:
 		return w.beginSnapshot(ctx, msg.Manifest)

@@ -35,6 +35,21 @@ type Watchlist struct {
 	// snap is the snapshot being received, if any.
 	snap     *loading
 	reloaded func()
+	stopped  bool // Stop was called: nothing more is applied
+}
+
+// errStopped is returned for messages that reach a stopped Watchlist.
+var errStopped = errors.New("the post no longer follows this watch list; message ignored")
+
+// Stop makes the Watchlist apply nothing more: it waits for a delta or
+// chunk being applied, abandons a snapshot in progress, and ignores what
+// arrives later. The agent stops a stream before it removes or empties
+// its replica, so that nothing lands there afterwards.
+func (w *Watchlist) Stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.abandonSnapshot("the post stopped following this watch list")
+	w.stopped = true
 }
 
 type pendingDelta struct {
@@ -99,6 +114,9 @@ func (w *Watchlist) handleDelta(ctx context.Context, payload []byte) error {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.stopped {
+		return errStopped
+	}
 	return w.apply(ctx, ch)
 }
 
@@ -215,6 +233,9 @@ func (w *Watchlist) Head() Head {
 func (w *Watchlist) Tick() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.stopped {
+		return
+	}
 	if w.snap != nil {
 		if time.Since(w.snap.progress) < snapshotStall {
 			return // a snapshot is on its way

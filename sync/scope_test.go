@@ -1,0 +1,50 @@
+package sync
+
+import (
+	"testing"
+
+	"github.com/borderpost/borderpost/store"
+)
+
+func TestScopeRuleSelects(t *testing.T) {
+	person := store.Alert{ID: "P", Source: "SIS", Category: "art26-arrest", Purposes: []string{"police", "border"},
+		Subject: store.Subject{Kind: store.SubjectPerson}}
+	truck := store.Alert{ID: "V", Source: "NATIONAL", Category: "art38-seizure", Purposes: []string{"customs"},
+		Posts: []string{"road"}, Regions: []string{"east"}, Subject: store.Subject{Kind: store.SubjectVehicle}}
+	for _, tc := range []struct {
+		name        string
+		rule        ScopeRule
+		person, car bool
+	}{
+		{"empty rule selects all", ScopeRule{}, true, true},
+		{"subjects", ScopeRule{Subjects: []store.SubjectKind{store.SubjectVehicle}}, false, true},
+		{"category prefix", ScopeRule{Categories: []string{"art26-*"}}, true, false},
+		{"category exact", ScopeRule{Categories: []string{"art38"}}, false, false},
+		{"sources", ScopeRule{Sources: []string{"SIS"}}, true, false},
+		{"purposes any of", ScopeRule{Purposes: []string{"customs", "border"}}, true, true},
+		{"posts: none named means everywhere", ScopeRule{Posts: []string{"sea"}}, true, false},
+		{"regions", ScopeRule{Regions: []string{"east"}}, true, true},
+		{"all lists must hold", ScopeRule{Subjects: []store.SubjectKind{store.SubjectVehicle}, Purposes: []string{"police"}}, false, false},
+	} {
+		if got := tc.rule.Selects(&person); got != tc.person {
+			t.Errorf("%s: person selected = %v", tc.name, got)
+		}
+		if got := tc.rule.Selects(&truck); got != tc.car {
+			t.Errorf("%s: vehicle selected = %v", tc.name, got)
+		}
+	}
+}
+
+func TestScopeNamesAndAssignments(t *testing.T) {
+	for _, bad := range []string{"", "Road", "1road", "road/x", "road#", "a-very-long-scope-name-of-more-than-32"} {
+		if ValidScopeName(bad) == nil {
+			t.Errorf("scope name %q accepted", bad)
+		}
+	}
+	if err := (Assignment{Agent: "a", Scopes: []string{"road", "road"}}).Check("a"); err == nil {
+		t.Error("a scope assigned twice accepted")
+	}
+	if err := (Assignment{Agent: "a", Scopes: []string{"road"}}).Check("b"); err == nil {
+		t.Error("another agent's assignment accepted")
+	}
+}
