@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +49,13 @@ type Agent struct {
 	ready    atomic.Bool
 	metrics  *metrics
 	terminal *terminal.Terminal // nil when the officers' page is off
+
+	kp         store.KeyProvider
+	sets       atomic.Pointer[[]*alertSet] // what checks run against
+	sessionSet chan struct{}               // closed once session is set
+	scopeMu    sync.Mutex                  // held while scopes change
+	scoped     bool                        // central assigned scopes: the whole list is not followed
+	scopes     map[string]*alertSet
 }
 
 // KeyProvider returns the data key provider the configuration names: the
@@ -101,13 +109,25 @@ func NewVersion(ctx context.Context, cfg config.Config, log *slog.Logger, versio
 	if err != nil {
 		return nil, fmt.Errorf("open replica: %w", err)
 	}
-	a := &Agent{cfg: cfg, log: log, rep: rep, index: match.NewIndexWith(matchOptions(cfg))}
+	a := &Agent{cfg: cfg, log: log, rep: rep, index: match.NewIndexWith(matchOptions(cfg)), kp: kp,
+		scopes: make(map[string]*alertSet), sessionSet: make(chan struct{})}
 	start := time.Now()
 	if err := rep.Alerts(ctx, func(al store.Alert) error { a.index.Put(al); return nil }); err != nil {
 		rep.Close()
 		return nil, fmt.Errorf("load replica into the match index: %w", err)
 	}
-	log.Info("match index loaded", "alerts", a.index.Len(), "took", time.Since(start).Round(time.Millisecond))
+	sa, scoped, err := readAssignment(cfg.Store.Path)
+	if err == nil {
+		a.scoped = scoped
+		err = a.openScopes(ctx, sa)
+	}
+	if err != nil {
+		a.closeScopes()
+		rep.Close()
+		return nil, err
+	}
+	a.publishSets()
+	log.Info("match index loaded", "alerts", a.alertCount(), "scopes", len(a.scopes), "took", time.Since(start).Round(time.Millisecond))
 	a.metrics = newMetrics(a, version)
 	return a, nil
 }
@@ -117,6 +137,7 @@ func NewVersion(ctx context.Context, cfg config.Config, log *slog.Logger, versio
 // the replica is closed. Unacknowledged hits stay in the outbox.
 func (a *Agent) Run(ctx context.Context) error {
 	defer a.rep.Close()
+	defer a.closeScopes()
 	verifier, err := a.verifier()
 	if err != nil {
 		return err
@@ -125,14 +146,20 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var scopes []bpsync.ScopeReplica
+	for _, set := range a.scopes {
+		scopes = append(scopes, a.scopeReplica(set))
+	}
 	a.session, err = bpsync.StartSession(ctx, bpsync.SessionConfig{
 		Link: link, Agent: a.cfg.Agent.ID, Replica: a.rep, Verifier: verifier,
 		Applied: a.index.Apply, Reloaded: a.reloadIndex, Window: a.cfg.Sync.HitWindow, Batch: a.cfg.Sync.HitBatch, ResendAfter: a.cfg.Sync.ResendAfter,
 		StatusEvery: a.cfg.Sync.StatusEvery, MaxReplicaAge: a.cfg.Sync.MaxReplicaAge, Logger: a.log,
+		Scoped: a.scoped, Scopes: scopes, Assigned: func(as bpsync.Assignment) { <-a.sessionSet; a.assign(as) },
 	})
 	if err != nil {
 		return fmt.Errorf("start session with central: %w", err)
 	}
+	close(a.sessionSet)
 	defer a.session.Close()
 
 	a.ln, err = net.Listen("tcp", a.cfg.HTTP.Listen)
@@ -216,20 +243,14 @@ func matchOptions(cfg config.Config) match.Options {
 
 // reloadIndex rebuilds the match index from the replica after a snapshot
 // replaced the alert set, and swaps it in.
-func (a *Agent) reloadIndex() {
-	start := time.Now()
-	fresh := match.NewIndexWith(matchOptions(a.cfg))
-	if err := a.rep.Alerts(context.Background(), func(al store.Alert) error { fresh.Put(al); return nil }); err != nil {
-		a.log.Error("rebuild the match index after a snapshot; checks use the previous index", "err", err)
-		return
-	}
-	a.index.ReplaceWith(fresh)
-	a.log.Info("match index rebuilt from snapshot", "alerts", a.index.Len(), "took", time.Since(start).Round(time.Millisecond))
-}
+func (a *Agent) reloadIndex() { a.reload(&alertSet{rep: a.rep, index: a.index}) }
 
-// Close releases the replica of an agent that was never Run (Run closes it
-// itself when it returns).
-func (a *Agent) Close() error { return a.rep.Close() }
+// Close releases the replicas of an agent that was never Run (Run closes
+// them itself when it returns).
+func (a *Agent) Close() error {
+	a.closeScopes()
+	return a.rep.Close()
+}
 
 // Addr returns the address the HTTP server listens on, once Run has started it.
 func (a *Agent) Addr() net.Addr {
@@ -296,7 +317,7 @@ func (a *Agent) Check(ctx context.Context, c devices.Check) (devices.Result, err
 	var cands []match.Candidate // the alert behind each hit
 	var items []devices.Item    // the item behind each hit
 	kinds := make([]string, 0, len(c.Items))
-	for i, found := range a.index.LookupAll(c.Items, c.Time) {
+	for i, found := range a.lookupAll(c.Items, c.Time) {
 		it := c.Items[i]
 		kinds = append(kinds, string(it.Kind))
 		for _, cand := range found {

@@ -26,10 +26,13 @@ type Status struct {
 	Oldest   time.Time `json:"outbox_oldest,omitzero"`
 	// Freshness carries the stale-replica alarm officers must see.
 	Freshness bpsync.Freshness `json:"freshness"`
+	// Scopes are the scopes central assigned, each with its replica;
+	// empty while the post follows the whole watch list.
+	Scopes []bpsync.ScopeStatus `json:"scopes,omitempty"`
 }
 
 func (a *Agent) serveStatus(w http.ResponseWriter, r *http.Request) {
-	st := Status{Agent: a.cfg.Agent.ID, Ready: a.ready.Load(), Link: "offline", Alerts: a.index.Len(),
+	st := Status{Agent: a.cfg.Agent.ID, Ready: a.ready.Load(), Link: "offline", Alerts: a.alertCount(),
 		Checks: a.checks.Load(), Hits: a.hits.Load()}
 	if a.session != nil {
 		if a.session.Connected() {
@@ -38,6 +41,7 @@ func (a *Agent) serveStatus(w http.ResponseWriter, r *http.Request) {
 		st.Connects = a.session.Connects()
 		st.HeadSeq = a.session.Head().Seq
 		st.Freshness = a.session.Freshness()
+		st.Scopes = a.session.Status("").Scopes
 	}
 	if cur, err := a.rep.Cursor(); err == nil {
 		st.Epoch, st.Seq, st.Digest = cur.Epoch, cur.Seq, cur.Digest.String()

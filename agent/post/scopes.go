@@ -1,0 +1,349 @@
+package post
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/borderpost/borderpost/agent/match"
+	"github.com/borderpost/borderpost/devices"
+	"github.com/borderpost/borderpost/store"
+	bpsync "github.com/borderpost/borderpost/sync"
+)
+
+// alertSet is one set of alerts the agent checks against: the whole watch
+// list in the main replica, or one scope's alerts in a replica file of
+// their own. A scope's file holds nothing else, so that dropping the
+// scope is deleting the file.
+type alertSet struct {
+	scope string // "" for the whole watch list
+	rep   *store.Replica
+	index *match.Index
+}
+
+// scopePath returns where a scope's replica lives: beside the main one,
+// named for the scope (replica.db -> replica.scope-road.db).
+func ScopePath(main, scope string) string {
+	ext := filepath.Ext(main)
+	return strings.TrimSuffix(main, ext) + ".scope-" + scope + ext
+}
+
+// scopeFiles returns the scope replicas on disk beside main, by scope.
+func scopeFiles(main string) (map[string]string, error) {
+	ext := filepath.Ext(main)
+	prefix := strings.TrimSuffix(main, ext) + ".scope-"
+	matches, err := filepath.Glob(prefix + "*" + ext)
+	if err != nil {
+		return nil, err
+	}
+	found := make(map[string]string, len(matches))
+	for _, m := range matches {
+		name := strings.TrimSuffix(strings.TrimPrefix(m, prefix), ext)
+		if bpsync.ValidScopeName(name) == nil {
+			found[name] = m
+		}
+	}
+	return found, nil
+}
+
+// assignmentPath is where the last scope assignment from central is kept,
+// so that a post that starts offline knows its scopes.
+func assignmentPath(main string) string { return main + ".scopes.json" }
+
+// savedAssignment is what assignmentPath holds.
+type savedAssignment struct {
+	Scopes []string  `json:"scopes"`
+	Issued time.Time `json:"issued"`
+}
+
+// readAssignment returns the saved assignment, and false when central has
+// never assigned this post scopes.
+func readAssignment(main string) (savedAssignment, bool, error) {
+	var sa savedAssignment
+	b, err := os.ReadFile(assignmentPath(main))
+	if errors.Is(err, fs.ErrNotExist) {
+		return sa, false, nil
+	}
+	if err != nil {
+		return sa, false, fmt.Errorf("read the scope assignment: %w", err)
+	}
+	if err := json.Unmarshal(b, &sa); err != nil {
+		return sa, false, fmt.Errorf("scope assignment %s is damaged (%v): delete it and the post takes central's again at the next connect", assignmentPath(main), err)
+	}
+	for _, s := range sa.Scopes {
+		if err := bpsync.ValidScopeName(s); err != nil {
+			return sa, false, fmt.Errorf("scope assignment %s: %w", assignmentPath(main), err)
+		}
+	}
+	return sa, true, nil
+}
+
+// writeAssignment saves sa durably: written beside, synced, renamed.
+func writeAssignment(main string, sa savedAssignment) error {
+	b, err := json.Marshal(sa)
+	if err != nil {
+		return err
+	}
+	p := assignmentPath(main)
+	tmp := p + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("save the scope assignment: %w", err)
+	}
+	if _, err = f.Write(b); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, p)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("save the scope assignment: %w", err)
+	}
+	return nil
+}
+
+// openScopes opens the replicas of the saved assignment's scopes and
+// removes, audited, those of scopes no longer assigned, so that a scope
+// dropped while the agent was down leaves nothing on disk once it starts.
+func (a *Agent) openScopes(ctx context.Context, sa savedAssignment) error {
+	on, err := scopeFiles(a.cfg.Store.Path)
+	if err != nil {
+		return err
+	}
+	for name, p := range on {
+		if !slices.Contains(sa.Scopes, name) {
+			if err := a.purgeScopeFile(ctx, name, p); err != nil {
+				return err
+			}
+		}
+	}
+	for _, name := range sa.Scopes {
+		set, err := a.openScope(ctx, name)
+		if err != nil {
+			return err
+		}
+		a.scopes[name] = set
+	}
+	return nil
+}
+
+// openScope opens (creating if need be) a scope's replica and loads its
+// match index.
+func (a *Agent) openScope(ctx context.Context, name string) (*alertSet, error) {
+	rep, err := store.Open(ctx, ScopePath(a.cfg.Store.Path, name), a.kp, store.Options{Logger: a.log.With("scope", name), Compact: true})
+	if err != nil {
+		return nil, fmt.Errorf("open the replica of scope %s: %w", name, err)
+	}
+	set := &alertSet{scope: name, rep: rep, index: match.NewIndexWith(matchOptions(a.cfg))}
+	if err := rep.Alerts(ctx, func(al store.Alert) error { set.index.Put(al); return nil }); err != nil {
+		rep.Close()
+		return nil, fmt.Errorf("load scope %s into the match index: %w", name, err)
+	}
+	a.log.Info("scope loaded", "scope", name, "alerts", set.index.Len())
+	return set, nil
+}
+
+// purgeScopeFile removes a closed scope replica from disk and audits it.
+func (a *Agent) purgeScopeFile(ctx context.Context, name, path string) error {
+	n := -1
+	if rep, err := store.Open(ctx, path, a.kp, store.Options{Logger: a.log}); err == nil {
+		n = 0
+		rep.Alerts(ctx, func(store.Alert) error { n++; return nil })
+		rep.Close()
+	}
+	if err := store.Remove(path); err != nil {
+		return fmt.Errorf("purge dropped scope %s: %w", name, err)
+	}
+	detail := fmt.Sprintf("%d alerts purged", n)
+	if n < 0 {
+		detail = "replica unreadable; removed"
+	}
+	a.log.Info("scope dropped; its replica removed from disk", "scope", name, "detail", detail)
+	return a.rep.Audit(ctx, store.AuditRecord{Event: store.EventScopeDropped, Ref: name, Detail: detail})
+}
+
+// publishSets makes the current alert sets the ones checks use.
+func (a *Agent) publishSets() {
+	var sets []*alertSet
+	if !a.scoped {
+		sets = append(sets, &alertSet{rep: a.rep, index: a.index})
+	}
+	names := make([]string, 0, len(a.scopes))
+	for name := range a.scopes {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		sets = append(sets, a.scopes[name])
+	}
+	a.sets.Store(&sets)
+}
+
+// scopeReplica is a scope's alert set as the session follows it.
+func (a *Agent) scopeReplica(set *alertSet) bpsync.ScopeReplica {
+	return bpsync.ScopeReplica{Name: set.scope, Replica: set.rep, Applied: set.index.Apply, Alerts: set.index.Len,
+		Reloaded: func() { a.reload(set) }}
+}
+
+// assign carries out a verified scope assignment from central: it starts
+// following new scopes (their replicas fill from a snapshot), stops
+// following dropped ones and removes their replicas from disk, audited.
+// The first assignment also empties the whole-list replica.
+func (a *Agent) assign(as bpsync.Assignment) {
+	a.scopeMu.Lock()
+	defer a.scopeMu.Unlock()
+	ctx := context.Background()
+	want := slices.Clone(as.Scopes)
+	sort.Strings(want)
+	have := make([]string, 0, len(a.scopes))
+	for name := range a.scopes {
+		have = append(have, name)
+	}
+	sort.Strings(have)
+	if a.scoped && slices.Equal(want, have) {
+		return
+	}
+	if err := writeAssignment(a.cfg.Store.Path, savedAssignment{Scopes: want, Issued: as.Issued}); err != nil {
+		a.log.Error("scope assignment not carried out; it is retried at the next connect", "err", err)
+		return
+	}
+	a.log.Info("scope assignment from central", "scopes", strings.Join(want, ","))
+	if !a.scoped {
+		a.scoped = true
+		a.session.FollowWholeList(false)
+		a.publishSets()
+		if err := a.emptyWholeList(ctx); err != nil {
+			a.log.Error("empty the whole-list replica after scopes were assigned", "err", err)
+		}
+	}
+	for _, name := range want {
+		if _, ok := a.scopes[name]; ok {
+			continue
+		}
+		set, err := a.openScope(ctx, name)
+		if err != nil {
+			a.log.Error("scope not followed", "scope", name, "err", err)
+			continue
+		}
+		a.scopes[name] = set
+		a.publishSets()
+		a.session.AddScope(a.scopeReplica(set))
+		_ = a.rep.Audit(ctx, store.AuditRecord{Event: store.EventScopeAdded, Ref: name})
+	}
+	for _, name := range have {
+		if slices.Contains(want, name) {
+			continue
+		}
+		set := a.scopes[name]
+		a.session.DropScope(name)
+		delete(a.scopes, name)
+		a.publishSets()
+		n := set.index.Len()
+		path := set.rep.Path()
+		if err := set.rep.Close(); err != nil {
+			a.log.Warn("close dropped scope", "scope", name, "err", err)
+		}
+		if err := store.Remove(path); err != nil {
+			a.log.Error("dropped scope's replica not removed; the next start removes it", "scope", name, "err", err)
+			continue
+		}
+		a.log.Info("scope dropped; its replica removed from disk", "scope", name, "alerts", n)
+		_ = a.rep.Audit(ctx, store.AuditRecord{Event: store.EventScopeDropped, Ref: name, Detail: fmt.Sprintf("%d alerts purged", n)})
+	}
+	if a.session != nil {
+		a.session.PublishStatus()
+	}
+}
+
+// emptyWholeList removes every alert of the whole watch list from the main
+// replica (an empty snapshot), once the post follows scopes instead.
+func (a *Agent) emptyWholeList(ctx context.Context) error {
+	cur, err := a.rep.Cursor()
+	if err != nil {
+		return err
+	}
+	n := a.index.Len()
+	if cur.Seq == 0 && n == 0 {
+		return nil
+	}
+	snap, err := a.rep.BeginSnapshot(0, 0, [32]byte{})
+	if err != nil {
+		return err
+	}
+	if err := snap.Commit(ctx, store.Digest{}); err != nil {
+		return err
+	}
+	a.index.ReplaceWith(match.NewIndexWith(matchOptions(a.cfg)))
+	return a.rep.Audit(ctx, store.AuditRecord{Event: store.EventScopeDropped, Ref: "whole-list", Detail: fmt.Sprintf("%d alerts purged", n)})
+}
+
+// lookupAll matches items against every alert set. An alert held in two
+// scopes is reported once, with its best match.
+func (a *Agent) lookupAll(items []devices.Item, t time.Time) [][]match.Candidate {
+	sets := *a.sets.Load()
+	if len(sets) == 1 {
+		return sets[0].index.LookupAll(items, t)
+	}
+	out := make([][]match.Candidate, len(items))
+	for _, set := range sets {
+		for i, found := range set.index.LookupAll(items, t) {
+			for _, c := range found {
+				j := slices.IndexFunc(out[i], func(o match.Candidate) bool { return o.Alert.ID == c.Alert.ID })
+				switch {
+				case j < 0:
+					out[i] = append(out[i], c)
+				case c.Score > out[i][j].Score:
+					out[i][j] = c
+				}
+			}
+		}
+	}
+	for i := range out {
+		sort.SliceStable(out[i], func(x, y int) bool { return out[i][x].Score > out[i][y].Score })
+	}
+	return out
+}
+
+// alertCount is how many alerts the checks run against (an alert held in
+// two scopes counts twice).
+func (a *Agent) alertCount() int {
+	n := 0
+	for _, set := range *a.sets.Load() {
+		n += set.index.Len()
+	}
+	return n
+}
+
+// reload rebuilds a set's match index from its replica after a snapshot
+// replaced its alerts, and swaps it in.
+func (a *Agent) reload(set *alertSet) {
+	start := time.Now()
+	fresh := match.NewIndexWith(matchOptions(a.cfg))
+	if err := set.rep.Alerts(context.Background(), func(al store.Alert) error { fresh.Put(al); return nil }); err != nil {
+		a.log.Error("rebuild the match index after a snapshot; checks use the previous index", "scope", set.scope, "err", err)
+		return
+	}
+	set.index.ReplaceWith(fresh)
+	a.log.Info("match index rebuilt from snapshot", "scope", set.scope, "alerts", set.index.Len(), "took", time.Since(start).Round(time.Millisecond))
+}
+
+// closeScopes closes every scope replica.
+func (a *Agent) closeScopes() {
+	a.scopeMu.Lock()
+	defer a.scopeMu.Unlock()
+	for _, set := range a.scopes {
+		set.rep.Close()
+	}
+}
