@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -172,7 +173,7 @@ func centralCmd() *cobra.Command {
 	var seed uint64
 	var fleetEvery, silentAfter time.Duration
 	var src listSource
-	var passFile string
+	var passFile, scopesPath, dataDir string
 	cmd := &cobra.Command{
 		Use:   "central",
 		Short: "Publish a signed delta of generated alerts, then receive, store and acknowledge hits until Ctrl-C",
@@ -184,9 +185,27 @@ func centralCmd() *cobra.Command {
 			ctx, stop := signalContext()
 			defer stop()
 			out := cmd.OutOrStdout()
-			c, err := central.Start(central.Config{Broker: broker, Signer: signer, OnHit: func(agent string, h store.Hit) {
+			ccfg := central.Config{Broker: broker, Signer: signer, OnHit: func(agent string, h store.Hit) {
 				fmt.Fprintf(out, "hit %s from %s: alert %s (%s) on %s\n", h.ID, agent, h.AlertID, h.Action, h.Field)
-			}})
+			}}
+			if scopesPath != "" {
+				sc, err := readScopeConfig(scopesPath)
+				if err != nil {
+					return err
+				}
+				ccfg.Scopes = sc.Scopes
+				if ccfg.Assign, err = sc.Assignments(); err != nil {
+					return err
+				}
+			}
+			if dataDir != "" {
+				closeData, err := openCentralData(dataDir, &ccfg)
+				if err != nil {
+					return err
+				}
+				defer closeData()
+			}
+			c, err := central.Start(ccfg)
 			if err != nil {
 				return err
 			}
@@ -198,11 +217,16 @@ func centralCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d, err := c.Publish(list, nil)
-			if err != nil {
+			d, changed, err := c.PublishList(list)
+			switch {
+			case err != nil:
 				return err
+			case changed:
+				fmt.Fprintf(out, "published delta %d/%d: %d upserts, %d deletes; the list holds %d alerts, digest %s\n",
+					d.Epoch, d.Seq, len(d.Upserts), len(d.Deletes), len(list), d.Digest)
+			default:
+				fmt.Fprintf(out, "the list is unchanged since delta %d (digest %s): nothing published\n", c.Seq(), c.Digest())
 			}
-			fmt.Fprintf(out, "published delta %d/%d with %d alerts, digest %s\n", d.Epoch, d.Seq, len(list), d.Digest)
 			var tick <-chan time.Time
 			if fleetEvery > 0 {
 				t := time.NewTicker(fleetEvery)
@@ -235,6 +259,103 @@ func centralCmd() *cobra.Command {
 	cmd.Flags().StringVar(&src.csv, "csv", "", "publish a national list in the CSV form of simulator/lists/README.md")
 	cmd.Flags().StringVar(&src.jsonl, "jsonl", "", "publish alerts in the JSON Lines form of docs/alerts.md")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the generated watch list (the field needs the same)")
+	cmd.Flags().StringVar(&scopesPath, "scopes", "", "publish per-scope streams and assign agents their scopes (configs/scopes.example.yaml)")
+	cmd.Flags().StringVar(&dataDir, "data", "", "keep lists, replay history and hits on disk in this folder (lists.db, hits.db); without it central forgets all at exit")
+	cmd.AddCommand(aclCmd(), exportCmd())
+	return cmd
+}
+
+// openCentralData opens central's state and hit store in dir.
+func openCentralData(dir string, cfg *central.Config) (func(), error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	st, err := central.OpenState(filepath.Join(dir, "lists.db"))
+	if err != nil {
+		return nil, err
+	}
+	hs, err := central.OpenHitStore(filepath.Join(dir, "hits.db"))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	cfg.State, cfg.Hits = st, hs
+	return func() { hs.Close(); st.Close() }, nil
+}
+
+// exportCmd writes central's stored hits, outcomes joined, as JSON Lines.
+func exportCmd() *cobra.Command {
+	var dataDir, agent, outPath string
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Write the hits central stored (officers' outcomes joined) as JSON Lines",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			hs, err := central.OpenHitStore(filepath.Join(dataDir, "hits.db"))
+			if err != nil {
+				return err
+			}
+			defer hs.Close()
+			w := cmd.OutOrStdout()
+			if outPath != "" && outPath != "-" {
+				f, err := os.Create(outPath)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				w = f
+			}
+			bw := bufio.NewWriter(w)
+			n, err := hs.Export(cmd.Context(), bw, agent)
+			if err == nil {
+				err = bw.Flush()
+			}
+			if err != nil {
+				return fmt.Errorf("export hits: %w", err)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "%d hits exported\n", n)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data", ".", "central's data folder (as given to central --data)")
+	cmd.Flags().StringVar(&agent, "agent", "", "only this agent's hits")
+	cmd.Flags().StringVar(&outPath, "out", "-", "file to write (- for standard output)")
+	return cmd
+}
+
+func readScopeConfig(path string) (central.ScopeConfig, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return central.ScopeConfig{}, err
+	}
+	defer f.Close()
+	sc, err := central.ReadScopeConfig(f)
+	if err != nil {
+		return sc, fmt.Errorf("%s: %w", path, err)
+	}
+	return sc, nil
+}
+
+// aclCmd writes the broker ACL that a scope configuration implies.
+func aclCmd() *cobra.Command {
+	var scopesPath string
+	cmd := &cobra.Command{
+		Use:   "acl",
+		Short: "Write the Mosquitto ACL for a scope configuration: each agent reads only its scopes' topics",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sc, err := readScopeConfig(scopesPath)
+			if err != nil {
+				return err
+			}
+			as, err := sc.Assignments()
+			if err != nil {
+				return err
+			}
+			return bpsync.WriteScopeACL(cmd.OutOrStdout(), as, sc.Unscoped)
+		},
+	}
+	cmd.Flags().StringVar(&scopesPath, "scopes", "scopes.yaml", "central's scope configuration")
 	return cmd
 }
 

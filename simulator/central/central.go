@@ -1,11 +1,14 @@
-// Package central plays central operations for tests and the demo: it
-// signs and publishes watch-list deltas with their retained head, replays
-// missing deltas to agents that ask, receives hits, stores them
-// de-duplicated by hit ID, and acknowledges each agent's hits only once
-// stored and contiguous.
+// Package central is central operations, for operators, tests and the
+// demo: it signs and publishes watch-list deltas with their retained head,
+// for the whole list and for each scope, assigns agents their scopes,
+// replays missing deltas to agents that ask or sends snapshots, receives
+// hits, stores them de-duplicated by hit ID, and acknowledges each agent's
+// hits only once stored and contiguous.
 //
-// It keeps everything in memory; it must never acknowledge a hit it has
-// not stored, and it is not the operators' tool (that is issue 9's).
+// With a State and a HitStore it keeps lists, history and hits on disk and
+// goes on after a restart where it stopped; without them, as in tests, it
+// keeps everything in memory. It must never acknowledge a hit it has not
+// stored, nor publish a delta it has not saved.
 package central
 
 import (
@@ -13,6 +16,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -41,6 +45,19 @@ type Config struct {
 	SnapshotChunk int
 	// OnHit, if set, is called once for every newly stored hit.
 	OnHit func(agent string, h store.Hit)
+	// Scopes are published each as a stream of its own beside the whole
+	// watch list; Assign gives agents their scopes (agent ID -> scope
+	// names). An agent with no entry follows the whole list.
+	Scopes []bpsync.Scope
+	Assign map[string][]string
+	// Hits, if set, stores hits and outcomes on disk (OpenHitStore), and
+	// central acknowledges only what it has synced there; without it they
+	// are kept in memory.
+	Hits *HitStore
+	// State, if set, keeps the lists on disk (OpenState): a restarted
+	// central goes on from where it stopped. Without it central forgets
+	// everything when it stops, as tests want.
+	State *State
 }
 
 // Central is the simulated central. Create it with Start.
@@ -51,12 +68,11 @@ type Central struct {
 	done chan struct{}
 
 	mu        sync.Mutex
-	alerts    map[string]store.Alert
-	digest    store.Digest
-	seq       uint64
-	last      [32]byte
-	history   map[uint64][]byte // seq -> signed delta as published
+	whole     *stream            // the whole watch list
+	scopes    map[string]*stream // by scope name
+	assign    map[string][]string
 	agents    map[string]*agentHits
+	acked     map[string]uint64 // highest acknowledgement sent, by agent
 	statuses  map[string]bpsync.Status
 	stats     Stats
 	snapshots int  // transfers started, to name them
@@ -108,10 +124,39 @@ func Start(cfg Config) (*Central, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	c := &Central{done: make(chan struct{}), cfg: cfg, log: cfg.Logger, alerts: make(map[string]store.Alert), history: make(map[uint64][]byte),
-		agents: make(map[string]*agentHits), statuses: make(map[string]bpsync.Status)}
+	c := &Central{done: make(chan struct{}), cfg: cfg, log: cfg.Logger, whole: newStream("", bpsync.ScopeRule{}, cfg.Epoch),
+		scopes: make(map[string]*stream), assign: make(map[string][]string),
+		agents: make(map[string]*agentHits), acked: make(map[string]uint64), statuses: make(map[string]bpsync.Status)}
+	for _, sc := range cfg.Scopes {
+		if err := bpsync.ValidScopeName(sc.Name); err != nil {
+			return nil, err
+		}
+		if _, dup := c.scopes[sc.Name]; dup {
+			return nil, fmt.Errorf("scope %q defined twice", sc.Name)
+		}
+		c.scopes[sc.Name] = newStream(sc.Name, sc.Rule, cfg.Epoch)
+	}
+	if cfg.State != nil {
+		for _, st := range append(c.sortedScopes(), c.whole) {
+			if err := cfg.State.load(st); err != nil {
+				return nil, err
+			}
+			c.cfg.Epoch = max(c.cfg.Epoch, st.epoch)
+			// The rules may have changed since the state was written: the
+			// first change published brings each scope in step in full.
+			st.dirty = st.scope != ""
+		}
+	}
+	for agent, names := range cfg.Assign {
+		for _, n := range names {
+			if c.scopes[n] == nil {
+				return nil, fmt.Errorf("agent %s is assigned scope %q, which is not defined", agent, n)
+			}
+		}
+		c.assign[agent] = slices.Clone(names)
+	}
 	link, err := bpsync.Dial(bpsync.LinkConfig{
-		Broker: cfg.Broker, ClientID: cfg.ClientID, Logger: cfg.Logger,
+		Broker: cfg.Broker, ClientID: cfg.ClientID, Logger: cfg.Logger, OnConnect: c.republish,
 		Subscriptions: map[string]bpsync.Handler{
 			"bp/v1/agents/+/hits":   c.handleHit,
 			"bp/v1/agents/+/resync": c.handleResync,
@@ -136,9 +181,7 @@ func (c *Central) refreshHead() {
 			return
 		case <-t.C:
 			c.mu.Lock()
-			if c.seq > 0 {
-				c.publishHead()
-			}
+			c.publishHeads()
 			c.mu.Unlock()
 		}
 	}
@@ -154,83 +197,239 @@ func (c *Central) Close() {
 }
 
 // Publish signs a delta holding the given changes, publishes it and the new
-// head, and keeps it for replays. It fails when the link is down.
+// head, and keeps it for replays; then does the same on each scope's
+// stream with the share of the changes that concerns it: an alert that
+// enters a scope is an upsert there, one that leaves it a delete. It fails
+// when the link is down.
 func (c *Central) Publish(upserts []store.Alert, deletes []string) (bpsync.Delta, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	d := c.digest
+	delta, err := c.publishTo(c.whole, upserts, deletes)
+	if err != nil {
+		return delta, err
+	}
+	touched := make([]string, 0, len(upserts)+len(deletes))
 	for _, a := range upserts {
-		if old, ok := c.alerts[a.ID]; ok {
+		touched = append(touched, a.ID)
+	}
+	touched = append(touched, deletes...)
+	for _, st := range c.sortedScopes() {
+		ids := touched
+		if st.dirty {
+			ids = nil // all of them
+		}
+		ups, dels := st.share(c.whole.alerts, ids)
+		if len(ups)+len(dels) == 0 {
+			st.dirty = false
+			continue
+		}
+		if _, err := c.publishTo(st, ups, dels); err != nil {
+			// Caught up in full at the next Publish.
+			st.dirty = true
+			c.log.Warn("scope delta not published; retried with the next change", "scope", st.scope, "err", err)
+			continue
+		}
+		st.dirty = false
+	}
+	return delta, nil
+}
+
+// publishTo signs and publishes one delta on st and its new head. c.mu held.
+func (c *Central) publishTo(st *stream, upserts []store.Alert, deletes []string) (bpsync.Delta, error) {
+	d := st.digest
+	for _, a := range upserts {
+		if old, ok := st.alerts[a.ID]; ok {
 			d.Remove(old.ID, old.Version)
 		}
 		d.Add(a.ID, a.Version)
 	}
 	for _, id := range deletes {
-		if old, ok := c.alerts[id]; ok {
+		if old, ok := st.alerts[id]; ok {
 			d.Remove(old.ID, old.Version)
 		}
 	}
-	delta := bpsync.Delta{Epoch: c.cfg.Epoch, Seq: c.seq + 1, Prev: hex.EncodeToString(c.last[:]), Digest: d.String(),
+	delta := bpsync.Delta{Epoch: st.epoch, Seq: st.seq + 1, Prev: hex.EncodeToString(st.last[:]), Digest: d.String(),
 		Issued: time.Now().UTC(), Upserts: upserts, Deletes: deletes}
+	if !c.link.Connected() {
+		return delta, fmt.Errorf("publish delta %d: %w", delta.Seq, bpsync.ErrNotConnected)
+	}
 	msg, hash, err := c.cfg.Signer.Seal(delta)
 	if err != nil {
 		return delta, err
 	}
-	if err := c.link.Publish(bpsync.TopicDelta, false, msg); err != nil {
+	if c.cfg.State != nil {
+		// On disk first: once saved, the delta is central's, and agents
+		// get it from the head and a replay if the publish below fails.
+		if err := c.cfg.State.save(st, delta.Seq, hash, d, upserts, deletes, msg, c.cfg.KeepDeltas); err != nil {
+			return delta, fmt.Errorf("save delta %d: %w; nothing was published", delta.Seq, err)
+		}
+		if err := c.link.Publish(st.topic("delta"), false, msg); err != nil {
+			c.log.Warn("delta saved but not published; agents fetch it after the next head", "scope", st.scope, "seq", delta.Seq, "err", err)
+		}
+	} else if err := c.link.Publish(st.topic("delta"), false, msg); err != nil {
 		return delta, fmt.Errorf("publish delta %d: %w", delta.Seq, err)
 	}
-	c.last = hash
-	c.seq = delta.Seq
-	c.digest = d
-	c.history[delta.Seq] = msg
+	st.last = hash
+	st.seq = delta.Seq
+	st.digest = d
+	st.history[delta.Seq] = msg
 	if k := c.cfg.KeepDeltas; k > 0 && delta.Seq > uint64(k) {
-		delete(c.history, delta.Seq-uint64(k))
+		delete(st.history, delta.Seq-uint64(k))
 	}
 	for _, a := range upserts {
-		c.alerts[a.ID] = a
+		st.alerts[a.ID] = a
 	}
 	for _, id := range deletes {
-		delete(c.alerts, id)
+		delete(st.alerts, id)
 	}
-	c.publishHead()
+	c.publishHead(st)
 	return delta, nil
 }
 
 // NewEpoch starts a new epoch, as when central rebuilds its list from
-// scratch: the next delta is sequence 1 of the new epoch, chained from
-// nothing, and agents still on the old epoch are sent a snapshot when they
-// ask to catch up.
+// scratch: the next delta of every stream is sequence 1 of the new epoch,
+// chained from nothing, and agents still on the old epoch are sent a
+// snapshot when they ask to catch up.
 func (c *Central) NewEpoch() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.cfg.Epoch++
-	c.seq, c.last = 0, [32]byte{}
-	clear(c.history)
+	for _, st := range append(c.sortedScopes(), c.whole) {
+		st.epoch = c.cfg.Epoch
+		st.seq, st.last = 0, [32]byte{}
+		clear(st.history)
+		if c.cfg.State != nil {
+			if err := c.cfg.State.newEpoch(st); err != nil {
+				c.log.Error("new epoch not saved", "scope", st.scope, "err", err)
+			}
+		}
+	}
 }
 
-func (c *Central) publishHead() {
+// PublishList publishes the delta that turns central's current list into
+// list: alerts new or in another version are upserts, alerts missing from
+// list are deletes. It returns false when nothing changed, and publishes
+// nothing then.
+func (c *Central) PublishList(list []store.Alert) (bpsync.Delta, bool, error) {
+	c.mu.Lock()
+	next := make(map[string]bool, len(list))
+	var ups []store.Alert
+	for _, a := range list {
+		next[a.ID] = true
+		if old, ok := c.whole.alerts[a.ID]; !ok || old.Version != a.Version {
+			ups = append(ups, a)
+		}
+	}
+	var dels []string
+	for id := range c.whole.alerts {
+		if !next[id] {
+			dels = append(dels, id)
+		}
+	}
+	c.mu.Unlock()
+	sort.Strings(dels)
+	if len(ups)+len(dels) == 0 {
+		return bpsync.Delta{}, false, nil
+	}
+	d, err := c.Publish(ups, dels)
+	return d, err == nil, err
+}
+
+// republish runs at every connect: the retained heads and scope
+// assignments are published again, in case the broker lost them.
+func (c *Central) republish() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.publishHeads()
+	for agent, names := range c.assign {
+		c.publishAssignment(agent, names)
+	}
+}
+
+// publishHeads publishes every stream's head. c.mu held.
+func (c *Central) publishHeads() {
+	if c.whole.seq > 0 {
+		c.publishHead(c.whole)
+	}
+	for _, st := range c.scopes {
+		c.publishHead(st) // even empty: the agents of the scope learn they are current
+	}
+}
+
+func (c *Central) publishHead(st *stream) {
 	now := time.Now().UTC()
-	msg, _, err := c.cfg.Signer.Seal(bpsync.Head{Epoch: c.cfg.Epoch, Seq: c.seq, Digest: c.digest.String(), Issued: now, Expires: now.Add(c.cfg.HeadTTL)})
+	msg, _, err := c.cfg.Signer.Seal(bpsync.Head{Epoch: st.epoch, Seq: st.seq, Digest: st.digest.String(), Issued: now, Expires: now.Add(c.cfg.HeadTTL)})
 	if err == nil {
-		err = c.link.Publish(bpsync.TopicHead, true, msg)
+		err = c.link.Publish(st.topic("head"), true, msg)
 	}
 	if err != nil {
-		c.log.Warn("head not published", "err", err)
+		c.log.Warn("head not published", "scope", st.scope, "err", err)
 	}
+}
+
+// Assign sets the scopes an agent follows and publishes the signed
+// assignment, retained, so that the agent acts on it now or at its next
+// connect: it fetches new scopes and purges dropped ones.
+func (c *Central) Assign(agent string, scopes []string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range scopes {
+		if c.scopes[n] == nil {
+			return fmt.Errorf("scope %q is not defined", n)
+		}
+	}
+	c.assign[agent] = slices.Clone(scopes)
+	return c.publishAssignment(agent, scopes)
+}
+
+func (c *Central) publishAssignment(agent string, scopes []string) error {
+	msg, _, err := c.cfg.Signer.Seal(bpsync.Assignment{Agent: agent, Scopes: scopes, Issued: time.Now().UTC()})
+	if err == nil {
+		err = c.link.Publish(bpsync.AgentTopic(agent, "scopes"), true, msg)
+	}
+	if err != nil {
+		c.log.Warn("scope assignment not published; republished at the next connect", "agent", agent, "err", err)
+	}
+	return err
 }
 
 // Digest returns the digest of central's current alert set.
 func (c *Central) Digest() store.Digest {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.digest
+	return c.whole.digest
 }
 
 // Seq returns the sequence of the last published delta.
 func (c *Central) Seq() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.seq
+	return c.whole.seq
+}
+
+// ScopeState returns a scope's sequence, digest and alert IDs as central
+// publishes them.
+func (c *Central) ScopeState(scope string) (seq uint64, digest store.Digest, ids []string, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.scopes[scope]
+	if st == nil {
+		return 0, store.Digest{}, nil, false
+	}
+	for id := range st.alerts {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return st.seq, st.digest, ids, true
+}
+
+func (c *Central) sortedScopes() []*stream {
+	out := make([]*stream, 0, len(c.scopes))
+	for _, st := range c.scopes {
+		out = append(out, st)
+	}
+	slices.SortFunc(out, func(a, b *stream) int { return strings.Compare(a.scope, b.scope) })
+	return out
 }
 
 func agentOf(topic string) string {
@@ -255,7 +454,50 @@ func (c *Central) handleHit(topic string, payload []byte) {
 		}
 	}
 	var fresh []store.Hit
+	var upto uint64
+	if hs := c.cfg.Hits; hs != nil {
+		// Not under c.mu: concurrent messages share the store's commits.
+		var dups, outcomes int
+		var err error
+		fresh, dups, outcomes, upto, err = hs.Store(agent, m.Floor, m.Hits)
+		if err != nil {
+			// Nothing is acknowledged: the agent sends again.
+			c.log.Error("hits not stored; not acknowledged", "agent", agent, "err", err)
+			return
+		}
+		c.mu.Lock()
+		c.stats.Received += len(m.Hits)
+		c.stats.Duplicates += dups
+		c.stats.Stored += len(fresh)
+		c.stats.Outcomes += outcomes
+		c.stats.Acks++
+		c.mu.Unlock()
+	} else {
+		upto = c.storeInMemory(agent, m, &fresh)
+	}
+	if c.cfg.OnHit != nil {
+		for _, h := range fresh {
+			c.cfg.OnHit(agent, h)
+		}
+	}
+	// Messages are handled concurrently: never let an older, lower
+	// acknowledgement overtake a newer one.
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if upto < c.acked[agent] {
+		upto = c.acked[agent]
+	}
+	c.acked[agent] = upto
+	ack, _ := json.Marshal(bpsync.Ack{Upto: upto})
+	if err := c.link.Publish(bpsync.AgentTopic(agent, "acks"), false, ack); err != nil {
+		c.log.Debug("ack not sent; the agent will resend", "agent", agent, "err", err)
+	}
+}
+
+// storeInMemory is handleHit's store when central runs without a HitStore.
+func (c *Central) storeInMemory(agent string, m bpsync.HitMessage, fresh *[]store.Hit) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	ah := c.agents[agent]
 	if ah == nil {
 		ah = &agentHits{held: make(map[uint64]bool), byID: make(map[string]uint64)}
@@ -276,7 +518,7 @@ func (c *Central) handleHit(topic string, payload []byte) {
 		}
 		ah.hits = append(ah.hits, h)
 		c.stats.Stored++
-		fresh = append(fresh, h)
+		*fresh = append(*fresh, h)
 	}
 	if m.Floor > 0 && m.Floor-1 > ah.cursor {
 		ah.cursor = m.Floor - 1
@@ -285,18 +527,8 @@ func (c *Central) handleHit(topic string, payload []byte) {
 		delete(ah.held, ah.cursor+1)
 		ah.cursor++
 	}
-	upto := ah.cursor
 	c.stats.Acks++
-	c.mu.Unlock()
-	if c.cfg.OnHit != nil {
-		for _, h := range fresh {
-			c.cfg.OnHit(agent, h)
-		}
-	}
-	ack, _ := json.Marshal(bpsync.Ack{Upto: upto})
-	if err := c.link.Publish(bpsync.AgentTopic(agent, "acks"), false, ack); err != nil {
-		c.log.Debug("ack not sent; the agent will resend", "agent", agent, "err", err)
-	}
+	return ah.cursor
 }
 
 func (c *Central) handleResync(topic string, payload []byte) {
@@ -311,47 +543,56 @@ func (c *Central) handleResync(topic string, payload []byte) {
 	if c.paused {
 		return
 	}
-	c.stats.Resyncs++
-	replayable := r.Epoch == 0 || r.Epoch == c.cfg.Epoch
-	for s := r.Seq + 1; replayable && s <= c.seq; s++ {
-		_, replayable = c.history[s]
-	}
-	if !replayable {
-		c.sendSnapshot(agent)
-		return
-	}
-	for s := r.Seq + 1; s <= c.seq; s++ {
-		if err := c.link.Publish(bpsync.AgentTopic(agent, "deltas"), false, c.history[s]); err != nil {
-			c.log.Warn("replay interrupted", "agent", agent, "seq", s, "err", err)
+	st := c.whole
+	if r.Scope != "" {
+		// Central answers only for scopes it assigned: the broker's ACL
+		// keeps the broadcast topics, this keeps the replays.
+		if st = c.scopes[r.Scope]; st == nil || !slices.Contains(c.assign[agent], r.Scope) {
+			c.log.Warn("resync for a scope not assigned to the agent refused", "agent", agent, "scope", r.Scope)
 			return
 		}
 	}
-	c.log.Info("replayed deltas", "agent", agent, "from", r.Seq+1, "to", c.seq)
+	c.stats.Resyncs++
+	replayable := r.Epoch == 0 || r.Epoch == st.epoch
+	for s := r.Seq + 1; replayable && s <= st.seq; s++ {
+		_, replayable = st.history[s]
+	}
+	if !replayable {
+		c.sendSnapshot(agent, st)
+		return
+	}
+	for s := r.Seq + 1; s <= st.seq; s++ {
+		if err := c.link.Publish(st.agentTopic(agent, "deltas"), false, st.history[s]); err != nil {
+			c.log.Warn("replay interrupted", "agent", agent, "scope", st.scope, "seq", s, "err", err)
+			return
+		}
+	}
+	c.log.Info("replayed deltas", "agent", agent, "scope", st.scope, "from", r.Seq+1, "to", st.seq)
 }
 
-// sendSnapshot sends an agent the whole alert set in signed, checksummed
-// chunks. c.mu held.
-func (c *Central) sendSnapshot(agent string) {
-	alerts := make([]store.Alert, 0, len(c.alerts))
-	for _, a := range c.alerts {
+// sendSnapshot sends an agent a stream's whole alert set in signed,
+// checksummed chunks. c.mu held.
+func (c *Central) sendSnapshot(agent string, st *stream) {
+	alerts := make([]store.Alert, 0, len(st.alerts))
+	for _, a := range st.alerts {
 		alerts = append(alerts, a)
 	}
 	c.snapshots++
-	m := bpsync.SnapshotManifest{ID: fmt.Sprintf("%s-%d-%d", agent, c.seq, c.snapshots), Epoch: c.cfg.Epoch, Seq: c.seq,
-		Hash: hex.EncodeToString(c.last[:]), Digest: c.digest.String(), Issued: time.Now().UTC()}
+	m := bpsync.SnapshotManifest{ID: fmt.Sprintf("%s-%d-%d", agent, st.seq, c.snapshots), Epoch: st.epoch, Seq: st.seq,
+		Hash: hex.EncodeToString(st.last[:]), Digest: st.digest.String(), Issued: time.Now().UTC()}
 	msgs, err := bpsync.BuildSnapshot(c.cfg.Signer, m, alerts, c.cfg.SnapshotChunk)
 	if err != nil {
 		c.log.Error("build snapshot", "err", err)
 		return
 	}
 	for i, msg := range msgs {
-		if err := c.link.Publish(bpsync.AgentTopic(agent, "snapshot"), false, msg); err != nil {
-			c.log.Warn("snapshot interrupted; the agent will ask again", "agent", agent, "message", i, "err", err)
+		if err := c.link.Publish(st.agentTopic(agent, "snapshot"), false, msg); err != nil {
+			c.log.Warn("snapshot interrupted; the agent will ask again", "agent", agent, "scope", st.scope, "message", i, "err", err)
 			return
 		}
 	}
 	c.stats.Snapshots++
-	c.log.Info("snapshot sent", "agent", agent, "alerts", len(alerts), "chunks", len(msgs)-1)
+	c.log.Info("snapshot sent", "agent", agent, "scope", st.scope, "alerts", len(alerts), "chunks", len(msgs)-1)
 }
 
 func (c *Central) handleStatus(topic string, payload []byte) {
@@ -381,6 +622,13 @@ func (c *Central) AgentStatus(agent string) (bpsync.Status, bool) {
 
 // Hits returns the distinct hits stored for an agent, in sequence order.
 func (c *Central) Hits(agent string) []store.Hit {
+	if c.cfg.Hits != nil {
+		hits, err := c.cfg.Hits.Hits(agent)
+		if err != nil {
+			c.log.Error("read stored hits", "agent", agent, "err", err)
+		}
+		return hits
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ah := c.agents[agent]
@@ -395,6 +643,13 @@ func (c *Central) Hits(agent string) []store.Hit {
 // Outcomes returns the officers' outcomes received from an agent, in the
 // order they arrived.
 func (c *Central) Outcomes(agent string) []store.Outcome {
+	if c.cfg.Hits != nil {
+		out, err := c.cfg.Hits.Outcomes(agent)
+		if err != nil {
+			c.log.Error("read stored outcomes", "agent", agent, "err", err)
+		}
+		return out
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ah := c.agents[agent]; ah != nil {

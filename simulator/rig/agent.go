@@ -24,7 +24,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/borderpost/borderpost/agent/post"
 	"github.com/borderpost/borderpost/store"
+	bpsync "github.com/borderpost/borderpost/sync"
 	"github.com/borderpost/borderpost/sync/synctest"
 )
 
@@ -71,6 +73,7 @@ type Status struct {
 		Stale  bool   `json:"stale"`
 		Reason string `json:"reason"`
 	} `json:"freshness"`
+	Scopes []bpsync.ScopeStatus `json:"scopes"`
 }
 
 // Prepare writes the agent's development data key (once), central's
@@ -266,6 +269,12 @@ func (a *Agent) Kill() {
 // inspection.
 func (a *Agent) OpenReplica(ctx context.Context) (*store.Replica, error) {
 	return store.Open(ctx, a.DB, store.KeyFile{Path: a.KeyFile}, store.Options{LockTimeout: 5 * time.Second})
+}
+
+// OpenScope opens the (stopped) agent's replica of one scope, for
+// inspection.
+func (a *Agent) OpenScope(ctx context.Context, scope string) (*store.Replica, error) {
+	return store.Open(ctx, post.ScopePath(a.DB, scope), store.KeyFile{Path: a.KeyFile}, store.Options{LockTimeout: 5 * time.Second})
 }
 
 // WaitUntil polls cond every 50 ms until it holds, ctx ends or within
