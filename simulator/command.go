@@ -261,7 +261,7 @@ func centralCmd() *cobra.Command {
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the generated watch list (the field needs the same)")
 	cmd.Flags().StringVar(&scopesPath, "scopes", "", "publish per-scope streams and assign agents their scopes (configs/scopes.example.yaml)")
 	cmd.Flags().StringVar(&dataDir, "data", "", "keep lists, replay history and hits on disk in this folder (lists.db, hits.db); without it central forgets all at exit")
-	cmd.AddCommand(aclCmd(), exportCmd())
+	cmd.AddCommand(aclCmd(), exportCmd(), diffCmd())
 	return cmd
 }
 
@@ -281,6 +281,83 @@ func openCentralData(dir string, cfg *central.Config) (func(), error) {
 	}
 	cfg.State, cfg.Hits = st, hs
 	return func() { hs.Close(); st.Close() }, nil
+}
+
+// sourceOf names a list file by its form: a folder is an OFAC legacy CSV
+// folder, .xml the UN list, .csv a national CSV, .jsonl alerts.
+func sourceOf(path string) (listSource, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return listSource{}, err
+	}
+	switch ext := strings.ToLower(filepath.Ext(path)); {
+	case fi.IsDir():
+		return listSource{ofac: path}, nil
+	case ext == ".xml":
+		return listSource{un: path}, nil
+	case ext == ".csv":
+		return listSource{csv: path}, nil
+	case ext == ".jsonl" || ext == ".ndjson":
+		return listSource{jsonl: path}, nil
+	}
+	return listSource{}, fmt.Errorf("%s: name an OFAC folder, a UN .xml, a national .csv or an alerts .jsonl file", path)
+}
+
+// diffCmd diffs two versions of a list by stable entry ID.
+func diffCmd() *cobra.Command {
+	var outPath string
+	cmd := &cobra.Command{
+		Use:   "diff OLD NEW",
+		Short: "Show what changed between two versions of a list (added, removed, changed, by entry ID) and write the delta as JSON Lines",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var sets [2][]store.Alert
+			for i, p := range args {
+				src, err := sourceOf(p)
+				if err != nil {
+					return err
+				}
+				if sets[i], err = loadList(src, 0, 0); err != nil {
+					return fmt.Errorf("%s: %w", p, err)
+				}
+			}
+			ups, dels := lists.Diff(sets[0], sets[1])
+			old := make(map[string]bool, len(sets[0]))
+			for _, a := range sets[0] {
+				old[a.ID] = true
+			}
+			added := 0
+			for _, a := range ups {
+				if !old[a.ID] {
+					added++
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d entries then, %d now: %d added, %d removed, %d changed\n",
+				len(sets[0]), len(sets[1]), added, len(dels), len(ups)-added)
+			if outPath == "" {
+				return nil
+			}
+			f, err := os.Create(outPath)
+			if err != nil {
+				return err
+			}
+			bw := bufio.NewWriter(f)
+			enc := json.NewEncoder(bw)
+			for _, a := range ups {
+				enc.Encode(map[string]any{"op": "upsert", "alert": a})
+			}
+			for _, id := range dels {
+				enc.Encode(map[string]any{"op": "delete", "id": id})
+			}
+			if err := bw.Flush(); err != nil {
+				f.Close()
+				return err
+			}
+			return f.Close()
+		},
+	}
+	cmd.Flags().StringVar(&outPath, "out", "", "write the delta here, one change per line")
+	return cmd
 }
 
 // exportCmd writes central's stored hits, outcomes joined, as JSON Lines.

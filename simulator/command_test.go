@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/borderpost/borderpost/simulator/watchlist"
@@ -35,5 +37,32 @@ func TestLoadList(t *testing.T) {
 	ofac, err := loadList(listSource{ofac: sharedData(t, "ofac/sdn_2021-07")}, 0, 0)
 	if err != nil || len(ofac) != 8976 {
 		t.Fatalf("OFAC 2021: %d %v", len(ofac), err)
+	}
+}
+
+func TestCentralDiffCommand(t *testing.T) {
+	old, cur := sharedData(t, "ofac/sdn_2019-01"), sharedData(t, "ofac/sdn_2021-07")
+	out := filepath.Join(t.TempDir(), "delta.jsonl")
+	cmd := diffCmd()
+	var stdout strings.Builder
+	cmd.SetOut(&stdout)
+	cmd.SetArgs([]string{old, cur, "--out", out})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	t.Log(strings.TrimSpace(stdout.String()))
+	var then, now, added, removed, changed int
+	if _, err := fmt.Sscanf(stdout.String(), "%d entries then, %d now: %d added, %d removed, %d changed", &then, &now, &added, &removed, &changed); err != nil {
+		t.Fatalf("summary %q: %v", stdout.String(), err)
+	}
+	if now != 8976 || then-removed+added != now || added == 0 || removed == 0 || changed == 0 {
+		t.Errorf("inconsistent diff: %s", stdout.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(string(b), "\n"); lines != added+removed+changed {
+		t.Errorf("delta file has %d lines, want %d", lines, added+removed+changed)
 	}
 }
