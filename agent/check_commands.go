@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,14 +46,31 @@ func checkCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// The whole-list replica and, on a post with scopes, each
+			// scope's replica: the checks the agent would make.
+			scopes, err := post.ScopeFiles(cfg.Store.Path)
+			if err != nil {
+				return err
+			}
+			ix := match.NewIndex()
 			rep, err := store.Open(cmd.Context(), cfg.Store.Path, kp, store.Options{LockTimeout: 2 * time.Second})
 			if err != nil {
 				return err
 			}
-			defer rep.Close()
-			ix := match.NewIndex()
+			defer rep.Close() // the check is audited there
 			if err := rep.Alerts(cmd.Context(), func(a store.Alert) error { ix.Put(a); return nil }); err != nil {
 				return err
+			}
+			for _, path := range slices.Sorted(maps.Values(scopes)) {
+				srep, err := store.Open(cmd.Context(), path, kp, store.Options{LockTimeout: 2 * time.Second})
+				if err != nil {
+					return err
+				}
+				err = srep.Alerts(cmd.Context(), func(a store.Alert) error { ix.Put(a); return nil })
+				srep.Close()
+				if err != nil {
+					return err
+				}
 			}
 			found := ix.LookupAll(items, time.Now())
 			out := cmd.OutOrStdout()

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -234,23 +236,21 @@ the replica. Stop the agent first: the replica file is locked while it runs.`,
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
 			next := store.KeyFile{Path: newKeyFile}
-			rep, err := store.Open(ctx, cfg.Store.Path, kp, store.Options{Logger: log, NextKey: next})
+			// Every replica file of the post shares the data key: the scope
+			// replicas first, the main one last, so that a rerun after an
+			// interruption finds the finished ones under the new key.
+			scopes, err := post.ScopeFiles(cfg.Store.Path)
 			if err != nil {
 				return err
 			}
-			before, _ := rep.KeyStatus()
-			p := newProgress("re-encrypting", 0, "entries", log)
-			err = rep.Rotate(ctx, next, chunk, func(done, total int) {
-				if p.bar != nil && p.bar.GetMax64() != int64(total) {
-					p.bar.ChangeMax64(int64(total))
+			paths := slices.Sorted(maps.Values(scopes))
+			var before, after store.KeyStatus
+			for _, path := range append(paths, cfg.Store.Path) {
+				b, a, err := rotateFile(ctx, path, kp, next, chunk, log)
+				if err != nil {
+					return fmt.Errorf("%s: %w", path, err)
 				}
-				p.update(int64(done), int64(total), done)
-			})
-			p.finish()
-			after, _ := rep.KeyStatus()
-			rep.Close()
-			if err != nil {
-				return err
+				before, after = b, a
 			}
 			if err := installKeyFile(newKeyFile, cfg.Store.Key.File); err != nil {
 				return fmt.Errorf("replica re-encrypted to key generation %d, but installing the new key failed: %w; run the command again to retry", after.Generation, err)
@@ -264,6 +264,34 @@ the replica. Stop the agent first: the replica file is locked while it runs.`,
 	c.Flags().StringVar(&newKeyFile, "new-key-file", "", "file holding the new key (from `borderpost keys init`)")
 	c.Flags().IntVar(&chunk, "chunk", 5000, "entries re-encrypted per transaction")
 	return c
+}
+
+// rotateFile re-encrypts one replica file under next. A scope replica
+// that an interrupted run already moved to next is left as it is.
+func rotateFile(ctx context.Context, path string, kp, next store.KeyProvider, chunk int, log *slog.Logger) (before, after store.KeyStatus, err error) {
+	rep, err := store.Open(ctx, path, kp, store.Options{Logger: log, NextKey: next})
+	if errors.Is(err, store.ErrWrongKey) {
+		if done, err2 := store.Open(ctx, path, next, store.Options{Logger: log}); err2 == nil {
+			st, _ := done.KeyStatus()
+			done.Close()
+			return st, st, nil
+		}
+	}
+	if err != nil {
+		return before, after, err
+	}
+	defer rep.Close()
+	before, _ = rep.KeyStatus()
+	p := newProgress("re-encrypting "+filepath.Base(path), 0, "entries", log)
+	err = rep.Rotate(ctx, next, chunk, func(done, total int) {
+		if p.bar != nil && p.bar.GetMax64() != int64(total) {
+			p.bar.ChangeMax64(int64(total))
+		}
+		p.update(int64(done), int64(total), done)
+	})
+	p.finish()
+	after, _ = rep.KeyStatus()
+	return before, after, err
 }
 
 // installKeyFile replaces dst with src's content atomically and removes

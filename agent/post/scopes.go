@@ -36,8 +36,9 @@ func ScopePath(main, scope string) string {
 	return strings.TrimSuffix(main, ext) + ".scope-" + scope + ext
 }
 
-// scopeFiles returns the scope replicas on disk beside main, by scope.
-func scopeFiles(main string) (map[string]string, error) {
+// ScopeFiles returns the scope replicas on disk beside the main replica,
+// by scope name. Every one is encrypted with the post's data key.
+func ScopeFiles(main string) (map[string]string, error) {
 	ext := filepath.Ext(main)
 	prefix := strings.TrimSuffix(main, ext) + ".scope-"
 	matches, err := filepath.Glob(prefix + "*" + ext)
@@ -118,7 +119,7 @@ func writeAssignment(main string, sa savedAssignment) error {
 // removes, audited, those of scopes no longer assigned, so that a scope
 // dropped while the agent was down leaves nothing on disk once it starts.
 func (a *Agent) openScopes(ctx context.Context, sa savedAssignment) error {
-	on, err := scopeFiles(a.cfg.Store.Path)
+	on, err := ScopeFiles(a.cfg.Store.Path)
 	if err != nil {
 		return err
 	}
