@@ -261,7 +261,7 @@ func centralCmd() *cobra.Command {
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the generated watch list (the field needs the same)")
 	cmd.Flags().StringVar(&scopesPath, "scopes", "", "publish per-scope streams and assign agents their scopes (configs/scopes.example.yaml)")
 	cmd.Flags().StringVar(&dataDir, "data", "", "keep lists, replay history and hits on disk in this folder (lists.db, hits.db); without it central forgets all at exit")
-	cmd.AddCommand(aclCmd(), exportCmd(), diffCmd())
+	cmd.AddCommand(aclCmd(), exportCmd(), diffCmd(), fleetViewCmd())
 	return cmd
 }
 
@@ -357,6 +357,49 @@ func diffCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&outPath, "out", "", "write the delta here, one change per line")
+	return cmd
+}
+
+// fleetViewCmd prints the fleet view from the broker's retained messages.
+func fleetViewCmd() *cobra.Command {
+	var broker, rootPath string
+	var asJSON bool
+	var wait, silentAfter time.Duration
+	cmd := &cobra.Command{
+		Use:   "fleet",
+		Short: "Show every agent from the retained status topics: link, last seen, replica and scopes against central's heads, outbox",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ocfg := central.ObserveConfig{Broker: broker, Wait: wait, SilentAfter: silentAfter, Logger: quietLogger()}
+			if rootPath != "" {
+				f, err := os.Open(rootPath)
+				if err != nil {
+					return err
+				}
+				pub, err := bpsync.ReadPublicKey(f)
+				f.Close()
+				if err != nil {
+					return fmt.Errorf("%s: %w", rootPath, err)
+				}
+				ocfg.Verifier = bpsync.NewVerifier(pub)
+			}
+			views, err := central.Observe(cmd.Context(), ocfg)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(views)
+			}
+			return central.WriteFleet(cmd.OutOrStdout(), views, time.Now())
+		},
+	}
+	cmd.Flags().StringVar(&broker, "broker", "tcp://127.0.0.1:1883", "MQTT broker")
+	cmd.Flags().StringVar(&rootPath, "central-key", "", "central's root public key: heads and assignments not signed under it are ignored")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().DurationVar(&wait, "wait", 2*time.Second, "how long to gather retained messages")
+	cmd.Flags().DurationVar(&silentAfter, "silent-after", 60*time.Second, "flag agents without a status for this long")
 	return cmd
 }
 

@@ -68,7 +68,10 @@ func TestScopes(t *testing.T) {
 
 	agents := map[string]*rig.Agent{}
 	for id := range assign {
-		a, err := rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: t.TempDir(), ID: id, Broker: broker.URL(), CentralKey: root})
+		// The customs post is configured scoped: it never follows the
+		// whole list; the others follow it until their assignment arrives.
+		a, err := rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: t.TempDir(), ID: id, Broker: broker.URL(), CentralKey: root,
+			Scoped: id == "post-customs"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,6 +176,20 @@ func TestScopes(t *testing.T) {
 	var table strings.Builder
 	central.WriteFleet(&table, c.Fleet(time.Now(), 10*time.Second), time.Now())
 	t.Logf("fleet view:\n%s", table.String())
+	// The operators' view from the retained messages alone agrees.
+	observed, err := central.Observe(context.Background(), central.ObserveConfig{Broker: broker.URL(), Verifier: bpsync.NewVerifier(root),
+		Wait: time.Second, SilentAfter: 10 * time.Second, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range observed {
+		if !v.InStep || len(v.Scopes) != len(assign[v.Agent]) {
+			t.Errorf("observed fleet view: %s in step %v with scopes %+v", v.Agent, v.InStep, v.Scopes)
+		}
+	}
+	if len(observed) != 3 {
+		t.Errorf("observed %d agents, want 3", len(observed))
+	}
 
 	// Each post holds exactly what its scopes select, and nothing else.
 	for id, a := range agents {
@@ -213,6 +230,9 @@ func TestScopes(t *testing.T) {
 		rep.Close()
 		if n != 0 {
 			t.Errorf("%s's main replica holds %d alerts of the whole list", id, n)
+		}
+		if id == "post-customs" && slices.ContainsFunc(purged, func(s string) bool { return strings.HasPrefix(s, "whole-list") }) {
+			t.Errorf("the scoped customs post held alerts of the whole list at some point: %v", purged)
 		}
 		if id == "post-postal" {
 			if _, err := os.Stat(agentpost.ScopePath(a.DB, "postal")); err == nil {

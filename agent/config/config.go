@@ -138,6 +138,10 @@ type Sync struct {
 	// MaxReplicaAge is how long the replica may go without central
 	// confirming it current before officers see a stale-replica alarm.
 	MaxReplicaAge time.Duration `yaml:"max_replica_age"`
+	// Scoped makes the post wait for central's scope assignment and never
+	// follow the whole watch list, not even before the first assignment
+	// arrives (docs/protocol.md, "Scopes").
+	Scoped bool `yaml:"scoped"`
 }
 
 // Log sets the log level and format.

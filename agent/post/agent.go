@@ -118,8 +118,12 @@ func NewVersion(ctx context.Context, cfg config.Config, log *slog.Logger, versio
 	}
 	sa, scoped, err := readAssignment(cfg.Store.Path)
 	if err == nil {
-		a.scoped = scoped
+		a.scoped = scoped || cfg.Sync.Scoped
 		err = a.openScopes(ctx, sa)
+	}
+	if err == nil && a.scoped {
+		// A post that follows scopes holds nothing of the whole list.
+		err = a.emptyWholeList(ctx)
 	}
 	if err != nil {
 		a.closeScopes()

@@ -42,6 +42,9 @@ type AgentOptions struct {
 	// Officer, if set, enables the officers' terminal on loopback with
 	// this account (role officer), created with `borderpost users add`.
 	Officer, OfficerPassword string
+	// Scoped sets sync.scoped: the agent waits for central's scope
+	// assignment and never follows the whole list.
+	Scoped bool
 }
 
 // Agent is a running borderpost child process.
@@ -133,10 +136,11 @@ sync:
   hit_batch: 32
   resend_after: 3s
   status_every: 1s
+  scoped: %v
 log:
   level: %s
   format: text
-`, o.ID, a.DB, a.KeyFile, o.Broker, pub, port, o.LogLevel) + term
+`, o.ID, a.DB, a.KeyFile, o.Broker, pub, port, o.Scoped, o.LogLevel) + term
 	if err := os.WriteFile(a.Config, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
