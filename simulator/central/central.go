@@ -72,7 +72,6 @@ type Central struct {
 	scopes    map[string]*stream // by scope name
 	assign    map[string][]string
 	agents    map[string]*agentHits
-	acked     map[string]uint64 // highest acknowledgement sent, by agent
 	statuses  map[string]bpsync.Status
 	stats     Stats
 	snapshots int  // transfers started, to name them
@@ -126,7 +125,7 @@ func Start(cfg Config) (*Central, error) {
 	}
 	c := &Central{done: make(chan struct{}), cfg: cfg, log: cfg.Logger, whole: newStream("", bpsync.ScopeRule{}, cfg.Epoch),
 		scopes: make(map[string]*stream), assign: make(map[string][]string),
-		agents: make(map[string]*agentHits), acked: make(map[string]uint64), statuses: make(map[string]bpsync.Status)}
+		agents: make(map[string]*agentHits), statuses: make(map[string]bpsync.Status)}
 	for _, sc := range cfg.Scopes {
 		if err := bpsync.ValidScopeName(sc.Name); err != nil {
 			return nil, err
@@ -480,14 +479,9 @@ func (c *Central) handleHit(topic string, payload []byte) {
 			c.cfg.OnHit(agent, h)
 		}
 	}
-	// Messages are handled concurrently: never let an older, lower
-	// acknowledgement overtake a newer one.
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if upto < c.acked[agent] {
-		upto = c.acked[agent]
-	}
-	c.acked[agent] = upto
+	// Messages are handled concurrently, so a lower acknowledgement may
+	// follow a higher one: the agent keeps the highest. A lower one is
+	// also how central says that it restarted its count (see HitStore).
 	ack, _ := json.Marshal(bpsync.Ack{Upto: upto})
 	if err := c.link.Publish(bpsync.AgentTopic(agent, "acks"), false, ack); err != nil {
 		c.log.Debug("ack not sent; the agent will resend", "agent", agent, "err", err)
@@ -502,6 +496,11 @@ func (c *Central) storeInMemory(agent string, m bpsync.HitMessage, fresh *[]stor
 	if ah == nil {
 		ah = &agentHits{held: make(map[uint64]bool), byID: make(map[string]uint64)}
 		c.agents[agent] = ah
+	}
+	if restarted(m.Hits, ah.cursor, func(id string) bool { _, ok := ah.byID[id]; return ok }, func(seq uint64) bool { return ah.held[seq] }) {
+		c.log.Warn("agent numbers its hits afresh (a new or restored replica): its count restarts", "agent", agent)
+		ah.cursor = 0
+		clear(ah.held)
 	}
 	for _, h := range m.Hits {
 		c.stats.Received++
@@ -529,6 +528,21 @@ func (c *Central) storeInMemory(agent string, m bpsync.HitMessage, fresh *[]stor
 	}
 	c.stats.Acks++
 	return ah.cursor
+}
+
+// restarted reports whether an agent's hit numbering started again: a
+// hit central has not stored carries a sequence central already holds
+// another hit under (at or below the contiguous cursor, or held above
+// it). It happens when a post's replica is replaced or restored from a
+// backup. Acknowledging by the old count would make the agent drop hits
+// central never received, so the count restarts from the agent's floor.
+func restarted(hits []store.Hit, cursor uint64, stored func(id string) bool, held func(seq uint64) bool) bool {
+	for _, h := range hits {
+		if !stored(h.ID) && (h.Seq <= cursor || held(h.Seq)) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Central) handleResync(topic string, payload []byte) {

@@ -113,8 +113,10 @@ func (s *HitStore) Close() error {
 // which every entry of this agent is stored. floor is the lowest seq still
 // in the agent's outbox (0 when unknown): everything below it was
 // acknowledged before, so upto is at least floor-1. Stored seqs above upto
-// are kept, and upto moves over them once the gap fills. upto never moves
-// back.
+// are kept, and upto moves over them once the gap fills. upto moves back
+// only when the agent's numbering restarted (a replaced or restored
+// replica: a new hit under a seq already counted); the count then starts
+// again from floor.
 //
 // A batch with an empty agent ID, an entry without an ID, or an entry with
 // seq 0 is refused whole with an error wrapping ErrInvalidHit, and nothing of
@@ -142,6 +144,14 @@ func (s *HitStore) Store(agent string, floor uint64, hits []store.Hit) (fresh []
 			return err
 		}
 		cursor := b.cursor()
+		if restarted(hits, cursor, func(id string) bool { return b.ids.Get([]byte(id)) != nil },
+			func(seq uint64) bool { return b.held.Get(u64key(seq)) != nil }) {
+			// The agent numbers afresh: its old count means nothing now.
+			cursor = 0
+			if err := b.clearHeld(); err != nil {
+				return err
+			}
+		}
 		for _, h := range hits {
 			if b.ids.Get([]byte(h.ID)) != nil {
 				dups++
@@ -208,6 +218,17 @@ func (s *HitStore) Store(agent string, floor uint64, hits []store.Hit) (fresh []
 		return nil, 0, 0, 0, fmt.Errorf("store hits of %s: %w", agent, err)
 	}
 	return fresh, dups, outcomes, upto, nil
+}
+
+// clearHeld forgets the seqs held above the cursor.
+func (b *agentStore) clearHeld() error {
+	c := b.held.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Hits returns the distinct hits stored for an agent, in seq order (none,

@@ -318,19 +318,23 @@ func TestHitStoreRefusesBadBatch(t *testing.T) {
 }
 
 func TestHitStoreKeepsHitsThatShareASeq(t *testing.T) {
-	// An agent that lost its disk numbers its outbox from 1 again.
+	// An agent that lost its disk numbers its outbox from 1 again: the
+	// count restarts, or "up to 2" would make it drop its new hit 2
+	// before central has it.
 	s := openTestHitStore(t, filepath.Join(t.TempDir(), "hits.db"))
 	mustStore(t, s, "a", 0, 2, testHit("old-1", 1), testHit("old-2", 2))
-	fresh, _, _ := mustStore(t, s, "a", 1, 2, testHit("new-1", 1))
+	fresh, _, _ := mustStore(t, s, "a", 1, 1, testHit("new-1", 1))
 	if len(fresh) != 1 {
 		t.Fatalf("fresh %v, want new-1", hitIDs(fresh))
 	}
+	mustStore(t, s, "a", 1, 1, testHit("new-1", 1)) // a resend is a duplicate, nothing more
+	mustStore(t, s, "a", 1, 2, testHit("new-2", 2))
 	hits, err := s.Hits("a")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := hitIDs(hits); !slices.Equal(got, []string{"old-1", "new-1", "old-2"}) {
-		t.Fatalf("hits %v, want old-1 new-1 old-2", got)
+	if got := hitIDs(hits); !slices.Equal(got, []string{"old-1", "new-1", "old-2", "new-2"}) {
+		t.Fatalf("hits %v, want old-1 new-1 old-2 new-2", got)
 	}
 }
 
