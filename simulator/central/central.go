@@ -506,6 +506,7 @@ func (c *Central) storeInMemory(agent string, m bpsync.HitMessage, fresh *[]stor
 		c.stats.Received++
 		if _, dup := ah.byID[h.ID]; dup {
 			c.stats.Duplicates++
+			ah.held[h.Seq] = h.Seq > ah.cursor // stored already; it still counts, as after a restart
 			continue
 		}
 		ah.byID[h.ID] = h.Seq

@@ -154,7 +154,13 @@ func (s *HitStore) Store(agent string, floor uint64, hits []store.Hit) (fresh []
 		}
 		for _, h := range hits {
 			if b.ids.Get([]byte(h.ID)) != nil {
+				// Stored already; it still counts, as after a restart.
 				dups++
+				if h.Seq > cursor {
+					if err := b.held.Put(u64key(h.Seq), []byte{}); err != nil {
+						return err
+					}
+				}
 				continue
 			}
 			seq := u64key(h.Seq)

@@ -329,12 +329,19 @@ func TestHitStoreKeepsHitsThatShareASeq(t *testing.T) {
 	}
 	mustStore(t, s, "a", 1, 1, testHit("new-1", 1)) // a resend is a duplicate, nothing more
 	mustStore(t, s, "a", 1, 2, testHit("new-2", 2))
+
+	// Restored from a backup whose outbox still held hits 3 and 4, which
+	// central had: resent, they count again once the count restarted.
+	mustStore(t, s, "a", 0, 4, testHit("h3", 3), testHit("h4", 4))
+	mustStore(t, s, "a", 0, 6, testHit("h5", 5), testHit("h6", 6))
+	mustStore(t, s, "a", 3, 2, testHit("h7-after-restore", 5))
+	mustStore(t, s, "a", 3, 5, testHit("h3", 3), testHit("h4", 4))
 	hits, err := s.Hits("a")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := hitIDs(hits); !slices.Equal(got, []string{"old-1", "new-1", "old-2", "new-2"}) {
-		t.Fatalf("hits %v, want old-1 new-1 old-2 new-2", got)
+	if got := hitIDs(hits); !slices.Equal(got, []string{"old-1", "new-1", "old-2", "new-2", "h3", "h4", "h5", "h7-after-restore", "h6"}) {
+		t.Fatalf("hits %v: want every hit, in seq order", got)
 	}
 }
 
