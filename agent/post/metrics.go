@@ -93,8 +93,35 @@ func newMetrics(a *Agent, version string) *metrics {
 				}
 				return float64(a.session.Connects())
 			}),
+		scopeCollector{a},
 	)
 	return m
+}
+
+// scopeCollector reports each scope the post follows; scopes come and go
+// with central's assignments, so they are read at scrape time.
+type scopeCollector struct{ a *Agent }
+
+var (
+	scopeAlertsDesc = prometheus.NewDesc("borderpost_scope_alerts", "Alerts held for each scope the post follows.", []string{"scope"}, nil)
+	scopeSeqDesc    = prometheus.NewDesc("borderpost_scope_sequence", "Sequence of each scope's stream the post holds.", []string{"scope"}, nil)
+)
+
+func (scopeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- scopeAlertsDesc
+	ch <- scopeSeqDesc
+}
+
+func (c scopeCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, set := range *c.a.sets.Load() {
+		if set.scope == "" {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(scopeAlertsDesc, prometheus.GaugeValue, float64(set.index.Len()), set.scope)
+		if cur, err := set.rep.Cursor(); err == nil {
+			ch <- prometheus.MustNewConstMetric(scopeSeqDesc, prometheus.GaugeValue, float64(cur.Seq), set.scope)
+		}
+	}
 }
 
 // handler serves the metrics in the Prometheus text format.

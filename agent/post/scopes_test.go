@@ -2,8 +2,10 @@ package post
 
 import (
 	"context"
+	"net/http/httptest"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,6 +52,13 @@ func TestStartPurgesScopesNoLongerAssigned(t *testing.T) {
 	}
 	if len(res.Hits) != 1 || res.Hits[0].AlertID != "CAR" {
 		t.Errorf("hits %+v; want CAR once though two scopes hold it", res.Hits)
+	}
+	rec := httptest.NewRecorder()
+	a.metrics.handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{`borderpost_scope_alerts{scope="road"} 1`, `borderpost_scope_sequence{scope="customs"} 1`} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 	var dropped []string
 	a.rep.AuditRecords(ctx, func(r store.AuditRecord) error {
