@@ -48,7 +48,7 @@ func checkCmd() *cobra.Command {
 			}
 			// The whole-list replica and, on a post with scopes, each
 			// scope's replica: the checks the agent would make.
-			scopes, err := post.ScopeFiles(cfg.Store.Path)
+			scopes, err := store.ScopeFiles(cfg.Store.Path)
 			if err != nil {
 				return err
 			}

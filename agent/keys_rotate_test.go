@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/borderpost/borderpost/agent/post"
 	"github.com/borderpost/borderpost/store"
 )
 
@@ -20,7 +19,7 @@ func TestKeysRotateCoversScopeReplicas(t *testing.T) {
 	store.WriteKeyFile(newKey)
 	ctx := context.Background()
 	plate := store.Alert{ID: "CAR", Version: 1, Subject: store.Subject{Kind: store.SubjectVehicle, Vehicle: &store.Vehicle{Plate: "MAB1234"}}}
-	for _, path := range []string{db, post.ScopePath(db, "road")} {
+	for _, path := range []string{db, store.ScopePath(db, "road")} {
 		rep, err := store.Open(ctx, path, store.KeyFile{Path: key}, store.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -41,7 +40,7 @@ func TestKeysRotateCoversScopeReplicas(t *testing.T) {
 	if got, _ := os.ReadFile(key); string(got) != string(want) {
 		t.Fatal("the configured key file does not hold the new key")
 	}
-	for _, path := range []string{db, post.ScopePath(db, "road")} {
+	for _, path := range []string{db, store.ScopePath(db, "road")} {
 		rep, err := store.Open(ctx, path, store.KeyFile{Path: key}, store.Options{})
 		if err != nil {
 			t.Fatalf("%s does not open with the new key: %v", filepath.Base(path), err)

@@ -239,7 +239,7 @@ the replica. Stop the agent first: the replica file is locked while it runs.`,
 			// Every replica file of the post shares the data key: the scope
 			// replicas first, the main one last, so that a rerun after an
 			// interruption finds the finished ones under the new key.
-			scopes, err := post.ScopeFiles(cfg.Store.Path)
+			scopes, err := store.ScopeFiles(cfg.Store.Path)
 			if err != nil {
 				return err
 			}

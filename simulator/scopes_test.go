@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	agentpost "github.com/borderpost/borderpost/agent/post"
 	"github.com/borderpost/borderpost/simulator/central"
 	"github.com/borderpost/borderpost/simulator/rig"
 	"github.com/borderpost/borderpost/simulator/watchlist"
@@ -235,7 +234,7 @@ func TestScopes(t *testing.T) {
 			t.Errorf("the scoped customs post held alerts of the whole list at some point: %v", purged)
 		}
 		if id == "post-postal" {
-			if _, err := os.Stat(agentpost.ScopePath(a.DB, "postal")); err == nil {
+			if _, err := os.Stat(store.ScopePath(a.DB, "postal")); err == nil {
 				t.Errorf("the dropped postal scope's replica is still on disk")
 			}
 			if !slices.ContainsFunc(purged, func(s string) bool { return strings.HasPrefix(s, "postal: ") }) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -27,32 +26,6 @@ type alertSet struct {
 	scope string // "" for the whole watch list
 	rep   *store.Replica
 	index *match.Index
-}
-
-// scopePath returns where a scope's replica lives: beside the main one,
-// named for the scope (replica.db -> replica.scope-road.db).
-func ScopePath(main, scope string) string {
-	ext := filepath.Ext(main)
-	return strings.TrimSuffix(main, ext) + ".scope-" + scope + ext
-}
-
-// ScopeFiles returns the scope replicas on disk beside the main replica,
-// by scope name. Every one is encrypted with the post's data key.
-func ScopeFiles(main string) (map[string]string, error) {
-	ext := filepath.Ext(main)
-	prefix := strings.TrimSuffix(main, ext) + ".scope-"
-	matches, err := filepath.Glob(prefix + "*" + ext)
-	if err != nil {
-		return nil, err
-	}
-	found := make(map[string]string, len(matches))
-	for _, m := range matches {
-		name := strings.TrimSuffix(strings.TrimPrefix(m, prefix), ext)
-		if bpsync.ValidScopeName(name) == nil {
-			found[name] = m
-		}
-	}
-	return found, nil
 }
 
 // assignmentPath is where the last scope assignment from central is kept,
@@ -119,7 +92,7 @@ func writeAssignment(main string, sa savedAssignment) error {
 // removes, audited, those of scopes no longer assigned, so that a scope
 // dropped while the agent was down leaves nothing on disk once it starts.
 func (a *Agent) openScopes(ctx context.Context, sa savedAssignment) error {
-	on, err := ScopeFiles(a.cfg.Store.Path)
+	on, err := store.ScopeFiles(a.cfg.Store.Path)
 	if err != nil {
 		return err
 	}
@@ -143,7 +116,7 @@ func (a *Agent) openScopes(ctx context.Context, sa savedAssignment) error {
 // openScope opens (creating if need be) a scope's replica and loads its
 // match index.
 func (a *Agent) openScope(ctx context.Context, name string) (*alertSet, error) {
-	rep, err := store.Open(ctx, ScopePath(a.cfg.Store.Path, name), a.kp, store.Options{Logger: a.log.With("scope", name), Compact: true})
+	rep, err := store.Open(ctx, store.ScopePath(a.cfg.Store.Path, name), a.kp, store.Options{Logger: a.log.With("scope", name), Compact: true})
 	if err != nil {
 		return nil, fmt.Errorf("open the replica of scope %s: %w", name, err)
 	}

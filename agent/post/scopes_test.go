@@ -23,7 +23,7 @@ func TestStartPurgesScopesNoLongerAssigned(t *testing.T) {
 	car := store.Alert{ID: "CAR", Version: 1, Action: "seize", Subject: store.Subject{Kind: store.SubjectVehicle, Vehicle: &store.Vehicle{Plate: "MAB1234", PlateCountry: "DE"}}}
 	doc := store.Alert{ID: "DOC", Version: 1, Subject: store.Subject{Kind: store.SubjectDocument, Document: &store.Document{Number: "C01X00T47", Country: "DE"}}}
 	for scope, alerts := range map[string][]store.Alert{"road": {car}, "customs": {car}, "postal": {doc}} {
-		rep, err := store.Open(ctx, ScopePath(cfg.Store.Path, scope), kp, store.Options{})
+		rep, err := store.Open(ctx, store.ScopePath(cfg.Store.Path, scope), kp, store.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +43,7 @@ func TestStartPurgesScopesNoLongerAssigned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(ScopePath(cfg.Store.Path, "postal")); err == nil {
+	if _, err := os.Stat(store.ScopePath(cfg.Store.Path, "postal")); err == nil {
 		t.Error("the postal scope's replica is still on disk after a start whose assignment dropped it")
 	}
 	res, err := a.Check(ctx, devices.Check{Device: "test", Items: []devices.Item{{Field: "plate", Kind: devices.KindPlate, Value: "MAB1234", Country: "DE"}}})

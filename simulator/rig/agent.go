@@ -24,7 +24,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/borderpost/borderpost/agent/post"
 	"github.com/borderpost/borderpost/store"
 	bpsync "github.com/borderpost/borderpost/sync"
 	"github.com/borderpost/borderpost/sync/synctest"
@@ -278,7 +277,7 @@ func (a *Agent) OpenReplica(ctx context.Context) (*store.Replica, error) {
 // OpenScope opens the (stopped) agent's replica of one scope, for
 // inspection.
 func (a *Agent) OpenScope(ctx context.Context, scope string) (*store.Replica, error) {
-	return store.Open(ctx, post.ScopePath(a.DB, scope), store.KeyFile{Path: a.KeyFile}, store.Options{LockTimeout: 5 * time.Second})
+	return store.Open(ctx, store.ScopePath(a.DB, scope), store.KeyFile{Path: a.KeyFile}, store.Options{LockTimeout: 5 * time.Second})
 }
 
 // WaitUntil polls cond every 50 ms until it holds, ctx ends or within
