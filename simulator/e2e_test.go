@@ -690,6 +690,27 @@ func sharedData(t *testing.T, sub string) string {
 	return p
 }
 
+// startAgent prepares and starts the agent o describes (its Binary and
+// Dir filled in when empty); it is killed when the test ends.
+func startAgent(t *testing.T, o rig.AgentOptions) *rig.Agent {
+	t.Helper()
+	if o.Binary == "" {
+		o.Binary = agentBinary
+	}
+	if o.Dir == "" {
+		o.Dir = t.TempDir()
+	}
+	a, err := rig.Prepare(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Kill)
+	return a
+}
+
 // TestCentralPublishesOFACDiff: three agents hold the 2019 OFAC list;
 // central publishes the diff to the 2021 list; each ends with central's
 // digest, an entry removed in 2021 no longer hits and one added does.
@@ -714,15 +735,7 @@ func TestCentralPublishesOFACDiff(t *testing.T) {
 	waitFor(t, 10*time.Second, "central connected", c.Connected)
 	var agents []*rig.Agent
 	for i := range 3 {
-		a, err := rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: t.TempDir(), ID: fmt.Sprintf("post-ofac-%d", i+1), Broker: broker.URL(), CentralKey: root})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Kill()
-		agents = append(agents, a)
+		agents = append(agents, startAgent(t, rig.AgentOptions{ID: fmt.Sprintf("post-ofac-%d", i+1), Broker: broker.URL(), CentralKey: root}))
 	}
 	holdAll := func(what string) {
 		want := c.Digest().String()

@@ -42,14 +42,7 @@ func TestAgentsRefuseUnvouchedDeltas(t *testing.T) {
 	}
 	var agents []*rig.Agent
 	for i := range 2 {
-		a, err := rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: t.TempDir(), ID: fmt.Sprintf("post-keys-%d", i+1), Broker: broker.URL(), CentralKey: root})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Kill()
+		a := startAgent(t, rig.AgentOptions{ID: fmt.Sprintf("post-keys-%d", i+1), Broker: broker.URL(), CentralKey: root})
 		agents = append(agents, a)
 		waitFor(t, 30*time.Second, a.Opts.ID+" holds delta 1", func() bool { s, err := a.Status(); return err == nil && s.Seq == 1 })
 	}

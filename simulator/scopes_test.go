@@ -69,16 +69,7 @@ func TestScopes(t *testing.T) {
 	for id := range assign {
 		// The customs post is configured scoped: it never follows the
 		// whole list; the others follow it until their assignment arrives.
-		a, err := rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: t.TempDir(), ID: id, Broker: broker.URL(), CentralKey: root,
-			Scoped: id == "post-customs"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Kill()
-		agents[id] = a
+		agents[id] = startAgent(t, rig.AgentOptions{ID: id, Broker: broker.URL(), CentralKey: root, Scoped: id == "post-customs"})
 	}
 	view := func(id string) central.AgentView {
 		for _, v := range c.Fleet(time.Now(), 10*time.Second) {
