@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/borderpost/borderpost/store"
@@ -49,5 +50,9 @@ func TestKeysRotateCoversScopeReplicas(t *testing.T) {
 			t.Errorf("%s lost its alert: %v", filepath.Base(path), err)
 		}
 		rep.Close()
+	}
+	out, err := runRoot(t, "", "audit", "verify", "--config", cfg)
+	if err != nil || !strings.Contains(out, "(replica.db)") || !strings.Contains(out, "(replica.scope-road.db)") {
+		t.Errorf("audit verify after the rotation: %v\n%s", err, out)
 	}
 }

@@ -431,16 +431,23 @@ func auditCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rep, err := store.Open(cmd.Context(), cfg.Store.Path, kp, store.Options{})
+			// The main log, then each scope replica's log of its own deltas.
+			scopes, err := store.ScopeFiles(cfg.Store.Path)
 			if err != nil {
 				return err
 			}
-			defer rep.Close()
-			n, err := rep.VerifyAudit(cmd.Context())
-			if err != nil {
-				return err
+			for _, path := range append([]string{cfg.Store.Path}, slices.Sorted(maps.Values(scopes))...) {
+				rep, err := store.Open(cmd.Context(), path, kp, store.Options{})
+				if err != nil {
+					return err
+				}
+				n, err := rep.VerifyAudit(cmd.Context())
+				rep.Close()
+				if err != nil {
+					return fmt.Errorf("%s: %w", path, err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "audit log intact: %d records (%s)\n", n, filepath.Base(path))
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "audit log intact: %d records\n", n)
 			return nil
 		},
 	}
