@@ -37,8 +37,12 @@ func newRoot() *cobra.Command {
 	return root
 }
 
-func signalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+// signalContext ends on Ctrl-C or SIGTERM, or when parent ends.
+func signalContext(parent context.Context) (context.Context, context.CancelFunc) {
+	if parent == nil {
+		parent = context.Background()
+	}
+	return signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 }
 
 // keyPassphrase returns the passphrase that seals central's private keys:
@@ -182,7 +186,7 @@ func centralCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx, stop := signalContext()
+			ctx, stop := signalContext(cmd.Context())
 			defer stop()
 			out := cmd.OutOrStdout()
 			ccfg := central.Config{Broker: broker, Signer: signer, OnHit: func(agent string, h store.Hit) {
@@ -533,7 +537,7 @@ func fieldCmd() *cobra.Command {
 		Use:   "field",
 		Short: "Post plate and container reads to an agent, a known number planted to hit, and check the answers",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signalContext()
+			ctx, stop := signalContext(cmd.Context())
 			defer stop()
 			list := watchlist.NewGenerator(seed, watchlist.DefaultMix).Alerts(alerts)
 			rep, err := field.Run(ctx, field.Config{URL: url, RunID: fmt.Sprintf("scan-%d", time.Now().Unix()), Scans: scans,

@@ -36,7 +36,7 @@ func demoCmd() *cobra.Command {
 		Use:   "demo",
 		Short: "Run an embedded broker, central, the agent and scanners on loopback, printing hits as central receives them",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signalContext()
+			ctx, stop := signalContext(cmd.Context())
 			defer stop()
 			if duration > 0 {
 				var cancel context.CancelFunc

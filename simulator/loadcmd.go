@@ -22,7 +22,7 @@ type loadRun func(ctx context.Context, dir, broker string, progress io.Writer) (
 // context, a temporary directory, a broker (the one named, or a Mosquitto
 // that saves like a production broker), and the report as text or JSON.
 func runLoad(cmd *cobra.Command, broker string, asJSON bool, run loadRun) error {
-	ctx, stop := signalContext()
+	ctx, stop := signalContext(cmd.Context())
 	defer stop()
 	dir, err := load.TempDir()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -91,6 +92,13 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 		SetWriteTimeout(10 * time.Second).
 		SetResumeSubs(false).
 		SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) {
+			// A persistent session delivers what was queued for it as soon
+			// as it connects, before the subscriptions are made again and
+			// their routes exist: route those messages here.
+			if h := l.handlerFor(m.Topic()); h != nil {
+				h(m.Topic(), m.Payload())
+				return
+			}
 			cfg.Logger.Warn("message on unexpected topic dropped", "topic", m.Topic())
 		})
 	if cfg.Username != "" {
@@ -158,6 +166,39 @@ func (l *Link) Publish(topic string, retained bool, payload []byte) error {
 	default:
 		return nil // in flight; the application acknowledgement decides
 	}
+}
+
+// handlerFor returns the handler of the subscription whose filter matches
+// topic, or nil.
+func (l *Link) handlerFor(topic string) Handler {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if h, ok := l.subs[topic]; ok {
+		return h
+	}
+	for filter, h := range l.subs {
+		if topicMatches(filter, topic) {
+			return h
+		}
+	}
+	return nil
+}
+
+// topicMatches reports whether an MQTT topic filter (with + and #)
+// matches a topic name.
+func topicMatches(filter, topic string) bool {
+	f, t := strings.Split(filter, "/"), strings.Split(topic, "/")
+	for i, part := range f {
+		switch {
+		case part == "#":
+			return true
+		case i >= len(t):
+			return false
+		case part != "+" && part != t[i]:
+			return false
+		}
+	}
+	return len(f) == len(t)
 }
 
 func (l *Link) subscribe(topic string, h Handler) {

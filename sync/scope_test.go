@@ -48,3 +48,23 @@ func TestScopeNamesAndAssignments(t *testing.T) {
 		t.Error("another agent's assignment accepted")
 	}
 }
+
+func TestTopicMatches(t *testing.T) {
+	for _, c := range []struct {
+		filter, topic string
+		want          bool
+	}{
+		{"bp/v1/agents/+/hits", "bp/v1/agents/post-1/hits", true},
+		{"bp/v1/agents/+/hits", "bp/v1/agents/post-1/acks", false},
+		{"bp/v1/scopes/road/#", "bp/v1/scopes/road/delta", true},
+		{"bp/v1/scopes/road/#", "bp/v1/scopes/road", true},
+		{"bp/v1/scopes/road/#", "bp/v1/scopes/postal/delta", false},
+		{"bp/v1/watchlist/head", "bp/v1/watchlist/head", true},
+		{"bp/v1/watchlist/head", "bp/v1/watchlist/head/x", false},
+		{"bp/v1/agents/+/scopes", "bp/v1/agents/a/scopes/road/deltas", false},
+	} {
+		if got := topicMatches(c.filter, c.topic); got != c.want {
+			t.Errorf("topicMatches(%q, %q) = %v", c.filter, c.topic, got)
+		}
+	}
+}
