@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/borderpost/borderpost/agent/match"
@@ -87,9 +88,24 @@ func nameMatch(x *name.Explanation) *terminal.NameMatch {
 // link and the replica.
 func (a *Agent) Banner() terminal.Banner {
 	var b terminal.Banner
-	if cur, err := a.rep.Cursor(); err == nil {
-		b.ReplicaVersion = fmt.Sprintf("epoch %d, delta %d", cur.Epoch, cur.Seq)
-		b.ReplicaAsOf = cur.At
+	var versions []string
+	for _, set := range *a.sets.Load() {
+		cur, err := set.rep.Cursor()
+		if err != nil {
+			continue
+		}
+		v := fmt.Sprintf("epoch %d, delta %d", cur.Epoch, cur.Seq)
+		if set.scope != "" {
+			v = set.scope + ": " + v
+		}
+		versions = append(versions, v)
+		if b.ReplicaAsOf.IsZero() || cur.At.Before(b.ReplicaAsOf) {
+			b.ReplicaAsOf = cur.At
+		}
+	}
+	b.ReplicaVersion = strings.Join(versions, "; ")
+	if len(versions) == 0 {
+		b.ReplicaVersion = "no scope assigned yet"
 	}
 	if ob, err := a.rep.Outbox(); err == nil {
 		b.OutboxDepth = ob.Depth
