@@ -201,6 +201,7 @@ func centralCmd() *cobra.Command {
 				if ccfg.Assign, err = sc.Assignments(); err != nil {
 					return err
 				}
+				ccfg.Unscoped = sc.Unscoped
 			}
 			if dataDir != "" {
 				closeData, err := openCentralData(dataDir, &ccfg)

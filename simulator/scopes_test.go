@@ -315,3 +315,38 @@ func scanHits(t *testing.T, a *rig.Agent, al store.Alert) bool {
 	}
 	return false
 }
+
+// TestPostBackToWholeList: central sends a scoped post back to the whole
+// watch list; it drops its scope's replica and ends holding central's list.
+func TestPostBackToWholeList(t *testing.T) {
+	root, signer := delegatedSigner(t)
+	broker := synctest.StartMosquitto(t)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	c, err := central.Start(central.Config{Broker: broker.URL(), Signer: signer, Logger: quiet, Scopes: scopesUnderTest[:1],
+		Assign: map[string][]string{"post-back": {"road"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitFor(t, 10*time.Second, "central connected", c.Connected)
+	if _, err := c.Publish(watchlist.NewGenerator(12, watchlist.DefaultMix).Alerts(200), nil); err != nil {
+		t.Fatal(err)
+	}
+	a := startAgent(t, rig.AgentOptions{ID: "post-back", Broker: broker.URL(), CentralKey: root})
+	_, roadDigest, _, _ := c.ScopeState("road")
+	waitFor(t, 30*time.Second, "the post holds its road scope", func() bool {
+		s, err := a.Status()
+		return err == nil && len(s.Scopes) == 1 && s.Scopes[0].Digest == roadDigest.String()
+	})
+	if err := c.Unassign("post-back"); err != nil {
+		t.Fatal(err)
+	}
+	want := c.Digest().String()
+	waitFor(t, 30*time.Second, "the post back on the whole list", func() bool {
+		s, err := a.Status()
+		return err == nil && len(s.Scopes) == 0 && s.Digest == want
+	})
+	if _, err := os.Stat(store.ScopePath(a.DB, "road")); err == nil {
+		t.Error("the road scope's replica is still on disk")
+	}
+}

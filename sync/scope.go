@@ -109,8 +109,11 @@ func AgentScopeTopic(agent, scope, kind string) string {
 // published retained on the agent's "scopes" topic. An agent holding
 // alerts of a scope that is no longer assigned purges them.
 type Assignment struct {
-	Agent  string    `json:"agent"`
-	Scopes []string  `json:"scopes"`
+	Agent  string   `json:"agent"`
+	Scopes []string `json:"scopes"`
+	// Whole sends the agent back to the whole watch list: its scopes are
+	// dropped. Scopes must then be empty.
+	Whole  bool      `json:"whole,omitempty"`
 	Issued time.Time `json:"issued"`
 }
 
@@ -118,6 +121,9 @@ type Assignment struct {
 func (as Assignment) Check(agent string) error {
 	if as.Agent != agent {
 		return fmt.Errorf("%w: scope assignment for %q received by %q", ErrMessage, as.Agent, agent)
+	}
+	if as.Whole && len(as.Scopes) > 0 {
+		return fmt.Errorf("%w: an assignment to the whole list names scopes", ErrMessage)
 	}
 	seen := make(map[string]bool, len(as.Scopes))
 	for _, s := range as.Scopes {

@@ -186,6 +186,10 @@ func (a *Agent) assign(as bpsync.Assignment) {
 		have = append(have, name)
 	}
 	sort.Strings(have)
+	if as.Whole {
+		a.followWholeList(ctx, have)
+		return
+	}
 	if a.scoped && slices.Equal(want, have) {
 		return
 	}
@@ -217,28 +221,58 @@ func (a *Agent) assign(as bpsync.Assignment) {
 		_ = a.rep.Audit(ctx, store.AuditRecord{Event: store.EventScopeAdded, Ref: name})
 	}
 	for _, name := range have {
-		if slices.Contains(want, name) {
-			continue
+		if !slices.Contains(want, name) {
+			a.dropScope(ctx, name)
 		}
-		set := a.scopes[name]
-		a.session.DropScope(name)
-		delete(a.scopes, name)
-		a.publishSets()
-		n := set.index.Len()
-		path := set.rep.Path()
-		if err := set.rep.Close(); err != nil {
-			a.log.Warn("close dropped scope", "scope", name, "err", err)
-		}
-		if err := store.Remove(path); err != nil {
-			a.log.Error("dropped scope's replica not removed; the next start removes it", "scope", name, "err", err)
-			continue
-		}
-		a.log.Info("scope dropped; its replica removed from disk", "scope", name, "alerts", n)
-		_ = a.rep.Audit(ctx, store.AuditRecord{Event: store.EventScopeDropped, Ref: name, Detail: fmt.Sprintf("%d alerts purged", n)})
 	}
 	if a.session != nil {
 		a.session.PublishStatus()
 	}
+}
+
+// followWholeList carries out central's word to follow the whole watch
+// list again: every scope is dropped (replica removed, audited) and the
+// saved assignment deleted. A post configured sync.scoped refuses.
+func (a *Agent) followWholeList(ctx context.Context, have []string) {
+	if a.cfg.Sync.Scoped {
+		a.log.Warn("central sends this post back to the whole watch list, but it is configured sync.scoped: it keeps its scopes")
+		return
+	}
+	if !a.scoped {
+		return
+	}
+	if err := os.Remove(assignmentPath(a.cfg.Store.Path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		a.log.Error("back to the whole list not carried out; it is retried at the next connect", "err", err)
+		return
+	}
+	a.log.Info("central sends this post back to the whole watch list")
+	for _, name := range have {
+		a.dropScope(ctx, name)
+	}
+	a.scoped = false
+	a.publishSets()
+	a.session.FollowWholeList(true)
+	a.session.PublishStatus()
+}
+
+// dropScope stops following a scope and removes its replica, audited.
+// a.scopeMu held.
+func (a *Agent) dropScope(ctx context.Context, name string) {
+	set := a.scopes[name]
+	a.session.DropScope(name)
+	delete(a.scopes, name)
+	a.publishSets()
+	n := set.index.Len()
+	path := set.rep.Path()
+	if err := set.rep.Close(); err != nil {
+		a.log.Warn("close dropped scope", "scope", name, "err", err)
+	}
+	if err := store.Remove(path); err != nil {
+		a.log.Error("dropped scope's replica not removed; the next start removes it", "scope", name, "err", err)
+		return
+	}
+	a.log.Info("scope dropped; its replica removed from disk", "scope", name, "alerts", n)
+	_ = a.rep.Audit(ctx, store.AuditRecord{Event: store.EventScopeDropped, Ref: name, Detail: fmt.Sprintf("%d alerts purged", n)})
 }
 
 // emptyWholeList removes every alert of the whole watch list from the main

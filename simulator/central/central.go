@@ -50,6 +50,9 @@ type Config struct {
 	// names). An agent with no entry follows the whole list.
 	Scopes []bpsync.Scope
 	Assign map[string][]string
+	// Unscoped agents are told to follow the whole list, dropping any
+	// scopes an earlier configuration gave them.
+	Unscoped []string
 	// Hits, if set, stores hits and outcomes on disk (OpenHitStore), and
 	// central acknowledges only what it has synced there; without it they
 	// are kept in memory.
@@ -71,6 +74,7 @@ type Central struct {
 	whole     *stream            // the whole watch list
 	scopes    map[string]*stream // by scope name
 	assign    map[string][]string
+	unscoped  map[string]bool
 	agents    map[string]*agentHits
 	statuses  map[string]bpsync.Status
 	stats     Stats
@@ -124,7 +128,7 @@ func Start(cfg Config) (*Central, error) {
 		cfg.Logger = slog.Default()
 	}
 	c := &Central{done: make(chan struct{}), cfg: cfg, log: cfg.Logger, whole: newStream("", bpsync.ScopeRule{}, cfg.Epoch),
-		scopes: make(map[string]*stream), assign: make(map[string][]string),
+		scopes: make(map[string]*stream), assign: make(map[string][]string), unscoped: make(map[string]bool),
 		agents: make(map[string]*agentHits), statuses: make(map[string]bpsync.Status)}
 	for _, sc := range cfg.Scopes {
 		if err := bpsync.ValidScopeName(sc.Name); err != nil {
@@ -153,6 +157,12 @@ func Start(cfg Config) (*Central, error) {
 			}
 		}
 		c.assign[agent] = slices.Clone(names)
+	}
+	for _, agent := range cfg.Unscoped {
+		if _, scoped := c.assign[agent]; scoped {
+			return nil, fmt.Errorf("agent %s is both given scopes and unscoped", agent)
+		}
+		c.unscoped[agent] = true
 	}
 	link, err := bpsync.Dial(bpsync.LinkConfig{
 		Broker: cfg.Broker, ClientID: cfg.ClientID, Logger: cfg.Logger, OnConnect: c.republish,
@@ -343,6 +353,9 @@ func (c *Central) republish() {
 	for agent, names := range c.assign {
 		c.publishAssignment(agent, names)
 	}
+	for agent := range c.unscoped {
+		c.publishWhole(agent)
+	}
 }
 
 // publishHeads publishes every stream's head. c.mu held.
@@ -378,7 +391,29 @@ func (c *Central) Assign(agent string, scopes []string) error {
 		}
 	}
 	c.assign[agent] = slices.Clone(scopes)
+	delete(c.unscoped, agent)
 	return c.publishAssignment(agent, scopes)
+}
+
+// Unassign sends an agent back to the whole watch list: it drops its
+// scopes and their replicas, and follows the whole list again.
+func (c *Central) Unassign(agent string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.assign, agent)
+	c.unscoped[agent] = true
+	return c.publishWhole(agent)
+}
+
+func (c *Central) publishWhole(agent string) error {
+	msg, _, err := c.cfg.Signer.Seal(bpsync.Assignment{Agent: agent, Whole: true, Issued: time.Now().UTC()})
+	if err == nil {
+		err = c.link.Publish(bpsync.AgentTopic(agent, "scopes"), true, msg)
+	}
+	if err != nil {
+		c.log.Warn("assignment to the whole list not published; republished at the next connect", "agent", agent, "err", err)
+	}
+	return err
 }
 
 func (c *Central) publishAssignment(agent string, scopes []string) error {

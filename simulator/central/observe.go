@@ -89,7 +89,11 @@ func Observe(ctx context.Context, cfg ObserveConfig) ([]AgentView, error) {
 					return
 				}
 				c.mu.Lock()
-				c.assign[as.Agent] = as.Scopes
+				if as.Whole {
+					delete(c.assign, as.Agent)
+				} else {
+					c.assign[as.Agent] = as.Scopes
+				}
 				c.mu.Unlock()
 			},
 		}})
