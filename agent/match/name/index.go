@@ -26,8 +26,9 @@ type Options struct {
 	// quarter of the best candidate's weight are not scored.
 	Candidates int
 	// PostingBudget bounds the posting-list entries one search walks while
-	// gathering candidates; Lists of common tokens that do
-	// not fit are left to the full scorer; default 2000.
+	// gathering candidates; default 1500. Lists of common tokens that do
+	// not fit are not walked: they add their weight to the names the
+	// walked lists found, through each name's token signature.
 	PostingBudget int
 }
 
@@ -36,7 +37,7 @@ func (o Options) withDefaults() Options {
 		o.Candidates = 40
 	}
 	if o.PostingBudget <= 0 {
-		o.PostingBudget = 2000
+		o.PostingBudget = 1500
 	}
 	return o
 }
@@ -98,6 +99,12 @@ type Index struct {
 	nameKind  []Kind // KindUnknown marks a removed name
 	nameStart []uint32
 	nameToks  []uint32
+	// nameMeta is one word per name, read once per candidate: a 56-bit
+	// Bloom signature of the name's tokens (their vocabulary numbers and
+	// variant groups), through which the lists of common tokens that
+	// retrieval does not walk still add their weight to the candidates it
+	// found; the number of tokens; and the kind (KindUnknown once removed).
+	nameMeta []uint64
 
 	entries   []entryRecord
 	byID      map[uint32]uint32
@@ -208,10 +215,15 @@ func (ix *Index) addName(entry uint32, kind Kind, toks []token) {
 	ix.nameKind = append(ix.nameKind, kind)
 	groupsSeen := [8]uint32{}
 	ng := 0
+	var sig uint64
 	for i, t := range toks {
 		id := ix.vocabID(t)
 		ix.nameToks = append(ix.nameToks, id)
 		vt := &ix.toks[id]
+		sig |= sigBits(sigToken, id)
+		if vt.group != 0 {
+			sig |= sigBits(sigGroup, vt.group)
+		}
 		if l := len(vt.post); l == 0 || vt.post[l-1] != n {
 			vt.post = append(vt.post, n)
 			vt.df++
@@ -254,8 +266,35 @@ func (ix *Index) addName(entry uint32, kind Kind, toks []token) {
 		}
 	}
 	ix.nameStart = append(ix.nameStart, uint32(len(ix.nameToks)))
+	ix.nameMeta = append(ix.nameMeta, sig|uint64(min(len(toks), metaLenMask))<<metaLenShift|uint64(kind)<<metaKindShift)
 	ix.liveNames++
 }
+
+// What a signature bit stands for.
+const (
+	sigToken = 1 // a vocabulary token
+	sigGroup = 2 // a variant group
+)
+
+// The fields of nameMeta above the signature.
+const (
+	sigWidth      = 56
+	metaLenShift  = 56
+	metaLenMask   = 63
+	metaKindShift = 62
+)
+
+// sigBits returns the two signature bits of a token or a group.
+func sigBits(kind, id uint32) uint64 {
+	h := (uint64(id)<<2 | uint64(kind)) * 0x9e3779b97f4a7c15
+	return 1<<((h>>32)*sigWidth>>32) | 1<<((h&0xffffffff)*sigWidth>>32)
+}
+
+// metaKind is the kind recorded in a nameMeta word.
+func metaKind(m uint64) Kind { return Kind(m >> metaKindShift) }
+
+// metaLen is the token count recorded in a nameMeta word.
+func metaLen(m uint64) uint32 { return uint32(m>>metaLenShift) & metaLenMask }
 
 // vocabID returns the vocabulary number of t, adding it (with its
 // skeleton, variant group and fuzzy keys) when new.
@@ -319,6 +358,7 @@ func (ix *Index) removeLocked(id uint32) {
 	rec := &ix.entries[idx]
 	for n := rec.first; n < rec.first+rec.count; n++ {
 		ix.nameKind[n] = KindUnknown
+		ix.nameMeta[n] &^= 3 << metaKindShift
 		seen := map[uint32]bool{}
 		for _, tid := range ix.nameToks[ix.nameStart[n]:ix.nameStart[n+1]] {
 			if seen[tid] {

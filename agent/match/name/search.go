@@ -34,6 +34,8 @@ type expansion struct {
 	tok  uint16
 	sim  float32
 	w    float32 // weight credited per posting
+	sig  uint64  // signature bits of the token or group the list is of; 0 for others
+	wq   uint16  // w in the accumulator's fixed point
 	list []uint32
 }
 
@@ -43,21 +45,27 @@ type searchState struct {
 	acc     []accCell
 	touched []uint32
 	exps    []expansion
+	probes  []expansion
 	nbrs    []uint32
 	q       []stok
 	c       []stok
 	sc      scorer
 	top     []cand
+	sel     []selCand
+	metas   []uint64
 	best    []cand
 	evid    []Evidence
 }
 
-// accCell is one name's gathered weight and the query token that last
+// accCell is one name's gathered weight and the query tokens that
 // credited it, side by side for cache locality.
 type accCell struct {
-	acc   uint16 // weight x accScale
-	stamp uint16
+	acc uint16 // weight x accScale
+	got uint16 // bit i: query token i credited the name (tokens past 15 share bit 15)
 }
+
+// tokBit is query token i's bit in accCell.got.
+func tokBit(i uint16) uint16 { return 1 << min(i, 15) }
 
 // accScale turns weights into the accumulator's fixed point: 24 tokens of
 // weight up to 2 stay below 65,535.
@@ -345,16 +353,16 @@ func (ix *Index) expand(toks []token, st *searchState) {
 		// A variant group's list holds the token's own: walk only the
 		// group's (the full score tells exact from variant).
 		if qs.group != 0 {
-			st.exps = append(st.exps, expansion{tok: uint16(i), sim: 1, w: w, list: ix.groupPost[qs.group]})
+			st.exps = append(st.exps, expansion{tok: uint16(i), sim: 1, w: w, sig: sigBits(sigGroup, qs.group), list: ix.groupPost[qs.group]})
 		} else if known {
-			st.exps = append(st.exps, expansion{tok: uint16(i), sim: 1, w: w, list: ix.toks[id].post})
+			st.exps = append(st.exps, expansion{tok: uint16(i), sim: 1, w: w, sig: sigBits(sigToken, id), list: ix.toks[id].post})
 		}
 		if i+1 < len(toks) {
 			next := toks[i+1].text
 			pw := w + float32(st.q[i+1].w)
 			cat := t.text + next
 			if id, ok := ix.vocab[cat]; ok {
-				st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.97, w: pw, list: ix.toks[id].post})
+				st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.97, w: pw, sig: sigBits(sigToken, id), list: ix.toks[id].post})
 			}
 			// The pair itself, in either order: names made only of common
 			// tokens ("Global Golden Industries") are found through their
@@ -380,7 +388,7 @@ func (ix *Index) expand(toks []token, st *searchState) {
 			st.nbrs = ix.neighbours(t.text, exact, 2, st.nbrs[:0])
 			var maxDF uint32
 			for _, id := range st.nbrs {
-				st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.85, w: w * 0.85, list: ix.toks[id].post})
+				st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.85, w: w * 0.85, sig: sigBits(sigToken, id), list: ix.toks[id].post})
 				maxDF = max(maxDF, ix.toks[id].df)
 			}
 			if exact == ^uint32(0) && maxDF > 0 && qs.group == 0 {
@@ -456,12 +464,17 @@ func (ix *Index) gather(kind Kind, st *searchState) {
 	slices.SortFunc(st.exps, func(a, b expansion) int { return len(a.list) - len(b.list) })
 	budget := ix.opts.PostingBudget
 	keep := st.exps[:0]
+	st.probes = st.probes[:0]
 	for i, e := range st.exps {
 		if len(e.list) == 0 {
 			continue
 		}
 		if len(e.list) > budget {
 			if i > 0 && len(keep) > 0 {
+				if e.sig != 0 {
+					e.wq = uint16(min(1000, max(1, e.w*accScale)))
+					st.probes = append(st.probes, e)
+				}
 				continue
 			}
 			e.list = e.list[:budget]
@@ -483,56 +496,121 @@ func (ix *Index) gather(kind Kind, st *searchState) {
 	})
 	st.touched = st.touched[:0]
 	for _, e := range keep {
-		mark := e.tok + 1
+		bit := tokBit(e.tok)
 		wq := uint16(min(1000, max(1, e.w*accScale)))
 		for _, n := range e.list {
 			c := &st.acc[n]
-			if c.stamp == mark {
+			if c.got&bit != 0 {
 				continue
 			}
-			c.stamp = mark
+			c.got |= bit
 			if c.acc == 0 {
 				st.touched = append(st.touched, n)
 			}
 			c.acc += wq
 		}
 	}
+	// The lists left out still count for the names found: probed through
+	// each name's token signature, best similarity first per token.
+	slices.SortFunc(st.probes, func(a, b expansion) int {
+		switch {
+		case a.sim > b.sim:
+			return -1
+		case a.sim < b.sim:
+			return 1
+		}
+		return 0
+	})
 	// Keep the best candidates, then clear the scratch for the next search.
-	// st.top ends sorted by gathered weight, best first.
-	st.top = st.top[:0]
+	// st.top ends sorted by gathered weight, best first. The selection
+	// runs on small (name, weight) pairs; st.top is filled at the end.
+	sel := st.sel[:0]
 	k := ix.opts.Candidates
+	// Names that gathered less than half the best weight are left out
+	// when enough names gathered more: they would need all the common
+	// tokens to catch up, and reading their signatures costs a cache miss
+	// each.
+	var best uint16
 	for _, n := range st.touched {
-		raw := st.acc[n].acc
+		best = max(best, st.acc[n].acc)
+	}
+	floor := best / 2
+	strong := 0
+	for _, n := range st.touched {
+		if st.acc[n].acc >= floor {
+			strong++
+		}
+	}
+	if strong < 2*k {
+		floor = 0
+	}
+	// Read the names' meta words first, in a loop of independent loads
+	// that the processor overlaps: each is a cache miss, and the
+	// selection below branches on them.
+	metas := st.metas[:0]
+	for _, n := range st.touched {
+		var m uint64
+		if st.acc[n].acc >= floor {
+			m = ix.nameMeta[n]
+		}
+		metas = append(metas, m)
+	}
+	st.metas = metas
+	for i, n := range st.touched {
+		raw, got := st.acc[n].acc, st.acc[n].got
 		st.acc[n] = accCell{}
+		if raw < floor {
+			continue
+		}
+		meta := metas[i]
 		// Removed names and names of the other kind are dropped here,
 		// not while walking, to keep the walk to one memory access.
-		if nk := ix.nameKind[n]; nk == KindUnknown || (kind != KindUnknown && nk != kind) {
+		if nk := metaKind(meta); nk == KindUnknown || (kind != KindUnknown && nk != kind) {
 			continue
+		}
+		for i := range st.probes {
+			p := &st.probes[i]
+			bit := tokBit(p.tok)
+			if (meta&p.sig^p.sig)|uint64(got&bit) == 0 {
+				raw += p.wq
+				got |= bit
+			}
 		}
 		// Rank by gathered weight, a little against long names, which
 		// gather as much as short ones but pay for their extra tokens.
-		a := float32(raw) / accScale / (1 + candidateLengthCost*float32(ix.nameStart[n+1]-ix.nameStart[n]))
-		if len(st.top) < k {
-			st.top = append(st.top, cand{name: n, acc: a})
-			if len(st.top) == k {
-				slices.SortFunc(st.top, func(x, y cand) int { return cmpAcc(y.acc, x.acc) })
+		a := float32(raw) / accScale / (1 + candidateLengthCost*float32(metaLen(meta)))
+		if len(sel) < k {
+			sel = append(sel, selCand{name: n, acc: a})
+			if len(sel) == k {
+				slices.SortFunc(sel, func(x, y selCand) int { return cmpAcc(y.acc, x.acc) })
 			}
 			continue
 		}
-		if a <= st.top[k-1].acc {
+		if a <= sel[k-1].acc {
 			continue
 		}
 		// insert into the sorted top list
 		j := k - 1
-		for j > 0 && st.top[j-1].acc < a {
-			st.top[j] = st.top[j-1]
+		for j > 0 && sel[j-1].acc < a {
+			sel[j] = sel[j-1]
 			j--
 		}
-		st.top[j] = cand{name: n, acc: a}
+		sel[j] = selCand{name: n, acc: a}
 	}
-	if len(st.top) < k {
-		slices.SortFunc(st.top, func(x, y cand) int { return cmpAcc(y.acc, x.acc) })
+	if len(sel) < k {
+		slices.SortFunc(sel, func(x, y selCand) int { return cmpAcc(y.acc, x.acc) })
 	}
+	st.sel = sel
+	st.top = st.top[:0]
+	for _, c := range sel {
+		st.top = append(st.top, cand{name: c.name, acc: c.acc})
+	}
+}
+
+// selCand is a candidate while the best are selected.
+type selCand struct {
+	name uint32
+	acc  float32
 }
 
 // candidateCutoff: a candidate that gathered less than this share of the
