@@ -304,8 +304,10 @@ func genCompany(rng *rand.Rand, id uint32) Entry {
 	c := pick(rng, coCore)
 	core := strings.ToUpper(c[:1]) + c[1:] + pick(rng, coTail)
 	var n string
+	formFirst := false // Russian forms lead: ООО «...»
 	switch rng.IntN(6) {
 	case 0:
+		formFirst = true
 		n = pick(rng, cyrCo) + " " + pick(rng, cyrCore) + fmt.Sprint(rng.IntN(30))
 		if rng.IntN(2) == 0 {
 			n = pick(rng, cyrCo) + " «" + pick(rng, cyrCore) + "-" + core + "»"
@@ -319,8 +321,14 @@ func genCompany(rng *rand.Rand, id uint32) Entry {
 	}
 	names := []string{n}
 	if rng.IntN(3) == 0 {
+		// The alias is the name without its legal form, wherever it stands.
 		f := strings.Fields(n)
-		names = append(names, strings.ToUpper(strings.Join(f[:len(f)-1], " ")))
+		if formFirst {
+			f = f[1:]
+		} else {
+			f = f[:len(f)-1]
+		}
+		names = append(names, strings.ToUpper(strings.Join(f, " ")))
 	}
 	return Entry{ID: id, Kind: KindCompany, Names: names, Nationalities: []string{pick(rng, coNats)}}
 }
