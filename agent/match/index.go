@@ -39,7 +39,9 @@ type Options struct {
 	// default name.DefaultThreshold (0.70, the best F1 on the labelled
 	// pairs the engine is tested on).
 	NameThreshold float64
-	// NameHits bounds the hits one name produces; default 5.
+	// NameHits bounds the hits one name produces; default 5. Alerts whose
+	// score ties with the last hit's come too (name.Search), up to four
+	// times as many: equals are never cut arbitrarily.
 	NameHits int
 }
 

@@ -211,3 +211,28 @@ func TestParseBirthDate(t *testing.T) {
 		}
 	}
 }
+
+// Namesakes that tie at the cut are all returned, up to the ceiling.
+func TestSearchKeepsTiesAtTheCut(t *testing.T) {
+	ix := NewIndex(Options{})
+	for id := uint32(1); id <= 30; id++ {
+		ix.Add(Entry{ID: id, Kind: KindPerson, Names: []string{"Jiri Novotny"}})
+	}
+	ix.Add(Entry{ID: 99, Kind: KindPerson, Names: []string{"Jiri Novotna"}})
+	ms := ix.Search(Query{Kind: KindPerson, Name: "Jiri Novotny"}, DefaultThreshold, 5)
+	if len(ms) != tieCeiling*5 {
+		t.Fatalf("%d matches for 30 namesakes, want the ceiling %d", len(ms), tieCeiling*5)
+	}
+	for _, m := range ms {
+		if m.ID == 99 || m.Score != ms[0].Score {
+			t.Fatalf("a non-tied entry was kept: %d %.3f", m.ID, m.Score)
+		}
+	}
+	ix2 := NewIndex(Options{})
+	for id := uint32(1); id <= 7; id++ {
+		ix2.Add(Entry{ID: id, Kind: KindPerson, Names: []string{"Jiri Novotny"}})
+	}
+	if ms := ix2.Search(Query{Kind: KindPerson, Name: "Jiri Novotny"}, DefaultThreshold, 5); len(ms) != 7 {
+		t.Fatalf("%d matches for 7 namesakes with limit 5, want all 7", len(ms))
+	}
+}

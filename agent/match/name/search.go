@@ -102,8 +102,14 @@ func (ix *Index) putState(st *searchState) {
 	}
 }
 
+// tieCeiling bounds how far Search goes past its limit to keep entries
+// that tie with the last one kept.
+const tieCeiling = 4
+
 // Search returns the entries whose best name scores at least threshold
-// against q, best first, at most limit of them (limit <= 0 means 10).
+// against q, best first, at most limit of them (limit <= 0 means 10), and
+// more when entries tie with the limit-th one (up to tieCeiling times
+// limit): equal scores are never cut arbitrarily.
 // Each match carries its explanation. Search never scans the whole index:
 // it gathers candidates from the inverted indexes and scores at most
 // Options.Candidates names in full.
@@ -178,7 +184,14 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 		return int(ix.entries[ix.nameEntry[a.name]].id) - int(ix.entries[ix.nameEntry[b.name]].id)
 	})
 	if len(st.best) > limit {
-		st.best = st.best[:limit]
+		// Entries that tie with the last one kept are kept too, up to
+		// tieCeiling times limit: choosing among equals by entry number
+		// would hide an alert for no reason an officer could know.
+		cut := limit
+		for cut < len(st.best) && cut < tieCeiling*limit && st.best[cut].score == st.best[limit-1].score {
+			cut++
+		}
+		st.best = st.best[:cut]
 	}
 	out := make([]Match, 0, len(st.best))
 	for _, cd := range st.best {
