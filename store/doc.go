@@ -1,7 +1,9 @@
 // Package store owns the replica at a border post: the system of record for
 // alerts, the watch-list cursor (epoch, sequence, chain hash, digest), the
 // outbox of hits waiting for central, and the tamper-evident audit log, all
-// in one bbolt file.
+// in one bbolt file; a post that follows scopes keeps each scope's alerts
+// in a file of its own beside it (ScopePath), so that a scope dropped is a
+// file removed.
 //
 // Every alert value and every hit is encrypted with AES-256-GCM under a key
 // derived from the data key; alert keys are HMACs, so no name, plate,
