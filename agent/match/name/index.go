@@ -85,8 +85,8 @@ type Index struct {
 	concatVocab map[uint64]uint32 // hash of two adjacent tokens written as one
 	concatPost  [][]uint32
 
-	// Fuzzy neighbours: every vocabulary token of 4 or more letters is
-	// filed under the hash of each string made by deleting one letter
+	// Fuzzy neighbours: every vocabulary token of 4 or more letters (and
+	// every ordinary name token of 3) is filed under the hash of each string made by deleting one letter
 	// (and under itself); a query token meets its neighbours within edit
 	// distance 1 (substitution, insertion, deletion, transposition)
 	// through a shared key. Chains are linked through delNext.
@@ -316,7 +316,11 @@ func (ix *Index) vocabID(t token) uint32 {
 	if fuzzyEligible(t) {
 		ix.addDelKey(t.text, id)
 		var buf [64]byte
-		for i := 0; i < len(t.text) && len(t.text) <= len(buf); i++ {
+		// A three-letter token is filed under itself only: it meets the
+		// query tokens that add or drop a letter, not those that change
+		// one (a third of the token: "EP-MNG" and "EP-MNH" are two
+		// aircraft, not one misspelt).
+		for i := 0; i < len(t.text) && len(t.text) <= len(buf) && len(t.text) > 3; i++ {
 			k := append(append(buf[:0], t.text[:i]...), t.text[i+1:]...)
 			if i > 0 && t.text[i] == t.text[i-1] {
 				continue // same deletion as the previous letter
@@ -327,7 +331,14 @@ func (ix *Index) vocabID(t token) uint32 {
 	return id
 }
 
+// fuzzyEligible says whether a vocabulary token gets fuzzy keys: tokens
+// of four or more letters, and ordinary name tokens of three (acronyms,
+// short names, filed under themselves only), so that an acronym typed
+// with a letter more or less still meets its alert.
 func fuzzyEligible(t token) bool {
+	if len(t.text) == 3 {
+		return t.class == className
+	}
 	return len(t.text) >= 4 && t.class != classNumber
 }
 

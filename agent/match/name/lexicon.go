@@ -2,6 +2,7 @@ package name
 
 import (
 	_ "embed"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -33,6 +34,9 @@ type lexicon struct {
 	legal         map[string]string
 	legalMaxWords int
 	legalStart    map[string]bool // first words of legal forms of several words
+	// legalWords are the one-word legal forms of legalTypoLen letters or
+	// more, against which a misspelt word is recognised (see nearLegal).
+	legalWords []string
 	// groups maps a spelling to its variant-group number (1-based).
 	groups    map[string]uint32
 	groupName []string // group number -> its first spelling, for explanations
@@ -98,6 +102,12 @@ func buildLexicon() *lexicon {
 			lx.legalMaxWords = max(lx.legalMaxWords, strings.Count(p, " ")+1)
 		}
 	}
+	for p := range lx.legal {
+		if len(p) >= legalTypoLen && !strings.Contains(p, " ") {
+			lx.legalWords = append(lx.legalWords, p)
+		}
+	}
+	slices.Sort(lx.legalWords)
 	lx.groupName = []string{""}
 	for _, line := range strings.Split(variantsText, "\n") {
 		line = strings.TrimSpace(line)
@@ -122,4 +132,35 @@ func set(words string) map[string]bool {
 		m[w] = true
 	}
 	return m
+}
+
+// legalTypoLen is the least length of a word recognised as a misspelt
+// legal form or generic business word: shorter ones ("ltd", "corp") are
+// too close to too many names.
+const legalTypoLen = 6
+
+// nearLegal returns the canonical legal form that t misspells: one edit
+// away from a one-word legal form of legalTypoLen letters or more ("Limitd",
+// "Tradnig"), two for words of eight or more ("Holdnigs", "Internatinal").
+// It is asked only about words the index does not know, so a real name
+// that happens to lie near one ("Golding") is never taken for one.
+func (lx *lexicon) nearLegal(t string) (string, bool) {
+	if len(t) < legalTypoLen {
+		return "", false
+	}
+	best, bestD := "", 3
+	for _, w := range lx.legalWords {
+		budget := 1
+		if min(len(t), len(w)) >= 8 {
+			budget = 2
+		}
+		budget = min(budget, bestD-1)
+		if budget < 1 {
+			break
+		}
+		if d := osaDistance(t, w, budget); d <= budget {
+			best, bestD = lx.legal[w], d
+		}
+	}
+	return best, best != ""
 }

@@ -226,8 +226,9 @@ func logOFAC(t *testing.T, f ofacFigures) {
 // TestOFAC measures retrieval on the real SDN list (2021-07) over every
 // second strong alias (the soak build tag runs them all). It asserts the
 // issue's goals where the matcher reaches them and, where it does not yet
-// (typo'd first 0.95, top ten 0.99, primary-only 0.65), the level it
-// reached, so that a regression fails; README.md has the full figures.
+// (primary-only 0.65; over every second alias, typo'd first and top ten
+// sit just at their goals), the level it reached, so that a regression
+// fails; README.md has the full figures.
 func TestOFAC(t *testing.T) {
 	f := evalOFAC(t, loadSDN(t), 2)
 	logOFAC(t, f)
@@ -243,8 +244,8 @@ func checkOFAC(t *testing.T, f ofacFigures) {
 		goal      float64
 	}{
 		{"exact aliases first (watchman 0.960)", f.exactFirst, 0.965, 0.96},
-		{"typo'd aliases first (watchman 0.883)", f.typoFirst, 0.935, 0.95},
-		{"typo'd aliases in top 10 (watchman 0.961)", f.typoTop10, 0.975, 0.99},
+		{"typo'd aliases first (watchman 0.883)", f.typoFirst, 0.945, 0.95},
+		{"typo'd aliases in top 10 (watchman 0.961)", f.typoTop10, 0.985, 0.99},
 		{"aliases against primary names first (watchman 0.528)", f.primaryFirst, 0.61, 0.65},
 	}
 	for _, c := range checks {

@@ -199,10 +199,15 @@ func (sc *scorer) score(q, c []stok, kind Kind) nameResult {
 	}
 	sc.pairs = sc.pairs[:0]
 	sc.arena = sc.arena[:0]
+	var exactQ, exactC uint32 // tokens with an exact partner
 	for i := range q {
 		for j := range c {
 			if s, m := tokSim(&q[i], &c[j], kind); s >= weakFloor {
 				sc.pairs = append(sc.pairs, pairing{qi: uint8(i), qn: 1, ci: uint8(j), cn: 1, method: m, sim: s})
+				if m == MethodExact {
+					exactQ |= 1 << i
+					exactC |= 1 << j
+				}
 			}
 		}
 	}
@@ -210,6 +215,7 @@ func (sc *scorer) score(q, c []stok, kind Kind) nameResult {
 	// token on the other, compared as written together.
 	sc.merges(q, c, false)
 	sc.merges(c, q, true)
+	sc.resplits(q, c, exactQ, exactC)
 	slices.SortFunc(sc.pairs, func(a, b pairing) int {
 		switch {
 		case a.sim > b.sim:
@@ -318,6 +324,63 @@ func (sc *scorer) merges(a, b []stok, swapped bool) {
 				}
 				sc.pairs = append(sc.pairs, p)
 			}
+		}
+	}
+}
+
+// resplits adds pairs of two adjacent tokens on each side that read the
+// same written together but are cut elsewhere: a particle or a letter
+// slipped across the space ("A-LHADUL" / "AL-HADUL", "MEZ ACAZAREZ" /
+// "MEZA CAZAREZ").
+// Runs whose two tokens both have an exact partner are left alone.
+func (sc *scorer) resplits(q, c []stok, exactQ, exactC uint32) {
+	if len(q) < 2 || len(c) < 2 {
+		return
+	}
+	var cm [maxTokens]uint32
+	for j := 0; j+1 < len(c); j++ {
+		cm[j] = c[j].mask | c[j+1].mask
+	}
+	for i := 0; i+1 < len(q); i++ {
+		if exactQ>>i&3 == 3 {
+			continue
+		}
+		a0, a1 := q[i].text, q[i+1].text
+		lq := len(a0) + len(a1)
+		qm := q[i].mask | q[i+1].mask
+		for j := 0; j+1 < len(c); j++ {
+			if exactC>>j&3 == 3 {
+				continue
+			}
+			b0, b1 := c[j].text, c[j+1].text
+			// The cut moved by one to three letters; the letters differ
+			// by at most two (one or two slips elsewhere).
+			d := len(a0) - len(b0)
+			if d == 0 || d < -3 || d > 3 || a0[0] != b0[0] {
+				continue
+			}
+			// The shorter first token starts the longer one.
+			if (d < 0 && b0[:len(a0)] != a0) || (d > 0 && a0[:len(b0)] != b0) {
+				continue
+			}
+			lc := len(b0) + len(b1)
+			if lq < lc-2 || lq > lc+2 || min(lq, lc) < 5 || bits.OnesCount32(qm^cm[j]) > 2 {
+				continue
+			}
+			start := len(sc.arena)
+			sc.arena = append(append(sc.arena, a0...), a1...)
+			mid := len(sc.arena)
+			sc.arena = append(append(sc.arena, b0...), b1...)
+			a := unsafe.String(&sc.arena[start], mid-start)
+			b := unsafe.String(&sc.arena[mid], len(sc.arena)-mid)
+			s := 1.0
+			if a != b {
+				if s = stringSim(a, b); s < simFloor {
+					continue
+				}
+				s = min(s, 0.95)
+			}
+			sc.pairs = append(sc.pairs, pairing{qi: uint8(i), qn: 2, ci: uint8(j), cn: 2, method: MethodMerge, sim: s})
 		}
 	}
 }

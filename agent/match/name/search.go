@@ -124,6 +124,9 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 		return nil
 	}
 	toks = ix.splitRunTogether(toks)
+	if q.Kind != KindPerson {
+		ix.legalTypos(toks)
+	}
 	if len(toks) > maxTokens {
 		toks = toks[:maxTokens]
 	}
@@ -218,7 +221,11 @@ func (ix *Index) Compare(q Query, e Entry) Match {
 	if kind == KindUnknown {
 		kind = e.Kind
 	}
-	qt := ix.queryTokens(normalize(ix.lx, kind, q.Name), nil)
+	qn := normalize(ix.lx, kind, q.Name)
+	if kind != KindPerson {
+		ix.legalTypos(qn)
+	}
+	qt := ix.queryTokens(qn, nil)
 	rec := entryRecord{id: e.ID, kind: e.Kind, birth: parseBirthDate(e.BirthDate), nats: normCountries(e.Nationalities), sex: normSex(e.Sex)}
 	ev := queryEvidence{birth: parseBirthDate(q.BirthDate), nat: strings.ToUpper(strings.TrimSpace(q.Nationality)), sex: normSex(q.Sex)}
 	var sc scorer
@@ -283,6 +290,24 @@ func (ix *Index) splitRunTogether(toks []token) []token {
 		return toks
 	}
 	return out
+}
+
+// legalTypos turns the query words the index does not know but that
+// misspell a legal form or generic business word ("Holdnigs", "Limitd")
+// into that form, in place: left as names, they would count as rare
+// words the alert lacks, a conflict, and sink the right alert.
+func (ix *Index) legalTypos(toks []token) {
+	for i, t := range toks {
+		if t.class != className || len(t.text) < legalTypoLen {
+			continue
+		}
+		if _, known := ix.vocab[t.text]; known {
+			continue
+		}
+		if canon, ok := ix.lx.nearLegal(t.text); ok {
+			toks[i] = token{text: canon, class: classLegal}
+		}
+	}
 }
 
 // splitKnown returns t cut into at most depth+1 known tokens (vocabulary
@@ -377,6 +402,13 @@ func (ix *Index) expand(toks []token, st *searchState) {
 			if id, ok := ix.vocab[cat]; ok {
 				st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.97, w: pw, sig: sigBits(sigToken, id), list: ix.toks[id].post})
 			}
+			if i+2 < len(toks) {
+				// Three tokens written as one ("NAM CHON GANG").
+				var cb [96]byte
+				if id, ok := ix.vocab[string(append(append(cb[:0], cat...), toks[i+2].text...))]; ok {
+					st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.97, w: pw + float32(st.q[i+2].w), sig: sigBits(sigToken, id), list: ix.toks[id].post})
+				}
+			}
 			// The pair itself, in either order: names made only of common
 			// tokens ("Global Golden Industries") are found through their
 			// rarer adjacent pairs.
@@ -397,7 +429,10 @@ func (ix *Index) expand(toks []token, st *searchState) {
 		if cid, ok := ix.concatVocab[maphash.String(ix.seed, t.text)]; ok {
 			st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.97, w: w, list: ix.concatPost[cid]})
 		}
-		if len(t.text) >= 4 {
+		// Three-letter tokens (acronyms, mostly) reach their neighbours
+		// only when the index does not know them: a known one is more
+		// likely right than a slip.
+		if len(t.text) >= 4 || (len(t.text) == 3 && !known && t.class == className) {
 			st.nbrs = ix.neighbours(t.text, exact, 2, st.nbrs[:0])
 			var maxDF uint32
 			for _, id := range st.nbrs {
@@ -407,6 +442,60 @@ func (ix *Index) expand(toks []token, st *searchState) {
 			if exact == ^uint32(0) && maxDF > 0 && qs.group == 0 {
 				// A misspelt token is as common as the words it misspells.
 				qs.w = min(qs.w, ix.tokenWeight(maxDF, t.class))
+			}
+			if !known && len(st.nbrs) == 0 && len(t.text) >= runTogetherLen && t.class == className {
+				ix.fuzzyPairs(t.text, uint16(i), w, st)
+			}
+		}
+	}
+}
+
+// runTogetherLen is the least length of an unknown query token searched
+// for as two alert tokens written together with a slip.
+const runTogetherLen = 7
+
+// fuzzyPairs adds the alert names holding two adjacent tokens that t
+// writes together with one slip: a letter typed for the space
+// ("CARIBECSOL"), or a misspelling in one of the two ("TIYUANACARTEL").
+// Each cut of t is tried; one side must be a known token, the other
+// known or one edit from a known token, and the pair must stand together
+// in some alert name (the index of adjacent pairs says which).
+func (ix *Index) fuzzyPairs(t string, tok uint16, w float32, st *searchState) {
+	var na, nb [8]uint32
+	var h maphash.Hash
+	found := 0
+	pair := func(a, b uint32) {
+		h.SetSeed(ix.seed)
+		h.WriteString(ix.toks[a].text)
+		h.WriteString(ix.toks[b].text)
+		if cid, ok := ix.concatVocab[h.Sum64()]; ok && found < 4 {
+			found++
+			st.exps = append(st.exps, expansion{tok: tok, sim: 0.85, w: w * 0.85, list: ix.concatPost[cid]})
+		}
+	}
+	side := func(p string, buf []uint32, fuzzy bool) []uint32 {
+		if id, ok := ix.vocab[p]; ok {
+			return append(buf, id)
+		}
+		if fuzzy && len(p) >= 3 {
+			return ix.neighbours(p, ^uint32(0), 1, buf)
+		}
+		return buf
+	}
+	for i := 2; i+2 <= len(t) && found < 4; i++ {
+		for skip := 0; skip <= 1 && i+skip+2 <= len(t); skip++ {
+			p, q := t[:i], t[i+skip:]
+			_, pk := ix.vocab[p]
+			_, qk := ix.vocab[q]
+			if !pk && !qk {
+				continue
+			}
+			left := side(p, na[:0], skip == 0)
+			right := side(q, nb[:0], skip == 0)
+			for _, a := range left {
+				for _, b := range right {
+					pair(a, b)
+				}
 			}
 		}
 	}
