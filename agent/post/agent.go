@@ -55,6 +55,8 @@ type Agent struct {
 	sessionSet chan struct{}               // closed once session is set
 	scopeMu    sync.Mutex                  // held while scopes change
 	scoped     bool                        // central assigned scopes: the whole list is not followed
+	retiring   bool                        // scoped, but checks still use the whole list until the scopes hold their alerts
+	runDone    chan struct{}               // closed when Run returns
 	scopes     map[string]*alertSet
 }
 
@@ -110,7 +112,7 @@ func NewVersion(ctx context.Context, cfg config.Config, log *slog.Logger, versio
 		return nil, fmt.Errorf("open replica: %w", err)
 	}
 	a := &Agent{cfg: cfg, log: log, rep: rep, index: match.NewIndexWith(matchOptions(cfg)), kp: kp,
-		scopes: make(map[string]*alertSet), sessionSet: make(chan struct{})}
+		scopes: make(map[string]*alertSet), sessionSet: make(chan struct{}), runDone: make(chan struct{})}
 	start := time.Now()
 	if err := rep.Alerts(ctx, func(al store.Alert) error { a.index.Put(al); return nil }); err != nil {
 		rep.Close()
@@ -142,6 +144,7 @@ func NewVersion(ctx context.Context, cfg config.Config, log *slog.Logger, versio
 func (a *Agent) Run(ctx context.Context) error {
 	defer a.rep.Close()
 	defer a.closeScopes()
+	defer close(a.runDone)
 	verifier, err := a.verifier()
 	if err != nil {
 		return err

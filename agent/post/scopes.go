@@ -151,7 +151,7 @@ func (a *Agent) purgeScopeFile(ctx context.Context, name, path string) error {
 // publishSets makes the current alert sets the ones checks use.
 func (a *Agent) publishSets() {
 	var sets []*alertSet
-	if !a.scoped {
+	if !a.scoped || a.retiring {
 		sets = append(sets, &alertSet{rep: a.rep, index: a.index})
 	}
 	names := make([]string, 0, len(a.scopes))
@@ -174,7 +174,8 @@ func (a *Agent) scopeReplica(set *alertSet) bpsync.ScopeReplica {
 // assign carries out a verified scope assignment from central: it starts
 // following new scopes (their replicas fill from a snapshot), stops
 // following dropped ones and removes their replicas from disk, audited.
-// The first assignment also empties the whole-list replica.
+// After the first assignment checks still run against the whole list
+// until the scopes hold their alerts; then its replica is emptied.
 func (a *Agent) assign(as bpsync.Assignment) {
 	a.scopeMu.Lock()
 	defer a.scopeMu.Unlock()
@@ -199,12 +200,12 @@ func (a *Agent) assign(as bpsync.Assignment) {
 	}
 	a.log.Info("scope assignment from central", "scopes", strings.Join(want, ","))
 	if !a.scoped {
-		a.scoped = true
+		// The whole list is no longer followed, but checks keep running
+		// against it until the scopes hold their alerts: a post never
+		// checks against nothing while its first snapshots arrive.
+		a.scoped, a.retiring = true, true
 		a.session.FollowWholeList(false)
-		a.publishSets()
-		if err := a.emptyWholeList(ctx); err != nil {
-			a.log.Error("empty the whole-list replica after scopes were assigned", "err", err)
-		}
+		go a.retireWholeList()
 	}
 	for _, name := range want {
 		if _, ok := a.scopes[name]; ok {
@@ -230,6 +231,51 @@ func (a *Agent) assign(as bpsync.Assignment) {
 	}
 }
 
+// retireWait bounds how long checks keep running against the whole list
+// after the first assignment, when a scope's first snapshot is slow or the
+// scope is empty.
+const retireWait = 2 * time.Minute
+
+// retireWholeList empties the whole-list replica once every assigned
+// scope holds its alerts (its replica has a delta or a snapshot from
+// central), or after retireWait.
+func (a *Agent) retireWholeList() {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	deadline := time.Now().Add(retireWait)
+	for {
+		select {
+		case <-a.runDone:
+			return // the next start empties it
+		case <-t.C:
+		}
+		a.scopeMu.Lock()
+		if !a.retiring {
+			a.scopeMu.Unlock()
+			return
+		}
+		ready := true
+		for _, set := range a.scopes {
+			if cur, err := set.rep.Cursor(); err != nil || cur.Seq == 0 {
+				ready = false
+			}
+		}
+		if ready || time.Now().After(deadline) {
+			a.retiring = false
+			a.publishSets()
+			if err := a.emptyWholeList(context.Background()); err != nil {
+				a.log.Error("empty the whole-list replica after scopes were assigned", "err", err)
+			}
+			a.scopeMu.Unlock()
+			if a.session != nil {
+				a.session.PublishStatus()
+			}
+			return
+		}
+		a.scopeMu.Unlock()
+	}
+}
+
 // followWholeList carries out central's word to follow the whole watch
 // list again: every scope is dropped (replica removed, audited) and the
 // saved assignment deleted. A post configured sync.scoped refuses.
@@ -249,7 +295,7 @@ func (a *Agent) followWholeList(ctx context.Context, have []string) {
 	for _, name := range have {
 		a.dropScope(ctx, name)
 	}
-	a.scoped = false
+	a.scoped, a.retiring = false, false
 	a.publishSets()
 	a.session.FollowWholeList(true)
 	a.session.PublishStatus()
