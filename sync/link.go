@@ -34,7 +34,11 @@ type LinkConfig struct {
 	OnConnect func()
 	// OnLost runs when the connection drops.
 	OnLost func(error)
-	Logger *slog.Logger
+	// Transient asks for a clean session: nothing is queued for the client
+	// while it is away and the broker forgets it when it leaves. For
+	// observers only; agents and central need their persistent sessions.
+	Transient bool
+	Logger    *slog.Logger
 }
 
 // Link is a persistent MQTT session that reconnects by itself. It hides
@@ -80,7 +84,7 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 	o := mqtt.NewClientOptions().
 		AddBroker(cfg.Broker).
 		SetClientID(cfg.ClientID).
-		SetCleanSession(false).
+		SetCleanSession(cfg.Transient).
 		SetOrderMatters(false).
 		SetAutoReconnect(true).
 		SetConnectRetry(true).

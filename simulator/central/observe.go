@@ -66,7 +66,7 @@ func Observe(ctx context.Context, cfg ObserveConfig) ([]AgentView, error) {
 		st.epoch, st.seq, st.digest = h.Epoch, h.Seq, d
 		c.mu.Unlock()
 	}
-	link, err := bpsync.Dial(bpsync.LinkConfig{Broker: cfg.Broker, ClientID: cfg.ClientID, TLS: cfg.TLS, Logger: cfg.Logger,
+	link, err := bpsync.Dial(bpsync.LinkConfig{Broker: cfg.Broker, ClientID: cfg.ClientID, TLS: cfg.TLS, Logger: cfg.Logger, Transient: true,
 		Subscriptions: map[string]bpsync.Handler{
 			"bp/v1/agents/+/status": c.handleStatus,
 			bpsync.TopicHead:        func(_ string, p []byte) { head(c.whole, p) },
