@@ -2,7 +2,9 @@ package central
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -16,7 +18,7 @@ import (
 // ObserveConfig configures Observe.
 type ObserveConfig struct {
 	Broker   string
-	ClientID string // default "central-observer"; needs read access to bp/v1/#
+	ClientID string // default "central-observer-<random>"; needs read access to bp/v1/#
 	TLS      *tls.Config
 	// Verifier, if set, checks central's heads and assignments; a message
 	// it refuses is left out of the view.
@@ -33,7 +35,11 @@ type ObserveConfig struct {
 // anywhere beside a running central.
 func Observe(ctx context.Context, cfg ObserveConfig) ([]AgentView, error) {
 	if cfg.ClientID == "" {
-		cfg.ClientID = "central-observer"
+		// Unique, so that two operators looking at once do not take each
+		// other's session.
+		b := make([]byte, 4)
+		rand.Read(b)
+		cfg.ClientID = "central-observer-" + hex.EncodeToString(b)
 	}
 	if cfg.Wait == 0 {
 		cfg.Wait = 2 * time.Second
