@@ -57,6 +57,7 @@ type Agent struct {
 	scoped     bool                        // central assigned scopes: the whole list is not followed
 	retiring   bool                        // scoped, but checks still use the whole list until the scopes hold their alerts
 	runDone    chan struct{}               // closed when Run returns
+	runCtx     context.Context             // Run's context, for the scopes' housekeeping
 	scopes     map[string]*alertSet
 }
 
@@ -153,9 +154,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.runCtx = ctx
 	var scopes []bpsync.ScopeReplica
 	for _, set := range a.scopes {
 		scopes = append(scopes, a.scopeReplica(set))
+		a.maintain(set)
 	}
 	a.session, err = bpsync.StartSession(ctx, bpsync.SessionConfig{
 		Link: link, Agent: a.cfg.Agent.ID, Replica: a.rep, Verifier: verifier,

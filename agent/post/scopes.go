@@ -26,6 +26,22 @@ type alertSet struct {
 	scope string // "" for the whole watch list
 	rep   *store.Replica
 	index *match.Index
+	// stopMaintain ends the scope replica's housekeeping and waits for it;
+	// nil while none runs.
+	stopMaintain func()
+}
+
+// maintain runs a scope replica's housekeeping (expired alerts leave the
+// disk, old audit records go) until the scope is dropped or Run ends.
+// a.scopeMu held, or Run not yet serving.
+func (a *Agent) maintain(set *alertSet) {
+	ctx, cancel := context.WithCancel(a.runCtx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		set.rep.Maintain(ctx, a.cfg.Store.PurgeEvery, a.cfg.Store.Retention)
+	}()
+	set.stopMaintain = func() { cancel(); <-done }
 }
 
 // assignmentPath is where the last scope assignment from central is kept,
@@ -218,6 +234,7 @@ func (a *Agent) assign(as bpsync.Assignment) {
 		}
 		a.scopes[name] = set
 		a.publishSets()
+		a.maintain(set)
 		a.session.AddScope(a.scopeReplica(set))
 		_ = a.rep.Audit(ctx, store.AuditRecord{Event: store.EventScopeAdded, Ref: name})
 	}
@@ -310,6 +327,9 @@ func (a *Agent) dropScope(ctx context.Context, name string) {
 	a.publishSets()
 	n := set.index.Len()
 	path := set.rep.Path()
+	if set.stopMaintain != nil {
+		set.stopMaintain()
+	}
 	if err := set.rep.Close(); err != nil {
 		a.log.Warn("close dropped scope", "scope", name, "err", err)
 	}
@@ -398,6 +418,9 @@ func (a *Agent) closeScopes() {
 	a.scopeMu.Lock()
 	defer a.scopeMu.Unlock()
 	for _, set := range a.scopes {
+		if set.stopMaintain != nil {
+			set.stopMaintain()
+		}
 		set.rep.Close()
 	}
 }

@@ -2,8 +2,12 @@ package post
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -70,5 +74,63 @@ func TestStartPurgesScopesNoLongerAssigned(t *testing.T) {
 	a.Close()
 	if !slices.Contains(dropped, "postal 1 alerts purged") {
 		t.Errorf("audit of the purge: %v", dropped)
+	}
+}
+
+// An expired alert leaves a scope's replica on disk as it leaves the main
+// one: each scope replica has its housekeeping while the agent runs.
+func TestScopeReplicasPurgeExpiredAlerts(t *testing.T) {
+	cfg := seedReplica(t)
+	ctx := context.Background()
+	car := store.Alert{ID: "CAR", Version: 1, Expires: time.Now().Add(1500 * time.Millisecond),
+		Subject: store.Subject{Kind: store.SubjectVehicle, Vehicle: &store.Vehicle{Plate: "MAB1234", PlateCountry: "DE"}}}
+	rep, err := store.Open(ctx, store.ScopePath(cfg.Store.Path, "road"), store.KeyFile{Path: cfg.Store.Key.File}, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d store.Digest
+	d.Add(car.ID, car.Version)
+	if err := rep.Apply(ctx, store.Change{Epoch: 1, Seq: 1, Hash: [32]byte{1}, Digest: d, Upserts: []store.Alert{car}}); err != nil {
+		t.Fatal(err)
+	}
+	rep.Close()
+	if err := writeAssignment(cfg.Store.Path, savedAssignment{Scopes: []string{"road"}}); err != nil {
+		t.Fatal(err)
+	}
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	keyFile := filepath.Join(t.TempDir(), "central.pub")
+	os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(pub)+"\n"), 0o600)
+	cfg.Trust.CentralKeys = []string{keyFile}
+	cfg.MQTT.Broker = "tcp://127.0.0.1:1" // no central: the post works offline
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.Store.PurgeEvery = 100 * time.Millisecond
+	a, err := New(ctx, cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(runCtx) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		// Purged, not merely hidden: the purge is in the scope's audit log.
+		purged := false
+		a.scopeMu.Lock()
+		err := a.scopes["road"].rep.AuditRecords(ctx, func(r store.AuditRecord) error {
+			purged = purged || r.Event == store.EventAlertExpired && r.Ref == "CAR"
+			return nil
+		})
+		a.scopeMu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if purged {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the expired alert was not purged from the scope's replica")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
