@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/borderpost/borderpost/simulator/central"
 	"github.com/borderpost/borderpost/simulator/rig"
 	"github.com/borderpost/borderpost/simulator/watchlist"
@@ -198,6 +200,11 @@ func TestScopes(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Errorf("%s scope %s holds %d alerts, central's list selects %d (first differences: %v)", id, scope, len(got), len(want), firstDiff(got, want))
 			}
+			// The raw file: every alert record in every generation (a
+			// leftover generation or tombstone would show) is one of them.
+			if n := rawAlertRecords(t, store.ScopePath(a.DB, scope)); n != len(want) {
+				t.Errorf("%s scope %s: the raw file holds %d alert records, want %d", id, scope, n, len(want))
+			}
 			_, _, centralIDs, _ := c.ScopeState(scope)
 			if !slices.Equal(centralIDs, want) {
 				t.Errorf("central's scope %s holds %d alerts, the direct computation %d", scope, len(centralIDs), len(want))
@@ -258,6 +265,33 @@ func selectedIDs(list map[string]store.Alert, scope string) []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// rawAlertRecords counts the records in the alert and tombstone buckets
+// of every generation of a replica file (store/README.md, "What is on
+// disk"), reading the file with bbolt alone, without the key.
+func rawAlertRecords(t *testing.T, path string) int {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	n := 0
+	db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			if !strings.HasPrefix(string(name), "gen.") {
+				return nil
+			}
+			for _, sub := range []string{"alerts", "tombs"} {
+				if sb := b.Bucket([]byte(sub)); sb != nil {
+					n += sb.Stats().KeyN
+				}
+			}
+			return nil
+		})
+	})
+	return n
 }
 
 // replicaIDs lists the alert IDs in a stopped agent's replica of scope.
