@@ -25,6 +25,11 @@ type AgentView struct {
 	Stale        bool      `json:"stale"`   // the agent shows its officers the stale-replica alarm
 	OutboxDepth  int       `json:"outbox_depth"`
 	OutboxOldest time.Time `json:"outbox_oldest,omitzero"`
+	// ReplicaAsOf is when central last confirmed the agent's replica
+	// current (a delta applied, or a head naming its sequence), or, before
+	// any confirmation since the agent started, when its replica last
+	// changed. Its age is how old the post's list may be.
+	ReplicaAsOf time.Time `json:"replica_as_of,omitzero"`
 	// Scopes are the agent's assigned scopes, each compared with
 	// central's stream; for a scoped agent InStep and Behind sum them up.
 	Scopes []ScopeView `json:"scopes,omitempty"`
@@ -63,6 +68,10 @@ func (c *Central) Fleet(now time.Time, silentAfter time.Duration) []AgentView {
 func viewOf(id string, s bpsync.Status, epoch, seq uint64, digest string, now time.Time, silentAfter time.Duration) AgentView {
 	v := AgentView{Agent: id, Link: s.Link, LastSeen: s.Time, Epoch: s.Epoch, Seq: s.Seq, Digest: s.Digest,
 		Stale: s.Freshness.Stale, OutboxDepth: s.OutboxDepth, OutboxOldest: s.OutboxOldest}
+	v.ReplicaAsOf = s.Freshness.Confirmed
+	if v.ReplicaAsOf.IsZero() {
+		v.ReplicaAsOf = s.ReplicaAt
+	}
 	v.InStep = s.Epoch == epoch && s.Seq == seq && s.Digest == digest
 	v.Behind = s.Epoch < epoch || (s.Epoch == epoch && s.Seq < seq)
 	v.Silent = s.Link != "online" || now.Sub(s.Time) > silentAfter
@@ -94,7 +103,7 @@ func (c *Central) scopeViews(v *AgentView, s bpsync.Status, assigned []string) {
 // glance: agents needing attention carry a mark in the first column.
 func WriteFleet(w io.Writer, views []AgentView, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\tAGENT\tLINK\tLAST SEEN\tREPLICA\tIN STEP\tOUTBOX\tOLDEST WAITING\tSCOPES")
+	fmt.Fprintln(tw, "\tAGENT\tLINK\tLAST SEEN\tREPLICA\tREPLICA AGE\tIN STEP\tOUTBOX\tOLDEST WAITING\tSCOPES")
 	for _, v := range views {
 		mark := ""
 		switch {
@@ -130,8 +139,12 @@ func WriteFleet(w io.Writer, views []AgentView, now time.Time) error {
 			}
 			scopes = strings.Join(parts, ", ")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s ago\t%s\t%v\t%d\t%s\t%s\n", mark, v.Agent, v.Link, now.Sub(v.LastSeen).Round(time.Second),
-			replica, v.InStep, v.OutboxDepth, oldest, scopes)
+		age := "-"
+		if !v.ReplicaAsOf.IsZero() {
+			age = now.Sub(v.ReplicaAsOf).Round(time.Second).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s ago\t%s\t%s\t%v\t%d\t%s\t%s\n", mark, v.Agent, v.Link, now.Sub(v.LastSeen).Round(time.Second),
+			replica, age, v.InStep, v.OutboxDepth, oldest, scopes)
 	}
 	return tw.Flush()
 }
