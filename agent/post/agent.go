@@ -112,10 +112,10 @@ func NewVersion(ctx context.Context, cfg config.Config, log *slog.Logger, versio
 	if err != nil {
 		return nil, fmt.Errorf("open replica: %w", err)
 	}
-	a := &Agent{cfg: cfg, log: log, rep: rep, index: match.NewIndexWith(matchOptions(cfg)), kp: kp,
+	a := &Agent{cfg: cfg, log: log, rep: rep, kp: kp,
 		scopes: make(map[string]*alertSet), sessionSet: make(chan struct{}), runDone: make(chan struct{})}
 	start := time.Now()
-	if err := rep.Alerts(ctx, func(al store.Alert) error { a.index.Put(al); return nil }); err != nil {
+	if a.index, err = a.loadIndex(ctx, rep); err != nil {
 		rep.Close()
 		return nil, fmt.Errorf("load replica into the match index: %w", err)
 	}
@@ -244,6 +244,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	_ = a.rep.Audit(shut, store.AuditRecord{Event: store.EventAgentStop, Ref: a.cfg.Agent.ID})
 	a.log.Info("agent stopped", "checks", a.checks.Load(), "hits", a.hits.Load())
 	return nil
+}
+
+// loadIndex builds a match index of every alert rep holds.
+func (a *Agent) loadIndex(ctx context.Context, rep *store.Replica) (*match.Index, error) {
+	ix := match.NewIndexWith(matchOptions(a.cfg))
+	if err := rep.Alerts(ctx, func(al store.Alert) error { ix.Put(al); return nil }); err != nil {
+		return nil, err
+	}
+	return ix, nil
 }
 
 // matchOptions turns the match section into the engine's options.

@@ -136,11 +136,12 @@ func (a *Agent) openScope(ctx context.Context, name string) (*alertSet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the replica of scope %s: %w", name, err)
 	}
-	set := &alertSet{scope: name, rep: rep, index: match.NewIndexWith(matchOptions(a.cfg))}
-	if err := rep.Alerts(ctx, func(al store.Alert) error { set.index.Put(al); return nil }); err != nil {
+	ix, err := a.loadIndex(ctx, rep)
+	if err != nil {
 		rep.Close()
 		return nil, fmt.Errorf("load scope %s into the match index: %w", name, err)
 	}
+	set := &alertSet{scope: name, rep: rep, index: ix}
 	a.log.Info("scope loaded", "scope", name, "alerts", set.index.Len())
 	return set, nil
 }
@@ -404,8 +405,8 @@ func (a *Agent) alertCount() int {
 // replaced its alerts, and swaps it in.
 func (a *Agent) reload(set *alertSet) {
 	start := time.Now()
-	fresh := match.NewIndexWith(matchOptions(a.cfg))
-	if err := set.rep.Alerts(context.Background(), func(al store.Alert) error { fresh.Put(al); return nil }); err != nil {
+	fresh, err := a.loadIndex(context.Background(), set.rep)
+	if err != nil {
 		a.log.Error("rebuild the match index after a snapshot; checks use the previous index", "scope", set.scope, "err", err)
 		return
 	}
