@@ -351,10 +351,10 @@ func (c *Central) republish() {
 	defer c.mu.Unlock()
 	c.publishHeads()
 	for agent, names := range c.assign {
-		c.publishAssignment(agent, names)
+		c.publishAssignment(bpsync.Assignment{Agent: agent, Scopes: names})
 	}
 	for agent := range c.unscoped {
-		c.publishWhole(agent)
+		c.publishAssignment(bpsync.Assignment{Agent: agent, Whole: true})
 	}
 }
 
@@ -392,7 +392,7 @@ func (c *Central) Assign(agent string, scopes []string) error {
 	}
 	c.assign[agent] = slices.Clone(scopes)
 	delete(c.unscoped, agent)
-	return c.publishAssignment(agent, scopes)
+	return c.publishAssignment(bpsync.Assignment{Agent: agent, Scopes: scopes})
 }
 
 // Unassign sends an agent back to the whole watch list: it drops its
@@ -402,27 +402,19 @@ func (c *Central) Unassign(agent string) error {
 	defer c.mu.Unlock()
 	delete(c.assign, agent)
 	c.unscoped[agent] = true
-	return c.publishWhole(agent)
+	return c.publishAssignment(bpsync.Assignment{Agent: agent, Whole: true})
 }
 
-func (c *Central) publishWhole(agent string) error {
-	msg, _, err := c.cfg.Signer.Seal(bpsync.Assignment{Agent: agent, Whole: true, Issued: time.Now().UTC()})
+// publishAssignment signs an agent's assignment and publishes it
+// retained. c.mu held.
+func (c *Central) publishAssignment(as bpsync.Assignment) error {
+	as.Issued = time.Now().UTC()
+	msg, _, err := c.cfg.Signer.Seal(as)
 	if err == nil {
-		err = c.link.Publish(bpsync.AgentTopic(agent, "scopes"), true, msg)
+		err = c.link.Publish(bpsync.AgentTopic(as.Agent, "scopes"), true, msg)
 	}
 	if err != nil {
-		c.log.Warn("assignment to the whole list not published; republished at the next connect", "agent", agent, "err", err)
-	}
-	return err
-}
-
-func (c *Central) publishAssignment(agent string, scopes []string) error {
-	msg, _, err := c.cfg.Signer.Seal(bpsync.Assignment{Agent: agent, Scopes: scopes, Issued: time.Now().UTC()})
-	if err == nil {
-		err = c.link.Publish(bpsync.AgentTopic(agent, "scopes"), true, msg)
-	}
-	if err != nil {
-		c.log.Warn("scope assignment not published; republished at the next connect", "agent", agent, "err", err)
+		c.log.Warn("scope assignment not published; republished at the next connect", "agent", as.Agent, "whole", as.Whole, "err", err)
 	}
 	return err
 }
