@@ -61,6 +61,7 @@ const maxNameBytes = 512
 type rawTok struct {
 	text   string
 	dotted bool // written with a following '.', as in "J." or "S.A."
+	spaced bool // separated from the token before by more than a dot ("S.A. DE" but not "S.A")
 	script bool // a syllable split from Chinese or Korean script
 }
 
@@ -158,10 +159,15 @@ func reorderComma(lx *lexicon, s string) string {
 func splitTokens(s string) []rawTok {
 	var out []rawTok
 	var b strings.Builder
+	spaced := false // a separator other than a dot since the last token
 	flush := func(dotted bool) {
 		if b.Len() > 0 {
-			out = append(out, rawTok{text: b.String(), dotted: dotted})
+			out = append(out, rawTok{text: b.String(), dotted: dotted, spaced: spaced})
 			b.Reset()
+			spaced = false
+		}
+		if !dotted {
+			spaced = true
 		}
 	}
 	for _, r := range s {
@@ -234,11 +240,22 @@ func lowerAlnum(s string) string {
 
 // joinLetterRuns joins runs of single letters written with dots ("S.A.R.L.",
 // "U.S.") into one token. For companies undotted runs ("A B C") join too.
+//
+// A run written with dots and no spaces ("C.A.D.") is a group of its own,
+// so that "C.A.D. S.A." is a name and a legal form, not "cadsa".
 func joinLetterRuns(raw []rawTok, undotted bool) []rawTok {
 	out := raw[:0:0]
+	single := func(r rawTok) bool { return len(r.text) == 1 && !r.script && isLetter(r.text[0]) }
 	for i := 0; i < len(raw); {
 		j := i
-		for j < len(raw) && len(raw[j].text) == 1 && !raw[j].script && isLetter(raw[j].text[0]) && (raw[j].dotted || undotted) {
+		startsGroup := func(k int) bool {
+			return k+1 < len(raw) && raw[k].dotted && single(raw[k]) && single(raw[k+1]) && !raw[k+1].spaced
+		}
+		group := startsGroup(i)
+		for j < len(raw) && single(raw[j]) && (raw[j].dotted || undotted) {
+			if j > i && (group && raw[j].spaced || !group && startsGroup(j)) {
+				break // "C.A.D. S.A." and "W S.A." are two groups
+			}
 			j++
 		}
 		if j-i >= 2 {

@@ -33,6 +33,11 @@ func TestNormalize(t *testing.T) {
 		{KindCompany, "Golden Star Trading Co., Ltd.", "golden star trading co ltd"},
 		{KindCompany, "Three Percenters", "3 percenters"},
 		{KindCompany, "U.S. Steel", "us steel"},
+		{KindCompany, "C.A.D. S.A.", "cad sa"},
+		{KindCompany, "Grupo W S.A.", "group w sa"},
+		{KindCompany, "Aero Norte S.A. de C.V.", "aero norte sa"},
+		{KindCompany, "Dunav Trade d.o.o.", "dunav trading llc"},
+		{KindCompany, "Cordes Cia. Limitada", "cordes co ltd"},
 		{KindPerson, "", ""},
 		{KindPerson, "  ,;  ", ""},
 	}
