@@ -46,10 +46,7 @@ func explain(q, c []stok, chose []pairing, res nameResult, evid []Evidence, scor
 	for _, p := range chose {
 		wq := sumW(q[p.qi : p.qi+p.qn])
 		wc := sumW(c[p.ci : p.ci+p.cn])
-		pw := (wq + wc) / 2
-		if p.method == MethodInitial {
-			pw = min(wq, wc)
-		}
+		pw := p.weight(wq, wc)
 		x.Weighted += pw * contribution(p.sim)
 		x.Pairs = append(x.Pairs, TokenMatch{
 			Query: joinStok(q[p.qi : p.qi+p.qn]), Alert: joinStok(c[p.ci : p.ci+p.cn]),

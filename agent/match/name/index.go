@@ -253,21 +253,29 @@ func (ix *Index) addName(entry uint32, kind Kind, toks []token) {
 			h.SetSeed(ix.seed)
 			h.WriteString(t.text)
 			h.WriteString(toks[i+1].text)
-			cat := h.Sum64()
-			cid, ok := ix.concatVocab[cat]
-			if !ok {
-				cid = uint32(len(ix.concatPost))
-				ix.concatVocab[cat] = cid
-				ix.concatPost = append(ix.concatPost, nil)
-			}
-			if l := len(ix.concatPost[cid]); l == 0 || ix.concatPost[cid][l-1] != n {
-				ix.concatPost[cid] = append(ix.concatPost[cid], n)
-			}
+			ix.fileConcat(h.Sum64(), n)
 		}
+	}
+	if kind == KindCompany {
+		ix.addAcronyms(n, toks)
 	}
 	ix.nameStart = append(ix.nameStart, uint32(len(ix.nameToks)))
 	ix.nameMeta = append(ix.nameMeta, sig|uint64(min(len(toks), metaLenMask))<<metaLenShift|uint64(kind)<<metaKindShift)
 	ix.liveNames++
+}
+
+// fileConcat files name n under key in the table of joined tokens
+// (adjacent pairs and acronyms).
+func (ix *Index) fileConcat(key uint64, n uint32) {
+	cid, ok := ix.concatVocab[key]
+	if !ok {
+		cid = uint32(len(ix.concatPost))
+		ix.concatVocab[key] = cid
+		ix.concatPost = append(ix.concatPost, nil)
+	}
+	if l := len(ix.concatPost[cid]); l == 0 || ix.concatPost[cid][l-1] != n {
+		ix.concatPost[cid] = append(ix.concatPost[cid], n)
+	}
 }
 
 // What a signature bit stands for.

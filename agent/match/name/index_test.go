@@ -236,3 +236,90 @@ func TestSearchKeepsTiesAtTheCut(t *testing.T) {
 		t.Fatalf("%d matches for 7 namesakes with limit 5, want all 7", len(ms))
 	}
 }
+
+// An organisation written by its initials finds the organisation, and the
+// explanation says the acronym stood for which words. Three letters alone
+// are never a hit: too many names share them.
+func TestAcronyms(t *testing.T) {
+	ix := smallIndex(t,
+		Entry{ID: 1, Kind: KindCompany, Names: []string{"Baltic Amber Freight Lines"}},
+		Entry{ID: 2, Kind: KindCompany, Names: []string{"Northern Copper Mining and Smelting Company - Kolvik Branch"}},
+		Entry{ID: 3, Kind: KindCompany, Names: []string{"Orvelan Trading Group LLC"}},
+	)
+	for _, c := range []struct {
+		q    string
+		id   uint32
+		what string
+	}{
+		{"BAFL", 1, "baltic amber freight lines"},
+		{"B.A.F.L. Ltd", 1, "baltic amber freight lines"},
+		{"NCMS", 2, "northern copper mining and smelting"}, // the leading letters of longer initials
+		{"OTG LLC", 3, "orvelan trading group"},            // generic business words spell too
+	} {
+		ms := ix.Search(Query{Kind: KindCompany, Name: c.q}, 0, 5)
+		if top(ms) != c.id {
+			t.Errorf("%q: got %v, want entry %d first", c.q, ms, c.id)
+			continue
+		}
+		found := false
+		for _, p := range ms[0].Explanation.Pairs {
+			found = found || (p.Method == MethodAcronym && p.Alert == c.what)
+		}
+		if !found {
+			t.Errorf("%q: explanation has no acronym for %q:\n%s", c.q, c.what, ms[0].Explanation)
+		}
+	}
+	// The other way round: the alert holds the acronym.
+	ix = smallIndex(t, Entry{ID: 4, Kind: KindCompany, Names: []string{"KVRT"}})
+	if ms := ix.Search(Query{Kind: KindCompany, Name: "Kolvik Vessel Repair Terminal"}, 0, 5); top(ms) != 4 {
+		t.Errorf("full name against an acronym alert: got %v, want entry 4", ms)
+	}
+	if ms := ix.Search(Query{Kind: KindCompany, Name: "OTG"}, DefaultThreshold, 5); len(ms) > 0 {
+		t.Errorf("three initials alone made a hit: %v", ms)
+	}
+	// People have initials, not acronyms.
+	ix = smallIndex(t, Entry{ID: 5, Kind: KindPerson, Names: []string{"Baltazar Amadeo Ferreira Lobo"}})
+	if ms := ix.Search(Query{Kind: KindPerson, Name: "BAFL"}, 0, 5); top(ms) == 5 {
+		t.Errorf("a person matched as an acronym: %v", ms)
+	}
+}
+
+// A company name in the singular finds the plural and back ("Lottery",
+// "Lotteries"), explained as an inflection; people's names are not
+// inflected.
+func TestInflections(t *testing.T) {
+	ix := smallIndex(t,
+		Entry{ID: 1, Kind: KindCompany, Names: []string{"Varnek National Lottery Ltd"}},
+		Entry{ID: 2, Kind: KindCompany, Names: []string{"Comunicaciones Orvalle SA"}},
+	)
+	for _, c := range []struct {
+		q  string
+		id uint32
+	}{
+		{"Varnek National Lotteries Limited", 1},
+		{"Comunicacion Orvalle S.A.", 2},
+	} {
+		ms := ix.Search(Query{Kind: KindCompany, Name: c.q}, DefaultThreshold, 5)
+		if top(ms) != c.id {
+			t.Errorf("%q: got %v, want entry %d first", c.q, ms, c.id)
+			continue
+		}
+		found := false
+		for _, p := range ms[0].Explanation.Pairs {
+			found = found || p.Method == MethodInflection
+		}
+		if !found {
+			t.Errorf("%q: explanation has no inflection:\n%s", c.q, ms[0].Explanation)
+		}
+	}
+	for _, p := range [][2]string{{"lotteries", "lottery"}, {"lines", "line"}, {"branches", "branch"}, {"comunicaciones", "comunicacion"}} {
+		if !inflects(p[0], p[1]) {
+			t.Errorf("inflects(%q, %q) = false", p[0], p[1])
+		}
+	}
+	for _, p := range [][2]string{{"ross", "ros"}, {"lottery", "lotteries"}, {"sas", "sa"}, {"housing", "houses"}, {"chess", "ches"}} {
+		if inflects(p[0], p[1]) {
+			t.Errorf("inflects(%q, %q) = true", p[0], p[1])
+		}
+	}
+}

@@ -3,6 +3,7 @@ package name
 import (
 	"math/bits"
 	"slices"
+	"strings"
 	"unsafe"
 )
 
@@ -27,13 +28,15 @@ type Method uint8
 
 // The ways two tokens (or runs of tokens) can match, strongest first.
 const (
-	MethodExact     Method = iota + 1 // the same normalised token
-	MethodVariant                     // the same name-variant group (Mohammed / Muhammad)
-	MethodMerge                       // tokens written together on one side ("Abdul Rahman" / "Abdulrahman")
-	MethodFuzzy                       // similar spelling (Jaro-Winkler or weighted edit distance)
-	MethodSkeleton                    // similar spelling with the same consonant skeleton
-	MethodInitial                     // an initial standing for a given name
-	MethodLegalForm                   // two different legal forms (one class)
+	MethodExact      Method = iota + 1 // the same normalised token
+	MethodVariant                      // the same name-variant group (Mohammed / Muhammad)
+	MethodMerge                        // tokens written together on one side ("Abdul Rahman" / "Abdulrahman")
+	MethodFuzzy                        // similar spelling (Jaro-Winkler or weighted edit distance)
+	MethodSkeleton                     // similar spelling with the same consonant skeleton
+	MethodInitial                      // an initial standing for a given name
+	MethodLegalForm                    // two different legal forms (one class)
+	MethodInflection                   // a word and its plural in a company name ("Lottery" / "Lotteries")
+	MethodAcronym                      // initials standing for the words of a company name ("IRISL")
 )
 
 // String names the method for explanations.
@@ -53,6 +56,10 @@ func (m Method) String() string {
 		return "initial"
 	case MethodLegalForm:
 		return "legal form"
+	case MethodInflection:
+		return "inflection"
+	case MethodAcronym:
+		return "acronym"
 	}
 	return "none"
 }
@@ -66,6 +73,7 @@ const (
 	variantSim     = 0.92 // same variant group
 	initialSim     = 0.9  // "V" for "Vladimir"
 	legalClassSim  = 0.8  // "Ltd" against "LLC"
+	inflectionSim  = 0.95 // "Lottery" against "Lotteries", in company names
 	extraQuery     = 0.5  // weight of a query token the alert lacks
 	extraAlert     = 0.35 // weight of an alert token the query lacks
 	conflictWeight = 2.5  // weight of tokens left over on both sides
@@ -89,6 +97,16 @@ type pairing struct {
 	qi, qn, ci, cn uint8
 	method         Method
 	sim            float64
+}
+
+// weight is what a chosen pair weighs, given the weights of its query
+// and alert runs: their mean, or the lesser for an initial or an acronym,
+// which stand for words without spelling them.
+func (p pairing) weight(wq, wc float64) float64 {
+	if p.method == MethodInitial || p.method == MethodAcronym {
+		return min(wq, wc)
+	}
+	return (wq + wc) / 2
 }
 
 // scorer holds the reusable buffers of one search.
@@ -131,6 +149,9 @@ func tokSim(a, b *stok, kind Kind) (float64, Method) {
 			return initialSim, MethodInitial
 		}
 	}
+	if kind == KindCompany && (inflects(a.text, b.text) || inflects(b.text, a.text)) {
+		return inflectionSim, MethodInflection
+	}
 	// Tokens sharing less than half their letters are strangers: skip
 	// the string similarity (most pairs of a candidate end here).
 	if 2*bits.OnesCount32(a.mask&b.mask) < bits.OnesCount32(a.mask|b.mask) {
@@ -144,6 +165,31 @@ func tokSim(a, b *stok, kind Kind) (float64, Method) {
 		return min(0.95, sim+0.04), MethodSkeleton
 	}
 	return sim, MethodFuzzy
+}
+
+// inflects says whether long is short's plural by a rule that English,
+// French, Spanish and Portuguese share: -s, -es, or -y to -ies. Company
+// names are written in the singular and the plural alike ("Lottery",
+// "Lotteries"; "Comunicacion", "Comunicaciones"); the edit distance of
+// such a pair is too large for a word that means the same. Stems under
+// four letters are left to the edit distance.
+func inflects(long, short string) bool {
+	n, m := len(long), len(short)
+	if m < 4 || n <= m || n > m+2 || long[0] != short[0] {
+		return false
+	}
+	switch {
+	case n == m+1:
+		if long[n-1] == 's' && long[:m] == short {
+			return short[m-1] != 's'
+		}
+		return false
+	case strings.HasSuffix(long, "es") && long[:m] == short:
+		return true
+	case strings.HasSuffix(long, "ies") && short[m-1] == 'y' && long[:n-3] == short[:m-1]:
+		return true
+	}
+	return false
 }
 
 // stringSim is Jaro-Winkler for short tokens and a budgeted weighted edit
@@ -216,6 +262,10 @@ func (sc *scorer) score(q, c []stok, kind Kind) nameResult {
 	sc.merges(q, c, false)
 	sc.merges(c, q, true)
 	sc.resplits(q, c, exactQ, exactC)
+	if kind == KindCompany {
+		sc.acronyms(q, c, false)
+		sc.acronyms(c, q, true)
+	}
 	slices.SortFunc(sc.pairs, func(a, b pairing) int {
 		switch {
 		case a.sim > b.sim:
@@ -240,10 +290,7 @@ func (sc *scorer) score(q, c []stok, kind Kind) nameResult {
 		sc.chose = append(sc.chose, p)
 		wq := sumW(q[p.qi : p.qi+p.qn])
 		wc := sumW(c[p.ci : p.ci+p.cn])
-		pw := (wq + wc) / 2
-		if p.method == MethodInitial {
-			pw = min(wq, wc)
-		}
+		pw := p.weight(wq, wc)
 		r.matched += pw
 		num += pw * contribution(p.sim)
 		r.info += min(wq, wc) * p.sim

@@ -134,7 +134,7 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 	defer ix.putState(st)
 
 	st.q = ix.queryTokens(toks, st.q[:0])
-	ix.expand(toks, st)
+	ix.expand(q.Kind, toks, st)
 	ix.gather(q.Kind, st)
 	ev := queryEvidence{birth: parseBirthDate(q.BirthDate), nat: strings.ToUpper(strings.TrimSpace(q.Nationality)), sex: normSex(q.Sex)}
 
@@ -264,7 +264,7 @@ func (ix *Index) splitRunTogether(toks []token) []token {
 	for i, t := range toks {
 		var parts []string
 		_, known := ix.vocab[t.text]
-		if !known && t.class == className && len(t.text) >= 8 && len(ix.neighbours(t.text, ^uint32(0), 1, nb[:0])) == 0 {
+		if !known && t.class == className && len(t.text) >= 8 && len(ix.neighbours(t.text, ^uint32(0), 1, nb[:0])) == 0 && !ix.knownSkeleton(t.text) {
 			parts = ix.splitKnown(t.text, 2)
 		}
 		if parts == nil {
@@ -290,6 +290,11 @@ func (ix *Index) splitRunTogether(toks []token) []token {
 		return toks
 	}
 	return out
+}
+
+func (ix *Index) knownSkeleton(t string) bool {
+	_, ok := ix.skelVocab[skeleton(t)]
+	return ok
 }
 
 // legalTypos turns the query words the index does not know but that
@@ -378,8 +383,11 @@ func (ix *Index) nameTokens(n uint32, out []stok) []stok {
 // itself, its variant group, its skeleton, its fuzzy neighbours in the
 // vocabulary, alert names that write it as two tokens, and for adjacent
 // query tokens the alert token that writes them as one.
-func (ix *Index) expand(toks []token, st *searchState) {
+func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 	st.exps = st.exps[:0]
+	if kind != KindPerson && len(toks) >= acronymMin {
+		ix.expandAcronyms(toks, st)
+	}
 	for i, t := range toks {
 		qs := &st.q[i]
 		w := float32(qs.w)
@@ -421,6 +429,11 @@ func (ix *Index) expand(toks []token, st *searchState) {
 		}
 		if t.class == classLegal || t.class == classStop || t.class == classNumber || len(t.text) < 3 {
 			continue
+		}
+		if kind != KindPerson && acronymCandidate(qs) {
+			if l := ix.acronymList(t.text); len(l) > 0 {
+				st.exps = append(st.exps, expansion{tok: uint16(i), sim: float32(acronymSim(len(t.text))), w: w * float32(acronymSim(len(t.text))), list: l})
+			}
 		}
 		// Skeletons serve tokens the index does not know (misspellings).
 		if sid, ok := ix.skelVocab[qs.skel]; ok && !known && len(qs.skel) >= 3 {
