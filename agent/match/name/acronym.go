@@ -24,6 +24,14 @@ const (
 	reverseAcronymMin = 4
 )
 
+// An abbreviation of leading letters ("COMECARNES") has abbreviationMin to
+// abbreviationMax letters and counts as abbreviationSim.
+const (
+	abbreviationMin = 5
+	abbreviationMax = 16
+	abbreviationSim = 0.85
+)
+
 // acronymKey marks acronym keys in the table of joined tokens: those keys
 // are hashes of letters only, so a leading zero byte cannot collide.
 const acronymKey = "\x00"
@@ -75,13 +83,36 @@ func (ix *Index) addAcronyms(n uint32, toks []token) {
 	bare := initialsOf(buf[len(all):len(all)], toks, true)
 	for _, ini := range [][]byte{all, bare} {
 		for k := acronymMin; k <= min(len(ini), acronymMax); k++ {
-			var h maphash.Hash
-			h.SetSeed(ix.seed)
-			h.WriteString(acronymKey)
-			h.Write(ini[:k])
-			ix.fileConcat(h.Sum64(), n)
+			ix.fileAcronym(ini[:k], "", n)
 		}
 	}
+	// A trailing legal form is often spelt in full: "ZISCO" for Zimbabwe
+	// Iron and Steel Company.
+	last := len(toks) - 1
+	for last >= 0 && toks[last].class == classStop {
+		last--
+	}
+	if last < 2 || toks[last].class != classLegal || len(toks[last].text) > 4 {
+		return
+	}
+	head := toks[:last]
+	all = initialsOf(buf[:0], head, false)
+	bare = initialsOf(buf[len(all):len(all)], head, true)
+	for _, ini := range [][]byte{all, bare} {
+		if len(ini) >= 2 && len(ini) < acronymMax {
+			ix.fileAcronym(ini, toks[last].text, n)
+		}
+	}
+}
+
+// fileAcronym files name n under the acronym ini+tail.
+func (ix *Index) fileAcronym(ini []byte, tail string, n uint32) {
+	var h maphash.Hash
+	h.SetSeed(ix.seed)
+	h.WriteString(acronymKey)
+	h.Write(ini)
+	h.WriteString(tail)
+	ix.fileConcat(h.Sum64(), n)
 }
 
 // expandAcronyms adds, for a company query, the alert names holding a
@@ -111,6 +142,25 @@ func (ix *Index) expandAcronyms(toks []token, st *searchState) {
 	}
 }
 
+// expandAbbreviation adds the names holding the word an abbreviation
+// ends or starts with in full, the way most are made ("COLCERDOS" for
+// Colombiana de Cerdos, "VALLECOM" for Valle Comunicaciones): the longest
+// known word of four letters or more at either end of t, leaving at least
+// two letters for other words. The full score then checks the rest.
+func (ix *Index) expandAbbreviation(t string, tok uint16, w float32, st *searchState) {
+	add := func(s string) bool {
+		id, ok := ix.vocab[s]
+		if ok && ix.toks[id].class == className {
+			st.exps = append(st.exps, expansion{tok: tok, sim: abbreviationSim, w: w * abbreviationSim, sig: sigBits(sigToken, id), list: ix.toks[id].post})
+		}
+		return ok
+	}
+	for p := 2; p+4 <= len(t) && !add(t[p:]); p++ {
+	}
+	for p := len(t) - 2; p >= 4 && !add(t[:p]); p-- {
+	}
+}
+
 // acronymList returns the names filed under acronym t.
 func (ix *Index) acronymList(t string) []uint32 {
 	var h maphash.Hash
@@ -126,7 +176,16 @@ func (ix *Index) acronymList(t string) []uint32 {
 // acronymCandidate says whether a token may be an acronym: a name token
 // of acronymMin to acronymMax letters.
 func acronymCandidate(t *stok) bool {
-	if t.class != className || len(t.text) < acronymMin || len(t.text) > acronymMax {
+	if len(t.text) > acronymMax {
+		return false
+	}
+	return abbreviationCandidate(t)
+}
+
+// abbreviationCandidate says whether a token may abbreviate several
+// words: a name token of acronymMin to abbreviationMax letters.
+func abbreviationCandidate(t *stok) bool {
+	if t.class != className || len(t.text) < acronymMin || len(t.text) > abbreviationMax {
 		return false
 	}
 	for i := 0; i < len(t.text); i++ {
@@ -137,44 +196,78 @@ func acronymCandidate(t *stok) bool {
 	return true
 }
 
-// acronyms adds pairs of a token of a that is an acronym of a run of
-// tokens of b: the run starts at a word with the acronym's first letter
-// and takes one word per letter, passing over glue words and over legal
-// forms whose initial does not fit. swapped says a is the alert side.
-func (sc *scorer) acronyms(a, b []stok, swapped bool) {
+// acronyms adds pairs of a token of a that abbreviates a run of tokens
+// of b: an acronym spells one initial per word ("IRISL"), an abbreviation
+// joins the leading letters of each ("COMECARNES" for Comercializadora de
+// Carnes). The run starts at a word the token starts with; glue words and
+// legal forms may be passed over or spelt (the "CO" of "IAMCO" is the
+// company). Tokens with an exact partner are left out. swapped says a is
+// the alert side.
+func (sc *scorer) acronyms(a, b []stok, exact uint32, swapped bool) {
 	for i := range a {
-		if !acronymCandidate(&a[i]) {
+		if exact>>i&1 != 0 || !abbreviationCandidate(&a[i]) {
 			continue
 		}
-		acr := a[i].text
+		s := a[i].text
 		for j := range b {
-			if b[j].class == classStop || b[j].text[0] != acr[0] || len(b[j].text) < 2 {
+			if b[j].class != className || b[j].text[0] != s[0] {
 				continue
 			}
-			k, end := 1, j
-			for jj := j + 1; jj < len(b) && k < len(acr); jj++ {
-				t := &b[jj]
-				if t.class == classStop {
-					continue
-				}
-				if t.text[0] == acr[k] && t.class != classNumber {
-					k++
-					end = jj
-					continue
-				}
-				if t.class == classLegal {
-					continue
-				}
-				break
+			method, sim := MethodAcronym, acronymSim(len(s))
+			end := -1
+			if len(s) <= acronymMax {
+				end = spellRun(s, b, j, true, 0)
 			}
-			if k < len(acr) || end-j+1 > 31-j {
+			if end < 0 && len(s) >= abbreviationMin {
+				method, sim = MethodAbbreviation, abbreviationSim
+				end = spellRun(s, b, j, false, 0)
+			}
+			if end < 0 || end-j+1 > 31-j {
 				continue
 			}
-			p := pairing{qi: uint8(i), qn: 1, ci: uint8(j), cn: uint8(end - j + 1), method: MethodAcronym, sim: acronymSim(len(acr))}
+			p := pairing{qi: uint8(i), qn: 1, ci: uint8(j), cn: uint8(end - j + 1), method: method, sim: sim}
 			if swapped {
-				p = pairing{qi: uint8(j), qn: uint8(end - j + 1), ci: uint8(i), cn: 1, method: MethodAcronym, sim: p.sim}
+				p = pairing{qi: uint8(j), qn: uint8(end - j + 1), ci: uint8(i), cn: 1, method: method, sim: sim}
 			}
 			sc.pairs = append(sc.pairs, p)
 		}
 	}
+}
+
+// spellRun returns the index of the last token of the run of b, starting
+// with b[j], whose words s spells piece by piece, or -1. Each piece is the
+// leading letters of one word (one letter when initials); glue words and
+// legal forms may be passed over, ordinary words may not; at least two
+// words must be spelt. Pieces are tried longest first, so the
+// work is bounded by the letters s shares with the words.
+func spellRun(s string, b []stok, j int, initials bool, words int) int {
+	if s == "" {
+		if words < 2 {
+			return -1
+		}
+		return j - 1
+	}
+	if j >= len(b) {
+		return -1
+	}
+	t := &b[j]
+	if t.class == classNumber {
+		return -1
+	}
+	n := min(len(t.text), len(s))
+	if initials && t.class != classLegal {
+		n = min(n, 1)
+	}
+	for l := n; l >= 1; l-- {
+		if t.text[:l] != s[:l] {
+			continue
+		}
+		if end := spellRun(s[l:], b, j+1, initials, words+1); end >= 0 {
+			return end
+		}
+	}
+	if (t.class == classStop || t.class == classLegal || t.class == classParticle) && words > 0 {
+		return spellRun(s, b, j+1, initials, words)
+	}
+	return -1
 }

@@ -237,14 +237,18 @@ func TestSearchKeepsTiesAtTheCut(t *testing.T) {
 	}
 }
 
-// An organisation written by its initials finds the organisation, and the
-// explanation says the acronym stood for which words. Three letters alone
+// An organisation written by its initials, or by the leading letters of
+// its words joined, finds the organisation, and the explanation says the
+// abbreviation stood for which words. Three letters alone
 // are never a hit: too many names share them.
 func TestAcronyms(t *testing.T) {
 	ix := smallIndex(t,
 		Entry{ID: 1, Kind: KindCompany, Names: []string{"Baltic Amber Freight Lines"}},
 		Entry{ID: 2, Kind: KindCompany, Names: []string{"Northern Copper Mining and Smelting Company - Kolvik Branch"}},
 		Entry{ID: 3, Kind: KindCompany, Names: []string{"Orvelan Trading Group LLC"}},
+		Entry{ID: 6, Kind: KindCompany, Names: []string{"Zelvara Iron and Steel Company"}},
+		Entry{ID: 7, Kind: KindCompany, Names: []string{"Comercializadora de Quesos Andinos Ltda."}},
+		Entry{ID: 8, Kind: KindCompany, Names: []string{"Orvalle Comunicaciones Ltda."}},
 	)
 	for _, c := range []struct {
 		q    string
@@ -253,8 +257,11 @@ func TestAcronyms(t *testing.T) {
 	}{
 		{"BAFL", 1, "baltic amber freight lines"},
 		{"B.A.F.L. Ltd", 1, "baltic amber freight lines"},
-		{"NCMS", 2, "northern copper mining and smelting"}, // the leading letters of longer initials
-		{"OTG LLC", 3, "orvelan trading group"},            // generic business words spell too
+		{"NCMS", 2, "northern copper mining and smelting"},   // the leading letters of longer initials
+		{"OTG LLC", 3, "orvelan trading group"},              // generic business words spell too
+		{"ZISCO", 6, "zelvara iron and steel co"},            // the legal form spelt in full
+		{"COMEQUESOS LTDA", 7, "comercializadora de quesos"}, // leading letters joined
+		{"ORVALLECOM", 8, "orvalle comunicaciones"},
 	} {
 		ms := ix.Search(Query{Kind: KindCompany, Name: c.q}, 0, 5)
 		if top(ms) != c.id {
@@ -263,7 +270,7 @@ func TestAcronyms(t *testing.T) {
 		}
 		found := false
 		for _, p := range ms[0].Explanation.Pairs {
-			found = found || (p.Method == MethodAcronym && p.Alert == c.what)
+			found = found || ((p.Method == MethodAcronym || p.Method == MethodAbbreviation) && p.Alert == c.what)
 		}
 		if !found {
 			t.Errorf("%q: explanation has no acronym for %q:\n%s", c.q, c.what, ms[0].Explanation)

@@ -28,15 +28,16 @@ type Method uint8
 
 // The ways two tokens (or runs of tokens) can match, strongest first.
 const (
-	MethodExact      Method = iota + 1 // the same normalised token
-	MethodVariant                      // the same name-variant group (Mohammed / Muhammad)
-	MethodMerge                        // tokens written together on one side ("Abdul Rahman" / "Abdulrahman")
-	MethodFuzzy                        // similar spelling (Jaro-Winkler or weighted edit distance)
-	MethodSkeleton                     // similar spelling with the same consonant skeleton
-	MethodInitial                      // an initial standing for a given name
-	MethodLegalForm                    // two different legal forms (one class)
-	MethodInflection                   // a word and its plural in a company name ("Lottery" / "Lotteries")
-	MethodAcronym                      // initials standing for the words of a company name ("IRISL")
+	MethodExact        Method = iota + 1 // the same normalised token
+	MethodVariant                        // the same name-variant group (Mohammed / Muhammad)
+	MethodMerge                          // tokens written together on one side ("Abdul Rahman" / "Abdulrahman")
+	MethodFuzzy                          // similar spelling (Jaro-Winkler or weighted edit distance)
+	MethodSkeleton                       // similar spelling with the same consonant skeleton
+	MethodInitial                        // an initial standing for a given name
+	MethodLegalForm                      // two different legal forms (one class)
+	MethodInflection                     // a word and its plural in a company name ("Lottery" / "Lotteries")
+	MethodAcronym                        // initials standing for the words of a company name ("IRISL")
+	MethodAbbreviation                   // leading letters of a company name's words joined ("COMECARNES")
 )
 
 // String names the method for explanations.
@@ -60,6 +61,8 @@ func (m Method) String() string {
 		return "inflection"
 	case MethodAcronym:
 		return "acronym"
+	case MethodAbbreviation:
+		return "abbreviation"
 	}
 	return "none"
 }
@@ -103,7 +106,7 @@ type pairing struct {
 // and alert runs: their mean, or the lesser for an initial or an acronym,
 // which stand for words without spelling them.
 func (p pairing) weight(wq, wc float64) float64 {
-	if p.method == MethodInitial || p.method == MethodAcronym {
+	if p.method == MethodInitial || p.method == MethodAcronym || p.method == MethodAbbreviation {
 		return min(wq, wc)
 	}
 	return (wq + wc) / 2
@@ -263,8 +266,8 @@ func (sc *scorer) score(q, c []stok, kind Kind) nameResult {
 	sc.merges(c, q, true)
 	sc.resplits(q, c, exactQ, exactC)
 	if kind == KindCompany {
-		sc.acronyms(q, c, false)
-		sc.acronyms(c, q, true)
+		sc.acronyms(q, c, exactQ, false)
+		sc.acronyms(c, q, exactC, true)
 	}
 	slices.SortFunc(sc.pairs, func(a, b pairing) int {
 		switch {

@@ -435,6 +435,9 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 				st.exps = append(st.exps, expansion{tok: uint16(i), sim: float32(acronymSim(len(t.text))), w: w * float32(acronymSim(len(t.text))), list: l})
 			}
 		}
+		if kind != KindPerson && !known && len(t.text) > abbreviationMin && abbreviationCandidate(qs) {
+			ix.expandAbbreviation(t.text, uint16(i), w, st)
+		}
 		// Skeletons serve tokens the index does not know (misspellings).
 		if sid, ok := ix.skelVocab[qs.skel]; ok && !known && len(qs.skel) >= 3 {
 			st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.8, w: w * 0.8, list: ix.skelPost[sid]})
