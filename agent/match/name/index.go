@@ -258,6 +258,8 @@ func (ix *Index) addName(entry uint32, kind Kind, toks []token) {
 	}
 	if kind == KindCompany {
 		ix.addAcronyms(n, toks)
+	} else {
+		ix.compoundKeys(toks, func(key uint64, _ int) { ix.fileConcat(key, n) })
 	}
 	ix.nameStart = append(ix.nameStart, uint32(len(ix.nameToks)))
 	ix.nameMeta = append(ix.nameMeta, sig|uint64(min(len(toks), metaLenMask))<<metaLenShift|uint64(kind)<<metaKindShift)

@@ -330,3 +330,42 @@ func TestInflections(t *testing.T) {
 		}
 	}
 }
+
+// An Arabic compound written in one word finds the alert that writes it
+// apart and back, with the name inside spelt differently (Nassereddine /
+// Nasr al-Din, Abdelrazik / Abd al-Raziq), among many alerts sharing the
+// given name.
+func TestArabicCompounds(t *testing.T) {
+	extra := []Entry{
+		{ID: 1, Kind: KindPerson, Names: []string{"NASR AL-DIN, Muhammad"}},
+		{ID: 2, Kind: KindPerson, Names: []string{"ABD AL-RAZIQ, Ahmad"}},
+		{ID: 3, Kind: KindPerson, Names: []string{"Salaheddine Muhammad"}},
+	}
+	for i, s := range []string{"Nasir", "Nasrallah", "Razi", "Rashid", "Salah", "Salih", "Nasser", "Din"} {
+		extra = append(extra, Entry{ID: uint32(100 + i), Kind: KindPerson, Names: []string{s + " Muhammad"}}, Entry{ID: uint32(200 + i), Kind: KindPerson, Names: []string{s + " Ahmad"}})
+	}
+	ix := smallIndex(t, extra...)
+	for _, c := range []struct {
+		q  string
+		id uint32
+	}{
+		{"NASSEREDDINE, Mohamed", 1},
+		{"Nasruddin Mohammad", 1},
+		{"ABDELRAZIK, Ahmed", 2},
+		{"Abdurraziq Ahmad", 2},
+		{"Salah ad-Din Muhammad", 3},
+	} {
+		ms := ix.Search(Query{Kind: KindPerson, Name: c.q}, 0, 5)
+		if top(ms) != c.id {
+			t.Errorf("%q: got %v, want entry %d first", c.q, ms, c.id)
+			continue
+		}
+		found := false
+		for _, p := range ms[0].Explanation.Pairs {
+			found = found || (p.Method == MethodMerge && strings.Contains(p.Query+p.Alert, " "))
+		}
+		if !found {
+			t.Errorf("%q: explanation has no merge of the compound:\n%s", c.q, ms[0].Explanation)
+		}
+	}
+}

@@ -47,7 +47,7 @@ var defaultLexicon = sync.OnceValue(buildLexicon)
 
 func buildLexicon() *lexicon {
 	lx := &lexicon{
-		titles:    set("mr mrs ms miss mme mlle mx dr prof professor sir dame herr frau sheikh shaikh sheik shaykh sayed syed hon honourable honorable rev reverend gen general col colonel maj major capt captain lt lieutenant sgt sen senator rep president minister judge imam mullah mulla maulana mawlana hajji hadji alhaji excellency his her"),
+		titles:    set("mr mrs ms miss mme mlle mx dr prof professor sir dame herr frau sheikh shaikh sheik shaykh sayed syed hon honourable honorable rev reverend gen general col colonel maj major capt captain lt lieutenant sgt sen senator rep president minister judge imam mullah mulla maulana mawlana maulvi moulvi mawlawi mawlavi qari hajji hadji haji haj hajj hadj alhaji excellency commander his her"),
 		particles: set("al el ul il bin ibn ben bn bint binti abu abou abo bou abd abdel abdul abdal abdol abdoul ould de da di del della dos das do du la le van von der den ter ten y e"),
 		stop:      set("the of and for in on at et und und y e de la le des du der die das den van von"),
 		numbers: map[string]string{

@@ -268,6 +268,9 @@ func (sc *scorer) score(q, c []stok, kind Kind) nameResult {
 	if kind == KindCompany {
 		sc.acronyms(q, c, exactQ, false)
 		sc.acronyms(c, q, exactC, true)
+	} else {
+		sc.compounds(q, c, false)
+		sc.compounds(c, q, true)
 	}
 	slices.SortFunc(sc.pairs, func(a, b pairing) int {
 		switch {

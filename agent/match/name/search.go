@@ -388,6 +388,13 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 	if kind != KindPerson && len(toks) >= acronymMin {
 		ix.expandAcronyms(toks, st)
 	}
+	if kind != KindCompany {
+		ix.compoundKeys(toks, func(key uint64, tok int) {
+			if cid, ok := ix.concatVocab[key]; ok {
+				st.exps = append(st.exps, expansion{tok: uint16(tok), sim: compoundSim, w: float32(st.q[tok].w) * compoundSim, list: ix.concatPost[cid]})
+			}
+		})
+	}
 	for i, t := range toks {
 		qs := &st.q[i]
 		w := float32(qs.w)
@@ -465,6 +472,10 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 		}
 	}
 }
+
+// compoundSim is what a shared compound key is worth in retrieval: the
+// element matches and the name has the same consonants.
+const compoundSim = 0.85
 
 // runTogetherLen is the least length of an unknown query token searched
 // for as two alert tokens written together with a slip.
