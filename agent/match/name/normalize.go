@@ -105,6 +105,8 @@ func normalize(lx *lexicon, kind Kind, s string) []token {
 			toks = append(toks, token{t, classParticle})
 		case kind != KindCompany && len(t) == 1 && !raw[i].script:
 			toks = append(toks, token{t, classInitial})
+		case kind != KindCompany && lx.groups[t] == 0 && belarusian(t) != t:
+			toks = append(toks, token{belarusian(t), className})
 		case kind == KindUnknown && lx.stop[t]:
 			toks = append(toks, token{t, classStop})
 		default:
@@ -128,6 +130,24 @@ func normalize(lx *lexicon, kind Kind, s string) []token {
 		}
 	}
 	return toks
+}
+
+// belarusian writes the Belarusian romanisation of a surname the Russian
+// way where the two differ by the letter ў (u) for в (v): Naumau,
+// Karpiankou and Zimousky are Naumov, Karpiankov and Zimovsky, and meet
+// their Russian spellings. Only the ending -au/-ou/-eu and the -usk-
+// before a surname suffix are rewritten: elsewhere "ou" is mostly the
+// French spelling of u (Youssef, Abdoul).
+func belarusian(t string) string {
+	if len(t) >= 5 && (strings.HasSuffix(t, "au") || strings.HasSuffix(t, "ou")) && !isVowel(t[len(t)-3]) {
+		return t[:len(t)-1] + "v"
+	}
+	for _, s := range [...]string{"ausk", "ousk", "eusk"} {
+		if i := strings.Index(t, s); i >= 2 {
+			return t[:i+1] + "v" + t[i+2:]
+		}
+	}
+	return t
 }
 
 // reorderComma turns "SURNAME, Given names" into "Given names SURNAME" when

@@ -33,6 +33,9 @@ func TestNormalize(t *testing.T) {
 		{KindCompany, "Golden Star Trading Co., Ltd.", "golden star trading co ltd"},
 		{KindCompany, "Three Percenters", "3 percenters"},
 		{KindCompany, "U.S. Steel", "us steel"},
+		{KindPerson, "ZIMOUSKY, Aliaksandr", "aliaksandr zimovsky"}, // Belarusian ў as the Russian в
+		{KindPerson, "NAUMAU, Siarhei", "siarhei naumav"},
+		{KindPerson, "Youssef Abdoulaye Traou", "youssef abdoulaye traou"},
 		{KindCompany, "C.A.D. S.A.", "cad sa"},
 		{KindCompany, "Grupo W S.A.", "group w sa"},
 		{KindCompany, "Aero Norte S.A. de C.V.", "aero norte sa"},
