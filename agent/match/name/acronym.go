@@ -81,9 +81,19 @@ func (ix *Index) addAcronyms(n uint32, toks []token) {
 	var buf [2 * (acronymMax + 1)]byte
 	all := initialsOf(buf[:0], toks, false)
 	bare := initialsOf(buf[len(all):len(all)], toks, true)
-	for _, ini := range [][]byte{all, bare} {
-		for k := acronymMin; k <= min(len(ini), acronymMax); k++ {
-			ix.fileAcronym(ini[:k], "", n)
+	for v, ini := range [][]byte{all, bare} {
+		if v == 1 && string(bare) == string(all) {
+			break
+		}
+		// One running hash gives the keys of all the leading parts.
+		var h maphash.Hash
+		h.SetSeed(ix.seed)
+		h.WriteString(acronymKey)
+		for k, c := range ini[:min(len(ini), acronymMax)] {
+			h.WriteByte(c)
+			if k+1 >= acronymMin {
+				ix.fileConcat(h.Sum64(), n)
+			}
 		}
 	}
 	// A trailing legal form is often spelt in full: "ZISCO" for Zimbabwe

@@ -25,6 +25,14 @@ func splitCompound(t string) (elem, name string, ok bool) {
 	if len(t) < 6 {
 		return "", "", false
 	}
+	// Most words are neither: tell by the first and last two letters.
+	switch t[len(t)-2:] {
+	case "ne", "in", "en", "ah":
+	default:
+		if t[0] != 'a' || t[1] != 'b' {
+			return "", "", false
+		}
+	}
 	for _, p := range [...]string{"abdoul", "abdel", "abdul", "abdal", "abdol", "abdil"} {
 		if rest, cut := strings.CutPrefix(t, p); cut && len(rest) >= 3 && !strings.HasPrefix(rest, "lah") {
 			return "abd", rest, true

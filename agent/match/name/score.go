@@ -81,7 +81,7 @@ const (
 	extraAlert     = 0.35 // weight of an alert token the query lacks
 	conflictWeight = 2.5  // weight of tokens left over on both sides
 	presenceFloor  = 0.6  // least weight of a name token in a conflict
-	needInfo       = 0.9  // matched weight a name needs to score in full
+	needInfo       = 1.0  // matched weight a name needs to score in full
 	maxTokens      = 24   // tokens per name considered by the scorer
 )
 
