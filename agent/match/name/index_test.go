@@ -369,3 +369,37 @@ func TestArabicCompounds(t *testing.T) {
 		}
 	}
 }
+
+// Korean names in the South's romanisation find the North's and
+// McCune-Reischauer's (Cheol / Chol / Ch'ol, Gwang / Kwang, Bak / Pak).
+func TestEastAsianRomanisations(t *testing.T) {
+	ix := smallIndex(t,
+		Entry{ID: 1, Kind: KindPerson, Names: []string{"KIM, Jong Chol"}},
+		Entry{ID: 2, Kind: KindPerson, Names: []string{"KIM, Jong Su"}},
+		Entry{ID: 3, Kind: KindPerson, Names: []string{"PAK, Kwang Il"}},
+		Entry{ID: 4, Kind: KindPerson, Names: []string{"PAK, Kwang Chol"}},
+	)
+	for _, c := range []struct {
+		q  string
+		id uint32
+	}{
+		{"GIM Cheong-cheol", 1},
+		{"Kim Jeong Ch'ol", 1},
+		{"BAK Gwang-il", 3},
+	} {
+		ms := ix.Search(Query{Kind: KindPerson, Name: c.q}, DefaultThreshold, 5)
+		if top(ms) != c.id {
+			t.Errorf("%q: got %v, want entry %d first", c.q, ms, c.id)
+		}
+	}
+	for _, p := range [][2]string{{"cheol", "chol"}, {"gwang", "kwang"}, {"jin", "chin"}, {"bong", "pong"}, {"yeong", "yong"}} {
+		if !sameSyllable(p[0], p[1]) {
+			t.Errorf("sameSyllable(%q, %q) = false", p[0], p[1])
+		}
+	}
+	for _, p := range [][2]string{{"chol", "chun"}, {"kwang", "kang"}, {"song", "sung"}, {"vladimir", "wladimir"}} {
+		if sameSyllable(p[0], p[1]) {
+			t.Errorf("sameSyllable(%q, %q) = true", p[0], p[1])
+		}
+	}
+}

@@ -77,6 +77,7 @@ const (
 	initialSim     = 0.9  // "V" for "Vladimir"
 	legalClassSim  = 0.8  // "Ltd" against "LLC"
 	inflectionSim  = 0.95 // "Lottery" against "Lotteries", in company names
+	syllableSim    = 0.88 // one East Asian syllable in two romanisations (Chol / Cheol)
 	extraQuery     = 0.5  // weight of a query token the alert lacks
 	extraAlert     = 0.35 // weight of an alert token the query lacks
 	conflictWeight = 2.5  // weight of tokens left over on both sides
@@ -154,6 +155,9 @@ func tokSim(a, b *stok, kind Kind) (float64, Method) {
 	}
 	if kind == KindCompany && (inflects(a.text, b.text) || inflects(b.text, a.text)) {
 		return inflectionSim, MethodInflection
+	}
+	if kind != KindCompany && len(a.text) <= 6 && len(b.text) <= 6 && sameSyllable(a.text, b.text) {
+		return syllableSim, MethodVariant
 	}
 	// Tokens sharing less than half their letters are strangers: skip
 	// the string similarity (most pairs of a candidate end here).
