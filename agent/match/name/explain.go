@@ -27,10 +27,11 @@ type Explanation struct {
 	Evidence   []Evidence
 
 	Matched    float64 // sum of pair weights
-	Weighted   float64 // sum of pair weight x similarity^3
+	Weighted   float64 // sum of pair weight x contribution(similarity)
 	ExtraQW    float64 // weight of ExtraQuery
 	ExtraAW    float64 // weight of ExtraAlert
-	NameBase   float64 // Weighted / (Matched + 0.9 ExtraQW + 0.55 ExtraAW)
+	Conflict   float64 // tokens left over on both sides, counted by presence (see presence)
+	NameBase   float64 // Weighted / (Matched + 2.5 Conflict + 0.5 (ExtraQW - Conflict) + 0.35 (ExtraAW - Conflict)), each difference at least 0
 	InfoFactor float64 // min(1, matched information / needInfo)
 	NameScore  float64 // NameBase x InfoFactor
 	Score      float64 // NameScore x evidence, the final score
@@ -39,7 +40,7 @@ type Explanation struct {
 func explain(q, c []stok, chose []pairing, res nameResult, evid []Evidence, score float64, nameIdx, nameCount uint32) Explanation {
 	x := Explanation{
 		AlertName: joinStok(c), NameIndex: int(nameIdx), NameCount: int(nameCount),
-		Evidence: evid, Matched: res.matched, ExtraQW: res.extraQ, ExtraAW: res.extraA,
+		Evidence: evid, Matched: res.matched, ExtraQW: res.extraQ, ExtraAW: res.extraA, Conflict: res.conflict,
 		NameBase: res.base, InfoFactor: res.infoFactor, NameScore: res.score, Score: score,
 	}
 	var usedQ, usedC uint32
@@ -89,7 +90,13 @@ func (x Explanation) String() string {
 	if len(x.ExtraAlert) > 0 {
 		fmt.Fprintf(&b, "  not in query: %s (weight %.2f)\n", strings.Join(x.ExtraAlert, " "), x.ExtraAW)
 	}
-	fmt.Fprintf(&b, "  name: %.3f / (%.3f + %.2f x %.3f + %.2f x %.3f) = %.3f", x.Weighted, x.Matched, extraQuery, x.ExtraQW, extraAlert, x.ExtraAW, x.NameBase)
+	if x.Conflict > 0 {
+		fmt.Fprintf(&b, "  left over on both sides (a conflict): %.2f\n", x.Conflict)
+		fmt.Fprintf(&b, "  name: %.3f / (%.3f + %.2f x %.3f + %.2f x %.3f + %.2f x %.3f) = %.3f", x.Weighted, x.Matched,
+			conflictWeight, x.Conflict, extraQuery, max(0, x.ExtraQW-x.Conflict), extraAlert, max(0, x.ExtraAW-x.Conflict), x.NameBase)
+	} else {
+		fmt.Fprintf(&b, "  name: %.3f / (%.3f + %.2f x %.3f + %.2f x %.3f) = %.3f", x.Weighted, x.Matched, extraQuery, x.ExtraQW, extraAlert, x.ExtraAW, x.NameBase)
+	}
 	if x.InfoFactor < 1 {
 		fmt.Fprintf(&b, ", x %.2f for little distinctive information", x.InfoFactor)
 	}

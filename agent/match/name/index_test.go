@@ -1,6 +1,8 @@
 package name
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -133,6 +135,45 @@ func TestFuzzyExplained(t *testing.T) {
 	}
 	if fuzzy == nil || fuzzy.Alert != "athanasopoulos" || fuzzy.Similarity >= 1 || fuzzy.Similarity < 0.8 {
 		t.Errorf("want athanasopulos~athanasopoulos fuzzy with similarity in [0.8,1):\n%s", ms[0].Explanation)
+	}
+}
+
+// The arithmetic an explanation shows reproduces the score it explains,
+// with conflicts, extras, the information factor and evidence, over many
+// matches of every kind.
+func TestExplanationArithmetic(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	entries := Generate(rng, 3000)
+	ix := NewIndex(Options{})
+	for _, e := range entries {
+		ix.Add(e)
+	}
+	conflicts := 0
+	for i := 0; i < 400; i++ {
+		e := entries[rng.IntN(len(entries))]
+		q := Query{Kind: e.Kind, Name: typo(rng, e.Names[rng.IntN(len(e.Names))]), BirthDate: e.BirthDate}
+		for _, m := range ix.Search(q, 0, 5) {
+			x := m.Explanation
+			den := x.Matched + conflictWeight*x.Conflict + extraQuery*max(0, x.ExtraQW-x.Conflict) + extraAlert*max(0, x.ExtraAW-x.Conflict)
+			if base := x.Weighted / den; math.Abs(base-x.NameBase) > 1e-9 {
+				t.Fatalf("%q: name base %.6f, its arithmetic gives %.6f:\n%s", q.Name, x.NameBase, base, x)
+			}
+			if got := x.NameBase * x.InfoFactor; math.Abs(got-x.NameScore) > 1e-9 {
+				t.Fatalf("%q: name score %.6f, base x information %.6f:\n%s", q.Name, x.NameScore, got, x)
+			}
+			if math.Abs(finalScore(x.NameScore, x.Evidence)-m.Score) > 1e-9 || math.Abs(x.Score-m.Score) > 1e-9 {
+				t.Fatalf("%q: score %.6f, explanation %.6f:\n%s", q.Name, m.Score, x.Score, x)
+			}
+			if x.Conflict > 0 {
+				conflicts++
+				if !strings.Contains(x.String(), fmt.Sprintf("%.2f x %.3f", conflictWeight, x.Conflict)) {
+					t.Fatalf("conflict missing from the text:\n%s", x)
+				}
+			}
+		}
+	}
+	if conflicts == 0 {
+		t.Fatal("no match with a conflict: the test exercised nothing")
 	}
 }
 
