@@ -444,3 +444,24 @@ func TestEastAsianRomanisations(t *testing.T) {
 		}
 	}
 }
+
+// Names written without their vowels in the original script meet when
+// their consonants agree, however differently the vowels were guessed.
+func TestSameConsonantsPair(t *testing.T) {
+	ix := smallIndex(t)
+	m := ix.Compare(Query{Kind: KindPerson, Name: "Abd al-Menhem Tarvasi"}, Entry{Kind: KindPerson, Names: []string{"Abd al-Munim Tarvasi"}})
+	found := false
+	for _, p := range m.Explanation.Pairs {
+		found = found || (p.Query == "menhem" && p.Alert == "munim" && p.Method == MethodSkeleton && p.Similarity >= skeletonFloor)
+	}
+	if !found {
+		t.Errorf("menhem and munim not paired by their consonants:\n%s", m.Explanation)
+	}
+	// Companies' words are not guessed vowels: no such pair.
+	m = ix.Compare(Query{Kind: KindCompany, Name: "Menhem Trading"}, Entry{Kind: KindCompany, Names: []string{"Munim Trading"}})
+	for _, p := range m.Explanation.Pairs {
+		if p.Query == "menhem" {
+			t.Errorf("company words paired by consonants alone:\n%s", m.Explanation)
+		}
+	}
+}

@@ -78,6 +78,7 @@ const (
 	legalClassSim  = 0.8  // "Ltd" against "LLC"
 	inflectionSim  = 0.95 // "Lottery" against "Lotteries", in company names
 	syllableSim    = 0.88 // one East Asian syllable in two romanisations (Chol / Cheol)
+	skeletonFloor  = 0.75 // at least, two names with the same consonants (Menhem / Munim)
 	extraQuery     = 0.5  // weight of a query token the alert lacks
 	extraAlert     = 0.35 // weight of an alert token the query lacks
 	conflictWeight = 2.5  // weight of tokens left over on both sides
@@ -159,12 +160,19 @@ func tokSim(a, b *stok, kind Kind) (float64, Method) {
 	if kind != KindCompany && len(a.text) <= 6 && len(b.text) <= 6 && sameSyllable(a.text, b.text) {
 		return syllableSim, MethodVariant
 	}
+	sameSkel := kind != KindCompany && a.skel == b.skel && len(a.skel) >= 3
 	// Tokens sharing less than half their letters are strangers: skip
 	// the string similarity (most pairs of a candidate end here).
-	if 2*bits.OnesCount32(a.mask&b.mask) < bits.OnesCount32(a.mask|b.mask) {
+	if 2*bits.OnesCount32(a.mask&b.mask) < bits.OnesCount32(a.mask|b.mask) && !sameSkel {
 		return 0, 0
 	}
 	sim := stringSim(a.text, b.text)
+	if sameSkel {
+		// Arabic and Persian names are written without their vowels:
+		// the same consonants in the same order are one name however
+		// the vowels were guessed (Menhem, Munim).
+		return max(skeletonFloor, min(0.95, sim+0.04)), MethodSkeleton
+	}
 	if sim < weakFloor {
 		return 0, 0
 	}
