@@ -340,7 +340,7 @@ func isDigits(s string) bool {
 
 // skeleton reduces a token to its consonant outline so that spellings that
 // differ in vowels, doubled letters and common digraphs meet: the first
-// letter is kept, ph->f, ch/q/c/k->k, kh->k first and silent inside, gh->g, sh/z->s, th->t, dh->d,
+// letter is kept, ph->f, ch/q/c/k->k, kh->k first and silent inside, gh->k (Persian q), sh/z->s, th->t, dh->d,
 // x->ks; vowels, h, w and y after the first letter are dropped; repeats
 // collapse. Muhammad, Mohamed and Mukhammed all become "mhmd"-like outlines
 // ("mmd"), which is why a skeleton only opens candidates and never decides.
@@ -381,7 +381,9 @@ func skeleton(t string) string {
 				i++
 				continue
 			case 'g':
-				push('g')
+				// Persian writes Arabic q as gh (Ghasem, Qasem; Bagheri,
+				// Baqeri).
+				push('k')
 				i++
 				continue
 			case 's', 'z':

@@ -372,7 +372,7 @@ func (sc *scorer) merges(a, b []stok, swapped bool) {
 			run := unsafe.String(&sc.arena[start], len(sc.arena)-start)
 			for j := range b {
 				t := b[j].text
-				if t[0] != run[0] || len(t) < len(run)-2 || len(t) > len(run)+2 {
+				if !sameOnset(t[0], run[0]) || len(t) < len(run)-2 || len(t) > len(run)+2 {
 					continue
 				}
 				s := 1.0
@@ -391,6 +391,13 @@ func (sc *scorer) merges(a, b []stok, swapped bool) {
 			}
 		}
 	}
+}
+
+// sameOnset says whether two words may start with these letters and still
+// be one name: the same letter, two vowels (Osama, Usama) or two letters
+// that romanisations exchange (Qolam, Gholam; Kasim, Qasim).
+func sameOnset(a, b byte) bool {
+	return a == b || (isVowel(a) && isVowel(b)) || (a-'a' < 26 && b-'a' < 26 && confusable[a-'a']&(1<<(b-'a')) != 0)
 }
 
 // resplits adds pairs of two adjacent tokens on each side that read the

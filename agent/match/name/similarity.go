@@ -250,12 +250,12 @@ func indelCost(s string, i int) float64 {
 }
 
 // confusable is the table of letter pairs that transliterations exchange
-// for one another (vowels, c/k/q, s/z, v/w, i/y/j, g/j, d/t, b/p, f/v): a
+// for one another (vowels, c/k/q/g, s/z, v/w, i/y/j, g/j, d/t, b/p, f/v): a
 // bit per pair, built once and never changed.
 var confusable = buildConfusable()
 
 func buildConfusable() (t [26]uint32) {
-	for _, g := range []string{"aeiouy", "ckq", "sz", "vw", "iyj", "gj", "dt", "bp", "fv"} {
+	for _, g := range []string{"aeiouy", "ckqg", "sz", "vw", "iyj", "gj", "dt", "bp", "fv"} {
 		for i := 0; i < len(g); i++ {
 			for j := 0; j < len(g); j++ {
 				t[g[i]-'a'] |= 1 << (g[j] - 'a')
