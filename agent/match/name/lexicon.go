@@ -37,6 +37,11 @@ type lexicon struct {
 	// legalWords are the one-word legal forms of legalTypoLen letters or
 	// more, against which a misspelt word is recognised (see nearLegal).
 	legalWords []string
+	// legalPhrases are the legal forms of several words and
+	// legalPhraseTypoLen letters or more, by word count, against which a
+	// misspelt phrase is recognised (see nearLegalPhrase).
+	legalPhrases    map[int][]string
+	legalStartWords []string // their first words of four letters or more
 	// groups maps a spelling to its variant-group number (1-based).
 	groups    map[string]uint32
 	groupName []string // group number -> its first spelling, for explanations
@@ -60,11 +65,14 @@ func buildLexicon() *lexicon {
 		groups:     map[string]uint32{},
 	}
 	// Legal forms and generic business words, canonical form first. They
-	// are one class: two different legal forms still agree a little.
+	// are one class: two different legal forms still agree a little. A
+	// word written a/b/c stands for its spellings (Russian forms reach the
+	// lists in several romanisations).
 	for _, line := range []string{
-		"llc|limited liability company|limited liability co|l l c|ooo|obshchestvo s ogranichennoi otvetstvennostiu|obshchestvo s ogranichennoy otvetstvennostyu|tov|too|sp z o o|spzoo|ood|eood|doo|d o o|dooel|kft|sia|uab|ou|tnhh|mchj|s de rl|s de r l",
+		"llc|limited liability company|limited liability co|l l c|ooo|obshchestvo/obschestvo/obshestvo/obshhestvo s ogranichennoi/ogranichennoy/ogranichennoj/organichennoi otvetstvennostyu/otvetstvennostiu/otvetstvennostju|tovarystvo/tovarystva z obmezhenoyu/obmezhenoiu vidpovidalnistyu/vidpovidalnistiu|tov|too|sp z o o|spzoo|ood|eood|doo|d o o|dooel|kft|sia|uab|ou|tnhh|mchj|s de rl|s de r l",
 		"ltd|limited|ltda|limitada|limitee|ltee|pte ltd|pty ltd|pvt ltd|private limited|pte|pty|pvt|ltd sti|sti|youxian gongsi|yugen kaisha",
-		"jsc|joint stock company|joint-stock company|ao|oao|zao|pao|pjsc|cjsc|ojsc|public joint stock company|closed joint stock company|open joint stock company|pat|prat|ad|jsco|ead|dd|zrt|nyrt|akcionarsko drustvo",
+		"jsc|joint stock company|joint-stock company|ao|oao|zao|pao|pjsc|cjsc|ojsc|public joint stock company|closed joint stock company|open joint stock company|pat|prat|ad|jsco|ead|dd|zrt|nyrt|akcionarsko drustvo|otkrytoe/otkrytoye/zakrytoe/zakrytoye/publichnoe/publichnoye/nepublichnoe aktsionernoe/aktsionernoye/akcionernoe obshchestvo/obschestvo/obshestvo|aktsionernoe/aktsionernoye/akcionernoe obshchestvo/obschestvo/obshestvo|pryvatne/publichne aktsionerne tovarystvo|aktsionerne tovarystvo",
+		"sue|state unitary enterprise|federal state unitary enterprise|municipal unitary enterprise|gup|fgup|mup|federalnoe/federalnoye gosudarstvennoe/gosudarstvennoye unitarnoe/unitarnoye predpriyatie/predpriyatiye/predpriiatie|gosudarstvennoe/gosudarstvennoye/munitsipalnoe unitarnoe/unitarnoye predpriyatie/predpriyatiye/predpriiatie|state enterprise|derzhavne pidpryiemstvo",
 		"gmbh|gesellschaft mit beschrankter haftung|gesmbh|mbh",
 		"ag|aktiengesellschaft|akciova spolecnost|as|a s",
 		"sa|societe anonyme|sociedad anonima|sociedade anonima|s a|sae|saog|saoc|sa de cv|s a de c v|sab de cv|sapi de cv|sas|s a s|saic|sac|saa|anonim sirketi",
@@ -78,7 +86,7 @@ func buildLexicon() *lexicon {
 		"kg|kommanditgesellschaft|gmbh co kg|ohg|kgaa",
 		"lp|limited partnership|llp|limited liability partnership|partnership|cv",
 		"pt|perseroan terbatas|tbk|sdn bhd|bhd|berhad|sdn",
-		"ab|aktiebolag|oy|oyj|asa|aps|a/s",
+		"ab|aktiebolag|oy|oyj|asa|aps",
 		"kk|kabushiki kaisha|yk",
 		"fze|fzco|fzc|fz llc|est|establishment",
 		"trading|trade|traders|tic|ticaret",
@@ -89,7 +97,10 @@ func buildLexicon() *lexicon {
 		"international|intl|int",
 		"llc fzc|general trading",
 	} {
-		parts := strings.Split(line, "|")
+		var parts []string
+		for _, p := range strings.Split(line, "|") {
+			parts = append(parts, spellings(p)...)
+		}
 		canon := strings.ReplaceAll(parts[0], " ", "")
 		for _, p := range parts {
 			if _, dup := lx.legal[p]; dup {
@@ -102,12 +113,26 @@ func buildLexicon() *lexicon {
 			lx.legalMaxWords = max(lx.legalMaxWords, strings.Count(p, " ")+1)
 		}
 	}
+	lx.legalPhrases = map[int][]string{}
 	for p := range lx.legal {
 		if len(p) >= legalTypoLen && !strings.Contains(p, " ") {
 			lx.legalWords = append(lx.legalWords, p)
 		}
+		if n := strings.Count(p, " ") + 1; n > 1 && len(p) >= legalPhraseTypoLen {
+			lx.legalPhrases[n] = append(lx.legalPhrases[n], p)
+		}
 	}
 	slices.Sort(lx.legalWords)
+	for _, ps := range lx.legalPhrases {
+		slices.Sort(ps)
+		for _, p := range ps {
+			first, _, _ := strings.Cut(p, " ")
+			if len(first) >= 4 && !slices.Contains(lx.legalStartWords, first) {
+				lx.legalStartWords = append(lx.legalStartWords, first)
+			}
+		}
+	}
+	slices.Sort(lx.legalStartWords)
 	lx.groupName = []string{""}
 	for _, line := range strings.Split(variantsText, "\n") {
 		line = strings.TrimSpace(line)
@@ -124,6 +149,25 @@ func buildLexicon() *lexicon {
 		}
 	}
 	return lx
+}
+
+// spellings expands a phrase whose words may list alternatives separated
+// by "/" into every phrase they spell: "a/b c" is "a c" and "b c".
+func spellings(phrase string) []string {
+	out := []string{""}
+	for i, w := range strings.Fields(phrase) {
+		var next []string
+		for _, head := range out {
+			for _, alt := range strings.Split(w, "/") {
+				if i > 0 {
+					alt = head + " " + alt
+				}
+				next = append(next, alt)
+			}
+		}
+		out = next
+	}
+	return out
 }
 
 func set(words string) map[string]bool {
@@ -145,13 +189,66 @@ const legalTypoLen = 6
 // It is asked only about words the index does not know, so a real name
 // that happens to lie near one ("Golding") is never taken for one.
 func (lx *lexicon) nearLegal(t string) (string, bool) {
+	return lx.nearest(t, lx.legalWords)
+}
+
+// legalPhraseTypoLen is the least length of a legal phrase recognised
+// with a slip: shorter ones ("s a", "sa de cv") are too easily made.
+const legalPhraseTypoLen = 12
+
+// nearLegalPhrase returns the canonical legal form that the first words
+// of toks misspell ("Obshchestvo s ogranichenoi otvetstvennostyu"), and
+// how many words it spans, longest phrase first; n is 0 when none.
+func (lx *lexicon) nearLegalPhrase(toks []token) (canon string, n int) {
+	if len(toks) < 2 || !lx.nearLegalStart(toks[0].text) {
+		return "", 0
+	}
+	for k := min(lx.legalMaxWords, len(toks)); k >= 2; k-- {
+		if len(lx.legalPhrases[k]) == 0 {
+			continue
+		}
+		words := make([]string, k)
+		for i := range words {
+			words[i] = toks[i].text
+		}
+		if c, ok := lx.nearest(strings.Join(words, " "), lx.legalPhrases[k]); ok {
+			return c, k
+		}
+	}
+	return "", 0
+}
+
+// nearLegalStart says whether t is, or misspells, the first word of a
+// legal phrase of legalPhraseTypoLen letters or more: most words are
+// neither, and the phrases need not be tried.
+func (lx *lexicon) nearLegalStart(t string) bool {
+	if lx.legalStart[t] {
+		return true
+	}
+	for _, w := range lx.legalStartWords {
+		budget := 1
+		if min(len(t), len(w)) >= 8 {
+			budget = 2
+		}
+		if abs(len(t)-len(w)) <= budget && osaDistance(t, w, budget) <= budget {
+			return true
+		}
+	}
+	return false
+}
+
+// nearest returns the canonical legal form of the candidate within one
+// edit of t (two from eight letters, three from twenty), the closest first.
+func (lx *lexicon) nearest(t string, candidates []string) (string, bool) {
 	if len(t) < legalTypoLen {
 		return "", false
 	}
-	best, bestD := "", 3
-	for _, w := range lx.legalWords {
+	best, bestD := "", 4
+	for _, w := range candidates {
 		budget := 1
-		if min(len(t), len(w)) >= 8 {
+		if min(len(t), len(w)) >= 20 {
+			budget = 3
+		} else if min(len(t), len(w)) >= 8 {
 			budget = 2
 		}
 		budget = min(budget, bestD-1)

@@ -125,7 +125,7 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 	}
 	toks = ix.splitRunTogether(toks)
 	if q.Kind != KindPerson {
-		ix.legalTypos(toks)
+		toks = ix.legalTypos(toks)
 	}
 	if len(toks) > maxTokens {
 		toks = toks[:maxTokens]
@@ -223,7 +223,7 @@ func (ix *Index) Compare(q Query, e Entry) Match {
 	}
 	qn := normalize(ix.lx, kind, q.Name)
 	if kind != KindPerson {
-		ix.legalTypos(qn)
+		qn = ix.legalTypos(qn)
 	}
 	qt := ix.queryTokens(qn, nil)
 	rec := entryRecord{id: e.ID, kind: e.Kind, birth: parseBirthDate(e.BirthDate), nats: normCountries(e.Nationalities), sex: normSex(e.Sex)}
@@ -298,21 +298,42 @@ func (ix *Index) knownSkeleton(t string) bool {
 }
 
 // legalTypos turns the query words the index does not know but that
-// misspell a legal form or generic business word ("Holdnigs", "Limitd")
-// into that form, in place: left as names, they would count as rare
-// words the alert lacks, a conflict, and sink the right alert.
-func (ix *Index) legalTypos(toks []token) {
-	for i, t := range toks {
-		if t.class != className || len(t.text) < legalTypoLen {
+// misspell a legal form or generic business word ("Holdnigs", "Limitd"),
+// or a legal form of several words ("Obshchestvo s ogranichenoi
+// otvetstvennostyu"), into that form: left as names, they would count as
+// rare words the alert lacks, a conflict, and sink the right alert.
+// toks is rewritten in place; the result may be shorter.
+func (ix *Index) legalTypos(toks []token) []token {
+	out := toks[:0]
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if t.class != className {
+			out = append(out, t)
 			continue
 		}
-		if _, known := ix.vocab[t.text]; known {
+		if canon, n := ix.lx.nearLegalPhrase(toks[i:]); n > 0 && !ix.allKnown(toks[i:i+n]) {
+			out = append(out, token{text: canon, class: classLegal})
+			i += n - 1
 			continue
 		}
-		if canon, ok := ix.lx.nearLegal(t.text); ok {
-			toks[i] = token{text: canon, class: classLegal}
+		if _, known := ix.vocab[t.text]; !known && len(t.text) >= legalTypoLen {
+			if canon, ok := ix.lx.nearLegal(t.text); ok {
+				t = token{text: canon, class: classLegal}
+			}
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// allKnown says whether the index knows every token of toks.
+func (ix *Index) allKnown(toks []token) bool {
+	for _, t := range toks {
+		if _, ok := ix.vocab[t.text]; !ok {
+			return false
 		}
 	}
+	return true
 }
 
 // splitKnown returns t cut into at most depth+1 known tokens (vocabulary

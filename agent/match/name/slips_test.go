@@ -1,6 +1,9 @@
 package name
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // Slips typed into a query: a misspelt legal form, an acronym with a
 // letter more or less, two words run together with a stray letter, a
@@ -54,8 +57,24 @@ func TestNearLegal(t *testing.T) {
 	// A word the index knows stays itself, however near a legal form.
 	ix := smallIndex(t, Entry{ID: 1, Kind: KindCompany, Names: []string{"Golding Ltd"}})
 	toks := normalize(ix.lx, KindCompany, "Golding Ltd")
-	ix.legalTypos(toks)
+	toks = ix.legalTypos(toks)
 	if toks[0].text != "golding" || toks[0].class != className {
 		t.Errorf("known word rewritten: %+v", toks[0])
+	}
+	// A legal form of several words, misspelt, is that form.
+	for in, want := range map[string]string{
+		"Obshchestvo s ogranichenoi otvetstvenostyu Tarvik": "llc tarvik",
+		"Aktsionernoe dbshchestvo Tarvik":                   "jsc tarvik",
+		"Federalnoe gosudarstvenoe unitarnoe predpriyatie":  "sue",
+		"State Tarvik Enterprise":                           "state tarvik enterprises",
+	} {
+		toks := ix.legalTypos(normalize(ix.lx, KindCompany, in))
+		var got []string
+		for _, tk := range toks {
+			got = append(got, tk.text)
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("%q: got %q, want %q", in, strings.Join(got, " "), want)
+		}
 	}
 }
