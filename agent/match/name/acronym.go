@@ -96,6 +96,19 @@ func (ix *Index) addAcronyms(n uint32, toks []token) {
 			}
 		}
 	}
+	// Abbreviations of leading letters mostly start with two letters of
+	// each of two words (HOTINCOL for Hoteles e Inmuebles de Colombia):
+	// each pair of adjacent words is filed under those four letters.
+	prev := -1
+	for i, t := range toks {
+		if t.class == classStop || t.class == classNumber || len(t.text) < 2 {
+			continue
+		}
+		if prev >= 0 {
+			ix.fileAcronym([]byte{'+', toks[prev].text[0], toks[prev].text[1], t.text[0], t.text[1]}, "", n)
+		}
+		prev = i
+	}
 	// A trailing legal form is often spelt in full: "ZISCO" for Zimbabwe
 	// Iron and Steel Company.
 	last := len(toks) - 1
@@ -168,6 +181,21 @@ func (ix *Index) expandAbbreviation(t string, tok uint16, w float32, st *searchS
 	for p := 2; p+4 <= len(t) && !add(t[p:]); p++ {
 	}
 	for p := len(t) - 2; p >= 4 && !add(t[:p]); p-- {
+	}
+}
+
+// expandSyllables adds the names with two adjacent words that an
+// abbreviation t starts with: the first two letters of one, and two
+// letters of the next after a first piece of two to four letters
+// (HOTINCOL: ho-in, Hoteles e Inmuebles).
+func (ix *Index) expandSyllables(t string, tok uint16, w float32, st *searchState) {
+	var key [5]byte
+	key[0], key[1], key[2] = '+', t[0], t[1]
+	for l := 2; l <= 4 && l+2 <= len(t); l++ {
+		key[3], key[4] = t[l], t[l+1]
+		if list := ix.acronymList(string(key[:])); len(list) > 0 {
+			st.exps = append(st.exps, expansion{tok: tok, sim: abbreviationSim, w: w * abbreviationSim, list: list})
+		}
 	}
 }
 

@@ -58,6 +58,15 @@ func splitCompound(t string) (elem, name string, ok bool) {
 	return "", "", false
 }
 
+// articleJoined returns the name of a word written with its article
+// joined (Elsharif, Alhamid), or ok false.
+func articleJoined(t string) (name string, ok bool) {
+	if len(t) >= 6 && (t[0] == 'a' || t[0] == 'e') && t[1] == 'l' && !isVowel(t[2]) {
+		return t[2:], true
+	}
+	return "", false
+}
+
 func isVowel(c byte) bool { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' }
 
 // compoundElem returns the element a separate word stands for in a
@@ -67,12 +76,14 @@ func compoundElem(t string) (elem string, leads bool) {
 	switch t {
 	case "abd", "abdel", "abdul", "abdal", "abdol", "abdu", "abdoul", "abdil":
 		return "abd", true
-	case "abu", "abou", "abo":
+	case "abu", "abou", "abo", "abul", "abol":
 		return "abu", true
 	case "din", "deen", "eddine", "eddin", "uddin", "addin", "aldin":
 		return "din", false
 	case "allah", "ullah", "ollah", "ulla":
 		return "allah", false
+	case "al", "el":
+		return "al", true
 	}
 	return "", false
 }
@@ -92,6 +103,11 @@ func isArticle(t string) bool {
 // name.
 func (ix *Index) compoundKeys(toks []token, fn func(key uint64, tok int)) {
 	key := func(elem, name string) uint64 {
+		if elem == "abu" {
+			// Abd and Abu are confused in transliteration (Abul Baki,
+			// Abdulbaqi): one key; the score tells them apart.
+			elem = "abd"
+		}
 		var h maphash.Hash
 		h.SetSeed(ix.seed)
 		h.WriteString(compoundKeyTag)
@@ -107,13 +123,17 @@ func (ix *Index) compoundKeys(toks []token, fn func(key uint64, tok int)) {
 			fn(key(elem, name), i)
 			continue
 		}
+		if name, ok := articleJoined(t.text); ok && t.class == className && ix.lx.groups[t.text] == 0 {
+			fn(key("al", name), i)
+			continue
+		}
 		elem, leads := compoundElem(t.text)
 		if elem == "" {
 			continue
 		}
 		if leads {
 			j := i + 1
-			if j < len(toks) && isArticle(toks[j].text) {
+			if j < len(toks) && isArticle(toks[j].text) && elem != "al" {
 				j++
 			}
 			if j < len(toks) && toks[j].class == className && len(toks[j].text) >= 3 {
@@ -189,3 +209,14 @@ func (sc *scorer) compounds(a, b []stok, swapped bool) {
 // compoundSkeletonSim is the least similarity of a compound's name to a
 // name with the same consonants (Nasser, Nasr).
 const compoundSkeletonSim = 0.86
+
+// articleKey returns the key under which an alert name that writes t with
+// its article joined ("Elsharif" for Sharif) is filed.
+func (ix *Index) articleKey(t string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(ix.seed)
+	h.WriteString(compoundKeyTag)
+	h.WriteString("al")
+	h.WriteString(skeleton(t))
+	return h.Sum64()
+}

@@ -290,6 +290,7 @@ func TestAcronyms(t *testing.T) {
 		Entry{ID: 6, Kind: KindCompany, Names: []string{"Zelvara Iron and Steel Company"}},
 		Entry{ID: 7, Kind: KindCompany, Names: []string{"Comercializadora de Quesos Andinos Ltda."}},
 		Entry{ID: 8, Kind: KindCompany, Names: []string{"Orvalle Comunicaciones Ltda."}},
+		Entry{ID: 9, Kind: KindCompany, Names: []string{"Hoteles e Inmuebles de Tarvalia Ltda."}},
 	)
 	for _, c := range []struct {
 		q    string
@@ -303,6 +304,7 @@ func TestAcronyms(t *testing.T) {
 		{"ZISCO", 6, "zelvara iron and steel co"},            // the legal form spelt in full
 		{"COMEQUESOS LTDA", 7, "comercializadora de quesos"}, // leading letters joined
 		{"ORVALLECOM", 8, "orvalle comunicaciones"},
+		{"HOTINTAR LTDA", 9, "hoteles e inmuebles de tarvalia"}, // no whole word in it
 	} {
 		ms := ix.Search(Query{Kind: KindCompany, Name: c.q}, 0, 5)
 		if top(ms) != c.id {

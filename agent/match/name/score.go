@@ -79,6 +79,7 @@ const (
 	inflectionSim  = 0.95 // "Lottery" against "Lotteries", in company names
 	syllableSim    = 0.88 // one East Asian syllable in two romanisations (Chol / Cheol)
 	skeletonFloor  = 0.75 // at least, two names with the same consonants (Menhem / Munim)
+	articleSim     = 0.95 // a name and the same with its article joined (Sharif / Elsharif)
 	extraQuery     = 0.5  // weight of a query token the alert lacks
 	extraAlert     = 0.35 // weight of an alert token the query lacks
 	conflictWeight = 2.5  // weight of tokens left over on both sides
@@ -159,6 +160,15 @@ func tokSim(a, b *stok, kind Kind) (float64, Method) {
 	}
 	if kind != KindCompany && len(a.text) <= 6 && len(b.text) <= 6 && sameSyllable(a.text, b.text) {
 		return syllableSim, MethodVariant
+	}
+	if kind != KindCompany && (len(a.text) == len(b.text)+2 || len(b.text) == len(a.text)+2) {
+		// The article joined on one side (Elsharif, Sharif).
+		if n, ok := articleJoined(a.text); ok && n == b.text {
+			return articleSim, MethodMerge
+		}
+		if n, ok := articleJoined(b.text); ok && n == a.text {
+			return articleSim, MethodMerge
+		}
 	}
 	sameSkel := kind != KindCompany && a.skel == b.skel && len(a.skel) >= 3
 	// Tokens sharing less than half their letters are strangers: skip

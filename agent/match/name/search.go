@@ -415,6 +415,15 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 				st.exps = append(st.exps, expansion{tok: uint16(tok), sim: compoundSim, w: float32(st.q[tok].w) * compoundSim, list: ix.concatPost[cid]})
 			}
 		})
+		// A name the alert may write with its article joined.
+		for i, t := range toks {
+			if t.class != className || len(t.text) < 4 {
+				continue
+			}
+			if cid, ok := ix.concatVocab[ix.articleKey(t.text)]; ok {
+				st.exps = append(st.exps, expansion{tok: uint16(i), sim: compoundSim, w: float32(st.q[i].w) * compoundSim, list: ix.concatPost[cid]})
+			}
+		}
 	}
 	for i, t := range toks {
 		qs := &st.q[i]
@@ -465,6 +474,9 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 		}
 		if kind != KindPerson && !known && len(t.text) > abbreviationMin && abbreviationCandidate(qs) {
 			ix.expandAbbreviation(t.text, uint16(i), w, st)
+		}
+		if kind != KindPerson && !known && len(t.text) >= abbreviationMin && abbreviationCandidate(qs) {
+			ix.expandSyllables(t.text, uint16(i), w, st)
 		}
 		// Skeletons serve tokens the index does not know (misspellings).
 		if sid, ok := ix.skelVocab[qs.skel]; ok && !known && len(qs.skel) >= 3 {
