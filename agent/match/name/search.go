@@ -463,6 +463,15 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 			if cid, ok := ix.concatVocab[maphash.String(ix.seed, next+t.text)]; ok {
 				st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.99, w: pw, list: ix.concatPost[cid]})
 			}
+			// The pair written as one word, spelt otherwise (Kheir Beik,
+			// Khayrbik): the alert word with the pair's consonants.
+			if kind != KindCompany && t.class == className && toks[i+1].class == className && len(qs.skel) >= 2 && len(st.q[i+1].skel) >= 2 {
+				if _, ok := ix.vocab[cat]; !ok {
+					if sid, ok := ix.skelVocab[skeleton(cat)]; ok {
+						st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.8, w: pw * 0.8, list: ix.skelPost[sid]})
+					}
+				}
+			}
 		}
 		if t.class == classLegal || t.class == classStop || t.class == classNumber || len(t.text) < 3 {
 			continue
