@@ -29,7 +29,9 @@ func splitCompound(t string) (elem, name string, ok bool) {
 	switch t[len(t)-2:] {
 	case "ne", "in", "en", "ah":
 	default:
-		if t[0] != 'a' || t[1] != 'b' {
+		switch t[:2] {
+		case "ab", "be", "bi", "ib":
+		default:
 			return "", "", false
 		}
 	}
@@ -44,6 +46,11 @@ func splitCompound(t string) (elem, name string, ok bool) {
 	for _, p := range [...]string{"abou", "abu"} {
 		if rest, cut := strings.CutPrefix(t, p); cut && len(rest) >= 4 {
 			return "abu", rest, true
+		}
+	}
+	for _, p := range [...]string{"ben", "bin", "ibn"} {
+		if rest, cut := strings.CutPrefix(t, p); cut && len(rest) >= 5 {
+			return "bin", rest, true // Benhammedi, Bin Hammidi
 		}
 	}
 	for _, s := range [...]struct{ suffix, elem string }{
@@ -84,6 +91,8 @@ func compoundElem(t string) (elem string, leads bool) {
 		return "allah", false
 	case "al", "el":
 		return "al", true
+	case "bin", "ben", "ibn", "bn":
+		return "bin", true
 	}
 	return "", false
 }
