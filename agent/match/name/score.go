@@ -71,7 +71,7 @@ func (m Method) String() string {
 // (README.md says how).
 const (
 	simFloor       = 0.78 // token pairs below this similarity are weak
-	weakFloor      = 0.62 // token pairs below this similarity do not match
+	weakFloor      = 0.58 // token pairs below this similarity do not match
 	weakShare      = 0.5  // what a weak pair earns at most, relative to a strong one
 	variantSim     = 0.92 // same variant group
 	initialSim     = 0.9  // "V" for "Vladimir"
