@@ -239,11 +239,11 @@ func abbreviationCandidate(t *stok) bool {
 // joins the leading letters of each ("COMECARNES" for Comercializadora de
 // Carnes). The run starts at a word the token starts with; glue words and
 // legal forms may be passed over or spelt (the "CO" of "IAMCO" is the
-// company). Tokens with an exact partner are left out. swapped says a is
-// the alert side.
-func (sc *scorer) acronyms(a, b []stok, exact uint32, swapped bool) {
+// company). Tokens in skip (those with a partner spelt like them) are
+// left out. swapped says a is the alert side.
+func (sc *scorer) acronyms(a, b []stok, skip uint32, swapped bool) {
 	for i := range a {
-		if exact>>i&1 != 0 || !abbreviationCandidate(&a[i]) {
+		if skip>>i&1 != 0 || !abbreviationCandidate(&a[i]) {
 			continue
 		}
 		s := a[i].text

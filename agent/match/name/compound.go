@@ -218,14 +218,3 @@ func (sc *scorer) compounds(a, b []stok, swapped bool) {
 // compoundSkeletonSim is the least similarity of a compound's name to a
 // name with the same consonants (Nasser, Nasr).
 const compoundSkeletonSim = 0.86
-
-// articleKey returns the key under which an alert name that writes t with
-// its article joined ("Elsharif" for Sharif) is filed.
-func (ix *Index) articleKey(t string) uint64 {
-	var h maphash.Hash
-	h.SetSeed(ix.seed)
-	h.WriteString(compoundKeyTag)
-	h.WriteString("al")
-	h.WriteString(skeleton(t))
-	return h.Sum64()
-}

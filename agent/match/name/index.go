@@ -260,6 +260,13 @@ func (ix *Index) addName(entry uint32, kind Kind, toks []token) {
 		ix.addAcronyms(n, toks)
 	} else {
 		ix.compoundKeys(toks, func(key uint64, _ int) { ix.fileConcat(key, n) })
+		// A name written with its article joined (Elsharif) is found by
+		// the name alone, as a word written in two is.
+		for _, t := range toks {
+			if name, ok := articleJoined(t.text); ok && t.class == className && ix.lx.groups[t.text] == 0 {
+				ix.fileConcat(maphash.String(ix.seed, name), n)
+			}
+		}
 	}
 	ix.nameStart = append(ix.nameStart, uint32(len(ix.nameToks)))
 	ix.nameMeta = append(ix.nameMeta, sig|uint64(min(len(toks), metaLenMask))<<metaLenShift|uint64(kind)<<metaKindShift)

@@ -270,7 +270,8 @@ func (sc *scorer) score(q, c []stok, kind Kind) nameResult {
 	}
 	sc.pairs = sc.pairs[:0]
 	sc.arena = sc.arena[:0]
-	var exactQ, exactC uint32 // tokens with an exact partner
+	var exactQ, exactC uint32   // tokens with an exact partner
+	var strongQ, strongC uint32 // tokens with a partner of simFloor or more
 	for i := range q {
 		for j := range c {
 			if s, m := tokSim(&q[i], &c[j], kind); s >= weakFloor {
@@ -278,6 +279,10 @@ func (sc *scorer) score(q, c []stok, kind Kind) nameResult {
 				if m == MethodExact {
 					exactQ |= 1 << i
 					exactC |= 1 << j
+				}
+				if s >= simFloor {
+					strongQ |= 1 << i
+					strongC |= 1 << j
 				}
 			}
 		}
@@ -288,8 +293,10 @@ func (sc *scorer) score(q, c []stok, kind Kind) nameResult {
 	sc.merges(c, q, true)
 	sc.resplits(q, c, exactQ, exactC)
 	if kind == KindCompany {
-		sc.acronyms(q, c, exactQ, false)
-		sc.acronyms(c, q, exactC, true)
+		// A word with a partner spelt like it is that word, not an
+		// abbreviation of several.
+		sc.acronyms(q, c, strongQ, false)
+		sc.acronyms(c, q, strongC, true)
 	} else {
 		sc.compounds(q, c, false)
 		sc.compounds(c, q, true)

@@ -311,10 +311,14 @@ func (ix *Index) legalTypos(toks []token) []token {
 			out = append(out, t)
 			continue
 		}
-		if canon, n := ix.lx.nearLegalPhrase(toks[i:]); n > 0 && !ix.allKnown(toks[i:i+n]) {
-			out = append(out, token{text: canon, class: classLegal})
-			i += n - 1
-			continue
+		// A misspelt phrase starts with its first word or a misspelling
+		// of it, not with another word the index knows.
+		if ix.lx.legalStart[t.text] || !ix.known(t.text) {
+			if canon, n := ix.lx.nearLegalPhrase(toks[i:]); n > 0 && !ix.allKnown(toks[i:i+n]) {
+				out = append(out, token{text: canon, class: classLegal})
+				i += n - 1
+				continue
+			}
 		}
 		if _, known := ix.vocab[t.text]; !known && len(t.text) >= legalTypoLen {
 			if canon, ok := ix.lx.nearLegal(t.text); ok {
@@ -324,6 +328,12 @@ func (ix *Index) legalTypos(toks []token) []token {
 		out = append(out, t)
 	}
 	return out
+}
+
+// known says whether the index knows token t.
+func (ix *Index) known(t string) bool {
+	_, ok := ix.vocab[t]
+	return ok
 }
 
 // allKnown says whether the index knows every token of toks.
@@ -415,15 +425,6 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 				st.exps = append(st.exps, expansion{tok: uint16(tok), sim: compoundSim, w: float32(st.q[tok].w) * compoundSim, list: ix.concatPost[cid]})
 			}
 		})
-		// A name the alert may write with its article joined.
-		for i, t := range toks {
-			if t.class != className || len(t.text) < 4 {
-				continue
-			}
-			if cid, ok := ix.concatVocab[ix.articleKey(t.text)]; ok {
-				st.exps = append(st.exps, expansion{tok: uint16(i), sim: compoundSim, w: float32(st.q[i].w) * compoundSim, list: ix.concatPost[cid]})
-			}
-		}
 	}
 	for i, t := range toks {
 		qs := &st.q[i]
@@ -465,7 +466,7 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 			}
 			// The pair written as one word, spelt otherwise (Kheir Beik,
 			// Khayrbik): the alert word with the pair's consonants.
-			if kind != KindCompany && t.class == className && toks[i+1].class == className && len(qs.skel) >= 2 && len(st.q[i+1].skel) >= 2 {
+			if kind != KindCompany && t.class == className && toks[i+1].class == className && len(qs.skel) >= 2 && len(st.q[i+1].skel) >= 2 && !(known && ix.known(next)) {
 				if _, ok := ix.vocab[cat]; !ok {
 					if sid, ok := ix.skelVocab[skeleton(cat)]; ok {
 						st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.8, w: pw * 0.8, list: ix.skelPost[sid]})
@@ -480,12 +481,6 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 			if l := ix.acronymList(t.text); len(l) > 0 {
 				st.exps = append(st.exps, expansion{tok: uint16(i), sim: float32(acronymSim(len(t.text))), w: w * float32(acronymSim(len(t.text))), list: l})
 			}
-		}
-		if kind != KindPerson && !known && len(t.text) > abbreviationMin && abbreviationCandidate(qs) {
-			ix.expandAbbreviation(t.text, uint16(i), w, st)
-		}
-		if kind != KindPerson && !known && len(t.text) >= abbreviationMin && abbreviationCandidate(qs) {
-			ix.expandSyllables(t.text, uint16(i), w, st)
 		}
 		// Skeletons serve tokens the index does not know (misspellings).
 		if sid, ok := ix.skelVocab[qs.skel]; ok && !known && len(qs.skel) >= 3 {
@@ -510,6 +505,14 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 			}
 			if !known && len(st.nbrs) == 0 && len(t.text) >= runTogetherLen && t.class == className {
 				ix.fuzzyPairs(t.text, uint16(i), w, st)
+			}
+			// A company word the index does not know and that misspells
+			// none it knows may abbreviate several.
+			if kind != KindPerson && !known && len(st.nbrs) == 0 && len(t.text) >= abbreviationMin && abbreviationCandidate(qs) {
+				if len(t.text) > abbreviationMin {
+					ix.expandAbbreviation(t.text, uint16(i), w, st)
+				}
+				ix.expandSyllables(t.text, uint16(i), w, st)
 			}
 		}
 	}
