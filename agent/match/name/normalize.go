@@ -113,20 +113,28 @@ func normalize(lx *lexicon, kind Kind, s string) []token {
 			toks = append(toks, token{t, className})
 		}
 	}
-	// Bound the output, not only the input, so that normalising the
-	// joined tokens again gives the same tokens.
-	size := 0
-	for i, t := range toks {
-		size += len(t.text) + 1
-		if size > maxNameBytes {
-			toks = toks[:i]
-			break
-		}
-	}
 	if len(toks) == 0 && len(raw) > 0 {
 		// A name made only of titles: keep them rather than nothing.
 		for _, r := range raw {
 			toks = append(toks, token{r.text, className})
+		}
+	}
+	return boundTokens(toks)
+}
+
+// boundTokens bounds the output, not only the input, so that normalising
+// the joined tokens again gives the same tokens: the tokens that fit in
+// maxNameBytes, and a first token longer than that cut to it.
+func boundTokens(toks []token) []token {
+	size := 0
+	for i, t := range toks {
+		size += len(t.text) + 1
+		if size > maxNameBytes {
+			if i == 0 {
+				toks[0].text = t.text[:maxNameBytes]
+				return toks[:1]
+			}
+			return toks[:i]
 		}
 	}
 	return toks

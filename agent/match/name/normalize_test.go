@@ -113,7 +113,8 @@ func TestVariantTable(t *testing.T) {
 // FuzzNormalize: no panics, valid lower-case ASCII tokens, and a second
 // pass over the joined tokens changes nothing.
 func FuzzNormalize(f *testing.F) {
-	for _, s := range []string{"PUTIN, Vladimir", "Siemens AG", "习近平", "S.A.R.L.", "al-'Abd", "Ｍｏｈａｍｍｅｄ", "O'Neil & Sons, Ltd.", "\xff\xfe", "a.b.c.d"} {
+	for _, s := range []string{"PUTIN, Vladimir", "Siemens AG", "习近平", "S.A.R.L.", "al-'Abd", "Ｍｏｈａｍｍｅｄ", "O'Neil & Sons, Ltd.", "\xff\xfe", "a.b.c.d",
+		"C.A.D. S.A. de C.V.", "NAUMAU, Siarhei", "Obshchestvo s ogranichennoi otvetstvennostyu 'SGM-MOST'", "Grupo W S.A.", "ZIMOUSKY, Aliaksandr"} {
 		f.Add(uint8(0), s)
 		f.Add(uint8(1), s)
 		f.Add(uint8(2), s)
