@@ -147,13 +147,22 @@ func boundTokens(toks []token) []token {
 // before a surname suffix are rewritten: elsewhere "ou" is mostly the
 // French spelling of u (Youssef, Abdoul).
 func belarusian(t string) string {
-	if len(t) >= 5 && (strings.HasSuffix(t, "au") || strings.HasSuffix(t, "ou")) && !isVowel(t[len(t)-3]) {
-		return t[:len(t)-1] + "v"
-	}
-	for _, s := range [...]string{"ausk", "ousk", "eusk"} {
-		if i := strings.Index(t, s); i >= 2 {
-			return t[:i+1] + "v" + t[i+2:]
+	// Every -usk- first, then the ending, so that a second pass finds
+	// nothing more to do.
+	for {
+		i := -1
+		for _, s := range [...]string{"ausk", "ousk", "eusk"} {
+			if j := strings.Index(t, s); j >= 2 && (i < 0 || j < i) {
+				i = j
+			}
 		}
+		if i < 0 {
+			break
+		}
+		t = t[:i+1] + "v" + t[i+2:]
+	}
+	if len(t) >= 5 && (strings.HasSuffix(t, "au") || strings.HasSuffix(t, "ou")) && !isVowel(t[len(t)-3]) {
+		t = t[:len(t)-1] + "v"
 	}
 	return t
 }
