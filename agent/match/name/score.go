@@ -176,7 +176,7 @@ func tokSim(a, b *stok, kind Kind) (float64, Method) {
 	if 2*bits.OnesCount32(a.mask&b.mask) < bits.OnesCount32(a.mask|b.mask) && !sameSkel {
 		return 0, 0
 	}
-	sim := stringSim(a.text, b.text)
+	sim := stringSimAtLeast(a.text, b.text, weakFloor)
 	if sameSkel {
 		// Arabic and Persian names are written without their vowels:
 		// the same consonants in the same order are one name however
@@ -221,6 +221,12 @@ func inflects(long, short string) bool {
 // distance for long ones (where Jaro-Winkler is too generous to distinct
 // names sharing a prefix); tokens of three letters or fewer must be equal.
 func stringSim(a, b string) float64 {
+	return stringSimAtLeast(a, b, 0)
+}
+
+// stringSimAtLeast is stringSim for callers that discard a similarity
+// under floor: the edit distance gives up as soon as it cannot reach it.
+func stringSimAtLeast(a, b string, floor float64) float64 {
 	la, lb := len(a), len(b)
 	m := max(la, lb)
 	switch {
@@ -234,8 +240,18 @@ func stringSim(a, b string) float64 {
 	if jaroWinklerASCII(a, b) < 0.65 {
 		return 0
 	}
-	return weightedEditSimilarity(a, b, float64(m)/2)
+	budget := float64(m) / 2
+	if floor > 0 {
+		// 1 - cost/(m+2) >= floor
+		budget = min(budget, (1-floor)*float64(m+2))
+	}
+	return weightedEditSimilarity(a, b, budget)
 }
+
+// mergeLetterSlack is how many letters may be in one side's letter set
+// and not the other's for a merge to be worth the edit distance
+// ("abd al razziq" and "abdelrazik" differ by q, e and k).
+const mergeLetterSlack = 3
 
 // jaroWinklerASCII is JaroWinkler on byte strings (normalised tokens are
 // ASCII), without allocating.
@@ -387,14 +403,23 @@ func (sc *scorer) merges(a, b []stok, swapped bool) {
 				sc.arena = append(sc.arena, a[k].text...)
 			}
 			run := unsafe.String(&sc.arena[start], len(sc.arena)-start)
+			var runMask uint32
+			for k := i; k < i+n; k++ {
+				runMask |= a[k].mask
+			}
 			for j := range b {
 				t := b[j].text
 				if !sameOnset(t[0], run[0]) || len(t) < len(run)-2 || len(t) > len(run)+2 {
 					continue
 				}
+				// Written together, the two sides use nearly the same
+				// letters: skip the edit distance for the rest.
+				if bits.OnesCount32(runMask^b[j].mask) > mergeLetterSlack {
+					continue
+				}
 				s := 1.0
 				if t != run {
-					s = stringSim(run, t)
+					s = stringSimAtLeast(run, t, simFloor)
 					if s < simFloor {
 						continue
 					}
