@@ -48,6 +48,7 @@ type vocabToken struct {
 	mask  uint32 // letterMask(text)
 	skel  uint32 // index into skelPost
 	group uint32 // variant group, 0 for none
+	syl   uint64 // syllableCode(text)
 	class tokenClass
 	df    uint32   // live names holding the token
 	post  []uint32 // names holding the token, ascending
@@ -328,7 +329,7 @@ func (ix *Index) vocabID(t token) uint32 {
 		ix.skelPost = append(ix.skelPost, nil)
 		ix.skelText = append(ix.skelText, sk)
 	}
-	ix.toks = append(ix.toks, vocabToken{text: t.text, mask: letterMask(t.text), skel: sid, group: ix.lx.groups[t.text], class: t.class})
+	ix.toks = append(ix.toks, vocabToken{text: t.text, mask: letterMask(t.text), skel: sid, group: ix.lx.groups[t.text], syl: syllableCode(t.text), class: t.class})
 	ix.vocab[t.text] = id
 	if fuzzyEligible(t) {
 		ix.addDelKey(t.text, id)

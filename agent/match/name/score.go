@@ -94,6 +94,7 @@ type stok struct {
 	mask  uint32 // the set of letters (and digits, folded) in text
 	skel  string
 	group uint32
+	syl   uint64 // syllableCode(text)
 	class tokenClass
 	w     float64
 }
@@ -158,7 +159,7 @@ func tokSim(a, b *stok, kind Kind) (float64, Method) {
 	if kind == KindCompany && (inflects(a.text, b.text) || inflects(b.text, a.text)) {
 		return inflectionSim, MethodInflection
 	}
-	if kind != KindCompany && len(a.text) <= 6 && len(b.text) <= 6 && sameSyllable(a.text, b.text) {
+	if kind != KindCompany && a.syl != 0 && a.syl == b.syl {
 		return syllableSim, MethodVariant
 	}
 	if kind != KindCompany && (len(a.text) == len(b.text)+2 || len(b.text) == len(a.text)+2) {

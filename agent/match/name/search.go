@@ -383,7 +383,7 @@ func (ix *Index) splitKnown(t string, depth int) []string {
 // queryTokens prepares tokens for scoring with the index's statistics.
 func (ix *Index) queryTokens(toks []token, out []stok) []stok {
 	for _, t := range toks {
-		s := stok{text: t.text, mask: letterMask(t.text), class: t.class, skel: skeleton(t.text), group: ix.lx.groups[t.text]}
+		s := stok{text: t.text, mask: letterMask(t.text), class: t.class, skel: skeleton(t.text), group: ix.lx.groups[t.text], syl: syllableCode(t.text)}
 		var df uint32
 		if id, ok := ix.vocab[t.text]; ok {
 			df = ix.toks[id].df
@@ -405,7 +405,7 @@ func (ix *Index) nameTokens(n uint32, out []stok) []stok {
 		if vt.group != 0 {
 			df = max(df, ix.groupDF[vt.group])
 		}
-		out = append(out, stok{text: vt.text, mask: vt.mask, class: vt.class, skel: ix.skelText[vt.skel], group: vt.group, w: ix.tokenWeight(df, vt.class)})
+		out = append(out, stok{text: vt.text, mask: vt.mask, class: vt.class, skel: ix.skelText[vt.skel], group: vt.group, syl: vt.syl, w: ix.tokenWeight(df, vt.class)})
 	}
 	return out
 }

@@ -92,6 +92,22 @@ func b2i(b bool) int {
 	return 0
 }
 
+// syllableCode packs the syllable key of t into a word, 0 when t is not
+// one syllable, so that the scorer compares two words per token pair
+// rather than romanising both tokens again.
+func syllableCode(t string) uint64 {
+	var buf [12]byte
+	k := syllableKey(buf[:0], t)
+	if k == nil || len(k) > 8 {
+		return 0
+	}
+	var c uint64
+	for _, b := range k {
+		c = c<<8 | uint64(b)
+	}
+	return c
+}
+
 // sameSyllable says whether a and b are romanisations of one syllable.
 func sameSyllable(a, b string) bool {
 	var ba, bb [12]byte
