@@ -197,9 +197,12 @@ func osaDistance(a, b string, budget int) int {
 
 // weightedEditSimilarity compares two ASCII tokens with an edit distance in
 // which confusable letters (vowels for vowels, c/k/q, s/z, v/w, i/y, ...)
-// cost 0.5 and other edits 1, adjacent transpositions 1. It gives up once
-// the cost passes the budget and then returns 0. The result is
-// 1 - cost/(len(longer)+2), so one edit in six letters gives 0.875.
+// cost 0.6, doubled letters and h 0.5-0.6 to insert or delete, and other
+// edits 1, adjacent transpositions 1. It gives up once the cost passes the
+// budget and then returns 0. The result is 1 - cost/(len(longer)+2), so
+// one edit in six letters gives 0.875. Costs are kept in tenths, as
+// integers, and each letter's insertion cost is worked out once: the
+// scorer calls this for every close pair of every candidate.
 func weightedEditSimilarity(a, b string, budget float64) float64 {
 	la, lb := len(a), len(b)
 	if la == 0 || lb == 0 {
@@ -208,45 +211,67 @@ func weightedEditSimilarity(a, b string, budget float64) float64 {
 	if float64(abs(la-lb)) > budget || la > 32 || lb > 32 {
 		return 0
 	}
-	var r0, r1, r2 [33]float64
+	limit := int32(budget*10 + 1e-9)
+	var ia, ib [32]int32
+	for i := range la {
+		ia[i] = indelCost10(a, i)
+	}
+	for j := range lb {
+		ib[j] = indelCost10(b, j)
+	}
+	var r0, r1, r2 [33]int32
 	pp, p, c := r0[:lb+1], r1[:lb+1], r2[:lb+1]
 	for j := range p {
-		p[j] = float64(j)
+		p[j] = int32(j) * 10
 	}
 	for i := 1; i <= la; i++ {
-		c[0] = float64(i)
+		ai := a[i-1]
+		c[0] = int32(i) * 10
 		rowMin := c[0]
 		for j := 1; j <= lb; j++ {
-			v := min(p[j]+indelCost(a, i-1), c[j-1]+indelCost(b, j-1), p[j-1]+substCost(a[i-1], b[j-1]))
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				v = min(v, pp[j-2]+1)
+			v := min(p[j]+ia[i-1], c[j-1]+ib[j-1], p[j-1]+substCost10(ai, b[j-1]))
+			if i > 1 && j > 1 && ai == b[j-2] && a[i-2] == b[j-1] {
+				v = min(v, pp[j-2]+10)
 			}
 			c[j] = v
 			rowMin = min(rowMin, v)
 		}
-		if rowMin > budget {
+		if rowMin > limit {
 			return 0
 		}
 		pp, p, c = p, c, pp
 	}
 	cost := p[lb]
-	if cost > budget {
+	if cost > limit {
 		return 0
 	}
-	return 1 - cost/float64(max(la, lb)+2)
+	return 1 - float64(cost)/10/float64(max(la, lb)+2)
 }
 
-// indelCost makes inserting or deleting a doubled letter or an 'h' cheap:
-// transliterations disagree most about those (Mohammed/Mohamed, Kh/K).
-func indelCost(s string, i int) float64 {
+// indelCost10 makes inserting or deleting a doubled letter or an 'h'
+// cheap (tenths): transliterations disagree most about those
+// (Mohammed/Mohamed, Kh/K).
+func indelCost10(s string, i int) int32 {
 	ch := s[i]
 	if (i > 0 && s[i-1] == ch) || (i+1 < len(s) && s[i+1] == ch) {
-		return 0.5
+		return 5
 	}
 	if ch == 'h' {
-		return 0.6
+		return 6
 	}
-	return 1
+	return 10
+}
+
+// substCost10 is the cost of writing one letter for another (tenths):
+// less for letters that transliterations exchange.
+func substCost10(x, y byte) int32 {
+	if x == y {
+		return 0
+	}
+	if x-'a' < 26 && y-'a' < 26 && confusable[x-'a']&(1<<(y-'a')) != 0 {
+		return 6
+	}
+	return 10
 }
 
 // confusable is the table of letter pairs that transliterations exchange
@@ -263,16 +288,6 @@ func buildConfusable() (t [26]uint32) {
 		}
 	}
 	return t
-}
-
-func substCost(x, y byte) float64 {
-	if x == y {
-		return 0
-	}
-	if x-'a' < 26 && y-'a' < 26 && confusable[x-'a']&(1<<(y-'a')) != 0 {
-		return 0.6
-	}
-	return 1
 }
 
 func abs(x int) int {

@@ -3,9 +3,11 @@ package name
 import (
 	"encoding/csv"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -84,5 +86,88 @@ func TestWeightedEditCheapConfusions(t *testing.T) {
 	}
 	if s := weightedEditSimilarity("abcdefgh", "stuvwxyz", 2); s != 0 {
 		t.Errorf("over budget gave %.3f, want 0", s)
+	}
+}
+
+// weightedEditRef is the weighted edit distance written plainly, in
+// floating point, as the similarity was first defined: the integer
+// version must give the same results.
+func weightedEditRef(a, b string, budget float64) float64 {
+	la, lb := len(a), len(b)
+	if la == 0 || lb == 0 || float64(abs(la-lb)) > budget {
+		return 0
+	}
+	indel := func(s string, i int) float64 {
+		ch := s[i]
+		if (i > 0 && s[i-1] == ch) || (i+1 < len(s) && s[i+1] == ch) {
+			return 0.5
+		}
+		if ch == 'h' {
+			return 0.6
+		}
+		return 1
+	}
+	subst := func(x, y byte) float64 {
+		switch {
+		case x == y:
+			return 0
+		case confusable[x-'a']&(1<<(y-'a')) != 0:
+			return 0.6
+		}
+		return 1
+	}
+	d := make([][]float64, la+1)
+	for i := range d {
+		d[i] = make([]float64, lb+1)
+		if i > 0 {
+			d[i][0] = float64(i)
+		}
+	}
+	for j := 1; j <= lb; j++ {
+		d[0][j] = float64(j)
+	}
+	for i := 1; i <= la; i++ {
+		for j := 1; j <= lb; j++ {
+			v := min(d[i-1][j]+indel(a, i-1), d[i][j-1]+indel(b, j-1), d[i-1][j-1]+subst(a[i-1], b[j-1]))
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				v = min(v, d[i-2][j-2]+1)
+			}
+			d[i][j] = v
+		}
+	}
+	if d[la][lb] > budget+1e-9 {
+		return 0
+	}
+	return 1 - d[la][lb]/float64(max(la, lb)+2)
+}
+
+func TestWeightedEditMatchesDefinition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	word := func() string {
+		const letters = "aehiklmnoqrsuy"
+		b := make([]byte, 3+rng.IntN(12))
+		for i := range b {
+			b[i] = letters[rng.IntN(len(letters))]
+		}
+		return string(b)
+	}
+	for k := 0; k < 20000; k++ {
+		a := word()
+		b := typo(rng, a) // mostly close pairs, where the budget matters
+		if rng.IntN(4) == 0 {
+			b = word()
+		}
+		b = strings.ToLower(b)
+		if strings.ContainsFunc(b, func(r rune) bool { return r < 'a' || r > 'z' }) {
+			continue
+		}
+		budget := float64(max(len(a), len(b))) / 2
+		if rng.IntN(2) == 0 {
+			budget = (1 - simFloor) * float64(max(len(a), len(b))+2)
+		}
+		got, want := weightedEditSimilarity(a, b, budget), weightedEditRef(a, b, budget)
+		if math.Abs(got-want) > 1e-9 {
+			t.Fatalf("weightedEditSimilarity(%q, %q, %.2f) = %.6f, definition gives %.6f", a, b, budget, got, want)
+		}
 	}
 }
