@@ -50,8 +50,8 @@ func acronymSim(n int) float64 {
 
 // initialsOf appends to buf the initials of toks that an acronym spells,
 // skipping glue words (the, of) and numbers; legal forms count unless
-// skipLegal. It stops at acronymMax letters and returns buf unchanged when fewer than acronymMin words
-// would spell it.
+// skipLegal. It stops at acronymMax letters, and returns buf unchanged
+// when fewer than acronymMin words would spell it.
 func initialsOf(buf []byte, toks []token, skipLegal bool) []byte {
 	start := len(buf)
 	for _, t := range toks {
