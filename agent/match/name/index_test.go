@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -30,6 +31,20 @@ func top(ms []Match) uint32 {
 	return ms[0].ID
 }
 
+// wantFirst searches q and fails the test unless entry id comes first and
+// its explanation holds a pair for which pair is true (what names it).
+func wantFirst(t *testing.T, ix *Index, q Query, threshold float64, id uint32, what string, pair func(TokenMatch) bool) {
+	t.Helper()
+	ms := ix.Search(q, threshold, 5)
+	if top(ms) != id {
+		t.Errorf("%q: got %v, want entry %d first", q.Name, ms, id)
+		return
+	}
+	if !slices.ContainsFunc(ms[0].Explanation.Pairs, pair) {
+		t.Errorf("%q: explanation has no %s:\n%s", q.Name, what, ms[0].Explanation)
+	}
+}
+
 func TestMergesAndSplits(t *testing.T) {
 	ix := smallIndex(t,
 		Entry{ID: 1, Kind: KindPerson, Names: []string{"Abdulrahman Qorvandi"}},
@@ -43,18 +58,8 @@ func TestMergesAndSplits(t *testing.T) {
 		{"Abdulrahman Telvaszi", 2},
 		{"QORVANDI, Abdul-Rahman", 1},
 	} {
-		ms := ix.Search(Query{Kind: KindPerson, Name: c.q}, DefaultThreshold, 5)
-		if top(ms) != c.id {
-			t.Errorf("%q: got %v, want entry %d first", c.q, ms, c.id)
-			continue
-		}
-		found := false
-		for _, p := range ms[0].Explanation.Pairs {
-			found = found || p.Method == MethodMerge
-		}
-		if !found {
-			t.Errorf("%q: explanation has no merge:\n%s", c.q, ms[0].Explanation)
-		}
+		wantFirst(t, ix, Query{Kind: KindPerson, Name: c.q}, DefaultThreshold, c.id, "merge",
+			func(p TokenMatch) bool { return p.Method == MethodMerge })
 	}
 }
 
@@ -306,18 +311,9 @@ func TestAcronyms(t *testing.T) {
 		{"ORVALLECOM", 8, "orvalle comunicaciones"},
 		{"HOTINTAR LTDA", 9, "hoteles e inmuebles de tarvalia"}, // no whole word in it
 	} {
-		ms := ix.Search(Query{Kind: KindCompany, Name: c.q}, 0, 5)
-		if top(ms) != c.id {
-			t.Errorf("%q: got %v, want entry %d first", c.q, ms, c.id)
-			continue
-		}
-		found := false
-		for _, p := range ms[0].Explanation.Pairs {
-			found = found || ((p.Method == MethodAcronym || p.Method == MethodAbbreviation) && p.Alert == c.what)
-		}
-		if !found {
-			t.Errorf("%q: explanation has no acronym for %q:\n%s", c.q, c.what, ms[0].Explanation)
-		}
+		wantFirst(t, ix, Query{Kind: KindCompany, Name: c.q}, 0, c.id, "acronym for "+c.what, func(p TokenMatch) bool {
+			return (p.Method == MethodAcronym || p.Method == MethodAbbreviation) && p.Alert == c.what
+		})
 	}
 	// The other way round: the alert holds the acronym.
 	ix = smallIndex(t, Entry{ID: 4, Kind: KindCompany, Names: []string{"KVRT"}})
@@ -349,18 +345,8 @@ func TestInflections(t *testing.T) {
 		{"Varnek National Lotteries Limited", 1},
 		{"Comunicacion Orvalle S.A.", 2},
 	} {
-		ms := ix.Search(Query{Kind: KindCompany, Name: c.q}, DefaultThreshold, 5)
-		if top(ms) != c.id {
-			t.Errorf("%q: got %v, want entry %d first", c.q, ms, c.id)
-			continue
-		}
-		found := false
-		for _, p := range ms[0].Explanation.Pairs {
-			found = found || p.Method == MethodInflection
-		}
-		if !found {
-			t.Errorf("%q: explanation has no inflection:\n%s", c.q, ms[0].Explanation)
-		}
+		wantFirst(t, ix, Query{Kind: KindCompany, Name: c.q}, DefaultThreshold, c.id, "inflection",
+			func(p TokenMatch) bool { return p.Method == MethodInflection })
 	}
 	for _, p := range [][2]string{{"lotteries", "lottery"}, {"lines", "line"}, {"branches", "branch"}, {"comunicaciones", "comunicacion"}} {
 		if !inflects(p[0], p[1]) {
@@ -398,18 +384,9 @@ func TestArabicCompounds(t *testing.T) {
 		{"Abdurraziq Ahmad", 2},
 		{"Salah ad-Din Muhammad", 3},
 	} {
-		ms := ix.Search(Query{Kind: KindPerson, Name: c.q}, 0, 5)
-		if top(ms) != c.id {
-			t.Errorf("%q: got %v, want entry %d first", c.q, ms, c.id)
-			continue
-		}
-		found := false
-		for _, p := range ms[0].Explanation.Pairs {
-			found = found || (p.Method == MethodMerge && strings.Contains(p.Query+p.Alert, " "))
-		}
-		if !found {
-			t.Errorf("%q: explanation has no merge of the compound:\n%s", c.q, ms[0].Explanation)
-		}
+		wantFirst(t, ix, Query{Kind: KindPerson, Name: c.q}, 0, c.id, "merge of the compound", func(p TokenMatch) bool {
+			return p.Method == MethodMerge && strings.Contains(p.Query+p.Alert, " ")
+		})
 	}
 }
 
