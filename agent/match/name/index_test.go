@@ -369,8 +369,10 @@ func TestArabicCompounds(t *testing.T) {
 		{ID: 1, Kind: KindPerson, Names: []string{"NASR AL-DIN, Muhammad"}},
 		{ID: 2, Kind: KindPerson, Names: []string{"ABD AL-RAZIQ, Ahmad"}},
 		{ID: 3, Kind: KindPerson, Names: []string{"Salaheddine Muhammad"}},
+		{ID: 4, Kind: KindPerson, Names: []string{"BENHAMMEDI, Tarik"}},
+		{ID: 5, Kind: KindPerson, Names: []string{"ELSHARIF, Tarik"}},
 	}
-	for i, s := range []string{"Nasir", "Nasrallah", "Razi", "Rashid", "Salah", "Salih", "Nasser", "Din"} {
+	for i, s := range []string{"Nasir", "Nasrallah", "Razi", "Rashid", "Salah", "Salih", "Nasser", "Din", "Tariq", "Tarek"} {
 		extra = append(extra, Entry{ID: uint32(100 + i), Kind: KindPerson, Names: []string{s + " Muhammad"}}, Entry{ID: uint32(200 + i), Kind: KindPerson, Names: []string{s + " Ahmad"}})
 	}
 	ix := smallIndex(t, extra...)
@@ -383,9 +385,11 @@ func TestArabicCompounds(t *testing.T) {
 		{"ABDELRAZIK, Ahmed", 2},
 		{"Abdurraziq Ahmad", 2},
 		{"Salah ad-Din Muhammad", 3},
+		{"BIN HAMMIDI, Tarik", 4},
+		{"SHARIF, Tarik", 5}, // the article joined on the alert's side
 	} {
 		wantFirst(t, ix, Query{Kind: KindPerson, Name: c.q}, 0, c.id, "merge of the compound", func(p TokenMatch) bool {
-			return p.Method == MethodMerge && strings.Contains(p.Query+p.Alert, " ")
+			return p.Method == MethodMerge && (strings.Contains(p.Query+p.Alert, " ") || len(p.Query) != len(p.Alert))
 		})
 	}
 }
@@ -443,4 +447,16 @@ func TestSameConsonantsPair(t *testing.T) {
 			t.Errorf("company words paired by consonants alone:\n%s", m.Explanation)
 		}
 	}
+}
+
+// Two words of a person's name written as one word, and spelt otherwise,
+// meet through their consonants (Kheir Beik / Khayrbik).
+func TestJoinedWordsSpeltOtherwise(t *testing.T) {
+	extra := []Entry{{ID: 1, Kind: KindPerson, Names: []string{"KHAYRBIK, Muhammad"}}}
+	for i, s := range []string{"Nasir", "Razi", "Rashid", "Salah", "Salih", "Nasser", "Tariq", "Karim"} {
+		extra = append(extra, Entry{ID: uint32(100 + i), Kind: KindPerson, Names: []string{s + " Muhammad"}})
+	}
+	ix := smallIndex(t, extra...)
+	wantFirst(t, ix, Query{Kind: KindPerson, Name: "Kheir Beik, Mohamed"}, 0, 1, "merge",
+		func(p TokenMatch) bool { return p.Method == MethodMerge && p.Alert == "khayrbik" })
 }

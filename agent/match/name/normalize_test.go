@@ -36,6 +36,8 @@ func TestNormalize(t *testing.T) {
 		{KindPerson, "ZIMOUSKY, Aliaksandr", "aliaksandr zimovsky"}, // Belarusian ў as the Russian в
 		{KindPerson, "NAUMAU, Siarhei", "siarhei naumav"},
 		{KindPerson, "Youssef Abdoulaye Traou", "youssef abdoulaye traou"},
+		{KindPerson, "Haji Tarvik Osmani", "tarvik osmani"},
+		{KindCompany, "Borisat Siam Tarvik Chamkat", "co siam tarvik ltd"},
 		{KindCompany, "C.A.D. S.A.", "cad sa"},
 		{KindCompany, "Grupo W S.A.", "group w sa"},
 		{KindCompany, "Aero Norte S.A. de C.V.", "aero norte sa"},
@@ -73,7 +75,7 @@ func TestLegalFormsClassedNotDropped(t *testing.T) {
 }
 
 func TestSkeleton(t *testing.T) {
-	same := [][2]string{{"mohammed", "muhammad"}, {"mohamed", "mukhammed"}, {"philip", "filip"}, {"yusuf", "yousef"}}
+	same := [][2]string{{"mohammed", "muhammad"}, {"mohamed", "mukhammed"}, {"philip", "filip"}, {"yusuf", "yousef"}, {"bagheri", "baqeri"}, {"ghasem", "qasem"}}
 	for _, p := range same {
 		if skeleton(p[0]) != skeleton(p[1]) {
 			t.Errorf("skeleton(%q) = %q, skeleton(%q) = %q: want equal", p[0], skeleton(p[0]), p[1], skeleton(p[1]))
