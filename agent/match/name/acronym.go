@@ -263,11 +263,7 @@ func (sc *scorer) acronyms(a, b []stok, skip uint32, swapped bool) {
 			if end < 0 || end-j+1 > 31-j {
 				continue
 			}
-			p := pairing{qi: uint8(i), qn: 1, ci: uint8(j), cn: uint8(end - j + 1), method: method, sim: sim}
-			if swapped {
-				p = pairing{qi: uint8(j), qn: uint8(end - j + 1), ci: uint8(i), cn: 1, method: method, sim: sim}
-			}
-			sc.pairs = append(sc.pairs, p)
+			sc.pairs = append(sc.pairs, oriented(i, 1, j, end-j+1, method, sim, swapped))
 		}
 	}
 }

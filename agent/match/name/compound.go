@@ -196,7 +196,7 @@ func (sc *scorer) compounds(a, b []stok, swapped bool) {
 			if k < 0 || k >= len(b) || b[k].class != className {
 				continue
 			}
-			s := stringSim(name, b[k].text)
+			s := stringSimAtLeast(name, b[k].text, simFloor)
 			if skel == "" {
 				skel = skeleton(name)
 			}
@@ -206,11 +206,7 @@ func (sc *scorer) compounds(a, b []stok, swapped bool) {
 			if s < simFloor {
 				continue
 			}
-			p := pairing{qi: uint8(i), qn: 1, ci: uint8(lo), cn: uint8(hi - lo + 1), method: MethodMerge, sim: min(s, 0.95)}
-			if swapped {
-				p = pairing{qi: uint8(lo), qn: uint8(hi - lo + 1), ci: uint8(i), cn: 1, method: MethodMerge, sim: p.sim}
-			}
-			sc.pairs = append(sc.pairs, p)
+			sc.pairs = append(sc.pairs, oriented(i, 1, lo, hi-lo+1, MethodMerge, min(s, 0.95), swapped))
 		}
 	}
 }

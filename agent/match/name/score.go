@@ -1,6 +1,7 @@
 package name
 
 import (
+	"cmp"
 	"math/bits"
 	"slices"
 	"strings"
@@ -171,23 +172,23 @@ func tokSim(a, b *stok, kind Kind) (float64, Method) {
 			return articleSim, MethodMerge
 		}
 	}
-	sameSkel := kind != KindCompany && a.skel == b.skel && len(a.skel) >= 3
+	sameSkel := a.skel == b.skel && len(a.skel) >= 3
+	// Arabic and Persian names are written without their vowels: in a
+	// person's name the same consonants in the same order are one name
+	// however the vowels were guessed (Menhem, Munim).
+	vowelsGuessed := sameSkel && kind != KindCompany
 	// Tokens sharing less than half their letters are strangers: skip
 	// the string similarity (most pairs of a candidate end here).
-	if 2*bits.OnesCount32(a.mask&b.mask) < bits.OnesCount32(a.mask|b.mask) && !sameSkel {
+	if 2*bits.OnesCount32(a.mask&b.mask) < bits.OnesCount32(a.mask|b.mask) && !vowelsGuessed {
 		return 0, 0
 	}
 	sim := stringSimAtLeast(a.text, b.text, weakFloor)
-	if sameSkel {
-		// Arabic and Persian names are written without their vowels:
-		// the same consonants in the same order are one name however
-		// the vowels were guessed (Menhem, Munim).
+	switch {
+	case vowelsGuessed:
 		return max(skeletonFloor, min(0.95, sim+0.04)), MethodSkeleton
-	}
-	if sim < weakFloor {
+	case sim < weakFloor:
 		return 0, 0
-	}
-	if a.skel == b.skel && len(a.skel) >= 3 {
+	case sameSkel:
 		return min(0.95, sim+0.04), MethodSkeleton
 	}
 	return sim, MethodFuzzy
@@ -221,12 +222,6 @@ func inflects(long, short string) bool {
 // stringSim is Jaro-Winkler for short tokens and a budgeted weighted edit
 // distance for long ones (where Jaro-Winkler is too generous to distinct
 // names sharing a prefix); tokens of three letters or fewer must be equal.
-func stringSim(a, b string) float64 {
-	return stringSimAtLeast(a, b, 0)
-}
-
-// stringSimAtLeast is stringSim for callers that discard a similarity
-// under floor: the edit distance gives up as soon as it cannot reach it.
 func stringSimAtLeast(a, b string, floor float64) float64 {
 	la, lb := len(a), len(b)
 	m := max(la, lb)
@@ -319,13 +314,7 @@ func (sc *scorer) score(q, c []stok, kind Kind) nameResult {
 		sc.compounds(c, q, true)
 	}
 	slices.SortFunc(sc.pairs, func(a, b pairing) int {
-		switch {
-		case a.sim > b.sim:
-			return -1
-		case a.sim < b.sim:
-			return 1
-		}
-		return int(b.qn+b.cn) - int(a.qn+a.cn)
+		return cmp.Or(cmp.Compare(b.sim, a.sim), int(b.qn+b.cn)-int(a.qn+a.cn))
 	})
 	var usedQ, usedC uint32
 	sc.chose = sc.chose[:0]
@@ -426,14 +415,20 @@ func (sc *scorer) merges(a, b []stok, swapped bool) {
 					}
 					s = min(s, 0.97)
 				}
-				p := pairing{qi: uint8(i), qn: uint8(n), ci: uint8(j), cn: 1, method: MethodMerge, sim: s}
-				if swapped {
-					p = pairing{qi: uint8(j), qn: 1, ci: uint8(i), cn: uint8(n), method: MethodMerge, sim: s}
-				}
-				sc.pairs = append(sc.pairs, p)
+				sc.pairs = append(sc.pairs, oriented(i, n, j, 1, MethodMerge, s, swapped))
 			}
 		}
 	}
+}
+
+// oriented returns the pair of the run of na tokens at i on side a with
+// the run of nb tokens at j on side b, a being the query unless swapped:
+// merges, acronyms and compounds look for runs on either side.
+func oriented(i, na, j, nb int, m Method, sim float64, swapped bool) pairing {
+	if swapped {
+		i, na, j, nb = j, nb, i, na
+	}
+	return pairing{qi: uint8(i), qn: uint8(na), ci: uint8(j), cn: uint8(nb), method: m, sim: sim}
 }
 
 // sameOnset says whether two words may start with these letters and still
@@ -493,7 +488,7 @@ func (sc *scorer) resplits(q, c []stok, exactQ, exactC uint32) {
 			b := unsafe.String(&sc.arena[mid], len(sc.arena)-mid)
 			s := 1.0
 			if a != b {
-				if s = stringSim(a, b); s < simFloor {
+				if s = stringSimAtLeast(a, b, simFloor); s < simFloor {
 					continue
 				}
 				s = min(s, 0.95)

@@ -1,6 +1,7 @@
 package name
 
 import (
+	"cmp"
 	"hash/maphash"
 	"slices"
 	"strings"
@@ -178,13 +179,7 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 		}
 	}
 	slices.SortFunc(st.best, func(a, b cand) int {
-		switch {
-		case a.score > b.score:
-			return -1
-		case a.score < b.score:
-			return 1
-		}
-		return int(ix.entries[ix.nameEntry[a.name]].id) - int(ix.entries[ix.nameEntry[b.name]].id)
+		return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(ix.entries[ix.nameEntry[a.name]].id, ix.entries[ix.nameEntry[b.name]].id))
 	})
 	if len(st.best) > limit {
 		// Entries that tie with the last one kept are kept too, up to
@@ -320,7 +315,7 @@ func (ix *Index) legalTypos(toks []token) []token {
 				continue
 			}
 		}
-		if _, known := ix.vocab[t.text]; !known && len(t.text) >= legalTypoLen {
+		if !ix.known(t.text) && len(t.text) >= legalTypoLen {
 			if canon, ok := ix.lx.nearLegal(t.text); ok {
 				t = token{text: canon, class: classLegal}
 			}
@@ -657,16 +652,7 @@ func (ix *Index) gather(kind Kind, st *searchState) {
 		keep = append(keep, e)
 	}
 	slices.SortFunc(keep, func(a, b expansion) int {
-		if a.tok != b.tok {
-			return int(a.tok) - int(b.tok)
-		}
-		switch {
-		case a.sim > b.sim:
-			return -1
-		case a.sim < b.sim:
-			return 1
-		}
-		return 0
+		return cmp.Or(int(a.tok)-int(b.tok), cmp.Compare(b.sim, a.sim))
 	})
 	st.touched = st.touched[:0]
 	for _, e := range keep {
@@ -686,15 +672,7 @@ func (ix *Index) gather(kind Kind, st *searchState) {
 	}
 	// The lists left out still count for the names found: probed through
 	// each name's token signature, best similarity first per token.
-	slices.SortFunc(st.probes, func(a, b expansion) int {
-		switch {
-		case a.sim > b.sim:
-			return -1
-		case a.sim < b.sim:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(st.probes, func(a, b expansion) int { return cmp.Compare(b.sim, a.sim) })
 	// Keep the best candidates, then clear the scratch for the next search.
 	// st.top ends sorted by gathered weight, best first. The selection
 	// runs on small (name, weight) pairs; st.top is filled at the end.
@@ -756,7 +734,7 @@ func (ix *Index) gather(kind Kind, st *searchState) {
 		if len(sel) < k {
 			sel = append(sel, selCand{name: n, acc: a})
 			if len(sel) == k {
-				slices.SortFunc(sel, func(x, y selCand) int { return cmpAcc(y.acc, x.acc) })
+				slices.SortFunc(sel, func(x, y selCand) int { return cmp.Compare(y.acc, x.acc) })
 			}
 			continue
 		}
@@ -772,7 +750,7 @@ func (ix *Index) gather(kind Kind, st *searchState) {
 		sel[j] = selCand{name: n, acc: a}
 	}
 	if len(sel) < k {
-		slices.SortFunc(sel, func(x, y selCand) int { return cmpAcc(y.acc, x.acc) })
+		slices.SortFunc(sel, func(x, y selCand) int { return cmp.Compare(y.acc, x.acc) })
 	}
 	st.sel = sel
 	st.top = st.top[:0]
@@ -794,13 +772,3 @@ const candidateCutoff = 0.25
 // candidateLengthCost is what each token of a candidate name costs in the
 // ranking of candidates.
 const candidateLengthCost = 0.08
-
-func cmpAcc(a, b float32) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}

@@ -107,14 +107,3 @@ func syllableCode(t string) uint64 {
 	}
 	return c
 }
-
-// sameSyllable says whether a and b are romanisations of one syllable.
-func sameSyllable(a, b string) bool {
-	var ba, bb [12]byte
-	ka := syllableKey(ba[:0], a)
-	if ka == nil {
-		return false
-	}
-	kb := syllableKey(bb[:0], b)
-	return kb != nil && string(ka) == string(kb)
-}
