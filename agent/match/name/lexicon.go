@@ -226,15 +226,25 @@ func (lx *lexicon) nearLegalStart(t string) bool {
 		return true
 	}
 	for _, w := range lx.legalStartWords {
-		budget := 1
-		if min(len(t), len(w)) >= 8 {
-			budget = 2
-		}
+		budget := slipBudget(t, w)
 		if abs(len(t)-len(w)) <= budget && osaDistance(t, w, budget) <= budget {
 			return true
 		}
 	}
 	return false
+}
+
+// slipBudget is how many edits a word or phrase may be from the legal
+// form w and still be taken for it: one, two from eight letters, three
+// from twenty.
+func slipBudget(t, w string) int {
+	switch n := min(len(t), len(w)); {
+	case n >= 20:
+		return 3
+	case n >= 8:
+		return 2
+	}
+	return 1
 }
 
 // nearest returns the canonical legal form of the candidate within one
@@ -245,13 +255,7 @@ func (lx *lexicon) nearest(t string, candidates []string) (string, bool) {
 	}
 	best, bestD := "", 4
 	for _, w := range candidates {
-		budget := 1
-		if min(len(t), len(w)) >= 20 {
-			budget = 3
-		} else if min(len(t), len(w)) >= 8 {
-			budget = 2
-		}
-		budget = min(budget, bestD-1)
+		budget := min(slipBudget(t, w), bestD-1)
 		if budget < 1 {
 			break
 		}

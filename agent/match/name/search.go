@@ -258,8 +258,7 @@ func (ix *Index) splitRunTogether(toks []token) []token {
 	var nb [8]uint32
 	for i, t := range toks {
 		var parts []string
-		_, known := ix.vocab[t.text]
-		if !known && t.class == className && len(t.text) >= 8 && len(ix.neighbours(t.text, ^uint32(0), 1, nb[:0])) == 0 && !ix.knownSkeleton(t.text) {
+		if !ix.known(t.text) && t.class == className && len(t.text) >= 8 && len(ix.neighbours(t.text, ^uint32(0), 1, nb[:0])) == 0 && !ix.knownSkeleton(t.text) {
 			parts = ix.splitKnown(t.text, 2)
 		}
 		if parts == nil {
@@ -287,6 +286,9 @@ func (ix *Index) splitRunTogether(toks []token) []token {
 	return out
 }
 
+// knownSkeleton says whether some vocabulary token has t's consonant
+// skeleton: then t is more likely a misspelling of it than words run
+// together.
 func (ix *Index) knownSkeleton(t string) bool {
 	_, ok := ix.skelVocab[skeleton(t)]
 	return ok
@@ -306,16 +308,17 @@ func (ix *Index) legalTypos(toks []token) []token {
 			out = append(out, t)
 			continue
 		}
+		known := ix.known(t.text)
 		// A misspelt phrase starts with its first word or a misspelling
 		// of it, not with another word the index knows.
-		if ix.lx.legalStart[t.text] || !ix.known(t.text) {
+		if ix.lx.legalStart[t.text] || !known {
 			if canon, n := ix.lx.nearLegalPhrase(toks[i:]); n > 0 && !ix.allKnown(toks[i:i+n]) {
 				out = append(out, token{text: canon, class: classLegal})
 				i += n - 1
 				continue
 			}
 		}
-		if !ix.known(t.text) && len(t.text) >= legalTypoLen {
+		if !known && len(t.text) >= legalTypoLen {
 			if canon, ok := ix.lx.nearLegal(t.text); ok {
 				t = token{text: canon, class: classLegal}
 			}
@@ -334,7 +337,7 @@ func (ix *Index) known(t string) bool {
 // allKnown says whether the index knows every token of toks.
 func (ix *Index) allKnown(toks []token) bool {
 	for _, t := range toks {
-		if _, ok := ix.vocab[t.text]; !ok {
+		if !ix.known(t.text) {
 			return false
 		}
 	}
