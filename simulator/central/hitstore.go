@@ -240,21 +240,7 @@ func (b *agentStore) clearHeld() error {
 // Hits returns the distinct hits stored for an agent, in seq order (none,
 // and no error, for an agent never seen). Outcomes are not among them.
 func (s *HitStore) Hits(agent string) ([]store.Hit, error) {
-	var out []store.Hit
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b, err := agentBuckets(tx, agent, false)
-		if b == nil || err != nil {
-			return err
-		}
-		return b.hits.ForEach(func(_, v []byte) error {
-			var h store.Hit
-			if err := json.Unmarshal(v, &h); err != nil {
-				return err
-			}
-			out = append(out, h)
-			return nil
-		})
-	})
+	out, err := agentValues[store.Hit](s.db, agent, func(b *agentStore) *bolt.Bucket { return b.hits })
 	if err != nil {
 		return nil, fmt.Errorf("hits of %s: %w", agent, err)
 	}
@@ -264,25 +250,32 @@ func (s *HitStore) Hits(agent string) ([]store.Hit, error) {
 // Outcomes returns the distinct officers' outcomes stored for an agent, in
 // the order they arrived (none, and no error, for an agent never seen).
 func (s *HitStore) Outcomes(agent string) ([]store.Outcome, error) {
-	var out []store.Outcome
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b, err := agentBuckets(tx, agent, false)
-		if b == nil || err != nil {
-			return err
-		}
-		return b.outcomes.ForEach(func(_, v []byte) error {
-			var o store.Outcome
-			if err := json.Unmarshal(v, &o); err != nil {
-				return err
-			}
-			out = append(out, o)
-			return nil
-		})
-	})
+	out, err := agentValues[store.Outcome](s.db, agent, func(b *agentStore) *bolt.Bucket { return b.outcomes })
 	if err != nil {
 		return nil, fmt.Errorf("outcomes of %s: %w", agent, err)
 	}
 	return out, nil
+}
+
+// agentValues decodes the JSON values of one of an agent's buckets, in key
+// order; none, and no error, for an agent never seen.
+func agentValues[T any](db *bolt.DB, agent string, bucket func(*agentStore) *bolt.Bucket) ([]T, error) {
+	var out []T
+	err := db.View(func(tx *bolt.Tx) error {
+		b, err := agentBuckets(tx, agent, false)
+		if b == nil || err != nil {
+			return err
+		}
+		return bucket(b).ForEach(func(_, v []byte) error {
+			var x T
+			if err := json.Unmarshal(v, &x); err != nil {
+				return err
+			}
+			out = append(out, x)
+			return nil
+		})
+	})
+	return out, err
 }
 
 // Agents returns the IDs of every agent that has had a batch stored, sorted
