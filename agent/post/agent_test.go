@@ -22,6 +22,20 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // seedReplica writes a replica holding the given alerts and returns a
 // configuration that opens it.
+// serveAgent starts an agent on cfg and serves its HTTP routes until the
+// test ends.
+func serveAgent(t *testing.T, cfg config.Config) (*Agent, *httptest.Server) {
+	t.Helper()
+	a, err := New(context.Background(), cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.rep.Close() })
+	srv := httptest.NewServer(a.routes())
+	t.Cleanup(srv.Close)
+	return a, srv
+}
+
 func seedReplica(t *testing.T, alerts ...store.Alert) config.Config {
 	t.Helper()
 	dir := t.TempDir()
@@ -68,16 +82,10 @@ func TestChecksThroughDevicesAreRecorded(t *testing.T) {
 		store.Alert{ID: "box-1", Version: 1, Action: "specific check", Category: "art38-container",
 			Subject: store.Subject{Kind: store.SubjectContainer, Container: &store.Container{Number: "TGHU3001121"}}},
 	)
-	a, err := New(context.Background(), cfg, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.rep.Close()
+	a, srv := serveAgent(t, cfg)
 	if a.index.Len() != 3 {
 		t.Fatalf("index holds %d alerts, want 3 loaded from the replica", a.index.Len())
 	}
-	srv := httptest.NewServer(a.routes())
-	defer srv.Close()
 
 	code, res := post(t, srv.URL+"/v1/scans", "application/json", `{"kind":"plate","value":"hh-ab 123","country":"D","device":"anpr-1"}`)
 	if code != 200 || len(res.Hits) != 1 || res.Hits[0].AlertID != "veh-1" || res.Hits[0].Action != "seize" {
@@ -153,13 +161,7 @@ func TestNoKeyNoStart(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	cfg := seedReplica(t, store.Alert{ID: "veh-1", Version: 1, Action: "seize",
 		Subject: store.Subject{Kind: store.SubjectVehicle, Vehicle: &store.Vehicle{Plate: "HHAB123", PlateCountry: "DE"}}})
-	a, err := New(context.Background(), cfg, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.rep.Close()
-	srv := httptest.NewServer(a.routes())
-	defer srv.Close()
+	_, srv := serveAgent(t, cfg)
 	post(t, srv.URL+"/v1/scans", "application/json", `{"kind":"plate","value":"HHAB123","country":"DE","device":"anpr-1"}`)
 	resp, err := http.Get(srv.URL + "/metrics")
 	if err != nil {

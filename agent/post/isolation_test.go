@@ -5,7 +5,6 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,13 +24,7 @@ func TestOneDeviceFloodingDoesNotStopOthers(t *testing.T) {
 		store.Alert{ID: "veh-1", Version: 1, Action: "seize", Subject: store.Subject{Kind: store.SubjectVehicle, Vehicle: &store.Vehicle{Plate: "HH AB 123", PlateCountry: "DE"}}},
 		store.Alert{ID: "doc-1", Version: 1, Action: "seize", Subject: store.Subject{Kind: store.SubjectDocument, Document: &store.Document{Number: "L898902C3"}}},
 	)
-	a, err := New(context.Background(), cfg, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.rep.Close()
-	srv := httptest.NewServer(a.routes())
-	defer srv.Close()
+	a, srv := serveAgent(t, cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
