@@ -99,16 +99,11 @@ func startPostOn(t *testing.T, broker synctest.Broker, nAlerts int, via func(str
 	if via != nil {
 		agentBroker = via(agentBroker)
 	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c, err := central.Start(central.Config{Broker: p.broker.URL(), Signer: p.signer, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := startCentral(t, central.Config{Broker: p.broker.URL(), Signer: p.signer})
 	p.central = c
-	t.Cleanup(c.Close)
-	waitFor(t, 10*time.Second, "central connected", c.Connected)
 
 	dir := t.TempDir()
+	var err error
 	p.agent, err = rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: dir, ID: "post-e2e-01", Broker: agentBroker, CentralKey: pub})
 	if err != nil {
 		t.Fatal(err)
@@ -145,6 +140,26 @@ func tail(b []byte, n int) []byte {
 		return b[len(b)-n:]
 	}
 	return b
+}
+
+// quiet is the logger of the components a test runs in-process.
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// startCentral starts the simulated central as cfg says, quiet unless cfg
+// names a logger, closes it when the test ends, and waits until it is
+// connected to its broker.
+func startCentral(t *testing.T, cfg central.Config) *central.Central {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = quiet
+	}
+	c, err := central.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	waitFor(t, 10*time.Second, "central connected", c.Connected)
+	return c
 }
 
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
@@ -243,7 +258,7 @@ func endToEnd(t *testing.T, p *post) {
 	tampered = bytes.Replace(tampered, []byte(`"seq":2`), []byte(`"seq":3`), 1) // signature no longer covers the body
 	replay, _, _ := p.signer.Seal(bpsync.Delta{Epoch: 1, Seq: 1, Prev: hex.EncodeToString(make([]byte, 32)),
 		Digest: before.Digest, Deletes: []string{p.alerts[1].ID}})
-	pubC, err := bpsync.Dial(bpsync.LinkConfig{Broker: p.broker.URL(), ClientID: "attacker", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	pubC, err := bpsync.Dial(bpsync.LinkConfig{Broker: p.broker.URL(), ClientID: "attacker", Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,13 +495,7 @@ func TestEndToEndAgentKilled(t *testing.T) {
 func TestEndToEndOfficerOutcome(t *testing.T) {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	broker := synctest.StartMosquitto(t)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c, err := central.Start(central.Config{Broker: broker.URL(), Signer: bpsync.NewSigner(priv), Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	waitFor(t, 10*time.Second, "central connected", c.Connected)
+	c := startCentral(t, central.Config{Broker: broker.URL(), Signer: bpsync.NewSigner(priv)})
 	a, err := rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: t.TempDir(), ID: "post-officer", Broker: broker.URL(), CentralKey: pub,
 		Officer: "anna", OfficerPassword: "a long enough passphrase"})
 	if err != nil {
@@ -591,13 +600,7 @@ func TestEndToEndOfficerOutcome(t *testing.T) {
 func TestEndToEndSnapshotInterrupted(t *testing.T) {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	broker := synctest.StartMosquitto(t)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c, err := central.Start(central.Config{Broker: broker.URL(), Signer: bpsync.NewSigner(priv), Logger: quiet, KeepDeltas: 2, SnapshotChunk: 250})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	waitFor(t, 10*time.Second, "central connected", c.Connected)
+	c := startCentral(t, central.Config{Broker: broker.URL(), Signer: bpsync.NewSigner(priv), KeepDeltas: 2, SnapshotChunk: 250})
 	dir := t.TempDir()
 	a, err := rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: dir, ID: "post-snap", Broker: broker.URL(), CentralKey: pub})
 	if err != nil {
@@ -726,13 +729,7 @@ func TestCentralPublishesOFACDiff(t *testing.T) {
 	ups, dels := lists.Diff(old, cur)
 	root, signer := delegatedSigner(t)
 	broker := synctest.StartMosquitto(t)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c, err := central.Start(central.Config{Broker: broker.URL(), Signer: signer, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	waitFor(t, 10*time.Second, "central connected", c.Connected)
+	c := startCentral(t, central.Config{Broker: broker.URL(), Signer: signer})
 	var agents []*rig.Agent
 	for i := range 3 {
 		agents = append(agents, startAgent(t, rig.AgentOptions{ID: fmt.Sprintf("post-ofac-%d", i+1), Broker: broker.URL(), CentralKey: root}))
@@ -810,13 +807,7 @@ func TestCentralPublishesOFACDiff(t *testing.T) {
 func TestFleetView(t *testing.T) {
 	root, signer := delegatedSigner(t)
 	broker := synctest.StartMosquitto(t)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c, err := central.Start(central.Config{Broker: broker.URL(), Signer: signer, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	waitFor(t, 10*time.Second, "central connected", c.Connected)
+	c := startCentral(t, central.Config{Broker: broker.URL(), Signer: signer})
 	var agents []*rig.Agent
 	for _, id := range []string{"post-a", "post-b"} {
 		a, err := rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: t.TempDir(), ID: id, Broker: broker.URL(), CentralKey: root})

@@ -6,8 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -28,13 +26,7 @@ func TestAgentsRefuseUnvouchedDeltas(t *testing.T) {
 	root, rootPriv, _ := ed25519.GenerateKey(rand.Reader)
 	signer := newDelegated(t, rootPriv, -time.Minute, time.Hour)
 	broker := synctest.StartMosquitto(t)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c, err := central.Start(central.Config{Broker: broker.URL(), Signer: signer, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	waitFor(t, 10*time.Second, "central connected", c.Connected)
+	c := startCentral(t, central.Config{Broker: broker.URL(), Signer: signer})
 	gen := watchlist.NewGenerator(31, watchlist.DefaultMix)
 	first, err := c.Publish(gen.Alerts(50), nil)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -40,14 +39,8 @@ var scopesUnderTest = []bpsync.Scope{
 func TestScopes(t *testing.T) {
 	root, signer := delegatedSigner(t)
 	broker := synctest.StartMosquitto(t)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	assign := map[string][]string{"post-road": {"road"}, "post-postal": {"postal"}, "post-customs": {"customs"}}
-	c, err := central.Start(central.Config{Broker: broker.URL(), Signer: signer, Logger: quiet, Scopes: scopesUnderTest, Assign: assign})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	waitFor(t, 10*time.Second, "central connected", c.Connected)
+	c := startCentral(t, central.Config{Broker: broker.URL(), Signer: signer, Scopes: scopesUnderTest, Assign: assign})
 
 	// The list as central holds it, to compute each scope directly.
 	list := map[string]store.Alert{}
@@ -361,14 +354,8 @@ func scanHits(t *testing.T, a *rig.Agent, al store.Alert) bool {
 func TestPostBackToWholeList(t *testing.T) {
 	root, signer := delegatedSigner(t)
 	broker := synctest.StartMosquitto(t)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c, err := central.Start(central.Config{Broker: broker.URL(), Signer: signer, Logger: quiet, Scopes: scopesUnderTest[:1],
+	c := startCentral(t, central.Config{Broker: broker.URL(), Signer: signer, Scopes: scopesUnderTest[:1],
 		Assign: map[string][]string{"post-back": {"road"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	waitFor(t, 10*time.Second, "central connected", c.Connected)
 	if _, err := c.Publish(watchlist.NewGenerator(12, watchlist.DefaultMix).Alerts(200), nil); err != nil {
 		t.Fatal(err)
 	}
