@@ -248,11 +248,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 // loadIndex builds a match index of every alert rep holds.
 func (a *Agent) loadIndex(ctx context.Context, rep *store.Replica) (*match.Index, error) {
-	ix := match.NewIndexWith(matchOptions(a.cfg))
-	if err := rep.Alerts(ctx, func(al store.Alert) error { ix.Put(al); return nil }); err != nil {
-		return nil, err
-	}
-	return ix, nil
+	return match.Load(ctx, rep, matchOptions(a.cfg))
 }
 
 // matchOptions turns the match section into the engine's options.

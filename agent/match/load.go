@@ -1,0 +1,18 @@
+package match
+
+import (
+	"context"
+
+	"github.com/borderpost/borderpost/store"
+)
+
+// Load builds the match index of every alert rep holds, the way the agent
+// starts and the way the simulator's bench measures that start: both call
+// this one function, so that what the bench reports is what a post does.
+func Load(ctx context.Context, rep *store.Replica, o Options) (*Index, error) {
+	ix := NewIndexWith(o)
+	if err := rep.Alerts(ctx, func(al store.Alert) error { ix.Put(al); return nil }); err != nil {
+		return nil, err
+	}
+	return ix, nil
+}
