@@ -18,10 +18,22 @@ import (
 // Mix gives the share of each subject kind; shares need not sum to one.
 type Mix struct {
 	Person, Company, Vehicle, Container, Document float64
+	// Firearm, Phone, Email and Vessel are zero in the older mixes, which
+	// therefore draw exactly as before.
+	Firearm, Phone, Email, Vessel float64
 }
 
 // DefaultMix is the mix of a post's replica used in tests and the demo.
 var DefaultMix = Mix{Person: 0.35, Company: 0.25, Vehicle: 0.2, Container: 0.12, Document: 0.08}
+
+// SISObjectMix is the identifier part of a SIS-like list (the bench's
+// "sis" mix adds 2 % persons and companies from the name generator). The
+// shares follow the order of eu-LISA's annual SIS statistics, where object
+// alerts are about 98 % of all alerts and most of them are issued
+// documents, then vehicles and number plates, then firearms, with
+// containers, boats and the rest far behind; the figures are rounded
+// shares in that order, not the statistics' exact counts.
+var SISObjectMix = Mix{Document: 66, Vehicle: 24, Firearm: 5, Container: 2, Phone: 1, Email: 1, Vessel: 1}
 
 // Generator makes alerts from a seeded random source, so the same seed
 // gives the same list.
@@ -70,7 +82,7 @@ func (g *Generator) Alert() store.Alert {
 		Issued: g.now.Add(-time.Duration(g.rng.IntN(1000)) * time.Hour), Purposes: purposes[g.rng.IntN(len(purposes))],
 	}
 	m := g.mix
-	total := m.Person + m.Company + m.Vehicle + m.Container + m.Document
+	total := m.Person + m.Company + m.Vehicle + m.Container + m.Document + m.Firearm + m.Phone + m.Email + m.Vessel
 	x := g.rng.Float64() * total
 	switch {
 	case x < m.Person:
@@ -91,12 +103,46 @@ func (g *Generator) Alert() store.Alert {
 	case x < m.Person+m.Company+m.Vehicle+m.Container:
 		a.Category = "art38-container"
 		a.Subject = store.Subject{Kind: store.SubjectContainer, Container: &store.Container{Number: g.Container()}}
-	default:
-		a.Category = "art38-document"
-		a.Subject = store.Subject{Kind: store.SubjectDocument, Document: &store.Document{
-			Number: fmt.Sprintf("%c%08d", 'A'+rune(g.rng.IntN(26)), g.rng.IntN(1e8)), Type: "passport", Country: g.pick(countries)}}
+	case x < m.Person+m.Company+m.Vehicle+m.Container+m.Document:
+		g.document(&a)
+	case x < m.Person+m.Company+m.Vehicle+m.Container+m.Document+m.Firearm:
+		a.Category = "art38-firearm"
+		a.Subject = store.Subject{Kind: store.SubjectFirearm, Firearm: &store.Firearm{
+			Serial: fmt.Sprintf("%c%c%07d", 'A'+rune(g.rng.IntN(26)), 'A'+rune(g.rng.IntN(26)), g.rng.IntN(1e7)), Make: g.pick(firearmMakes)}}
+	case x < m.Person+m.Company+m.Vehicle+m.Container+m.Document+m.Firearm+m.Phone:
+		a.Category = "art36-phone"
+		// +99x is not assigned to any country: no real number.
+		a.Subject = store.Subject{Kind: store.SubjectPhone, Phone: fmt.Sprintf("+99%d%09d", 1+g.rng.IntN(9), g.rng.IntN(1e9))}
+	case x < m.Person+m.Company+m.Vehicle+m.Container+m.Document+m.Firearm+m.Phone+m.Email:
+		a.Category = "art36-email"
+		// example.* domains are reserved: no real address.
+		a.Subject = store.Subject{Kind: store.SubjectEmail, Email: fmt.Sprintf("u%09d@example.%s", g.rng.IntN(1e9), g.pick([]string{"com", "org", "net"}))}
+	case x < m.Person+m.Company+m.Vehicle+m.Container+m.Document+m.Firearm+m.Phone+m.Email+m.Vessel:
+		a.Category = "art38-boat"
+		a.Subject = store.Subject{Kind: store.SubjectVessel, Vessel: &store.Vessel{IMO: g.IMO()}}
+	default: // rounding at the top of the range
+		g.document(&a)
 	}
 	return a
+}
+
+var firearmMakes = []string{"Glock", "CZ", "Beretta", "Walther", "SIG", "Zastava", "Heckler & Koch"}
+
+func (g *Generator) document(a *store.Alert) {
+	a.Category = "art38-document"
+	a.Subject = store.Subject{Kind: store.SubjectDocument, Document: &store.Document{
+		Number: fmt.Sprintf("%c%08d", 'A'+rune(g.rng.IntN(26)), g.rng.IntN(1e8)), Type: "passport", Country: g.pick(countries)}}
+}
+
+// IMO returns a random IMO ship number with a valid check digit.
+func (g *Generator) IMO() string {
+	n := 1e5 + g.rng.IntN(9e5)
+	sum := 0
+	for i, d := 0, n; i < 6; i++ {
+		sum += (d % 10) * (2 + i)
+		d /= 10
+	}
+	return fmt.Sprintf("%06d%d", n, sum%10)
 }
 
 // Plate returns a random plate of letters and digits, as a national
