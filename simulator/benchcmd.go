@@ -15,10 +15,10 @@ func benchCmd() *cobra.Command {
 	var cfg bench.Config
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Benchmark the matching engine: build a replica of N alerts, run planted and noise checks, print latencies and recall",
+		Short: "Benchmark the matching side: import N alerts into an encrypted replica on disk (or reuse one), start matching from it as the agent does, run planted and noise checks, print latencies and recall",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Out = cmd.ErrOrStderr()
-			rep, err := bench.Run(cfg)
+			rep, err := bench.Run(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
@@ -29,6 +29,9 @@ func benchCmd() *cobra.Command {
 	cmd.Flags().IntVar(&cfg.Alerts, "alerts", 100000, "alerts in the replica")
 	cmd.Flags().IntVar(&cfg.Queries, "queries", 2000, "checks per kind (declarations: a tenth)")
 	cmd.Flags().Uint64Var(&cfg.Seed, "seed", 1, "seed of the generated replica and checks")
+	cmd.Flags().StringVar(&cfg.Mix, "mix", "default", "generated list: default (65% persons and companies) or sis (2% persons and companies, identifiers in SIS proportions)")
+	cmd.Flags().StringVar(&cfg.Replica, "replica", "", "replica file to reuse, or to build and keep if missing (development key in FILE.key); default: a temporary one")
+	cmd.Flags().StringVar(&cfg.Dir, "dir", "", "directory of the temporary replica (default: the system's temporary directory)")
 	cmd.Flags().Bool("json", true, "print the report as one JSON object (always on; kept for the documented command line)")
 	return cmd
 }
@@ -69,6 +72,7 @@ func genCmd() *cobra.Command {
 	}
 	cmd.Flags().IntVar(&cfg.Alerts, "alerts", 100000, "alerts to write")
 	cmd.Flags().Uint64Var(&cfg.Seed, "seed", 1, "seed")
+	cmd.Flags().StringVar(&cfg.Mix, "mix", "default", "generated list: default or sis")
 	cmd.Flags().StringVar(&alertsPath, "out", "alerts.jsonl", "alerts file")
 	cmd.Flags().StringVar(&queriesPath, "queries-out", "", "queries CSV file (none if empty)")
 	cmd.Flags().IntVar(&queries, "queries", 100000, "name queries to write")

@@ -1,23 +1,31 @@
-// Package bench measures the matching engine the way issue 3 asks: a
-// replica of N generated alerts of realistic mix, checks with planted true
-// matches and realistic noise, latency per kind of check at p50 and p99,
-// build time, heap, and the share of planted matches found.
+// Package bench measures the post's matching side the way the agent runs
+// it (issues 3 and 16): a generated list streamed into an encrypted
+// replica on disk through the store's bulk path, the matching side
+// started from that file by match.Load as the agent starts it, and checks
+// with planted true matches and realistic noise looked up through the
+// match.Index while the replica stays open. It reports import and cold
+// start times, heap and RSS, latency per kind of check at p50 and p99, and
+// recall per kind of planted check. See README.md for the fields.
 //
-// It drives agent/match, the agent's matching library, in process; it
-// never starts the agent itself and never touches the network.
+// It never starts the agent itself and never touches the network.
 package bench
 
 import (
+	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/borderpost/borderpost/agent/match"
-	"github.com/borderpost/borderpost/agent/match/name"
 	"github.com/borderpost/borderpost/devices"
 	"github.com/borderpost/borderpost/devices/ident"
 	"github.com/borderpost/borderpost/simulator/watchlist"
@@ -26,9 +34,15 @@ import (
 
 // Config describes a run.
 type Config struct {
-	Alerts  int    // replica size
-	Queries int    // checks per kind; declarations get a tenth
-	Seed    uint64 // same seed, same run
+	Alerts  int    // list size
+	Queries int    // checks per identifier kind, planted checks per name kind (x 1/2); declarations get a tenth
+	Seed    uint64 // same seed, same list and checks
+	Mix     string // a key of Mixes; "" is "default"
+	// Replica is the replica file to reuse, or to build and keep when it
+	// does not exist (its development key file is Replica+".key"). Empty:
+	// a temporary replica in Dir, removed at the end.
+	Replica string
+	Dir     string // where a temporary replica goes; "" is the system's temporary directory
 	Out     io.Writer
 }
 
@@ -39,190 +53,370 @@ type Latency struct {
 	P99us float64 `json:"p99_us"`
 }
 
-// Report is the outcome of a run, in the form the issue specifies.
+// Report is the outcome of a run, in the form issue 16 specifies; its
+// fields are defined in README.md.
 type Report struct {
-	Alerts       int     `json:"alerts"`
-	Gomaxprocs   int     `json:"gomaxprocs"`
-	BuildSeconds float64 `json:"build_seconds"`
-	HeapBytes    uint64  `json:"heap_bytes"` // the match index alone
-	// CorpusBytes is the heap of the generated alerts the run keeps to
-	// draw its queries from; it is not part of the engine.
-	CorpusBytes uint64             `json:"corpus_heap_bytes"`
-	Checks      map[string]Latency `json:"checks"`
-	Recall      float64            `json:"recall"`
-	// FalseHitRate is the share of noise checks (nothing planted) that
-	// produced a hit.
-	FalseHitRate float64 `json:"false_hit_rate"`
+	Alerts           int                `json:"alerts"`
+	Mix              string             `json:"mix"`
+	Seed             uint64             `json:"seed"`
+	Gomaxprocs       int                `json:"gomaxprocs"`
+	ReplicaReused    bool               `json:"replica_reused"`
+	GenerateSeconds  float64            `json:"generate_seconds"`
+	ImportSeconds    float64            `json:"import_seconds"`
+	ColdStartSeconds float64            `json:"cold_start_seconds"`
+	HeapBytes        uint64             `json:"heap_bytes"`
+	RSSBytes         uint64             `json:"rss_bytes"`
+	ReplicaBytes     int64              `json:"replica_bytes"`
+	Checks           map[string]Latency `json:"checks"`
+	Recall           float64            `json:"recall"`
+	RecallByKind     map[string]float64 `json:"recall_by_kind"`
+	PlantedByKind    map[string]int     `json:"planted_by_kind"`
+	FalseHitRate     float64            `json:"false_hit_rate"`
+	NoiseNames       int                `json:"noise_names"`
+	NoiseDropped     int                `json:"noise_dropped"`
 }
 
-// corpus is the generated replica and what the queries draw on.
-type corpus struct {
-	alerts                   []store.Alert
-	names                    []store.Alert // persons and companies
-	plates, boxes, documents []store.Alert
+// plant is a planted match: the alert the item at pos must find.
+type plant struct {
+	pos int
+	id  string
 }
 
-func build(cfg Config, rng *rand.Rand) corpus {
-	var c corpus
-	nNames := cfg.Alerts * 65 / 100
-	for i, e := range name.Generate(rng, nNames) {
-		a := store.Alert{ID: fmt.Sprintf("N%08d", i+1), Version: 1, Action: "discreet check", Purposes: []string{"border"}}
-		if e.Kind == name.KindCompany {
-			a.Subject = store.Subject{Kind: store.SubjectCompany, Company: &store.Company{Name: e.Names[0], Aliases: e.Names[1:]}}
-			if len(e.Nationalities) > 0 {
-				a.Subject.Company.Country = e.Nationalities[0]
-			}
-		} else {
-			a.Subject = store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Surname: e.Names[0], Aliases: e.Names[1:],
-				BirthDate: e.BirthDate, Nationalities: e.Nationalities, Sex: e.Sex}}
-		}
-		c.alerts = append(c.alerts, a)
-		c.names = append(c.names, a)
-	}
-	g := watchlist.NewGenerator(cfg.Seed, watchlist.Mix{Vehicle: 15, Container: 10, Document: 10})
-	for len(c.alerts) < cfg.Alerts {
-		a := g.Alert()
-		c.alerts = append(c.alerts, a)
-		switch a.Subject.Kind {
-		case store.SubjectVehicle:
-			c.plates = append(c.plates, a)
-		case store.SubjectContainer:
-			c.boxes = append(c.boxes, a)
-		case store.SubjectDocument:
-			c.documents = append(c.documents, a)
-		}
-	}
-	return c
-}
-
-// query is one check with the alert planted in it, if any.
+// query is one check, the matches planted in it, and the label recall is
+// counted under ("" for noise).
 type query struct {
-	items []devices.Item
-	want  string // planted alert ID, "" for noise
+	items  []devices.Item
+	plants []plant
+	label  string
+	noise  bool // a name on no alert: any hit is a false hit
 }
 
-// Run builds the replica and runs the checks.
-func Run(cfg Config) (Report, error) {
+// identKinds are the identifier checks, with the item a device sends for
+// an alert of that kind and a mix that generates only that kind.
+var identKinds = []struct {
+	kind string
+	item func(store.Alert) (devices.Item, bool)
+	only watchlist.Mix
+}{
+	{"plate", plateItem, watchlist.Mix{Vehicle: 1}},
+	{"container", containerItem, watchlist.Mix{Container: 1}},
+	{"document", documentItem, watchlist.Mix{Document: 1}},
+	{"firearm", firearmItem, watchlist.Mix{Firearm: 1}},
+}
+
+// Run builds (or reuses) the replica, starts the matching side from it and
+// runs the checks.
+func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Queries <= 0 {
 		cfg.Queries = 2000
 	}
-	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5bd1e995))
+	if cfg.Alerts <= 0 {
+		return Report{}, fmt.Errorf("bench: --alerts must be positive, not %d", cfg.Alerts)
+	}
+	m, err := LookupMix(cfg.Mix)
+	if err != nil {
+		return Report{}, err
+	}
 	say := func(format string, a ...any) {
 		if cfg.Out != nil {
 			fmt.Fprintf(cfg.Out, format+"\n", a...)
 		}
 	}
-	c := build(cfg, rng)
-	say("generated %d alerts: %d names, %d plates, %d containers, %d documents", len(c.alerts), len(c.names), len(c.plates), len(c.boxes), len(c.documents))
+	path := cfg.Replica
+	if path == "" {
+		dir, err := os.MkdirTemp(cfg.Dir, "borderpost-bench-")
+		if err != nil {
+			return Report{}, fmt.Errorf("bench: temporary replica directory: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		path = filepath.Join(dir, "replica.db")
+	}
+	b, reused, err := ensureReplica(ctx, path, m, cfg, say)
+	if err != nil {
+		return Report{}, err
+	}
+	rep := Report{Alerts: cfg.Alerts, Mix: m.Name, Seed: cfg.Seed, Gomaxprocs: runtime.GOMAXPROCS(0), ReplicaReused: reused,
+		GenerateSeconds: b.GenerateSeconds, ImportSeconds: b.ImportSeconds,
+		Checks: map[string]Latency{}, RecallByKind: map[string]float64{}, PlantedByKind: map[string]int{}}
+	if st, err := os.Stat(path); err == nil {
+		rep.ReplicaBytes = st.Size()
+	}
+	if !reused {
+		say("imported %d alerts (mix %s) in %.1fs (generation %.1fs more), replica %.0f MiB", cfg.Alerts, m.Name, b.ImportSeconds, b.GenerateSeconds, float64(rep.ReplicaBytes)/(1<<20))
+	}
 
-	heapNow := func() uint64 {
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		return ms.HeapInuse
-	}
-	corpus := heapNow()
-	start := time.Now()
-	ix := match.NewIndex()
-	for _, a := range c.alerts {
-		ix.Put(a)
-	}
-	rep := Report{Alerts: cfg.Alerts, Gomaxprocs: runtime.GOMAXPROCS(0), BuildSeconds: time.Since(start).Seconds(), Checks: map[string]Latency{}}
-	rep.HeapBytes, rep.CorpusBytes = heapNow()-corpus, corpus
-	say("index built in %.1fs, index heap %.0f MiB (generated corpus %.0f MiB)", rep.BuildSeconds, float64(rep.HeapBytes)/(1<<20), float64(corpus)/(1<<20))
+	rng := rand.New(rand.NewPCG(cfg.Seed+3, 0x5bd1e995))
+	s := drawSample(m, cfg.Seed, cfg.Alerts, cfg.Queries, rng)
 
-	noise := watchlist.NewGenerator(cfg.Seed+1, watchlist.DefaultMix)
-	noiseNames := nameNoise(cfg.Seed, cfg.Queries)
-	kinds := []struct {
-		kind string
-		make func(i int) query
-	}{
-		{"plate", func(i int) query {
-			return identQuery(rng, c.plates, i, func() store.Alert { return noise.Alert() }, plateItem)
-		}},
-		{"container", func(i int) query { return identQuery(rng, c.boxes, i, noise.Alert, containerItem) }},
-		{"document", func(i int) query { return identQuery(rng, c.documents, i, noise.Alert, documentItem) }},
-		{"name", func(i int) query { return nameQuery(rng, c.names, i, noiseNames) }},
-		{"ens", func(i int) query { return ensQuery(rng, c, noise, noiseNames, i) }},
+	// Cold start: what the agent does from opening its replica to
+	// serving, measured with the run's own small state already in place.
+	runtime.GC()
+	debug.FreeOSMemory()
+	base := heapInuse()
+	t0 := time.Now()
+	r, err := store.Open(ctx, path, store.KeyFile{Path: keyPath(path)}, store.Options{Logger: quiet(), Compact: true})
+	if err != nil {
+		return rep, fmt.Errorf("bench: open replica: %w", err)
 	}
-	var planted, found, noiseChecks, falseHits int
+	defer r.Close()
+	ix, err := match.Load(ctx, r, match.Options{})
+	if err != nil {
+		return rep, fmt.Errorf("bench: load match index: %w", err)
+	}
+	rep.ColdStartSeconds = time.Since(t0).Seconds()
+	if h := heapInuse(); h > base {
+		rep.HeapBytes = h - base
+	}
+	rep.RSSBytes = vmRSS()
+	say("cold start %.2fs: heap %.0f MiB, RSS %.0f MiB", rep.ColdStartSeconds, float64(rep.HeapBytes)/(1<<20), float64(rep.RSSBytes)/(1<<20))
+
+	// Names on no alert: candidates checked against every name the
+	// replica holds (after the measurements, which this scan would blur).
+	nz := newNoise(cfg.Seed, cfg.Queries+cfg.Queries/10+10)
+	if err := r.Alerts(ctx, func(a store.Alert) error { nz.drop(&a); return nil }); err != nil {
+		return rep, fmt.Errorf("bench: read the list's names: %w", err)
+	}
+	kept := nz.kept()
+	rep.NoiseDropped = len(nz.items) - len(kept)
+	if len(kept) > cfg.Queries {
+		kept = kept[:cfg.Queries]
+	}
+
 	now := time.Now()
-	for _, k := range kinds {
-		n := cfg.Queries
-		if k.kind == "ens" {
-			n = max(cfg.Queries/10, 10)
-		}
-		qs := make([]query, n)
-		for i := range qs {
-			qs[i] = k.make(i)
-		}
-		lat := make([]time.Duration, n)
-		for i, q := range qs {
-			t0 := time.Now()
+	var planted, found, noiseChecks, falseHits int
+	foundBy := map[string]int{}
+	for _, k := range checkKinds(m, cfg, s, kept, rng) {
+		lat := make([]time.Duration, len(k.queries))
+		for i, q := range k.queries {
+			t := time.Now()
 			got := ix.LookupAll(q.items, now)
-			lat[i] = time.Since(t0)
-			hit := false
-			any := false
-			for _, cs := range got {
-				for _, cand := range cs {
-					any = true
-					if cand.Alert.ID == q.want {
-						hit = true
-					}
-				}
-			}
-			if q.want != "" {
-				planted++
-				if hit {
-					found++
-				}
-			} else {
+			lat[i] = time.Since(t)
+			if q.noise {
 				noiseChecks++
-				if any {
+				if len(got[0]) > 0 {
 					falseHits++
 				}
+				continue
+			}
+			if len(q.plants) == 0 {
+				continue
+			}
+			planted++
+			rep.PlantedByKind[q.label]++
+			if allFound(got, q.plants) {
+				found++
+				foundBy[q.label]++
 			}
 		}
+		if len(lat) == 0 {
+			continue
+		}
 		slices.Sort(lat)
+		n := len(lat)
 		rep.Checks[k.kind] = Latency{N: n, P50us: us(lat[n/2]), P99us: us(lat[n*99/100])}
 		say("%-9s n=%5d p50 %7.1f µs p99 %7.1f µs", k.kind, n, us(lat[n/2]), us(lat[n*99/100]))
+	}
+	for l, n := range rep.PlantedByKind {
+		rep.RecallByKind[l] = float64(foundBy[l]) / float64(n)
 	}
 	if planted > 0 {
 		rep.Recall = float64(found) / float64(planted)
 	}
+	rep.NoiseNames = noiseChecks
 	if noiseChecks > 0 {
 		rep.FalseHitRate = float64(falseHits) / float64(noiseChecks)
 	}
+	say("recall %.4f over %d planted checks; false hits on %d names on no alert: %.4f", rep.Recall, planted, noiseChecks, rep.FalseHitRate)
 	return rep, nil
 }
 
-// nameNoise generates names that are not on the list: same generator,
-// another seed.
-func nameNoise(seed uint64, n int) []name.Entry {
-	return name.Generate(rand.New(rand.NewPCG(seed+2, 7)), max(n, 1))
+// allFound reports whether every planted alert is among its item's
+// candidates.
+func allFound(got [][]match.Candidate, plants []plant) bool {
+	for _, p := range plants {
+		ok := false
+		for _, c := range got[p.pos] {
+			if c.Alert.ID == p.id {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// checkKind is one kind of check and its queries.
+type checkKind struct {
+	kind    string
+	queries []query
+}
+
+// checkKinds makes the checks of a run: per identifier kind the list
+// has, half planted on a sampled alert and half identifiers of fresh
+// alerts; per name kind, Queries/2 planted names, and the names on no
+// alert; declarations of ten parties, four containers and a vessel, half
+// with one party (one edit) and one container planted.
+func checkKinds(m Mix, cfg Config, s sample, noiseNames []nameItem, rng *rand.Rand) []checkKind {
+	var out []checkKind
+	for j, ik := range identKinds {
+		list := s.idents[ik.kind]
+		if len(list) == 0 {
+			continue
+		}
+		fresh := watchlist.NewGenerator(cfg.Seed+11+uint64(j), ik.only)
+		k := checkKind{kind: ik.kind}
+		for i := range cfg.Queries {
+			if i%2 == 0 {
+				a := list[rng.IntN(len(list))]
+				if it, ok := ik.item(a); ok {
+					k.queries = append(k.queries, query{items: []devices.Item{it}, plants: []plant{{0, a.ID}}, label: ik.kind})
+					continue
+				}
+			}
+			for {
+				if it, ok := ik.item(fresh.Alert()); ok {
+					k.queries = append(k.queries, query{items: []devices.Item{it}})
+					break
+				}
+			}
+		}
+		out = append(out, k)
+	}
+	if len(s.names) > 0 {
+		k := checkKind{kind: "name"}
+		for _, nk := range NameKinds {
+			for range max(cfg.Queries/2, 1) {
+				it, id, ok := plantNameOn(rng, s.names, nk)
+				if !ok {
+					break
+				}
+				k.queries = append(k.queries, query{items: []devices.Item{it.item()}, plants: []plant{{0, id}}, label: "name_" + string(nk)})
+			}
+		}
+		for _, n := range noiseNames {
+			k.queries = append(k.queries, query{items: []devices.Item{n.item()}, noise: true})
+		}
+		// Interleave kinds, so that no kind meets a warmer cache than
+		// another.
+		rng.Shuffle(len(k.queries), func(i, j int) { k.queries[i], k.queries[j] = k.queries[j], k.queries[i] })
+		out = append(out, k)
+	}
+	if boxes := s.idents["container"]; len(s.names) > 0 && len(boxes) > 0 && len(noiseNames) > 0 {
+		fresh := watchlist.NewGenerator(cfg.Seed+21, watchlist.Mix{Container: 1})
+		k := checkKind{kind: "ens"}
+		for i := range max(cfg.Queries/10, 10) {
+			var q query
+			plantIt := i%2 == 0
+			for p := range 10 {
+				if plantIt && p == 3 {
+					if it, id, ok := plantNameOn(rng, s.names, OneEdit); ok {
+						q.items = append(q.items, it.item())
+						q.plants = append(q.plants, plant{len(q.items) - 1, id})
+						continue
+					}
+				}
+				q.items = append(q.items, noiseNames[rng.IntN(len(noiseNames))].item())
+			}
+			for c := range 4 {
+				if plantIt && c == 0 {
+					a := boxes[rng.IntN(len(boxes))]
+					if it, ok := containerItem(a); ok {
+						q.items = append(q.items, it)
+						q.plants = append(q.plants, plant{len(q.items) - 1, a.ID})
+						continue
+					}
+				}
+				it, _ := containerItem(fresh.Alert())
+				q.items = append(q.items, it)
+			}
+			q.items = append(q.items, devices.Item{Kind: devices.KindIMO, Value: "9074729"})
+			if len(q.plants) > 0 {
+				q.label = "ens"
+			}
+			k.queries = append(k.queries, q)
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// sample is a set of the list's alerts to plant checks on, regenerated
+// from the seed: the list itself is never held.
+type sample struct {
+	names  []store.Alert
+	idents map[string][]store.Alert // by identifier check kind
+}
+
+// drawSample regenerates blocks of the list in random order until it has
+// want alerts of every kind the mix has (or the list is exhausted).
+func drawSample(m Mix, seed uint64, n, want int, rng *rand.Rand) sample {
+	s := sample{idents: map[string][]store.Alert{}}
+	need := func() bool {
+		if m.NameShare > 0 && len(s.names) < want {
+			return true
+		}
+		o := m.Objects
+		for kind, share := range map[string]float64{"plate": o.Vehicle, "container": o.Container, "document": o.Document, "firearm": o.Firearm} {
+			if share > 0 && len(s.idents[kind]) < want {
+				return true
+			}
+		}
+		return false
+	}
+	for _, b := range rng.Perm(blocks(n)) {
+		if !need() {
+			break
+		}
+		for _, a := range m.block(seed, b, n) {
+			switch a.Subject.Kind {
+			case store.SubjectPerson, store.SubjectCompany:
+				if len(s.names) < want {
+					s.names = append(s.names, a)
+				}
+			default:
+				for _, ik := range identKinds {
+					if _, ok := ik.item(a); ok && len(s.idents[ik.kind]) < want {
+						s.idents[ik.kind] = append(s.idents[ik.kind], a)
+					}
+				}
+			}
+		}
+	}
+	return s
+}
+
+func heapInuse() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
+}
+
+// vmRSS returns the process's resident set from /proc/self/status, 0
+// where there is none.
+func vmRSS() uint64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
 
-// identQuery plants every other query on an alert of the list, written as
-// a device sends it; the rest are identifiers of fresh alerts not in the
-// replica.
-func identQuery(rng *rand.Rand, list []store.Alert, i int, fresh func() store.Alert, item func(store.Alert) (devices.Item, bool)) query {
-	if i%2 == 0 && len(list) > 0 {
-		a := list[rng.IntN(len(list))]
-		if it, ok := item(a); ok {
-			return query{items: []devices.Item{it}, want: a.ID}
-		}
-	}
-	for {
-		if it, ok := item(fresh()); ok {
-			return query{items: []devices.Item{it}}
-		}
-	}
-}
-
 func plateItem(a store.Alert) (devices.Item, bool) {
-	if a.Subject.Kind != store.SubjectVehicle {
+	if a.Subject.Kind != store.SubjectVehicle || a.Subject.Vehicle.Plate == "" {
 		return devices.Item{}, false
 	}
 	raw := strings.ToLower(a.Subject.Vehicle.Plate)
@@ -246,99 +440,10 @@ func documentItem(a store.Alert) (devices.Item, bool) {
 	return devices.Item{Kind: devices.KindDocument, Raw: a.Subject.Document.Number, Value: v, Country: a.Subject.Document.Country}, err == nil
 }
 
-// nameQuery plants seven queries in ten on a person or company of the
-// replica, with the noise of cargo data: another of its names, tokens
-// reordered, one typo in a longer name, case lost. The rest are names of
-// people and companies not in the replica.
-func nameQuery(rng *rand.Rand, list []store.Alert, i int, noise []name.Entry) query {
-	if i%10 < 7 {
-		a := list[rng.IntN(len(list))]
-		names, kind := alertNames(a)
-		n := names[rng.IntN(len(names))]
-		return query{items: []devices.Item{{Kind: kind, Value: garble(rng, n)}}, want: a.ID}
+func firearmItem(a store.Alert) (devices.Item, bool) {
+	if a.Subject.Kind != store.SubjectFirearm {
+		return devices.Item{}, false
 	}
-	e := noise[i%len(noise)]
-	kind := devices.KindPerson
-	if e.Kind == name.KindCompany {
-		kind = devices.KindCompany
-	}
-	return query{items: []devices.Item{{Kind: kind, Value: e.Names[0]}}}
-}
-
-func alertNames(a store.Alert) ([]string, devices.Kind) {
-	if p := a.Subject.Person; p != nil {
-		return append([]string{strings.TrimSpace(p.Forenames + " " + p.Surname)}, p.Aliases...), devices.KindPerson
-	}
-	c := a.Subject.Company
-	return append([]string{c.Name}, c.Aliases...), devices.KindCompany
-}
-
-// garble applies the noise of a cargo declaration to a name.
-func garble(rng *rand.Rand, n string) string {
-	toks := strings.Fields(n)
-	if len(toks) > 1 && rng.IntN(10) < 3 {
-		toks[0], toks[len(toks)-1] = toks[len(toks)-1], toks[0]
-	}
-	if rng.IntN(2) == 0 {
-		j := rng.IntN(len(toks))
-		if r := []rune(toks[j]); len(r) >= 6 && isLatin(r) {
-			p := 1 + rng.IntN(len(r)-2)
-			switch rng.IntN(4) {
-			case 0: // substitution
-				r[p] = rune('a' + rng.IntN(26))
-			case 1: // deletion
-				r = append(r[:p], r[p+1:]...)
-			case 2: // insertion
-				r = append(r[:p], append([]rune{rune('a' + rng.IntN(26))}, r[p:]...)...)
-			default: // transposition
-				r[p], r[p-1] = r[p-1], r[p]
-			}
-			toks[j] = string(r)
-		}
-	}
-	out := strings.Join(toks, " ")
-	if rng.IntN(2) == 0 {
-		out = strings.ToUpper(out)
-	}
-	return out
-}
-
-func isLatin(r []rune) bool {
-	for _, c := range r {
-		if c > 0x24F {
-			return false
-		}
-	}
-	return true
-}
-
-// ensQuery is a declaration of 10 parties, 4 containers and a vessel, one
-// party and one container planted on the replica in half of them.
-func ensQuery(rng *rand.Rand, c corpus, noise *watchlist.Generator, noiseNames []name.Entry, i int) query {
-	var q query
-	plant := i%2 == 0
-	for p := range 10 {
-		if plant && p == 3 {
-			nq := nameQuery(rng, c.names, 0, noiseNames)
-			q.items = append(q.items, nq.items...)
-			q.want = nq.want
-			continue
-		}
-		e := noiseNames[rng.IntN(len(noiseNames))]
-		kind := devices.KindPerson
-		if e.Kind == name.KindCompany {
-			kind = devices.KindCompany
-		}
-		q.items = append(q.items, devices.Item{Kind: kind, Value: e.Names[0]})
-	}
-	for b := range 4 {
-		if plant && b == 0 && len(c.boxes) > 0 {
-			it, _ := containerItem(c.boxes[rng.IntN(len(c.boxes))])
-			q.items = append(q.items, it)
-			continue
-		}
-		q.items = append(q.items, devices.Item{Kind: devices.KindContainer, Value: noise.Container()})
-	}
-	q.items = append(q.items, devices.Item{Kind: devices.KindIMO, Value: "9074729"})
-	return q
+	v, err := ident.NormalizeSimple(a.Subject.Firearm.Serial)
+	return devices.Item{Kind: devices.KindFirearm, Raw: a.Subject.Firearm.Serial, Value: v}, err == nil
 }

@@ -1,0 +1,346 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"unicode"
+
+	"github.com/borderpost/borderpost/devices"
+	"github.com/borderpost/borderpost/store"
+)
+
+// TestRunFromReplicaOnDisk runs the whole path CI must keep alive: a SIS
+// list imported into an encrypted replica on disk, the matching side
+// started from the file through match.Load, checks looked up while the
+// replica is open, the JSON report with every field issue 16 names; then
+// the same replica reused, and refused for another list.
+func TestRunFromReplicaOnDisk(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "replica.db")
+	cfg := Config{Alerts: 4000, Queries: 200, Seed: 7, Mix: "sis", Replica: path}
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	json.Unmarshal(raw, &fields)
+	for _, f := range []string{"alerts", "mix", "gomaxprocs", "import_seconds", "cold_start_seconds", "heap_bytes", "rss_bytes", "replica_bytes", "checks", "recall", "recall_by_kind", "false_hit_rate"} {
+		if _, ok := fields[f]; !ok {
+			t.Errorf("report has no %q: %s", f, raw)
+		}
+	}
+	if rep.Alerts != 4000 || rep.Mix != "sis" || rep.ReplicaReused {
+		t.Errorf("report describes %d alerts of mix %s, reused %v", rep.Alerts, rep.Mix, rep.ReplicaReused)
+	}
+	if rep.ImportSeconds <= 0 || rep.ColdStartSeconds <= 0 || rep.HeapBytes == 0 || rep.ReplicaBytes == 0 {
+		t.Errorf("import %vs, cold start %vs, heap %d, replica %d bytes: all must be measured", rep.ImportSeconds, rep.ColdStartSeconds, rep.HeapBytes, rep.ReplicaBytes)
+	}
+	if _, err := os.Stat("/proc/self/status"); err == nil && rep.RSSBytes == 0 {
+		t.Error("rss_bytes is 0 on a system with /proc")
+	}
+	for _, k := range []string{"plate", "container", "document", "firearm", "name", "ens"} {
+		if c := rep.Checks[k]; c.N == 0 || c.P99us < c.P50us || c.P50us <= 0 {
+			t.Errorf("checks.%s = %+v", k, c)
+		}
+	}
+	// Exact identifiers are found every time; a name as the list writes
+	// it too. The harder name kinds are measured, not asserted here: they
+	// are what the report is for.
+	for _, k := range []string{"plate", "container", "document", "firearm", "ens", "name_verbatim"} {
+		if rep.PlantedByKind[k] == 0 || rep.RecallByKind[k] < 1 {
+			t.Errorf("recall_by_kind.%s = %v over %d planted checks, want 1", k, rep.RecallByKind[k], rep.PlantedByKind[k])
+		}
+	}
+	for _, k := range NameKinds {
+		if rep.PlantedByKind["name_"+string(k)] == 0 {
+			t.Errorf("no planted name query of kind %s", k)
+		}
+	}
+	if rep.Recall < 0.8 || rep.Recall > 1 {
+		t.Errorf("recall %v: implausible", rep.Recall)
+	}
+	if rep.NoiseNames == 0 || rep.FalseHitRate < 0 || rep.FalseHitRate > 0.5 {
+		t.Errorf("false_hit_rate %v over %d names on no alert", rep.FalseHitRate, rep.NoiseNames)
+	}
+
+	// The file is an encrypted replica: another key cannot open it, and
+	// a planted identifier is not in it in clear.
+	other := filepath.Join(t.TempDir(), "other.key")
+	if err := store.WriteKeyFile(other); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := store.Open(ctx, path, store.KeyFile{Path: other}, store.Options{Logger: quiet()}); err == nil {
+		r.Close()
+		t.Error("the replica opened under another key")
+	} else if !errors.Is(err, store.ErrWrongKey) {
+		t.Errorf("open under another key: %v, want ErrWrongKey", err)
+	}
+	s := drawSample(Mixes["sis"], cfg.Seed, cfg.Alerts, 1, rand.New(rand.NewPCG(1, 1)))
+	file, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc := s.idents["document"][0].Subject.Document.Number; bytes.Contains(file, []byte(doc)) {
+		t.Errorf("document number %s is in the replica file in clear", doc)
+	}
+
+	again, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.ReplicaReused || again.ImportSeconds != rep.ImportSeconds {
+		t.Errorf("second run: reused %v, import %vs; want the replica reused with its import time %vs", again.ReplicaReused, again.ImportSeconds, rep.ImportSeconds)
+	}
+	if !reflect.DeepEqual(again.RecallByKind, rep.RecallByKind) {
+		t.Errorf("same seed, same replica, other recall: %v then %v", rep.RecallByKind, again.RecallByKind)
+	}
+	cfg.Seed++
+	if _, err := Run(ctx, cfg); !errors.Is(err, ErrReplicaMismatch) {
+		t.Errorf("replica of seed 7 reused for seed 8: %v, want ErrReplicaMismatch", err)
+	}
+}
+
+// TestDefaultMixRunsFromDisk keeps the default list (issue 3's) on the
+// same path, with its name-heavy mix.
+func TestDefaultMixRunsFromDisk(t *testing.T) {
+	rep, err := Run(context.Background(), Config{Alerts: 2000, Queries: 100, Seed: 3, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Mix != "default" || rep.Checks["name"].N == 0 || rep.RecallByKind["name_verbatim"] < 1 || rep.RecallByKind["plate"] < 1 {
+		t.Errorf("default mix: %+v", rep)
+	}
+	if _, ok := rep.Checks["firearm"]; ok {
+		t.Error("firearm checks on a list without firearms")
+	}
+}
+
+// TestMixProportions: the default list keeps issue 3's 65 % names; the
+// SIS list has 2 % names and its identifiers in SIS order (documents,
+// then vehicles, then firearms, then the rest).
+func TestMixProportions(t *testing.T) {
+	const n = 50000
+	count := func(m Mix) map[store.SubjectKind]float64 {
+		c := map[store.SubjectKind]float64{}
+		m.stream(1, n, 10000, func(as []store.Alert) error {
+			for _, a := range as {
+				c[a.Subject.Kind]++
+			}
+			return nil
+		})
+		for k := range c {
+			c[k] /= n
+		}
+		return c
+	}
+	d := count(Mixes["default"])
+	if names := d[store.SubjectPerson] + d[store.SubjectCompany]; names < 0.63 || names > 0.67 {
+		t.Errorf("default mix: %.3f names, want 0.65", names)
+	}
+	s := count(Mixes["sis"])
+	if names := s[store.SubjectPerson] + s[store.SubjectCompany]; names < 0.015 || names > 0.025 {
+		t.Errorf("sis mix: %.3f names, want 0.02", names)
+	}
+	order := []store.SubjectKind{store.SubjectDocument, store.SubjectVehicle, store.SubjectFirearm, store.SubjectContainer}
+	for i := 1; i < len(order); i++ {
+		if s[order[i-1]] <= s[order[i]] {
+			t.Errorf("sis mix: %s %.3f not above %s %.3f", order[i-1], s[order[i-1]], order[i], s[order[i]])
+		}
+	}
+	if s[store.SubjectDocument] < 0.55 {
+		t.Errorf("sis mix: documents %.3f, want the largest share", s[store.SubjectDocument])
+	}
+}
+
+// TestBlocksAreReproducible: any alert can be regenerated alone from the
+// seed, which is how planted checks are drawn without holding the list.
+func TestBlocksAreReproducible(t *testing.T) {
+	m := Mixes["sis"]
+	var all []store.Alert
+	m.stream(5, 1000, 300, func(as []store.Alert) error { all = append(all, as...); return nil })
+	if len(all) != 1000 {
+		t.Fatalf("stream gave %d alerts", len(all))
+	}
+	for _, b := range []int{0, 7, 15} {
+		got := m.block(5, b, 1000)
+		if !reflect.DeepEqual(got, all[b*blockSize:b*blockSize+len(got)]) {
+			t.Errorf("block %d regenerated differs from the streamed list", b)
+		}
+	}
+	if last := m.block(5, 15, 1000); len(last) != 1000-15*blockSize || last[len(last)-1].ID != alertID(999) {
+		t.Errorf("last block: %d alerts", len(last))
+	}
+	ids := map[string]bool{}
+	for _, a := range all {
+		if err := a.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		ids[a.ID] = true
+	}
+	if len(ids) != len(all) {
+		t.Errorf("%d distinct IDs in %d alerts", len(ids), len(all))
+	}
+}
+
+// TestNameKindsChangeWhatTheySay checks each kind of planted name against
+// its definition, so that a kind's recall measures what its label says.
+func TestNameKindsChangeWhatTheySay(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	names := []string{"Mohammed Khalid Hassan", "Anna Kowalski", "Petrovenko Ivan Sergeyevich", "Baltic Freight Logistics GmbH", "Li Wei"}
+	for _, kind := range NameKinds {
+		for range 50 {
+			n := names[rng.IntN(len(names))]
+			v, ok := alter(rng, kind, n, devices.KindPerson)
+			if !ok {
+				continue
+			}
+			a, b := strings.Fields(n), strings.Fields(v)
+			switch kind {
+			case Verbatim:
+				if v != n {
+					t.Errorf("verbatim %q -> %q", n, v)
+				}
+			case OneEdit, TwoEdits:
+				want := 1
+				if kind == TwoEdits {
+					want = 2
+				}
+				if len(a) != len(b) || osa(n, v) != want && !(kind == TwoEdits && osa(n, v) == 1 && multiEditToken(a, b)) {
+					t.Errorf("%s %q -> %q: distance %d", kind, n, v, osa(n, v))
+				}
+				for i := range a {
+					if a[i][0] != b[i][0] {
+						t.Errorf("%s %q -> %q changed a first letter", kind, n, v)
+					}
+				}
+			case FirstLetter:
+				changed := 0
+				for i := range a {
+					if a[i] != b[i] {
+						changed++
+						if a[i][0] == b[i][0] || a[i][1:] != b[i][1:] {
+							t.Errorf("first_letter %q -> %q", n, v)
+						}
+					}
+				}
+				if changed != 1 {
+					t.Errorf("first_letter %q -> %q: %d tokens changed", n, v, changed)
+				}
+			case ShortTransposition:
+				for i := range a {
+					if a[i] != b[i] && (len(a[i]) > 5 || len(a[i]) < 3 || osa(a[i], b[i]) != 1 || sorted(a[i]) != sorted(b[i])) {
+						t.Errorf("short_transposition %q -> %q", n, v)
+					}
+				}
+				if n == v {
+					t.Errorf("short_transposition left %q unchanged", n)
+				}
+			case DroppedToken:
+				if len(b) != len(a)-1 || len(a) < 3 {
+					t.Errorf("dropped_token %q -> %q", n, v)
+				}
+			case AddedToken:
+				if len(b) != len(a)+1 {
+					t.Errorf("added_token %q -> %q", n, v)
+				}
+			case OtherScript:
+				for _, r := range v {
+					if unicode.IsLetter(r) && !unicode.Is(unicode.Cyrillic, r) {
+						t.Errorf("other_script %q -> %q keeps Latin letters", n, v)
+						break
+					}
+				}
+			}
+		}
+	}
+	if v, ok := alter(rng, OtherScript, "خالد البغدادي", devices.KindPerson); ok {
+		t.Errorf("other_script turned an Arabic name into %q; only Latin names are rewritten", v)
+	}
+	if _, ok := alter(rng, DroppedToken, "Li Wei", devices.KindPerson); ok {
+		t.Error("dropped_token on a two-token name: nothing meaningful would be left")
+	}
+}
+
+// multiEditToken reports whether a two-edit name put both edits in one
+// token, where they can merge into one (a deletion next to a
+// substitution of the same letter).
+func multiEditToken(a, b []string) bool {
+	changed := 0
+	for i := range a {
+		if a[i] != b[i] {
+			changed++
+		}
+	}
+	return changed == 1
+}
+
+func sorted(s string) string {
+	b := []byte(strings.ToLower(s))
+	slices.Sort(b)
+	return string(b)
+}
+
+// osa is the optimal string alignment distance (edits and adjacent
+// transpositions), case-insensitive.
+func osa(a, b string) int {
+	x, y := []rune(strings.ToLower(a)), []rune(strings.ToLower(b))
+	d := make([][]int, len(x)+1)
+	for i := range d {
+		d[i] = make([]int, len(y)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(x); i++ {
+		for j := 1; j <= len(y); j++ {
+			c := 1
+			if x[i-1] == y[j-1] {
+				c = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+c)
+			if i > 1 && j > 1 && x[i-1] == y[j-2] && x[i-2] == y[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(x)][len(y)]
+}
+
+// TestNoiseHoldsNoListName: a candidate noise name that an alert carries,
+// in any order or case, is dropped; the others are kept. Issue 3's bench
+// counted such namesakes as false hits.
+func TestNoiseHoldsNoListName(t *testing.T) {
+	z := newNoise(1, 50)
+	victim := z.items[0]
+	toks := strings.Fields(victim.value)
+	slices.Reverse(toks)
+	reordered := strings.ToUpper(strings.Join(toks, " "))
+	a := store.Alert{ID: "X", Version: 1, Subject: store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Surname: "Someone Else", Aliases: []string{reordered}}}}
+	if victim.kind == devices.KindCompany {
+		a.Subject = store.Subject{Kind: store.SubjectCompany, Company: &store.Company{Name: "Someone Else Ltd", Aliases: []string{reordered}}}
+	}
+	z.drop(&a)
+	kept := z.kept()
+	for _, k := range kept {
+		if nameKey(k.kind, k.value) == nameKey(victim.kind, victim.value) {
+			t.Fatalf("noise keeps %q, which alert X carries as %q", k.value, reordered)
+		}
+	}
+	if len(kept) == 0 || len(kept) >= len(z.items) {
+		t.Errorf("kept %d of %d candidates after one alert", len(kept), len(z.items))
+	}
+}
