@@ -27,7 +27,7 @@ func benchCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&cfg.Alerts, "alerts", 100000, "alerts in the replica")
-	cmd.Flags().IntVar(&cfg.Queries, "queries", 2000, "checks per kind (declarations: a tenth)")
+	cmd.Flags().IntVar(&cfg.Queries, "queries", 2000, "checks per identifier kind; half as many planted names per name kind; declarations: a tenth")
 	cmd.Flags().Uint64Var(&cfg.Seed, "seed", 1, "seed of the generated replica and checks")
 	cmd.Flags().StringVar(&cfg.Mix, "mix", "default", "generated list: default (65% persons and companies) or sis (2% persons and companies, identifiers in SIS proportions)")
 	cmd.Flags().StringVar(&cfg.Replica, "replica", "", "replica file to reuse, or to build and keep if missing (development key in FILE.key); default: a temporary one")

@@ -34,8 +34,11 @@ import (
 
 // Config describes a run.
 type Config struct {
-	Alerts  int    // list size
-	Queries int    // checks per identifier kind, planted checks per name kind (x 1/2); declarations get a tenth
+	Alerts int // list size
+	// Queries is the number of checks per identifier kind; each name kind
+	// gets Queries/2 planted names, the names on no alert are at most
+	// Queries, declarations Queries/10.
+	Queries int
 	Seed    uint64 // same seed, same list and checks
 	Mix     string // a key of Mixes; "" is "default"
 	// Replica is the replica file to reuse, or to build and keep when it
