@@ -37,6 +37,20 @@ type Config struct {
 	Devices  Devices  `yaml:"devices"`
 	Terminal Terminal `yaml:"terminal"`
 	Log      Log      `yaml:"log"`
+	Metrics  Metrics  `yaml:"metrics"`
+}
+
+// Metrics is where the Prometheus metrics are served and which device
+// names they count by name.
+type Metrics struct {
+	// Listen is /metrics' own address, loopback by default. The same
+	// address as http.listen serves /metrics on the devices' listener
+	// instead; empty serves no metrics.
+	Listen string `yaml:"listen"`
+	// Devices are device names counted under their own label, besides the
+	// names the devices' sections configure; checks from any other device
+	// count as "other", so that made-up names cannot grow the metrics.
+	Devices []string `yaml:"devices"`
 }
 
 // Terminal is the officers' web page: where it listens, its certificate,
@@ -160,6 +174,7 @@ func Defaults() Config {
 		Devices: Devices{ANPR: anpr.Config{HTTP: true}, OCR: ocr.Config{HTTP: true}, MRZ: mrz.Config{HTTP: true}},
 		Sync:    Sync{HitWindow: 512, HitBatch: 32, ResendAfter: 10 * time.Second, StatusEvery: 10 * time.Second, MaxReplicaAge: 24 * time.Hour},
 		Log:     Log{Level: "info", Format: "json"},
+		Metrics: Metrics{Listen: "127.0.0.1:9464"},
 	}
 }
 
@@ -340,6 +355,20 @@ func (c *Config) validate(root *yaml.Node) Problems {
 		}
 		if len(t.Purposes) == 0 {
 			add("terminal.purposes", "required when terminal.listen is set: which alert purposes each role serves, e.g. officer: [border, police]; without it officers see no hits")
+		}
+	}
+	if l := c.Metrics.Listen; l != "" {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			add("metrics.listen", "want host:port, e.g. 127.0.0.1:9464, the same address as http.listen to serve /metrics there, or empty for no metrics")
+		}
+	}
+	if len(c.Metrics.Devices) > 64 {
+		add("metrics.devices", "at most 64 device names; every name is a set of series on every scrape")
+	}
+	for _, d := range c.Metrics.Devices {
+		if d == "" || len(d) > 64 || d == "other" {
+			add("metrics.devices", "each device name must be 1 to 64 bytes and not \"other\"")
+			break
 		}
 	}
 	switch c.Log.Level {
