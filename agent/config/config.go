@@ -130,6 +130,9 @@ type MQTT struct {
 	Cert      string        `yaml:"cert"`
 	KeyFile   string        `yaml:"key"`
 	KeepAlive time.Duration `yaml:"keepalive"`
+	// MaxMessage bounds a message from the broker (topic and payload) in
+	// bytes; a larger one is refused and audited before it is read whole.
+	MaxMessage int `yaml:"max_message"`
 }
 
 // Trust names the public keys whose signatures on watch-list changes the
@@ -168,7 +171,7 @@ type Log struct {
 func Defaults() Config {
 	return Config{
 		Store:   Store{Path: "/var/lib/borderpost/replica.db", Retention: 180 * 24 * time.Hour, PurgeEvery: 30 * time.Second},
-		MQTT:    MQTT{KeepAlive: 10 * time.Second},
+		MQTT:    MQTT{KeepAlive: 10 * time.Second, MaxMessage: 16 << 20},
 		HTTP:    HTTP{Listen: "127.0.0.1:8443"},
 		Match:   Match{NameThreshold: 0.70, NameHits: 5},
 		Devices: Devices{ANPR: anpr.Config{HTTP: true}, OCR: ocr.Config{HTTP: true}, MRZ: mrz.Config{HTTP: true}},
@@ -285,6 +288,9 @@ func (c *Config) validate(root *yaml.Node) Problems {
 	}
 	if u, err := url.Parse(c.MQTT.Broker); err != nil || (u.Scheme != "tcp" && u.Scheme != "ssl" && u.Scheme != "mqtt" && u.Scheme != "mqtts") || u.Host == "" {
 		add("mqtt.broker", "want tcp://host:port or ssl://host:port, e.g. ssl://central.example:8883")
+	}
+	if c.MQTT.MaxMessage < 1<<20 || c.MQTT.MaxMessage > 256<<20 {
+		add("mqtt.max_message", "want 1048576 (1 MiB) to 268435456 bytes; 16777216 (16 MiB) holds any snapshot chunk or delta")
 	}
 	if (c.MQTT.Cert == "") != (c.MQTT.KeyFile == "") {
 		add("mqtt.cert", "cert and key go together: set both for a client certificate, or neither")
