@@ -1,8 +1,6 @@
 package sync
 
 import (
-	"crypto/tls"
-	"io"
 	"runtime"
 	gosync "sync"
 	"testing"
@@ -10,56 +8,6 @@ import (
 
 	"github.com/borderpost/borderpost/sync/synctest"
 )
-
-// rawPublish connects to a TLS broker as id and publishes payloadLen bytes
-// of 'x' with QoS 1 on topic, streaming them from a small buffer so that
-// the publisher itself allocates nothing of their size.
-func rawPublish(t *testing.T, addr string, tc *tls.Config, id, topic string, packetID uint16, payloadLen int) {
-	t.Helper()
-	c, err := tls.Dial("tcp", addr, tc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	remaining := func(n int) []byte {
-		var out []byte
-		for {
-			b := byte(n % 128)
-			if n /= 128; n > 0 {
-				b |= 0x80
-			}
-			out = append(out, b)
-			if n == 0 {
-				return out
-			}
-		}
-	}
-	str := func(s string) []byte { return append([]byte{byte(len(s) >> 8), byte(len(s))}, s...) }
-	// CONNECT, MQTT 3.1.1, clean session, keepalive 60 s.
-	vh := append(str("MQTT"), 4, 0x02, 0, 60)
-	vh = append(vh, str(id)...)
-	c.Write(append(append([]byte{0x10}, remaining(len(vh))...), vh...))
-	ack := make([]byte, 4)
-	if _, err := io.ReadFull(c, ack); err != nil || ack[0] != 0x20 || ack[3] != 0 {
-		t.Fatalf("%s: CONNACK %x: %v", id, ack, err)
-	}
-	vh = append(str(topic), byte(packetID>>8), byte(packetID))
-	c.Write(append(append([]byte{0x32}, remaining(len(vh)+payloadLen)...), vh...))
-	chunk := make([]byte, 64<<10)
-	for i := range chunk {
-		chunk[i] = 'x'
-	}
-	for left := payloadLen; left > 0; left -= min(left, len(chunk)) {
-		if _, err := c.Write(chunk[:min(left, len(chunk))]); err != nil {
-			t.Fatalf("publish: %v", err)
-		}
-	}
-	c.SetReadDeadline(time.Now().Add(30 * time.Second))
-	if _, err := io.ReadFull(c, ack); err != nil || ack[0] != 0x40 {
-		t.Fatalf("%s: PUBACK %x: %v", id, ack, err)
-	}
-	c.Write([]byte{0xe0, 0}) // DISCONNECT
-}
 
 // recorder keeps the sizes of the messages a handler got and the
 // refusals reported.
@@ -129,8 +77,8 @@ func TestOversizedMessageRefusedBeforeRead(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	rawPublish(t, broker.Addr(), centralTLS, "central", topic, 1, 50<<20)
-	rawPublish(t, broker.Addr(), centralTLS, "central", topic, 2, 10)
+	synctest.PublishStream(t, broker.Addr(), centralTLS, "central", topic, 50<<20)
+	synctest.PublishStream(t, broker.Addr(), centralTLS, "central", topic, 10)
 	waitFor("the small message after the big one", func() bool { got, _, _ := rec.counts(); return got >= 1 })
 	runtime.ReadMemStats(&after)
 	// TLS records and paho's own buffers cost something; the 50 MB
@@ -148,7 +96,7 @@ func TestOversizedMessageRefusedBeforeRead(t *testing.T) {
 	link.Close()
 	link = dial()
 	defer link.Close()
-	rawPublish(t, broker.Addr(), centralTLS, "central", topic, 3, 10)
+	synctest.PublishStream(t, broker.Addr(), centralTLS, "central", topic, 10)
 	waitFor("the next small message", func() bool { got, _, _ := rec.counts(); return got >= 2 })
 	time.Sleep(300 * time.Millisecond)
 	if _, refused, _ := rec.counts(); refused != 1 {
