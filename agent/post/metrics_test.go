@@ -76,15 +76,17 @@ func TestMetricsDeviceLabelsBounded(t *testing.T) {
 	}
 }
 
-// runAgent runs an agent on cfg (no central: it works offline) until the
-// test ends.
+// runAgent runs an agent on cfg until the test ends; without a broker in
+// cfg it works offline.
 func runAgent(t *testing.T, cfg config.Config) *Agent {
 	t.Helper()
 	pub, _, _ := ed25519.GenerateKey(rand.Reader)
 	keyFile := filepath.Join(t.TempDir(), "central.pub")
 	os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(pub)+"\n"), 0o600)
 	cfg.Trust.CentralKeys = []string{keyFile}
-	cfg.MQTT.Broker = "tcp://127.0.0.1:1"
+	if cfg.MQTT.Broker == "" {
+		cfg.MQTT.Broker = "tcp://127.0.0.1:1" // no central
+	}
 	a, err := New(context.Background(), cfg, quiet)
 	if err != nil {
 		t.Fatal(err)
