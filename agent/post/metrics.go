@@ -35,16 +35,13 @@ type metrics struct {
 // and kinds no device package produces.
 const otherLabel = "other"
 
-// knownKinds are the kind label's values besides otherLabel.
-var knownKinds = map[string]bool{"declaration": true}
-
-func init() {
-	for _, k := range []devices.Kind{devices.KindPlate, devices.KindContainer, devices.KindDocument, devices.KindPerson,
-		devices.KindCompany, devices.KindEORI, devices.KindIMO, devices.KindAircraft, devices.KindVIN, devices.KindFirearm,
-		devices.KindPhone, devices.KindEmail} {
-		knownKinds[string(k)] = true
-	}
-}
+// knownKinds are the kind label's values besides otherLabel: the kinds
+// the device packages produce, and "declaration". Read only.
+var knownKinds = map[string]bool{"declaration": true,
+	string(devices.KindPlate): true, string(devices.KindContainer): true, string(devices.KindDocument): true,
+	string(devices.KindPerson): true, string(devices.KindCompany): true, string(devices.KindEORI): true,
+	string(devices.KindIMO): true, string(devices.KindAircraft): true, string(devices.KindVIN): true,
+	string(devices.KindFirearm): true, string(devices.KindPhone): true, string(devices.KindEmail): true}
 
 // configuredDevices are the device names the configuration gives: the
 // devices' sections, the ENS feeds' and officers' page's fixed names, and
