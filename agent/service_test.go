@@ -209,7 +209,7 @@ func TestRunForegroundGracefulStop(t *testing.T) {
 	os.WriteFile(pubPath, []byte(base64.StdEncoding.EncodeToString(pub)+"\n"), 0o644)
 	port := synctest.FreePort(t)
 	cfgText := fmt.Sprintf("agent: {id: post-svc-01, post: test}\nstore: {path: %s, key: {file: %s}}\nmqtt: {broker: %s, keepalive: 2s}\n"+
-		"trust: {central_keys: [%s]}\nhttp: {listen: 127.0.0.1:%d}\nlog: {level: info, format: json}\n",
+		"trust: {central_keys: [%s]}\nhttp: {listen: 127.0.0.1:%d}\nmetrics: {listen: \"127.0.0.1:0\"}\nlog: {level: info, format: json}\n",
 		filepath.Join(dir, "replica.db"), key, broker.URL(), pubPath, port)
 	cfg, err := config.Load(strings.NewReader(cfgText))
 	if err != nil {

@@ -473,6 +473,7 @@ store: {path: /var/lib/borderpost/replica.db, key: {file: /etc/borderpost/dev-da
 mqtt: {broker: %s, keepalive: 2s}
 trust: {central_keys: [/etc/borderpost/central-signing.pub]}
 http: {listen: 127.0.0.1:%d}
+metrics: {listen: "127.0.0.1:0"}
 sync: {hit_window: 32, resend_after: 3s, status_every: 1s}
 log: {level: info, format: json}
 `, broker.URL(), port)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/borderpost/borderpost/sync/mqttlimit"
 )
 
 // Handler processes one incoming message. It runs on its own goroutine and
@@ -38,14 +40,23 @@ type LinkConfig struct {
 	// while it is away and the broker forgets it when it leaves. For
 	// observers only; agents and central need their persistent sessions.
 	Transient bool
-	Logger    *slog.Logger
+	// MaxMessage bounds an incoming PUBLISH (topic and payload) in bytes;
+	// a larger one is never read into memory, never reaches a handler, and
+	// is acknowledged so the broker does not resend it. Zero means
+	// mqttlimit.DefaultMaxPacket (16 MiB).
+	MaxMessage int
+	// OnOversized runs, on the connection's reading goroutine, for each
+	// message refused for its size; it must not block.
+	OnOversized func(topic string, size int)
+	Logger      *slog.Logger
 }
 
 // Link is a persistent MQTT session that reconnects by itself. It hides
 // paho so that a test double or an MQTT 5 client can stand in.
 type Link struct {
-	c   mqtt.Client
-	log *slog.Logger
+	c     mqtt.Client
+	log   *slog.Logger
+	limit *mqttlimit.Opener // opens the connections; refuses oversized messages
 
 	mu   gosync.Mutex
 	subs map[string]Handler // made again at every connect
@@ -78,6 +89,12 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 		cfg.Logger = slog.Default()
 	}
 	l := &Link{log: cfg.Logger, subs: make(map[string]Handler, len(cfg.Subscriptions))}
+	l.limit = &mqttlimit.Opener{MaxPacket: cfg.MaxMessage, OnRefused: func(r mqttlimit.Refused) {
+		cfg.Logger.Warn("mqtt message refused: over the size limit", "topic", r.Topic, "bytes", r.Size)
+		if cfg.OnOversized != nil {
+			cfg.OnOversized(r.Topic, r.Size)
+		}
+	}}
 	for t, h := range cfg.Subscriptions {
 		l.subs[t] = h
 	}
@@ -95,7 +112,11 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 		SetConnectTimeout(5 * time.Second).
 		SetWriteTimeout(10 * time.Second).
 		SetResumeSubs(false).
+		SetCustomOpenConnectionFn(l.limit.Open).
 		SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) {
+			if l.oversized(m) {
+				return
+			}
 			// A persistent session delivers what was queued for it as soon
 			// as it connects, before the subscriptions are made again and
 			// their routes exist: route those messages here.
@@ -172,6 +193,12 @@ func (l *Link) Publish(topic string, retained bool, payload []byte) error {
 	}
 }
 
+// oversized reports whether m is a message refused for its size (emptied
+// by the connection, already logged and reported): it reaches no handler.
+func (l *Link) oversized(m mqtt.Message) bool {
+	return len(m.Payload()) == 0 && l.limit.Emptied(m.Topic())
+}
+
 // handlerFor returns the handler of the subscription whose filter matches
 // topic, or nil.
 func (l *Link) handlerFor(topic string) Handler {
@@ -206,7 +233,11 @@ func topicMatches(filter, topic string) bool {
 }
 
 func (l *Link) subscribe(topic string, h Handler) {
-	tok := l.c.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) { h(m.Topic(), m.Payload()) })
+	tok := l.c.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) {
+		if !l.oversized(m) {
+			h(m.Topic(), m.Payload())
+		}
+	})
 	if tok.WaitTimeout(10*time.Second) && tok.Error() != nil {
 		l.log.Error("mqtt subscribe failed", "topic", topic, "err", tok.Error())
 	}

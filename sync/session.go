@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -12,6 +13,10 @@ import (
 
 	"github.com/borderpost/borderpost/store"
 )
+
+// EventMessageRefused is audited for each message from the broker refused
+// for its size before it was read (LinkConfig.MaxMessage).
+const EventMessageRefused store.AuditEvent = "message.refused"
 
 // SessionConfig configures an agent's session with central.
 type SessionConfig struct {
@@ -100,6 +105,17 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 		s.forwarder.Reset()
 		s.publishStatus("online")
 		s.tickStreams()
+	}
+	lc.OnOversized = func(topic string, size int) {
+		// On the connection's reading goroutine: the audit write waits for
+		// the disk, the connection must not.
+		go func() {
+			rec := store.AuditRecord{Event: EventMessageRefused, Ref: topic,
+				Detail: fmt.Sprintf("oversized message refused: %d bytes on topic %s", size, topic)}
+			if err := cfg.Replica.Audit(context.Background(), rec); err != nil {
+				cfg.Logger.Error("audit an oversized message", "topic", topic, "err", err)
+			}
+		}()
 	}
 	lc.Subscriptions = nil
 	link, err := NewLink(lc)

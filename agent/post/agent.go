@@ -38,17 +38,19 @@ import (
 
 // Agent is a running borderpost agent. Create it with New, run it with Run.
 type Agent struct {
-	cfg      config.Config
-	log      *slog.Logger
-	rep      *store.Replica
-	index    *match.Index
-	session  *bpsync.Session
-	ln       net.Listener
-	checks   atomic.Int64
-	hits     atomic.Int64
-	ready    atomic.Bool
-	metrics  *metrics
-	terminal *terminal.Terminal // nil when the officers' page is off
+	cfg     config.Config
+	log     *slog.Logger
+	rep     *store.Replica
+	index   *match.Index
+	session *bpsync.Session
+	ln      net.Listener
+	checks  atomic.Int64
+	hits    atomic.Int64
+	ready   atomic.Bool
+	metrics *metrics
+	// metricsAddr is /metrics' own listener's address, set by serveMetrics.
+	metricsAddr atomic.Value
+	terminal    *terminal.Terminal // nil when the officers' page is off
 
 	kp         store.KeyProvider
 	sets       atomic.Pointer[[]*alertSet] // what checks run against
@@ -209,6 +211,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		go func() { errc <- a.cfg.Devices.ANPR.LineServer(a).Serve(ctx, aln) }()
 		a.log.Info("ANPR line protocol listening", "addr", aln.Addr().String())
 	}
+	if err := a.serveMetrics(ctx, errc); err != nil {
+		return err
+	}
 	if tsrv, err := a.startTerminal(ctx, errc); err != nil {
 		return err
 	} else if tsrv != nil {
@@ -306,7 +311,9 @@ func (a *Agent) routes() http.Handler {
 		mux.Handle("POST "+mrz.HTTPPath, mrz.NewHandler(a, a.cfg.Devices.MRZ, a.log))
 	}
 	mux.HandleFunc("GET /v1/status", a.serveStatus)
-	mux.Handle("GET /metrics", a.metrics.handler())
+	if a.metricsOnDevicesListener() {
+		mux.Handle("GET /metrics", a.metrics.handler()) // configured so; otherwise serveMetrics has its own listener
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !a.ready.Load() {
@@ -347,12 +354,13 @@ func (a *Agent) Check(ctx context.Context, c devices.Check) (devices.Result, err
 	}
 	recorded, err := a.rep.Record(ctx, store.CheckRecord{ID: c.ID, Device: c.Device, Items: len(c.Items)}, hits)
 	if err != nil {
-		a.metrics.refused.WithLabelValues(c.Device).Inc()
+		a.metrics.refused.WithLabelValues(a.metrics.device(c.Device)).Inc()
 		return devices.Result{}, err
 	}
 	a.metrics.duration.WithLabelValues(checkKind(kinds)).Observe(time.Since(began).Seconds())
-	a.metrics.checks.WithLabelValues(c.Device).Inc()
-	a.metrics.hits.WithLabelValues(c.Device).Add(float64(len(recorded)))
+	device := a.metrics.device(c.Device)
+	a.metrics.checks.WithLabelValues(device).Inc()
+	a.metrics.hits.WithLabelValues(device).Add(float64(len(recorded)))
 	a.checks.Add(1)
 	res := devices.Result{CheckID: c.ID, Hits: []devices.Hit{}}
 	for _, h := range recorded {

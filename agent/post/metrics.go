@@ -1,8 +1,16 @@
 package post
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/borderpost/borderpost/agent/config"
+	"github.com/borderpost/borderpost/devices"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -18,6 +26,44 @@ type metrics struct {
 	checks   *prometheus.CounterVec
 	hits     *prometheus.CounterVec
 	refused  *prometheus.CounterVec
+	// devices are the device names counted under their own label; any
+	// other name a device sends is counted as otherLabel.
+	devices map[string]bool
+}
+
+// otherLabel counts checks from devices the configuration does not name,
+// and kinds no device package produces.
+const otherLabel = "other"
+
+// knownKinds are the kind label's values besides otherLabel: the kinds
+// the device packages produce, and "declaration". Read only.
+var knownKinds = map[string]bool{"declaration": true,
+	string(devices.KindPlate): true, string(devices.KindContainer): true, string(devices.KindDocument): true,
+	string(devices.KindPerson): true, string(devices.KindCompany): true, string(devices.KindEORI): true,
+	string(devices.KindIMO): true, string(devices.KindAircraft): true, string(devices.KindVIN): true,
+	string(devices.KindFirearm): true, string(devices.KindPhone): true, string(devices.KindEmail): true}
+
+// configuredDevices are the device names the configuration gives: the
+// devices' sections, the ENS feeds' and officers' page's fixed names, and
+// metrics.devices. Only these become label values.
+func configuredDevices(cfg config.Config) map[string]bool {
+	names := map[string]bool{"ens": true, "ens-mqtt": true, "terminal": true}
+	for _, d := range append([]string{cfg.Devices.ANPR.Device, cfg.Devices.OCR.Device, cfg.Devices.MRZ.Device}, cfg.Metrics.Devices...) {
+		if d != "" {
+			names[d] = true
+		}
+	}
+	delete(names, otherLabel)
+	return names
+}
+
+// device is the label value for a check's device: its name when the
+// configuration gives it, otherLabel for anything a device made up.
+func (m *metrics) device(name string) string {
+	if m.devices[name] {
+		return name
+	}
+	return otherLabel
 }
 
 // checkBuckets span what a check costs: microseconds for an identifier,
@@ -27,7 +73,8 @@ var checkBuckets = []float64{10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 
 
 func newMetrics(a *Agent, version string) *metrics {
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
+		reg:     prometheus.NewRegistry(),
+		devices: configuredDevices(a.cfg),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "borderpost_check_duration_seconds",
 			Help: "Time to match a check against the replica and record it with its hits, by kind of check.", Buckets: checkBuckets},
 			[]string{"kind"}),
@@ -130,10 +177,60 @@ func (m *metrics) handler() http.Handler {
 }
 
 // checkKind names a check for the latency histogram: the item kind of a
-// single-item check (a scan), "declaration" for several items.
+// single-item check (a scan), "declaration" for several items, otherLabel
+// for a kind no device package produces.
 func checkKind(kinds []string) string {
-	if len(kinds) == 1 {
+	if len(kinds) != 1 {
+		return "declaration"
+	}
+	if knownKinds[kinds[0]] {
 		return kinds[0]
 	}
-	return "declaration"
+	return otherLabel
+}
+
+// serveMetrics serves /metrics on metrics.listen until ctx ends, when that
+// is an address of its own; it returns at once when metrics are off or
+// served on the devices' listener (routes). Errors of the running server
+// go to errc.
+func (a *Agent) serveMetrics(ctx context.Context, errc chan<- error) error {
+	l := a.cfg.Metrics.Listen
+	if l == "" || a.metricsOnDevicesListener() {
+		return nil
+	}
+	ln, err := net.Listen("tcp", l)
+	if err != nil {
+		return fmt.Errorf("listen on %s (metrics.listen): %w", l, err)
+	}
+	a.metricsAddr.Store(ln.Addr().String())
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.metrics.handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 15 * time.Second, IdleTimeout: 60 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			select {
+			case errc <- fmt.Errorf("metrics listener: %w", err):
+			default: // Run is already ending
+			}
+		}
+	}()
+	context.AfterFunc(ctx, func() { srv.Close() })
+	a.log.Info("metrics listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// metricsOnDevicesListener reports whether metrics.listen names the
+// devices' listener (http.listen), so routes serves /metrics. Port 0 picks
+// a free port, so two listeners on it are two, not one.
+func (a *Agent) metricsOnDevicesListener() bool {
+	l := a.cfg.Metrics.Listen
+	return l != "" && l == a.cfg.HTTP.Listen && !strings.HasSuffix(l, ":0")
+}
+
+// MetricsAddr returns the address of /metrics' own listener once Run has
+// started it, or "" when metrics are off or on the devices' listener.
+func (a *Agent) MetricsAddr() string {
+	s, _ := a.metricsAddr.Load().(string)
+	return s
 }

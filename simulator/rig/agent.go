@@ -130,6 +130,8 @@ trust:
   central_keys: [%s]
 http:
   listen: 127.0.0.1:%d
+metrics:
+  listen: 127.0.0.1:%[6]d
 sync:
   hit_window: 512
   hit_batch: 32
