@@ -14,6 +14,7 @@ import (
 
 	"github.com/borderpost/borderpost/agent/match"
 	"github.com/borderpost/borderpost/devices"
+	"github.com/borderpost/borderpost/internal/atomicfile"
 	"github.com/borderpost/borderpost/store"
 	bpsync "github.com/borderpost/borderpost/sync"
 )
@@ -82,23 +83,7 @@ func writeAssignment(main string, sa savedAssignment) error {
 	if err != nil {
 		return err
 	}
-	p := assignmentPath(main)
-	tmp := p + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("save the scope assignment: %w", err)
-	}
-	if _, err = f.Write(b); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, p)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(assignmentPath(main), b, 0o600); err != nil {
 		return fmt.Errorf("save the scope assignment: %w", err)
 	}
 	return nil
