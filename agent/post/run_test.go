@@ -5,10 +5,12 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,6 +23,7 @@ import (
 
 	"github.com/borderpost/borderpost/agent/config"
 	"github.com/borderpost/borderpost/agent/terminal"
+	"github.com/borderpost/borderpost/devices"
 	"github.com/borderpost/borderpost/store"
 	"github.com/borderpost/borderpost/sync/synctest"
 )
@@ -194,36 +197,40 @@ func TestRunFailsWhenAListenerCannotBind(t *testing.T) {
 	}
 }
 
-// Checks arriving while Run starts read the officers' page to publish
-// their hits: it must be in place before anything serves (run with -race).
-func TestChecksDuringStartSeeTheTerminal(t *testing.T) {
-	cfg := runnable(t, seedReplica(t, store.Alert{ID: "veh-1", Version: 1, Action: "seize",
+// Hits checked while Run starts are on the officers' page: the page is in
+// place before any device is answered, so no hit misses it, and no check
+// reads it while Run sets it (run with -race).
+func TestHitsCheckedWhileRunStartsReachTheTerminal(t *testing.T) {
+	cfg := runnable(t, seedReplica(t, store.Alert{ID: "veh-1", Version: 1, Action: "seize", Purposes: []string{"border"},
 		Subject: store.Subject{Kind: store.SubjectVehicle, Vehicle: &store.Vehicle{Plate: "HHAB123", PlateCountry: "DE"}}}))
 	cfg.Terminal.Listen = freeAddr(t)
 	cfg.Terminal.Users = filepath.Join(t.TempDir(), "users")
-	// A long users file keeps the page's start busy while checks arrive.
-	hash, err := terminal.HashPassword("correct horse battery staple")
+	cfg.Terminal.Purposes = map[terminal.Role][]string{terminal.RoleOfficer: {"border"}}
+	const password = "correct horse battery staple"
+	hash, err := terminal.HashPassword(password)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A long users file keeps the page's start busy while checks arrive.
 	var users strings.Builder
-	for i := range 5000 {
+	for i := range 40000 {
 		fmt.Fprintf(&users, "{\"name\":\"officer-%d\",\"role\":\"officer\",\"hash\":%q}\n", i, hash)
 	}
 	if err := os.WriteFile(cfg.Terminal.Users, []byte(users.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// A logger without a lock of its own: the text handler's mutex would
-	// order the checks' log lines and Run's, and hide the race.
+	// order the checks' log lines and Run's, and hide a race from -race.
 	a, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var wg sync.WaitGroup
-	hits := make(chan struct{}, 64)
+	const want = 20
+	hitIDs := make(chan string, want)
 	stop := make(chan struct{})
+	var wg sync.WaitGroup
 	for range 4 {
 		wg.Add(1)
 		go func() {
@@ -239,10 +246,12 @@ func TestChecksDuringStartSeeTheTerminal(t *testing.T) {
 				if err != nil {
 					continue // not listening yet
 				}
+				var res devices.Result
+				json.NewDecoder(resp.Body).Decode(&res)
 				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
+				if len(res.Hits) == 1 {
 					select {
-					case hits <- struct{}{}:
+					case hitIDs <- res.Hits[0].ID:
 					default:
 					}
 				}
@@ -250,17 +259,57 @@ func TestChecksDuringStartSeeTheTerminal(t *testing.T) {
 		}()
 	}
 	done := startRun(ctx, a)
-	for range 20 {
+	var ids []string
+	for len(ids) < want {
 		select {
-		case <-hits:
+		case id := <-hitIDs:
+			ids = append(ids, id)
 		case err := <-done:
 			t.Fatalf("Run ended: %v", err)
 		case <-time.After(10 * time.Second):
-			t.Fatal("no check answered within 10 s")
+			t.Fatalf("%d checks answered within 10 s, want %d", len(ids), want)
 		}
 	}
 	close(stop)
 	wg.Wait()
+	waitReady(t, cfg.HTTP.Listen, done)
+
+	jar, _ := cookiejar.New(nil)
+	page := &http.Client{Jar: jar}
+	base := "http://" + cfg.Terminal.Listen
+	var sess struct {
+		CSRF string `json:"csrf"`
+	}
+	resp, err := page.Get(base + "/api/session")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&sess)
+	resp.Body.Close()
+	req, _ := http.NewRequest("POST", base+"/api/login", strings.NewReader(`{"name":"officer-0","password":"`+password+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", sess.CSRF)
+	if resp, err = page.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("terminal login: %d", resp.StatusCode)
+	}
+	missing := 0
+	for _, id := range ids {
+		resp, err := page.Get(base + "/api/hits/" + id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			missing++
+		}
+	}
+	if missing > 0 {
+		t.Errorf("%d of the first %d hits are not on the officers' page", missing, len(ids))
+	}
 	cancel()
 	if err := waitRun(t, done); err != nil {
 		t.Fatal(err)
