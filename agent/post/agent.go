@@ -161,6 +161,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	// Every listener is bound and the officers' page built before anything
 	// serves: a wrong address fails Run before a device is answered.
 	var bound []net.Listener
+	unbind := func() {
+		for _, ln := range bound {
+			ln.Close()
+		}
+	}
 	comps, err := a.components(func(addr, setting string) (net.Listener, error) {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -170,9 +175,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return ln, nil
 	})
 	if err != nil {
-		for _, ln := range bound {
-			ln.Close()
-		}
+		unbind()
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
@@ -188,16 +191,12 @@ func (a *Agent) Run(ctx context.Context) error {
 		Scoped: a.scoped, Scopes: scopes, Assigned: func(as bpsync.Assignment) { <-a.sessionSet; a.assign(gctx, as) },
 	})
 	if err != nil {
-		for _, ln := range bound {
-			ln.Close()
-		}
+		unbind()
 		return fmt.Errorf("start session with central: %w", err)
 	}
 	close(a.sessionSet)
 	if err := a.rep.Audit(ctx, store.AuditRecord{Event: store.EventAgentStart, Ref: a.cfg.Agent.ID}); err != nil {
-		for _, ln := range bound {
-			ln.Close()
-		}
+		unbind()
 		a.stop()
 		return fmt.Errorf("audit log: %w", err)
 	}
