@@ -54,6 +54,8 @@ func withEveryDevice(t *testing.T, cfg config.Config) config.Config {
 	cfg.Devices.ENS.HTTP.Listen = freeAddr(t)
 	cfg.Devices.ENS.Spool.Dir = filepath.Join(dir, "spool")
 	cfg.Devices.ENS.Spool.Interval = 20 * time.Millisecond
+	cfg.Devices.ENS.MQTT.Broker = "tcp://127.0.0.1:1" // no local broker: the feed keeps trying
+	cfg.Devices.ENS.MQTT.Topic = "post/ens/in"
 	cfg.Devices.ANPR.Listen = freeAddr(t)
 	cfg.Devices.MRZ.Listen = freeAddr(t)
 	cfg.Terminal.Listen = freeAddr(t)
