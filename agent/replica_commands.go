@@ -21,6 +21,7 @@ import (
 
 	"github.com/borderpost/borderpost/agent/config"
 	"github.com/borderpost/borderpost/agent/post"
+	"github.com/borderpost/borderpost/internal/atomicfile"
 	"github.com/borderpost/borderpost/store"
 	"github.com/borderpost/borderpost/store/tpm"
 )
@@ -302,33 +303,8 @@ func installKeyFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(dst), filepath.Base(dst)+".tmp-*")
-	if err != nil {
+	if err := atomicfile.WriteFile(dst, key, 0o600); err != nil {
 		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(key); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(dst)); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return os.Remove(src)
 }

@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/borderpost/borderpost/internal/atomicfile"
 )
 
 // Compact rewrites the closed replica file at path without the free pages
@@ -56,15 +57,8 @@ func Compact(ctx context.Context, path string, opt Options) (before, after int64
 		return before, 0, err
 	}
 	src.Close()
-	if err := os.Rename(tmp, path); err != nil {
-		return before, 0, fmt.Errorf("compact: install: %w", err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		err = d.Sync()
-		d.Close()
-		if err != nil {
-			return before, 0, fmt.Errorf("compact: sync directory: %w", err)
-		}
+	if err := atomicfile.Install(tmp, path); err != nil {
+		return before, 0, fmt.Errorf("compact: %w", err)
 	}
 	if fi, err := os.Stat(path); err == nil {
 		after = fi.Size()

@@ -51,12 +51,19 @@ type LinkConfig struct {
 	Logger      *slog.Logger
 }
 
+// connectRetry is how long the link waits between attempts to reach an
+// unreachable broker.
+const connectRetry = time.Second
+
 // Link is a persistent MQTT session that reconnects by itself. It hides
 // paho so that a test double or an MQTT 5 client can stand in.
 type Link struct {
-	c     mqtt.Client
-	log   *slog.Logger
-	limit *mqttlimit.Opener // opens the connections; refuses oversized messages
+	c   mqtt.Client
+	log *slog.Logger
+	// connecting is Connect's token: it completes once paho's connecting
+	// goroutine has ended, connected or given up after Close.
+	connecting mqtt.Token
+	limit      *mqttlimit.Opener // opens the connections; refuses oversized messages
 
 	mu   gosync.Mutex
 	subs map[string]Handler // made again at every connect
@@ -105,7 +112,7 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 		SetOrderMatters(false).
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
-		SetConnectRetryInterval(time.Second).
+		SetConnectRetryInterval(connectRetry).
 		SetMaxReconnectInterval(5 * time.Second).
 		SetKeepAlive(cfg.KeepAlive).
 		SetPingTimeout(cfg.KeepAlive / 2).
@@ -170,7 +177,7 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 // Connect starts connecting and returns at once; the link keeps retrying
 // until Close. Use Connected to know the state, and OnConnect to act on it.
 func (l *Link) Connect() {
-	l.c.Connect() // with ConnectRetry this completes only once connected; never wait on it
+	l.connecting = l.c.Connect() // with ConnectRetry this completes only once connected; never wait on it here
 }
 
 // Connected reports whether the session is up now.
@@ -279,6 +286,12 @@ func (l *Link) unsubscribe(topic string) {
 }
 
 // Close disconnects cleanly, giving in-flight work a moment to finish.
+// While the broker is unreachable it also waits (up to one connect retry)
+// for paho's connecting goroutine to give up, so that nothing of the link
+// runs once Close returns.
 func (l *Link) Close() {
 	l.c.Disconnect(250)
+	if l.connecting != nil {
+		l.connecting.WaitTimeout(connectRetry + time.Second)
+	}
 }

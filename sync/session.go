@@ -126,7 +126,8 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 	s.forwarder = NewForwarder(ForwarderConfig{Replica: cfg.Replica, Publisher: link, Agent: cfg.Agent,
 		Window: cfg.Window, Batch: cfg.Batch, ResendAfter: cfg.ResendAfter, Logger: cfg.Logger})
 	link.subs[AgentTopic(cfg.Agent, "acks")] = s.forwarder.HandleAck
-	link.subs[AgentTopic(cfg.Agent, "scopes")] = s.handleAssignment
+	ctx, s.cancel = context.WithCancel(ctx)
+	link.subs[AgentTopic(cfg.Agent, "scopes")] = func(topic string, payload []byte) { s.handleAssignment(ctx, topic, payload) }
 	if !cfg.Scoped {
 		s.FollowWholeList(true)
 	}
@@ -134,7 +135,6 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 		s.AddScope(sr)
 	}
 	link.Connect()
-	ctx, s.cancel = context.WithCancel(ctx)
 	s.done.Add(2)
 	go func() { defer s.done.Done(); s.forwarder.Run(ctx) }()
 	go func() { defer s.done.Done(); s.tick(ctx) }()
@@ -234,14 +234,16 @@ func (s *Session) DropScope(name string) {
 	st.watch.Stop()
 }
 
-func (s *Session) handleAssignment(topic string, payload []byte) {
+// handleAssignment verifies a scope assignment and hands it to Assigned;
+// ctx is the session's, for the audit of a refusal.
+func (s *Session) handleAssignment(ctx context.Context, topic string, payload []byte) {
 	if len(payload) == 0 {
 		return // a cleared retained message
 	}
 	body, _, err := s.cfg.Verifier.Open(payload)
 	if err != nil {
 		s.log.Warn("scope assignment refused", "err", err)
-		_ = s.cfg.Replica.Audit(context.Background(), store.AuditRecord{Event: store.EventScopesRefused, Detail: err.Error()})
+		_ = s.cfg.Replica.Audit(ctx, store.AuditRecord{Event: store.EventScopesRefused, Detail: err.Error()})
 		return
 	}
 	var as Assignment
@@ -250,7 +252,7 @@ func (s *Session) handleAssignment(topic string, payload []byte) {
 	}
 	if err != nil {
 		s.log.Warn("scope assignment refused", "err", err)
-		_ = s.cfg.Replica.Audit(context.Background(), store.AuditRecord{Event: store.EventScopesRefused, Detail: err.Error()})
+		_ = s.cfg.Replica.Audit(ctx, store.AuditRecord{Event: store.EventScopesRefused, Detail: err.Error()})
 		return
 	}
 	if s.cfg.Assigned != nil {

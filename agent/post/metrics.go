@@ -2,8 +2,6 @@ package post
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -189,35 +187,25 @@ func checkKind(kinds []string) string {
 	return otherLabel
 }
 
-// serveMetrics serves /metrics on metrics.listen until ctx ends, when that
-// is an address of its own; it returns at once when metrics are off or
-// served on the devices' listener (routes). Errors of the running server
-// go to errc.
-func (a *Agent) serveMetrics(ctx context.Context, errc chan<- error) error {
+// metricsServer binds metrics.listen and returns the component that
+// serves /metrics there until its context ends; nil when metrics are off
+// or served on the devices' listener (routes).
+func (a *Agent) metricsServer(listen func(addr, setting string) (net.Listener, error)) (func(context.Context) error, error) {
 	l := a.cfg.Metrics.Listen
 	if l == "" || a.metricsOnDevicesListener() {
-		return nil
+		return nil, nil
 	}
-	ln, err := net.Listen("tcp", l)
+	ln, err := listen(l, "metrics.listen")
 	if err != nil {
-		return fmt.Errorf("listen on %s (metrics.listen): %w", l, err)
+		return nil, err
 	}
 	a.metricsAddr.Store(ln.Addr().String())
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", a.metrics.handler())
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 15 * time.Second, IdleTimeout: 60 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			select {
-			case errc <- fmt.Errorf("metrics listener: %w", err):
-			default: // Run is already ending
-			}
-		}
-	}()
-	context.AfterFunc(ctx, func() { srv.Close() })
 	a.log.Info("metrics listening", "addr", ln.Addr().String())
-	return nil
+	return a.serveHTTP(srv, ln), nil
 }
 
 // metricsOnDevicesListener reports whether metrics.listen names the

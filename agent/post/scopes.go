@@ -14,6 +14,7 @@ import (
 
 	"github.com/borderpost/borderpost/agent/match"
 	"github.com/borderpost/borderpost/devices"
+	"github.com/borderpost/borderpost/internal/atomicfile"
 	"github.com/borderpost/borderpost/store"
 	bpsync "github.com/borderpost/borderpost/sync"
 )
@@ -32,10 +33,10 @@ type alertSet struct {
 }
 
 // maintain runs a scope replica's housekeeping (expired alerts leave the
-// disk, old audit records go) until the scope is dropped or Run ends.
-// a.scopeMu held, or Run not yet serving.
-func (a *Agent) maintain(set *alertSet) {
-	ctx, cancel := context.WithCancel(a.runCtx)
+// disk, old audit records go) until the scope is dropped or ctx (Run's)
+// ends. a.scopeMu held, or Run not yet serving.
+func (a *Agent) maintain(ctx context.Context, set *alertSet) {
+	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -82,23 +83,7 @@ func writeAssignment(main string, sa savedAssignment) error {
 	if err != nil {
 		return err
 	}
-	p := assignmentPath(main)
-	tmp := p + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("save the scope assignment: %w", err)
-	}
-	if _, err = f.Write(b); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, p)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(assignmentPath(main), b, 0o600); err != nil {
 		return fmt.Errorf("save the scope assignment: %w", err)
 	}
 	return nil
@@ -182,21 +167,25 @@ func (a *Agent) publishSets() {
 	a.sets.Store(&sets)
 }
 
-// scopeReplica is a scope's alert set as the session follows it.
-func (a *Agent) scopeReplica(set *alertSet) bpsync.ScopeReplica {
+// scopeReplica is a scope's alert set as the session follows it; ctx is
+// Run's, for the index rebuilds the session asks for.
+func (a *Agent) scopeReplica(ctx context.Context, set *alertSet) bpsync.ScopeReplica {
 	return bpsync.ScopeReplica{Name: set.scope, Replica: set.rep, Applied: set.index.Apply, Alerts: set.index.Len,
-		Reloaded: func() { a.reload(set) }}
+		Reloaded: func() { a.reload(ctx, set) }}
 }
 
 // assign carries out a verified scope assignment from central: it starts
 // following new scopes (their replicas fill from a snapshot), stops
 // following dropped ones and removes their replicas from disk, audited.
 // After the first assignment checks still run against the whole list
-// until the scopes hold their alerts; then its replica is emptied.
-func (a *Agent) assign(as bpsync.Assignment) {
+// until the scopes hold their alerts; then its replica is emptied. ctx is
+// Run's: the session calls assign from its own goroutines.
+func (a *Agent) assign(ctx context.Context, as bpsync.Assignment) {
 	a.scopeMu.Lock()
 	defer a.scopeMu.Unlock()
-	ctx := context.Background()
+	if a.stopped {
+		return // the agent is stopping; the next start takes the assignment again
+	}
 	want := slices.Clone(as.Scopes)
 	sort.Strings(want)
 	have := make([]string, 0, len(a.scopes))
@@ -222,7 +211,11 @@ func (a *Agent) assign(as bpsync.Assignment) {
 		// checks against nothing while its first snapshots arrive.
 		a.scoped, a.retiring = true, true
 		a.session.FollowWholeList(false)
-		go a.retireWholeList()
+		a.tasks.Add(1)
+		go func() {
+			defer a.tasks.Done()
+			a.retireWholeList(ctx)
+		}()
 	}
 	for _, name := range want {
 		if _, ok := a.scopes[name]; ok {
@@ -235,8 +228,8 @@ func (a *Agent) assign(as bpsync.Assignment) {
 		}
 		a.scopes[name] = set
 		a.publishSets()
-		a.maintain(set)
-		a.session.AddScope(a.scopeReplica(set))
+		a.maintain(ctx, set)
+		a.session.AddScope(a.scopeReplica(ctx, set))
 		_ = a.rep.Audit(ctx, store.AuditRecord{Event: store.EventScopeAdded, Ref: name})
 	}
 	for _, name := range have {
@@ -256,14 +249,14 @@ const retireWait = 2 * time.Minute
 
 // retireWholeList empties the whole-list replica once every assigned
 // scope holds its alerts (its replica has a delta or a snapshot from
-// central), or after retireWait.
-func (a *Agent) retireWholeList() {
+// central), or after retireWait, or until ctx (Run's) ends.
+func (a *Agent) retireWholeList(ctx context.Context) {
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	deadline := time.Now().Add(retireWait)
 	for {
 		select {
-		case <-a.runDone:
+		case <-ctx.Done():
 			return // the next start empties it
 		case <-t.C:
 		}
@@ -281,7 +274,7 @@ func (a *Agent) retireWholeList() {
 		if ready || time.Now().After(deadline) {
 			a.retiring = false
 			a.publishSets()
-			if err := a.emptyWholeList(context.Background()); err != nil {
+			if err := a.emptyWholeList(ctx); err != nil {
 				a.log.Error("empty the whole-list replica after scopes were assigned", "err", err)
 			}
 			a.scopeMu.Unlock()
@@ -403,9 +396,9 @@ func (a *Agent) alertCount() int {
 
 // reload rebuilds a set's match index from its replica after a snapshot
 // replaced its alerts, and swaps it in.
-func (a *Agent) reload(set *alertSet) {
+func (a *Agent) reload(ctx context.Context, set *alertSet) {
 	start := time.Now()
-	fresh, err := a.loadIndex(context.Background(), set.rep)
+	fresh, err := a.loadIndex(ctx, set.rep)
 	if err != nil {
 		a.log.Error("rebuild the match index after a snapshot; checks use the previous index", "scope", set.scope, "err", err)
 		return

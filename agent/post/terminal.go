@@ -17,9 +17,11 @@ import (
 	"github.com/borderpost/borderpost/store"
 )
 
-// startTerminal serves the officers' page when the configuration names a
-// listener; it returns the server to shut down, or nil.
-func (a *Agent) startTerminal(ctx context.Context, errc chan<- error) (*http.Server, error) {
+// terminalServer builds the officers' page and binds its listener through
+// listen when the configuration names one, and returns the component that
+// serves it, or nil. a.terminal is set here, before anything serves, as
+// every check reads it.
+func (a *Agent) terminalServer(listen func(addr, setting string) (net.Listener, error)) (func(context.Context) error, error) {
 	tc := a.cfg.Terminal
 	if tc.Listen == "" {
 		return nil, nil
@@ -37,23 +39,23 @@ func (a *Agent) startTerminal(ctx context.Context, errc chan<- error) (*http.Ser
 	if err != nil {
 		return nil, fmt.Errorf("terminal: %w", err)
 	}
-	ln, err := net.Listen("tcp", tc.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s (terminal.listen): %w", tc.Listen, err)
-	}
+	var cert tls.Certificate
 	if tc.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(tc.TLSCert, tc.TLSKey)
-		if err != nil {
-			ln.Close()
+		if cert, err = tls.LoadX509KeyPair(tc.TLSCert, tc.TLSKey); err != nil {
 			return nil, fmt.Errorf("terminal.tls_cert/tls_key: %w", err)
 		}
+	}
+	ln, err := listen(tc.Listen, "terminal.listen")
+	if err != nil {
+		return nil, err
+	}
+	if tc.TLSCert != "" {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	a.terminal = t
 	srv := &http.Server{Handler: t.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, IdleTimeout: 120 * time.Second}
-	go func() { errc <- srv.Serve(ln) }()
 	a.log.Info("officers' terminal listening", "addr", ln.Addr().String(), "tls", tc.TLSCert != "")
-	return srv, nil
+	return a.serveHTTP(srv, ln), nil
 }
 
 // publish shows recorded hits on the officers' terminal.

@@ -6,9 +6,12 @@
 // hits only once stored and contiguous.
 //
 // With a State and a HitStore it keeps lists, history and hits on disk and
-// goes on after a restart where it stopped; without them, as in tests, it
-// keeps everything in memory. It must never acknowledge a hit it has not
-// stored, nor publish a delta it has not saved.
+// goes on after a restart where it stopped. Without a State, as in tests,
+// it keeps its lists in memory; without a HitStore it keeps hits in one of
+// its own in a temporary directory, removed by Close, so that hits are
+// always stored and acknowledged by the one HitStore. It must never
+// acknowledge a hit it has not stored, nor publish a delta it has not
+// saved.
 package central
 
 import (
@@ -16,6 +19,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -54,8 +59,9 @@ type Config struct {
 	// scopes an earlier configuration gave them.
 	Unscoped []string
 	// Hits, if set, stores hits and outcomes on disk (OpenHitStore), and
-	// central acknowledges only what it has synced there; without it they
-	// are kept in memory.
+	// central acknowledges only what it has synced there; without it
+	// central opens a HitStore of its own in a temporary directory, which
+	// Close removes.
 	Hits *HitStore
 	// State, if set, keeps the lists on disk (OpenState): a restarted
 	// central goes on from where it stopped. Without it central forgets
@@ -69,13 +75,16 @@ type Central struct {
 	log  *slog.Logger
 	link *bpsync.Link
 	done chan struct{}
+	hits *HitStore // cfg.Hits, or ownHits's
+	// ownHits is the temporary directory of the HitStore central opened
+	// itself for want of cfg.Hits; "" when cfg.Hits is used.
+	ownHits string
 
 	mu        sync.Mutex
 	whole     *stream            // the whole watch list
 	scopes    map[string]*stream // by scope name
 	assign    map[string][]string
 	unscoped  map[string]bool
-	agents    map[string]*agentHits
 	statuses  map[string]bpsync.Status
 	stats     Stats
 	snapshots int  // transfers started, to name them
@@ -88,14 +97,6 @@ func (c *Central) Pause(p bool) {
 	c.mu.Lock()
 	c.paused = p
 	c.mu.Unlock()
-}
-
-type agentHits struct {
-	cursor   uint64            // every seq up to cursor is stored
-	held     map[uint64]bool   // stored seqs above cursor
-	byID     map[string]uint64 // entry ID -> seq, for de-duplication
-	hits     []store.Hit
-	outcomes []store.Outcome // officers' outcomes, joined to hits by hit ID
 }
 
 // Stats counts what central has seen.
@@ -129,7 +130,7 @@ func Start(cfg Config) (*Central, error) {
 	}
 	c := &Central{done: make(chan struct{}), cfg: cfg, log: cfg.Logger, whole: newStream("", bpsync.ScopeRule{}, cfg.Epoch),
 		scopes: make(map[string]*stream), assign: make(map[string][]string), unscoped: make(map[string]bool),
-		agents: make(map[string]*agentHits), statuses: make(map[string]bpsync.Status)}
+		statuses: make(map[string]bpsync.Status), hits: cfg.Hits}
 	for _, sc := range cfg.Scopes {
 		if err := bpsync.ValidScopeName(sc.Name); err != nil {
 			return nil, err
@@ -164,6 +165,17 @@ func Start(cfg Config) (*Central, error) {
 		}
 		c.unscoped[agent] = true
 	}
+	if c.hits == nil {
+		dir, err := os.MkdirTemp("", "central-hits-*")
+		if err != nil {
+			return nil, fmt.Errorf("central: a temporary hit store: %w", err)
+		}
+		if c.hits, err = OpenHitStore(filepath.Join(dir, "hits.db")); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("central: a temporary hit store: %w", err)
+		}
+		c.ownHits = dir
+	}
 	link, err := bpsync.Dial(bpsync.LinkConfig{
 		Broker: cfg.Broker, ClientID: cfg.ClientID, Logger: cfg.Logger, OnConnect: c.republish,
 		Subscriptions: map[string]bpsync.Handler{
@@ -173,6 +185,7 @@ func Start(cfg Config) (*Central, error) {
 		},
 	})
 	if err != nil {
+		c.closeOwnHits()
 		return nil, err
 	}
 	c.link = link
@@ -199,10 +212,24 @@ func (c *Central) refreshHead() {
 // Connected reports whether central's link is up.
 func (c *Central) Connected() bool { return c.link.Connected() }
 
-// Close stops refreshing the head and disconnects.
+// Close stops refreshing the head and disconnects; a HitStore central
+// opened itself is closed and removed.
 func (c *Central) Close() {
 	close(c.done)
 	c.link.Close()
+	c.closeOwnHits()
+}
+
+// closeOwnHits closes and removes the HitStore central opened for want of
+// one in its Config.
+func (c *Central) closeOwnHits() {
+	if c.ownHits == "" {
+		return
+	}
+	if err := c.hits.Close(); err != nil {
+		c.log.Warn("close the temporary hit store", "err", err)
+	}
+	os.RemoveAll(c.ownHits)
 }
 
 // Publish signs a delta holding the given changes, publishes it and the new
@@ -479,28 +506,20 @@ func (c *Central) handleHit(topic string, payload []byte) {
 			return
 		}
 	}
-	var fresh []store.Hit
-	var upto uint64
-	if hs := c.cfg.Hits; hs != nil {
-		// Not under c.mu: concurrent messages share the store's commits.
-		var dups, outcomes int
-		var err error
-		fresh, dups, outcomes, upto, err = hs.Store(agent, m.Floor, m.Hits)
-		if err != nil {
-			// Nothing is acknowledged: the agent sends again.
-			c.log.Error("hits not stored; not acknowledged", "agent", agent, "err", err)
-			return
-		}
-		c.mu.Lock()
-		c.stats.Received += len(m.Hits)
-		c.stats.Duplicates += dups
-		c.stats.Stored += len(fresh)
-		c.stats.Outcomes += outcomes
-		c.stats.Acks++
-		c.mu.Unlock()
-	} else {
-		upto = c.storeInMemory(agent, m, &fresh)
+	// Not under c.mu: concurrent messages share the store's commits.
+	fresh, dups, outcomes, upto, err := c.hits.Store(agent, m.Floor, m.Hits)
+	if err != nil {
+		// Nothing is acknowledged: the agent sends again.
+		c.log.Error("hits not stored; not acknowledged", "agent", agent, "err", err)
+		return
 	}
+	c.mu.Lock()
+	c.stats.Received += len(m.Hits)
+	c.stats.Duplicates += dups
+	c.stats.Stored += len(fresh)
+	c.stats.Outcomes += outcomes
+	c.stats.Acks++
+	c.mu.Unlock()
 	if c.cfg.OnHit != nil {
 		for _, h := range fresh {
 			c.cfg.OnHit(agent, h)
@@ -513,64 +532,6 @@ func (c *Central) handleHit(topic string, payload []byte) {
 	if err := c.link.Publish(bpsync.AgentTopic(agent, "acks"), false, ack); err != nil {
 		c.log.Debug("ack not sent; the agent will resend", "agent", agent, "err", err)
 	}
-}
-
-// storeInMemory is handleHit's store when central runs without a HitStore.
-func (c *Central) storeInMemory(agent string, m bpsync.HitMessage, fresh *[]store.Hit) uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ah := c.agents[agent]
-	if ah == nil {
-		ah = &agentHits{held: make(map[uint64]bool), byID: make(map[string]uint64)}
-		c.agents[agent] = ah
-	}
-	if restarted(m.Hits, ah.cursor, func(id string) bool { _, ok := ah.byID[id]; return ok }, func(seq uint64) bool { return ah.held[seq] }) {
-		c.log.Warn("agent numbers its hits afresh (a new or restored replica): its count restarts", "agent", agent)
-		ah.cursor = 0
-		clear(ah.held)
-	}
-	for _, h := range m.Hits {
-		c.stats.Received++
-		if _, dup := ah.byID[h.ID]; dup {
-			c.stats.Duplicates++
-			ah.held[h.Seq] = h.Seq > ah.cursor // stored already; it still counts, as after a restart
-			continue
-		}
-		ah.byID[h.ID] = h.Seq
-		ah.held[h.Seq] = true
-		if h.Outcome != nil {
-			ah.outcomes = append(ah.outcomes, *h.Outcome)
-			c.stats.Outcomes++
-			continue
-		}
-		ah.hits = append(ah.hits, h)
-		c.stats.Stored++
-		*fresh = append(*fresh, h)
-	}
-	if m.Floor > 0 && m.Floor-1 > ah.cursor {
-		ah.cursor = m.Floor - 1
-	}
-	for ah.held[ah.cursor+1] {
-		delete(ah.held, ah.cursor+1)
-		ah.cursor++
-	}
-	c.stats.Acks++
-	return ah.cursor
-}
-
-// restarted reports whether an agent's hit numbering started again: a
-// hit central has not stored carries a sequence central already holds
-// another hit under (at or below the contiguous cursor, or held above
-// it). It happens when a post's replica is replaced or restored from a
-// backup. Acknowledging by the old count would make the agent drop hits
-// central never received, so the count restarts from the agent's floor.
-func restarted(hits []store.Hit, cursor uint64, stored func(id string) bool, held func(seq uint64) bool) bool {
-	for _, h := range hits {
-		if !stored(h.ID) && (h.Seq <= cursor || held(h.Seq)) {
-			return true
-		}
-	}
-	return false
 }
 
 func (c *Central) handleResync(topic string, payload []byte) {
@@ -664,40 +625,21 @@ func (c *Central) AgentStatus(agent string) (bpsync.Status, bool) {
 
 // Hits returns the distinct hits stored for an agent, in sequence order.
 func (c *Central) Hits(agent string) []store.Hit {
-	if c.cfg.Hits != nil {
-		hits, err := c.cfg.Hits.Hits(agent)
-		if err != nil {
-			c.log.Error("read stored hits", "agent", agent, "err", err)
-		}
-		return hits
+	hits, err := c.hits.Hits(agent)
+	if err != nil {
+		c.log.Error("read stored hits", "agent", agent, "err", err)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ah := c.agents[agent]
-	if ah == nil {
-		return nil
-	}
-	out := append([]store.Hit(nil), ah.hits...)
-	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
-	return out
+	return hits
 }
 
 // Outcomes returns the officers' outcomes received from an agent, in the
 // order they arrived.
 func (c *Central) Outcomes(agent string) []store.Outcome {
-	if c.cfg.Hits != nil {
-		out, err := c.cfg.Hits.Outcomes(agent)
-		if err != nil {
-			c.log.Error("read stored outcomes", "agent", agent, "err", err)
-		}
-		return out
+	out, err := c.hits.Outcomes(agent)
+	if err != nil {
+		c.log.Error("read stored outcomes", "agent", agent, "err", err)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if ah := c.agents[agent]; ah != nil {
-		return append([]store.Outcome(nil), ah.outcomes...)
-	}
-	return nil
+	return out
 }
 
 // Stats returns central's counters.
