@@ -12,7 +12,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/borderpost/borderpost/internal/atomicfile"
+	"github.com/borderpost/borderpost/store/atomicfile"
 )
 
 // BackupPath is where Open copies a replica of an older format before

@@ -8,7 +8,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/borderpost/borderpost/internal/atomicfile"
+	"github.com/borderpost/borderpost/store/atomicfile"
 )
 
 // Compact rewrites the closed replica file at path without the free pages

@@ -14,7 +14,7 @@ import (
 
 	"github.com/borderpost/borderpost/agent/match"
 	"github.com/borderpost/borderpost/devices"
-	"github.com/borderpost/borderpost/internal/atomicfile"
+	"github.com/borderpost/borderpost/store/atomicfile"
 	"github.com/borderpost/borderpost/store"
 	bpsync "github.com/borderpost/borderpost/sync"
 )

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/borderpost/borderpost/devices"
-	"github.com/borderpost/borderpost/internal/atomicfile"
+	"github.com/borderpost/borderpost/store/atomicfile"
 )
 
 // Subdirectories of a Spool's directory.

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/borderpost/borderpost/internal/atomicfile"
+	"github.com/borderpost/borderpost/store/atomicfile"
 )
 
 // BlobPathFor returns where the sealed key blob of the database at dbPath
