@@ -45,6 +45,7 @@ var (
 	metaOutboxN     = []byte("outbox_n")
 	metaAudit       = []byte("audit_head")
 	metaAuditAnchor = []byte("audit_anchor") // last record removed by retention
+	metaAuditKeyed  = []byte("audit_keyed")  // the audit log is sealed and HMAC-chained
 	metaAlertGen    = []byte("alertgen")     // active alert generation
 	metaGenNext     = []byte("gen_next")     // next generation number
 	metaRotation    = []byte("rotation")     // a key rotation in progress
@@ -88,6 +89,9 @@ type Replica struct {
 	// holds it shared, a snapshot chunk holds it alone while NoSync is set.
 	syncMu sync.RWMutex
 	ringMu sync.Mutex // serialises keyset replacement
+	// auditOld holds the audit keys of key generations before the loaded
+	// ones, for the records written under them.
+	auditOld atomic.Pointer[map[uint32]*auditKeys]
 }
 
 // Open opens or creates the replica at path, asking kp for the data key. It
@@ -220,6 +224,10 @@ func (r *Replica) init(key, next []byte) error {
 				return fmt.Errorf("upgrade replica from format 1: %w", err)
 			}
 		}
+		r.loadAuditKeys(tx, active)
+		if err := r.sealLegacyAudit(tx, active); err != nil {
+			return err
+		}
 		if err := r.recoverRotation(tx, other); err != nil {
 			return err
 		}
@@ -245,7 +253,7 @@ func (r *Replica) create(tx *bolt.Tx, key []byte) error {
 	}
 	for _, kv := range [][2][]byte{
 		{metaFormat, u32(FormatVersion)}, {metaSalt, salt}, {metaKeyGen, u32(1)},
-		{keyCheckName(1), k.check()}, {metaAlertGen, u64(g.num)},
+		{keyCheckName(1), k.check()}, {metaAlertGen, u64(g.num)}, {metaAuditKeyed, {1}},
 	} {
 		if err := meta.Put(kv[0], kv[1]); err != nil {
 			return err

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -39,14 +40,14 @@ func (r *Replica) PurgeRetention(ctx context.Context, before time.Time) (Retenti
 			c := b.Cursor()
 			var anchor auditAnchor
 			for k, v := c.First(); k != nil && n < purgeChunk*5; k, v = c.First() {
-				var rec AuditRecord
-				if err := json.Unmarshal(v, &rec); err != nil {
-					return fmt.Errorf("%w: record %d does not decode: %w", ErrAuditChain, binary.BigEndian.Uint64(k), err)
+				sa, err := parseAudit(v)
+				if err != nil {
+					return fmt.Errorf("%w: record %d is not sealed under the audit key (run `borderpost audit verify`)", ErrAuditChain, binary.BigEndian.Uint64(k))
 				}
-				if !rec.Time.Before(before) {
+				if !sa.time.Before(before) {
 					break
 				}
-				anchor = auditAnchor{Seq: rec.Seq, Hash: rec.Hash}
+				anchor = auditAnchor{Seq: binary.BigEndian.Uint64(k), Hash: hex.EncodeToString(sa.mac)}
 				if err := c.Delete(); err != nil {
 					return err
 				}
