@@ -142,6 +142,10 @@ type Sync struct {
 	// follow the whole watch list, not even before the first assignment
 	// arrives (docs/protocol.md, "Scopes").
 	Scoped bool `yaml:"scoped"`
+	// CentralHitKey is the file holding central's hit public key (base64
+	// X25519, hits.pub from `simulator keys hit`): hits are sealed to it
+	// end to end. The agent does not start without it.
+	CentralHitKey string `yaml:"central_hit_key"`
 }
 
 // Log sets the log level and format.
