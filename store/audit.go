@@ -413,6 +413,10 @@ func (r *Replica) sealLegacyAudit(tx *bolt.Tx, ring *keyring) error {
 	if err := meta.Put(metaAudit, []byte(head)); err != nil {
 		return err
 	}
+	// The clear records stay in freed pages until the file is rewritten.
+	if err := meta.Put(metaCompact, []byte{1}); err != nil {
+		return err
+	}
 	if broken == "" {
 		broken = "intact"
 	} else {

@@ -195,8 +195,9 @@ func TestAuditTruncationAcrossRotation(t *testing.T) {
 	}
 }
 
-// A log written before records were sealed is sealed once, when the
-// replica is opened, and says whether its unkeyed chain was intact.
+// A log written before records were sealed (format 2) is sealed once,
+// when the replica is opened, and says whether its unkeyed chain was
+// intact.
 func TestAuditLegacyLogSealed(t *testing.T) {
 	ctx := context.Background()
 	for _, broken := range []bool{false, true} {
@@ -204,11 +205,12 @@ func TestAuditLegacyLogSealed(t *testing.T) {
 		r := openTest(t, path, testKey(1))
 		r.db.Update(func(tx *bolt.Tx) error {
 			tx.Bucket(bucketMeta).Delete(metaAuditKeyed)
+			tx.Bucket(bucketMeta).Put(metaFormat, u32(2))
 			b := tx.Bucket(bucketAudit)
 			prev := ""
 			for i := uint64(1); i <= 3; i++ {
 				seq, _ := b.NextSequence()
-				rec := AuditRecord{Seq: seq, Time: time.Date(2026, 1, int(i), 0, 0, 0, 0, time.UTC), Event: EventCheck, Ref: fmt.Sprint("c", i), Device: "lane-1", Prev: prev}
+				rec := AuditRecord{Seq: seq, Time: time.Date(2026, 1, int(i), 0, 0, 0, 0, time.UTC), Event: EventCheck, Ref: fmt.Sprint("c", i), Device: "officer-legacy", Prev: prev}
 				rec.Hash, _ = legacyAuditHash(rec)
 				if broken && i == 2 {
 					rec.Ref = "edited"
@@ -236,6 +238,9 @@ func TestAuditLegacyLogSealed(t *testing.T) {
 			t.Fatalf("broken=%v: records after sealing %+v", broken, recs)
 		}
 		r.Close()
+		if st, err := ReadStatus(ctx, path, Options{}); err != nil || st.Format != FormatVersion {
+			t.Fatalf("format after sealing: %+v %v", st, err)
+		}
 		// Sealing happens once: legacy records planted later stay tampered.
 		r = openTest(t, path, testKey(1))
 		r.db.Update(func(tx *bolt.Tx) error {
@@ -248,6 +253,44 @@ func TestAuditLegacyLogSealed(t *testing.T) {
 			t.Fatalf("legacy record planted after sealing: %v", err)
 		}
 		r.Close()
+	}
+}
+
+// The records of an unsealed log linger in freed pages once sealed; the
+// compaction that sealing asks for at the next start removes them.
+func TestAuditLegacyNamesGoneAfterCompaction(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.db")
+	r := openTest(t, path, testKey(1))
+	r.db.Update(func(tx *bolt.Tx) error {
+		tx.Bucket(bucketMeta).Delete(metaAuditKeyed)
+		b := tx.Bucket(bucketAudit)
+		prev := ""
+		for i := 1; i <= 2000; i++ {
+			seq, _ := b.NextSequence()
+			rec := AuditRecord{Seq: seq, Event: EventCheck, Ref: fmt.Sprint("c", i), Device: fmt.Sprintf("officer-legacy-%d", i), Prev: prev}
+			rec.Hash, _ = legacyAuditHash(rec)
+			v, _ := json.Marshal(rec)
+			b.Put(u64(seq), v)
+			prev = rec.Hash
+		}
+		return tx.Bucket(bucketMeta).Put(metaAudit, []byte(prev))
+	})
+	r.Close()
+	r = openTest(t, path, testKey(1)) // seals the log
+	r.Close()
+	if b, _ := os.ReadFile(path); !bytes.Contains(b, []byte("officer-legacy")) {
+		t.Fatal("no trace of the unsealed log before compaction: the test would prove nothing")
+	}
+	r, err := Open(context.Background(), path, testKey(1), Options{Compact: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if b, _ := os.ReadFile(path); bytes.Contains(b, []byte("officer-legacy")) {
+		t.Error("a name of the unsealed log is still in the file after the compaction")
+	}
+	if n, err := r.VerifyAudit(context.Background()); err != nil || n != 2001 {
+		t.Fatalf("verify after compaction: %d %v", n, err)
 	}
 }
 

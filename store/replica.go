@@ -21,8 +21,10 @@ import (
 
 // FormatVersion is the replica file format this code writes. A file of a
 // newer format is refused rather than misread; a format 1 file (one alerts
-// bucket, one key check) is upgraded in place when opened.
-const FormatVersion = 2
+// bucket, one key check) is upgraded in place when opened, and so is a
+// format 2 file (audit records in clear, chained by an unkeyed hash), whose
+// audit log is sealed (see sealLegacyAudit).
+const FormatVersion = 3
 
 // Bucket names. They say what a bucket holds, never whose data. The
 // names inside a generation are also the associated data of its values.
@@ -227,6 +229,11 @@ func (r *Replica) init(key, next []byte) error {
 		r.loadAuditKeys(tx, active)
 		if err := r.sealLegacyAudit(tx, active); err != nil {
 			return err
+		}
+		if format < FormatVersion {
+			if err := meta.Put(metaFormat, u32(FormatVersion)); err != nil {
+				return err
+			}
 		}
 		if err := r.recoverRotation(tx, other); err != nil {
 			return err
