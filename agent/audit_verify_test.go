@@ -35,7 +35,7 @@ func TestAuditVerifyNamesRecomputedChain(t *testing.T) {
 	rep.AuditRecords(ctx, func(r store.AuditRecord) error { recs = append(recs, r); return nil })
 	rep.Close()
 	cfg := filepath.Join(dir, "agent.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("agent: {id: post-cli}\nstore: {path: %s, key: {file: %s}}\nmqtt: {broker: tcp://127.0.0.1:1}\ntrust: {central_keys: [x]}\n", db, key)), 0o600)
+	os.WriteFile(cfg, []byte(fmt.Sprintf("agent: {id: post-cli}\nstore: {path: %s, key: {file: %s}}\nmqtt: {broker: tcp://127.0.0.1:1}\ntrust: {central_keys: [x]}\nsync: {central_hit_key: x}\n", db, key)), 0o600)
 	if out, err := runRoot(t, "", "audit", "verify", "--config", cfg); err != nil || !strings.Contains(out, "4 records") {
 		t.Fatalf("intact log: %v\n%s", err, out)
 	}
