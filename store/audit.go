@@ -107,6 +107,9 @@ func (r *Replica) appendAudit(tx *bolt.Tx, rec AuditRecord) error {
 	if err := b.Put(u64(seq), v); err != nil {
 		return err
 	}
+	if err := meta.Put(metaAuditHeadTag, []byte(ring.audit.positionTag("head", seq, h))); err != nil {
+		return err
+	}
 	return meta.Put(metaAudit, []byte(h))
 }
 
@@ -190,6 +193,21 @@ func (k *auditKeys) chainMAC(prev string, signed []byte) []byte {
 	m.Write([]byte{0})
 	m.Write(signed)
 	return m.Sum(nil)[:auditMACSize]
+}
+
+// positionTag authenticates a position in the chain, the head (what =
+// "head") or the start retention left (what = "anchor"), so that whoever
+// cannot compute it cannot move the head back over records removed from
+// the end, nor the anchor over records removed from the start.
+func (k *auditKeys) positionTag(what string, seq uint64, hash string) string {
+	m := hmac.New(sha256.New, k.chain)
+	m.Write([]byte(auditLabel))
+	m.Write([]byte{0})
+	m.Write([]byte(what))
+	m.Write([]byte{0})
+	m.Write(binary.BigEndian.AppendUint64(nil, seq))
+	m.Write([]byte(hash))
+	return hex.EncodeToString(m.Sum(nil)[:auditMACSize])
 }
 
 // open decrypts a sealed record's body.
@@ -393,6 +411,12 @@ func (r *Replica) sealLegacyAudit(tx *bolt.Tx, ring *keyring) error {
 	if broken == "" && len(recs) > 0 && string(meta.Get(metaAudit)) != prev {
 		broken = fmt.Sprintf("broken after record %d (head names another record)", prevSeq)
 	}
+	if anchor.Seq != 0 || anchor.Hash != "" {
+		anchor.Gen, anchor.Tag = ring.gen, ring.audit.positionTag("anchor", anchor.Seq, anchor.Hash)
+		if err := writeAnchor(tx, anchor); err != nil {
+			return err
+		}
+	}
 	head := anchor.Hash
 	for _, l := range recs {
 		v, h, err := ring.audit.sealAudit(l.rec, head)
@@ -411,6 +435,9 @@ func (r *Replica) sealLegacyAudit(tx *bolt.Tx, ring *keyring) error {
 		return nil
 	}
 	if err := meta.Put(metaAudit, []byte(head)); err != nil {
+		return err
+	}
+	if err := meta.Put(metaAuditHeadTag, []byte(ring.audit.positionTag("head", recs[len(recs)-1].rec.Seq, head))); err != nil {
 		return err
 	}
 	// The clear records stay in freed pages until the file is rewritten.
@@ -498,6 +525,12 @@ func (r *Replica) VerifyAudit(ctx context.Context) (int, error) {
 			return err
 		}
 		prev, prevSeq = anchor.Hash, anchor.Seq
+		if anchor.Seq != 0 || anchor.Hash != "" {
+			ak := r.auditKeysFor(anchor.Gen)
+			if ak == nil || !hmac.Equal([]byte(ak.positionTag("anchor", anchor.Seq, anchor.Hash)), []byte(anchor.Tag)) {
+				return fmt.Errorf("%w: the log's start (records up to %d removed by retention) was not set under the audit key (records removed from the start)", ErrAuditChain, anchor.Seq)
+			}
+		}
 		var lastGen uint32
 		c := tx.Bucket(bucketAudit).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -531,6 +564,9 @@ func (r *Replica) VerifyAudit(ctx context.Context) (int, error) {
 		if head := string(meta.Get(metaAudit)); head != prev {
 			return fmt.Errorf("%w: the log ends at record %d but the head names another record (records removed from the end)", ErrAuditChain, prevSeq)
 		}
+		if n > 0 && !hmac.Equal([]byte(r.auditKeysFor(lastGen).positionTag("head", prevSeq, prev)), meta.Get(metaAuditHeadTag)) {
+			return fmt.Errorf("%w: the log ends at record %d but the head was not set there under the audit key (records removed from the end)", ErrAuditChain, prevSeq)
+		}
 		// Every rotation writes a record under its new generation at once.
 		if active := binary.BigEndian.Uint32(meta.Get(metaKeyGen)); n > 0 && lastGen != active {
 			return fmt.Errorf("%w: the log ends at record %d, under key generation %d, but the replica is at %d (records removed from the end)", ErrAuditChain, prevSeq, lastGen, active)
@@ -541,9 +577,20 @@ func (r *Replica) VerifyAudit(ctx context.Context) (int, error) {
 }
 
 // auditAnchor is the last record removed by retention: the chain's start.
+// Tag is its position tag under the audit keys of generation Gen.
 type auditAnchor struct {
 	Seq  uint64 `json:"seq"`
 	Hash string `json:"hash"`
+	Gen  uint32 `json:"gen,omitempty"`
+	Tag  string `json:"tag,omitempty"`
+}
+
+func writeAnchor(tx *bolt.Tx, a auditAnchor) error {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketMeta).Put(metaAuditAnchor, b)
 }
 
 func readAnchor(tx *bolt.Tx) (auditAnchor, error) {

@@ -195,6 +195,54 @@ func TestAuditTruncationAcrossRotation(t *testing.T) {
 	}
 }
 
+// Records removed from either end are caught even when the head, or the
+// anchor retention leaves, is moved to match: both carry a tag under the
+// audit key.
+func TestAuditEndsCannotBeMoved(t *testing.T) {
+	ctx := context.Background()
+	for _, end := range []string{"head", "anchor"} {
+		t.Run(end, func(t *testing.T) {
+			clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			r, err := Open(ctx, filepath.Join(t.TempDir(), "r.db"), testKey(1), Options{Now: func() time.Time { return clock }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			for i := range 6 {
+				clock = clock.Add(24 * time.Hour)
+				r.Record(ctx, CheckRecord{ID: fmt.Sprintf("c%d", i)}, nil)
+			}
+			if end == "anchor" {
+				if _, err := r.PurgeRetention(ctx, time.Date(2026, 1, 3, 12, 0, 0, 0, time.UTC)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := r.VerifyAudit(ctx); err != nil {
+				t.Fatalf("intact log: %v", err)
+			}
+			var recs []AuditRecord
+			r.AuditRecords(ctx, func(rec AuditRecord) error { recs = append(recs, rec); return nil })
+			r.db.Update(func(tx *bolt.Tx) error {
+				b, meta := tx.Bucket(bucketAudit), tx.Bucket(bucketMeta)
+				if end == "head" {
+					last := recs[len(recs)-1]
+					b.Delete(u64(last.Seq))
+					return meta.Put(metaAudit, []byte(last.Prev))
+				}
+				first := recs[0]
+				b.Delete(u64(first.Seq))
+				a, _ := json.Marshal(auditAnchor{Seq: first.Seq, Hash: first.Hash})
+				return meta.Put(metaAuditAnchor, a)
+			})
+			_, err = r.VerifyAudit(ctx)
+			if !errors.Is(err, ErrAuditChain) {
+				t.Fatalf("record removed from the %s's end with the %s moved: %v", end, end, err)
+			}
+			t.Log(err)
+		})
+	}
+}
+
 // A log written before records were sealed (format 2) is sealed once,
 // when the replica is opened, and says whether its unkeyed chain was
 // intact.

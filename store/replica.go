@@ -39,20 +39,21 @@ var (
 
 // Keys in the meta bucket.
 var (
-	metaFormat      = []byte("format")
-	metaSalt        = []byte("salt")
-	metaKeyCheck    = []byte("keycheck") // format 1 only
-	metaKeyGen      = []byte("keygen")   // active key generation
-	metaCursor      = []byte("cursor")
-	metaOutboxN     = []byte("outbox_n")
-	metaAudit       = []byte("audit_head")
-	metaAuditAnchor = []byte("audit_anchor") // last record removed by retention
-	metaAuditKeyed  = []byte("audit_keyed")  // the audit log is sealed and HMAC-chained
-	metaAlertGen    = []byte("alertgen")     // active alert generation
-	metaGenNext     = []byte("gen_next")     // next generation number
-	metaRotation    = []byte("rotation")     // a key rotation in progress
-	metaSnapshot    = []byte("snapshot")     // a snapshot being loaded
-	metaCompact     = []byte("compact")      // space to reclaim since a generation was dropped
+	metaFormat       = []byte("format")
+	metaSalt         = []byte("salt")
+	metaKeyCheck     = []byte("keycheck") // format 1 only
+	metaKeyGen       = []byte("keygen")   // active key generation
+	metaCursor       = []byte("cursor")
+	metaOutboxN      = []byte("outbox_n")
+	metaAudit        = []byte("audit_head")
+	metaAuditAnchor  = []byte("audit_anchor")   // last record removed by retention
+	metaAuditKeyed   = []byte("audit_keyed")    // the audit log is sealed and HMAC-chained
+	metaAuditHeadTag = []byte("audit_head_tag") // the head's position tag
+	metaAlertGen     = []byte("alertgen")       // active alert generation
+	metaGenNext      = []byte("gen_next")       // next generation number
+	metaRotation     = []byte("rotation")       // a key rotation in progress
+	metaSnapshot     = []byte("snapshot")       // a snapshot being loaded
+	metaCompact      = []byte("compact")        // space to reclaim since a generation was dropped
 )
 
 // keyCheckName is the meta key of a key generation's check value.

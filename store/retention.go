@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -47,7 +46,12 @@ func (r *Replica) PurgeRetention(ctx context.Context, before time.Time) (Retenti
 				if !sa.time.Before(before) {
 					break
 				}
-				anchor = auditAnchor{Seq: binary.BigEndian.Uint64(k), Hash: hex.EncodeToString(sa.mac)}
+				ak := r.auditKeysFor(sa.gen)
+				if ak == nil {
+					return fmt.Errorf("%w: record %d names key generation %d, whose audit key the replica does not hold", ErrAuditChain, binary.BigEndian.Uint64(k), sa.gen)
+				}
+				anchor = auditAnchor{Seq: binary.BigEndian.Uint64(k), Hash: hex.EncodeToString(sa.mac), Gen: sa.gen}
+				anchor.Tag = ak.positionTag("anchor", anchor.Seq, anchor.Hash)
 				if err := c.Delete(); err != nil {
 					return err
 				}
@@ -57,11 +61,7 @@ func (r *Replica) PurgeRetention(ctx context.Context, before time.Time) (Retenti
 				return nil
 			}
 			last = anchor.Seq
-			ab, err := json.Marshal(anchor)
-			if err != nil {
-				return err
-			}
-			return tx.Bucket(bucketMeta).Put(metaAuditAnchor, ab)
+			return writeAnchor(tx, anchor)
 		})
 		if err != nil {
 			return res, fmt.Errorf("purge audit records: %w", err)
