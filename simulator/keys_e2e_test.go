@@ -34,7 +34,7 @@ func TestAgentsRefuseUnvouchedDeltas(t *testing.T) {
 	}
 	var agents []*rig.Agent
 	for i := range 2 {
-		a := startAgent(t, rig.AgentOptions{ID: fmt.Sprintf("post-keys-%d", i+1), Broker: broker.URL(), CentralKey: root})
+		a := startAgent(t, rig.AgentOptions{ID: fmt.Sprintf("post-keys-%d", i+1), Broker: broker.URL(), CentralKey: root, HitKey: c.HitPublicKey()})
 		agents = append(agents, a)
 		waitFor(t, 30*time.Second, a.Opts.ID+" holds delta 1", func() bool { s, err := a.Status(); return err == nil && s.Seq == 1 })
 	}

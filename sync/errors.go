@@ -15,4 +15,7 @@ var (
 	// ErrNotConnected means the link to the broker is down; the caller keeps
 	// the data and tries again after the next connect.
 	ErrNotConnected = errors.New("not connected to the broker")
+	// ErrHitKey means a hit key is missing or malformed, or a hit message
+	// is sealed to a hit key central does not hold.
+	ErrHitKey = errors.New("hit key missing or unknown")
 )

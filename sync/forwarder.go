@@ -25,6 +25,7 @@ type Forwarder struct {
 	rep         *store.Replica
 	pub         Publisher
 	agent       string
+	hitKey      *HitPublicKey
 	topic       string
 	window      uint64
 	batch       int
@@ -41,9 +42,12 @@ type Forwarder struct {
 
 // ForwarderConfig configures a Forwarder.
 type ForwarderConfig struct {
-	Replica     *store.Replica
-	Publisher   Publisher
-	Agent       string
+	Replica   *store.Replica
+	Publisher Publisher
+	Agent     string
+	// HitKey is central's hit public key: every message is sealed to it.
+	// Without it nothing is published (hits stay in the outbox).
+	HitKey      *HitPublicKey
 	Window      int           // hits unacknowledged at most; default 512
 	Batch       int           // hits per message at most; default 32
 	ResendAfter time.Duration // default 10s
@@ -64,7 +68,7 @@ func NewForwarder(cfg ForwarderConfig) *Forwarder {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Forwarder{rep: cfg.Replica, pub: cfg.Publisher, agent: cfg.Agent, topic: AgentTopic(cfg.Agent, "hits"),
+	return &Forwarder{rep: cfg.Replica, pub: cfg.Publisher, agent: cfg.Agent, hitKey: cfg.HitKey, topic: AgentTopic(cfg.Agent, "hits"),
 		window: uint64(cfg.Window), batch: cfg.Batch, resendAfter: cfg.ResendAfter, log: cfg.Logger, wake: make(chan struct{}, 1)}
 }
 
@@ -184,7 +188,16 @@ func (f *Forwarder) pump() {
 		}
 		for len(hits) > 0 {
 			n := min(len(hits), f.batch)
-			msg, err := json.Marshal(HitMessage{Agent: f.agent, Floor: st.First, Hits: hits[:n]})
+			if f.hitKey == nil {
+				f.log.Error("no hit key of central configured: hits stay in the outbox (set sync.central_hit_key)")
+				return
+			}
+			m, err := SealHits(f.hitKey, f.agent, st.First, hits[:n])
+			if err != nil {
+				f.log.Error("seal hits", "err", err)
+				return
+			}
+			msg, err := json.Marshal(m)
 			if err != nil {
 				f.log.Error("encode hits", "err", err)
 				return

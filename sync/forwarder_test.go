@@ -11,11 +11,21 @@ import (
 	"github.com/borderpost/borderpost/store"
 )
 
-// wire records what the forwarder publishes; it can be "down".
+// wire records what the forwarder publishes, opened with central's hit
+// key; it can be "down".
 type wire struct {
 	mu   gosync.Mutex
+	key  *HitKey
 	down bool
 	sent []HitMessage
+}
+
+func newWire(t *testing.T) *wire {
+	k, err := GenerateHitKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &wire{key: k}
 }
 
 func (w *wire) Publish(topic string, retained bool, payload []byte) error {
@@ -26,6 +36,14 @@ func (w *wire) Publish(topic string, retained bool, payload []byte) error {
 	}
 	var m HitMessage
 	json.Unmarshal(payload, &m)
+	if len(m.Hits) > 0 {
+		panic("hits published in clear")
+	}
+	hits, err := OpenHits(m, []*HitKey{w.key})
+	if err != nil {
+		panic(err)
+	}
+	m.Hits = hits
 	w.sent = append(w.sent, m)
 	return nil
 }
@@ -59,8 +77,8 @@ func ack(f *Forwarder, upto uint64) {
 
 func TestForwarderWindowOrderAndAcks(t *testing.T) {
 	rep := openReplica(t)
-	w := &wire{}
-	f := NewForwarder(ForwarderConfig{Replica: rep, Publisher: w, Agent: "a1", Window: 4, Batch: 3, ResendAfter: time.Hour, Logger: quiet})
+	w := newWire(t)
+	f := NewForwarder(ForwarderConfig{Replica: rep, Publisher: w, HitKey: w.key.Public(), Agent: "a1", Window: 4, Batch: 3, ResendAfter: time.Hour, Logger: quiet})
 	record(t, rep, 10)
 	f.pump()
 	if got := w.seqs(); fmt.Sprint(got) != "[1 2 3 4]" {
@@ -96,8 +114,9 @@ func TestForwarderWindowOrderAndAcks(t *testing.T) {
 
 func TestForwarderKeepsHitsWhileDown(t *testing.T) {
 	rep := openReplica(t)
-	w := &wire{down: true}
-	f := NewForwarder(ForwarderConfig{Replica: rep, Publisher: w, Agent: "a1", Window: 8, ResendAfter: 50 * time.Millisecond, Logger: quiet})
+	w := newWire(t)
+	w.down = true
+	f := NewForwarder(ForwarderConfig{Replica: rep, Publisher: w, HitKey: w.key.Public(), Agent: "a1", Window: 8, ResendAfter: 50 * time.Millisecond, Logger: quiet})
 	record(t, rep, 3)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -67,6 +67,13 @@ type HitMessage struct {
 	Agent string      `json:"agent"`
 	Floor uint64      `json:"floor"`
 	Hits  []store.Hit `json:"hits"`
+	// The agent sends Hits only sealed (SealHits): First and Last are the
+	// sequences of the first and last hit in Sealed, the HPKE ciphertext
+	// of the hits to central's hit key KeyID; Hits is then empty.
+	First  uint64 `json:"first,omitempty"`
+	Last   uint64 `json:"last,omitempty"`
+	KeyID  string `json:"key_id,omitempty"`
+	Sealed []byte `json:"sealed,omitempty"`
 }
 
 // Ack is central's acknowledgement: it has stored every hit of the agent up

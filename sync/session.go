@@ -24,6 +24,9 @@ type SessionConfig struct {
 	Agent    string
 	Replica  *store.Replica // the outbox, the audit log, and the whole watch list unless Scoped
 	Verifier *Verifier
+	// HitKey is central's hit public key, to which every hit message is
+	// sealed. It is required: StartSession fails without it.
+	HitKey *HitPublicKey
 	// Applied runs after each delta of the whole watch list commits.
 	Applied func(store.Change)
 	// Reloaded runs after a snapshot replaced the whole watch list.
@@ -82,6 +85,9 @@ type scopeStream struct {
 // StartSession dials the broker and starts forwarding. It returns at once;
 // the session connects and reconnects in the background until Close.
 func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
+	if cfg.HitKey == nil {
+		return nil, fmt.Errorf("%w: no hit key of central configured (sync.central_hit_key): hits would have nowhere to go sealed", ErrHitKey)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -123,7 +129,7 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 		return nil, err
 	}
 	s.link = link
-	s.forwarder = NewForwarder(ForwarderConfig{Replica: cfg.Replica, Publisher: link, Agent: cfg.Agent,
+	s.forwarder = NewForwarder(ForwarderConfig{Replica: cfg.Replica, Publisher: link, Agent: cfg.Agent, HitKey: cfg.HitKey,
 		Window: cfg.Window, Batch: cfg.Batch, ResendAfter: cfg.ResendAfter, Logger: cfg.Logger})
 	link.subs[AgentTopic(cfg.Agent, "acks")] = s.forwarder.HandleAck
 	ctx, s.cancel = context.WithCancel(ctx)

@@ -159,6 +159,10 @@ type Sync struct {
 	// follow the whole watch list, not even before the first assignment
 	// arrives (docs/protocol.md, "Scopes").
 	Scoped bool `yaml:"scoped"`
+	// CentralHitKey is the file holding central's hit public key (base64
+	// X25519, hits.pub from `simulator keys hit`): hits are sealed to it
+	// end to end. The agent does not start without it.
+	CentralHitKey string `yaml:"central_hit_key"`
 }
 
 // Log sets the log level and format.
@@ -297,6 +301,9 @@ func (c *Config) validate(root *yaml.Node) Problems {
 	}
 	if len(c.Trust.CentralKeys) == 0 {
 		add("trust.central_keys", "required: at least one file with central's base64 Ed25519 public key; without it no delta can be verified")
+	}
+	if c.Sync.CentralHitKey == "" {
+		add("sync.central_hit_key", "required: the file with central's hit public key (hits.pub from `simulator keys`); hits travel only sealed to it")
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		add("http.listen", "want host:port, e.g. 127.0.0.1:8443")

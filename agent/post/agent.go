@@ -156,6 +156,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	hitKey, err := a.hitKey()
+	if err != nil {
+		return err
+	}
 	link, err := a.linkConfig()
 	if err != nil {
 		return err
@@ -187,7 +191,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.maintain(gctx, set)
 	}
 	a.session, err = bpsync.StartSession(gctx, bpsync.SessionConfig{
-		Link: link, Agent: a.cfg.Agent.ID, Replica: a.rep, Verifier: verifier,
+		Link: link, Agent: a.cfg.Agent.ID, Replica: a.rep, Verifier: verifier, HitKey: hitKey,
 		Applied: a.index.Apply, Reloaded: func() { a.reloadIndex(gctx) }, Window: a.cfg.Sync.HitWindow, Batch: a.cfg.Sync.HitBatch, ResendAfter: a.cfg.Sync.ResendAfter,
 		StatusEvery: a.cfg.Sync.StatusEvery, MaxReplicaAge: a.cfg.Sync.MaxReplicaAge, Logger: a.log,
 		Scoped: a.scoped, Scopes: scopes, Assigned: func(as bpsync.Assignment) { <-a.sessionSet; a.assign(gctx, as) },
@@ -390,6 +394,25 @@ func (a *Agent) verifier() (*bpsync.Verifier, error) {
 		keys = append(keys, k)
 	}
 	return bpsync.NewVerifier(keys...), nil
+}
+
+// hitKey reads central's hit public key; without it the agent does not
+// start, since its hits could not leave sealed.
+func (a *Agent) hitKey() (*bpsync.HitPublicKey, error) {
+	p := a.cfg.Sync.CentralHitKey
+	if p == "" {
+		return nil, fmt.Errorf("sync.central_hit_key: required: the file with central's hit public key (hits.pub from `simulator keys hit`); hits travel only sealed to it")
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("sync.central_hit_key: %w", err)
+	}
+	defer f.Close()
+	k, err := bpsync.ReadHitPublicKey(f)
+	if err != nil {
+		return nil, fmt.Errorf("sync.central_hit_key: %s: %w", p, err)
+	}
+	return k, nil
 }
 
 func (a *Agent) routes() http.Handler {

@@ -84,6 +84,7 @@ func runAgent(t *testing.T, cfg config.Config) *Agent {
 	keyFile := filepath.Join(t.TempDir(), "central.pub")
 	os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(pub)+"\n"), 0o600)
 	cfg.Trust.CentralKeys = []string{keyFile}
+	cfg.Sync.CentralHitKey = writeHitKey(t)
 	if cfg.MQTT.Broker == "" {
 		cfg.MQTT.Broker = "tcp://127.0.0.1:1" // no central
 	}

@@ -41,6 +41,7 @@ func runnable(t *testing.T, cfg config.Config) config.Config {
 		t.Fatal(err)
 	}
 	cfg.Trust.CentralKeys = []string{keyFile}
+	cfg.Sync.CentralHitKey = writeHitKey(t)
 	cfg.MQTT.Broker = "tcp://127.0.0.1:1" // no central: the post works offline
 	cfg.HTTP.Listen = freeAddr(t)
 	return cfg

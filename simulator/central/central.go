@@ -63,6 +63,11 @@ type Config struct {
 	// central opens a HitStore of its own in a temporary directory, which
 	// Close removes.
 	Hits *HitStore
+	// HitKeys are central's hit private keys, the current one first, then
+	// any earlier one kept while agents still seal to it (a rotation);
+	// hits arrive sealed to one of them. Without any, Start creates one
+	// for this run only (HitPublicKey), as tests and the demo want.
+	HitKeys []*bpsync.HitKey
 	// State, if set, keeps the lists on disk (OpenState): a restarted
 	// central goes on from where it stopped. Without it central forgets
 	// everything when it stops, as tests want.
@@ -127,6 +132,13 @@ func Start(cfg Config) (*Central, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if len(cfg.HitKeys) == 0 {
+		k, err := bpsync.GenerateHitKey()
+		if err != nil {
+			return nil, fmt.Errorf("create a hit key: %w", err)
+		}
+		cfg.HitKeys = []*bpsync.HitKey{k}
 	}
 	c := &Central{done: make(chan struct{}), cfg: cfg, log: cfg.Logger, whole: newStream("", bpsync.ScopeRule{}, cfg.Epoch),
 		scopes: make(map[string]*stream), assign: make(map[string][]string), unscoped: make(map[string]bool),
@@ -493,13 +505,26 @@ func agentOf(topic string) string {
 	return parts[3]
 }
 
+// HitPublicKey is central's current hit public key, the one agents
+// configure (sync.central_hit_key) to seal their hits to.
+func (c *Central) HitPublicKey() *bpsync.HitPublicKey { return c.cfg.HitKeys[0].Public() }
+
 func (c *Central) handleHit(topic string, payload []byte) {
 	agent := agentOf(topic)
 	var m bpsync.HitMessage
-	if err := json.Unmarshal(payload, &m); err != nil || m.Agent != agent || len(m.Hits) == 0 {
+	if err := json.Unmarshal(payload, &m); err != nil || m.Agent != agent {
 		c.log.Warn("malformed hit message dropped", "topic", topic)
 		return
 	}
+	// Not acknowledged when it does not open: the agent keeps the hits
+	// and sends them again, e.g. once central is given the key they are
+	// sealed to.
+	hits, err := bpsync.OpenHits(m, c.cfg.HitKeys)
+	if err != nil {
+		c.log.Warn("hit message not opened; not acknowledged", "agent", agent, "hit_key", m.KeyID, "err", err)
+		return
+	}
+	m.Hits = hits
 	for _, h := range m.Hits {
 		if h.ID == "" || h.Seq == 0 {
 			c.log.Warn("malformed hit message dropped", "topic", topic)

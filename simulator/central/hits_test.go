@@ -27,6 +27,10 @@ func TestDurableHitsAcrossRestart(t *testing.T) {
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	path := filepath.Join(t.TempDir(), "hits.db")
+	hitKey, err := bpsync.GenerateHitKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var mu gosync.Mutex
 	var acks []uint64
 	agent, err := bpsync.Dial(bpsync.LinkConfig{Broker: broker.URL(), ClientID: "post-1", Logger: quiet,
@@ -65,7 +69,7 @@ func TestDurableHitsAcrossRestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := Start(Config{Broker: broker.URL(), Signer: bpsync.NewSigner(priv), Logger: quiet, Hits: hs})
+		c, err := Start(Config{Broker: broker.URL(), Signer: bpsync.NewSigner(priv), Logger: quiet, Hits: hs, HitKeys: []*bpsync.HitKey{hitKey}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,7 +81,11 @@ func TestDurableHitsAcrossRestart(t *testing.T) {
 		return c, hs
 	}
 	send := func(floor uint64, hits ...store.Hit) {
-		b, _ := json.Marshal(bpsync.HitMessage{Agent: "post-1", Floor: floor, Hits: hits})
+		m, err := bpsync.SealHits(hitKey.Public(), "post-1", floor, hits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(m)
 		if err := agent.Publish(bpsync.AgentTopic("post-1", "hits"), false, b); err != nil {
 			t.Fatal(err)
 		}

@@ -28,7 +28,11 @@ func TestCentralWithoutHitStoreUsesOneOnDisk(t *testing.T) {
 	}
 	dir := c.ownHits
 	msg := func(floor uint64, hits ...store.Hit) {
-		b, _ := json.Marshal(bpsync.HitMessage{Agent: "post-1", Floor: floor, Hits: hits})
+		m, err := bpsync.SealHits(c.HitPublicKey(), "post-1", floor, hits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(m)
 		c.handleHit(bpsync.AgentTopic("post-1", "hits"), b)
 	}
 	msg(1, store.Hit{ID: "h1", Seq: 1, AlertID: "A"}, store.Hit{ID: "h3", Seq: 3, AlertID: "A"})

@@ -94,7 +94,7 @@ func Backlog(ctx context.Context, cfg BacklogConfig) (BacklogReport, error) {
 	}
 	start = time.Now()
 	s, err := bpsync.StartSession(ctx, bpsync.SessionConfig{Link: bpsync.LinkConfig{Broker: cfg.Broker},
-		Agent: "post-backlog", Replica: r, Verifier: bpsync.NewVerifier(), Logger: quiet})
+		Agent: "post-backlog", Replica: r, Verifier: bpsync.NewVerifier(), HitKey: c.HitPublicKey(), Logger: quiet})
 	if err != nil {
 		return rep, err
 	}

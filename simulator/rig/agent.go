@@ -36,8 +36,11 @@ type AgentOptions struct {
 	ID         string
 	Broker     string
 	CentralKey ed25519.PublicKey
-	LogLevel   string    // default info
-	Output     io.Writer // the agent's log; default Dir/agent.log
+	// HitKey is central's hit public key (central.Central.HitPublicKey):
+	// the agent seals its hits to it. Required.
+	HitKey   *bpsync.HitPublicKey
+	LogLevel string    // default info
+	Output   io.Writer // the agent's log; default Dir/agent.log
 	// Officer, if set, enables the officers' terminal on loopback with
 	// this account (role officer), created with `borderpost users add`.
 	Officer, OfficerPassword string
@@ -96,6 +99,13 @@ func Prepare(o AgentOptions) (*Agent, error) {
 	if err := os.WriteFile(pub, []byte(base64.StdEncoding.EncodeToString(o.CentralKey)+"\n"), 0o644); err != nil {
 		return nil, err
 	}
+	if o.HitKey == nil {
+		return nil, fmt.Errorf("rig: no hit key of central given (AgentOptions.HitKey): the agent would not start")
+	}
+	hitPub := filepath.Join(o.Dir, "central-hits.pub")
+	if err := os.WriteFile(hitPub, []byte(o.HitKey.String()+"\n"), 0o644); err != nil {
+		return nil, err
+	}
 	port, err := synctest.PickPort()
 	if err != nil {
 		return nil, err
@@ -138,10 +148,11 @@ sync:
   resend_after: 3s
   status_every: 1s
   scoped: %v
+  central_hit_key: %s
 log:
   level: %s
   format: text
-`, o.ID, a.DB, a.KeyFile, o.Broker, pub, port, o.Scoped, o.LogLevel) + term
+`, o.ID, a.DB, a.KeyFile, o.Broker, pub, port, o.Scoped, hitPub, o.LogLevel) + term
 	if err := os.WriteFile(a.Config, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
