@@ -21,8 +21,8 @@ import (
 
 	"github.com/borderpost/borderpost/agent/config"
 	"github.com/borderpost/borderpost/agent/post"
-	"github.com/borderpost/borderpost/store/atomicfile"
 	"github.com/borderpost/borderpost/store"
+	"github.com/borderpost/borderpost/store/atomicfile"
 	"github.com/borderpost/borderpost/store/tpm"
 )
 

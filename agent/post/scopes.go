@@ -14,8 +14,8 @@ import (
 
 	"github.com/borderpost/borderpost/agent/match"
 	"github.com/borderpost/borderpost/devices"
-	"github.com/borderpost/borderpost/store/atomicfile"
 	"github.com/borderpost/borderpost/store"
+	"github.com/borderpost/borderpost/store/atomicfile"
 	bpsync "github.com/borderpost/borderpost/sync"
 )
 
