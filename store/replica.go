@@ -127,7 +127,9 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 	}
 	if opt.Compact {
 		if err := compactIfWanted(ctx, path, opt); err != nil {
-			return nil, err
+			// Compaction only reclaims space; on a full disk it cannot
+			// write its copy, and the agent must still start.
+			opt.Logger.Warn("replica not compacted; it will be at the next start", "path", path, "err", err)
 		}
 	}
 	db, err := bolt.Open(path, 0o600, boltOptions(opt.LockTimeout))

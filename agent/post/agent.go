@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,7 @@ type Agent struct {
 	checks   atomic.Int64
 	hits     atomic.Int64
 	ready    atomic.Bool
+	health   recordHealth // whether checks can be written to disk
 	metrics  *metrics
 	terminal *terminal.Terminal // nil when the officers' page is off
 
@@ -225,7 +227,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	go a.rep.Maintain(ctx, a.cfg.Store.PurgeEvery, a.cfg.Store.Retention)
 	a.ready.Store(true)
 	if err := a.rep.Audit(ctx, store.AuditRecord{Event: store.EventAgentStart, Ref: a.cfg.Agent.ID}); err != nil {
-		return fmt.Errorf("audit log: %w", err)
+		// A full disk must not stop the agent: it serves its status and
+		// says why it is not ready until a write succeeds again.
+		a.recordFailed(fmt.Errorf("audit log: %w", err))
 	}
 	a.log.Info("agent ready", "agent", a.cfg.Agent.ID, "http", a.ln.Addr().String())
 	select {
@@ -309,8 +313,8 @@ func (a *Agent) routes() http.Handler {
 	mux.Handle("GET /metrics", a.metrics.handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !a.ready.Load() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+		if cause, remedy := a.notReady(); cause != "" {
+			http.Error(w, strings.TrimSuffix("not ready: "+cause+"; "+remedy, "; "), http.StatusServiceUnavailable)
 			return
 		}
 		w.Write([]byte("ready\n"))
@@ -348,8 +352,10 @@ func (a *Agent) Check(ctx context.Context, c devices.Check) (devices.Result, err
 	recorded, err := a.rep.Record(ctx, store.CheckRecord{ID: c.ID, Device: c.Device, Items: len(c.Items)}, hits)
 	if err != nil {
 		a.metrics.refused.WithLabelValues(c.Device).Inc()
+		a.recordFailed(err)
 		return devices.Result{}, err
 	}
+	a.recordSucceeded()
 	a.metrics.duration.WithLabelValues(checkKind(kinds)).Observe(time.Since(began).Seconds())
 	a.metrics.checks.WithLabelValues(c.Device).Inc()
 	a.metrics.hits.WithLabelValues(c.Device).Add(float64(len(recorded)))

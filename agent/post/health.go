@@ -1,0 +1,132 @@
+package post
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/borderpost/borderpost/store"
+)
+
+// recordProbeEvery is how often an agent that cannot record checks tries
+// a write again, so that readiness returns soon after space is freed even
+// when no device sends a check meanwhile.
+const recordProbeEvery = time.Second
+
+// recordHealth tracks whether checks can be recorded. A check that cannot
+// be written to disk is refused (the device sees an error), and the agent
+// must say so loudly: readiness false, a reason in the status and on the
+// officers' page, a metric. The zero value is healthy.
+type recordHealth struct {
+	failing atomic.Bool // mirrors !since.IsZero(), read on every check without the lock
+	mu      sync.Mutex
+	since   time.Time // first failure of the current outage; zero when healthy
+	cause   string    // plain-words reason for officers and technicians
+	remedy  string
+	failed  int64 // checks refused in the current outage
+	probing bool  // a probe goroutine is running
+}
+
+// fault returns the reason checks cannot be recorded and what to do, or
+// empty strings when they can.
+func (h *recordHealth) fault() (cause, remedy string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cause, h.remedy
+}
+
+// recordFailed notes that a write to the replica failed with err and
+// starts probing for recovery if nothing probes yet.
+func (a *Agent) recordFailed(err error) {
+	cause := "checks cannot be recorded: " + err.Error()
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		cause = "disk full: checks cannot be recorded"
+	}
+	remedy := fmt.Sprintf("free space on the disk holding %s (df -h %s); the agent is ready again as soon as a check is recorded",
+		a.cfg.Store.Path, filepath.Dir(a.cfg.Store.Path))
+	h := &a.health
+	h.mu.Lock()
+	first := h.since.IsZero()
+	if first {
+		h.since = time.Now()
+	}
+	h.cause, h.remedy = cause, remedy
+	h.failing.Store(true)
+	h.failed++
+	startProbe := !h.probing
+	h.probing = true
+	h.mu.Unlock()
+	if first {
+		a.log.Error("replica write failed: agent not ready", "cause", cause, "err", err, "remedy", remedy)
+	}
+	if startProbe {
+		go a.probeRecord()
+	}
+}
+
+// recordSucceeded clears a recording outage once a write succeeds again.
+func (a *Agent) recordSucceeded() {
+	h := &a.health
+	if !h.failing.Load() {
+		return
+	}
+	h.mu.Lock()
+	if h.since.IsZero() {
+		h.mu.Unlock()
+		return
+	}
+	since, failed := h.since, h.failed
+	h.since, h.cause, h.remedy, h.failed = time.Time{}, "", "", 0
+	h.failing.Store(false)
+	h.mu.Unlock()
+	a.log.Info("replica writes succeed again: agent ready", "refused_checks", failed, "outage", time.Since(since).Round(time.Millisecond))
+}
+
+// probeRecord tries, every recordProbeEvery, to write the audit record that
+// ends the outage; it returns once that write succeeds (the agent is
+// ready again) or the agent stops.
+func (a *Agent) probeRecord() {
+	tick := time.NewTicker(recordProbeEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-a.runDone:
+			a.health.mu.Lock()
+			a.health.probing = false
+			a.health.mu.Unlock()
+			return
+		case <-tick.C:
+		}
+		h := &a.health
+		h.mu.Lock()
+		since, failed, cause := h.since, h.failed, h.cause
+		if since.IsZero() {
+			h.probing = false
+			h.mu.Unlock()
+			return
+		}
+		h.mu.Unlock()
+		err := a.rep.Audit(context.Background(), store.AuditRecord{Event: store.EventRecordRestored, Ref: a.cfg.Agent.ID,
+			Detail: fmt.Sprintf("%d checks refused since %s: %s", failed, since.UTC().Format(time.RFC3339), cause)})
+		if err == nil {
+			a.recordSucceeded()
+		}
+	}
+}
+
+// notReady returns why the agent is not ready, and what to do, or empty
+// strings when it is.
+func (a *Agent) notReady() (cause, remedy string) {
+	if cause, remedy = a.health.fault(); cause != "" {
+		return cause, remedy
+	}
+	if !a.ready.Load() {
+		return "starting or stopping", ""
+	}
+	return "", ""
+}
