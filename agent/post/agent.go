@@ -119,6 +119,9 @@ func NewVersion(ctx context.Context, cfg config.Config, log *slog.Logger, versio
 	start := time.Now()
 	if a.index, err = a.loadIndex(ctx, rep); err != nil {
 		rep.Close()
+		if errors.Is(err, store.ErrCorrupt) {
+			return nil, fmt.Errorf("load replica into the match index: %w; the file %s is damaged: stop the agent and run `borderpost replica rebuild`", err, cfg.Store.Path)
+		}
 		return nil, fmt.Errorf("load replica into the match index: %w", err)
 	}
 	sa, scoped, err := readAssignment(cfg.Store.Path)
