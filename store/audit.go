@@ -26,6 +26,9 @@ const (
 	// EventRecordRestored: writes succeed again after checks could not be
 	// recorded (disk full); Detail says how many were refused since when.
 	EventRecordRestored AuditEvent = "record.restored"
+	// EventReplicaRebuilt: the replica was rebuilt from a damaged file
+	// (Ref); Detail says how many unsent hits were recovered.
+	EventReplicaRebuilt AuditEvent = "replica.rebuilt"
 	// EventAlertExpired: an alert passed its expiry and was purged from
 	// disk; Ref is the alert ID.
 	EventAlertExpired AuditEvent = "alert.expired"

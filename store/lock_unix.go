@@ -23,3 +23,10 @@ func sharedLock(f *os.File, timeout time.Duration) bool {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// exclusiveLock reports whether no other process holds f locked (bbolt
+// locks its file while open), by taking and keeping an exclusive flock
+// until f is closed.
+func exclusiveLock(f *os.File) bool {
+	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil
+}

@@ -26,3 +26,11 @@ func sharedLock(f *os.File, timeout time.Duration) bool {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// exclusiveLock reports whether no other process holds f locked where
+// bbolt locks, by taking an exclusive lock kept until f is closed.
+func exclusiveLock(f *os.File) bool {
+	const m1 = 0xffffffff
+	return windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_FAIL_IMMEDIATELY|windows.LOCKFILE_EXCLUSIVE_LOCK, 0, 1, 0,
+		&windows.Overlapped{Offset: m1, OffsetHigh: m1}) == nil
+}

@@ -106,6 +106,14 @@ func (fx *damageFixture) outcome(t *testing.T, path, what string) string {
 		default:
 			t.Errorf("%s: refused without the file and the remedy: %v", what, err)
 		}
+		// What rebuild would recover from it: never a crash, never a hit
+		// the replica did not hold.
+		hits, _, _ := SalvageOutbox(context.Background(), path, fx.key)
+		for _, h := range hits {
+			if !strings.HasPrefix(h.ID, "hit-") {
+				t.Errorf("%s: salvage made up entry %+v", what, h)
+			}
+		}
 		return "refused"
 	}
 	defer r.Close()
