@@ -11,6 +11,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // bbolt maps its file and trusts what it finds there: a file cut short or
@@ -310,8 +311,8 @@ func (w *walker) node(p []byte, id uint64, path [][]byte, depth int) error {
 // verifyFile checks the replica file at path before bbolt maps it. A
 // missing file is fine (bbolt creates it); an empty one is refused. It holds a shared lock
 // on the file while it reads, so that a running agent's writes are not
-// mistaken for damage; if the lock is not free within timeout it returns
-// nil and leaves the refusal to bbolt's own lock.
+// mistaken for damage; if the lock is not free within timeout it fails as
+// bbolt would.
 func verifyFile(path string, timeout time.Duration) error {
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
@@ -322,7 +323,7 @@ func verifyFile(path string, timeout time.Duration) error {
 	}
 	defer f.Close()
 	if !sharedLock(f, timeout) {
-		return nil
+		return fmt.Errorf("open replica %s: %w (is another borderpost running?)", path, bolterrors.ErrTimeout)
 	}
 	fi, err := f.Stat()
 	if err != nil {

@@ -63,21 +63,17 @@ type Config struct {
 	State *State
 	// ReplayWindow limits replays per agent: the same replay or snapshot
 	// (same stream, epoch and range) is sent to an agent at most once per
-	// window, and the window doubles, up to maxReplayWindow, while the
-	// agent keeps asking for that same range (it cannot apply it: a full
-	// disk); a request for another range resets it. Default 10s; negative
-	// turns the limit off.
+	// window, however often it asks (an agent that cannot apply it, a full
+	// disk, would otherwise have it sent over and over); a request for
+	// another range is answered at once. Default 10s; negative turns the
+	// limit off.
 	ReplayWindow time.Duration
 }
 
-// maxReplayWindow caps the window of a replay an agent keeps asking for.
-const maxReplayWindow = 5 * time.Minute
-
 // replayLimit is the last replay sent to one agent for one stream.
 type replayLimit struct {
-	what   string // kind, epoch and range
-	at     time.Time
-	window time.Duration
+	what string // kind, epoch and range
+	at   time.Time
 }
 
 // Central is the simulated central. Create it with Start.
@@ -657,18 +653,13 @@ func (c *Central) replayAllowed(agent, scope, what string) bool {
 	}
 	key := agent + "\x00" + scope
 	now := time.Now()
-	l := c.replays[key]
-	switch {
-	case l == nil || l.what != what:
-		c.replays[key] = &replayLimit{what: what, at: now, window: c.cfg.ReplayWindow}
-		return true
-	case now.Sub(l.at) < l.window:
+	if l := c.replays[key]; l != nil && l.what == what && now.Sub(l.at) < c.cfg.ReplayWindow {
 		c.stats.ReplaysLimited++
 		c.log.Warn("resync refused: the same replay was sent to this agent moments ago; it cannot apply it (disk full?) or asks too often",
-			"agent", agent, "scope", scope, "replay", what, "again_after", l.at.Add(l.window).Sub(now).Round(time.Second))
+			"agent", agent, "scope", scope, "replay", what, "again_after", l.at.Add(c.cfg.ReplayWindow).Sub(now).Round(time.Second))
 		return false
 	}
-	l.at, l.window = now, min(2*l.window, maxReplayWindow)
+	c.replays[key] = &replayLimit{what: what, at: now}
 	return true
 }
 
