@@ -69,8 +69,16 @@ func (a *Agent) recordFailed(err error) {
 	}
 }
 
-// recordSucceeded clears a recording outage once a write succeeds again.
+// recordSucceeded clears a recording outage once a check is recorded
+// again, and writes the outage's audit record (the probe writes its own).
 func (a *Agent) recordSucceeded() {
+	if since, failed, cause, ok := a.endOutage(); ok {
+		go a.rep.Audit(context.Background(), outageRecord(a.cfg.Agent.ID, since, failed, cause))
+	}
+}
+
+// endOutage clears the outage, if any, and returns what it was.
+func (a *Agent) endOutage() (since time.Time, failed int64, cause string, ended bool) {
 	h := &a.health
 	if !h.failing.Load() {
 		return
@@ -80,11 +88,18 @@ func (a *Agent) recordSucceeded() {
 		h.mu.Unlock()
 		return
 	}
-	since, failed := h.since, h.failed
+	since, failed, cause = h.since, h.failed, h.cause
 	h.since, h.cause, h.remedy, h.failed = time.Time{}, "", "", 0
 	h.failing.Store(false)
 	h.mu.Unlock()
 	a.log.Info("replica writes succeed again: agent ready", "refused_checks", failed, "outage", time.Since(since).Round(time.Millisecond))
+	return since, failed, cause, true
+}
+
+// outageRecord is the audit record of an outage that ended.
+func outageRecord(agent string, since time.Time, failed int64, cause string) store.AuditRecord {
+	return store.AuditRecord{Event: store.EventRecordRestored, Ref: agent,
+		Detail: fmt.Sprintf("%d checks refused since %s: %s", failed, since.UTC().Format(time.RFC3339), cause)}
 }
 
 // probeRecord tries, every recordProbeEvery, to write the audit record that
@@ -111,10 +126,8 @@ func (a *Agent) probeRecord() {
 			return
 		}
 		h.mu.Unlock()
-		err := a.rep.Audit(context.Background(), store.AuditRecord{Event: store.EventRecordRestored, Ref: a.cfg.Agent.ID,
-			Detail: fmt.Sprintf("%d checks refused since %s: %s", failed, since.UTC().Format(time.RFC3339), cause)})
-		if err == nil {
-			a.recordSucceeded()
+		if a.rep.Audit(context.Background(), outageRecord(a.cfg.Agent.ID, since, failed, cause)) == nil {
+			a.endOutage()
 		}
 	}
 }
