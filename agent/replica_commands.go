@@ -388,8 +388,69 @@ func replicaCmd() *cobra.Command {
 		},
 	}
 	compact.Flags().StringVarP(&compactCfg, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
-	c.AddCommand(imp, compact)
+	c.AddCommand(imp, compact, replicaVerifyCmd(), replicaRebuildCmd())
 	return c
+}
+
+// replicaVerifyCmd checks the replica file's structure without a key.
+func replicaVerifyCmd() *cobra.Command {
+	var cfgPath string
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Check the replica file's structure (every page) without opening it; needs no key",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cfgPath)
+			if err != nil {
+				return err
+			}
+			if err := store.VerifyFile(cfg.Store.Path); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "replica file intact: %s\n", cfg.Store.Path)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
+	return cmd
+}
+
+// replicaRebuildCmd replaces a damaged replica, keeping its unsent hits.
+func replicaRebuildCmd() *cobra.Command {
+	var cfgPath string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "rebuild",
+		Short: "Replace a damaged replica: move it aside, keep the hits not yet sent to central, start empty (the agent fetches the watch list again)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cfgPath)
+			if err != nil {
+				return err
+			}
+			log := cliLogger(cmd)
+			kp, err := keyProvider(cfg, log)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd.Context())
+			defer stop()
+			res, err := store.Rebuild(ctx, cfg.Store.Path, kp, force, store.Options{Logger: log})
+			if err != nil {
+				return err
+			}
+			how := "read through its intact tree"
+			if !res.Salvage.Exact {
+				how = "scanned page by page; hits central already holds may be sent again, central keeps each once"
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "damaged replica moved to %s (kept for investigation: its audit log stays there)\n", res.Aside)
+			fmt.Fprintf(out, "%d hits and outcomes not yet sent to central recovered (%d pages %s)\n", res.Restored, res.Salvage.Pages, how)
+			fmt.Fprintf(out, "new replica %s created; start the agent: it fetches the watch list from central\n", cfg.Store.Path)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
+	cmd.Flags().BoolVar(&force, "force", false, "rebuild even a replica that passes its check")
+	return cmd
 }
 
 func auditCmd() *cobra.Command {

@@ -29,6 +29,12 @@ const (
 	EventOutcome      AuditEvent = "hit.outcome"   // an officer recorded what a hit turned out to be
 	EventAgentStart   AuditEvent = "agent.start"
 	EventAgentStop    AuditEvent = "agent.stop"
+	// EventRecordRestored: writes succeed again after checks could not be
+	// recorded (disk full); Detail says how many were refused since when.
+	EventRecordRestored AuditEvent = "record.restored"
+	// EventReplicaRebuilt: the replica was rebuilt from a damaged file
+	// (Ref); Detail says how many unsent hits were recovered.
+	EventReplicaRebuilt AuditEvent = "replica.rebuilt"
 	// EventAlertExpired: an alert passed its expiry and was purged from
 	// disk; Ref is the alert ID.
 	EventAlertExpired AuditEvent = "alert.expired"

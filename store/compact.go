@@ -21,6 +21,9 @@ func Compact(ctx context.Context, path string, opt Options) (before, after int64
 	if opt.LockTimeout == 0 {
 		opt.LockTimeout = 5 * time.Second
 	}
+	if err := verifyFile(path, opt.LockTimeout); err != nil {
+		return 0, 0, err
+	}
 	src, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.LockTimeout, ReadOnly: true})
 	if err != nil {
 		return 0, 0, fmt.Errorf("compact: open %s: %w", path, err)

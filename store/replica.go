@@ -129,12 +129,18 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 		}
 		defer clear(next)
 	}
+	// bbolt trusts the file it maps: check it first (see verify.go).
+	if err := verifyFile(path, opt.LockTimeout); err != nil {
+		return nil, err
+	}
 	if err := backupBeforeUpgrade(ctx, path, opt); err != nil {
 		return nil, err
 	}
 	if opt.Compact {
 		if err := compactIfWanted(ctx, path, opt); err != nil {
-			return nil, err
+			// Compaction only reclaims space; on a full disk it cannot
+			// write its copy, and the agent must still start.
+			opt.Logger.Warn("replica not compacted; it will be at the next start", "path", path, "err", err)
 		}
 	}
 	db, err := bolt.Open(path, 0o600, boltOptions(opt.LockTimeout))
@@ -193,7 +199,7 @@ func (r *Replica) init(key, next []byte) error {
 			if format = binary.BigEndian.Uint32(f); format > FormatVersion {
 				return fmt.Errorf("%w: file format %d, this borderpost reads up to %d: upgrade borderpost", ErrFormat, format, FormatVersion)
 			}
-		} else if err := r.create(tx, key); err != nil {
+		} else if err := r.createIfEmpty(tx, key); err != nil {
 			return err
 		}
 		r.salt = bytes.Clone(meta.Get(metaSalt))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -28,6 +29,18 @@ type Watchlist struct {
 	gapSince   time.Time
 	head       Head
 	lastResync time.Time
+	// resyncWait is how long after lastResync the next request may go:
+	// it doubles, with jitter, while requests bring no progress, up to
+	// resyncMax, and falls back to resyncEvery once the cursor moves.
+	resyncWait time.Duration
+	// catchUp tracks whether the replica keeps up with central's head:
+	// the cursor last seen, and since when it has been behind without
+	// moving; applyErr is the last failure to apply a delta, the likely
+	// cause.
+	catchUp      store.Cursor
+	behindSince  time.Time
+	applyErr     error
+	catchUpGrace time.Duration
 	// current is when central last confirmed the replica up to date: a
 	// verified head naming the replica's own epoch and sequence, or a
 	// delta applied.
@@ -73,6 +86,9 @@ type WatchlistConfig struct {
 	// GapGrace is how long an out-of-order delta may wait for the missing
 	// ones before a resync is requested; default 2s.
 	GapGrace time.Duration
+	// CatchUpGrace is how long the replica may stay behind central's head
+	// without moving before it is reported stale; default 30s.
+	CatchUpGrace time.Duration
 }
 
 // NewWatchlist returns a Watchlist applying to cfg.Replica.
@@ -83,8 +99,12 @@ func NewWatchlist(cfg WatchlistConfig) *Watchlist {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.CatchUpGrace == 0 {
+		cfg.CatchUpGrace = 30 * time.Second
+	}
 	return &Watchlist{rep: cfg.Replica, verify: cfg.Verifier, log: cfg.Logger, applied: cfg.Applied,
-		resync: cfg.Resync, reloaded: cfg.Reloaded, gapGrace: cfg.GapGrace, ahead: make(map[uint64]pendingDelta)}
+		resync: cfg.Resync, reloaded: cfg.Reloaded, gapGrace: cfg.GapGrace, ahead: make(map[uint64]pendingDelta),
+		catchUpGrace: cfg.CatchUpGrace, resyncWait: resyncEvery}
 }
 
 // HandleDelta is the Handler for delta topics. It returns only once the
@@ -147,7 +167,9 @@ func (w *Watchlist) apply(ctx context.Context, ch store.Change) error {
 		}
 		return fmt.Errorf("delta parked until its predecessors arrive: %w", err)
 	default:
-		// Epoch, chain or digest mismatch: only central can repair it.
+		// Epoch, chain or digest mismatch, or a write that failed (disk
+		// full): only a resync can repair it.
+		w.applyErr = err
 		w.requestResync()
 		return err
 	}
@@ -209,15 +231,46 @@ func (w *Watchlist) Freshness(now time.Time, maxAge time.Duration) Freshness {
 			confirmed = cur.At
 		}
 	}
+	cur, curErr := w.rep.Cursor()
+	behind := curErr == nil && w.noteProgress(cur, now)
 	switch {
 	case confirmed.IsZero():
 		f.Stale, f.Reason = true, "the replica holds no watch list from central yet"
 	case !w.head.Expires.IsZero() && now.After(w.head.Expires):
 		f.Stale, f.Reason = true, "central's watch-list head expired at "+w.head.Expires.UTC().Format(time.RFC3339)+"; central may be unreachable"
+	case behind && now.Sub(w.behindSince) > w.catchUpGrace:
+		f.Stale, f.Reason = true, fmt.Sprintf("the replica is behind central (delta %d of %d) and has not caught up for %s", cur.Seq, w.head.Seq,
+			now.Sub(w.behindSince).Round(time.Second))
+		if w.applyErr != nil {
+			f.Reason += ": " + w.applyErr.Error()
+		}
 	case now.Sub(confirmed) > maxAge:
 		f.Stale, f.Reason = true, "central has not confirmed the replica as current since "+confirmed.UTC().Format(time.RFC3339)
 	}
 	return f
+}
+
+// noteProgress compares cur with the cursor last seen and reports whether
+// the replica is behind central's head. A moving cursor, or a snapshot
+// whose chunks keep arriving, is progress: it restarts the catch-up clock
+// and the resync backoff. w.mu held.
+func (w *Watchlist) noteProgress(cur store.Cursor, now time.Time) bool {
+	behind := w.head.Seq > cur.Seq || (w.head.Epoch != 0 && w.head.Epoch != cur.Epoch)
+	moved := cur.Epoch != w.catchUp.Epoch || cur.Seq != w.catchUp.Seq
+	if moved {
+		w.catchUp = cur
+		w.applyErr = nil
+		w.resyncWait = resyncEvery
+	}
+	switch {
+	case !behind:
+		w.behindSince = time.Time{}
+	case w.behindSince.IsZero() || moved:
+		w.behindSince = now
+	case w.snap != nil && w.snap.progress.After(w.behindSince):
+		w.behindSince = w.snap.progress
+	}
+	return behind
 }
 
 // Head returns the last verified head received from central.
@@ -248,7 +301,7 @@ func (w *Watchlist) Tick() {
 		w.log.Error("read replica cursor", "err", err)
 		return
 	}
-	behind := w.head.Seq > cur.Seq || (w.head.Epoch != 0 && w.head.Epoch != cur.Epoch)
+	behind := w.noteProgress(cur, time.Now())
 	gap := !w.gapSince.IsZero() && time.Since(w.gapSince) > w.gapGrace
 	if behind || gap {
 		w.requestResyncAt(cur)
@@ -265,16 +318,28 @@ func (w *Watchlist) requestResync() {
 }
 
 // resyncEvery spaces resync requests, so that a replay in progress is not
-// asked for again before it can arrive.
-const resyncEvery = 5 * time.Second
+// asked for again before it can arrive; resyncMax caps the backoff of
+// requests that bring no progress (a full disk, a central that does not
+// answer), so that a stuck post does not have central resend the same
+// deltas over and over.
+const (
+	resyncEvery = 5 * time.Second
+	resyncMax   = 5 * time.Minute
+)
 
 func (w *Watchlist) requestResyncAt(cur store.Cursor) {
-	if w.snap != nil || time.Since(w.lastResync) < resyncEvery {
+	if w.snap != nil || time.Since(w.lastResync) < w.resyncWait {
 		return
 	}
+	w.noteProgress(cur, time.Now())
 	w.lastResync = time.Now()
 	w.gapSince = time.Time{}
 	clear(w.ahead)
+	// Until the cursor moves, each request waits about twice as long as
+	// the one before; jitter keeps posts that failed together from asking
+	// together.
+	next := min(2*w.resyncWait, resyncMax)
+	w.resyncWait = next - rand.N(next/4+1)
 	if w.resync != nil {
 		w.resync(cur)
 	}

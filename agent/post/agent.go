@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,7 @@ type Agent struct {
 	checks  atomic.Int64
 	hits    atomic.Int64
 	ready   atomic.Bool
+	health  recordHealth // whether checks can be written to disk
 	metrics *metrics
 	// metricsAddr is /metrics' own listener's address, set by metricsServer.
 	metricsAddr atomic.Value
@@ -120,6 +122,9 @@ func NewVersion(ctx context.Context, cfg config.Config, log *slog.Logger, versio
 	start := time.Now()
 	if a.index, err = a.loadIndex(ctx, rep); err != nil {
 		rep.Close()
+		if errors.Is(err, store.ErrCorrupt) {
+			return nil, fmt.Errorf("load replica into the match index: %w; the file %s is damaged: stop the agent and run `borderpost replica rebuild`", err, cfg.Store.Path)
+		}
 		return nil, fmt.Errorf("load replica into the match index: %w", err)
 	}
 	sa, scoped, err := readAssignment(cfg.Store.Path)
@@ -202,9 +207,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	close(a.sessionSet)
 	if err := a.rep.Audit(ctx, store.AuditRecord{Event: store.EventAgentStart, Ref: a.cfg.Agent.ID}); err != nil {
-		unbind()
-		a.stop()
-		return fmt.Errorf("audit log: %w", err)
+		// A full disk must not stop the agent: it serves its status and
+		// says why it is not ready until a write succeeds again.
+		a.recordFailed(fmt.Errorf("audit log: %w", err))
 	}
 	for _, c := range comps {
 		g.Go(func() error { return c.runUntil(gctx) })
@@ -269,6 +274,7 @@ func (a *Agent) components(listen func(addr, setting string) (net.Listener, erro
 		WriteTimeout: 15 * time.Second, IdleTimeout: 60 * time.Second}
 	comps := []component{
 		{"http", a.serveHTTP(srv, ln)},
+		{"record probe", a.probeRecord},
 		{"replica housekeeping", func(ctx context.Context) error {
 			a.rep.Maintain(ctx, a.cfg.Store.PurgeEvery, a.cfg.Store.Retention)
 			return nil
@@ -434,8 +440,8 @@ func (a *Agent) routes() http.Handler {
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !a.ready.Load() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+		if cause, remedy := a.notReady(); cause != "" {
+			http.Error(w, strings.TrimSuffix("not ready: "+cause+"; "+remedy, "; "), http.StatusServiceUnavailable)
 			return
 		}
 		w.Write([]byte("ready\n"))
@@ -473,8 +479,10 @@ func (a *Agent) Check(ctx context.Context, c devices.Check) (devices.Result, err
 	recorded, err := a.rep.Record(ctx, store.CheckRecord{ID: c.ID, Device: c.Device, Items: len(c.Items)}, hits)
 	if err != nil {
 		a.metrics.refused.WithLabelValues(a.metrics.device(c.Device)).Inc()
+		a.recordFailed(err)
 		return devices.Result{}, err
 	}
+	a.recordSucceeded(ctx)
 	a.metrics.duration.WithLabelValues(checkKind(kinds)).Observe(time.Since(began).Seconds())
 	device := a.metrics.device(c.Device)
 	a.metrics.checks.WithLabelValues(device).Inc()

@@ -94,6 +94,18 @@ func newMetrics(a *Agent, version string) *metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "borderpost_build_info", Help: "Always 1; the labels give the build.",
 			ConstLabels: prometheus.Labels{"version": version, "agent": a.cfg.Agent.ID, "key_provider": keyProvider}}, func() float64 { return 1 }),
+		gauge("borderpost_ready", "1 when the agent is ready to record checks (as /readyz).", func() float64 {
+			if cause, _ := a.notReady(); cause == "" {
+				return 1
+			}
+			return 0
+		}),
+		gauge("borderpost_record_failing", "1 while checks cannot be recorded (disk full, replica unwritable); /v1/status says why.", func() float64 {
+			if a.health.failing.Load() {
+				return 1
+			}
+			return 0
+		}),
 		gauge("borderpost_replica_alerts", "Alerts held in the match index.", func() float64 { return float64(a.alertCount()) }),
 		gauge("borderpost_replica_epoch", "Watch-list epoch the replica holds.", func() float64 { c, _ := a.rep.Cursor(); return float64(c.Epoch) }),
 		gauge("borderpost_replica_sequence", "Watch-list sequence the replica holds.", func() float64 { c, _ := a.rep.Cursor(); return float64(c.Seq) }),

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -109,30 +108,19 @@ func runAgent(t *testing.T, cfg config.Config) *Agent {
 	return a
 }
 
-func get(t *testing.T, url string) int {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
 // /metrics is served on its own listener, not on the one devices reach.
 func TestMetricsOnTheirOwnListener(t *testing.T) {
 	cfg := seedReplica(t)
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.Metrics.Listen = "127.0.0.1:0"
 	a := runAgent(t, cfg)
-	if code := get(t, "http://"+a.Addr().String()+"/metrics"); code != http.StatusNotFound {
+	if code, _ := get(t, "http://"+a.Addr().String()+"/metrics"); code != http.StatusNotFound {
 		t.Errorf("devices' listener answers /metrics with %d, want 404", code)
 	}
 	if a.MetricsAddr() == "" {
 		t.Fatal("no metrics listener")
 	}
-	if code := get(t, "http://"+a.MetricsAddr()+"/metrics"); code != http.StatusOK {
+	if code, _ := get(t, "http://"+a.MetricsAddr()+"/metrics"); code != http.StatusOK {
 		t.Errorf("metrics listener answers %d", code)
 	}
 }

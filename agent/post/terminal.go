@@ -112,6 +112,7 @@ func (a *Agent) Banner() terminal.Banner {
 	if ob, err := a.rep.Outbox(); err == nil {
 		b.OutboxDepth = ob.Depth
 	}
+	b.Fault, b.Remedy = a.health.fault()
 	if a.session != nil {
 		b.LinkUp = a.session.Connected()
 		b.LinkDownSince = a.session.DownSince()

@@ -47,7 +47,11 @@ type Banner struct {
 	Stale          bool      `json:"stale"`                  // the stale-replica alarm
 	StaleReason    string    `json:"stale_reason,omitempty"` // in plain words, for officers
 	OutboxDepth    int       `json:"outbox_depth"`           // hits and outcomes waiting for central
-	Now            time.Time `json:"now"`                    // set by the terminal, for ages
+	// Fault says why checks cannot be recorded (e.g. "disk full: checks
+	// cannot be recorded") and Remedy what to do; empty when they can.
+	Fault  string    `json:"fault,omitempty"`
+	Remedy string    `json:"remedy,omitempty"`
+	Now    time.Time `json:"now"` // set by the terminal, for ages
 }
 
 // Audit events written by the terminal. The store's log takes any event

@@ -72,6 +72,19 @@ type Config struct {
 	// central goes on from where it stopped. Without it central forgets
 	// everything when it stops, as tests want.
 	State *State
+	// ReplayWindow limits replays per agent: the same replay or snapshot
+	// (same stream, epoch and range) is sent to an agent at most once per
+	// window, however often it asks (an agent that cannot apply it, a full
+	// disk, would otherwise have it sent over and over); a request for
+	// another range is answered at once. Default 10s; negative turns the
+	// limit off.
+	ReplayWindow time.Duration
+}
+
+// replayLimit is the last replay sent to one agent for one stream.
+type replayLimit struct {
+	what string // kind, epoch and range
+	at   time.Time
 }
 
 // Central is the simulated central. Create it with Start.
@@ -92,8 +105,9 @@ type Central struct {
 	unscoped  map[string]bool
 	statuses  map[string]bpsync.Status
 	stats     Stats
-	snapshots int  // transfers started, to name them
-	paused    bool // resync requests are not answered
+	snapshots int                     // transfers started, to name them
+	paused    bool                    // resync requests are not answered
+	replays   map[string]*replayLimit // by agent and stream
 }
 
 // Pause makes central leave resync requests unanswered, as while its list
@@ -113,6 +127,11 @@ type Stats struct {
 	Acks       int // acknowledgements sent
 	Resyncs    int // resync requests answered
 	Snapshots  int // snapshots sent
+	// ReplaysLimited counts resync requests refused because the same
+	// replay went to that agent within the replay window; ReplayBytes
+	// counts the bytes of replayed deltas and snapshot messages sent.
+	ReplaysLimited int
+	ReplayBytes    int64
 }
 
 // Start connects to the broker and subscribes to the agents' topics. It
@@ -140,7 +159,10 @@ func Start(cfg Config) (*Central, error) {
 		}
 		cfg.HitKeys = []*bpsync.HitKey{k}
 	}
-	c := &Central{done: make(chan struct{}), cfg: cfg, log: cfg.Logger, whole: newStream("", bpsync.ScopeRule{}, cfg.Epoch),
+	if cfg.ReplayWindow == 0 {
+		cfg.ReplayWindow = 10 * time.Second
+	}
+	c := &Central{replays: make(map[string]*replayLimit), done: make(chan struct{}), cfg: cfg, log: cfg.Logger, whole: newStream("", bpsync.ScopeRule{}, cfg.Epoch),
 		scopes: make(map[string]*stream), assign: make(map[string][]string), unscoped: make(map[string]bool),
 		statuses: make(map[string]bpsync.Status), hits: cfg.Hits}
 	for _, sc := range cfg.Scopes {
@@ -580,22 +602,51 @@ func (c *Central) handleResync(topic string, payload []byte) {
 			return
 		}
 	}
-	c.stats.Resyncs++
 	replayable := r.Epoch == 0 || r.Epoch == st.epoch
 	for s := r.Seq + 1; replayable && s <= st.seq; s++ {
 		_, replayable = st.history[s]
 	}
+	what := fmt.Sprintf("snapshot %d/%d", st.epoch, st.seq)
+	if replayable {
+		what = fmt.Sprintf("deltas %d/%d-%d", st.epoch, r.Seq+1, st.seq)
+	}
+	if !c.replayAllowed(agent, st.scope, what) {
+		return
+	}
+	c.stats.Resyncs++
 	if !replayable {
 		c.sendSnapshot(agent, st)
 		return
 	}
+	bytes := 0
 	for s := r.Seq + 1; s <= st.seq; s++ {
 		if err := c.link.Publish(st.agentTopic(agent, "deltas"), false, st.history[s]); err != nil {
 			c.log.Warn("replay interrupted", "agent", agent, "scope", st.scope, "seq", s, "err", err)
 			return
 		}
+		bytes += len(st.history[s])
+		c.stats.ReplayBytes += int64(len(st.history[s]))
 	}
-	c.log.Info("replayed deltas", "agent", agent, "scope", st.scope, "from", r.Seq+1, "to", st.seq)
+	c.log.Info("replayed deltas", "agent", agent, "scope", st.scope, "from", r.Seq+1, "to", st.seq, "bytes", bytes)
+}
+
+// replayAllowed applies the replay window: it refuses to send an agent
+// what it was sent for the same stream within the window, and records
+// what it allows. c.mu held.
+func (c *Central) replayAllowed(agent, scope, what string) bool {
+	if c.cfg.ReplayWindow < 0 {
+		return true
+	}
+	key := agent + "\x00" + scope
+	now := time.Now()
+	if l := c.replays[key]; l != nil && l.what == what && now.Sub(l.at) < c.cfg.ReplayWindow {
+		c.stats.ReplaysLimited++
+		c.log.Warn("resync refused: the same replay was sent to this agent moments ago; it cannot apply it (disk full?) or asks too often",
+			"agent", agent, "scope", scope, "replay", what, "again_after", l.at.Add(c.cfg.ReplayWindow).Sub(now).Round(time.Second))
+		return false
+	}
+	c.replays[key] = &replayLimit{what: what, at: now}
+	return true
 }
 
 // sendSnapshot sends an agent a stream's whole alert set in signed,
@@ -618,6 +669,7 @@ func (c *Central) sendSnapshot(agent string, st *stream) {
 			c.log.Warn("snapshot interrupted; the agent will ask again", "agent", agent, "scope", st.scope, "message", i, "err", err)
 			return
 		}
+		c.stats.ReplayBytes += int64(len(msg))
 	}
 	c.stats.Snapshots++
 	c.log.Info("snapshot sent", "agent", agent, "scope", st.scope, "alerts", len(alerts), "chunks", len(msgs)-1)

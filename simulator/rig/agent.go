@@ -65,6 +65,7 @@ type Agent struct {
 // Status is the agent's GET /v1/status answer (the fields the rig reads).
 type Status struct {
 	Ready    bool   `json:"ready"`
+	NotReady string `json:"not_ready"`
 	Link     string `json:"link"`
 	Connects int64  `json:"connects"`
 	Epoch    uint64 `json:"epoch"`
@@ -160,7 +161,13 @@ log:
 }
 
 // Start runs the agent and waits until it answers /readyz.
-func (a *Agent) Start(ctx context.Context) error {
+func (a *Agent) Start(ctx context.Context) error { return a.start(ctx, "/readyz") }
+
+// StartServing runs the agent and waits until it answers /healthz: for an
+// agent expected to come up not ready (a full disk).
+func (a *Agent) StartServing(ctx context.Context) error { return a.start(ctx, "/healthz") }
+
+func (a *Agent) start(ctx context.Context, probe string) error {
 	out := a.Opts.Output
 	if out == nil {
 		f, err := os.OpenFile(filepath.Join(a.Opts.Dir, "agent.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -188,7 +195,7 @@ func (a *Agent) Start(ctx context.Context) error {
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
-		if resp, err := http.Get(a.URL + "/readyz"); err == nil {
+		if resp, err := http.Get(a.URL + probe); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil

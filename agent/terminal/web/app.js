@@ -173,6 +173,10 @@
       const since = b.link_down_since ? " since " + when(b.link_down_since) + " (" + ago(b.link_down_since, b.now) + ")" : "";
       box.appendChild(el("div", "banner bad", "LINK TO CENTRAL DOWN" + since + ". Checks go on; hits and outcomes wait and are sent when it returns."));
     }
+    if (b.fault) {
+      box.appendChild(el("div", "banner alarm", "CHECKS NOT RECORDED: " + b.fault + ". Devices get errors; check by hand and call the technician" +
+        (b.remedy ? " (" + b.remedy + ")" : "") + "."));
+    }
     if (b.stale) {
       box.appendChild(el("div", "banner alarm", "STALE REPLICA: " + (b.stale_reason || "the watch list may be out of date") + ". New alerts may be missing: check with central by phone for urgent cases."));
     }
