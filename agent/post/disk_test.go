@@ -311,4 +311,3 @@ func TestAgentStartsOnFullDisk(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
