@@ -63,7 +63,7 @@ func TestEndToEndFullDisk(t *testing.T) {
 	pub, signer := delegatedSigner(t)
 	broker := synctest.StartMosquitto(t)
 	c := startCentral(t, central.Config{Broker: broker.URL(), Signer: signer})
-	a, err := rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: disk, ID: "post-disk", Broker: broker.URL(), CentralKey: pub,
+	a, err := rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: disk, ID: "post-disk", Broker: broker.URL(), CentralKey: pub, HitKey: c.HitPublicKey(),
 		Output: io.Discard})
 	if err != nil {
 		t.Fatal(err)
