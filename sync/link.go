@@ -14,7 +14,9 @@ import (
 	"github.com/borderpost/borderpost/sync/mqttlimit"
 )
 
-// Handler processes one incoming message. It runs on its own goroutine and
+// Handler processes one incoming message. Messages of one topic are
+// handled one at a time, in the order they arrived; topics run side by
+// side. It runs on its own goroutine and
 // must commit what it needs to disk before returning: the broker's PUBACK
 // goes out when it returns.
 type Handler func(topic string, payload []byte)
@@ -68,6 +70,49 @@ type Link struct {
 	mu   gosync.Mutex
 	subs map[string]Handler // made again at every connect
 	gone map[string]bool    // dropped while down: the broker's session may still hold them
+	// queues hold the messages of each topic name for its handler, so
+	// that a topic's messages are handled in the order they arrived (a
+	// snapshot's manifest before its chunks) while topics run side by side.
+	queues map[string]chan delivery
+	done   chan struct{} // closed by Close: queue workers stop
+}
+
+// delivery is one message waiting for its handler.
+type delivery struct {
+	h Handler
+	m mqtt.Message
+}
+
+// topicQueue is how many messages of one topic may wait for their
+// handler before the client stops reading from the broker.
+const topicQueue = 256
+
+// dispatch hands a message to its topic's worker, started on the topic's
+// first message. Called in arrival order by the MQTT client.
+func (l *Link) dispatch(h Handler, m mqtt.Message) {
+	topic := m.Topic()
+	l.mu.Lock()
+	q := l.queues[topic]
+	if q == nil {
+		q = make(chan delivery, topicQueue)
+		l.queues[topic] = q
+		go func() {
+			for {
+				select {
+				case d := <-q:
+					d.h(d.m.Topic(), d.m.Payload())
+					d.m.Ack() // the broker's PUBACK once handled, as Handler says
+				case <-l.done:
+					return
+				}
+			}
+		}()
+	}
+	l.mu.Unlock()
+	select {
+	case q <- delivery{h, m}:
+	case <-l.done:
+	}
 }
 
 // Dial builds a link and starts connecting; see NewLink and Connect.
@@ -95,7 +140,8 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	l := &Link{log: cfg.Logger, subs: make(map[string]Handler, len(cfg.Subscriptions))}
+	l := &Link{log: cfg.Logger, subs: make(map[string]Handler, len(cfg.Subscriptions)),
+		queues: make(map[string]chan delivery), done: make(chan struct{})}
 	l.limit = &mqttlimit.Opener{MaxPacket: cfg.MaxMessage, OnRefused: func(r mqttlimit.Refused) {
 		cfg.Logger.Warn("mqtt message refused: over the size limit", "topic", r.Topic, "bytes", r.Size)
 		if cfg.OnOversized != nil {
@@ -109,7 +155,10 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 		AddBroker(cfg.Broker).
 		SetClientID(cfg.ClientID).
 		SetCleanSession(cfg.Transient).
-		SetOrderMatters(false).
+		// In order: the client only queues each message for its topic's
+		// worker (dispatch), so a slow handler holds up its topic alone.
+		SetOrderMatters(true).
+		SetAutoAckDisabled(true).
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
 		SetConnectRetryInterval(connectRetry).
@@ -122,15 +171,17 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 		SetCustomOpenConnectionFn(l.limit.Open).
 		SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) {
 			if l.oversized(m) {
+				m.Ack()
 				return
 			}
 			// A persistent session delivers what was queued for it as soon
 			// as it connects, before the subscriptions are made again and
 			// their routes exist: route those messages here.
 			if h := l.handlerFor(m.Topic()); h != nil {
-				h(m.Topic(), m.Payload())
+				l.dispatch(h, m)
 				return
 			}
+			m.Ack()
 			cfg.Logger.Warn("message on unexpected topic dropped", "topic", m.Topic())
 		})
 	if cfg.Username != "" {
@@ -241,9 +292,11 @@ func topicMatches(filter, topic string) bool {
 
 func (l *Link) subscribe(topic string, h Handler) {
 	tok := l.c.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) {
-		if !l.oversized(m) {
-			h(m.Topic(), m.Payload())
+		if l.oversized(m) {
+			m.Ack()
+			return
 		}
+		l.dispatch(h, m)
 	})
 	if tok.WaitTimeout(10*time.Second) && tok.Error() != nil {
 		l.log.Error("mqtt subscribe failed", "topic", topic, "err", tok.Error())
@@ -294,4 +347,11 @@ func (l *Link) Close() {
 	if l.connecting != nil {
 		l.connecting.WaitTimeout(connectRetry + time.Second)
 	}
+	l.mu.Lock()
+	select {
+	case <-l.done:
+	default:
+		close(l.done)
+	}
+	l.mu.Unlock()
 }

@@ -153,7 +153,9 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 func (s *Session) FollowWholeList(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	topics := []string{TopicDelta, AgentTopic(s.cfg.Agent, "deltas"), TopicHead, AgentTopic(s.cfg.Agent, "snapshot")}
+	// The head last: it may trigger a resync at once, whose answer must
+	// find the replay and snapshot topics subscribed.
+	topics := []string{TopicDelta, AgentTopic(s.cfg.Agent, "deltas"), AgentTopic(s.cfg.Agent, "snapshot"), TopicHead}
 	if !on {
 		if s.whole != nil {
 			for _, t := range topics {
@@ -182,7 +184,7 @@ func (s *Session) FollowWholeList(on bool) {
 			go s.publishReplica()
 		}})
 	s.whole = w
-	for i, h := range []Handler{w.HandleDelta, w.HandleDelta, w.HandleHead, w.HandleSnapshot} {
+	for i, h := range []Handler{w.HandleDelta, w.HandleDelta, w.HandleSnapshot, w.HandleHead} {
 		s.link.Subscribe(topics[i], h)
 	}
 }
@@ -210,9 +212,14 @@ func (s *Session) AddScope(sr ScopeReplica) {
 			}
 		}})
 	s.scopes[sr.Name] = st
+	head := ScopeTopic(sr.Name, "head")
 	for topic, h := range st.topics(s.cfg.Agent) {
-		s.link.Subscribe(topic, h)
+		if topic != head {
+			s.link.Subscribe(topic, h)
+		}
 	}
+	// The head last: see FollowWholeList.
+	s.link.Subscribe(head, st.watch.HandleHead)
 }
 
 func (st *scopeStream) topics(agent string) map[string]Handler {
