@@ -252,11 +252,11 @@ func endToEnd(t *testing.T, p *post) {
 	// A delta with a bad signature and a replayed delta change nothing.
 	before, _ := p.agent.Status()
 	_, forger, _ := ed25519.GenerateKey(rand.Reader)
-	forged, _, _ := bpsync.NewSigner(forger).Seal(bpsync.Delta{Epoch: 1, Seq: 2, Prev: hex.EncodeToString(make([]byte, 32)),
+	forged, _, _ := bpsync.NewSigner(forger).Seal(bpsync.Delta{Binding: bpsync.Binding{Kind: bpsync.KindDelta, Stream: bpsync.StreamWhole}, Epoch: 1, Seq: 2, Prev: hex.EncodeToString(make([]byte, 32)),
 		Digest: before.Digest, Deletes: []string{p.alerts[0].ID}})
-	tampered, _, _ := p.signer.Seal(bpsync.Delta{Epoch: 1, Seq: 2, Prev: hex.EncodeToString(make([]byte, 32)), Digest: before.Digest})
+	tampered, _, _ := p.signer.Seal(bpsync.Delta{Binding: bpsync.Binding{Kind: bpsync.KindDelta, Stream: bpsync.StreamWhole}, Epoch: 1, Seq: 2, Prev: hex.EncodeToString(make([]byte, 32)), Digest: before.Digest})
 	tampered = bytes.Replace(tampered, []byte(`"seq":2`), []byte(`"seq":3`), 1) // signature no longer covers the body
-	replay, _, _ := p.signer.Seal(bpsync.Delta{Epoch: 1, Seq: 1, Prev: hex.EncodeToString(make([]byte, 32)),
+	replay, _, _ := p.signer.Seal(bpsync.Delta{Binding: bpsync.Binding{Kind: bpsync.KindDelta, Stream: bpsync.StreamWhole}, Epoch: 1, Seq: 1, Prev: hex.EncodeToString(make([]byte, 32)),
 		Digest: before.Digest, Deletes: []string{p.alerts[1].ID}})
 	pubC, err := bpsync.Dial(bpsync.LinkConfig{Broker: p.broker.URL(), ClientID: "attacker", Logger: quiet})
 	if err != nil {

@@ -62,6 +62,14 @@ const (
 	EventScopeAdded    AuditEvent = "scope.added"
 	EventScopeDropped  AuditEvent = "scope.dropped"
 	EventScopesRefused AuditEvent = "scope.assignment_refused"
+	// EventHeadRefused: a watch-list head from central was refused (not
+	// signed by a trusted key, not a head of this stream, or older than
+	// the one in force); Ref is the topic and the head's epoch/seq.
+	EventHeadRefused AuditEvent = "head.refused"
+	// EventAckRefused: an acknowledgement of hits was refused (not signed,
+	// not for this agent or this outbox, malformed); nothing was deleted
+	// from the outbox. Ref is the topic.
+	EventAckRefused AuditEvent = "ack.refused"
 )
 
 // AuditRecord is one entry of the audit log. It records checks and changes

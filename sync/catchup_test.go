@@ -20,7 +20,7 @@ import (
 // headMsg is a signed head naming seq, valid for an hour.
 func (f *feed) headMsg(t *testing.T, seq uint64) []byte {
 	t.Helper()
-	msg, _, err := f.signer.Seal(Head{Epoch: 1, Seq: seq, Digest: f.digest.String(), Issued: time.Now(), Expires: time.Now().Add(time.Hour)})
+	msg, _, err := f.signer.Seal(Head{Binding: Binding{Kind: KindHead, Stream: StreamWhole}, Epoch: 1, Seq: seq, Digest: f.digest.String(), Issued: time.Now(), Expires: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}

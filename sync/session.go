@@ -36,12 +36,16 @@ type SessionConfig struct {
 	Scoped bool
 	// Scopes are the scopes followed from the start.
 	Scopes []ScopeReplica
-	// Assigned runs with every verified scope assignment from central,
-	// the retained one at each connect included.
-	Assigned    func(Assignment)
-	Window      int // hits unacknowledged at most
-	Batch       int // hits per message at most
-	ResendAfter time.Duration
+	// Assigned runs with every verified scope assignment from central
+	// newer than the one in force, and returns nil once it is carried out
+	// (and saved): it is then the one in force.
+	Assigned func(Assignment) error
+	// AssignmentSeq is the sequence of the assignment in force at start
+	// (0 if none): an older one is refused and the same one ignored.
+	AssignmentSeq uint64
+	Window        int // hits unacknowledged at most
+	Batch         int // hits per message at most
+	ResendAfter   time.Duration
 	// StatusEvery is how often the retained status is refreshed; default 10s.
 	StatusEvery time.Duration
 	// MaxReplicaAge is how long the replica may go without central
@@ -75,6 +79,9 @@ type Session struct {
 	mu     sync.Mutex
 	whole  *Watchlist              // the whole watch list; nil when scoped
 	scopes map[string]*scopeStream // by scope name
+	// assignSeq is the sequence of the assignment in force. Only the
+	// scopes topic's handler uses it, one message at a time.
+	assignSeq uint64
 }
 
 type scopeStream struct {
@@ -97,7 +104,7 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 	if cfg.MaxReplicaAge == 0 {
 		cfg.MaxReplicaAge = 24 * time.Hour
 	}
-	s := &Session{cfg: cfg, log: cfg.Logger, scopes: make(map[string]*scopeStream)}
+	s := &Session{cfg: cfg, log: cfg.Logger, scopes: make(map[string]*scopeStream), assignSeq: cfg.AssignmentSeq}
 	lc := cfg.Link
 	lc.ClientID = cfg.Agent
 	lc.Logger = cfg.Logger
@@ -129,7 +136,7 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 		return nil, err
 	}
 	s.link = link
-	s.forwarder = NewForwarder(ForwarderConfig{Replica: cfg.Replica, Publisher: link, Agent: cfg.Agent, HitKey: cfg.HitKey,
+	s.forwarder = NewForwarder(ForwarderConfig{Replica: cfg.Replica, Publisher: link, Agent: cfg.Agent, HitKey: cfg.HitKey, Verifier: cfg.Verifier,
 		Window: cfg.Window, Batch: cfg.Batch, ResendAfter: cfg.ResendAfter, Logger: cfg.Logger})
 	link.subs[AgentTopic(cfg.Agent, "acks")] = s.forwarder.HandleAck
 	ctx, s.cancel = context.WithCancel(ctx)
@@ -170,6 +177,7 @@ func (s *Session) FollowWholeList(on bool) {
 		return
 	}
 	w := NewWatchlist(WatchlistConfig{Replica: s.cfg.Replica, Verifier: s.cfg.Verifier, Logger: s.cfg.Logger,
+		Stream: StreamWhole, Agent: s.cfg.Agent,
 		Applied: func(ch store.Change) {
 			if s.cfg.Applied != nil {
 				s.cfg.Applied(ch)
@@ -200,6 +208,7 @@ func (s *Session) AddScope(sr ScopeReplica) {
 	log := s.cfg.Logger.With("scope", sr.Name)
 	st := &scopeStream{ScopeReplica: sr}
 	st.watch = NewWatchlist(WatchlistConfig{Replica: sr.Replica, Verifier: s.cfg.Verifier, Logger: log,
+		Stream: ScopeStream(sr.Name), Agent: s.cfg.Agent,
 		Applied: func(ch store.Change) {
 			if sr.Applied != nil {
 				sr.Applied(ch)
@@ -247,30 +256,47 @@ func (s *Session) DropScope(name string) {
 	st.watch.Stop()
 }
 
-// handleAssignment verifies a scope assignment and hands it to Assigned;
-// ctx is the session's, for the audit of a refusal.
+// handleAssignment takes a scope assignment: signed, addressed to this
+// agent, and newer than the one in force. The one in force delivered
+// again is ignored; anything else is refused and audited. ctx is the
+// session's, for the audit of a refusal.
 func (s *Session) handleAssignment(ctx context.Context, topic string, payload []byte) {
 	if len(payload) == 0 {
 		return // a cleared retained message
 	}
-	body, _, err := s.cfg.Verifier.Open(payload)
-	if err != nil {
-		s.log.Warn("scope assignment refused", "err", err)
-		_ = s.cfg.Replica.Audit(ctx, store.AuditRecord{Event: store.EventScopesRefused, Detail: err.Error()})
-		return
+	if err := s.takeAssignment(ctx, topic, payload); err != nil {
+		s.log.Warn("scope assignment refused", "topic", topic, "err", err)
+	}
+}
+
+func (s *Session) takeAssignment(ctx context.Context, topic string, payload []byte) error {
+	audit := func(ref string, err error) error {
+		return refuse(ctx, s.cfg.Replica, s.log, store.EventScopesRefused, topic, ref, err)
+	}
+	if len(payload) > MaxMessage {
+		return audit("", fmt.Errorf("%w: %d bytes, limit %d", ErrMessage, len(payload), MaxMessage))
 	}
 	var as Assignment
-	if err := json.Unmarshal(body, &as); err == nil {
-		err = as.Check(s.cfg.Agent)
+	if _, err := s.cfg.Verifier.Open(payload, Binding{Kind: KindAssignment, To: s.cfg.Agent}, &as); err != nil {
+		return audit("", err)
 	}
-	if err != nil {
-		s.log.Warn("scope assignment refused", "err", err)
-		_ = s.cfg.Replica.Audit(ctx, store.AuditRecord{Event: store.EventScopesRefused, Detail: err.Error()})
-		return
+	ref := fmt.Sprintf("seq %d", as.Seq)
+	if err := as.Check(s.cfg.Agent); err != nil {
+		return audit(ref, err)
+	}
+	switch {
+	case as.Seq == s.assignSeq:
+		return nil // the one in force, delivered again
+	case as.Seq < s.assignSeq:
+		return audit(ref, fmt.Errorf("%w: assignment %d, the one in force is %d", ErrStale, as.Seq, s.assignSeq))
 	}
 	if s.cfg.Assigned != nil {
-		s.cfg.Assigned(as)
+		if err := s.cfg.Assigned(as); err != nil {
+			return fmt.Errorf("assignment %d not carried out; taken again when central sends it at the next connect: %w", as.Seq, err)
+		}
 	}
+	s.assignSeq = as.Seq
+	return nil
 }
 
 // streams returns the watch lists followed now.

@@ -2,7 +2,6 @@ package sync
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +18,8 @@ import (
 type Watchlist struct {
 	rep      *store.Replica
 	verify   *Verifier
+	stream   string // the stream's name in signed bodies
+	agent    string // this agent, to whom snapshot manifests are addressed
 	log      *slog.Logger
 	applied  func(store.Change) // called after each committed delta
 	resync   func(store.Cursor) // asks central for what is missing
@@ -28,6 +29,7 @@ type Watchlist struct {
 	ahead      map[uint64]pendingDelta // deltas beyond the next one, by seq
 	gapSince   time.Time
 	head       Head
+	headHash   [32]byte // of the head in force, to know it redelivered
 	lastResync time.Time
 	// resyncWait is how long after lastResync the next request may go:
 	// it doubles, with jitter, while requests bring no progress, up to
@@ -74,7 +76,13 @@ type pendingDelta struct {
 type WatchlistConfig struct {
 	Replica  *store.Replica
 	Verifier *Verifier
-	Logger   *slog.Logger
+	// Stream is the stream's name in signed bodies: StreamWhole or
+	// ScopeStream(name); default StreamWhole. A delta, head or snapshot
+	// naming another stream is refused.
+	Stream string
+	// Agent is this agent's ID: a snapshot manifest must be addressed to it.
+	Agent  string
+	Logger *slog.Logger
 	// Applied runs after each delta commits, with the change applied, so
 	// the in-memory match index can follow.
 	Applied func(store.Change)
@@ -102,7 +110,10 @@ func NewWatchlist(cfg WatchlistConfig) *Watchlist {
 	if cfg.CatchUpGrace == 0 {
 		cfg.CatchUpGrace = 30 * time.Second
 	}
-	return &Watchlist{rep: cfg.Replica, verify: cfg.Verifier, log: cfg.Logger, applied: cfg.Applied,
+	if cfg.Stream == "" {
+		cfg.Stream = StreamWhole
+	}
+	return &Watchlist{rep: cfg.Replica, verify: cfg.Verifier, stream: cfg.Stream, agent: cfg.Agent, log: cfg.Logger, applied: cfg.Applied,
 		resync: cfg.Resync, reloaded: cfg.Reloaded, gapGrace: cfg.GapGrace, ahead: make(map[uint64]pendingDelta),
 		catchUpGrace: cfg.CatchUpGrace, resyncWait: resyncEvery}
 }
@@ -111,26 +122,23 @@ func NewWatchlist(cfg WatchlistConfig) *Watchlist {
 // delta is committed, refused, or parked to wait for its predecessors.
 func (w *Watchlist) HandleDelta(topic string, payload []byte) {
 	ctx := context.Background()
-	if err := w.handleDelta(ctx, payload); err != nil {
+	if err := w.handleDelta(ctx, topic, payload); err != nil {
 		w.log.Warn("delta not applied", "topic", topic, "err", err)
 	}
 }
 
-func (w *Watchlist) handleDelta(ctx context.Context, payload []byte) error {
+func (w *Watchlist) handleDelta(ctx context.Context, topic string, payload []byte) error {
 	if len(payload) > MaxMessage {
-		return w.refuse(ctx, "", fmt.Errorf("%w: %d bytes, limit %d", ErrMessage, len(payload), MaxMessage))
-	}
-	body, hash, err := w.verify.Open(payload)
-	if err != nil {
-		return w.refuse(ctx, "", err)
+		return w.refuse(ctx, store.EventDeltaRefused, topic, "", fmt.Errorf("%w: %d bytes, limit %d", ErrMessage, len(payload), MaxMessage))
 	}
 	var d Delta
-	if err := json.Unmarshal(body, &d); err != nil {
-		return w.refuse(ctx, "", fmt.Errorf("%w: delta body: %w", ErrMessage, err))
+	hash, err := w.verify.Open(payload, Binding{Kind: KindDelta, Stream: w.stream}, &d)
+	if err != nil {
+		return w.refuse(ctx, store.EventDeltaRefused, topic, "", err)
 	}
 	ch, err := d.Change(hash)
 	if err != nil {
-		return w.refuse(ctx, fmt.Sprintf("%d/%d", d.Epoch, d.Seq), err)
+		return w.refuse(ctx, store.EventDeltaRefused, topic, fmt.Sprintf("%d/%d", d.Epoch, d.Seq), err)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -157,6 +165,7 @@ func (w *Watchlist) apply(ctx context.Context, ch store.Change) error {
 		}
 		return nil
 	case errors.Is(err, store.ErrReplay):
+		// The store audited it, once: a replay is a refusal like any other.
 		return fmt.Errorf("duplicate or replayed delta ignored: %w", err)
 	case errors.Is(err, store.ErrGap):
 		if len(w.ahead) < 1024 {
@@ -175,34 +184,71 @@ func (w *Watchlist) apply(ctx context.Context, ch store.Change) error {
 	}
 }
 
-// refuse records a delta that could not even be decoded or verified.
-func (w *Watchlist) refuse(ctx context.Context, ref string, cause error) error {
-	if err := w.rep.Audit(ctx, store.AuditRecord{Event: store.EventDeltaRefused, Ref: ref, Detail: cause.Error()}); err != nil {
-		w.log.Error("audit refused delta", "err", err)
+// refuse records a message that is not applied because it was refused:
+// one audit record, by reference (the topic, and the epoch/seq when
+// known), with the reason.
+func (w *Watchlist) refuse(ctx context.Context, event store.AuditEvent, topic, ref string, cause error) error {
+	return refuse(ctx, w.rep, w.log, event, topic, ref, cause)
+}
+
+// refuse audits a refused message in rep's audit log. Topics name agents
+// and scopes, never personal data.
+func refuse(ctx context.Context, rep *store.Replica, log *slog.Logger, event store.AuditEvent, topic, ref string, cause error) error {
+	if ref == "" {
+		ref = topic
+	} else {
+		ref = topic + " " + ref
+	}
+	if err := rep.Audit(ctx, store.AuditRecord{Event: event, Ref: ref, Detail: cause.Error()}); err != nil {
+		log.Error("audit refused message", "event", event, "err", err)
 	}
 	return cause
 }
 
 // HandleHead is the Handler for the retained head topic: an agent that is
-// behind asks for a resync at once.
+// behind asks for a resync at once. The head in force delivered again
+// (retained, at every connect) is ignored; a head older than it or than
+// the replica is refused and audited.
 func (w *Watchlist) HandleHead(topic string, payload []byte) {
-	body, _, err := w.verify.Open(payload)
-	if err != nil {
-		w.log.Warn("watch-list head refused", "err", err)
+	if err := w.handleHead(context.Background(), topic, payload); err != nil {
+		w.log.Warn("watch-list head refused", "topic", topic, "err", err)
 		return
+	}
+	w.Tick()
+}
+
+func (w *Watchlist) handleHead(ctx context.Context, topic string, payload []byte) error {
+	if len(payload) > MaxMessage {
+		return w.refuse(ctx, store.EventHeadRefused, topic, "", fmt.Errorf("%w: %d bytes, limit %d", ErrMessage, len(payload), MaxMessage))
 	}
 	var h Head
-	if err := json.Unmarshal(body, &h); err != nil {
-		w.log.Warn("watch-list head refused", "err", err)
-		return
+	hash, err := w.verify.Open(payload, Binding{Kind: KindHead, Stream: w.stream}, &h)
+	if err != nil {
+		return w.refuse(ctx, store.EventHeadRefused, topic, "", err)
 	}
+	ref := fmt.Sprintf("%d/%d", h.Epoch, h.Seq)
 	w.mu.Lock()
-	w.head = h
-	if cur, err := w.rep.Cursor(); err == nil && cur.Epoch == h.Epoch && cur.Seq == h.Seq {
+	defer w.mu.Unlock()
+	if hash == w.headHash {
+		return nil
+	}
+	cur, err := w.rep.Cursor()
+	if err != nil {
+		return fmt.Errorf("read replica cursor: %w", err)
+	}
+	switch {
+	case !w.head.Issued.IsZero() && !h.Issued.After(w.head.Issued):
+		return w.refuse(ctx, store.EventHeadRefused, topic, ref, fmt.Errorf("%w: head issued %s, the one in force %s",
+			ErrStale, h.Issued.UTC().Format(time.RFC3339Nano), w.head.Issued.UTC().Format(time.RFC3339Nano)))
+	case h.Epoch < cur.Epoch || h.Epoch == cur.Epoch && h.Seq < cur.Seq:
+		return w.refuse(ctx, store.EventHeadRefused, topic, ref, fmt.Errorf("%w: head at %d/%d, replica at %d/%d",
+			ErrStale, h.Epoch, h.Seq, cur.Epoch, cur.Seq))
+	}
+	w.head, w.headHash = h, hash
+	if cur.Epoch == h.Epoch && cur.Seq == h.Seq {
 		w.current = time.Now()
 	}
-	w.mu.Unlock()
-	w.Tick()
+	return nil
 }
 
 // Freshness says how current the replica is known to be.

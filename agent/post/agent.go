@@ -199,7 +199,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		Link: link, Agent: a.cfg.Agent.ID, Replica: a.rep, Verifier: verifier, HitKey: hitKey,
 		Applied: a.index.Apply, Reloaded: func() { a.reloadIndex(gctx) }, Window: a.cfg.Sync.HitWindow, Batch: a.cfg.Sync.HitBatch, ResendAfter: a.cfg.Sync.ResendAfter,
 		StatusEvery: a.cfg.Sync.StatusEvery, MaxReplicaAge: a.cfg.Sync.MaxReplicaAge, Logger: a.log,
-		Scoped: a.scoped, Scopes: scopes, Assigned: func(as bpsync.Assignment) { <-a.sessionSet; a.assign(gctx, as) },
+		Scoped: a.scoped, Scopes: scopes, Assigned: func(as bpsync.Assignment) error { <-a.sessionSet; return a.assign(gctx, as) },
+		AssignmentSeq: a.assignmentInForce(),
 	})
 	if err != nil {
 		unbind()

@@ -49,14 +49,18 @@ func (a *Agent) maintain(ctx context.Context, set *alertSet) {
 // so that a post that starts offline knows its scopes.
 func assignmentPath(main string) string { return main + ".scopes.json" }
 
-// savedAssignment is what assignmentPath holds.
+// savedAssignment is what assignmentPath holds: the assignment in force,
+// with its sequence, so that an older one replayed later is refused.
 type savedAssignment struct {
 	Scopes []string  `json:"scopes"`
+	Whole  bool      `json:"whole,omitempty"` // central sent the post back to the whole list
+	Seq    uint64    `json:"seq,omitempty"`
 	Issued time.Time `json:"issued"`
 }
 
-// readAssignment returns the saved assignment, and false when central has
-// never assigned this post scopes.
+// readAssignment returns the saved assignment, and false when the post
+// follows no scopes by central's word (none saved, or back to the whole
+// list).
 func readAssignment(main string) (savedAssignment, bool, error) {
 	var sa savedAssignment
 	b, err := os.ReadFile(assignmentPath(main))
@@ -74,7 +78,17 @@ func readAssignment(main string) (savedAssignment, bool, error) {
 			return sa, false, fmt.Errorf("scope assignment %s: %w", assignmentPath(main), err)
 		}
 	}
-	return sa, true, nil
+	return sa, !sa.Whole, nil
+}
+
+// assignmentInForce returns the sequence of the saved assignment, 0 if
+// none: the session refuses older ones.
+func (a *Agent) assignmentInForce() uint64 {
+	sa, _, err := readAssignment(a.cfg.Store.Path)
+	if err != nil {
+		return 0 // New refused to start on a damaged one
+	}
+	return sa.Seq
 }
 
 // writeAssignment saves sa durably: written beside, synced, renamed.
@@ -174,17 +188,20 @@ func (a *Agent) scopeReplica(ctx context.Context, set *alertSet) bpsync.ScopeRep
 		Reloaded: func() { a.reload(ctx, set) }}
 }
 
-// assign carries out a verified scope assignment from central: it starts
-// following new scopes (their replicas fill from a snapshot), stops
-// following dropped ones and removes their replicas from disk, audited.
-// After the first assignment checks still run against the whole list
-// until the scopes hold their alerts; then its replica is emptied. ctx is
-// Run's: the session calls assign from its own goroutines.
-func (a *Agent) assign(ctx context.Context, as bpsync.Assignment) {
+// assign carries out a verified scope assignment from central, newer than
+// the one in force: it starts following new scopes (their replicas fill
+// from a snapshot), stops following dropped ones and removes their
+// replicas from disk, audited. After the first assignment checks still
+// run against the whole list until the scopes hold their alerts; then its
+// replica is emptied. It returns nil once the assignment is saved as the
+// one in force. ctx is Run's: the session calls assign from its own
+// goroutines.
+func (a *Agent) assign(ctx context.Context, as bpsync.Assignment) error {
 	a.scopeMu.Lock()
 	defer a.scopeMu.Unlock()
 	if a.stopped {
-		return // the agent is stopping; the next start takes the assignment again
+		// The next start takes the assignment again.
+		return fmt.Errorf("the agent is stopping")
 	}
 	want := slices.Clone(as.Scopes)
 	sort.Strings(want)
@@ -194,15 +211,14 @@ func (a *Agent) assign(ctx context.Context, as bpsync.Assignment) {
 	}
 	sort.Strings(have)
 	if as.Whole {
-		a.followWholeList(ctx, have)
-		return
+		return a.followWholeList(ctx, have, as)
+	}
+	if err := writeAssignment(a.cfg.Store.Path, savedAssignment{Scopes: want, Seq: as.Seq, Issued: as.Issued}); err != nil {
+		a.log.Error("scope assignment not carried out; it is retried at the next connect", "err", err)
+		return err
 	}
 	if a.scoped && slices.Equal(want, have) {
-		return
-	}
-	if err := writeAssignment(a.cfg.Store.Path, savedAssignment{Scopes: want, Issued: as.Issued}); err != nil {
-		a.log.Error("scope assignment not carried out; it is retried at the next connect", "err", err)
-		return
+		return nil
 	}
 	a.log.Info("scope assignment from central", "scopes", strings.Join(want, ","))
 	if !a.scoped {
@@ -240,6 +256,7 @@ func (a *Agent) assign(ctx context.Context, as bpsync.Assignment) {
 	if a.session != nil {
 		a.session.PublishStatus()
 	}
+	return nil
 }
 
 // retireWait bounds how long checks keep running against the whole list
@@ -289,18 +306,19 @@ func (a *Agent) retireWholeList(ctx context.Context) {
 
 // followWholeList carries out central's word to follow the whole watch
 // list again: every scope is dropped (replica removed, audited) and the
-// saved assignment deleted. A post configured sync.scoped refuses.
-func (a *Agent) followWholeList(ctx context.Context, have []string) {
+// assignment saved as the one in force. A post configured sync.scoped
+// refuses.
+func (a *Agent) followWholeList(ctx context.Context, have []string, as bpsync.Assignment) error {
 	if a.cfg.Sync.Scoped {
 		a.log.Warn("central sends this post back to the whole watch list, but it is configured sync.scoped: it keeps its scopes")
-		return
+		return nil
+	}
+	if err := writeAssignment(a.cfg.Store.Path, savedAssignment{Whole: true, Seq: as.Seq, Issued: as.Issued}); err != nil {
+		a.log.Error("back to the whole list not carried out; it is retried at the next connect", "err", err)
+		return err
 	}
 	if !a.scoped {
-		return
-	}
-	if err := os.Remove(assignmentPath(a.cfg.Store.Path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		a.log.Error("back to the whole list not carried out; it is retried at the next connect", "err", err)
-		return
+		return nil
 	}
 	a.log.Info("central sends this post back to the whole watch list")
 	for _, name := range have {
@@ -310,6 +328,7 @@ func (a *Agent) followWholeList(ctx context.Context, have []string) {
 	a.publishSets()
 	a.session.FollowWholeList(true)
 	a.session.PublishStatus()
+	return nil
 }
 
 // dropScope stops following a scope and removes its replica, audited.

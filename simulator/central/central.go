@@ -108,6 +108,11 @@ type Central struct {
 	snapshots int                     // transfers started, to name them
 	paused    bool                    // resync requests are not answered
 	replays   map[string]*replayLimit // by agent and stream
+	// assignSeq is the sequence of each agent's last assignment, and
+	// assigned the signed assignment itself, republished as it is at every
+	// connect: agents take it again as a no-op.
+	assignSeq map[string]uint64
+	assigned  map[string][]byte
 }
 
 // Pause makes central leave resync requests unanswered, as while its list
@@ -164,7 +169,8 @@ func Start(cfg Config) (*Central, error) {
 	}
 	c := &Central{replays: make(map[string]*replayLimit), done: make(chan struct{}), cfg: cfg, log: cfg.Logger, whole: newStream("", bpsync.ScopeRule{}, cfg.Epoch),
 		scopes: make(map[string]*stream), assign: make(map[string][]string), unscoped: make(map[string]bool),
-		statuses: make(map[string]bpsync.Status), hits: cfg.Hits}
+		statuses: make(map[string]bpsync.Status), hits: cfg.Hits,
+		assignSeq: make(map[string]uint64), assigned: make(map[string][]byte)}
 	for _, sc := range cfg.Scopes {
 		if err := bpsync.ValidScopeName(sc.Name); err != nil {
 			return nil, err
@@ -184,6 +190,11 @@ func Start(cfg Config) (*Central, error) {
 			// first change published brings each scope in step in full.
 			st.dirty = st.scope != ""
 		}
+		seqs, err := cfg.State.loadAssignments()
+		if err != nil {
+			return nil, err
+		}
+		c.assignSeq = seqs
 	}
 	for agent, names := range cfg.Assign {
 		for _, n := range names {
@@ -318,7 +329,7 @@ func (c *Central) publishTo(st *stream, upserts []store.Alert, deletes []string)
 			d.Remove(old.ID, old.Version)
 		}
 	}
-	delta := bpsync.Delta{Epoch: st.epoch, Seq: st.seq + 1, Prev: hex.EncodeToString(st.last[:]), Digest: d.String(),
+	delta := bpsync.Delta{Binding: bpsync.Binding{Kind: bpsync.KindDelta, Stream: st.stream()}, Epoch: st.epoch, Seq: st.seq + 1, Prev: hex.EncodeToString(st.last[:]), Digest: d.String(),
 		Issued: time.Now().UTC(), Upserts: upserts, Deletes: deletes}
 	if !c.link.Connected() {
 		return delta, fmt.Errorf("publish delta %d: %w", delta.Seq, bpsync.ErrNotConnected)
@@ -412,11 +423,23 @@ func (c *Central) republish() {
 	defer c.mu.Unlock()
 	c.publishHeads()
 	for agent, names := range c.assign {
-		c.publishAssignment(bpsync.Assignment{Agent: agent, Scopes: names})
+		c.republishAssignment(agent, bpsync.Assignment{Scopes: names})
 	}
 	for agent := range c.unscoped {
-		c.publishAssignment(bpsync.Assignment{Agent: agent, Whole: true})
+		c.republishAssignment(agent, bpsync.Assignment{Whole: true})
 	}
+}
+
+// republishAssignment publishes an agent's signed assignment again as it
+// was, or signs it if it never was. c.mu held.
+func (c *Central) republishAssignment(agent string, as bpsync.Assignment) {
+	if msg := c.assigned[agent]; msg != nil {
+		if err := c.link.Publish(bpsync.AgentTopic(agent, "scopes"), true, msg); err != nil {
+			c.log.Warn("scope assignment not republished; republished at the next connect", "agent", agent, "err", err)
+		}
+		return
+	}
+	c.publishAssignment(agent, as)
 }
 
 // publishHeads publishes every stream's head. c.mu held.
@@ -431,7 +454,7 @@ func (c *Central) publishHeads() {
 
 func (c *Central) publishHead(st *stream) {
 	now := time.Now().UTC()
-	msg, _, err := c.cfg.Signer.Seal(bpsync.Head{Epoch: st.epoch, Seq: st.seq, Digest: st.digest.String(), Issued: now, Expires: now.Add(c.cfg.HeadTTL)})
+	msg, _, err := c.cfg.Signer.Seal(bpsync.Head{Binding: bpsync.Binding{Kind: bpsync.KindHead, Stream: st.stream()}, Epoch: st.epoch, Seq: st.seq, Digest: st.digest.String(), Issued: now, Expires: now.Add(c.cfg.HeadTTL)})
 	if err == nil {
 		err = c.link.Publish(st.topic("head"), true, msg)
 	}
@@ -453,7 +476,7 @@ func (c *Central) Assign(agent string, scopes []string) error {
 	}
 	c.assign[agent] = slices.Clone(scopes)
 	delete(c.unscoped, agent)
-	return c.publishAssignment(bpsync.Assignment{Agent: agent, Scopes: scopes})
+	return c.publishAssignment(agent, bpsync.Assignment{Scopes: scopes})
 }
 
 // Unassign sends an agent back to the whole watch list: it drops its
@@ -463,19 +486,33 @@ func (c *Central) Unassign(agent string) error {
 	defer c.mu.Unlock()
 	delete(c.assign, agent)
 	c.unscoped[agent] = true
-	return c.publishAssignment(bpsync.Assignment{Agent: agent, Whole: true})
+	return c.publishAssignment(agent, bpsync.Assignment{Whole: true})
 }
 
-// publishAssignment signs an agent's assignment and publishes it
-// retained. c.mu held.
-func (c *Central) publishAssignment(as bpsync.Assignment) error {
-	as.Issued = time.Now().UTC()
+// publishAssignment signs an agent's assignment under the next sequence
+// and publishes it retained. The sequence only grows: it is the greater
+// of the last one plus one (kept in the State) and the time in
+// nanoseconds, so that it grows also across a restart without a State.
+// c.mu held.
+func (c *Central) publishAssignment(agent string, as bpsync.Assignment) error {
+	now := time.Now().UTC()
+	as.Binding = bpsync.Binding{Kind: bpsync.KindAssignment, To: agent}
+	as.Seq = max(c.assignSeq[agent]+1, uint64(now.UnixNano()))
+	as.Issued = now
+	if c.cfg.State != nil {
+		if err := c.cfg.State.saveAssignment(agent, as.Seq); err != nil {
+			c.log.Error("scope assignment not saved; not published", "agent", agent, "err", err)
+			return err
+		}
+	}
+	c.assignSeq[agent] = as.Seq
 	msg, _, err := c.cfg.Signer.Seal(as)
 	if err == nil {
-		err = c.link.Publish(bpsync.AgentTopic(as.Agent, "scopes"), true, msg)
+		c.assigned[agent] = msg
+		err = c.link.Publish(bpsync.AgentTopic(agent, "scopes"), true, msg)
 	}
 	if err != nil {
-		c.log.Warn("scope assignment not published; republished at the next connect", "agent", as.Agent, "whole", as.Whole, "err", err)
+		c.log.Warn("scope assignment not published; republished at the next connect", "agent", agent, "whole", as.Whole, "err", err)
 	}
 	return err
 }
@@ -575,7 +612,12 @@ func (c *Central) handleHit(topic string, payload []byte) {
 	// Messages are handled concurrently, so a lower acknowledgement may
 	// follow a higher one: the agent keeps the highest. A lower one is
 	// also how central says that it restarted its count (see HitStore).
-	ack, _ := json.Marshal(bpsync.Ack{Upto: upto})
+	// Signed, to the agent and its outbox run: the agent takes no other.
+	ack, _, err := c.cfg.Signer.Seal(bpsync.Ack{Binding: bpsync.Binding{Kind: bpsync.KindAck, To: agent}, Outbox: m.Outbox, Upto: upto})
+	if err != nil {
+		c.log.Error("sign ack", "agent", agent, "err", err)
+		return
+	}
 	if err := c.link.Publish(bpsync.AgentTopic(agent, "acks"), false, ack); err != nil {
 		c.log.Debug("ack not sent; the agent will resend", "agent", agent, "err", err)
 	}
@@ -657,7 +699,7 @@ func (c *Central) sendSnapshot(agent string, st *stream) {
 		alerts = append(alerts, a)
 	}
 	c.snapshots++
-	m := bpsync.SnapshotManifest{ID: fmt.Sprintf("%s-%d-%d", agent, st.seq, c.snapshots), Epoch: st.epoch, Seq: st.seq,
+	m := bpsync.SnapshotManifest{Binding: bpsync.Binding{Kind: bpsync.KindSnapshot, Stream: st.stream(), To: agent}, ID: fmt.Sprintf("%s-%d-%d", agent, st.seq, c.snapshots), Epoch: st.epoch, Seq: st.seq,
 		Hash: hex.EncodeToString(st.last[:]), Digest: st.digest.String(), Issued: time.Now().UTC()}
 	msgs, err := bpsync.BuildSnapshot(c.cfg.Signer, m, alerts, c.cfg.SnapshotChunk)
 	if err != nil {

@@ -24,7 +24,8 @@ import (
 // again), and exports them with the officers' outcomes joined.
 func TestDurableHitsAcrossRestart(t *testing.T) {
 	broker := synctest.StartMosquitto(t)
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	verifier := bpsync.NewVerifier(pub)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	path := filepath.Join(t.TempDir(), "hits.db")
 	hitKey, err := bpsync.GenerateHitKey()
@@ -36,7 +37,10 @@ func TestDurableHitsAcrossRestart(t *testing.T) {
 	agent, err := bpsync.Dial(bpsync.LinkConfig{Broker: broker.URL(), ClientID: "post-1", Logger: quiet,
 		Subscriptions: map[string]bpsync.Handler{bpsync.AgentTopic("post-1", "acks"): func(_ string, p []byte) {
 			var a bpsync.Ack
-			json.Unmarshal(p, &a)
+			if _, err := verifier.Open(p, bpsync.Binding{Kind: bpsync.KindAck, To: "post-1"}, &a); err != nil || a.Outbox != "run-1" {
+				t.Errorf("ack refused (%v) or for outbox %q, want run-1", err, a.Outbox)
+				return
+			}
 			mu.Lock()
 			acks = append(acks, a.Upto)
 			mu.Unlock()
@@ -85,6 +89,7 @@ func TestDurableHitsAcrossRestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		m.Outbox = "run-1"
 		b, _ := json.Marshal(m)
 		if err := agent.Publish(bpsync.AgentTopic("post-1", "hits"), false, b); err != nil {
 			t.Fatal(err)

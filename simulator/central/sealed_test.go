@@ -33,7 +33,7 @@ func (k memKey) DataKey(context.Context) ([]byte, error) { return bytes.Clone(k)
 func TestHitsSealedEndToEnd(t *testing.T) {
 	broker := synctest.StartMosquitto(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	oldKey, _ := bpsync.GenerateHitKey()
 	newKey, _ := bpsync.GenerateHitKey()
 	waitFor := func(what string, within time.Duration, cond func() bool) {
@@ -78,7 +78,7 @@ func TestHitsSealedEndToEnd(t *testing.T) {
 	}
 	defer rep.Close()
 	s, err := bpsync.StartSession(context.Background(), bpsync.SessionConfig{Link: bpsync.LinkConfig{Broker: broker.URL()},
-		Agent: "post-1", Replica: rep, Verifier: bpsync.NewVerifier(), HitKey: oldKey.Public(), ResendAfter: 500 * time.Millisecond, Logger: quiet})
+		Agent: "post-1", Replica: rep, Verifier: bpsync.NewVerifier(pub), HitKey: oldKey.Public(), ResendAfter: 500 * time.Millisecond, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
