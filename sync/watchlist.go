@@ -240,9 +240,14 @@ func (w *Watchlist) handleHead(ctx context.Context, topic string, payload []byte
 	case !w.head.Issued.IsZero() && !h.Issued.After(w.head.Issued):
 		return w.refuse(ctx, store.EventHeadRefused, topic, ref, fmt.Errorf("%w: head issued %s, the one in force %s",
 			ErrStale, h.Issued.UTC().Format(time.RFC3339Nano), w.head.Issued.UTC().Format(time.RFC3339Nano)))
-	case h.Epoch < cur.Epoch || h.Epoch == cur.Epoch && h.Seq < cur.Seq:
-		return w.refuse(ctx, store.EventHeadRefused, topic, ref, fmt.Errorf("%w: head at %d/%d, replica at %d/%d",
-			ErrStale, h.Epoch, h.Seq, cur.Epoch, cur.Seq))
+	case w.head.Issued.IsZero() && (h.Epoch < cur.Epoch || h.Epoch == cur.Epoch && h.Seq < cur.Seq):
+		// A first head since start that is behind the replica tells
+		// nothing: queued while the agent was away and overtaken by the
+		// deltas, or replayed. It is superseded, not refused: the next
+		// head is taken. (Later, a head newer than the one in force that
+		// trails a delta is taken: it carries a later expiry.)
+		w.log.Debug("head behind the replica ignored", "topic", topic, "head", ref)
+		return nil
 	}
 	w.head, w.headHash = h, hash
 	if cur.Epoch == h.Epoch && cur.Seq == h.Seq {
