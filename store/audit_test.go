@@ -310,7 +310,9 @@ func TestAuditLegacyNamesGoneAfterCompaction(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.db")
 	r := openTest(t, path, testKey(1))
 	r.db.Update(func(tx *bolt.Tx) error {
+		// A format 2 file: its log in clear, never sealed.
 		tx.Bucket(bucketMeta).Delete(metaAuditKeyed)
+		tx.Bucket(bucketMeta).Put(metaFormat, u32(2))
 		b := tx.Bucket(bucketAudit)
 		prev := ""
 		for i := 1; i <= 2000; i++ {
@@ -372,5 +374,19 @@ func BenchmarkAuditSeal(b *testing.B) {
 		if _, _, err := ring.audit.sealAudit(rec, prev); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A current-format file whose seal mark is gone was damaged or tampered
+// with: its log is not converted (which would trust it), the file is
+// refused with the remedy.
+func TestAuditSealMarkRemovedRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.db")
+	r := openTest(t, path, testKey(1))
+	r.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete(metaAuditKeyed) })
+	r.Close()
+	_, err := Open(context.Background(), path, testKey(1), Options{})
+	if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "replica rebuild") {
+		t.Fatalf("open without the audit seal mark: %v; want ErrDamaged with the remedy", err)
 	}
 }

@@ -194,13 +194,15 @@ func (r *Replica) init(key, next []byte) error {
 			}
 		}
 		meta := tx.Bucket(bucketMeta)
-		format := uint32(FormatVersion)
+		format, created := uint32(FormatVersion), false
 		if f := meta.Get(metaFormat); f != nil {
 			if format = binary.BigEndian.Uint32(f); format > FormatVersion {
 				return fmt.Errorf("%w: file format %d, this borderpost reads up to %d: upgrade borderpost", ErrFormat, format, FormatVersion)
 			}
 		} else if err := r.createIfEmpty(tx, key); err != nil {
 			return err
+		} else {
+			created = true
 		}
 		r.salt = bytes.Clone(meta.Get(metaSalt))
 		gen := binary.BigEndian.Uint32(meta.Get(metaKeyGen))
@@ -234,7 +236,16 @@ func (r *Replica) init(key, next []byte) error {
 			}
 		}
 		r.loadAuditKeys(tx, active)
+		if format >= FormatVersion && !created && meta.Get(metaAuditKeyed) == nil {
+			// Only a file of an older format holds a log to convert; a
+			// current one without the mark was damaged or tampered with,
+			// and converting it would trust whatever its log now says.
+			return damaged(r.db.Path(), fmt.Errorf("%w: the audit log's seal record is missing", ErrAuditChain))
+		}
 		if err := r.sealLegacyAudit(tx, active); err != nil {
+			if errors.Is(err, ErrAuditChain) {
+				return damaged(r.db.Path(), err)
+			}
 			return err
 		}
 		if format < FormatVersion {
