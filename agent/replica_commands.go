@@ -489,6 +489,62 @@ func auditCmd() *cobra.Command {
 		},
 	}
 	verify.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
-	c.AddCommand(verify)
+	c.AddCommand(verify, auditEventsCmd())
 	return c
+}
+
+// auditEventsCmd counts the audit log's records by event, and with
+// --event lists that event's records by reference (time, reference,
+// reason): what an operator reads after an incident, e.g. how many forged
+// or replayed messages were refused. It never prints the device or user
+// behind a record.
+func auditEventsCmd() *cobra.Command {
+	var cfgPath, event string
+	cmd := &cobra.Command{
+		Use:   "events",
+		Short: "Count the audit log's records by event, or list one event's records (stop the agent first)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cfgPath)
+			if err != nil {
+				return err
+			}
+			kp, err := keyProvider(cfg, cliLogger(cmd))
+			if err != nil {
+				return err
+			}
+			scopes, err := store.ScopeFiles(cfg.Store.Path)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			for _, path := range append([]string{cfg.Store.Path}, slices.Sorted(maps.Values(scopes))...) {
+				rep, err := store.Open(cmd.Context(), path, kp, store.Options{})
+				if err != nil {
+					return err
+				}
+				counts := map[store.AuditEvent]int{}
+				err = rep.AuditRecords(cmd.Context(), func(r store.AuditRecord) error {
+					counts[r.Event]++
+					if event != "" && string(r.Event) == event {
+						fmt.Fprintf(out, "%s\t%s\t%s\t%s\n", filepath.Base(path), r.Time.Local().Format(time.RFC3339), r.Ref, r.Detail)
+					}
+					return nil
+				})
+				rep.Close()
+				if err != nil {
+					return fmt.Errorf("%s: %w", path, err)
+				}
+				if event != "" {
+					continue
+				}
+				for _, ev := range slices.Sorted(maps.Keys(counts)) {
+					fmt.Fprintf(out, "%s\t%s\t%d\n", filepath.Base(path), ev, counts[ev])
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
+	cmd.Flags().StringVar(&event, "event", "", "list this event's records (e.g. assignment.refused) instead of counting")
+	return cmd
 }
