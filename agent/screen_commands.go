@@ -71,7 +71,7 @@ func screenCmd() *cobra.Command {
 				return err
 			}
 			el := time.Since(start)
-			fmt.Fprintf(cmd.ErrOrStderr(), "screened %d names against %d alerts in %s (%.0f names/s)\n", count, n, el.Round(time.Millisecond), float64(count)/el.Seconds())
+			fmt.Fprintf(cmd.ErrOrStderr(), "screened %d names against %d alerts on persons and companies in %s (%.0f names/s)\n", count, n, el.Round(time.Millisecond), float64(count)/el.Seconds())
 			return nil
 		},
 	}
@@ -85,7 +85,8 @@ func screenCmd() *cobra.Command {
 	return cmd
 }
 
-// screenIndex loads the alerts to screen against.
+// screenIndex loads the alerts to screen against: those on persons and
+// companies, and returns how many.
 func screenIndex(ctx context.Context, cfgPath, alertsPath string) (*match.Index, int, error) {
 	ix := match.NewIndex()
 	switch {
@@ -110,7 +111,7 @@ func screenIndex(ctx context.Context, cfgPath, alertsPath string) (*match.Index,
 			if err := a.Validate(); err != nil {
 				return nil, 0, fmt.Errorf("%s line %d: %w", alertsPath, line, err)
 			}
-			ix.Put(a)
+			putNamed(ix, a)
 		}
 		return ix, ix.Len(), sc.Err()
 	case cfgPath != "":
@@ -127,10 +128,18 @@ func screenIndex(ctx context.Context, cfgPath, alertsPath string) (*match.Index,
 			return nil, 0, err
 		}
 		defer rep.Close()
-		err = rep.Alerts(ctx, func(a store.Alert) error { ix.Put(a); return nil })
+		err = rep.Alerts(ctx, func(a store.Alert) error { putNamed(ix, a); return nil })
 		return ix, ix.Len(), err
 	}
 	return nil, 0, errors.New("name the alerts to screen against: --config (the agent's replica) or --alerts FILE")
+}
+
+// putNamed indexes the alerts screen can match, those on persons and
+// companies: the identifiers (most of a watch list) would only take memory.
+func putNamed(ix *match.Index, a store.Alert) {
+	if a.Subject.Kind == store.SubjectPerson || a.Subject.Kind == store.SubjectCompany {
+		ix.Put(a)
+	}
 }
 
 // screen reads the CSV, checks the names on every core, and writes the
@@ -178,7 +187,11 @@ func screen(in io.Reader, out io.Writer, ix *match.Index, threshold float64, top
 				if err != nil {
 					res.Error = err.Error()
 				} else {
-					for _, c := range ix.LookupName(it, now, threshold, top) {
+					cands, err := ix.LookupName(it, now, threshold, top)
+					if err != nil {
+						res.Error = err.Error()
+					}
+					for _, c := range cands {
 						res.Hits = append(res.Hits, screenHit{AlertID: c.Alert.ID, Score: c.Score, Explanation: c.Explanation})
 					}
 				}

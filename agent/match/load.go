@@ -9,8 +9,10 @@ import (
 // Load builds the match index of every alert rep holds, the way the agent
 // starts and the way the simulator's bench measures that start: both call
 // this one function, so that what the bench reports is what a post does.
+// The index reads the alerts behind its matches from rep, which must stay
+// open while the index is used; it keeps none of them decrypted.
 func Load(ctx context.Context, rep *store.Replica, o Options) (*Index, error) {
-	ix := NewIndexWith(o)
+	ix := newIndex(o, rep)
 	if err := rep.Alerts(ctx, func(al store.Alert) error { ix.Put(al); return nil }); err != nil {
 		return nil, err
 	}

@@ -223,6 +223,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.log.Info("MRZ line stream listening", "addr", mln.Addr().String())
 	}
 	go a.rep.Maintain(ctx, a.cfg.Store.PurgeEvery, a.cfg.Store.Retention)
+	go a.expireIndexes(ctx, a.cfg.Store.PurgeEvery)
 	a.ready.Store(true)
 	if err := a.rep.Audit(ctx, store.AuditRecord{Event: store.EventAgentStart, Ref: a.cfg.Agent.ID}); err != nil {
 		return fmt.Errorf("audit log: %w", err)
@@ -332,7 +333,12 @@ func (a *Agent) Check(ctx context.Context, c devices.Check) (devices.Result, err
 	var cands []match.Candidate // the alert behind each hit
 	var items []devices.Item    // the item behind each hit
 	kinds := make([]string, 0, len(c.Items))
-	for i, found := range a.lookupAll(c.Items, c.Time) {
+	matched, err := a.lookupAll(c.Items, c.Time)
+	if err != nil {
+		a.metrics.refused.WithLabelValues(c.Device).Inc()
+		return devices.Result{}, err
+	}
+	for i, found := range matched {
 		it := c.Items[i]
 		kinds = append(kinds, string(it.Kind))
 		for _, cand := range found {
