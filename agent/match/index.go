@@ -12,7 +12,6 @@ package match
 import (
 	"fmt"
 	"hash/maphash"
-	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -39,20 +38,13 @@ type Index struct {
 	seed   maphash.Seed // keys the fingerprints: random per index
 	fps    map[uint64]uint32
 	morefp map[uint64][]uint32 // further slots under a fingerprint: a term several alerts carry
-	// Per slot (one per alert ID indexed, never reused; 0 is unused).
-	ids     []string // alert ID, "" once removed
-	expires []int64  // unix nanoseconds; noExpiry when none
-	nameOf  []uint32 // name entry, 0 when none
-	slotOf  map[string]uint32
-	names   *name.Index
-	bySlot  []uint32 // name entry -> slot, 0 when removed
+	slots  slots
+	names  *name.Index
+	bySlot []uint32 // name entry -> slot, 0 when removed
 	// threshold is the name score from which a name match is a hit.
 	threshold float64
 	nameHits  int // hits one name produces at most
 }
-
-// noExpiry is the expiry slot value of an alert that never expires.
-const noExpiry = math.MaxInt64
 
 // Options tune an Index. The zero value takes the defaults.
 type Options struct {
@@ -75,22 +67,22 @@ func NewIndex() *Index { return NewIndexWith(Options{}) }
 // given options.
 func NewIndexWith(o Options) *Index {
 	mem := &memAlerts{m: make(map[string]store.Alert)}
-	ix := newIndex(o, mem)
+	ix := newIndex(o, mem, 0)
 	ix.mem = mem
 	return ix
 }
 
-// newIndex returns an empty index that reads alerts from src.
-func newIndex(o Options, src AlertSource) *Index {
+// newIndex returns an empty index that reads alerts from src, sized for
+// about hint alerts.
+func newIndex(o Options, src AlertSource, hint int) *Index {
 	if o.NameThreshold <= 0 {
 		o.NameThreshold = name.DefaultThreshold
 	}
 	if o.NameHits <= 0 {
 		o.NameHits = nameLimit
 	}
-	return &Index{src: src, seed: maphash.MakeSeed(), fps: make(map[uint64]uint32), morefp: make(map[uint64][]uint32),
-		ids: []string{""}, expires: []int64{noExpiry}, nameOf: []uint32{0}, slotOf: make(map[string]uint32),
-		names: name.NewIndex(name.Options{}), bySlot: []uint32{0},
+	return &Index{src: src, seed: maphash.MakeSeed(), fps: make(map[uint64]uint32, hint), morefp: make(map[uint64][]uint32),
+		slots: newSlots(hint), names: name.NewIndex(name.Options{}), bySlot: []uint32{0},
 		threshold: o.NameThreshold, nameHits: o.NameHits}
 }
 
@@ -118,7 +110,7 @@ func nameEntry(a *store.Alert, id uint32) (name.Entry, bool) {
 func (ix *Index) Len() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return len(ix.slotOf)
+	return ix.slots.live
 }
 
 // term joins a kind and a normalised value into an index key. Plates
@@ -182,7 +174,7 @@ func (ix *Index) ReplaceWith(fresh *Index) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.src, ix.mem, ix.seed, ix.fps, ix.morefp = fresh.src, fresh.mem, fresh.seed, fresh.fps, fresh.morefp
-	ix.ids, ix.expires, ix.nameOf, ix.slotOf, ix.names, ix.bySlot = fresh.ids, fresh.expires, fresh.nameOf, fresh.slotOf, fresh.names, fresh.bySlot
+	ix.slots, ix.names, ix.bySlot = fresh.slots, fresh.names, fresh.bySlot
 }
 
 // fingerprint is the keyed 64-bit hash under which a term is indexed.
@@ -197,19 +189,17 @@ func (ix *Index) Put(a store.Alert) {
 	terms := Terms(&a)
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	slot, ok := ix.slotOf[a.ID]
+	slot, ok := ix.slots.find(a.ID)
 	if ok {
 		// The replaced version's fingerprints stay until the next rebuild;
 		// confirmation refuses those the new version no longer carries.
 		ix.dropName(slot)
 	} else {
-		slot = uint32(len(ix.ids))
-		ix.ids, ix.expires, ix.nameOf = append(ix.ids, a.ID), append(ix.expires, noExpiry), append(ix.nameOf, 0)
-		ix.slotOf[a.ID] = slot
+		slot = ix.slots.add(a.ID)
 	}
-	ix.expires[slot] = noExpiry
+	ix.slots.expires[slot] = noExpiry
 	if !a.Expires.IsZero() {
-		ix.expires[slot] = a.Expires.UnixNano()
+		ix.slots.expires[slot] = a.Expires.UnixNano()
 	}
 	for _, t := range terms {
 		ix.addFingerprint(ix.fingerprint(t), slot)
@@ -217,7 +207,7 @@ func (ix *Index) Put(a store.Alert) {
 	e := uint32(len(ix.bySlot))
 	if ne, ok := nameEntry(&a, e); ok {
 		ix.bySlot = append(ix.bySlot, slot)
-		ix.nameOf[slot] = e
+		ix.slots.nameOf[slot] = e
 		ix.names.Add(ne)
 	}
 }
@@ -235,10 +225,10 @@ func (ix *Index) addFingerprint(fp uint64, slot uint32) {
 
 // dropName takes a slot's name, if any, out of the name index.
 func (ix *Index) dropName(slot uint32) {
-	if e := ix.nameOf[slot]; e != 0 {
+	if e := ix.slots.nameOf[slot]; e != 0 {
 		ix.names.Remove(e)
 		ix.bySlot[e] = 0
-		ix.nameOf[slot] = 0
+		ix.slots.nameOf[slot] = 0
 	}
 }
 
@@ -246,7 +236,7 @@ func (ix *Index) dropName(slot uint32) {
 func (ix *Index) Delete(id string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if slot, ok := ix.slotOf[id]; ok {
+	if slot, ok := ix.slots.find(id); ok {
 		ix.remove(slot)
 	}
 }
@@ -254,10 +244,9 @@ func (ix *Index) Delete(id string) {
 // remove forgets a slot's alert. Its fingerprints stay until the next
 // rebuild, pointing at an empty slot.
 func (ix *Index) remove(slot uint32) {
-	id := ix.ids[slot]
+	id := ix.slots.id(slot)
 	ix.dropName(slot)
-	delete(ix.slotOf, id)
-	ix.ids[slot], ix.expires[slot] = "", noExpiry
+	ix.slots.remove(slot)
 	if ix.mem != nil {
 		ix.mem.delete(id)
 	}
@@ -271,8 +260,8 @@ func (ix *Index) Expire(now time.Time) int {
 	t := now.UnixNano()
 	var due []uint32
 	ix.mu.RLock()
-	for slot, exp := range ix.expires {
-		if exp <= t && ix.ids[slot] != "" {
+	for slot, exp := range ix.slots.expires {
+		if exp != removed && exp <= t {
 			due = append(due, uint32(slot))
 		}
 	}
@@ -284,7 +273,7 @@ func (ix *Index) Expire(now time.Time) int {
 	defer ix.mu.Unlock()
 	n := 0
 	for _, slot := range due {
-		if ix.expires[slot] <= t && ix.ids[slot] != "" { // not re-issued meanwhile
+		if exp := ix.slots.expires[slot]; exp != removed && exp <= t { // not re-issued meanwhile
 			ix.remove(slot)
 			n++
 		}
@@ -355,20 +344,32 @@ func (ix *Index) Lookup(it devices.Item, now time.Time) ([]Candidate, error) {
 // live returns the IDs of the slots not removed and not expired at t.
 func (ix *Index) live(slots []uint32, t int64, out []string) []string {
 	for _, s := range slots {
-		if ix.ids[s] != "" && ix.expires[s] > t {
-			out = append(out, ix.ids[s])
+		if ix.slots.liveAt(s, t) {
+			out = append(out, ix.slots.id(s))
 		}
 	}
 	return out
 }
 
-// read returns the alert held under id, false when it is gone or expired.
-func (ix *Index) read(id string, now time.Time) (store.Alert, bool, error) {
-	a, ok, err := ix.src.Alert(id)
-	if err != nil {
-		return a, false, fmt.Errorf("%w: alert %s: %w", ErrUnreadable, id, err)
+// read returns the alerts held under ids, at the same positions; a zero
+// Alert stands for one gone or expired at now.
+func (ix *Index) read(ids []string, now time.Time) ([]store.Alert, error) {
+	if len(ids) == 0 {
+		return nil, nil
 	}
-	return a, ok && !a.Expired(now), nil
+	as, err := ix.src.AlertsByID(ids)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %d alerts: %w", ErrUnreadable, len(ids), err)
+	}
+	if len(as) != len(ids) {
+		return nil, fmt.Errorf("%w: asked for %d alerts, got %d", ErrUnreadable, len(ids), len(as))
+	}
+	for i := range as {
+		if as[i].ID != ids[i] || as[i].Expired(now) {
+			as[i] = store.Alert{}
+		}
+	}
+	return as, nil
 }
 
 func (ix *Index) lookup(it devices.Item, now time.Time) ([]Candidate, error) {
@@ -385,16 +386,16 @@ func (ix *Index) lookup(it devices.Item, now time.Time) ([]Candidate, error) {
 		ids = ix.live(ix.morefp[fp], now.UnixNano(), ids)
 	}
 	ix.mu.RUnlock()
+	as, err := ix.read(ids, now)
+	if err != nil {
+		return nil, err
+	}
 	var out []Candidate
-	for _, id := range ids {
-		a, ok, err := ix.read(id, now)
-		if err != nil {
-			return nil, err
-		}
+	for _, a := range as {
 		// A fingerprint is a hint: the alert read must carry the term
 		// (another term may share the fingerprint, or the alert may have
 		// changed since it was indexed).
-		if !ok || !slices.Contains(Terms(&a), t) {
+		if a.ID == "" || !slices.Contains(Terms(&a), t) {
 			continue
 		}
 		c := Candidate{Alert: a, Match: matchKind(it), Score: 1, Explanation: explain(it)}
@@ -445,11 +446,11 @@ func (ix *Index) LookupName(it devices.Item, now time.Time, threshold float64, l
 			if int(m.ID) < len(ix.bySlot) {
 				slot = ix.bySlot[m.ID]
 			}
-			if slot == 0 || ix.expires[slot] <= t {
+			if slot == 0 || !ix.slots.liveAt(slot, t) {
 				dropped++
 				continue
 			}
-			found = append(found, nameMatch{ix.ids[slot], m})
+			found = append(found, nameMatch{ix.slots.id(slot), m})
 		}
 		// Expired alerts the purge has not reached yet took places: ask
 		// for as many more, unless the search already gave all it had.
@@ -460,13 +461,18 @@ func (ix *Index) LookupName(it devices.Item, now time.Time, threshold float64, l
 		ask += dropped
 	}
 	ix.mu.RUnlock()
+	ids := make([]string, len(found))
+	for i, f := range found {
+		ids[i] = f.id
+	}
+	as, err := ix.read(ids, now)
+	if err != nil {
+		return nil, err
+	}
 	var out []Candidate
-	for _, f := range found {
-		a, ok, err := ix.read(f.id, now)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
+	for i, f := range found {
+		a := as[i]
+		if a.ID == "" {
 			continue
 		}
 		x := f.m.Explanation

@@ -12,7 +12,11 @@ import (
 // The index reads the alerts behind its matches from rep, which must stay
 // open while the index is used; it keeps none of them decrypted.
 func Load(ctx context.Context, rep *store.Replica, o Options) (*Index, error) {
-	ix := newIndex(o, rep)
+	n, err := rep.AlertCount()
+	if err != nil {
+		return nil, err
+	}
+	ix := newIndex(o, rep, n)
 	if err := rep.Alerts(ctx, func(al store.Alert) error { ix.Put(al); return nil }); err != nil {
 		return nil, err
 	}

@@ -109,7 +109,8 @@ func TestFingerprintCollisionIsNoHit(t *testing.T) {
 	other := devices.Item{Kind: devices.KindPlate, Country: "DE", Value: "BX1"}
 	// Make the other plate's fingerprint collide with the car's slot.
 	ix.mu.Lock()
-	ix.fps[ix.fingerprint(term(devices.KindPlate, "DE BX1"))] = ix.slotOf["car"]
+	car, _ := ix.slots.find("car")
+	ix.fps[ix.fingerprint(term(devices.KindPlate, "DE BX1"))] = car
 	ix.mu.Unlock()
 	if got := mustLookup(t, ix, other, now); len(got) != 0 {
 		t.Fatalf("a colliding fingerprint became a hit: %+v", got)

@@ -6,12 +6,13 @@ import (
 	"github.com/borderpost/borderpost/store"
 )
 
-// AlertSource returns the alert held under an ID, and false when none is
-// held or it has expired. *store.Replica is one: the index reads the alert
-// behind a match from it when the match is made, and holds no decrypted
-// alert itself.
+// AlertSource returns the alerts held under IDs, at the same positions; a
+// zero Alert (empty ID) stands for one not held or expired.
+// *store.Replica is one: the index reads the alerts behind a lookup's
+// matches from it, in one call, when the matches are made, and holds no
+// decrypted alert itself.
 type AlertSource interface {
-	Alert(id string) (store.Alert, bool, error)
+	AlertsByID(ids []string) ([]store.Alert, error)
 }
 
 // memAlerts is the source of an index built without a replica (tests, a
@@ -21,11 +22,14 @@ type memAlerts struct {
 	m  map[string]store.Alert
 }
 
-func (s *memAlerts) Alert(id string) (store.Alert, bool, error) {
+func (s *memAlerts) AlertsByID(ids []string) ([]store.Alert, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	a, ok := s.m[id]
-	return a, ok, nil
+	out := make([]store.Alert, len(ids))
+	for i, id := range ids {
+		out[i] = s.m[id]
+	}
+	return out, nil
 }
 
 func (s *memAlerts) put(a store.Alert) {
