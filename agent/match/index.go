@@ -36,8 +36,7 @@ type Index struct {
 	src    AlertSource
 	mem    *memAlerts   // src when the index has no replica, else nil
 	seed   maphash.Seed // keys the fingerprints: random per index
-	fps    map[uint64]uint32
-	morefp map[uint64][]uint32 // further slots under a fingerprint: a term several alerts carry
+	fps    hashSlots // fingerprint of a term -> slots of the alerts carrying it
 	slots  slots
 	names  *name.Index
 	bySlot []uint32 // name entry -> slot, 0 when removed
@@ -67,22 +66,23 @@ func NewIndex() *Index { return NewIndexWith(Options{}) }
 // given options.
 func NewIndexWith(o Options) *Index {
 	mem := &memAlerts{m: make(map[string]store.Alert)}
-	ix := newIndex(o, mem, 0)
+	ix := newIndex(o, mem, 0, false)
 	ix.mem = mem
 	return ix
 }
 
 // newIndex returns an empty index that reads alerts from src, sized for
-// about hint alerts.
-func newIndex(o Options, src AlertSource, hint int) *Index {
+// about hint alerts. A bulk index takes each alert ID once and serves
+// lookups only after seal.
+func newIndex(o Options, src AlertSource, hint int, bulk bool) *Index {
 	if o.NameThreshold <= 0 {
 		o.NameThreshold = name.DefaultThreshold
 	}
 	if o.NameHits <= 0 {
 		o.NameHits = nameLimit
 	}
-	return &Index{src: src, seed: maphash.MakeSeed(), fps: make(map[uint64]uint32, hint), morefp: make(map[uint64][]uint32),
-		slots: newSlots(hint), names: name.NewIndex(name.Options{}), bySlot: []uint32{0},
+	return &Index{src: src, seed: maphash.MakeSeed(), fps: newHashSlots(hint, bulk),
+		slots: newSlots(hint, bulk), names: name.NewIndex(name.Options{}), bySlot: []uint32{0},
 		threshold: o.NameThreshold, nameHits: o.NameHits}
 }
 
@@ -173,7 +173,7 @@ func (ix *Index) ReplaceWith(fresh *Index) {
 	defer fresh.mu.Unlock()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	ix.src, ix.mem, ix.seed, ix.fps, ix.morefp = fresh.src, fresh.mem, fresh.seed, fresh.fps, fresh.morefp
+	ix.src, ix.mem, ix.seed, ix.fps = fresh.src, fresh.mem, fresh.seed, fresh.fps
 	ix.slots, ix.names, ix.bySlot = fresh.slots, fresh.names, fresh.bySlot
 }
 
@@ -189,7 +189,10 @@ func (ix *Index) Put(a store.Alert) {
 	terms := Terms(&a)
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	slot, ok := ix.slots.find(a.ID)
+	slot, ok := uint32(0), false
+	if !ix.slots.byID.bulk {
+		slot, ok = ix.slots.find(a.ID)
+	}
 	if ok {
 		// The replaced version's fingerprints stay until the next rebuild;
 		// confirmation refuses those the new version no longer carries.
@@ -202,7 +205,7 @@ func (ix *Index) Put(a store.Alert) {
 		ix.slots.expires[slot] = a.Expires.UnixNano()
 	}
 	for _, t := range terms {
-		ix.addFingerprint(ix.fingerprint(t), slot)
+		ix.fps.add(ix.fingerprint(t), slot)
 	}
 	e := uint32(len(ix.bySlot))
 	if ne, ok := nameEntry(&a, e); ok {
@@ -212,15 +215,12 @@ func (ix *Index) Put(a store.Alert) {
 	}
 }
 
-func (ix *Index) addFingerprint(fp uint64, slot uint32) {
-	first, ok := ix.fps[fp]
-	switch {
-	case !ok:
-		ix.fps[fp] = slot
-	case first == slot || slices.Contains(ix.morefp[fp], slot):
-	default:
-		ix.morefp[fp] = append(ix.morefp[fp], slot)
-	}
+// seal ends a bulk build (Load): the tables are sorted for lookups.
+func (ix *Index) seal() {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.fps.seal()
+	ix.slots.byID.seal()
 }
 
 // dropName takes a slot's name, if any, out of the name index.
@@ -341,16 +341,6 @@ func (ix *Index) Lookup(it devices.Item, now time.Time) ([]Candidate, error) {
 	return out, nil
 }
 
-// live returns the IDs of the slots not removed and not expired at t.
-func (ix *Index) live(slots []uint32, t int64, out []string) []string {
-	for _, s := range slots {
-		if ix.slots.liveAt(s, t) {
-			out = append(out, ix.slots.id(s))
-		}
-	}
-	return out
-}
-
 // read returns the alerts held under ids, at the same positions; a zero
 // Alert stands for one gone or expired at now.
 func (ix *Index) read(ids []string, now time.Time) ([]store.Alert, error) {
@@ -380,11 +370,14 @@ func (ix *Index) lookup(it devices.Item, now time.Time) ([]Candidate, error) {
 	t := term(it.Kind, value)
 	fp := ix.fingerprint(t)
 	var ids []string
+	t0 := now.UnixNano()
 	ix.mu.RLock()
-	if first, ok := ix.fps[fp]; ok {
-		ids = ix.live([]uint32{first}, now.UnixNano(), nil)
-		ids = ix.live(ix.morefp[fp], now.UnixNano(), ids)
-	}
+	ix.fps.each(fp, func(slot uint32) bool {
+		if ix.slots.liveAt(slot, t0) && !slices.Contains(ids, ix.slots.id(slot)) {
+			ids = append(ids, ix.slots.id(slot))
+		}
+		return true
+	})
 	ix.mu.RUnlock()
 	as, err := ix.read(ids, now)
 	if err != nil {

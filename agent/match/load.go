@@ -16,9 +16,12 @@ func Load(ctx context.Context, rep *store.Replica, o Options) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	ix := newIndex(o, rep, n)
+	// The replica holds each ID once: the index is built in bulk, its
+	// tables sorted once at the end.
+	ix := newIndex(o, rep, n, true)
 	if err := rep.Alerts(ctx, func(al store.Alert) error { ix.Put(al); return nil }); err != nil {
 		return nil, err
 	}
+	ix.seal()
 	return ix, nil
 }

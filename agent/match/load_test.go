@@ -91,6 +91,17 @@ func TestLoadedIndexReadsAlertsFromReplica(t *testing.T) {
 	if len(got) != 1 || got[0].Alert.ID != "p1" {
 		t.Fatalf("name: %+v", got)
 	}
+	// A delta after the start: into the replica, then the index.
+	box := alert("box", store.Subject{Kind: store.SubjectContainer, Container: &store.Container{Number: "CSQU3054383"}})
+	applyChange(t, rep, 3, []store.Alert{box}, []string{"p1"})
+	ix.Apply(store.Change{Upserts: []store.Alert{box}, Deletes: []string{"p1"}})
+	if got := mustLookup(t, ix, devices.Item{Kind: devices.KindContainer, Value: "CSQU3054383"}, now); len(got) != 1 || got[0].Alert.ID != "box" {
+		t.Fatalf("container added by a delta: %+v", got)
+	}
+	if got := mustLookup(t, ix, devices.Item{Kind: devices.KindPerson, Value: "Agnieszka Kowalczyk"}, now); len(got) != 0 || ix.Len() != 2 {
+		t.Fatalf("deleted person: %d hits, %d alerts indexed", len(got), ix.Len())
+	}
+	ix.Put(person) // a name to find, whose alert the lookup below must read
 	rep.Close()
 	if _, err := ix.Lookup(devices.Item{Kind: devices.KindPerson, Value: "Agnieszka Kowalczyk"}, now); !errors.Is(err, ErrUnreadable) {
 		t.Fatalf("name lookup on a closed replica: %v, want ErrUnreadable", err)
@@ -110,7 +121,7 @@ func TestFingerprintCollisionIsNoHit(t *testing.T) {
 	// Make the other plate's fingerprint collide with the car's slot.
 	ix.mu.Lock()
 	car, _ := ix.slots.find("car")
-	ix.fps[ix.fingerprint(term(devices.KindPlate, "DE BX1"))] = car
+	ix.fps.add(ix.fingerprint(term(devices.KindPlate, "DE BX1")), car)
 	ix.mu.Unlock()
 	if got := mustLookup(t, ix, other, now); len(got) != 0 {
 		t.Fatalf("a colliding fingerprint became a hit: %+v", got)

@@ -3,7 +3,6 @@ package match
 import (
 	"hash/maphash"
 	"math"
-	"slices"
 )
 
 const (
@@ -24,16 +23,16 @@ type slots struct {
 	idEnd   []uint64 // slot -> end of its ID in idBytes; it starts where the previous one ends
 	expires []int64  // slot -> unix nanoseconds, noExpiry or removed
 	nameOf  []uint32 // slot -> name entry, 0 when none
-	first   map[uint64]uint32
-	more    map[uint64][]uint32 // further slots whose IDs share a hash
+	byID    hashSlots // keyed hash of an alert ID -> its slot
 	live    int
 }
 
-// newSlots returns empty slots sized for about hint alerts.
-func newSlots(hint int) slots {
+// newSlots returns empty slots sized for about hint alerts. In bulk, add
+// trusts that every ID is new, and find works only once sealed.
+func newSlots(hint int, bulk bool) slots {
 	return slots{seed: maphash.MakeSeed(), idBytes: make([]byte, 0, hint*12),
 		idEnd: append(make([]uint64, 0, hint+1), 0), expires: append(make([]int64, 0, hint+1), removed),
-		nameOf: append(make([]uint32, 0, hint+1), 0), first: make(map[uint64]uint32, hint), more: make(map[uint64][]uint32)}
+		nameOf: append(make([]uint32, 0, hint+1), 0), byID: newHashSlots(hint, bulk)}
 }
 
 func (s *slots) idBytesOf(slot uint32) []byte { return s.idBytes[s.idEnd[slot-1]:s.idEnd[slot]] }
@@ -48,16 +47,14 @@ func (s *slots) id(slot uint32) string {
 
 // find returns the slot of a held alert ID.
 func (s *slots) find(id string) (uint32, bool) {
-	h := maphash.String(s.seed, id)
-	if f, ok := s.first[h]; ok && string(s.idBytesOf(f)) == id {
-		return f, true
-	}
-	for _, m := range s.more[h] {
-		if string(s.idBytesOf(m)) == id {
-			return m, true
+	var found uint32
+	s.byID.each(maphash.String(s.seed, id), func(slot uint32) bool {
+		if string(s.idBytesOf(slot)) == id {
+			found = slot
 		}
-	}
-	return 0, false
+		return found == 0
+	})
+	return found, found != 0
 }
 
 // add gives a new alert ID a slot.
@@ -67,12 +64,7 @@ func (s *slots) add(id string) uint32 {
 	s.idEnd = append(s.idEnd, uint64(len(s.idBytes)))
 	s.expires = append(s.expires, noExpiry)
 	s.nameOf = append(s.nameOf, 0)
-	h := maphash.String(s.seed, id)
-	if _, ok := s.first[h]; ok {
-		s.more[h] = append(s.more[h], slot)
-	} else {
-		s.first[h] = slot
-	}
+	s.byID.add(maphash.String(s.seed, id), slot)
 	s.live++
 	return slot
 }
@@ -80,21 +72,7 @@ func (s *slots) add(id string) uint32 {
 // remove frees a live slot. Its ID's bytes stay until the index is
 // rebuilt; the slot is never live again.
 func (s *slots) remove(slot uint32) {
-	h := maphash.String(s.seed, s.id(slot))
-	more := s.more[h]
-	switch {
-	case s.first[h] == slot && len(more) > 0:
-		s.first[h], more = more[0], more[1:]
-	case s.first[h] == slot:
-		delete(s.first, h)
-	default:
-		more = slices.DeleteFunc(more, func(m uint32) bool { return m == slot })
-	}
-	if len(more) == 0 {
-		delete(s.more, h)
-	} else {
-		s.more[h] = more
-	}
+	s.byID.remove(maphash.String(s.seed, s.id(slot)), slot)
 	s.expires[slot] = removed
 	s.live--
 }

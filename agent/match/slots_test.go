@@ -8,7 +8,7 @@ import (
 
 // Slots agree with a plain map through any sequence of adds and removes.
 func TestSlotsAgreeWithAMap(t *testing.T) {
-	s := newSlots(0)
+	s := newSlots(0, false)
 	model := map[string]uint32{}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 20000 {
