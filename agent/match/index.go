@@ -36,7 +36,7 @@ type Index struct {
 	src    AlertSource
 	mem    *memAlerts   // src when the index has no replica, else nil
 	seed   maphash.Seed // keys the fingerprints: random per index
-	fps    hashSlots // fingerprint of a term -> slots of the alerts carrying it
+	fps    hashSlots    // fingerprint of a term -> slots of the alerts carrying it
 	slots  slots
 	names  *name.Index
 	bySlot []uint32 // name entry -> slot, 0 when removed

@@ -19,10 +19,10 @@ const (
 // map entry: no string header, no copy of the alert.
 type slots struct {
 	seed    maphash.Seed
-	idBytes []byte   // every slot's alert ID, back to back
-	idEnd   []uint64 // slot -> end of its ID in idBytes; it starts where the previous one ends
-	expires []int64  // slot -> unix nanoseconds, noExpiry or removed
-	nameOf  []uint32 // slot -> name entry, 0 when none
+	idBytes []byte    // every slot's alert ID, back to back
+	idEnd   []uint64  // slot -> end of its ID in idBytes; it starts where the previous one ends
+	expires []int64   // slot -> unix nanoseconds, noExpiry or removed
+	nameOf  []uint32  // slot -> name entry, 0 when none
 	byID    hashSlots // keyed hash of an alert ID -> its slot
 	live    int
 }
