@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -86,9 +87,10 @@ func screenCmd() *cobra.Command {
 }
 
 // screenIndex loads the alerts to screen against: those on persons and
-// companies, and returns how many.
+// companies, and returns how many. The index keeps no alert: screen
+// reports alert IDs, and the index reads nothing else.
 func screenIndex(ctx context.Context, cfgPath, alertsPath string) (*match.Index, int, error) {
-	ix := match.NewIndex()
+	ix := match.NewIndexOn(alertRefs{}, match.Options{})
 	switch {
 	case alertsPath != "":
 		f, err := os.Open(alertsPath)
@@ -96,24 +98,10 @@ func screenIndex(ctx context.Context, cfgPath, alertsPath string) (*match.Index,
 			return nil, 0, err
 		}
 		defer f.Close()
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 16<<20)
-		line := 0
-		for sc.Scan() {
-			line++
-			if strings.TrimSpace(sc.Text()) == "" {
-				continue
-			}
-			var a store.Alert
-			if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
-				return nil, 0, fmt.Errorf("%s line %d: %w", alertsPath, line, err)
-			}
-			if err := a.Validate(); err != nil {
-				return nil, 0, fmt.Errorf("%s line %d: %w", alertsPath, line, err)
-			}
-			putNamed(ix, a)
+		if err := readAlertsFile(f, alertsPath, func(a store.Alert) { putNamed(ix, a) }); err != nil {
+			return nil, 0, err
 		}
-		return ix, ix.Len(), sc.Err()
+		return ix, ix.Len(), nil
 	case cfgPath != "":
 		cfg, err := loadConfig(cfgPath)
 		if err != nil {
@@ -132,6 +120,112 @@ func screenIndex(ctx context.Context, cfgPath, alertsPath string) (*match.Index,
 		return ix, ix.Len(), err
 	}
 	return nil, 0, errors.New("name the alerts to screen against: --config (the agent's replica) or --alerts FILE")
+}
+
+// alertRefs is the alert source of a screen: it answers each ID with an
+// alert bearing only that ID, all screen writes of a hit.
+type alertRefs struct{}
+
+func (alertRefs) AlertsByID(ids []string) ([]store.Alert, error) {
+	out := make([]store.Alert, len(ids))
+	for i, id := range ids {
+		out[i].ID = id
+	}
+	return out, nil
+}
+
+// readAlertsFile decodes and validates an alerts JSON Lines file on every
+// core and calls put with each alert in file order. It fails on the
+// first line (by number) that does not decode or validate.
+func readAlertsFile(r io.Reader, path string, put func(store.Alert)) error {
+	type chunk struct {
+		first  int // line number of lines[0]
+		lines  [][]byte
+		alerts []store.Alert
+		err    error
+	}
+	const chunkLines = 4096
+	workers := runtime.GOMAXPROCS(0)
+	todo := make(chan *chunk, workers)
+	done := make(chan *chunk, workers)
+	order := make(chan *chunk, 2*workers) // chunks in file order, filled by the workers
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range todo {
+				for i, b := range c.lines {
+					if len(bytes.TrimSpace(b)) == 0 {
+						continue
+					}
+					var a store.Alert
+					err := json.Unmarshal(b, &a)
+					if err == nil {
+						err = a.Validate()
+					}
+					if err != nil {
+						c.err = fmt.Errorf("%s line %d: %w", path, c.first+i, err)
+						break
+					}
+					c.alerts = append(c.alerts, a)
+				}
+				c.lines = nil
+				done <- c
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(done) }()
+	var readErr error
+	go func() {
+		defer close(todo)
+		defer close(order)
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 1<<20), 16<<20)
+		c := &chunk{first: 1}
+		line := 0
+		for sc.Scan() {
+			line++
+			c.lines = append(c.lines, bytes.Clone(sc.Bytes()))
+			if len(c.lines) == chunkLines {
+				order <- c
+				todo <- c
+				c = &chunk{first: line + 1}
+			}
+		}
+		readErr = sc.Err()
+		if len(c.lines) > 0 {
+			order <- c
+			todo <- c
+		}
+	}()
+	finished := map[*chunk]bool{}
+	var firstErr error
+	for c := range order {
+		for !finished[c] {
+			d, ok := <-done
+			if !ok {
+				break
+			}
+			finished[d] = true
+		}
+		delete(finished, c)
+		if firstErr == nil && c.err != nil {
+			firstErr = c.err
+		}
+		if firstErr == nil {
+			for _, a := range c.alerts {
+				put(a)
+			}
+		}
+		c.alerts = nil
+	}
+	for range done { // drain, so no worker is left blocked
+	}
+	if firstErr != nil {
+		return firstErr
+	}
+	return readErr
 }
 
 // putNamed indexes the alerts screen can match, those on persons and

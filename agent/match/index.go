@@ -71,6 +71,11 @@ func NewIndexWith(o Options) *Index {
 	return ix
 }
 
+// NewIndexOn returns an empty index that reads the alerts behind its
+// matches from src, and keeps none itself: Put indexes an alert that src
+// holds (or, for a tool that reports alert IDs only, answers by ID).
+func NewIndexOn(src AlertSource, o Options) *Index { return newIndex(o, src, 0, false) }
+
 // newIndex returns an empty index that reads alerts from src, sized for
 // about hint alerts. A bulk index takes each alert ID once and serves
 // lookups only after seal.
