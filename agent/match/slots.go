@@ -15,8 +15,8 @@ const (
 
 // slots number the alerts an index holds, one slot per alert ID, never
 // reused (0 is unused); fingerprints and name entries point at slots. A
-// slot costs its ID's bytes, an offset, an expiry, a name entry and one
-// map entry: no string header, no copy of the alert.
+// slot costs its ID's bytes, an offset, an expiry, a name entry and a
+// 12-byte hash entry: no string header, no copy of the alert.
 type slots struct {
 	seed    maphash.Seed
 	idBytes []byte    // every slot's alert ID, back to back
