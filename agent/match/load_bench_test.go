@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -140,5 +141,53 @@ func BenchmarkLoad(b *testing.B) {
 			i++
 		}
 		b.ReportMetric(float64(found)/float64(i), "found/op")
+	})
+	// Checks while a delta of 200,000 new plates is applied, to the
+	// replica (one transaction) and then to the index: the latency of the
+	// lookups that run meanwhile. Run once; it changes the replica.
+	b.Run("plate-during-200k-delta", func(b *testing.B) {
+		cur, err := rep.Cursor()
+		if err != nil {
+			b.Fatal(err)
+		}
+		ch := store.Change{Epoch: cur.Epoch, Seq: cur.Seq + 1, PrevHash: cur.Hash, Hash: [32]byte{2}, Digest: cur.Digest}
+		for i := range 200000 {
+			a := store.Alert{ID: fmt.Sprintf("D%08d", i), Version: 1, Action: "seize",
+				Subject: store.Subject{Kind: store.SubjectVehicle, Vehicle: &store.Vehicle{Plate: fmt.Sprintf("DD%07d", i), PlateCountry: "DE"}}}
+			ch.Upserts = append(ch.Upserts, a)
+			ch.Digest.Add(a.ID, a.Version)
+		}
+		done := make(chan error, 1)
+		start := time.Now()
+		go func() {
+			err := rep.Apply(context.Background(), ch)
+			if err == nil {
+				ix.Apply(ch)
+			}
+			done <- err
+		}()
+		var lat []time.Duration
+		for i := 0; ; i++ {
+			select {
+			case err := <-done:
+				if err != nil {
+					b.Fatal(err)
+				}
+				took := time.Since(start)
+				slices.Sort(lat)
+				b.ReportMetric(took.Seconds(), "s/delta")
+				if len(lat) > 0 {
+					b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+					b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max-µs")
+				}
+				return
+			default:
+			}
+			t := time.Now()
+			if _, err := ix.Lookup(plates[i%len(plates)], now); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(t))
+		}
 	})
 }
