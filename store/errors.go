@@ -35,6 +35,8 @@ var (
 	// ErrImportFormat means an import file line is not a valid alert or
 	// header; the message names the line.
 	ErrImportFormat = errors.New("invalid alert import line")
+	// ErrTermsVersion means a term function was given without its version.
+	ErrTermsVersion = errors.New("term function without a version")
 	// ErrAuditChain means the audit log's hash chain is broken.
 	ErrAuditChain = errors.New("audit chain broken")
 )

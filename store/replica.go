@@ -72,6 +72,14 @@ type Options struct {
 	// dropped generations, if there is any (see Compact). Set it when the
 	// agent starts, before it serves.
 	Compact bool
+	// Terms, with TermsVersion, makes the replica keep a term index (see
+	// terms.go): every alert filed under the keyed hash of each term Terms
+	// gives, in the same transactions as the alerts. TermsVersion must
+	// change whenever Terms would give other terms; an index of another
+	// version is rebuilt at Open. Opening without Terms leaves the index
+	// unmaintained and marks it so.
+	Terms        TermFunc
+	TermsVersion string
 }
 
 // Replica is the post's encrypted bbolt database. It is safe for concurrent
@@ -88,6 +96,10 @@ type Replica struct {
 	// holds it shared, a snapshot chunk holds it alone while NoSync is set.
 	syncMu sync.RWMutex
 	ringMu sync.Mutex // serialises keyset replacement
+	// terms derives the term index's terms (Options.Terms); nil when the
+	// replica keeps none.
+	terms        TermFunc
+	termsVersion []byte
 }
 
 // Open opens or creates the replica at path, asking kp for the data key. It
@@ -99,6 +111,9 @@ type Replica struct {
 func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Replica, error) {
 	if kp == nil {
 		return nil, fmt.Errorf("%w: no key provider configured (set store.key in the configuration)", ErrNoKey)
+	}
+	if opt.Terms != nil && opt.TermsVersion == "" {
+		return nil, fmt.Errorf("%w: a term function needs a TermsVersion", ErrTermsVersion)
 	}
 	key, err := dataKey(ctx, kp)
 	if err != nil {
@@ -134,7 +149,7 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 	if err != nil {
 		return nil, fmt.Errorf("open replica %s: %w (is another borderpost running?)", path, err)
 	}
-	r := &Replica{db: db, log: opt.Logger, now: opt.Now}
+	r := &Replica{db: db, log: opt.Logger, now: opt.Now, terms: opt.Terms, termsVersion: []byte(opt.TermsVersion)}
 	if err := r.init(key, next); err != nil {
 		db.Close()
 		return nil, err
@@ -223,7 +238,10 @@ func (r *Replica) init(key, next []byte) error {
 		if err := r.recoverRotation(tx, other); err != nil {
 			return err
 		}
-		return r.recoverSnapshot(tx)
+		if err := r.recoverSnapshot(tx); err != nil {
+			return err
+		}
+		return r.ensureTerms(tx)
 	})
 }
 
@@ -334,6 +352,7 @@ func (r *Replica) state(tx *bolt.Tx) (*txState, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.indexTerms(g, ring)
 	return &txState{ks: ks, ring: ring, gen: g}, nil
 }
 

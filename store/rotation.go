@@ -81,6 +81,7 @@ func (r *Replica) rotationState(tx *bolt.Tx, st *txState) (rotationView, error) 
 	if next == nil {
 		return rotationView{}, fmt.Errorf("%w: rotation to key generation %d in progress but its key is not loaded", ErrWrongKey, rot.To)
 	}
+	r.indexTerms(dst, next)
 	return rotationView{rot: rot, st: st, dst: dst, next: next}, nil
 }
 
@@ -115,12 +116,15 @@ func (v rotationView) sync(oldK, newK []byte, withExpiry bool) error {
 		if err := v.dst.alerts.Put(newK, sealed); err != nil {
 			return err
 		}
-		if withExpiry {
+		if withExpiry || v.dst.termsOf != nil {
 			a, err := decodeAlertValue(plain)
 			if err != nil {
 				return err
 			}
-			if !a.Expires.IsZero() {
+			if err := v.dst.addTerms(newK, &a); err != nil {
+				return err
+			}
+			if withExpiry && !a.Expires.IsZero() {
 				if err := v.dst.expiry.Put(expiryKey(a.Expires, newK), []byte{}); err != nil {
 					return err
 				}
@@ -311,6 +315,11 @@ func (r *Replica) startRotation(key []byte) error {
 		}
 		dst, err := createGeneration(tx)
 		if err != nil {
+			return err
+		}
+		// The copy and the mirrored writes file every alert of the new
+		// generation under its terms from the start.
+		if err := r.markTerms(dst); err != nil {
 			return err
 		}
 		rot = &rotation{From: st.ring.gen, To: k.gen, NewCheck: k.check(), Src: st.gen.num, Dst: dst.num,
