@@ -1,6 +1,11 @@
 package store
 
-import bolt "go.etcd.io/bbolt"
+import (
+	"bytes"
+	"encoding/binary"
+
+	bolt "go.etcd.io/bbolt"
+)
 
 // AlertsByID returns the alerts held under ids, at the same positions, in
 // one read transaction: the match index reads the few alerts behind a
@@ -32,14 +37,19 @@ func (r *Replica) AlertsByID(ids []string) ([]Alert, error) {
 }
 
 // AlertCount returns how many alerts (not tombstones) the active
-// generation holds, expired ones not yet purged included: a size hint for
-// whoever indexes them.
+// generation holds, expired ones not yet purged included. With a ready
+// term index it reads the count kept with it; otherwise it walks the
+// bucket's pages.
 func (r *Replica) AlertCount() (int, error) {
 	n := 0
 	err := r.db.View(func(tx *bolt.Tx) error {
 		st, err := r.state(tx)
 		if err != nil {
 			return err
+		}
+		if t := st.gen.terms; r.terms != nil && t != nil && bytes.Equal(t.Get(termsVersionKey), r.termsVersion) && len(t.Get(termsCountKey)) == 8 {
+			n = int(binary.BigEndian.Uint64(t.Get(termsCountKey)))
+			return nil
 		}
 		n = st.gen.alerts.Stats().KeyN
 		return nil

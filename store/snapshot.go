@@ -159,6 +159,7 @@ func (s *Snapshot) write(ctx context.Context) error {
 	defer m.close()
 	var prev []byte
 	var term, list []byte // the term being joined and its list so far
+	alerts := 0
 	for more := true; more; {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -195,6 +196,12 @@ func (s *Snapshot) write(ctx context.Context) error {
 				}
 				if !ok {
 					more = false
+					if s.r.terms == nil || g.terms == nil {
+						return nil
+					}
+					if err := g.terms.Put(termsCountKey, u64(uint64(alerts))); err != nil {
+						return err
+					}
 					return s.r.markTerms(g)
 				}
 				switch {
@@ -221,6 +228,7 @@ func (s *Snapshot) write(ctx context.Context) error {
 					err = g.tombs.Put(e.key[1:33], e.val)
 				default:
 					prev = e.key[1:33]
+					alerts++
 					err = g.alerts.Put(e.key[1:33], e.val)
 				}
 				if err != nil {

@@ -26,6 +26,7 @@ type TermFunc func(*Alert) []string
 var (
 	bucketTerms     = []byte("terms")
 	termsVersionKey = []byte("version")
+	termsCountKey   = []byte("count") // alerts in the generation, kept with the index
 )
 
 // sortTerm marks a snapshot's term entries in the bulk loader:
@@ -53,10 +54,14 @@ func (g *generation) termKeys(a *Alert) [][]byte {
 	return out
 }
 
-// addTerms files the alert stored under k under each of its terms.
+// addTerms files the alert stored under k under each of its terms, and
+// counts it: every write that adds an alert to a generation calls it once.
 func (g *generation) addTerms(k []byte, a *Alert) error {
 	if g.termsOf == nil {
 		return nil
+	}
+	if err := g.countAlerts(1); err != nil {
+		return err
 	}
 	for _, tk := range g.termKeys(a) {
 		v := g.terms.Get(tk)
@@ -71,10 +76,14 @@ func (g *generation) addTerms(k []byte, a *Alert) error {
 	return nil
 }
 
-// dropTerms takes the alert stored under k out of its terms' lists.
+// dropTerms takes the alert stored under k out of its terms' lists, and
+// out of the count: every write that removes an alert calls it once.
 func (g *generation) dropTerms(k []byte, a *Alert) error {
 	if g.termsOf == nil {
 		return nil
+	}
+	if err := g.countAlerts(-1); err != nil {
+		return err
 	}
 	for _, tk := range g.termKeys(a) {
 		v := g.terms.Get(tk)
@@ -94,6 +103,15 @@ func (g *generation) dropTerms(k []byte, a *Alert) error {
 		}
 	}
 	return nil
+}
+
+// countAlerts adds d to the generation's alert count.
+func (g *generation) countAlerts(d int64) error {
+	var n int64
+	if v := g.terms.Get(termsCountKey); len(v) == 8 {
+		n = int64(binary.BigEndian.Uint64(v))
+	}
+	return g.terms.Put(termsCountKey, u64(uint64(max(n+d, 0))))
 }
 
 // recordIndex returns the offset of record key k in a term's list, or -1.
@@ -176,7 +194,7 @@ func (r *Replica) rebuildTerms(tx *bolt.Tx, parent *bolt.Bucket, num uint64, ks 
 		n++
 	}
 	r.log.Info("term index rebuilt", "generation", num, "alerts", n)
-	return g.terms.Put(termsVersionKey, r.termsVersion)
+	return r.markTerms(g)
 }
 
 // markTerms gives a generation's term index the term function's version,
@@ -204,26 +222,29 @@ func (r *Replica) TermsReady() (bool, error) {
 	return ready, err
 }
 
-// TermFingerprint returns the fingerprint under which the term index
-// files term: the first 8 bytes of its keyed hash, as TermFingerprints
-// gives them. It changes with the data key.
-func (r *Replica) TermFingerprint(term string) (uint64, error) {
-	var fp uint64
+// TermFingerprints returns the fingerprints under which the term index
+// files terms, at the same positions: the first 8 bytes of their keyed
+// hashes, as EachTermFingerprint gives them. They change with the data
+// key.
+func (r *Replica) TermFingerprints(terms []string) ([]uint64, error) {
+	out := make([]uint64, len(terms))
 	err := r.db.View(func(tx *bolt.Tx) error {
 		st, err := r.state(tx)
 		if err != nil {
 			return err
 		}
-		fp = binary.BigEndian.Uint64(st.ring.recordKey("term", term))
+		for i, t := range terms {
+			out[i] = binary.BigEndian.Uint64(st.ring.recordKey("term", t))
+		}
 		return nil
 	})
-	return fp, err
+	return out, err
 }
 
-// TermFingerprints calls fn with the fingerprint of every term the active
-// generation's term index holds, in ascending order, inside one read
-// transaction; no alert is decrypted.
-func (r *Replica) TermFingerprints(ctx context.Context, fn func(fp uint64)) error {
+// EachTermFingerprint calls fn with the fingerprint of every term the
+// active generation's term index holds, in ascending order, inside one
+// read transaction; no alert is decrypted.
+func (r *Replica) EachTermFingerprint(ctx context.Context, fn func(fp uint64)) error {
 	return r.db.View(func(tx *bolt.Tx) error {
 		st, err := r.state(tx)
 		if err != nil {
@@ -235,7 +256,7 @@ func (r *Replica) TermFingerprints(ctx context.Context, fn func(fp uint64)) erro
 		c := st.gen.terms.Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			if len(k) != 32 {
-				continue // the version
+				continue // the version, the count
 			}
 			if err := ctx.Err(); err != nil {
 				return err

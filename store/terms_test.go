@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -76,6 +77,9 @@ func checkTermIndex(t *testing.T, r *Replica, when string) {
 		if len(got) != len(want) {
 			t.Errorf("%s: %d terms indexed, want %d", when, len(got), len(want))
 		}
+		if n := st.gen.alerts.Stats().KeyN; len(st.gen.terms.Get(termsCountKey)) != 8 || int(binary.BigEndian.Uint64(st.gen.terms.Get(termsCountKey))) != n {
+			t.Errorf("%s: count kept with the index is %x, the generation holds %d", when, st.gen.terms.Get(termsCountKey), n)
+		}
 		for tk, ks := range want {
 			g := got[tk]
 			slices.Sort(g)
@@ -142,16 +146,19 @@ func TestTermIndexFollowsApplyAndPurge(t *testing.T) {
 	if got, _ := r.AlertsByTerm("plate\x00UPD"); !slices.Equal(ids(got), []string{"CAR", "S0001"}) {
 		t.Fatalf("plate UPD after the purge: %v", ids(got))
 	}
-	fp, err := r.TermFingerprint("vin\x00WVW1")
+	fp, err := r.TermFingerprints([]string{"vin\x00WVW1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var fps []uint64
-	if err := r.TermFingerprints(ctx, func(f uint64) { fps = append(fps, f) }); err != nil {
+	if err := r.EachTermFingerprint(ctx, func(f uint64) { fps = append(fps, f) }); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.IsSorted(fps) || !slices.Contains(fps, fp) || len(fps) != 200 {
-		t.Fatalf("%d fingerprints (sorted %v, the VIN's in: %v), want 200", len(fps), slices.IsSorted(fps), slices.Contains(fps, fp))
+	if !slices.IsSorted(fps) || !slices.Contains(fps, fp[0]) || len(fps) != 200 {
+		t.Fatalf("%d fingerprints (sorted %v, the VIN's in: %v), want 200", len(fps), slices.IsSorted(fps), slices.Contains(fps, fp[0]))
+	}
+	if n, err := r.AlertCount(); err != nil || n != 200 {
+		t.Fatalf("AlertCount %d, %v; want 200", n, err)
 	}
 }
 
