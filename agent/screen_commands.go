@@ -111,7 +111,7 @@ func screenIndex(ctx context.Context, cfgPath, alertsPath string) (*match.Index,
 		if err != nil {
 			return nil, 0, err
 		}
-		rep, err := store.Open(ctx, cfg.Store.Path, kp, store.Options{})
+		rep, err := store.Open(ctx, cfg.Store.Path, kp, match.WithTerms(store.Options{}))
 		if err != nil {
 			return nil, 0, err
 		}

@@ -87,6 +87,10 @@ type Options struct {
 type Replica struct {
 	db    *bolt.DB
 	rings atomic.Pointer[keyset]
+	// active is the keyring of the active key generation, read without a
+	// transaction where only record keys are needed (TermFingerprints); set
+	// at Open and when a rotation finishes.
+	active atomic.Pointer[keyring]
 	salt  []byte
 	log   *slog.Logger
 	now   func() time.Time
@@ -230,6 +234,7 @@ func (r *Replica) init(key, next []byte) error {
 		}
 		ks := keyset{gen: active}
 		r.rings.Store(&ks)
+		r.active.Store(active)
 		if format == 1 {
 			if err := r.upgrade(tx, active); err != nil {
 				return fmt.Errorf("upgrade replica from format 1: %w", err)

@@ -277,7 +277,17 @@ func (r *Replica) Rotate(ctx context.Context, newKey KeyProvider, chunk int, pro
 			break
 		}
 	}
-	return r.update(r.finishRotation)
+	if err := r.update(r.finishRotation); err != nil {
+		return err
+	}
+	return r.db.View(func(tx *bolt.Tx) error {
+		ring := r.keys()[binary.BigEndian.Uint32(tx.Bucket(bucketMeta).Get(metaKeyGen))]
+		if ring == nil {
+			return fmt.Errorf("%w: rotated key generation not loaded", ErrWrongKey)
+		}
+		r.active.Store(ring)
+		return nil
+	})
 }
 
 // startRotation writes the rotation record, or checks that the pending

@@ -227,18 +227,17 @@ func (r *Replica) TermsReady() (bool, error) {
 // hashes, as EachTermFingerprint gives them. They change with the data
 // key.
 func (r *Replica) TermFingerprints(terms []string) ([]uint64, error) {
+	// No transaction: only the active key is needed, and it changes only
+	// when a rotation finishes (r.active follows).
+	ring := r.active.Load()
+	if ring == nil {
+		return nil, fmt.Errorf("%w: no active key", ErrWrongKey)
+	}
 	out := make([]uint64, len(terms))
-	err := r.db.View(func(tx *bolt.Tx) error {
-		st, err := r.state(tx)
-		if err != nil {
-			return err
-		}
-		for i, t := range terms {
-			out[i] = binary.BigEndian.Uint64(st.ring.recordKey("term", t))
-		}
-		return nil
-	})
-	return out, err
+	for i, t := range terms {
+		out[i] = binary.BigEndian.Uint64(ring.recordKey("term", t))
+	}
+	return out, nil
 }
 
 // EachTermFingerprint calls fn with the fingerprint of every term the

@@ -226,6 +226,15 @@ func TestTermIndexRotation(t *testing.T) {
 	if got, _ := r.AlertsByTerm("plate\x00UPD"); !slices.Equal(ids(got), []string{"N1", "S0299"}) {
 		t.Fatalf("plate UPD after the rotation: %v", ids(got))
 	}
+	// Fingerprints follow the new key.
+	fp, err := r.TermFingerprints([]string{"plate\x00UPD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	if err := r.EachTermFingerprint(ctx, func(f uint64) { found = found || f == fp[0] }); err != nil || !found {
+		t.Fatalf("the rotated index does not hold the fingerprint TermFingerprints gives: %v", err)
+	}
 }
 
 // The index is trusted only as built by this term function: a replica

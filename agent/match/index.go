@@ -32,14 +32,19 @@ import (
 // See docs/architecture.md, "Memory model". It is safe for concurrent
 // lookups with one writer at a time.
 type Index struct {
-	mu     sync.RWMutex
-	src    AlertSource
-	mem    *memAlerts   // src when the index has no replica, else nil
-	seed   maphash.Seed // keys the fingerprints: random per index
-	fps    hashSlots    // fingerprint of a term -> slots of the alerts carrying it
-	slots  slots
-	names  *name.Index
-	bySlot []uint32 // name entry -> slot, 0 when removed
+	mu    sync.RWMutex
+	src   AlertSource
+	mem   *memAlerts   // src when the index has no replica, else nil
+	seed  maphash.Seed // keys the fingerprints: random per index
+	fps   hashSlots    // fingerprint of a term -> slots of the alerts carrying it
+	slots slots
+	// byTerm, when the replica keeps a term index, is where identifiers
+	// are looked up: alerts without names then take no slot, only their
+	// terms' fingerprints in termFPs. nil otherwise.
+	byTerm  termIndex
+	termFPs fpSet
+	names   *name.Index
+	bySlot  []uint32 // name entry -> slot, 0 when removed
 	// threshold is the name score from which a name match is a hit.
 	threshold float64
 	nameHits  int // hits one name produces at most
@@ -111,10 +116,16 @@ func nameEntry(a *store.Alert, id uint32) (name.Entry, bool) {
 	return name.Entry{}, false
 }
 
-// Len returns the number of alerts indexed.
+// Len returns the number of alerts indexed: with a term index, the number
+// the replica holds.
 func (ix *Index) Len() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
+	if ix.byTerm != nil {
+		if n, err := ix.byTerm.AlertCount(); err == nil {
+			return n
+		}
+	}
 	return ix.slots.live
 }
 
@@ -178,7 +189,7 @@ func (ix *Index) ReplaceWith(fresh *Index) {
 	defer fresh.mu.Unlock()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	ix.src, ix.mem, ix.seed, ix.fps = fresh.src, fresh.mem, fresh.seed, fresh.fps
+	ix.src, ix.mem, ix.seed, ix.fps, ix.byTerm, ix.termFPs = fresh.src, fresh.mem, fresh.seed, fresh.fps, fresh.byTerm, fresh.termFPs
 	ix.slots, ix.names, ix.bySlot = fresh.slots, fresh.names, fresh.bySlot
 }
 
@@ -192,6 +203,23 @@ func (ix *Index) Put(a store.Alert) {
 		ix.mem.put(a)
 	}
 	terms := Terms(&a)
+	if ix.byTerm != nil && !hasName(&a) {
+		if fps, err := ix.byTerm.TermFingerprints(terms); err == nil {
+			ix.mu.Lock()
+			defer ix.mu.Unlock()
+			if ix.slots.byID.bulk {
+				// Load gives only alerts with names: nothing to replace.
+			} else if slot, ok := ix.slots.find(a.ID); ok { // it had names before
+				ix.remove(slot)
+			}
+			for _, fp := range fps {
+				ix.termFPs.add(fp)
+			}
+			return
+		}
+		// The replica cannot say where it files the terms: the alert takes
+		// a slot, as without a term index, so that it is still found.
+	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	slot, ok := uint32(0), false
@@ -388,6 +416,9 @@ func (ix *Index) lookup(it devices.Item, now time.Time) ([]Candidate, error) {
 	if err != nil {
 		return nil, err
 	}
+	if as, err = ix.readByTerm(t, now, as); err != nil {
+		return nil, err
+	}
 	var out []Candidate
 	for _, a := range as {
 		// A fingerprint is a hint: the alert read must carry the term
@@ -413,6 +444,35 @@ func (ix *Index) lookup(it devices.Item, now time.Time) ([]Candidate, error) {
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// readByTerm adds to as the alerts the replica's term index files under
+// t, when there is one and its fingerprint is held, not those already in
+// as.
+func (ix *Index) readByTerm(t string, now time.Time, as []store.Alert) ([]store.Alert, error) {
+	if ix.byTerm == nil {
+		return as, nil
+	}
+	fps, err := ix.byTerm.TermFingerprints([]string{t})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
+	}
+	ix.mu.RLock()
+	held := ix.termFPs.contains(fps[0])
+	ix.mu.RUnlock()
+	if !held {
+		return as, nil
+	}
+	found, err := ix.byTerm.AlertsByTerm(t)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
+	}
+	for _, a := range found {
+		if !a.Expired(now) && !slices.ContainsFunc(as, func(o store.Alert) bool { return o.ID == a.ID }) {
+			as = append(as, a)
+		}
+	}
+	return as, nil
 }
 
 // nameMatch is a name match whose alert is still to be read.

@@ -2,6 +2,7 @@ package match
 
 import (
 	"context"
+	"slices"
 
 	"github.com/borderpost/borderpost/store"
 )
@@ -16,10 +17,37 @@ func Load(ctx context.Context, rep *store.Replica, o Options) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The replica holds each ID once: the index is built in bulk, its
-	// tables sorted once at the end.
-	ix := newIndex(o, rep, n, true)
-	if err := rep.Alerts(ctx, func(al store.Alert) error { ix.Put(al); return nil }); err != nil {
+	ready, err := rep.TermsReady()
+	if err != nil {
+		return nil, err
+	}
+	if !ready {
+		// The replica holds each ID once: the index is built in bulk, its
+		// tables sorted once at the end.
+		ix := newIndex(o, rep, n, true)
+		if err := rep.Alerts(ctx, func(al store.Alert) error { ix.Put(al); return nil }); err != nil {
+			return nil, err
+		}
+		ix.seal()
+		return ix, nil
+	}
+	// Identifiers stay in the replica's term index: memory takes its
+	// fingerprints (ascending, as the replica gives them) and the alerts
+	// with names.
+	ix := newIndex(o, rep, 0, true)
+	ix.byTerm = rep
+	ix.termFPs.sorted = make([]uint64, 0, n)
+	if err := rep.EachTermFingerprint(ctx, func(fp uint64) { ix.termFPs.sorted = append(ix.termFPs.sorted, fp) }); err != nil {
+		return nil, err
+	}
+	ix.termFPs.sorted = slices.Clip(ix.termFPs.sorted)
+	err = rep.Alerts(ctx, func(al store.Alert) error {
+		if hasName(&al) {
+			ix.Put(al)
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	ix.seal()

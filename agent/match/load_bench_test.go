@@ -19,6 +19,7 @@ import (
 var (
 	benchAlerts = flag.Int("alerts", 100000, "alerts in the replica of the Load benchmarks")
 	benchNames  = flag.Float64("names", 0.02, "share of persons and companies in it")
+	benchTerms  = flag.Bool("terms", true, "the replica keeps the term index (WithTerms), as the agent's do")
 )
 
 // benchReplica writes a replica of n alerts, a share of them persons and
@@ -32,7 +33,11 @@ func benchReplica(b *testing.B, n int, names float64) (*store.Replica, []devices
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	rep, err := store.Open(ctx, filepath.Join(dir, "replica.db"), store.KeyFile{Path: keyPath}, store.Options{})
+	o := store.Options{}
+	if *benchTerms {
+		o = WithTerms(o)
+	}
+	rep, err := store.Open(ctx, filepath.Join(dir, "replica.db"), store.KeyFile{Path: keyPath}, o)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -91,7 +96,9 @@ func heapInUse() uint64 {
 
 // BenchmarkLoad starts matching from a replica on disk (-alerts, -names)
 // and reports the index's heap; then the lookups of plates held and not
-// held, and of persons held. go test -run X -bench Load ./agent/match -args -alerts 1000000 -names 0.02
+// held, and of persons held; then the latency of plate lookups while a
+// 200,000-alert delta is applied.
+// go test -run X -bench Load ./agent/match -args -alerts 1000000 -names 0.02 -terms=true
 func BenchmarkLoad(b *testing.B) {
 	rep, plates, people := benchReplica(b, *benchAlerts, *benchNames)
 	var ix *Index

@@ -12,15 +12,18 @@ import (
 )
 
 // openReplica returns a fresh replica in a test directory, at time now.
-func openReplica(t *testing.T) *store.Replica {
+func openReplica(t *testing.T) *store.Replica { return openReplicaWith(t, store.Options{}) }
+
+// openReplicaWith is openReplica with options (WithTerms).
+func openReplicaWith(t *testing.T, o store.Options) *store.Replica {
 	t.Helper()
 	dir := t.TempDir()
 	keyPath := filepath.Join(dir, "data.key")
 	if err := store.WriteKeyFile(keyPath); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := store.Open(context.Background(), filepath.Join(dir, "replica.db"), store.KeyFile{Path: keyPath},
-		store.Options{Now: func() time.Time { return now }})
+	o.Now = func() time.Time { return now }
+	rep, err := store.Open(context.Background(), filepath.Join(dir, "replica.db"), store.KeyFile{Path: keyPath}, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +67,11 @@ var (
 // though its fingerprint is still indexed, and a replica it cannot read
 // fails the lookup rather than answer "no hit".
 func TestLoadedIndexReadsAlertsFromReplica(t *testing.T) {
-	rep := openReplica(t)
+	t.Run("alerts in slots", func(t *testing.T) { testLoadedIndex(t, openReplica(t), false) })
+	t.Run("identifiers in the term index", func(t *testing.T) { testLoadedIndex(t, openReplicaWith(t, WithTerms(store.Options{})), true) })
+}
+
+func testLoadedIndex(t *testing.T, rep *store.Replica, byTerm bool) {
 	person := alert("p1", store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Surname: "Kowalczyk", Forenames: "Agnieszka"}})
 	applyChange(t, rep, 1, []store.Alert{carAlert, person}, nil)
 	ix, err := Load(context.Background(), rep, Options{})
@@ -73,6 +80,9 @@ func TestLoadedIndexReadsAlertsFromReplica(t *testing.T) {
 	}
 	if ix.Len() != 2 {
 		t.Fatalf("Len %d, want 2", ix.Len())
+	}
+	if (ix.byTerm != nil) != byTerm || byTerm && ix.slots.live != 1 {
+		t.Fatalf("term index used %v, want %v; %d alerts in slots", ix.byTerm != nil, byTerm, ix.slots.live)
 	}
 	got := mustLookup(t, ix, plateItem, now)
 	if len(got) != 1 || got[0].Alert.ID != "car" || got[0].Alert.Action != "seize" {
@@ -187,5 +197,13 @@ func TestNameLimitAppliesAfterExpiry(t *testing.T) {
 	got = mustLookup(t, ix, q, now)
 	if len(got) != 1 || got[0].Alert.ID != next.ID {
 		t.Fatalf("best alert expired: got %+v, want the next best %s", got, next.ID)
+	}
+}
+
+// The term function's version is stable, so replicas keep their index
+// from one start to the next.
+func TestTermsVersionIsStable(t *testing.T) {
+	if v := TermsVersion(); v == "" || v != TermsVersion() {
+		t.Fatalf("TermsVersion %q then %q", v, TermsVersion())
 	}
 }

@@ -132,7 +132,7 @@ func (a *Agent) openScopes(ctx context.Context, sa savedAssignment) error {
 // openScope opens (creating if need be) a scope's replica and loads its
 // match index.
 func (a *Agent) openScope(ctx context.Context, name string) (*alertSet, error) {
-	rep, err := store.Open(ctx, store.ScopePath(a.cfg.Store.Path, name), a.kp, store.Options{Logger: a.log.With("scope", name), Compact: true})
+	rep, err := store.Open(ctx, store.ScopePath(a.cfg.Store.Path, name), a.kp, match.WithTerms(store.Options{Logger: a.log.With("scope", name), Compact: true}))
 	if err != nil {
 		return nil, fmt.Errorf("open the replica of scope %s: %w", name, err)
 	}
@@ -149,7 +149,7 @@ func (a *Agent) openScope(ctx context.Context, name string) (*alertSet, error) {
 // purgeScopeFile removes a closed scope replica from disk and audits it.
 func (a *Agent) purgeScopeFile(ctx context.Context, name, path string) error {
 	n := -1
-	if rep, err := store.Open(ctx, path, a.kp, store.Options{Logger: a.log}); err == nil {
+	if rep, err := store.Open(ctx, path, a.kp, match.WithTerms(store.Options{Logger: a.log})); err == nil {
 		n = 0
 		rep.Alerts(ctx, func(store.Alert) error { n++; return nil })
 		rep.Close()
