@@ -199,14 +199,15 @@ func (ix *Index) fingerprint(t string) uint64 { return maphash.String(ix.seed, t
 // Put adds or replaces an alert. An index with a replica expects the
 // alert to be in the replica already (a committed change).
 func (ix *Index) Put(a store.Alert) {
+	terms := Terms(&a)
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
 	if ix.mem != nil {
 		ix.mem.put(a)
 	}
-	terms := Terms(&a)
 	if ix.byTerm != nil && !hasName(&a) {
+		// Keyed hashes only, no transaction: cheap under the lock.
 		if fps, err := ix.byTerm.TermFingerprints(terms); err == nil {
-			ix.mu.Lock()
-			defer ix.mu.Unlock()
 			if ix.slots.byID.bulk {
 				// Load gives only alerts with names: nothing to replace.
 			} else if slot, ok := ix.slots.find(a.ID); ok { // it had names before
@@ -220,8 +221,6 @@ func (ix *Index) Put(a store.Alert) {
 		// The replica cannot say where it files the terms: the alert takes
 		// a slot, as without a term index, so that it is still found.
 	}
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
 	slot, ok := uint32(0), false
 	if !ix.slots.byID.bulk {
 		slot, ok = ix.slots.find(a.ID)
@@ -374,13 +373,13 @@ func (ix *Index) Lookup(it devices.Item, now time.Time) ([]Candidate, error) {
 	return out, nil
 }
 
-// read returns the alerts held under ids, at the same positions; a zero
-// Alert stands for one gone or expired at now.
-func (ix *Index) read(ids []string, now time.Time) ([]store.Alert, error) {
+// read returns the alerts src holds under ids, at the same positions; a
+// zero Alert stands for one gone or expired at now.
+func read(src AlertSource, ids []string, now time.Time) ([]store.Alert, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	as, err := ix.src.AlertsByID(ids)
+	as, err := src.AlertsByID(ids)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %d alerts: %w", ErrUnreadable, len(ids), err)
 	}
@@ -401,23 +400,35 @@ func (ix *Index) lookup(it devices.Item, now time.Time) ([]Candidate, error) {
 		value = it.Country + " " + it.Value
 	}
 	t := term(it.Kind, value)
-	fp := ix.fingerprint(t)
 	var ids []string
 	t0 := now.UnixNano()
 	ix.mu.RLock()
-	ix.fps.each(fp, func(slot uint32) bool {
+	src, byTerm := ix.src, ix.byTerm
+	ix.fps.each(ix.fingerprint(t), func(slot uint32) bool {
 		if ix.slots.liveAt(slot, t0) && !slices.Contains(ids, ix.slots.id(slot)) {
 			ids = append(ids, ix.slots.id(slot))
 		}
 		return true
 	})
+	inTermIndex := false
+	if byTerm != nil {
+		// Keyed hashes only, no transaction: cheap under the lock.
+		fps, err := byTerm.TermFingerprints([]string{t})
+		if err != nil {
+			ix.mu.RUnlock()
+			return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
+		}
+		inTermIndex = ix.termFPs.contains(fps[0])
+	}
 	ix.mu.RUnlock()
-	as, err := ix.read(ids, now)
+	as, err := read(src, ids, now)
 	if err != nil {
 		return nil, err
 	}
-	if as, err = ix.readByTerm(t, now, as); err != nil {
-		return nil, err
+	if inTermIndex {
+		if as, err = readByTerm(byTerm, t, now, as); err != nil {
+			return nil, err
+		}
 	}
 	var out []Candidate
 	for _, a := range as {
@@ -447,23 +458,9 @@ func (ix *Index) lookup(it devices.Item, now time.Time) ([]Candidate, error) {
 }
 
 // readByTerm adds to as the alerts the replica's term index files under
-// t, when there is one and its fingerprint is held, not those already in
-// as.
-func (ix *Index) readByTerm(t string, now time.Time, as []store.Alert) ([]store.Alert, error) {
-	if ix.byTerm == nil {
-		return as, nil
-	}
-	fps, err := ix.byTerm.TermFingerprints([]string{t})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
-	}
-	ix.mu.RLock()
-	held := ix.termFPs.contains(fps[0])
-	ix.mu.RUnlock()
-	if !held {
-		return as, nil
-	}
-	found, err := ix.byTerm.AlertsByTerm(t)
+// t, not those already in as.
+func readByTerm(byTerm termIndex, t string, now time.Time, as []store.Alert) ([]store.Alert, error) {
+	found, err := byTerm.AlertsByTerm(t)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
 	}
@@ -495,6 +492,7 @@ func (ix *Index) LookupName(it devices.Item, now time.Time, threshold float64, l
 	var found []nameMatch
 	t := now.UnixNano()
 	ix.mu.RLock()
+	src := ix.src
 	for ask := limit; ; {
 		ms := ix.names.Search(q, threshold, ask)
 		found = found[:0]
@@ -523,7 +521,7 @@ func (ix *Index) LookupName(it devices.Item, now time.Time, threshold float64, l
 	for i, f := range found {
 		ids[i] = f.id
 	}
-	as, err := ix.read(ids, now)
+	as, err := read(src, ids, now)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package match
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -205,5 +206,47 @@ func TestNameLimitAppliesAfterExpiry(t *testing.T) {
 func TestTermsVersionIsStable(t *testing.T) {
 	if v := TermsVersion(); v == "" || v != TermsVersion() {
 		t.Fatalf("TermsVersion %q then %q", v, TermsVersion())
+	}
+}
+
+// Lookups go on while a snapshot's rebuilt index is swapped in and deltas
+// arrive (run with -race).
+func TestLookupsDuringReplaceAndApply(t *testing.T) {
+	rep := openReplicaWith(t, WithTerms(store.Options{}))
+	person := alert("p1", store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Surname: "Kowalczyk", Forenames: "Agnieszka"}})
+	applyChange(t, rep, 1, []store.Alert{carAlert, person}, nil)
+	ix, err := Load(context.Background(), rep, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	errs := make(chan error, 1)
+	go func() {
+		defer close(errs)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			got, err := ix.MatchAll([]devices.Item{plateItem, {Kind: devices.KindPerson, Value: "Agnieszka Kowalczyk"}}, now)
+			if err != nil || len(got[0]) != 1 || len(got[1]) != 1 {
+				errs <- fmt.Errorf("during swaps: %v, %v", got, err)
+				return
+			}
+		}
+	}()
+	for i := range 20 {
+		fresh, err := Load(context.Background(), rep, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ix.ReplaceWith(fresh)
+		box := alert(fmt.Sprintf("box%d", i), store.Subject{Kind: store.SubjectContainer, Container: &store.Container{Number: "CSQU3054383"}})
+		ix.Apply(store.Change{Upserts: []store.Alert{box}})
+	}
+	close(done)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
 	}
 }
