@@ -266,6 +266,41 @@ func (r *Replica) EachTermFingerprint(ctx context.Context, fn func(fp uint64)) e
 	})
 }
 
+// EachAlertByTerm calls fn with every alert the term index files under
+// any of terms, not expired at the replica's clock, inside one read
+// transaction, stopping at fn's first error. An alert filed under two of
+// the terms comes twice.
+func (r *Replica) EachAlertByTerm(ctx context.Context, terms []string, fn func(Alert) error) error {
+	now := r.now()
+	return r.db.View(func(tx *bolt.Tx) error {
+		st, err := r.state(tx)
+		if err != nil {
+			return err
+		}
+		if st.gen.terms == nil {
+			return nil
+		}
+		for _, term := range terms {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			list := st.gen.terms.Get(st.ring.recordKey("term", term))
+			for i := 0; i+32 <= len(list); i += 32 {
+				a, found, err := st.gen.get(st.ks, list[i:i+32])
+				if err != nil {
+					return err
+				}
+				if found && !a.Expired(now) {
+					if err := fn(a); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	})
+}
+
 // AlertsByTerm returns the alerts the term index files under term and
 // not expired at the replica's clock, in one read transaction. The caller
 // still checks that each carries the identifier it looks up.

@@ -138,6 +138,10 @@ func TestTermIndexFollowsApplyAndPurge(t *testing.T) {
 	if got, _ := r.AlertsByTerm("vin\x00WVW1"); !slices.Equal(ids(got), []string{"CAR"}) {
 		t.Fatalf("vin: %v", ids(got))
 	}
+	var each []Alert
+	if err := r.EachAlertByTerm(ctx, []string{"vin\x00WVW1", "plate\x00NONE", "plate\x00PL00007"}, func(a Alert) error { each = append(each, a); return nil }); err != nil || !slices.Equal(ids(each), []string{"CAR", "S0007"}) {
+		t.Fatalf("EachAlertByTerm: %v, %v", ids(each), err)
+	}
 	n, err := r.PurgeExpired(ctx, time.Now().Add(2*time.Hour))
 	if err != nil || n != 1 {
 		t.Fatalf("purged %d, %v", n, err)

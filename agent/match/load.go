@@ -41,7 +41,8 @@ func Load(ctx context.Context, rep *store.Replica, o Options) (*Index, error) {
 		return nil, err
 	}
 	ix.termFPs.sorted = slices.Clip(ix.termFPs.sorted)
-	err = rep.Alerts(ctx, func(al store.Alert) error {
+	// Only the alerts with names are decrypted, through their shards.
+	err = rep.EachAlertByTerm(ctx, nameShardTerms(), func(al store.Alert) error {
 		if hasName(&al) {
 			ix.Put(al)
 		}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash/fnv"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/borderpost/borderpost/store"
@@ -19,6 +21,7 @@ type termIndex interface {
 	TermFingerprints(terms []string) ([]uint64, error)
 	EachTermFingerprint(ctx context.Context, fn func(fp uint64)) error
 	AlertsByTerm(term string) ([]store.Alert, error)
+	EachAlertByTerm(ctx context.Context, terms []string, fn func(store.Alert) error) error
 	AlertCount() (int, error)
 }
 
@@ -27,8 +30,44 @@ type termIndex interface {
 // agent's replicas passes through it, since a replica written without it
 // has its term index rebuilt at the next start.
 func WithTerms(o store.Options) store.Options {
-	o.Terms, o.TermsVersion = Terms, TermsVersion()
+	o.Terms, o.TermsVersion = storeTerms, TermsVersion()
 	return o
+}
+
+// nameShards is how many lists of persons and companies the term index
+// keeps (storeTerms): enough that a name's upsert rewrites a short list
+// (about 500 alert keys at two million names), few enough that Load
+// reads them all quickly.
+const nameShards = 4096
+
+// storeTerms is the term function the replica's term index is built
+// with: an alert's identifiers (Terms) and, for a person or company, the
+// name shard it belongs to, so that Load reads the alerts with names
+// without decrypting the others.
+func storeTerms(a *store.Alert) []string {
+	ts := Terms(a)
+	if hasName(a) {
+		ts = append(ts, nameShard(a.ID))
+	}
+	return ts
+}
+
+// nameShard is the term of an alert ID's name shard: FNV-1a of the ID
+// (stable across processes, unlike maphash), modulo nameShards. No
+// identifier term starts with a zero byte.
+func nameShard(id string) string {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return "\x00names\x00" + strconv.Itoa(int(h.Sum32()%nameShards))
+}
+
+// nameShardTerms returns every name shard's term.
+func nameShardTerms() []string {
+	ts := make([]string, nameShards)
+	for i := range ts {
+		ts[i] = "\x00names\x00" + strconv.Itoa(i)
+	}
+	return ts
 }
 
 // TermsVersion names what Terms gives: a hash of the terms of sample
@@ -48,13 +87,14 @@ func TermsVersion() string {
 		{Kind: store.SubjectPhone, Phone: "+49 (30) 123 4567"},
 		{Kind: store.SubjectEmail, Email: "Ops@Example.ORG"},
 	}
+	samples = append(samples, store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Surname: "X"}})
 	h := sha256.New()
 	for _, s := range samples {
-		a := store.Alert{Subject: s}
-		h.Write([]byte(strings.Join(Terms(&a), "\x01")))
+		a := store.Alert{ID: "A-0001", Subject: s}
+		h.Write([]byte(strings.Join(storeTerms(&a), "\x01")))
 		h.Write([]byte{0})
 	}
-	return "terms-1-" + hex.EncodeToString(h.Sum(nil)[:8])
+	return "terms-2-" + hex.EncodeToString(h.Sum(nil)[:8])
 }
 
 // hasName reports whether an alert has names for the name index.
