@@ -104,6 +104,7 @@ type Replica struct {
 	// replica keeps none.
 	terms        TermFunc
 	termsVersion []byte
+	rebuild      []termTarget // term indexes Open must rebuild after init
 }
 
 // Open opens or creates the replica at path, asking kp for the data key. It
@@ -158,9 +159,18 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 		db.Close()
 		return nil, err
 	}
+	for _, t := range r.rebuild {
+		if err := r.rebuildTerms(ctx, t); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("rebuild the term index of alert generation %d: %w", t.num, err)
+		}
+	}
+	r.rebuild = nil
 	// Sorted runs of a snapshot a kill interrupted: no snapshot can be
 	// loading now, since this process holds the file.
-	if stale, _ := filepath.Glob(path + ".snapshot-*"); len(stale) > 0 {
+	terms, _ := filepath.Glob(path + ".terms-*") // runs of a term index rebuild a kill interrupted
+	if stale, _ := filepath.Glob(path + ".snapshot-*"); len(stale)+len(terms) > 0 {
+		stale = append(stale, terms...)
 		for _, d := range stale {
 			os.RemoveAll(d)
 		}
@@ -246,7 +256,9 @@ func (r *Replica) init(key, next []byte) error {
 		if err := r.recoverSnapshot(tx); err != nil {
 			return err
 		}
-		return r.ensureTerms(tx)
+		var err error
+		r.rebuild, err = r.ensureTerms(tx)
+		return err
 	})
 }
 

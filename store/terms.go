@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -124,23 +125,27 @@ func recordIndex(list, k []byte) int {
 	return -1
 }
 
-// ensureTerms runs at Open. With a term function, the term index of the
-// active generation (and of a rotation's new one) is rebuilt unless it
-// carries this function's version; without one, the indexes lose their
-// version, since this process's writes will not keep them.
-func (r *Replica) ensureTerms(tx *bolt.Tx) error {
+// termTarget is a generation whose term index Open must rebuild.
+type termTarget struct {
+	num  uint64
+	ring *keyring
+}
+
+// ensureTerms runs at Open, in its first transaction. With a term
+// function, the term index of the active generation (and of a rotation's
+// new one) that does not carry this function's version is emptied and
+// left for rebuildTerms; without one, the indexes lose their version,
+// since this process's writes will not keep them.
+func (r *Replica) ensureTerms(tx *bolt.Tx) ([]termTarget, error) {
 	meta := tx.Bucket(bucketMeta)
-	type target struct {
-		num  uint64
-		ring *keyring
-	}
 	ks := r.keys()
-	targets := []target{{binary.BigEndian.Uint64(meta.Get(metaAlertGen)), ks[binary.BigEndian.Uint32(meta.Get(metaKeyGen))]}}
+	targets := []termTarget{{binary.BigEndian.Uint64(meta.Get(metaAlertGen)), ks[binary.BigEndian.Uint32(meta.Get(metaKeyGen))]}}
 	if rot, err := readRotation(tx); err != nil {
-		return err
+		return nil, err
 	} else if rot != nil && ks[rot.To] != nil {
-		targets = append(targets, target{rot.Dst, ks[rot.To]})
+		targets = append(targets, termTarget{rot.Dst, ks[rot.To]})
 	}
+	var rebuild []termTarget
 	for _, t := range targets {
 		parent := tx.Bucket(genName(t.num))
 		if parent == nil || t.ring == nil {
@@ -150,7 +155,7 @@ func (r *Replica) ensureTerms(tx *bolt.Tx) error {
 		if r.terms == nil {
 			if tb != nil && tb.Get(termsVersionKey) != nil {
 				if err := tb.Delete(termsVersionKey); err != nil {
-					return err
+					return nil, err
 				}
 			}
 			continue
@@ -158,43 +163,128 @@ func (r *Replica) ensureTerms(tx *bolt.Tx) error {
 		if tb != nil && bytes.Equal(tb.Get(termsVersionKey), r.termsVersion) {
 			continue
 		}
-		if err := r.rebuildTerms(tx, parent, t.num, ks, t.ring); err != nil {
-			return fmt.Errorf("rebuild the term index of alert generation %d: %w", t.num, err)
+		if tb != nil {
+			if err := parent.DeleteBucket(bucketTerms); err != nil {
+				return nil, err
+			}
 		}
+		if _, err := parent.CreateBucket(bucketTerms); err != nil {
+			return nil, err
+		}
+		rebuild = append(rebuild, t)
 	}
-	return nil
+	return rebuild, nil
 }
 
-// rebuildTerms replaces a generation's term index with one built from its
-// alerts, and marks it with the term function's version.
-func (r *Replica) rebuildTerms(tx *bolt.Tx, parent *bolt.Bucket, num uint64, ks keyset, ring *keyring) error {
-	if parent.Bucket(bucketTerms) != nil {
-		if err := parent.DeleteBucket(bucketTerms); err != nil {
-			return err
-		}
-	}
-	if _, err := parent.CreateBucket(bucketTerms); err != nil {
-		return err
-	}
-	g, err := openGeneration(tx, num)
-	if err != nil {
-		return err
-	}
-	r.indexTerms(g, ring)
+// termRunDir is where a term index rebuild spills its sorted runs.
+func termRunDir(dbPath string, gen uint64) string { return fmt.Sprintf("%s.terms-%d", dbPath, gen) }
+
+// rebuildTerms fills a generation's emptied term index from its alerts,
+// as a snapshot loads: the (term, alert) pairs are sorted (spilled beside
+// the file when large), then written in key order in transactions of
+// bulkChunk entries, each term's list whole. Random inserts in one
+// transaction would take hours at a million alerts. The version is
+// written last: a kill leaves the index unversioned, rebuilt at the next
+// Open. Nothing else writes the replica meanwhile (Open runs it).
+func (r *Replica) rebuildTerms(ctx context.Context, t termTarget) error {
+	load := bulkLoader{dir: termRunDir(r.Path(), t.num)}
+	os.RemoveAll(load.dir)
+	defer load.remove()
 	n := 0
-	c := g.alerts.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		a, err := decodeAlert(ks, k, v)
+	err := r.db.View(func(tx *bolt.Tx) error {
+		g, err := openGeneration(tx, t.num)
 		if err != nil {
 			return err
 		}
-		if err := g.addTerms(k, &a); err != nil {
+		keys := generation{termsOf: r.terms, termRing: t.ring}
+		ks := r.keys()
+		c := g.alerts.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			a, err := decodeAlert(ks, k, v)
+			if err != nil {
+				return err
+			}
+			for _, tk := range keys.termKeys(&a) {
+				e := make([]byte, 0, len(tk)+len(k))
+				if err := load.add(append(append(e, tk...), k...), nil); err != nil {
+					return err
+				}
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	m, err := load.merge()
+	if err != nil {
+		return err
+	}
+	defer m.close()
+	var term, list []byte
+	for more := true; more; {
+		err := r.bulkUpdate(func(tx *bolt.Tx) error {
+			g, err := openGeneration(tx, t.num)
+			if err != nil {
+				return err
+			}
+			if g.terms == nil {
+				return fmt.Errorf("%w: term index of generation %d vanished", ErrCorrupt, t.num)
+			}
+			g.terms.FillPercent = 1
+			for range bulkChunk {
+				e, ok, err := m.next()
+				if err != nil {
+					return err
+				}
+				if !ok {
+					more = false
+					break
+				}
+				if len(e.key) != 64 {
+					return fmt.Errorf("%w: bad term entry", ErrCorrupt)
+				}
+				if term != nil && bytes.Equal(term, e.key[:32]) {
+					list = append(list, e.key[32:]...)
+					continue
+				}
+				if term != nil {
+					if err := g.terms.Put(term, list); err != nil {
+						return err
+					}
+				}
+				term, list = bytes.Clone(e.key[:32]), bytes.Clone(e.key[32:])
+			}
+			if !more && term != nil {
+				return g.terms.Put(term, list)
+			}
+			return nil
+		})
+		if err != nil {
 			return err
 		}
-		n++
 	}
-	r.log.Info("term index rebuilt", "generation", num, "alerts", n)
-	return r.markTerms(g)
+	if err := r.db.Sync(); err != nil {
+		return err
+	}
+	err = r.update(func(tx *bolt.Tx) error {
+		g, err := openGeneration(tx, t.num)
+		if err != nil {
+			return err
+		}
+		if err := g.terms.Put(termsCountKey, u64(uint64(n))); err != nil {
+			return err
+		}
+		return r.markTerms(g)
+	})
+	if err == nil {
+		r.log.Info("term index rebuilt", "generation", t.num, "alerts", n)
+	}
+	return err
 }
 
 // markTerms gives a generation's term index the term function's version,

@@ -283,3 +283,32 @@ func TestTermIndexRebuiltAtOpen(t *testing.T) {
 		t.Fatal("a term function without a version was accepted")
 	}
 }
+
+// A rebuild writes in transactions of bulkChunk entries; a term carried
+// by more alerts than that straddles two of them and is still one whole
+// list.
+func TestTermIndexRebuildAcrossChunks(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "r.db")
+	r := openTest(t, path, testKey(1))
+	var ups []Alert
+	shared := 0
+	for i := range bulkChunk + 6000 {
+		p := fmt.Sprintf("PL%06d", i)
+		if i%12 != 0 {
+			p, shared = "UPD", shared+1
+		}
+		ups = append(ups, plate(fmt.Sprintf("S%06d", i), p, 1))
+	}
+	cur, _ := r.Cursor()
+	if err := r.Apply(ctx, change(cur, map[string]Alert{}, ups, nil)); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	r = openTerms(t, path, testKey(1), "v1")
+	defer r.Close()
+	checkTermIndex(t, r, "rebuilt in chunks")
+	if got, err := r.AlertsByTerm("plate\x00UPD"); err != nil || len(got) != shared || shared <= bulkChunk {
+		t.Fatalf("plate UPD lists %d alerts, want %d (> %d): %v", len(got), shared, bulkChunk, err)
+	}
+}
