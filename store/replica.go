@@ -91,9 +91,9 @@ type Replica struct {
 	// transaction where only record keys are needed (TermFingerprints); set
 	// at Open and when a rotation finishes.
 	active atomic.Pointer[keyring]
-	salt  []byte
-	log   *slog.Logger
-	now   func() time.Time
+	salt   []byte
+	log    *slog.Logger
+	now    func() time.Time
 	// op admits one key rotation or snapshot at a time.
 	op sync.Mutex
 	// syncMu keeps NoSync to the bulk load: every other write transaction
