@@ -87,19 +87,19 @@ type Options struct {
 type Replica struct {
 	db    *bolt.DB
 	rings atomic.Pointer[keyset]
-	// active is the keyring of the active key generation, read without a
-	// transaction where only record keys are needed (TermFingerprints); set
-	// at Open and when a rotation finishes.
-	active atomic.Pointer[keyring]
-	salt   []byte
-	log    *slog.Logger
-	now    func() time.Time
+	salt  []byte
+	log   *slog.Logger
+	now   func() time.Time
 	// op admits one key rotation or snapshot at a time.
 	op sync.Mutex
 	// syncMu keeps NoSync to the bulk load: every other write transaction
 	// holds it shared, a snapshot chunk holds it alone while NoSync is set.
 	syncMu sync.RWMutex
 	ringMu sync.Mutex // serialises keyset replacement
+	// active is the keyring of the active key generation, read without a
+	// transaction where only record keys are needed (TermFingerprints); set
+	// at Open and when a rotation finishes.
+	active atomic.Pointer[keyring]
 	// terms derives the term index's terms (Options.Terms); nil when the
 	// replica keeps none.
 	terms        TermFunc
