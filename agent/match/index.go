@@ -24,13 +24,15 @@ import (
 )
 
 // Index finds the alerts that identifiers and names match. It holds no
-// decrypted alert: identifiers are kept as keyed 64-bit fingerprints of
-// their terms, names in the name index, and each alert only by its ID;
-// the alert behind a match is read from the index's AlertSource (the
-// replica) when the match is made, and a match is a hit only once the
-// alert read confirms it (the term is the alert's, it has not expired).
-// See docs/architecture.md, "Memory model". It is safe for concurrent
-// lookups with one writer at a time.
+// decrypted alert: with a replica that keeps a term index (WithTerms),
+// identifiers are the fingerprints of that index's keys; persons and
+// companies (and, without a term index, every alert) take a slot: the
+// alert's ID, expiry and name entry, their terms as keyed 64-bit
+// fingerprints. The alert behind a match is read from the replica when
+// the match is made, and a match is a hit only once the alert read
+// confirms it (the term is the alert's, it has not expired). See
+// docs/architecture.md, "Memory model". It is safe for concurrent lookups
+// with one writer at a time.
 type Index struct {
 	mu    sync.RWMutex
 	src   AlertSource
@@ -284,10 +286,12 @@ func (ix *Index) remove(slot uint32) {
 	}
 }
 
-// Expire removes from the index every alert expired at now, as the
-// replica's housekeeping purges them from disk (store.Replica.Maintain):
-// their names leave memory then, not at the next restart. It returns how
-// many it removed. The agent calls it as often as it purges the replica.
+// Expire removes from the index every alert with a slot expired at now,
+// as the replica's housekeeping purges them from disk
+// (store.Replica.Maintain): their names leave memory then, not at the
+// next restart (identifiers in the replica's term index leave it with the
+// purge). It returns how many it removed. The agent calls it as often as
+// it purges the replica.
 func (ix *Index) Expire(now time.Time) int {
 	t := now.UnixNano()
 	var due []uint32
