@@ -168,8 +168,20 @@ func (r *Replica) ensureTerms(tx *bolt.Tx) ([]termTarget, error) {
 				return nil, err
 			}
 		}
-		if _, err := parent.CreateBucket(bucketTerms); err != nil {
+		tb, err := parent.CreateBucket(bucketTerms)
+		if err != nil {
 			return nil, err
+		}
+		if alerts := parent.Bucket(bucketAlerts); alerts != nil {
+			if k, _ := alerts.Cursor().First(); k == nil { // a new file: nothing to index
+				if err := tb.Put(termsCountKey, u64(0)); err != nil {
+					return nil, err
+				}
+				if err := tb.Put(termsVersionKey, r.termsVersion); err != nil {
+					return nil, err
+				}
+				continue
+			}
 		}
 		rebuild = append(rebuild, t)
 	}
