@@ -53,7 +53,7 @@ func checkCmd() *cobra.Command {
 				return err
 			}
 			ix := match.NewIndex()
-			rep, err := store.Open(cmd.Context(), cfg.Store.Path, kp, store.Options{LockTimeout: 2 * time.Second})
+			rep, err := store.Open(cmd.Context(), cfg.Store.Path, kp, match.WithTerms(store.Options{LockTimeout: 2 * time.Second}))
 			if err != nil {
 				return err
 			}
@@ -62,7 +62,7 @@ func checkCmd() *cobra.Command {
 				return err
 			}
 			for _, path := range slices.Sorted(maps.Values(scopes)) {
-				srep, err := store.Open(cmd.Context(), path, kp, store.Options{LockTimeout: 2 * time.Second})
+				srep, err := store.Open(cmd.Context(), path, kp, match.WithTerms(store.Options{LockTimeout: 2 * time.Second}))
 				if err != nil {
 					return err
 				}

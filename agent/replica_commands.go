@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/borderpost/borderpost/agent/config"
+	"github.com/borderpost/borderpost/agent/match"
 	"github.com/borderpost/borderpost/agent/post"
 	"github.com/borderpost/borderpost/store"
 	"github.com/borderpost/borderpost/store/atomicfile"
@@ -270,9 +271,9 @@ the replica. Stop the agent first: the replica file is locked while it runs.`,
 // rotateFile re-encrypts one replica file under next. A scope replica
 // that an interrupted run already moved to next is left as it is.
 func rotateFile(ctx context.Context, path string, kp, next store.KeyProvider, chunk int, log *slog.Logger) (before, after store.KeyStatus, err error) {
-	rep, err := store.Open(ctx, path, kp, store.Options{Logger: log, NextKey: next})
+	rep, err := store.Open(ctx, path, kp, match.WithTerms(store.Options{Logger: log, NextKey: next}))
 	if errors.Is(err, store.ErrWrongKey) {
-		if done, err2 := store.Open(ctx, path, next, store.Options{Logger: log}); err2 == nil {
+		if done, err2 := store.Open(ctx, path, next, match.WithTerms(store.Options{Logger: log})); err2 == nil {
 			st, _ := done.KeyStatus()
 			done.Close()
 			return st, st, nil
@@ -345,7 +346,7 @@ func replicaCmd() *cobra.Command {
 			}
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
-			rep, err := store.Open(ctx, cfg.Store.Path, kp, store.Options{Logger: log})
+			rep, err := store.Open(ctx, cfg.Store.Path, kp, match.WithTerms(store.Options{Logger: log}))
 			if err != nil {
 				return err
 			}
@@ -474,7 +475,7 @@ func auditCmd() *cobra.Command {
 				return err
 			}
 			for _, path := range append([]string{cfg.Store.Path}, slices.Sorted(maps.Values(scopes))...) {
-				rep, err := store.Open(cmd.Context(), path, kp, store.Options{})
+				rep, err := store.Open(cmd.Context(), path, kp, match.WithTerms(store.Options{}))
 				if err != nil {
 					return err
 				}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -71,7 +72,7 @@ func screenCmd() *cobra.Command {
 				return err
 			}
 			el := time.Since(start)
-			fmt.Fprintf(cmd.ErrOrStderr(), "screened %d names against %d alerts in %s (%.0f names/s)\n", count, n, el.Round(time.Millisecond), float64(count)/el.Seconds())
+			fmt.Fprintf(cmd.ErrOrStderr(), "screened %d names against %d alerts on persons and companies in %s (%.0f names/s)\n", count, n, el.Round(time.Millisecond), float64(count)/el.Seconds())
 			return nil
 		},
 	}
@@ -85,9 +86,11 @@ func screenCmd() *cobra.Command {
 	return cmd
 }
 
-// screenIndex loads the alerts to screen against.
+// screenIndex loads the alerts to screen against: those on persons and
+// companies, and returns how many. The index keeps no alert: screen
+// reports alert IDs, and the index reads nothing else.
 func screenIndex(ctx context.Context, cfgPath, alertsPath string) (*match.Index, int, error) {
-	ix := match.NewIndex()
+	ix := match.NewIndexOn(alertRefs{}, match.Options{})
 	switch {
 	case alertsPath != "":
 		f, err := os.Open(alertsPath)
@@ -95,24 +98,10 @@ func screenIndex(ctx context.Context, cfgPath, alertsPath string) (*match.Index,
 			return nil, 0, err
 		}
 		defer f.Close()
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 16<<20)
-		line := 0
-		for sc.Scan() {
-			line++
-			if strings.TrimSpace(sc.Text()) == "" {
-				continue
-			}
-			var a store.Alert
-			if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
-				return nil, 0, fmt.Errorf("%s line %d: %w", alertsPath, line, err)
-			}
-			if err := a.Validate(); err != nil {
-				return nil, 0, fmt.Errorf("%s line %d: %w", alertsPath, line, err)
-			}
-			ix.Put(a)
+		if err := readAlertsFile(f, alertsPath, func(a store.Alert) { putNamed(ix, a) }); err != nil {
+			return nil, 0, err
 		}
-		return ix, ix.Len(), sc.Err()
+		return ix, ix.Len(), nil
 	case cfgPath != "":
 		cfg, err := loadConfig(cfgPath)
 		if err != nil {
@@ -122,15 +111,129 @@ func screenIndex(ctx context.Context, cfgPath, alertsPath string) (*match.Index,
 		if err != nil {
 			return nil, 0, err
 		}
-		rep, err := store.Open(ctx, cfg.Store.Path, kp, store.Options{})
+		rep, err := store.Open(ctx, cfg.Store.Path, kp, match.WithTerms(store.Options{}))
 		if err != nil {
 			return nil, 0, err
 		}
 		defer rep.Close()
-		err = rep.Alerts(ctx, func(a store.Alert) error { ix.Put(a); return nil })
+		err = rep.Alerts(ctx, func(a store.Alert) error { putNamed(ix, a); return nil })
 		return ix, ix.Len(), err
 	}
 	return nil, 0, errors.New("name the alerts to screen against: --config (the agent's replica) or --alerts FILE")
+}
+
+// alertRefs is the alert source of a screen: it answers each ID with an
+// alert bearing only that ID, all screen writes of a hit.
+type alertRefs struct{}
+
+func (alertRefs) AlertsByID(ids []string) ([]store.Alert, error) {
+	out := make([]store.Alert, len(ids))
+	for i, id := range ids {
+		out[i].ID = id
+	}
+	return out, nil
+}
+
+// readAlertsFile decodes and validates an alerts JSON Lines file on every
+// core and calls put with each alert in file order. It fails on the
+// first line (by number) that does not decode or validate.
+func readAlertsFile(r io.Reader, path string, put func(store.Alert)) error {
+	type chunk struct {
+		first  int // line number of lines[0]
+		lines  [][]byte
+		alerts []store.Alert
+		err    error
+	}
+	const chunkLines = 4096
+	workers := runtime.GOMAXPROCS(0)
+	todo := make(chan *chunk, workers)
+	done := make(chan *chunk, workers)
+	order := make(chan *chunk, 2*workers) // chunks in file order, filled by the workers
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range todo {
+				for i, b := range c.lines {
+					if len(bytes.TrimSpace(b)) == 0 {
+						continue
+					}
+					var a store.Alert
+					err := json.Unmarshal(b, &a)
+					if err == nil {
+						err = a.Validate()
+					}
+					if err != nil {
+						c.err = fmt.Errorf("%s line %d: %w", path, c.first+i, err)
+						break
+					}
+					c.alerts = append(c.alerts, a)
+				}
+				c.lines = nil
+				done <- c
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(done) }()
+	var readErr error
+	go func() {
+		defer close(todo)
+		defer close(order)
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 1<<20), 16<<20)
+		c := &chunk{first: 1}
+		line := 0
+		for sc.Scan() {
+			line++
+			c.lines = append(c.lines, bytes.Clone(sc.Bytes()))
+			if len(c.lines) == chunkLines {
+				order <- c
+				todo <- c
+				c = &chunk{first: line + 1}
+			}
+		}
+		readErr = sc.Err()
+		if len(c.lines) > 0 {
+			order <- c
+			todo <- c
+		}
+	}()
+	finished := map[*chunk]bool{}
+	var firstErr error
+	for c := range order {
+		for !finished[c] {
+			d, ok := <-done
+			if !ok {
+				break
+			}
+			finished[d] = true
+		}
+		delete(finished, c)
+		if firstErr == nil && c.err != nil {
+			firstErr = c.err
+		}
+		if firstErr == nil {
+			for _, a := range c.alerts {
+				put(a)
+			}
+		}
+		c.alerts = nil
+	}
+	for range done { // drain, so no worker is left blocked
+	}
+	if firstErr != nil {
+		return firstErr
+	}
+	return readErr
+}
+
+// putNamed indexes the alerts screen can match, those on persons and
+// companies: the identifiers (most of a watch list) would only take memory.
+func putNamed(ix *match.Index, a store.Alert) {
+	if a.Subject.Kind == store.SubjectPerson || a.Subject.Kind == store.SubjectCompany {
+		ix.Put(a)
+	}
 }
 
 // screen reads the CSV, checks the names on every core, and writes the
@@ -178,7 +281,11 @@ func screen(in io.Reader, out io.Writer, ix *match.Index, threshold float64, top
 				if err != nil {
 					res.Error = err.Error()
 				} else {
-					for _, c := range ix.LookupName(it, now, threshold, top) {
+					cands, err := ix.LookupName(it, now, threshold, top)
+					if err != nil {
+						res.Error = err.Error()
+					}
+					for _, c := range cands {
 						res.Hits = append(res.Hits, screenHit{AlertID: c.Alert.ID, Score: c.Score, Explanation: c.Explanation})
 					}
 				}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,5 +68,38 @@ func TestScreen(t *testing.T) {
 	}
 	if got[3].Error == "" || got[4].Error == "" {
 		t.Errorf("bad rows not reported: %+v %+v", got[3], got[4])
+	}
+}
+
+// An alerts file is read on every core, in file order: a bad line far
+// into it is reported by its number, and the names before and after it
+// are all indexed when the file is good.
+func TestReadAlertsFileKeepsOrderAndLineNumbers(t *testing.T) {
+	var b strings.Builder
+	for i := range 10000 {
+		a := store.Alert{ID: fmt.Sprintf("P%05d", i), Version: 1,
+			Subject: store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Surname: fmt.Sprintf("Name%d", i)}}}
+		j, _ := json.Marshal(a)
+		b.Write(j)
+		b.WriteByte('\n')
+	}
+	good := b.String()
+	var ids []string
+	if err := readAlertsFile(strings.NewReader(good), "a.jsonl", func(a store.Alert) { ids = append(ids, a.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 10000 {
+		t.Fatalf("%d alerts read, want 10000", len(ids))
+	}
+	for i, id := range ids {
+		if id != fmt.Sprintf("P%05d", i) {
+			t.Fatalf("alert %d is %s: out of file order", i, id)
+		}
+	}
+	lines := strings.Split(good, "\n")
+	lines[8999] = `{"id":"BAD","version":1,"subject":{"kind":"person"}}`
+	err := readAlertsFile(strings.NewReader(strings.Join(lines, "\n")), "a.jsonl", func(store.Alert) {})
+	if err == nil || !strings.Contains(err.Error(), "a.jsonl line 9000:") {
+		t.Fatalf("bad line 9000: %v", err)
 	}
 }

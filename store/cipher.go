@@ -9,6 +9,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"hash"
+	"sync"
 )
 
 // keyring holds the keys derived from the data key: one to encrypt values,
@@ -19,6 +21,9 @@ type keyring struct {
 	index []byte
 	gen   uint32 // key generation, written before every value
 	audit *auditKeys
+	// macs holds keyed HMACs to reuse: keying one costs as much as the
+	// hash of a short ID, and record keys are computed on every lookup.
+	macs sync.Pool
 }
 
 func newKeyring(dataKey, salt []byte, gen uint32) (*keyring, error) {
@@ -53,17 +58,21 @@ func newKeyring(dataKey, salt []byte, gen uint32) (*keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &keyring{aead: aead, index: idxKey, gen: gen, audit: audit}, nil
+	k := &keyring{aead: aead, index: idxKey, gen: gen, audit: audit}
+	k.macs.New = func() any { return hmac.New(sha256.New, k.index) }
+	return k, nil
 }
 
 // recordKey returns the bucket key for a plaintext identifier: an HMAC, so
 // equal identifiers find each other and the file reveals none of them.
 func (k *keyring) recordKey(domain, id string) []byte {
-	m := hmac.New(sha256.New, k.index)
+	m := k.macs.Get().(hash.Hash)
+	defer k.macs.Put(m)
+	m.Reset()
 	m.Write([]byte(domain))
 	m.Write([]byte{0})
 	m.Write([]byte(id))
-	return m.Sum(nil)
+	return m.Sum(make([]byte, 0, sha256.Size))
 }
 
 // seal encrypts a value stored under bucket/key. The associated data binds

@@ -39,6 +39,8 @@ var (
 	// damaged: it is refused before the database is opened, and the
 	// message names the file and the remedy (`borderpost replica rebuild`).
 	ErrDamaged = errors.New("replica file damaged")
+	// ErrTermsVersion means a term function was given without its version.
+	ErrTermsVersion = errors.New("term function without a version")
 	// ErrAuditChain means the audit log's hash chain is broken.
 	ErrAuditChain = errors.New("audit chain broken")
 )

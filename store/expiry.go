@@ -67,6 +67,9 @@ func (r *Replica) PurgeExpired(ctx context.Context, now time.Time) (int, error) 
 				if err := st.gen.alerts.Delete(k); err != nil {
 					return err
 				}
+				if err := st.gen.dropTerms(k, &a); err != nil {
+					return err
+				}
 				if err := st.gen.putTomb(st.ring, k, tombstone{ID: a.ID, Version: a.Version, Expires: a.Expires}); err != nil {
 					return err
 				}

@@ -22,6 +22,10 @@ type generation struct {
 	alerts *bolt.Bucket // HMAC(id) -> sealed Alert JSON
 	expiry *bolt.Bucket // expires (unix seconds, 8 bytes) || HMAC(id) -> empty
 	tombs  *bolt.Bucket // HMAC(id) -> sealed tombstone of an expired alert
+	terms  *bolt.Bucket // HMAC(term) -> HMAC(id)...; nil in a generation older than it (terms.go)
+	// termsOf and termRing are set when writes keep the term index.
+	termsOf  TermFunc
+	termRing *keyring
 }
 
 const genPrefix = "gen."
@@ -42,7 +46,8 @@ func openGeneration(tx *bolt.Tx, num uint64) (*generation, error) {
 	if b == nil {
 		return nil, fmt.Errorf("%w: alert generation %d is missing", ErrCorrupt, num)
 	}
-	g := &generation{num: num, alerts: b.Bucket(bucketAlerts), expiry: b.Bucket(bucketExpiry), tombs: b.Bucket(bucketTombs)}
+	g := &generation{num: num, alerts: b.Bucket(bucketAlerts), expiry: b.Bucket(bucketExpiry), tombs: b.Bucket(bucketTombs),
+		terms: b.Bucket(bucketTerms)}
 	if g.alerts == nil || g.expiry == nil || g.tombs == nil {
 		return nil, fmt.Errorf("%w: alert generation %d is incomplete", ErrCorrupt, num)
 	}
@@ -66,7 +71,7 @@ func createGeneration(tx *bolt.Tx) (*generation, error) {
 		return nil, fmt.Errorf("create alert generation %d: %w", num, err)
 	}
 	// Keys are HMACs, so inserts are random: the default fill suits them.
-	for _, name := range [][]byte{bucketAlerts, bucketExpiry, bucketTombs} {
+	for _, name := range [][]byte{bucketAlerts, bucketExpiry, bucketTombs, bucketTerms} {
 		if _, err := b.CreateBucket(name); err != nil {
 			return nil, err
 		}
@@ -142,6 +147,9 @@ func (g *generation) putAlert(ring *keyring, k []byte, a *Alert) error {
 	if err := g.alerts.Put(k, v); err != nil {
 		return err
 	}
+	if err := g.addTerms(k, a); err != nil {
+		return err
+	}
 	if !a.Expires.IsZero() {
 		return g.expiry.Put(expiryKey(a.Expires, k), nil)
 	}
@@ -177,6 +185,9 @@ func (g *generation) remove(ks keyset, k []byte, d *Digest) error {
 			}
 		}
 		if err := g.alerts.Delete(k); err != nil {
+			return err
+		}
+		if err := g.dropTerms(k, &a); err != nil {
 			return err
 		}
 	}

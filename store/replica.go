@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -76,6 +77,14 @@ type Options struct {
 	// dropped generations, if there is any (see Compact). Set it when the
 	// agent starts, before it serves.
 	Compact bool
+	// Terms, with TermsVersion, makes the replica keep a term index (see
+	// terms.go): every alert filed under the keyed hash of each term Terms
+	// gives, in the same transactions as the alerts. TermsVersion must
+	// change whenever Terms would give other terms; an index of another
+	// version is rebuilt at Open. Opening without Terms leaves the index
+	// unmaintained and marks it so.
+	Terms        TermFunc
+	TermsVersion string
 }
 
 // Replica is the post's encrypted bbolt database. It is safe for concurrent
@@ -95,6 +104,16 @@ type Replica struct {
 	// auditOld holds the audit keys of key generations before the loaded
 	// ones, for the records written under them.
 	auditOld atomic.Pointer[map[uint32]*auditKeys]
+	// active is the keyring of the active key generation, read without a
+	// transaction where only record keys are needed (TermFingerprints); set
+	// at Open and when a rotation finishes.
+	active atomic.Pointer[keyring]
+	// terms derives the term index's terms (Options.Terms); nil when the
+	// replica keeps none.
+	terms        TermFunc
+	termsVersion []byte
+	rebuild      []termTarget // term indexes Open must rebuild after init
+	skipTerms    bool         // opened on a full disk: the term index is left as it was
 }
 
 // Open opens or creates the replica at path, asking kp for the data key. It
@@ -106,6 +125,9 @@ type Replica struct {
 func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Replica, error) {
 	if kp == nil {
 		return nil, fmt.Errorf("%w: no key provider configured (set store.key in the configuration)", ErrNoKey)
+	}
+	if opt.Terms != nil && opt.TermsVersion == "" {
+		return nil, fmt.Errorf("%w: a term function needs a TermsVersion", ErrTermsVersion)
 	}
 	key, err := dataKey(ctx, kp)
 	if err != nil {
@@ -147,14 +169,40 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 	if err != nil {
 		return nil, fmt.Errorf("open replica %s: %w (is another borderpost running?)", path, err)
 	}
-	r := &Replica{db: db, log: opt.Logger, now: opt.Now}
-	if err := r.init(key, next); err != nil {
+	r := &Replica{db: db, log: opt.Logger, now: opt.Now, terms: opt.Terms, termsVersion: []byte(opt.TermsVersion)}
+	err = r.init(key, next)
+	if errors.Is(err, syscall.ENOSPC) && r.terms != nil {
+		// A full disk must not keep the agent from starting: open without
+		// bringing the term index up to date (the transaction that tried
+		// was rolled back); it is not ready, so the agent holds identifiers
+		// in memory, and the next start with room rebuilds it.
+		r.log.Warn("disk full: the replica's term index cannot be brought up to date; identifiers are held in memory until a start with free space rebuilds it",
+			"path", path, "err", err)
+		r.skipTerms = true
+		err = r.init(key, next)
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
+	for _, t := range r.rebuild {
+		if err := r.rebuildTerms(ctx, t); errors.Is(err, syscall.ENOSPC) {
+			// As above: the index stays not ready, and is rebuilt at the
+			// next start with room.
+			r.log.Warn("disk full: the replica's term index cannot be rebuilt; identifiers are held in memory until a start with free space rebuilds it",
+				"path", path, "err", err)
+			break
+		} else if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("rebuild the term index of alert generation %d: %w", t.num, err)
+		}
+	}
+	r.rebuild = nil
 	// Sorted runs of a snapshot a kill interrupted: no snapshot can be
 	// loading now, since this process holds the file.
-	if stale, _ := filepath.Glob(path + ".snapshot-*"); len(stale) > 0 {
+	terms, _ := filepath.Glob(path + ".terms-*") // runs of a term index rebuild a kill interrupted
+	if stale, _ := filepath.Glob(path + ".snapshot-*"); len(stale)+len(terms) > 0 {
+		stale = append(stale, terms...)
 		for _, d := range stale {
 			os.RemoveAll(d)
 		}
@@ -230,6 +278,7 @@ func (r *Replica) init(key, next []byte) error {
 		}
 		ks := keyset{gen: active}
 		r.rings.Store(&ks)
+		r.active.Store(active)
 		if format == 1 {
 			if err := r.upgrade(tx, active); err != nil {
 				return fmt.Errorf("upgrade replica from format 1: %w", err)
@@ -256,7 +305,15 @@ func (r *Replica) init(key, next []byte) error {
 		if err := r.recoverRotation(tx, other); err != nil {
 			return err
 		}
-		return r.recoverSnapshot(tx)
+		if err := r.recoverSnapshot(tx); err != nil {
+			return err
+		}
+		if r.skipTerms {
+			return nil
+		}
+		var err error
+		r.rebuild, err = r.ensureTerms(tx)
+		return err
 	})
 }
 
@@ -367,6 +424,7 @@ func (r *Replica) state(tx *bolt.Tx) (*txState, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.indexTerms(g, ring)
 	return &txState{ks: ks, ring: ring, gen: g}, nil
 }
 

@@ -81,6 +81,7 @@ func (r *Replica) rotationState(tx *bolt.Tx, st *txState) (rotationView, error) 
 	if next == nil {
 		return rotationView{}, fmt.Errorf("%w: rotation to key generation %d in progress but its key is not loaded", ErrWrongKey, rot.To)
 	}
+	r.indexTerms(dst, next)
 	return rotationView{rot: rot, st: st, dst: dst, next: next}, nil
 }
 
@@ -115,12 +116,15 @@ func (v rotationView) sync(oldK, newK []byte, withExpiry bool) error {
 		if err := v.dst.alerts.Put(newK, sealed); err != nil {
 			return err
 		}
-		if withExpiry {
+		if withExpiry || v.dst.termsOf != nil {
 			a, err := decodeAlertValue(plain)
 			if err != nil {
 				return err
 			}
-			if !a.Expires.IsZero() {
+			if err := v.dst.addTerms(newK, &a); err != nil {
+				return err
+			}
+			if withExpiry && !a.Expires.IsZero() {
 				if err := v.dst.expiry.Put(expiryKey(a.Expires, newK), []byte{}); err != nil {
 					return err
 				}
@@ -273,7 +277,17 @@ func (r *Replica) Rotate(ctx context.Context, newKey KeyProvider, chunk int, pro
 			break
 		}
 	}
-	return r.update(r.finishRotation)
+	if err := r.update(r.finishRotation); err != nil {
+		return err
+	}
+	return r.db.View(func(tx *bolt.Tx) error {
+		ring := r.keys()[binary.BigEndian.Uint32(tx.Bucket(bucketMeta).Get(metaKeyGen))]
+		if ring == nil {
+			return fmt.Errorf("%w: rotated key generation not loaded", ErrWrongKey)
+		}
+		r.active.Store(ring)
+		return nil
+	})
 }
 
 // startRotation writes the rotation record, or checks that the pending
@@ -311,6 +325,11 @@ func (r *Replica) startRotation(key []byte) error {
 		}
 		dst, err := createGeneration(tx)
 		if err != nil {
+			return err
+		}
+		// The copy and the mirrored writes file every alert of the new
+		// generation under its terms from the start.
+		if err := r.markTerms(dst); err != nil {
 			return err
 		}
 		rot = &rotation{From: st.ring.gen, To: k.gen, NewCheck: k.check(), Src: st.gen.num, Dst: dst.num,

@@ -129,6 +129,17 @@ func (s *Snapshot) Add(ctx context.Context, alerts []Alert) error {
 				return err
 			}
 		}
+		if !a.Expired(now) && s.r.terms != nil {
+			// One entry per (term, alert): write joins a term's entries,
+			// which the sort makes adjacent, into its list.
+			g := generation{termsOf: s.r.terms, termRing: s.ring}
+			for _, tk := range g.termKeys(a) {
+				e := make([]byte, 0, 1+len(tk)+len(k))
+				if err := s.load.add(append(append(append(e, sortTerm), tk...), k...), nil); err != nil {
+					return err
+				}
+			}
+		}
 		s.digest.Add(a.ID, a.Version)
 		s.count++
 	}
@@ -147,6 +158,8 @@ func (s *Snapshot) write(ctx context.Context) error {
 	}
 	defer m.close()
 	var prev []byte
+	var term, list []byte // the term being joined and its list so far
+	alerts := 0
 	for more := true; more; {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -161,16 +174,49 @@ func (s *Snapshot) write(ctx context.Context) error {
 			}
 			// Keys arrive in order: fill pages completely.
 			g.alerts.FillPercent, g.tombs.FillPercent, g.expiry.FillPercent = 1, 1, 1
+			if g.terms != nil {
+				g.terms.FillPercent = 1
+			}
 			for range bulkChunk {
 				e, ok, err := m.next()
 				if err != nil {
 					return err
 				}
+				if !ok || e.key[0] != sortTerm && term != nil {
+					// The last term's list is complete.
+					if term != nil {
+						if g.terms == nil {
+							return fmt.Errorf("%w: snapshot generation lacks its term index", ErrCorrupt)
+						}
+						if err := g.terms.Put(term, list); err != nil {
+							return err
+						}
+						term, list = nil, nil
+					}
+				}
 				if !ok {
 					more = false
-					return nil
+					if s.r.terms == nil || g.terms == nil {
+						return nil
+					}
+					if err := g.terms.Put(termsCountKey, u64(uint64(alerts))); err != nil {
+						return err
+					}
+					return s.r.markTerms(g)
 				}
 				switch {
+				case e.key[0] == sortTerm:
+					switch {
+					case len(e.key) != 65:
+						err = fmt.Errorf("%w: bad snapshot term entry", ErrCorrupt)
+					case term != nil && bytes.Equal(term, e.key[1:33]):
+						list = append(list, e.key[33:]...)
+					default:
+						if term != nil && g.terms != nil {
+							err = g.terms.Put(term, list)
+						}
+						term, list = bytes.Clone(e.key[1:33]), bytes.Clone(e.key[33:])
+					}
 				case e.key[0] == sortExpiry:
 					err = g.expiry.Put(e.key[1:], []byte{})
 				case len(e.key) != 34:
@@ -182,6 +228,7 @@ func (s *Snapshot) write(ctx context.Context) error {
 					err = g.tombs.Put(e.key[1:33], e.val)
 				default:
 					prev = e.key[1:33]
+					alerts++
 					err = g.alerts.Put(e.key[1:33], e.val)
 				}
 				if err != nil {

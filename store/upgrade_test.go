@@ -54,8 +54,9 @@ func TestUpgradeFromFormat1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := openTest(t, path, testKey(1))
+	r := openTerms(t, path, testKey(1), "v1") // and the term index is built
 	defer r.Close()
+	checkTermIndex(t, r, "after the upgrade")
 	h := heldBy(t, r)
 	if h.alerts != 3 || h.digest != d || h.cur.Digest != d || h.gens != 1 {
 		t.Fatalf("after upgrade %+v", h)
@@ -66,6 +67,7 @@ func TestUpgradeFromFormat1(t *testing.T) {
 	if n, err := r.PurgeExpired(ctx, now); err != nil || n != 1 {
 		t.Fatalf("expiry index not built: %d %v", n, err)
 	}
+	checkTermIndex(t, r, "after the upgrade and a purge")
 	// The format 1 file was copied aside, whole, before the upgrade.
 	if st, err := ReadStatus(ctx, BackupPath(path, 1), Options{}); err != nil || st.Format != 1 || st.Cursor.Seq != 5 {
 		t.Fatalf("backup of the format 1 file: %+v %v", st, err)

@@ -8,11 +8,13 @@ import (
 	"github.com/borderpost/borderpost/devices"
 )
 
-// LookupAll matches every item of one check and returns the candidates of
+// MatchAll matches every item of one check and returns the candidates of
 // each item at the same position. Identifiers cost microseconds and are
 // looked up in turn; names cost up to a few hundred, so a check with
-// several names (an ENS with its parties) spreads them over the cores.
-func (ix *Index) LookupAll(items []devices.Item, now time.Time) [][]Candidate {
+// several names (an ENS with its parties) spreads them over the cores. It
+// fails with ErrUnreadable when the alert behind a match cannot be read:
+// the check must then be refused, not answered "no hit".
+func (ix *Index) MatchAll(items []devices.Item, now time.Time) ([][]Candidate, error) {
 	out := make([][]Candidate, len(items))
 	var names []int
 	for i, it := range items {
@@ -20,16 +22,23 @@ func (ix *Index) LookupAll(items []devices.Item, now time.Time) [][]Candidate {
 			names = append(names, i)
 			continue
 		}
-		out[i] = ix.Lookup(it, now)
+		var err error
+		if out[i], err = ix.Lookup(it, now); err != nil {
+			return nil, err
+		}
 	}
 	workers := min(len(names), runtime.GOMAXPROCS(0))
 	if workers <= 1 {
 		for _, i := range names {
-			out[i] = ix.Lookup(items[i], now)
+			var err error
+			if out[i], err = ix.Lookup(items[i], now); err != nil {
+				return nil, err
+			}
 		}
-		return out
+		return out, nil
 	}
 	var wg sync.WaitGroup
+	errs := make([]error, len(items))
 	next := make(chan int, len(names))
 	for _, i := range names {
 		next <- i
@@ -40,10 +49,30 @@ func (ix *Index) LookupAll(items []devices.Item, now time.Time) [][]Candidate {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				out[i] = ix.Lookup(items[i], now)
+				out[i], errs[i] = ix.Lookup(items[i], now)
 			}
 		}()
 	}
 	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// LookupAll is MatchAll for callers that cannot refuse a check (the
+// simulator's bench): an item whose alert cannot be read gets no
+// candidates. The agent calls MatchAll.
+func (ix *Index) LookupAll(items []devices.Item, now time.Time) [][]Candidate {
+	out, err := ix.MatchAll(items, now)
+	if err == nil {
+		return out
+	}
+	out = make([][]Candidate, len(items))
+	for i, it := range items {
+		out[i], _ = ix.Lookup(it, now)
+	}
 	return out
 }

@@ -3,12 +3,16 @@
 // (identifiers now; names in sub-package name) against them. Every hit
 // carries its explanation.
 //
-// It holds decrypted alerts in memory only; it must never write them to
-// disk or log them, and it must never return a hit on an expired alert.
+// It holds no decrypted alert beyond the names of persons and companies:
+// the alert behind a match is read from the replica when the match is
+// made. It must never write alerts to disk or log them, and it must never
+// return a hit on an expired alert.
 package match
 
 import (
 	"fmt"
+	"hash/maphash"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,18 +23,33 @@ import (
 	"github.com/borderpost/borderpost/store"
 )
 
-// Index maps normalised identifiers to the alerts that carry them, and
-// holds the names of persons and companies in a name index. It is safe for
-// concurrent lookups with one writer at a time.
+// Index finds the alerts that identifiers and names match. It holds no
+// decrypted alert: with a replica that keeps a term index (WithTerms),
+// identifiers are the fingerprints of that index's keys; persons and
+// companies (and, without a term index, every alert) take a slot: the
+// alert's ID, expiry and name entry, their terms as keyed 64-bit
+// fingerprints. The alert behind a match is read from the replica when
+// the match is made, and a match is a hit only once the alert read
+// confirms it (the term is the alert's, it has not expired). See
+// docs/architecture.md, "Memory model". It is safe for concurrent lookups
+// with one writer at a time.
 type Index struct {
-	mu        sync.RWMutex
-	terms     map[string][]string    // term -> alert IDs
-	alerts    map[string]store.Alert // alert ID -> alert
-	names     *name.Index
-	entry     map[string]uint32 // alert ID -> name entry
-	byName    []string          // name entry -> alert ID ("" when removed)
-	threshold float64           // name score from which a name match is a hit
-	nameHits  int               // hits one name produces at most
+	mu    sync.RWMutex
+	src   AlertSource
+	mem   *memAlerts   // src when the index has no replica, else nil
+	seed  maphash.Seed // keys the fingerprints: random per index
+	fps   hashSlots    // fingerprint of a term -> slots of the alerts carrying it
+	slots slots
+	// byTerm, when the replica keeps a term index, is where identifiers
+	// are looked up: alerts without names then take no slot, only their
+	// terms' fingerprints in termFPs. nil otherwise.
+	byTerm  termIndex
+	termFPs fpSet
+	names   *name.Index
+	bySlot  []uint32 // name entry -> slot, 0 when removed
+	// threshold is the name score from which a name match is a hit.
+	threshold float64
+	nameHits  int // hits one name produces at most
 }
 
 // Options tune an Index. The zero value takes the defaults.
@@ -45,19 +64,37 @@ type Options struct {
 	NameHits int
 }
 
-// NewIndex returns an empty index with the default options.
+// NewIndex returns an empty index with the default options that keeps
+// the alerts Put gives it in memory (tests, tools given a file); the
+// agent's index reads them from its replica instead (Load).
 func NewIndex() *Index { return NewIndexWith(Options{}) }
 
-// NewIndexWith returns an empty index with the given options.
+// NewIndexWith returns an empty in-memory index (see NewIndex) with the
+// given options.
 func NewIndexWith(o Options) *Index {
+	mem := &memAlerts{m: make(map[string]store.Alert)}
+	ix := newIndex(o, mem, 0, false)
+	ix.mem = mem
+	return ix
+}
+
+// NewIndexOn returns an empty index that reads the alerts behind its
+// matches from src, and keeps none itself: Put indexes an alert that src
+// holds (or, for a tool that reports alert IDs only, answers by ID).
+func NewIndexOn(src AlertSource, o Options) *Index { return newIndex(o, src, 0, false) }
+
+// newIndex returns an empty index that reads alerts from src, sized for
+// about hint alerts. A bulk index takes each alert ID once and serves
+// lookups only after seal.
+func newIndex(o Options, src AlertSource, hint int, bulk bool) *Index {
 	if o.NameThreshold <= 0 {
 		o.NameThreshold = name.DefaultThreshold
 	}
 	if o.NameHits <= 0 {
 		o.NameHits = nameLimit
 	}
-	return &Index{terms: make(map[string][]string), alerts: make(map[string]store.Alert),
-		names: name.NewIndex(name.Options{}), entry: make(map[string]uint32), byName: []string{""},
+	return &Index{src: src, seed: maphash.MakeSeed(), fps: newHashSlots(hint, bulk),
+		slots: newSlots(hint, bulk), names: name.NewIndex(name.Options{}), bySlot: []uint32{0},
 		threshold: o.NameThreshold, nameHits: o.NameHits}
 }
 
@@ -81,11 +118,17 @@ func nameEntry(a *store.Alert, id uint32) (name.Entry, bool) {
 	return name.Entry{}, false
 }
 
-// Len returns the number of alerts indexed.
+// Len returns the number of alerts indexed: with a term index, the number
+// the replica holds.
 func (ix *Index) Len() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return len(ix.alerts)
+	if ix.byTerm != nil {
+		if n, err := ix.byTerm.AlertCount(); err == nil {
+			return n
+		}
+	}
+	return ix.slots.live
 }
 
 // term joins a kind and a normalised value into an index key. Plates
@@ -148,23 +191,78 @@ func (ix *Index) ReplaceWith(fresh *Index) {
 	defer fresh.mu.Unlock()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	ix.terms, ix.alerts, ix.names, ix.entry, ix.byName = fresh.terms, fresh.alerts, fresh.names, fresh.entry, fresh.byName
+	ix.src, ix.mem, ix.seed, ix.fps, ix.byTerm, ix.termFPs = fresh.src, fresh.mem, fresh.seed, fresh.fps, fresh.byTerm, fresh.termFPs
+	ix.slots, ix.names, ix.bySlot = fresh.slots, fresh.names, fresh.bySlot
 }
 
-// Put adds or replaces an alert.
+// fingerprint is the keyed 64-bit hash under which a term is indexed.
+func (ix *Index) fingerprint(t string) uint64 { return maphash.String(ix.seed, t) }
+
+// Put adds or replaces an alert. An index with a replica expects the
+// alert to be in the replica already (a committed change).
 func (ix *Index) Put(a store.Alert) {
+	terms := Terms(&a)
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	ix.remove(a.ID)
-	ix.alerts[a.ID] = a
-	for _, t := range Terms(&a) {
-		ix.terms[t] = append(ix.terms[t], a.ID)
+	if ix.mem != nil {
+		ix.mem.put(a)
 	}
-	id := uint32(len(ix.byName))
-	if e, ok := nameEntry(&a, id); ok {
-		ix.byName = append(ix.byName, a.ID)
-		ix.entry[a.ID] = id
-		ix.names.Add(e)
+	if ix.byTerm != nil && !hasName(&a) {
+		// Keyed hashes only, no transaction: cheap under the lock.
+		if fps, err := ix.byTerm.TermFingerprints(terms); err == nil {
+			if ix.slots.byID.bulk {
+				// Load gives only alerts with names: nothing to replace.
+			} else if slot, ok := ix.slots.find(a.ID); ok { // it had names before
+				ix.remove(slot)
+			}
+			for _, fp := range fps {
+				ix.termFPs.add(fp)
+			}
+			return
+		}
+		// The replica cannot say where it files the terms: the alert takes
+		// a slot, as without a term index, so that it is still found.
+	}
+	slot, ok := uint32(0), false
+	if !ix.slots.byID.bulk {
+		slot, ok = ix.slots.find(a.ID)
+	}
+	if ok {
+		// The replaced version's fingerprints stay until the next rebuild;
+		// confirmation refuses those the new version no longer carries.
+		ix.dropName(slot)
+	} else {
+		slot = ix.slots.add(a.ID)
+	}
+	ix.slots.expires[slot] = noExpiry
+	if !a.Expires.IsZero() {
+		ix.slots.expires[slot] = a.Expires.UnixNano()
+	}
+	for _, t := range terms {
+		ix.fps.add(ix.fingerprint(t), slot)
+	}
+	e := uint32(len(ix.bySlot))
+	if ne, ok := nameEntry(&a, e); ok {
+		ix.bySlot = append(ix.bySlot, slot)
+		ix.slots.nameOf[slot] = e
+		ix.names.Add(ne)
+	}
+}
+
+// seal ends a bulk build (Load): the tables are sorted for lookups.
+func (ix *Index) seal() {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.fps.seal()
+	ix.slots.byID.seal()
+}
+
+// dropName takes a slot's name, if any, out of the name index.
+func (ix *Index) dropName(slot uint32) {
+	if e := ix.slots.nameOf[slot]; e != 0 {
+		ix.names.Remove(e)
+		ix.bySlot[e] = 0
+		ix.slots.nameOf[slot] = 0
 	}
 }
 
@@ -172,34 +270,51 @@ func (ix *Index) Put(a store.Alert) {
 func (ix *Index) Delete(id string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	ix.remove(id)
+	if slot, ok := ix.slots.find(id); ok {
+		ix.remove(slot)
+	}
 }
 
-func (ix *Index) remove(id string) {
-	old, ok := ix.alerts[id]
-	if !ok {
-		return
+// remove forgets a slot's alert. Its fingerprints stay until the next
+// rebuild, pointing at an empty slot.
+func (ix *Index) remove(slot uint32) {
+	id := ix.slots.id(slot)
+	ix.dropName(slot)
+	ix.slots.remove(slot)
+	if ix.mem != nil {
+		ix.mem.delete(id)
 	}
-	delete(ix.alerts, id)
-	if e, ok := ix.entry[id]; ok {
-		ix.names.Remove(e)
-		ix.byName[e] = ""
-		delete(ix.entry, id)
-	}
-	for _, t := range Terms(&old) {
-		ids := ix.terms[t]
-		for i, x := range ids {
-			if x == id {
-				ids = append(ids[:i], ids[i+1:]...)
-				break
-			}
+}
+
+// Expire removes from the index every alert with a slot expired at now,
+// as the replica's housekeeping purges them from disk
+// (store.Replica.Maintain): their names leave memory then, not at the
+// next restart (identifiers in the replica's term index leave it with the
+// purge). It returns how many it removed. The agent calls it as often as
+// it purges the replica.
+func (ix *Index) Expire(now time.Time) int {
+	t := now.UnixNano()
+	var due []uint32
+	ix.mu.RLock()
+	for slot, exp := range ix.slots.expires {
+		if exp != removed && exp <= t {
+			due = append(due, uint32(slot))
 		}
-		if len(ids) == 0 {
-			delete(ix.terms, t)
-		} else {
-			ix.terms[t] = ids
+	}
+	ix.mu.RUnlock()
+	if len(due) == 0 {
+		return 0
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	n := 0
+	for _, slot := range due {
+		if exp := ix.slots.expires[slot]; exp != removed && exp <= t { // not re-issued meanwhile
+			ix.remove(slot)
+			n++
 		}
 	}
+	return n
 }
 
 // Apply follows a committed change from central.
@@ -226,21 +341,30 @@ type Candidate struct {
 // act on the best few, and a common name must not flood the screen.
 const nameLimit = 5
 
-// Lookup returns the alerts that an identifier item matches at time now,
-// leaving out expired alerts. Items of other kinds (names) return nil. A
-// plate a device corrected is looked up both as corrected and as read,
-// since a correction can turn a personalised plate into an ordinary one.
-func (ix *Index) Lookup(it devices.Item, now time.Time) []Candidate {
+// Lookup returns the alerts that an item matches at time now, leaving
+// out expired alerts: identifiers here, names through LookupName at the
+// index's threshold. A plate a device corrected is looked up both as
+// corrected and as read, since a correction can turn a personalised plate
+// into an ordinary one. It fails with ErrUnreadable when the alert behind
+// a match cannot be read: the caller must not take that for "no hit".
+func (ix *Index) Lookup(it devices.Item, now time.Time) ([]Candidate, error) {
 	if it.Kind == devices.KindPerson || it.Kind == devices.KindCompany {
-		return ix.lookupName(it, now)
+		return ix.LookupName(it, now, ix.threshold, ix.nameHits)
 	}
-	out := ix.lookup(it, now)
+	out, err := ix.lookup(it, now)
+	if err != nil {
+		return nil, err
+	}
 	if it.Kind == devices.KindPlate && it.Correction != "" {
 		if _, p, err := ident.NormalizePlate(it.Country, it.Raw); err == nil && p != it.Value {
 			asRead := it
 			asRead.Value, asRead.Correction = p, ""
+			more, err := ix.lookup(asRead, now)
+			if err != nil {
+				return nil, err
+			}
 		next:
-			for _, c := range ix.lookup(asRead, now) {
+			for _, c := range more {
 				for _, o := range out {
 					if o.Alert.ID == c.Alert.ID {
 						continue next
@@ -250,20 +374,72 @@ func (ix *Index) Lookup(it devices.Item, now time.Time) []Candidate {
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
-func (ix *Index) lookup(it devices.Item, now time.Time) []Candidate {
+// read returns the alerts src holds under ids, at the same positions; a
+// zero Alert stands for one gone or expired at now.
+func read(src AlertSource, ids []string, now time.Time) ([]store.Alert, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	as, err := src.AlertsByID(ids)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %d alerts: %w", ErrUnreadable, len(ids), err)
+	}
+	if len(as) != len(ids) {
+		return nil, fmt.Errorf("%w: asked for %d alerts, got %d", ErrUnreadable, len(ids), len(as))
+	}
+	for i := range as {
+		if as[i].ID != ids[i] || as[i].Expired(now) {
+			as[i] = store.Alert{}
+		}
+	}
+	return as, nil
+}
+
+func (ix *Index) lookup(it devices.Item, now time.Time) ([]Candidate, error) {
 	value := it.Value
 	if it.Kind == devices.KindPlate {
 		value = it.Country + " " + it.Value
 	}
+	t := term(it.Kind, value)
+	var ids []string
+	t0 := now.UnixNano()
 	ix.mu.RLock()
-	defer ix.mu.RUnlock()
+	src, byTerm := ix.src, ix.byTerm
+	ix.fps.each(ix.fingerprint(t), func(slot uint32) bool {
+		if ix.slots.liveAt(slot, t0) && !slices.Contains(ids, ix.slots.id(slot)) {
+			ids = append(ids, ix.slots.id(slot))
+		}
+		return true
+	})
+	inTermIndex := false
+	if byTerm != nil {
+		// Keyed hashes only, no transaction: cheap under the lock.
+		fps, err := byTerm.TermFingerprints([]string{t})
+		if err != nil {
+			ix.mu.RUnlock()
+			return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
+		}
+		inTermIndex = ix.termFPs.contains(fps[0])
+	}
+	ix.mu.RUnlock()
+	as, err := read(src, ids, now)
+	if err != nil {
+		return nil, err
+	}
+	if inTermIndex {
+		if as, err = readByTerm(byTerm, t, now, as); err != nil {
+			return nil, err
+		}
+	}
 	var out []Candidate
-	for _, id := range ix.terms[term(it.Kind, value)] {
-		a := ix.alerts[id]
-		if a.Expired(now) {
+	for _, a := range as {
+		// A fingerprint is a hint: the alert read must carry the term
+		// (another term may share the fingerprint, or the alert may have
+		// changed since it was indexed).
+		if a.ID == "" || !slices.Contains(Terms(&a), t) {
 			continue
 		}
 		c := Candidate{Alert: a, Match: matchKind(it), Score: 1, Explanation: explain(it)}
@@ -282,43 +458,104 @@ func (ix *Index) lookup(it devices.Item, now time.Time) []Candidate {
 		}
 		out = append(out, c)
 	}
-	return out
+	return out, nil
 }
 
-// lookupName searches the name index at the index's threshold.
-func (ix *Index) lookupName(it devices.Item, now time.Time) []Candidate {
-	return ix.LookupName(it, now, ix.threshold, ix.nameHits)
+// readByTerm adds to as the alerts the replica's term index files under
+// t, not those already in as.
+func readByTerm(byTerm termIndex, t string, now time.Time, as []store.Alert) ([]store.Alert, error) {
+	found, err := byTerm.AlertsByTerm(t)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
+	}
+	for _, a := range found {
+		if !a.Expired(now) && !slices.ContainsFunc(as, func(o store.Alert) bool { return o.ID == a.ID }) {
+			as = append(as, a)
+		}
+	}
+	return as, nil
+}
+
+// nameMatch is a name match whose alert is still to be read.
+type nameMatch struct {
+	id string
+	m  name.Match
 }
 
 // LookupName returns up to limit alerts whose names match a person or
-// company item with a score of at least threshold, best first. An expired
-// alert never matches.
-func (ix *Index) LookupName(it devices.Item, now time.Time, threshold float64, limit int) []Candidate {
+// company item with a score of at least threshold, best first, plus those
+// tying with the last. An expired alert never matches, and does not take
+// the place of one that does: the limit applies after expired alerts are
+// left out. It fails with ErrUnreadable as Lookup does.
+func (ix *Index) LookupName(it devices.Item, now time.Time, threshold float64, limit int) ([]Candidate, error) {
 	kind := name.KindPerson
 	if it.Kind == devices.KindCompany {
 		kind = name.KindCompany
 	}
+	q := name.Query{Kind: kind, Name: it.Value, BirthDate: it.BirthDate, Nationality: it.Nationality, Sex: it.Sex}
+	var found []nameMatch
+	t := now.UnixNano()
 	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	ms := ix.names.Search(name.Query{Kind: kind, Name: it.Value, BirthDate: it.BirthDate, Nationality: it.Nationality, Sex: it.Sex},
-		threshold, limit)
+	src := ix.src
+	for ask := limit; ; {
+		ms := ix.names.Search(q, threshold, ask)
+		found = found[:0]
+		dropped := 0
+		for _, m := range ms {
+			var slot uint32
+			if int(m.ID) < len(ix.bySlot) {
+				slot = ix.bySlot[m.ID]
+			}
+			if slot == 0 || !ix.slots.liveAt(slot, t) {
+				dropped++
+				continue
+			}
+			found = append(found, nameMatch{ix.slots.id(slot), m})
+		}
+		// Expired alerts the purge has not reached yet took places: ask
+		// for as many more, unless the search already gave all it had.
+		if dropped == 0 || len(ms) < ask || len(found) >= limit {
+			found = cutTies(found, limit)
+			break
+		}
+		ask += dropped
+	}
+	ix.mu.RUnlock()
+	ids := make([]string, len(found))
+	for i, f := range found {
+		ids[i] = f.id
+	}
+	as, err := read(src, ids, now)
+	if err != nil {
+		return nil, err
+	}
 	var out []Candidate
-	for _, m := range ms {
-		if int(m.ID) >= len(ix.byName) || ix.byName[m.ID] == "" {
+	for i, f := range found {
+		a := as[i]
+		if a.ID == "" {
 			continue
 		}
-		a := ix.alerts[ix.byName[m.ID]]
-		if a.Expired(now) {
-			continue
-		}
-		x := m.Explanation
+		x := f.m.Explanation
 		match := "fuzzy"
-		if m.Score >= 0.99 {
+		if f.m.Score >= 0.99 {
 			match = "exact"
 		}
-		out = append(out, Candidate{Alert: a, Match: match, Score: m.Score, Explanation: x.String(), Name: &x})
+		out = append(out, Candidate{Alert: a, Match: match, Score: f.m.Score, Explanation: x.String(), Name: &x})
 	}
-	return out
+	return out, nil
+}
+
+// cutTies keeps the first limit matches (best first) and those tying with
+// the last kept.
+func cutTies(ms []nameMatch, limit int) []nameMatch {
+	if len(ms) <= limit {
+		return ms
+	}
+	n := limit
+	for n < len(ms) && ms[n].m.Score == ms[limit-1].m.Score {
+		n++
+	}
+	return ms[:n]
 }
 
 // matchKind says whether the read matched as read or only after

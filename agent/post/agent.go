@@ -113,7 +113,7 @@ func NewVersion(ctx context.Context, cfg config.Config, log *slog.Logger, versio
 	}
 	// Compact at open: a snapshot switch leaves the old generation's pages
 	// free in the file until then.
-	rep, err := store.Open(ctx, cfg.Store.Path, kp, store.Options{Logger: log, Compact: true})
+	rep, err := store.Open(ctx, cfg.Store.Path, kp, match.WithTerms(store.Options{Logger: log, Compact: true}))
 	if err != nil {
 		return nil, fmt.Errorf("open replica: %w", err)
 	}
@@ -276,6 +276,10 @@ func (a *Agent) components(listen func(addr, setting string) (net.Listener, erro
 	comps := []component{
 		{"http", a.serveHTTP(srv, ln)},
 		{"record probe", a.probeRecord},
+		{"expired alerts out of the match index", func(ctx context.Context) error {
+			a.expireIndexes(ctx, a.cfg.Store.PurgeEvery)
+			return nil
+		}},
 		{"replica housekeeping", func(ctx context.Context) error {
 			a.rep.Maintain(ctx, a.cfg.Store.PurgeEvery, a.cfg.Store.Retention)
 			return nil
@@ -464,7 +468,12 @@ func (a *Agent) Check(ctx context.Context, c devices.Check) (devices.Result, err
 	var cands []match.Candidate // the alert behind each hit
 	var items []devices.Item    // the item behind each hit
 	kinds := make([]string, 0, len(c.Items))
-	for i, found := range a.lookupAll(c.Items, c.Time) {
+	matched, err := a.lookupAll(c.Items, c.Time)
+	if err != nil {
+		a.metrics.refused.WithLabelValues(c.Device).Inc()
+		return devices.Result{}, err
+	}
+	for i, found := range matched {
 		it := c.Items[i]
 		kinds = append(kinds, string(it.Kind))
 		for _, cand := range found {

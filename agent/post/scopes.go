@@ -131,7 +131,7 @@ func (a *Agent) openScopes(ctx context.Context, sa savedAssignment) error {
 // openScope opens (creating if need be) a scope's replica and loads its
 // match index.
 func (a *Agent) openScope(ctx context.Context, name string) (*alertSet, error) {
-	rep, err := store.Open(ctx, store.ScopePath(a.cfg.Store.Path, name), a.kp, store.Options{Logger: a.log.With("scope", name), Compact: true})
+	rep, err := store.Open(ctx, store.ScopePath(a.cfg.Store.Path, name), a.kp, match.WithTerms(store.Options{Logger: a.log.With("scope", name), Compact: true}))
 	if err != nil {
 		return nil, fmt.Errorf("open the replica of scope %s: %w", name, err)
 	}
@@ -148,7 +148,7 @@ func (a *Agent) openScope(ctx context.Context, name string) (*alertSet, error) {
 // purgeScopeFile removes a closed scope replica from disk and audits it.
 func (a *Agent) purgeScopeFile(ctx context.Context, name, path string) error {
 	n := -1
-	if rep, err := store.Open(ctx, path, a.kp, store.Options{Logger: a.log}); err == nil {
+	if rep, err := store.Open(ctx, path, a.kp, match.WithTerms(store.Options{Logger: a.log})); err == nil {
 		n = 0
 		rep.Alerts(ctx, func(store.Alert) error { n++; return nil })
 		rep.Close()
@@ -372,20 +372,29 @@ func (a *Agent) emptyWholeList(ctx context.Context) error {
 	if err := snap.Commit(ctx, store.Digest{}); err != nil {
 		return err
 	}
-	a.index.ReplaceWith(match.NewIndexWith(matchOptions(a.cfg)))
+	empty, err := a.loadIndex(ctx, a.rep)
+	if err != nil {
+		return err
+	}
+	a.index.ReplaceWith(empty)
 	return a.rep.Audit(ctx, store.AuditRecord{Event: store.EventScopeDropped, Ref: "whole-list", Detail: fmt.Sprintf("%d alerts purged", n)})
 }
 
 // lookupAll matches items against every alert set. An alert held in two
-// scopes is reported once, with its best match.
-func (a *Agent) lookupAll(items []devices.Item, t time.Time) [][]match.Candidate {
+// scopes is reported once, with its best match. It fails when an alert
+// behind a match cannot be read (match.ErrUnreadable).
+func (a *Agent) lookupAll(items []devices.Item, t time.Time) ([][]match.Candidate, error) {
 	sets := *a.sets.Load()
 	if len(sets) == 1 {
-		return sets[0].index.LookupAll(items, t)
+		return sets[0].index.MatchAll(items, t)
 	}
 	out := make([][]match.Candidate, len(items))
 	for _, set := range sets {
-		for i, found := range set.index.LookupAll(items, t) {
+		matched, err := set.index.MatchAll(items, t)
+		if err != nil {
+			return nil, fmt.Errorf("scope %s: %w", set.scope, err)
+		}
+		for i, found := range matched {
 			for _, c := range found {
 				j := slices.IndexFunc(out[i], func(o match.Candidate) bool { return o.Alert.ID == c.Alert.ID })
 				switch {
@@ -400,7 +409,30 @@ func (a *Agent) lookupAll(items []devices.Item, t time.Time) [][]match.Candidate
 	for i := range out {
 		sort.SliceStable(out[i], func(x, y int) bool { return out[i][x].Score > out[i][y].Score })
 	}
-	return out
+	return out, nil
+}
+
+// expireIndexes takes expired alerts out of every set's match index each
+// interval, as the replicas' housekeeping purges them from disk
+// (store.Replica.Maintain), until ctx ends.
+func (a *Agent) expireIndexes(ctx context.Context, interval time.Duration) {
+	if interval <= 0 || interval > time.Minute {
+		interval = time.Minute
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for _, set := range *a.sets.Load() {
+			if n := set.index.Expire(time.Now()); n > 0 {
+				a.log.Info("expired alerts left the match index", "scope", set.scope, "alerts", n)
+			}
+		}
+	}
 }
 
 // alertCount is how many alerts the checks run against (an alert held in

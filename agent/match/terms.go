@@ -1,0 +1,129 @@
+package match
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"hash/fnv"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/borderpost/borderpost/store"
+)
+
+// termIndex is what an index reads of a replica that keeps a term index
+// (store.Options.Terms, see WithTerms): *store.Replica. Identifiers are
+// then looked up there, and memory keeps only the fingerprints of their
+// keyed hashes.
+type termIndex interface {
+	TermsReady() (bool, error)
+	TermFingerprints(terms []string) ([]uint64, error)
+	EachTermFingerprint(ctx context.Context, fn func(fp uint64)) error
+	AlertsByTerm(term string) ([]store.Alert, error)
+	EachAlertByTerm(ctx context.Context, terms []string, fn func(store.Alert) error) error
+	AlertCount() (int, error)
+}
+
+// WithTerms returns o set to make the replica keep the term index the
+// match index reads (store.Options.Terms): every store.Open of the
+// agent's replicas passes through it, since a replica written without it
+// has its term index rebuilt at the next start.
+func WithTerms(o store.Options) store.Options {
+	o.Terms, o.TermsVersion = storeTerms, TermsVersion()
+	return o
+}
+
+// nameShards is how many lists of persons and companies the term index
+// keeps (storeTerms): enough that a name's upsert rewrites a short list
+// (about 500 alert keys at two million names), few enough that Load
+// reads them all quickly.
+const nameShards = 4096
+
+// storeTerms is the term function the replica's term index is built
+// with: an alert's identifiers (Terms) and, for a person or company, the
+// name shard it belongs to, so that Load reads the alerts with names
+// without decrypting the others.
+func storeTerms(a *store.Alert) []string {
+	ts := Terms(a)
+	if hasName(a) {
+		ts = append(ts, nameShard(a.ID))
+	}
+	return ts
+}
+
+// nameShard is the term of an alert ID's name shard: FNV-1a of the ID
+// (stable across processes, unlike maphash), modulo nameShards. No
+// identifier term starts with a zero byte.
+func nameShard(id string) string {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return "\x00names\x00" + strconv.Itoa(int(h.Sum32()%nameShards))
+}
+
+// nameShardTerms returns every name shard's term.
+func nameShardTerms() []string {
+	ts := make([]string, nameShards)
+	for i := range ts {
+		ts[i] = "\x00names\x00" + strconv.Itoa(i)
+	}
+	return ts
+}
+
+// TermsVersion names what Terms gives: a hash of the terms of sample
+// alerts of every kind, so that a change of normalisation (devices/ident)
+// changes it, and replicas rebuild their term index, without anyone
+// having to remember to.
+func TermsVersion() string {
+	samples := []store.Subject{
+		{Kind: store.SubjectVehicle, Vehicle: &store.Vehicle{Plate: "m-ab 1234", PlateCountry: "de", VIN: "wvwzzz1jz3w386752"}},
+		{Kind: store.SubjectVehicle, Vehicle: &store.Vehicle{Plate: "B0B 1", PlateCountry: "GB"}},
+		{Kind: store.SubjectContainer, Container: &store.Container{Number: "csqu 305438 3"}},
+		{Kind: store.SubjectDocument, Document: &store.Document{Number: "12ab-34567", Country: "FR"}},
+		{Kind: store.SubjectCompany, Company: &store.Company{Name: "X", EORI: "de 123456789012345"}},
+		{Kind: store.SubjectVessel, Vessel: &store.Vessel{IMO: "imo 9074729"}},
+		{Kind: store.SubjectAircraft, Aircraft: &store.Aircraft{Registration: "d-abcd"}},
+		{Kind: store.SubjectFirearm, Firearm: &store.Firearm{Serial: "ab 12-34"}},
+		{Kind: store.SubjectPhone, Phone: "+49 (30) 123 4567"},
+		{Kind: store.SubjectEmail, Email: "Ops@Example.ORG"},
+	}
+	samples = append(samples, store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Surname: "X"}})
+	h := sha256.New()
+	for _, s := range samples {
+		a := store.Alert{ID: "A-0001", Subject: s}
+		h.Write([]byte(strings.Join(storeTerms(&a), "\x01")))
+		h.Write([]byte{0})
+	}
+	return "terms-2-" + hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// hasName reports whether an alert has names for the name index.
+func hasName(a *store.Alert) bool {
+	s := a.Subject
+	return s.Kind == store.SubjectPerson && s.Person != nil || s.Kind == store.SubjectCompany && s.Company != nil
+}
+
+// fpSet is the set of term fingerprints of a replica's term index: sorted
+// as the replica gives them at Load, 8 bytes each, and a map of those
+// deltas added since.
+type fpSet struct {
+	sorted []uint64
+	added  map[uint64]struct{}
+}
+
+func (s *fpSet) contains(fp uint64) bool {
+	if _, ok := slices.BinarySearch(s.sorted, fp); ok {
+		return true
+	}
+	_, ok := s.added[fp]
+	return ok
+}
+
+func (s *fpSet) add(fp uint64) {
+	if !s.contains(fp) {
+		if s.added == nil {
+			s.added = make(map[uint64]struct{})
+		}
+		s.added[fp] = struct{}{}
+	}
+}

@@ -1,0 +1,433 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// TermFunc returns the lookup terms of an alert: its identifiers, each
+// normalised and marked with its kind, as the agent's match index looks
+// them up (match.Terms). The store cannot derive them itself, since it
+// imports no normalisation (README.md, "Imports flow one way"); the agent
+// passes it in Options.Terms.
+type TermFunc func(*Alert) []string
+
+// The term index of a generation is the bucket "terms":
+// HMAC(index key, "term" ∥ term) → the record keys (32 bytes each) of the
+// alerts carrying the term. Keys and values are HMACs: the file reveals
+// no identifier. It is written in the same transactions as the alerts,
+// and trusted only while it carries the version of the term function that
+// built it (termsVersionKey, shorter than any record key).
+var (
+	bucketTerms     = []byte("terms")
+	termsVersionKey = []byte("version")
+	termsCountKey   = []byte("count") // alerts in the generation, kept with the index
+)
+
+// sortTerm marks a snapshot's term entries in the bulk loader:
+//
+//	0x02 term key(32) record key(32)
+const sortTerm = 0x02
+
+// indexTerms makes writes to g keep its term index, under ring's keys,
+// when the replica has a term function and g a term bucket.
+func (r *Replica) indexTerms(g *generation, ring *keyring) {
+	if r.terms != nil && g.terms != nil {
+		g.termsOf, g.termRing = r.terms, ring
+	}
+}
+
+// termKeys returns the distinct term keys of a under g's ring.
+func (g *generation) termKeys(a *Alert) [][]byte {
+	var out [][]byte
+	for _, t := range g.termsOf(a) {
+		k := g.termRing.recordKey("term", t)
+		if !slices.ContainsFunc(out, func(o []byte) bool { return bytes.Equal(o, k) }) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// addTerms files the alert stored under k under each of its terms, and
+// counts it: every write that adds an alert to a generation calls it once.
+func (g *generation) addTerms(k []byte, a *Alert) error {
+	if g.termsOf == nil {
+		return nil
+	}
+	if err := g.countAlerts(1); err != nil {
+		return err
+	}
+	for _, tk := range g.termKeys(a) {
+		v := g.terms.Get(tk)
+		if recordIndex(v, k) >= 0 {
+			continue
+		}
+		nv := make([]byte, 0, len(v)+len(k))
+		if err := g.terms.Put(tk, append(append(nv, v...), k...)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropTerms takes the alert stored under k out of its terms' lists, and
+// out of the count: every write that removes an alert calls it once.
+func (g *generation) dropTerms(k []byte, a *Alert) error {
+	if g.termsOf == nil {
+		return nil
+	}
+	if err := g.countAlerts(-1); err != nil {
+		return err
+	}
+	for _, tk := range g.termKeys(a) {
+		v := g.terms.Get(tk)
+		i := recordIndex(v, k)
+		if i < 0 {
+			continue
+		}
+		if len(v) == len(k) {
+			if err := g.terms.Delete(tk); err != nil {
+				return err
+			}
+			continue
+		}
+		nv := make([]byte, 0, len(v)-len(k))
+		if err := g.terms.Put(tk, append(append(nv, v[:i]...), v[i+len(k):]...)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// countAlerts adds d to the generation's alert count.
+func (g *generation) countAlerts(d int64) error {
+	var n int64
+	if v := g.terms.Get(termsCountKey); len(v) == 8 {
+		n = int64(binary.BigEndian.Uint64(v))
+	}
+	return g.terms.Put(termsCountKey, u64(uint64(max(n+d, 0))))
+}
+
+// recordIndex returns the offset of record key k in a term's list, or -1.
+func recordIndex(list, k []byte) int {
+	for i := 0; i+len(k) <= len(list); i += len(k) {
+		if bytes.Equal(list[i:i+len(k)], k) {
+			return i
+		}
+	}
+	return -1
+}
+
+// termTarget is a generation whose term index Open must rebuild.
+type termTarget struct {
+	num  uint64
+	ring *keyring
+}
+
+// ensureTerms runs at Open, in its first transaction. With a term
+// function, the term index of the active generation (and of a rotation's
+// new one) that does not carry this function's version is emptied and
+// left for rebuildTerms; without one, the indexes lose their version,
+// since this process's writes will not keep them.
+func (r *Replica) ensureTerms(tx *bolt.Tx) ([]termTarget, error) {
+	meta := tx.Bucket(bucketMeta)
+	ks := r.keys()
+	targets := []termTarget{{binary.BigEndian.Uint64(meta.Get(metaAlertGen)), ks[binary.BigEndian.Uint32(meta.Get(metaKeyGen))]}}
+	if rot, err := readRotation(tx); err != nil {
+		return nil, err
+	} else if rot != nil && ks[rot.To] != nil {
+		targets = append(targets, termTarget{rot.Dst, ks[rot.To]})
+	}
+	var rebuild []termTarget
+	for _, t := range targets {
+		parent := tx.Bucket(genName(t.num))
+		if parent == nil || t.ring == nil {
+			continue
+		}
+		tb := parent.Bucket(bucketTerms)
+		if r.terms == nil {
+			if tb != nil && tb.Get(termsVersionKey) != nil {
+				if err := tb.Delete(termsVersionKey); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
+		if tb != nil && bytes.Equal(tb.Get(termsVersionKey), r.termsVersion) {
+			continue
+		}
+		if tb != nil {
+			if err := parent.DeleteBucket(bucketTerms); err != nil {
+				return nil, err
+			}
+		}
+		tb, err := parent.CreateBucket(bucketTerms)
+		if err != nil {
+			return nil, err
+		}
+		if alerts := parent.Bucket(bucketAlerts); alerts != nil {
+			if k, _ := alerts.Cursor().First(); k == nil { // a new file: nothing to index
+				if err := tb.Put(termsCountKey, u64(0)); err != nil {
+					return nil, err
+				}
+				if err := tb.Put(termsVersionKey, r.termsVersion); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		rebuild = append(rebuild, t)
+	}
+	return rebuild, nil
+}
+
+// termRunDir is where a term index rebuild spills its sorted runs.
+func termRunDir(dbPath string, gen uint64) string { return fmt.Sprintf("%s.terms-%d", dbPath, gen) }
+
+// rebuildTerms fills a generation's emptied term index from its alerts,
+// as a snapshot loads: the (term, alert) pairs are sorted (spilled beside
+// the file when large), then written in key order in transactions of
+// bulkChunk entries, each term's list whole. Random inserts in one
+// transaction would take hours at a million alerts. The version is
+// written last: a kill leaves the index unversioned, rebuilt at the next
+// Open. Nothing else writes the replica meanwhile (Open runs it).
+func (r *Replica) rebuildTerms(ctx context.Context, t termTarget) error {
+	load := bulkLoader{dir: termRunDir(r.Path(), t.num)}
+	os.RemoveAll(load.dir)
+	defer load.remove()
+	n := 0
+	err := r.db.View(func(tx *bolt.Tx) error {
+		g, err := openGeneration(tx, t.num)
+		if err != nil {
+			return err
+		}
+		keys := generation{termsOf: r.terms, termRing: t.ring}
+		ks := r.keys()
+		c := g.alerts.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			a, err := decodeAlert(ks, k, v)
+			if err != nil {
+				return err
+			}
+			for _, tk := range keys.termKeys(&a) {
+				e := make([]byte, 0, len(tk)+len(k))
+				if err := load.add(append(append(e, tk...), k...), nil); err != nil {
+					return err
+				}
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	m, err := load.merge()
+	if err != nil {
+		return err
+	}
+	defer m.close()
+	var term, list []byte
+	for more := true; more; {
+		err := r.bulkUpdate(func(tx *bolt.Tx) error {
+			g, err := openGeneration(tx, t.num)
+			if err != nil {
+				return err
+			}
+			if g.terms == nil {
+				return fmt.Errorf("%w: term index of generation %d vanished", ErrCorrupt, t.num)
+			}
+			g.terms.FillPercent = 1
+			for range bulkChunk {
+				e, ok, err := m.next()
+				if err != nil {
+					return err
+				}
+				if !ok {
+					more = false
+					break
+				}
+				if len(e.key) != 64 {
+					return fmt.Errorf("%w: bad term entry", ErrCorrupt)
+				}
+				if term != nil && bytes.Equal(term, e.key[:32]) {
+					list = append(list, e.key[32:]...)
+					continue
+				}
+				if term != nil {
+					if err := g.terms.Put(term, list); err != nil {
+						return err
+					}
+				}
+				term, list = bytes.Clone(e.key[:32]), bytes.Clone(e.key[32:])
+			}
+			if !more && term != nil {
+				return g.terms.Put(term, list)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if err := r.db.Sync(); err != nil {
+		return err
+	}
+	err = r.update(func(tx *bolt.Tx) error {
+		g, err := openGeneration(tx, t.num)
+		if err != nil {
+			return err
+		}
+		if err := g.terms.Put(termsCountKey, u64(uint64(n))); err != nil {
+			return err
+		}
+		return r.markTerms(g)
+	})
+	if err == nil {
+		r.log.Info("term index rebuilt", "generation", t.num, "alerts", n)
+	}
+	return err
+}
+
+// markTerms gives a generation's term index the term function's version,
+// once it is complete.
+func (r *Replica) markTerms(g *generation) error {
+	if r.terms == nil || g.terms == nil {
+		return nil
+	}
+	return g.terms.Put(termsVersionKey, r.termsVersion)
+}
+
+// TermsReady reports whether the active generation's term index is
+// complete for this replica's term function (Options.Terms): only then do
+// TermFingerprints and AlertsByTerm answer for every alert.
+func (r *Replica) TermsReady() (bool, error) {
+	ready := false
+	err := r.db.View(func(tx *bolt.Tx) error {
+		st, err := r.state(tx)
+		if err != nil {
+			return err
+		}
+		ready = r.terms != nil && st.gen.terms != nil && bytes.Equal(st.gen.terms.Get(termsVersionKey), r.termsVersion)
+		return nil
+	})
+	return ready, err
+}
+
+// TermFingerprints returns the fingerprints under which the term index
+// files terms, at the same positions: the first 8 bytes of their keyed
+// hashes, as EachTermFingerprint gives them. They change with the data
+// key.
+func (r *Replica) TermFingerprints(terms []string) ([]uint64, error) {
+	// No transaction: only the active key is needed, and it changes only
+	// when a rotation finishes (r.active follows).
+	ring := r.active.Load()
+	if ring == nil {
+		return nil, fmt.Errorf("%w: no active key", ErrWrongKey)
+	}
+	out := make([]uint64, len(terms))
+	for i, t := range terms {
+		out[i] = binary.BigEndian.Uint64(ring.recordKey("term", t))
+	}
+	return out, nil
+}
+
+// EachTermFingerprint calls fn with the fingerprint of every term the
+// active generation's term index holds, in ascending order, inside one
+// read transaction; no alert is decrypted.
+func (r *Replica) EachTermFingerprint(ctx context.Context, fn func(fp uint64)) error {
+	return r.db.View(func(tx *bolt.Tx) error {
+		st, err := r.state(tx)
+		if err != nil {
+			return err
+		}
+		if st.gen.terms == nil {
+			return nil
+		}
+		c := st.gen.terms.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if len(k) != 32 {
+				continue // the version, the count
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			fn(binary.BigEndian.Uint64(k))
+		}
+		return nil
+	})
+}
+
+// EachAlertByTerm calls fn with every alert the term index files under
+// any of terms, not expired at the replica's clock, inside one read
+// transaction, stopping at fn's first error. An alert filed under two of
+// the terms comes twice.
+func (r *Replica) EachAlertByTerm(ctx context.Context, terms []string, fn func(Alert) error) error {
+	now := r.now()
+	return r.db.View(func(tx *bolt.Tx) error {
+		st, err := r.state(tx)
+		if err != nil {
+			return err
+		}
+		if st.gen.terms == nil {
+			return nil
+		}
+		for _, term := range terms {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			list := st.gen.terms.Get(st.ring.recordKey("term", term))
+			for i := 0; i+32 <= len(list); i += 32 {
+				a, found, err := st.gen.get(st.ks, list[i:i+32])
+				if err != nil {
+					return err
+				}
+				if found && !a.Expired(now) {
+					if err := fn(a); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// AlertsByTerm returns the alerts the term index files under term and
+// not expired at the replica's clock, in one read transaction. The caller
+// still checks that each carries the identifier it looks up.
+func (r *Replica) AlertsByTerm(term string) ([]Alert, error) {
+	var out []Alert
+	now := r.now()
+	err := r.db.View(func(tx *bolt.Tx) error {
+		st, err := r.state(tx)
+		if err != nil {
+			return err
+		}
+		if st.gen.terms == nil {
+			return nil
+		}
+		list := st.gen.terms.Get(st.ring.recordKey("term", term))
+		for i := 0; i+32 <= len(list); i += 32 {
+			a, found, err := st.gen.get(st.ks, list[i:i+32])
+			if err != nil {
+				return err
+			}
+			if found && !a.Expired(now) {
+				out = append(out, a)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
