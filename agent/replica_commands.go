@@ -26,9 +26,11 @@ import (
 	"github.com/borderpost/borderpost/store/tpm"
 )
 
-// keyProvider returns the data key provider the configuration names.
-func keyProvider(cfg config.Config, log *slog.Logger) (store.KeyProvider, error) {
-	return post.KeyProvider(cfg, log)
+// keyProvider returns the data key provider the configuration names. The
+// development-key warning is the running agent's to give (once, by `run`):
+// an offline command on a development key would only repeat it.
+func keyProvider(cfg config.Config, _ *slog.Logger) (store.KeyProvider, error) {
+	return post.KeyProvider(cfg, slog.New(slog.DiscardHandler))
 }
 
 // stderrIsTerminal reports whether progress can be drawn as a bar.
@@ -309,6 +311,18 @@ func installKeyFile(src, dst string) error {
 	return os.Remove(src)
 }
 
+// importNextStep says what the imported replica still needs from central:
+// deltas apply only on top of a position in central's stream (epoch,
+// sequence and the hash of that change, from the file's header line).
+func importNextStep(cur store.Cursor) string {
+	if cur.Seq == 0 || cur.Hash == ([32]byte{}) {
+		return "the file gave no position in central's stream (a header line with epoch, seq and hash): the agent checks against these alerts, " +
+			"but it still needs a snapshot from central before any delta applies; it asks for one when it first connects"
+	}
+	return fmt.Sprintf("deltas from central apply from epoch %d, sequence %d on; if central no longer keeps them, or is on another epoch, it sends a snapshot first",
+		cur.Epoch, cur.Seq+1)
+}
+
 // replicaCmd groups the offline replica operations. Add it to the root
 // command beside keysCmd().
 func replicaCmd() *cobra.Command {
@@ -364,6 +378,7 @@ func replicaCmd() *cobra.Command {
 				res.Records, res.Alerts, took.Round(time.Millisecond), float64(res.Records)/max(took.Seconds(), 0.001),
 				res.Cursor.Epoch, res.Cursor.Seq, res.Cursor.Digest)
 			fmt.Fprintln(cmd.OutOrStdout(), "run `borderpost replica compact` to reclaim the old generation's space")
+			fmt.Fprintln(cmd.OutOrStdout(), importNextStep(res.Cursor))
 			return nil
 		},
 	}
