@@ -319,6 +319,11 @@ func centralCmd() *cobra.Command {
 				return err
 			}
 			defer c.Close()
+			// Say at once what central waits for: without a broker it would
+			// otherwise sit silent until the wait gives up.
+			if rig.WaitUntil(ctx, time.Second, c.Connected) != nil && ctx.Err() == nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "central: waiting up to 30 s for the broker at %s; is it running?\n", broker)
+			}
 			if err := rig.WaitUntil(ctx, 30*time.Second, c.Connected); err != nil {
 				return fmt.Errorf("central cannot reach the broker at %s: %w", broker, err)
 			}
