@@ -18,6 +18,11 @@ PACKAGE_DEBS := osslsigncode openssl
 PACKAGE_TEST_DEBS := lintian
 DEMO_ARGS ?=
 FUZZTIME  ?= 10m
+# make test runs the tests through gotestsum: a line per test as it ends
+# (progress through the long simulator package), then every skip with its
+# reason and the counts. Fetched through the module proxy on first use.
+GOTESTSUM ?= $(GO) run gotest.tools/gotestsum@v1.13.0
+TESTARGS  ?= ./...
 
 .PHONY: all build demo test test-deps vet fuzz clean package package-deps test-package
 
@@ -31,9 +36,12 @@ build:
 demo: build
 	$(BIN)/simulator demo --agent $(BIN)/borderpost $(DEMO_ARGS)
 
-## test: install missing Debian packages (as root), then run every test.
+## test: install missing Debian packages (as root), then run every test
+## (TESTARGS narrows it, e.g. TESTARGS=./agent/...).
 test: test-deps vet
-	$(GO) test -count=1 -timeout 25m ./...
+	$(GOTESTSUM) --format testname --format-icons text \
+		--post-run-command 'sh -c "echo tests: $$((TESTS_TOTAL - TESTS_FAILED - TESTS_SKIPPED)) passed, $$TESTS_FAILED failed, $$TESTS_SKIPPED skipped, of $$TESTS_TOTAL"' \
+		-- -count=1 -timeout 25m $(TESTARGS)
 
 ## package: the Debian package, its SBOM and the signed Windows build in bin/package.
 package: package-deps
