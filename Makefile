@@ -31,6 +31,7 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/borderpost ./agent
 	$(GO) build -trimpath -o $(BIN)/simulator ./simulator
+	$(GO) build -trimpath -o $(BIN)/borderpost-central ./simulator
 
 ## demo: embedded broker, simulated central, the agent and scanners on loopback.
 demo: build

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/borderpost/borderpost/store"
 )
 
@@ -140,4 +143,21 @@ func TestReplicaImportSaysWhatIsStillNeeded(t *testing.T) {
 	if s := importNextStep(store.Cursor{Epoch: 3, Seq: 41, Hash: hash}); !strings.Contains(s, "epoch 3, sequence 42 on") {
 		t.Errorf("a positioned import: %q", s)
 	}
+}
+
+// No flag's help is mangled: the flag library takes a back-quoted word in
+// a usage string for the value's name.
+func TestFlagHelpRendersAsWritten(t *testing.T) {
+	var visit func(c *cobra.Command)
+	visit = func(c *cobra.Command) {
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if strings.Contains(f.Usage, "`") {
+				t.Errorf("%s --%s: usage %q has back quotes, shown as the value's name", c.CommandPath(), f.Name, f.Usage)
+			}
+		})
+		for _, sub := range c.Commands() {
+			visit(sub)
+		}
+	}
+	visit(newRoot())
 }

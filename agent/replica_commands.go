@@ -264,7 +264,7 @@ the replica. Stop the agent first: the replica file is locked while it runs.`,
 		},
 	}
 	c.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
-	c.Flags().StringVar(&newKeyFile, "new-key-file", "", "file holding the new key (from `borderpost keys init`)")
+	c.Flags().StringVar(&newKeyFile, "new-key-file", "", "file holding the new key (from borderpost keys init)")
 	c.Flags().IntVar(&chunk, "chunk", 5000, "entries re-encrypted per transaction")
 	return c
 }

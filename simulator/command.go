@@ -37,6 +37,27 @@ func newRoot() *cobra.Command {
 	return root
 }
 
+// centralName is the name central's operators run the tool under: the
+// same binary and code as the simulator's central command group, so that
+// what the tests prove is what operators use.
+const centralName = "borderpost-central"
+
+// rootFor is the command tree for the name the binary was started as:
+// borderpost-central is central's tool (central itself, with keys,
+// delegate, acl, export, diff and fleet); any other name is the simulator.
+func rootFor(argv0 string) *cobra.Command {
+	name := strings.TrimSuffix(filepath.Base(argv0), ".exe")
+	if name != centralName {
+		return newRoot()
+	}
+	root := centralCmd()
+	root.Use = centralName
+	root.Short = "Central's tool: publish the watch list's changes to the posts as signed deltas, then receive, store and acknowledge their hits until Ctrl-C"
+	root.SilenceUsage = true
+	root.AddCommand(keysCmd(), delegateCmd())
+	return root
+}
+
 // signalContext ends on Ctrl-C or SIGTERM, or when parent ends.
 func signalContext(parent context.Context) (context.Context, context.CancelFunc) {
 	if parent == nil {
@@ -99,7 +120,7 @@ func readHitKeys(path, passFile string) ([]*bpsync.HitKey, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("central hit key: %w (create one with `simulator keys hit`)", err)
+			return nil, fmt.Errorf("central hit key: %w (create one with `borderpost-central keys hit`)", err)
 		}
 		k, err := bpsync.ReadHitKeyWith(f, func() ([]byte, error) { return keyPassphrase(passFile) })
 		f.Close()
@@ -207,7 +228,7 @@ func keysCmd() *cobra.Command {
 func readSigner(path, passFile string) (*bpsync.Signer, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("central signing key: %w (create one with `simulator keys`)", err)
+		return nil, fmt.Errorf("central signing key: %w (create one with `borderpost-central keys`)", err)
 	}
 	defer f.Close()
 	priv, err := bpsync.ReadPrivateKeyWith(f, func() ([]byte, error) { return keyPassphrase(passFile) })
@@ -365,8 +386,8 @@ func centralCmd() *cobra.Command {
 	cmd.Flags().StringVar(&broker, "broker", "tcp://127.0.0.1:1883", "MQTT broker")
 	cmd.Flags().DurationVar(&fleetEvery, "fleet-every", 0, "print the fleet view this often (0: only at the end)")
 	cmd.Flags().DurationVar(&silentAfter, "silent-after", 60*time.Second, "flag agents without a status for this long")
-	cmd.Flags().StringVar(&keyPath, "key", "central.key", "central's signing key (from `simulator keys` or `delegate`)")
-	cmd.Flags().StringVar(&hitKeyPath, "hit-key", "", "central's hit key (from `simulator keys` or `keys hit`); hits.key.prev beside it is used too during a rotation (default: hits.key beside --key)")
+	cmd.Flags().StringVar(&keyPath, "key", "central.key", "central's signing key (from the keys or delegate command)")
+	cmd.Flags().StringVar(&hitKeyPath, "hit-key", "", "central's hit key (from the keys or keys hit command); hits.key.prev beside it is used too during a rotation (default: hits.key beside --key)")
 	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "file whose first line opens a sealed key (default $BORDERPOST_KEY_PASSPHRASE)")
 	cmd.Flags().IntVar(&alerts, "alerts", 1000, "how many alerts to generate and publish (when no list is named)")
 	cmd.Flags().StringVar(&src.ofac, "ofac", "", "publish an OFAC legacy CSV folder (sdn.csv, add.csv, alt.csv)")

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Started before its broker, central says within a couple of seconds what
@@ -39,4 +42,40 @@ func TestCentralSaysItWaitsForTheBroker(t *testing.T) {
 	waitFor(t, 5*time.Second, "central to say it waits for the broker", func() bool { return strings.Contains(out.String(), want) })
 	cancel()
 	<-done
+}
+
+// Under the name borderpost-central the binary is central's tool: central
+// itself with the operator's other commands beneath it.
+func TestCentralToolByName(t *testing.T) {
+	root := rootFor("/usr/bin/borderpost-central")
+	if root.Name() != "borderpost-central" {
+		t.Fatalf("the central tool's root is %q", root.Name())
+	}
+	for _, sub := range []string{"keys", "delegate", "acl", "export", "diff", "fleet"} {
+		if c, _, err := root.Find([]string{sub}); err != nil || c == root {
+			t.Errorf("borderpost-central has no %s command", sub)
+		}
+	}
+	if rootFor("bin/simulator").Name() != "simulator" {
+		t.Error("the simulator's own name does not give the simulator")
+	}
+}
+
+// No flag's help is mangled: the flag library takes a back-quoted word in
+// a usage string for the value's name ("--key simulator keys").
+func TestFlagHelpRendersAsWritten(t *testing.T) {
+	for _, root := range []*cobra.Command{rootFor("simulator"), rootFor("borderpost-central")} {
+		forEachFlag(root, func(c *cobra.Command, f *pflag.Flag) {
+			if strings.Contains(f.Usage, "`") {
+				t.Errorf("%s --%s: usage %q has back quotes, shown as the value's name", c.CommandPath(), f.Name, f.Usage)
+			}
+		})
+	}
+}
+
+func forEachFlag(c *cobra.Command, do func(*cobra.Command, *pflag.Flag)) {
+	c.LocalFlags().VisitAll(func(f *pflag.Flag) { do(c, f) })
+	for _, sub := range c.Commands() {
+		forEachFlag(sub, do)
+	}
 }

@@ -397,7 +397,7 @@ func (c *Config) validate(root *yaml.Node) Problems {
 		add("trust.central_keys", "required: at least one file with central's base64 Ed25519 public key; without it no delta can be verified")
 	}
 	if c.Sync.CentralHitKey == "" {
-		add("sync.central_hit_key", "required: the file with central's hit public key (hits.pub from `simulator keys`); hits travel only sealed to it")
+		add("sync.central_hit_key", "required: the file with central's hit public key (hits.pub from `borderpost-central keys`); hits travel only sealed to it")
 	}
 	if !listenAddr(c.HTTP.Listen) {
 		add("http.listen", "want host:port, e.g. 127.0.0.1:8443")

@@ -56,9 +56,9 @@ func (c Config) CheckFiles() Problems {
 	}
 	file("mqtt.password_file", c.MQTT.Password, true, "write the broker password there (mode 0600)")
 	for i, k := range c.Trust.CentralKeys {
-		file(fmt.Sprintf("trust.central_keys[%d]", i), k, false, "copy central.pub (from `simulator keys`) there")
+		file(fmt.Sprintf("trust.central_keys[%d]", i), k, false, "copy central.pub (from `borderpost-central keys`) there")
 	}
-	file("sync.central_hit_key", c.Sync.CentralHitKey, false, "copy hits.pub (from `simulator keys`) there")
+	file("sync.central_hit_key", c.Sync.CentralHitKey, false, "copy hits.pub (from `borderpost-central keys`) there")
 	if t := c.Terminal; t.Listen != "" {
 		file("terminal.users", t.Users, false, "add an account with `borderpost users add --file "+t.Users+" --name NAME --role officer`")
 		file("terminal.tls_cert", t.TLSCert, false, "copy the page's certificate there")
