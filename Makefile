@@ -34,7 +34,9 @@ build:
 	$(GO) build -trimpath -o $(BIN)/borderpost-central ./simulator
 
 ## demo: embedded broker, simulated central, the agent and scanners on loopback.
-demo: build
+demo:
+	@test -x $(BIN)/borderpost -a -x $(BIN)/simulator || echo "first run: building bin/borderpost and bin/simulator (a minute or two)"
+	@$(MAKE) --no-print-directory build
 	$(BIN)/simulator demo --agent $(BIN)/borderpost $(DEMO_ARGS)
 
 ## test: install missing Debian packages (as root), then run every test

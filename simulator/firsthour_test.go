@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/borderpost/borderpost/store"
 )
 
 // Started before its broker, central says within a couple of seconds what
@@ -77,5 +79,44 @@ func forEachFlag(c *cobra.Command, do func(*cobra.Command, *pflag.Flag)) {
 	c.LocalFlags().VisitAll(func(f *pflag.Flag) { do(c, f) })
 	for _, sub := range c.Commands() {
 		forEachFlag(sub, do)
+	}
+}
+
+// The demo, run for a set time: it says it stops by itself (not "Ctrl-C"),
+// labels the match column, prints a running count of scans, and ends with
+// nothing lost.
+func TestDemoForADuration(t *testing.T) {
+	out := &syncBuffer{}
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Second)
+	defer cancel()
+	err := runDemo(ctx, out, demoOptions{agentBin: agentBinary, alerts: 300, rate: 40, share: 0.2, duration: 12 * time.Second, every: time.Second})
+	text := out.String()
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, text)
+	}
+	for _, want := range []string{"(stops by itself after 12s)", " match: ", " scans so far, ", "lost: 0"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the demo does not say %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "Ctrl-C") {
+		t.Errorf("a demo with a duration says Ctrl-C:\n%s", text)
+	}
+}
+
+// Officers' manual checks are hits at central too: the demo's summary
+// counts them apart instead of reporting the difference as a negative
+// number of lost hits.
+func TestDemoTallyCountsManualChecksApart(t *testing.T) {
+	var tally demoTally
+	for _, id := range []string{"demo-000001", "demo-000002", "manual-7f3a", "demo-000003", "manual-9b1c"} {
+		tally.add(store.Hit{CheckID: id})
+	}
+	s, lost := tally.summary(100, 3, 0)
+	if lost != 0 || !strings.Contains(s, "3 hits at the post, 3 delivered to central") || !strings.Contains(s, "lost: 0; and 2 from officers' manual checks") {
+		t.Errorf("summary %q, lost %d", s, lost)
+	}
+	if _, lost := tally.summary(100, 5, 0); lost != 2 {
+		t.Errorf("two of the scanners' hits missing counted as %d lost", lost)
 	}
 }
