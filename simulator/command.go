@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -315,7 +316,7 @@ func centralCmd() *cobra.Command {
 			defer stop()
 			out := cmd.OutOrStdout()
 			ccfg := central.Config{Broker: broker, Signer: signer, HitKeys: hitKeys, OnHit: func(agent string, h store.Hit) {
-				fmt.Fprintf(out, "hit %s from %s: alert %s (%s) on %s\n", h.ID, agent, h.AlertID, h.Action, h.Field)
+				fmt.Fprintf(out, "hit %s from %s: alert %s (%s) on %s\n", h.ID, agent, h.AlertID, h.Action, fieldWords(h.Field))
 			}}
 			if scopesPath != "" {
 				sc, err := readScopeConfig(scopesPath)
@@ -368,16 +369,25 @@ func centralCmd() *cobra.Command {
 				defer t.Stop()
 				tick = t.C
 			}
+			// When central last had the broker: the fleet view is as of
+			// then while it has not, instead of every agent turning SILENT.
+			lastConnected := time.Now()
+			linkTick := time.NewTicker(time.Second)
+			defer linkTick.Stop()
 		loop:
 			for {
 				select {
 				case <-ctx.Done():
 					break loop
+				case <-linkTick.C:
+					if c.Connected() {
+						lastConnected = time.Now()
+					}
 				case <-tick:
-					central.WriteFleet(out, c.Fleet(time.Now(), silentAfter), time.Now())
+					writeFleetReport(out, c, broker, lastConnected, time.Now(), silentAfter)
 				}
 			}
-			central.WriteFleet(out, c.Fleet(time.Now(), silentAfter), time.Now())
+			writeFleetReport(out, c, broker, lastConnected, time.Now(), silentAfter)
 			st := c.Stats()
 			fmt.Fprintf(out, "central: %d hits stored, %d received, %d duplicates, %d acks, %d resyncs\n", st.Stored, st.Received, st.Duplicates, st.Acks, st.Resyncs)
 			return nil
@@ -399,6 +409,33 @@ func centralCmd() *cobra.Command {
 	cmd.Flags().StringVar(&dataDir, "data", "", "keep lists, replay history and hits on disk in this folder (lists.db, hits.db); without it central forgets all at exit")
 	cmd.AddCommand(aclCmd(), exportCmd(), diffCmd(), fleetViewCmd())
 	return cmd
+}
+
+// fleetSource is what the fleet report reads from central.
+type fleetSource interface {
+	Connected() bool
+	Fleet(now time.Time, silentAfter time.Duration) []central.AgentView
+}
+
+// writeFleetReport prints the fleet view. When central itself has lost
+// the broker it says so, and shows the agents as they were when it last
+// had it: their silence since is central's, not theirs.
+func writeFleetReport(out io.Writer, c fleetSource, broker string, lastConnected, now time.Time, silentAfter time.Duration) {
+	if !c.Connected() {
+		fmt.Fprintf(out, "CENTRAL HAS LOST THE BROKER at %s %s ago: the agents below are as central last saw them at %s; whether they are online now is unknown\n",
+			broker, now.Sub(lastConnected).Round(time.Second), lastConnected.Format("15:04:05"))
+		now = lastConnected
+	}
+	central.WriteFleet(out, c.Fleet(now, silentAfter), now)
+}
+
+// fieldWords says which read a hit is on, for the live log: "manual.name"
+// is an officer's manual check of a name.
+func fieldWords(field string) string {
+	if rest, ok := strings.CutPrefix(field, "manual."); ok {
+		return "an officer's manual check of a " + strings.NewReplacer(".", " ", "_", " ").Replace(rest)
+	}
+	return "the " + strings.NewReplacer(".", " ", "_", " ").Replace(field)
 }
 
 // openCentralData opens central's state and hit store in dir.

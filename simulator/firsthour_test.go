@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/borderpost/borderpost/simulator/central"
 	"github.com/borderpost/borderpost/store"
 )
 
@@ -118,5 +119,50 @@ func TestDemoTallyCountsManualChecksApart(t *testing.T) {
 	}
 	if _, lost := tally.summary(100, 5, 0); lost != 2 {
 		t.Errorf("two of the scanners' hits missing counted as %d lost", lost)
+	}
+}
+
+// fakeFleet is central as the fleet report sees it.
+type fakeFleet struct {
+	connected bool
+	statuses  map[string]time.Time // agent -> last status
+}
+
+func (f fakeFleet) Connected() bool { return f.connected }
+
+func (f fakeFleet) Fleet(now time.Time, silentAfter time.Duration) []central.AgentView {
+	var vs []central.AgentView
+	for id, seen := range f.statuses {
+		vs = append(vs, central.AgentView{Agent: id, Link: "online", LastSeen: seen, InStep: true, Silent: now.Sub(seen) > silentAfter})
+	}
+	return vs
+}
+
+// When central itself has lost the broker the fleet view says so and
+// shows the agents as central last saw them, instead of marking every one
+// SILENT; an agent silent while central is connected is still marked.
+func TestFleetReportWhenCentralLostTheBroker(t *testing.T) {
+	lost := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+	now := lost.Add(5 * time.Minute)
+	f := fakeFleet{statuses: map[string]time.Time{"post-1": lost.Add(-5 * time.Second)}}
+	var out strings.Builder
+	writeFleetReport(&out, f, "ssl://central.example:8883", lost, now, time.Minute)
+	if !strings.Contains(out.String(), "CENTRAL HAS LOST THE BROKER at ssl://central.example:8883 5m0s ago") || strings.Contains(out.String(), "SILENT") {
+		t.Errorf("central without the broker:\n%s", out.String())
+	}
+	f.connected = true
+	out.Reset()
+	writeFleetReport(&out, f, "ssl://central.example:8883", now, now, time.Minute)
+	if strings.Contains(out.String(), "LOST THE BROKER") || !strings.Contains(out.String(), "SILENT") {
+		t.Errorf("an agent silent for 5 minutes while central is connected:\n%s", out.String())
+	}
+}
+
+// Central's live log says which read a hit is on in words.
+func TestFieldWords(t *testing.T) {
+	for in, want := range map[string]string{"manual.name": "an officer's manual check of a name", "plate": "the plate", "ens.consignee.name": "the ens consignee name"} {
+		if got := fieldWords(in); got != want {
+			t.Errorf("fieldWords(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
