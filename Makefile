@@ -11,8 +11,9 @@ SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 BUILD_DATE := $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(BUILD_DATE)
 # Debian packages the tests run against: real brokers (Mosquitto, NATS), a software TPM,
-# Chromium for the officers' page, systemd-analyze for the service unit.
-TEST_DEBS := mosquitto nats-server swtpm swtpm-tools chromium systemd
+# Chromium for the officers' page, systemd-analyze for the service unit,
+# groff for the manual page.
+TEST_DEBS := mosquitto nats-server swtpm swtpm-tools chromium systemd groff-base
 # What `make package` needs besides Go, and what its tests add.
 PACKAGE_DEBS := osslsigncode openssl
 PACKAGE_TEST_DEBS := lintian

@@ -26,7 +26,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(serviceRunCmd(), versionCmd(), keysCmd(), configCmd(), auditCmd(), usersCmd(), screenCmd(), replicaCmd(), checkCmd())
+	root.AddCommand(serviceRunCmd(), versionCmd(), keysCmd(), configCmd(), auditCmd(), usersCmd(), screenCmd(), replicaCmd(), checkCmd(), manCmd())
 	root.AddCommand(serviceCmds()...)
 	return root
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -160,4 +161,32 @@ func TestFlagHelpRendersAsWritten(t *testing.T) {
 		}
 	}
 	visit(newRoot())
+}
+
+// The manual page lists every command with its flags and is valid man(7)
+// input: groff reports no warning on it.
+func TestManPage(t *testing.T) {
+	var page strings.Builder
+	if err := writeManPage(&page, newRoot(), "1.2.3", "2026-12-01T00:00:00Z"); err != nil {
+		t.Fatal(err)
+	}
+	text := page.String()
+	for _, want := range []string{".TH BORDERPOST 1 \"2026-12-01\" \"borderpost 1.2.3\"", "borderpost \\- watch\\-list agent",
+		".SS \"borderpost config check FILE\"", ".SS \"borderpost status\"", ".SS \"borderpost replica import\"", "\\fB\\-\\-key\\-file\\fR"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("manual page lacks %q", want)
+		}
+	}
+	if strings.Contains(text, ".SS \"borderpost man\"") {
+		t.Error("the manual lists the hidden man command")
+	}
+	groff, err := exec.LookPath("groff")
+	if err != nil {
+		t.Fatal("groff not installed (Debian: groff-base; make test-deps installs it)")
+	}
+	cmd := exec.Command(groff, "-man", "-Tutf8", "-ww", "-z")
+	cmd.Stdin = strings.NewReader(text)
+	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("groff: %v\n%s", err, out)
+	}
 }
