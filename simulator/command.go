@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -317,6 +318,8 @@ func centralCmd() *cobra.Command {
 			out := cmd.OutOrStdout()
 			ccfg := central.Config{Broker: broker, Signer: signer, HitKeys: hitKeys, OnHit: func(agent string, h store.Hit) {
 				fmt.Fprintf(out, "hit %s from %s: alert %s (%s) on %s\n", h.ID, agent, h.AlertID, h.Action, fieldWords(h.Field))
+			}, OnOutcome: func(agent string, o store.Outcome) {
+				fmt.Fprintf(out, "outcome from %s for hit %s (alert %s): %s\n", agent, o.HitID, o.AlertID, outcomeWords(o))
 			}}
 			if scopesPath != "" {
 				sc, err := readScopeConfig(scopesPath)
@@ -436,6 +439,30 @@ func fieldWords(field string) string {
 		return "an officer's manual check of a " + strings.NewReplacer(".", " ", "_", " ").Replace(rest)
 	}
 	return "the " + strings.NewReplacer(".", " ", "_", " ").Replace(field)
+}
+
+// outcomeWords says what an officer found, for central's live log. The
+// officer's account and remark stay out of the log (they are in the
+// export): the role says who acted.
+func outcomeWords(o store.Outcome) string {
+	found := map[string]string{
+		"confirmed":      "confirmed: the subject is the alert's",
+		"false-match":    "a false match: not the alert's subject",
+		"not-found":      "not found: the subject was not there to check",
+		"not-actionable": "not actionable: the action could not be taken",
+	}[o.Outcome]
+	if found == "" {
+		found = "outcome " + strconv.Quote(o.Outcome)
+	}
+	by := o.Role
+	if by == "" {
+		by = "officer"
+	}
+	article := "a"
+	if strings.ContainsRune("aeiou", rune(by[0])) {
+		article = "an"
+	}
+	return found + ", by " + article + " " + by
 }
 
 // openCentralData opens central's state and hit store in dir.

@@ -166,3 +166,15 @@ func TestFieldWords(t *testing.T) {
 		}
 	}
 }
+
+// Central's live log says an officer's outcome in words, without the
+// officer's account or remark.
+func TestOutcomeWords(t *testing.T) {
+	got := outcomeWords(store.Outcome{Outcome: "false-match", Officer: "anna", Role: "officer", Remark: "namesake, born 1971"})
+	if got != "a false match: not the alert's subject, by an officer" {
+		t.Errorf("outcomeWords: %q", got)
+	}
+	if strings.Contains(got, "anna") || strings.Contains(got, "1971") {
+		t.Errorf("the live log shows the officer or the remark: %q", got)
+	}
+}
