@@ -7,9 +7,13 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -19,6 +23,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/borderpost/borderpost/simulator/central"
 	"github.com/borderpost/borderpost/simulator/field"
@@ -480,7 +485,83 @@ func openCentralData(dir string, cfg *central.Config) (func(), error) {
 		return nil, err
 	}
 	cfg.State, cfg.Hits = st, hs
-	return func() { hs.Close(); st.Close() }, nil
+	stopExport, err := serveExport(dir, hs)
+	if err != nil {
+		hs.Close()
+		st.Close()
+		return nil, err
+	}
+	return func() { stopExport(); hs.Close(); st.Close() }, nil
+}
+
+// ctxOr is ctx, or the background context when a command runs without one.
+func ctxOr(ctx context.Context) context.Context {
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
+}
+
+// exportSocket is where a running central answers `export`: hits.db is
+// locked while central runs, so the export is written by central itself.
+const exportSocket = "export.sock"
+
+// serveExport answers export requests on a Unix socket in dir, readable by
+// central's user only, until the returned function is called.
+func serveExport(dir string, hs *central.HitStore) (func(), error) {
+	path := filepath.Join(dir, exportSocket)
+	os.Remove(path) // left by a central that was killed
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("export socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/jsonl")
+		bw := bufio.NewWriter(w)
+		if _, err := hs.Export(r.Context(), bw, r.URL.Query().Get("agent")); err != nil {
+			// The lines sent so far stand; the client sees the stream cut.
+			panic(http.ErrAbortHandler)
+		}
+		bw.Flush()
+	})}
+	go srv.Serve(ln)
+	return func() { srv.Close(); os.Remove(path) }, nil
+}
+
+// exportFromRunning asks the central running on dir for its hits.
+func exportFromRunning(ctx context.Context, dir, agent string, w io.Writer) (int, error) {
+	path := filepath.Join(dir, exportSocket)
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", path)
+	}}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://central/export?agent="+url.QueryEscape(agent), nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("hits.db is locked and no central answers on %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	// Count the lines as they pass: one per hit.
+	n := 0
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	for sc.Scan() {
+		if _, err := w.Write(append(sc.Bytes(), '\n')); err != nil {
+			return n, err
+		}
+		n++
+	}
+	if err := sc.Err(); err != nil {
+		return n, fmt.Errorf("export from the running central cut off after %d hits: %w", n, err)
+	}
+	return n, nil
 }
 
 // sourceOf names a list file by its form: a folder is an OFAC legacy CSV
@@ -611,11 +692,6 @@ func exportCmd() *cobra.Command {
 		Short: "Write the hits central stored (officers' outcomes joined) as JSON Lines",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			hs, err := central.OpenHitStore(filepath.Join(dataDir, "hits.db"))
-			if err != nil {
-				return err
-			}
-			defer hs.Close()
 			w := cmd.OutOrStdout()
 			if outPath != "" && outPath != "-" {
 				f, err := os.Create(outPath)
@@ -626,7 +702,19 @@ func exportCmd() *cobra.Command {
 				w = f
 			}
 			bw := bufio.NewWriter(w)
-			n, err := hs.Export(cmd.Context(), bw, agent)
+			var n int
+			hs, err := central.OpenHitStore(filepath.Join(dataDir, "hits.db"))
+			switch {
+			case errors.Is(err, berrors.ErrTimeout):
+				// Central is running and holds the file: it writes the
+				// export itself.
+				n, err = exportFromRunning(ctxOr(cmd.Context()), dataDir, agent, bw)
+			case err != nil:
+				return err
+			default:
+				defer hs.Close()
+				n, err = hs.Export(ctxOr(cmd.Context()), bw, agent)
+			}
 			if err == nil {
 				err = bw.Flush()
 			}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/borderpost/borderpost/simulator/central"
 	"github.com/borderpost/borderpost/store"
+	"github.com/borderpost/borderpost/sync/synctest"
 )
 
 // Started before its broker, central says within a couple of seconds what
@@ -176,5 +179,71 @@ func TestOutcomeWords(t *testing.T) {
 	}
 	if strings.Contains(got, "anna") || strings.Contains(got, "1971") {
 		t.Errorf("the live log shows the officer or the remark: %q", got)
+	}
+}
+
+// `export` works while central runs: hits.db is locked by central, which
+// writes the export itself over its socket in the data folder.
+func TestExportWhileCentralRuns(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("BORDERPOST_KEY_PASSPHRASE", "")
+	keys := keysCmd()
+	keys.SetArgs([]string{"--dir", dir})
+	keys.SetOut(&syncBuffer{})
+	if err := keys.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	os.MkdirAll(data, 0o700)
+	hs, err := central.OpenHitStore(filepath.Join(data, "hits.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		h := store.Hit{ID: fmt.Sprintf("h%d", i+1), Seq: uint64(i + 1), CheckID: "c", Field: "plate", ItemKind: "plate", AlertID: "A1", Match: "exact"}
+		if _, _, _, _, err := hs.Store("post-1", 0, []store.Hit{h}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hs.Close()
+
+	broker := synctest.StartMosquitto(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &syncBuffer{}
+	cmd := centralCmd()
+	cmd.SetOut(out)
+	cmd.SetErr(out)
+	cmd.SetArgs([]string{"--broker", broker.URL(), "--key", filepath.Join(dir, "central.key"), "--data", data, "--alerts", "10"})
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	waitFor(t, 30*time.Second, "central publishing", func() bool { return strings.Contains(out.String(), "published delta") })
+
+	exported := &syncBuffer{}
+	exp := exportCmd()
+	exp.SetOut(exported)
+	exp.SetErr(&syncBuffer{})
+	exp.SetArgs([]string{"--data", data})
+	if err := exp.Execute(); err != nil {
+		t.Fatalf("export while central runs: %v", err)
+	}
+	if lines := strings.Count(exported.String(), "\n"); lines != 3 || !strings.Contains(exported.String(), `"hit_id":"h2"`) {
+		t.Errorf("exported %d lines, want 3:\n%s", lines, exported.String())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("central: %v", err)
+	}
+	// Stopped, central leaves no socket, and export reads the file itself.
+	if _, err := os.Stat(filepath.Join(data, exportSocket)); err == nil {
+		t.Error("central left its export socket behind")
+	}
+	exported = &syncBuffer{}
+	exp = exportCmd()
+	exp.SetOut(exported)
+	exp.SetErr(&syncBuffer{})
+	exp.SetArgs([]string{"--data", data})
+	if err := exp.Execute(); err != nil || strings.Count(exported.String(), "\n") != 3 {
+		t.Errorf("export with central stopped: %v\n%s", err, exported.String())
 	}
 }
