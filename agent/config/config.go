@@ -255,9 +255,10 @@ func Load(r io.Reader) (Config, error) {
 	// values' own checks can run on the rest and all problems come at once.
 	cfg.src = &root
 	ps := checkTree(&root)
-	if ps.setTwice() {
+	if ps.setTwice() || ps.Syntax() {
 		// The decoder refuses a repeated key and decodes nothing of its
-		// mapping: the values cannot be checked.
+		// mapping, and a file that is not settings holds none: the values
+		// cannot be checked.
 		cfg.unread = true
 		return cfg, ps
 	}

@@ -30,6 +30,9 @@ func checkTree(root *yaml.Node) Problems {
 	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
 		n = n.Content[0]
 	}
+	if n.Kind != yaml.MappingNode {
+		return Problems{{Line: n.Line, Msg: "the file holds a " + kindWord(n) + ", not settings: write one section per line, as in configs/agent.example.yaml"}}
+	}
 	def := reflect.ValueOf(Defaults())
 	walk(n, def.Type(), def, "", &ps)
 	return ps

@@ -170,3 +170,11 @@ func TestSetTwice(t *testing.T) {
 		t.Errorf("got %v", ps)
 	}
 }
+
+// A file that is not a set of settings at all says so, on its line.
+func TestNotSettings(t *testing.T) {
+	ps := problems(t, "# a comment\n- agent\n- store\n")
+	if len(ps) != 1 || ps[0].String() != "line 2: the file holds a list, not settings: write one section per line, as in configs/agent.example.yaml" {
+		t.Errorf("got %v", ps)
+	}
+}
