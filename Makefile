@@ -11,13 +11,19 @@ SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 BUILD_DATE := $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(BUILD_DATE)
 # Debian packages the tests run against: real brokers (Mosquitto, NATS), a software TPM,
-# Chromium for the officers' page, systemd-analyze for the service unit.
-TEST_DEBS := mosquitto nats-server swtpm swtpm-tools chromium systemd
+# Chromium for the officers' page, systemd-analyze for the service unit,
+# groff for the manual page.
+TEST_DEBS := mosquitto nats-server swtpm swtpm-tools chromium systemd groff-base
 # What `make package` needs besides Go, and what its tests add.
 PACKAGE_DEBS := osslsigncode openssl
 PACKAGE_TEST_DEBS := lintian
 DEMO_ARGS ?=
 FUZZTIME  ?= 10m
+# make test runs the tests through gotestsum: a line per test as it ends
+# (progress through the long simulator package), then every skip with its
+# reason and the counts. Fetched through the module proxy on first use.
+GOTESTSUM ?= $(GO) run gotest.tools/gotestsum@v1.13.0
+TESTARGS  ?= ./...
 
 .PHONY: all build demo test test-deps vet fuzz clean package package-deps test-package
 
@@ -26,14 +32,20 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/borderpost ./agent
 	$(GO) build -trimpath -o $(BIN)/simulator ./simulator
+	$(GO) build -trimpath -o $(BIN)/borderpost-central ./simulator
 
 ## demo: embedded broker, simulated central, the agent and scanners on loopback.
-demo: build
+demo:
+	@test -x $(BIN)/borderpost -a -x $(BIN)/simulator || echo "first run: building bin/borderpost and bin/simulator (a minute or two)"
+	@$(MAKE) --no-print-directory build
 	$(BIN)/simulator demo --agent $(BIN)/borderpost $(DEMO_ARGS)
 
-## test: install missing Debian packages (as root), then run every test.
+## test: install missing Debian packages (as root), then run every test
+## (TESTARGS narrows it, e.g. TESTARGS=./agent/...).
 test: test-deps vet
-	$(GO) test -count=1 -timeout 25m ./...
+	$(GOTESTSUM) --format testname --format-icons text \
+		--post-run-command 'sh -c "echo tests: $$((TESTS_TOTAL - TESTS_FAILED - TESTS_SKIPPED)) passed, $$TESTS_FAILED failed, $$TESTS_SKIPPED skipped, of $$TESTS_TOTAL"' \
+		-- -count=1 -timeout 25m $(TESTARGS)
 
 ## package: the Debian package, its SBOM and the signed Windows build in bin/package.
 package: package-deps

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime/debug"
 
@@ -25,7 +26,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(serviceRunCmd(), versionCmd(), keysCmd(), configCmd(), auditCmd(), usersCmd(), screenCmd(), replicaCmd(), checkCmd())
+	root.AddCommand(serviceRunCmd(), versionCmd(), keysCmd(), configCmd(), auditCmd(), usersCmd(), screenCmd(), replicaCmd(), checkCmd(), manCmd())
 	root.AddCommand(serviceCmds()...)
 	return root
 }
@@ -63,23 +64,60 @@ func loadConfig(path string) (config.Config, error) {
 	return cfg, nil
 }
 
+// checkConfig loads the configuration at path and checks the files it
+// names: every problem `run` would meet, all at once, in file order. It
+// returns config.Problems when there are any.
+func checkConfig(path string) (config.Config, error) {
+	cfg, err := loadConfig(path)
+	var ps config.Problems
+	if err != nil && !errors.As(err, &ps) {
+		return cfg, err
+	}
+	if !ps.Syntax() {
+		ps = ps.With(cfg.CheckFiles())
+	}
+	if len(ps) > 0 {
+		return cfg, ps
+	}
+	return cfg, nil
+}
+
+// reportProblems prints each of a configuration's problems on its own line
+// and returns the error the command ends with; other errors pass through.
+func reportProblems(w io.Writer, path string, err error) error {
+	var ps config.Problems
+	if !errors.As(err, &ps) {
+		return err
+	}
+	for _, p := range ps {
+		fmt.Fprintf(w, "%s: %s\n", path, p)
+	}
+	return fmt.Errorf("%s: %s; fix %s and run `borderpost config check %s` again", path, problemCount(len(ps)), them(len(ps)), path)
+}
+
+func problemCount(n int) string {
+	if n == 1 {
+		return "1 problem"
+	}
+	return fmt.Sprintf("%d problems", n)
+}
+
+func them(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
+}
+
 func configCmd() *cobra.Command {
 	c := &cobra.Command{Use: "config", Short: "Work with configuration files"}
 	c.AddCommand(&cobra.Command{
 		Use:   "check FILE",
-		Short: "Check a configuration file and list every problem with its line",
+		Short: "Check a configuration file and the files it names; list every problem `run` would meet, each with its line",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, err := loadConfig(args[0])
-			var ps config.Problems
-			if errors.As(err, &ps) {
-				for _, p := range ps {
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s\n", args[0], p)
-				}
-				return fmt.Errorf("%d problems", len(ps))
-			}
-			if err != nil {
-				return err
+			if _, err := checkConfig(args[0]); err != nil {
+				return reportProblems(cmd.ErrOrStderr(), args[0], err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", args[0])
 			return nil

@@ -27,9 +27,11 @@ import (
 	"github.com/borderpost/borderpost/store/tpm"
 )
 
-// keyProvider returns the data key provider the configuration names.
-func keyProvider(cfg config.Config, log *slog.Logger) (store.KeyProvider, error) {
-	return post.KeyProvider(cfg, log)
+// keyProvider returns the data key provider the configuration names. The
+// development-key warning is the running agent's to give (once, by `run`):
+// an offline command on a development key would only repeat it.
+func keyProvider(cfg config.Config, _ *slog.Logger) (store.KeyProvider, error) {
+	return post.KeyProvider(cfg, slog.New(slog.DiscardHandler))
 }
 
 // stderrIsTerminal reports whether progress can be drawn as a bar.
@@ -263,7 +265,7 @@ the replica. Stop the agent first: the replica file is locked while it runs.`,
 		},
 	}
 	c.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
-	c.Flags().StringVar(&newKeyFile, "new-key-file", "", "file holding the new key (from `borderpost keys init`)")
+	c.Flags().StringVar(&newKeyFile, "new-key-file", "", "file holding the new key (from borderpost keys init)")
 	c.Flags().IntVar(&chunk, "chunk", 5000, "entries re-encrypted per transaction")
 	return c
 }
@@ -308,6 +310,18 @@ func installKeyFile(src, dst string) error {
 		return err
 	}
 	return os.Remove(src)
+}
+
+// importNextStep says what the imported replica still needs from central:
+// deltas apply only on top of a position in central's stream (epoch,
+// sequence and the hash of that change, from the file's header line).
+func importNextStep(cur store.Cursor) string {
+	if cur.Seq == 0 || cur.Hash == ([32]byte{}) {
+		return "the file gave no position in central's stream (a header line with epoch, seq and hash): the agent checks against these alerts, " +
+			"but it still needs a snapshot from central before any delta applies; it asks for one when it first connects"
+	}
+	return fmt.Sprintf("deltas from central apply from epoch %d, sequence %d on; if central no longer keeps them, or is on another epoch, it sends a snapshot first",
+		cur.Epoch, cur.Seq+1)
 }
 
 // replicaCmd groups the offline replica operations. Add it to the root
@@ -365,6 +379,7 @@ func replicaCmd() *cobra.Command {
 				res.Records, res.Alerts, took.Round(time.Millisecond), float64(res.Records)/max(took.Seconds(), 0.001),
 				res.Cursor.Epoch, res.Cursor.Seq, res.Cursor.Digest)
 			fmt.Fprintln(cmd.OutOrStdout(), "run `borderpost replica compact` to reclaim the old generation's space")
+			fmt.Fprintln(cmd.OutOrStdout(), importNextStep(res.Cursor))
 			return nil
 		},
 	}

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"runtime"
 	"strings"
@@ -20,7 +19,6 @@ import (
 
 	"github.com/borderpost/borderpost/agent/match"
 	"github.com/borderpost/borderpost/agent/match/name"
-	"github.com/borderpost/borderpost/agent/post"
 	"github.com/borderpost/borderpost/devices"
 	"github.com/borderpost/borderpost/devices/ident"
 	"github.com/borderpost/borderpost/store"
@@ -107,7 +105,7 @@ func screenIndex(ctx context.Context, cfgPath, alertsPath string) (*match.Index,
 		if err != nil {
 			return nil, 0, err
 		}
-		kp, err := post.KeyProvider(cfg, slog.Default())
+		kp, err := keyProvider(cfg, nil)
 		if err != nil {
 			return nil, 0, err
 		}

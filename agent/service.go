@@ -26,6 +26,7 @@ import (
 
 	"github.com/kardianos/service"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/borderpost/borderpost/agent/config"
 	"github.com/borderpost/borderpost/agent/post"
@@ -168,7 +169,9 @@ func renderUnit(c *service.Config) string {
 func underJournal() bool { return os.Getenv("JOURNAL_STREAM") != "" }
 
 // newAgentLogger returns the agent's logger writing to w in c's format and
-// level. Under the journal it leaves out the time, which journald adds.
+// level: "auto" is text for a person at a terminal and JSON for the
+// journal, files and log shippers. Under the journal it leaves out the
+// time, which journald adds.
 func newAgentLogger(w io.Writer, c config.Log, journal bool) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(c.Level))
@@ -181,10 +184,16 @@ func newAgentLogger(w io.Writer, c config.Log, journal bool) *slog.Logger {
 			return a
 		}
 	}
-	if c.Format == "text" {
+	if c.Format == "text" || (c.Format == "auto" && !journal && isTerminal(w)) {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// isTerminal reports whether w is a terminal a person reads.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // agentProgram adapts the agent to kardianos/service: Start returns at
@@ -265,6 +274,7 @@ func (p *agentProgram) Done() <-chan struct{} {
 var (
 	errAlreadyStarted = errors.New("agent already started")
 	errStopTimeout    = errors.New("agent did not stop")
+	errNotAnswering   = errors.New("the agent is not answering")
 )
 
 // serviceRunCmd is `borderpost run`: the agent in the foreground until
@@ -276,9 +286,11 @@ func serviceRunCmd() *cobra.Command {
 		Use:   "run",
 		Short: "Run the agent until SIGINT or SIGTERM (or until the Windows service manager stops it)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cfgPath)
+			// The same checks as `config check`: a missing key file or
+			// certificate is named with its line before anything starts.
+			cfg, err := checkConfig(cfgPath)
 			if err != nil {
-				return err
+				return reportProblems(cmd.ErrOrStderr(), cfgPath, err)
 			}
 			managed := runtime.GOOS == "windows" && !service.Interactive()
 			var out io.Writer = os.Stderr
@@ -384,7 +396,13 @@ func serviceCmds() []*cobra.Command {
 		if err != nil {
 			return nil, cfg, err
 		}
-		sc, err := serviceConfig(exe, abs, filepath.Dir(cfg.Store.Path))
+		// A development configuration names its replica relative to the
+		// folder the agent runs in; the unit needs it absolute.
+		dataDir, err := filepath.Abs(filepath.Dir(cfg.Store.Path))
+		if err != nil {
+			return nil, cfg, err
+		}
+		sc, err := serviceConfig(exe, abs, dataDir)
 		if err != nil {
 			return nil, cfg, err
 		}
@@ -426,17 +444,18 @@ func serviceCmds() []*cobra.Command {
 	})
 	stop := action("stop", "Stop the agent's service (in-flight checks finish, unsent hits stay on disk)",
 		func(cmd *cobra.Command, s service.Service, _ config.Config) error { return s.Stop() })
-	status := action("status", "Show the service's state and, if it answers, the agent's link and outbox",
+	status := action("status", "Show the service's state, any configuration problem and, if it answers, the agent's link and outbox; exits non-zero unless the agent answers",
 		func(cmd *cobra.Command, s service.Service, cfg config.Config) error {
 			out := cmd.OutOrStdout()
 			st, err := s.Status()
-			switch {
-			case errors.Is(err, service.ErrNotInstalled):
-				fmt.Fprintln(out, "service: not installed")
-			case err != nil:
-				fmt.Fprintf(out, "service: unknown (%v)\n", err)
-			default:
-				fmt.Fprintf(out, "service: %s\n", statusWord(st))
+			fmt.Fprintf(out, "service: %s\n", serviceState(st, err, unitInstalled()))
+			if _, err := checkConfig(cfgPath); err != nil {
+				var ps config.Problems
+				if errors.As(err, &ps) {
+					fmt.Fprintf(out, "configuration: %s: %s, the first %s; run `borderpost config check %s`\n", cfgPath, problemCount(len(ps)), ps[0], cfgPath)
+				} else {
+					fmt.Fprintf(out, "configuration: %v\n", err)
+				}
 			}
 			return printAgentStatus(cmd.Context(), out, cfg.HTTP.Listen)
 		})
@@ -467,20 +486,48 @@ func unitCmd() *cobra.Command {
 	return c
 }
 
-func statusWord(s service.Status) string {
-	switch s {
-	case service.StatusRunning:
+// serviceState words the service manager's answer for a technician.
+// installed says whether a unit or init script for the agent exists: some
+// service managers (sysv's `service`, systemctl without systemd running)
+// answer a plain failure for a service they do not know.
+func serviceState(s service.Status, err error, installed bool) string {
+	switch {
+	case errors.Is(err, service.ErrNotInstalled), err != nil && !installed:
+		return "not installed as a service (`borderpost install`, or the Debian package, installs it)"
+	case err != nil:
+		return fmt.Sprintf("state unknown: the service manager answered %v; see `systemctl status %s`", err, serviceName)
+	case s == service.StatusRunning:
 		return "running"
-	case service.StatusStopped:
-		return "stopped"
+	case s == service.StatusStopped:
+		return "stopped (`borderpost start` starts it)"
 	default:
-		return "unknown"
+		return "state unknown"
 	}
 }
 
+// unitInstalled reports whether a service definition for the agent exists
+// where systemd, sysv init or the Debian package put one. On Windows the
+// service manager's own answer is taken as it is.
+func unitInstalled() bool {
+	if runtime.GOOS == "windows" {
+		return true
+	}
+	for _, p := range []string{"/etc/systemd/system/", "/lib/systemd/system/", "/usr/lib/systemd/system/", "/etc/init.d/"} {
+		name := serviceName
+		if !strings.HasSuffix(p, "init.d/") {
+			name += ".service"
+		}
+		if _, err := os.Stat(p + name); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // printAgentStatus asks the agent at listen for its status and prints the
-// parts a technician acts on. An agent that does not answer is reported,
-// not an error: the service may simply be stopped.
+// parts a technician acts on. An agent that does not answer is reported
+// and is an error (errNotAnswering), so that scripts and monitoring see a
+// non-zero exit.
 func printAgentStatus(ctx context.Context, w io.Writer, listen string) error {
 	if ctx == nil {
 		ctx = context.Background()
@@ -494,7 +541,7 @@ func printAgentStatus(ctx context.Context, w io.Writer, listen string) error {
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		fmt.Fprintf(w, "agent: not answering on %s\n", listen)
-		return nil
+		return fmt.Errorf("%w on %s: start it with `borderpost start` (service) or `borderpost run --config FILE`", errNotAnswering, listen)
 	}
 	defer resp.Body.Close()
 	var st struct {

@@ -57,8 +57,10 @@ build linux "$stage/borderpost"
 # `borderpost install` run it the same way.
 GOARCH= $GO run -buildvcs=false ./agent unit --executable /usr/bin/borderpost \
 	--config /etc/borderpost/agent.yaml --data-dir /var/lib/borderpost >"$stage/borderpost.service"
+# The manual page too: generated from the commands' own help.
+GOARCH= $GO run -buildvcs=false -ldflags "-X main.version=$VERSION -X main.buildDate=$BUILD_DATE" ./agent man | gzip -n -9 >"$stage/borderpost.1.gz"
 cp configs/agent.example.yaml "$stage/agent.yaml"
-cp packaging/deb/postinst packaging/deb/prerm packaging/deb/postrm packaging/deb/copyright packaging/INSTALL.md "$stage/"
+cp packaging/deb/postinst packaging/deb/prerm packaging/deb/postrm packaging/deb/copyright packaging/deb/lintian-overrides packaging/INSTALL.md "$stage/"
 # nfpm expands the environment in version and arch but not in mtime.
 sed "s/\${BUILD_DATE}/$BUILD_DATE/" packaging/nfpm.yaml >"$stage/nfpm.yaml"
 {

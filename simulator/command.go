@@ -7,16 +7,23 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/borderpost/borderpost/simulator/central"
 	"github.com/borderpost/borderpost/simulator/field"
@@ -34,6 +41,27 @@ func newRoot() *cobra.Command {
 		SilenceUsage: true,
 	}
 	root.AddCommand(demoCmd(), centralCmd(), fieldCmd(), keysCmd(), delegateCmd(), fleetCmd(), backlogCmd(), soakCmd(), benchCmd(), genCmd())
+	return root
+}
+
+// centralName is the name central's operators run the tool under: the
+// same binary and code as the simulator's central command group, so that
+// what the tests prove is what operators use.
+const centralName = "borderpost-central"
+
+// rootFor is the command tree for the name the binary was started as:
+// borderpost-central is central's tool (central itself, with keys,
+// delegate, acl, export, diff and fleet); any other name is the simulator.
+func rootFor(argv0 string) *cobra.Command {
+	name := strings.TrimSuffix(filepath.Base(argv0), ".exe")
+	if name != centralName {
+		return newRoot()
+	}
+	root := centralCmd()
+	root.Use = centralName
+	root.Short = "Central's tool: publish the watch list's changes to the posts as signed deltas, then receive, store and acknowledge their hits until Ctrl-C"
+	root.SilenceUsage = true
+	root.AddCommand(keysCmd(), delegateCmd())
 	return root
 }
 
@@ -99,7 +127,7 @@ func readHitKeys(path, passFile string) ([]*bpsync.HitKey, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("central hit key: %w (create one with `simulator keys hit`)", err)
+			return nil, fmt.Errorf("central hit key: %w (create one with `borderpost-central keys hit`)", err)
 		}
 		k, err := bpsync.ReadHitKeyWith(f, func() ([]byte, error) { return keyPassphrase(passFile) })
 		f.Close()
@@ -207,7 +235,7 @@ func keysCmd() *cobra.Command {
 func readSigner(path, passFile string) (*bpsync.Signer, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("central signing key: %w (create one with `simulator keys`)", err)
+		return nil, fmt.Errorf("central signing key: %w (create one with `borderpost-central keys`)", err)
 	}
 	defer f.Close()
 	priv, err := bpsync.ReadPrivateKeyWith(f, func() ([]byte, error) { return keyPassphrase(passFile) })
@@ -294,7 +322,9 @@ func centralCmd() *cobra.Command {
 			defer stop()
 			out := cmd.OutOrStdout()
 			ccfg := central.Config{Broker: broker, Signer: signer, HitKeys: hitKeys, OnHit: func(agent string, h store.Hit) {
-				fmt.Fprintf(out, "hit %s from %s: alert %s (%s) on %s\n", h.ID, agent, h.AlertID, h.Action, h.Field)
+				fmt.Fprintf(out, "hit %s from %s: alert %s (%s) on %s\n", h.ID, agent, h.AlertID, h.Action, fieldWords(h.Field))
+			}, OnOutcome: func(agent string, o store.Outcome) {
+				fmt.Fprintf(out, "outcome from %s for hit %s (alert %s): %s\n", agent, o.HitID, o.AlertID, outcomeWords(o))
 			}}
 			if scopesPath != "" {
 				sc, err := readScopeConfig(scopesPath)
@@ -319,6 +349,11 @@ func centralCmd() *cobra.Command {
 				return err
 			}
 			defer c.Close()
+			// Say at once what central waits for: without a broker it would
+			// otherwise sit silent until the wait gives up.
+			if rig.WaitUntil(ctx, time.Second, c.Connected) != nil && ctx.Err() == nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "central: waiting up to 30 s for the broker at %s; is it running?\n", broker)
+			}
 			if err := rig.WaitUntil(ctx, 30*time.Second, c.Connected); err != nil {
 				return fmt.Errorf("central cannot reach the broker at %s: %w", broker, err)
 			}
@@ -342,16 +377,25 @@ func centralCmd() *cobra.Command {
 				defer t.Stop()
 				tick = t.C
 			}
+			// When central last had the broker: the fleet view is as of
+			// then while it has not, instead of every agent turning SILENT.
+			lastConnected := time.Now()
+			linkTick := time.NewTicker(time.Second)
+			defer linkTick.Stop()
 		loop:
 			for {
 				select {
 				case <-ctx.Done():
 					break loop
+				case <-linkTick.C:
+					if c.Connected() {
+						lastConnected = time.Now()
+					}
 				case <-tick:
-					central.WriteFleet(out, c.Fleet(time.Now(), silentAfter), time.Now())
+					writeFleetReport(out, c, broker, lastConnected, time.Now(), silentAfter)
 				}
 			}
-			central.WriteFleet(out, c.Fleet(time.Now(), silentAfter), time.Now())
+			writeFleetReport(out, c, broker, lastConnected, time.Now(), silentAfter)
 			st := c.Stats()
 			fmt.Fprintf(out, "central: %d hits stored, %d received, %d duplicates, %d acks, %d resyncs\n", st.Stored, st.Received, st.Duplicates, st.Acks, st.Resyncs)
 			return nil
@@ -360,8 +404,8 @@ func centralCmd() *cobra.Command {
 	cmd.Flags().StringVar(&broker, "broker", "tcp://127.0.0.1:1883", "MQTT broker")
 	cmd.Flags().DurationVar(&fleetEvery, "fleet-every", 0, "print the fleet view this often (0: only at the end)")
 	cmd.Flags().DurationVar(&silentAfter, "silent-after", 60*time.Second, "flag agents without a status for this long")
-	cmd.Flags().StringVar(&keyPath, "key", "central.key", "central's signing key (from `simulator keys` or `delegate`)")
-	cmd.Flags().StringVar(&hitKeyPath, "hit-key", "", "central's hit key (from `simulator keys` or `keys hit`); hits.key.prev beside it is used too during a rotation (default: hits.key beside --key)")
+	cmd.Flags().StringVar(&keyPath, "key", "central.key", "central's signing key (from the keys or delegate command)")
+	cmd.Flags().StringVar(&hitKeyPath, "hit-key", "", "central's hit key (from the keys or keys hit command); hits.key.prev beside it is used too during a rotation (default: hits.key beside --key)")
 	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "file whose first line opens a sealed key (default $BORDERPOST_KEY_PASSPHRASE)")
 	cmd.Flags().IntVar(&alerts, "alerts", 1000, "how many alerts to generate and publish (when no list is named)")
 	cmd.Flags().StringVar(&src.ofac, "ofac", "", "publish an OFAC legacy CSV folder (sdn.csv, add.csv, alt.csv)")
@@ -373,6 +417,57 @@ func centralCmd() *cobra.Command {
 	cmd.Flags().StringVar(&dataDir, "data", "", "keep lists, replay history and hits on disk in this folder (lists.db, hits.db); without it central forgets all at exit")
 	cmd.AddCommand(aclCmd(), exportCmd(), diffCmd(), fleetViewCmd())
 	return cmd
+}
+
+// fleetSource is what the fleet report reads from central.
+type fleetSource interface {
+	Connected() bool
+	Fleet(now time.Time, silentAfter time.Duration) []central.AgentView
+}
+
+// writeFleetReport prints the fleet view. When central itself has lost
+// the broker it says so, and shows the agents as they were when it last
+// had it: their silence since is central's, not theirs.
+func writeFleetReport(out io.Writer, c fleetSource, broker string, lastConnected, now time.Time, silentAfter time.Duration) {
+	if !c.Connected() {
+		fmt.Fprintf(out, "CENTRAL HAS LOST THE BROKER at %s %s ago: the agents below are as central last saw them at %s; whether they are online now is unknown\n",
+			broker, now.Sub(lastConnected).Round(time.Second), lastConnected.Format("15:04:05"))
+		now = lastConnected
+	}
+	central.WriteFleet(out, c.Fleet(now, silentAfter), now)
+}
+
+// fieldWords says which read a hit is on, for the live log: "manual.name"
+// is an officer's manual check of a name.
+func fieldWords(field string) string {
+	if rest, ok := strings.CutPrefix(field, "manual."); ok {
+		return "an officer's manual check of a " + strings.NewReplacer(".", " ", "_", " ").Replace(rest)
+	}
+	return "the " + strings.NewReplacer(".", " ", "_", " ").Replace(field)
+}
+
+// outcomeWords says what an officer found, for central's live log. The
+// officer's account and remark stay out of the log (they are in the
+// export): the role says who acted.
+func outcomeWords(o store.Outcome) string {
+	found := map[string]string{
+		"confirmed":      "confirmed: the subject is the alert's",
+		"false-match":    "a false match: not the alert's subject",
+		"not-found":      "not found: the subject was not there to check",
+		"not-actionable": "not actionable: the action could not be taken",
+	}[o.Outcome]
+	if found == "" {
+		found = "outcome " + strconv.Quote(o.Outcome)
+	}
+	by := o.Role
+	if by == "" {
+		by = "officer"
+	}
+	article := "a"
+	if strings.ContainsRune("aeiou", rune(by[0])) {
+		article = "an"
+	}
+	return found + ", by " + article + " " + by
 }
 
 // openCentralData opens central's state and hit store in dir.
@@ -390,7 +485,83 @@ func openCentralData(dir string, cfg *central.Config) (func(), error) {
 		return nil, err
 	}
 	cfg.State, cfg.Hits = st, hs
-	return func() { hs.Close(); st.Close() }, nil
+	stopExport, err := serveExport(dir, hs)
+	if err != nil {
+		hs.Close()
+		st.Close()
+		return nil, err
+	}
+	return func() { stopExport(); hs.Close(); st.Close() }, nil
+}
+
+// ctxOr is ctx, or the background context when a command runs without one.
+func ctxOr(ctx context.Context) context.Context {
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
+}
+
+// exportSocket is where a running central answers `export`: hits.db is
+// locked while central runs, so the export is written by central itself.
+const exportSocket = "export.sock"
+
+// serveExport answers export requests on a Unix socket in dir, readable by
+// central's user only, until the returned function is called.
+func serveExport(dir string, hs *central.HitStore) (func(), error) {
+	path := filepath.Join(dir, exportSocket)
+	os.Remove(path) // left by a central that was killed
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("export socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/jsonl")
+		bw := bufio.NewWriter(w)
+		if _, err := hs.Export(r.Context(), bw, r.URL.Query().Get("agent")); err != nil {
+			// The lines sent so far stand; the client sees the stream cut.
+			panic(http.ErrAbortHandler)
+		}
+		bw.Flush()
+	})}
+	go srv.Serve(ln)
+	return func() { srv.Close(); os.Remove(path) }, nil
+}
+
+// exportFromRunning asks the central running on dir for its hits.
+func exportFromRunning(ctx context.Context, dir, agent string, w io.Writer) (int, error) {
+	path := filepath.Join(dir, exportSocket)
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", path)
+	}}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://central/export?agent="+url.QueryEscape(agent), nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("hits.db is locked and no central answers on %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	// Count the lines as they pass: one per hit.
+	n := 0
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	for sc.Scan() {
+		if _, err := w.Write(append(sc.Bytes(), '\n')); err != nil {
+			return n, err
+		}
+		n++
+	}
+	if err := sc.Err(); err != nil {
+		return n, fmt.Errorf("export from the running central cut off after %d hits: %w", n, err)
+	}
+	return n, nil
 }
 
 // sourceOf names a list file by its form: a folder is an OFAC legacy CSV
@@ -521,11 +692,6 @@ func exportCmd() *cobra.Command {
 		Short: "Write the hits central stored (officers' outcomes joined) as JSON Lines",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			hs, err := central.OpenHitStore(filepath.Join(dataDir, "hits.db"))
-			if err != nil {
-				return err
-			}
-			defer hs.Close()
 			w := cmd.OutOrStdout()
 			if outPath != "" && outPath != "-" {
 				f, err := os.Create(outPath)
@@ -536,7 +702,19 @@ func exportCmd() *cobra.Command {
 				w = f
 			}
 			bw := bufio.NewWriter(w)
-			n, err := hs.Export(cmd.Context(), bw, agent)
+			var n int
+			hs, err := central.OpenHitStore(filepath.Join(dataDir, "hits.db"))
+			switch {
+			case errors.Is(err, berrors.ErrTimeout):
+				// Central is running and holds the file: it writes the
+				// export itself.
+				n, err = exportFromRunning(ctxOr(cmd.Context()), dataDir, agent, bw)
+			case err != nil:
+				return err
+			default:
+				defer hs.Close()
+				n, err = hs.Export(ctxOr(cmd.Context()), bw, agent)
+			}
 			if err == nil {
 				err = bw.Flush()
 			}

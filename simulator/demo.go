@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -43,7 +44,7 @@ func demoCmd() *cobra.Command {
 				ctx, cancel = context.WithTimeout(ctx, duration)
 				defer cancel()
 			}
-			return runDemo(ctx, cmd.OutOrStdout(), agentBin, alerts, rate, share)
+			return runDemo(ctx, cmd.OutOrStdout(), demoOptions{agentBin: agentBin, alerts: alerts, rate: rate, share: share, duration: duration, every: 5 * time.Second})
 		},
 	}
 	cmd.Flags().StringVar(&agentBin, "agent", "bin/borderpost", "the borderpost executable")
@@ -77,7 +78,21 @@ func startBroker() (*mochi.Server, string, error) {
 	return srv, "tcp://" + addr, nil
 }
 
-func runDemo(ctx context.Context, out io.Writer, agentBin string, nAlerts int, rate, share float64) error {
+// demoOptions are the demo's flags.
+type demoOptions struct {
+	agentBin    string
+	alerts      int
+	rate, share float64
+	duration    time.Duration // 0: until Ctrl-C
+	every       time.Duration // how often the running count of scans is printed
+}
+
+// demoRunID prefixes the scanners' check IDs: the hits central receives
+// with it are the scanners'; any other is an officer's manual check.
+const demoRunID = "demo"
+
+func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
+	agentBin, nAlerts, rate, share := o.agentBin, o.alerts, o.rate, o.share
 	if _, err := os.Stat(agentBin); err != nil {
 		return fmt.Errorf("agent executable %s: %w (build it with `make build`)", agentBin, err)
 	}
@@ -95,12 +110,12 @@ func runDemo(ctx context.Context, out io.Writer, agentBin string, nAlerts int, r
 	fmt.Fprintf(out, "broker      %s (embedded, demo only)\n", url)
 
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	var delivered atomic.Int64
+	var tally demoTally
 	c, err := central.Start(central.Config{Broker: url, Signer: bpsync.NewSigner(priv), Logger: quietLogger(),
 		OnHit: func(agent string, h store.Hit) {
-			delivered.Add(1)
-			fmt.Fprintf(out, "%s  HIT at central  %-10s %-9s alert %s  action: %-15s %s\n",
-				time.Now().Format("15:04:05"), agent, h.ItemKind, h.AlertID, h.Action, h.Match)
+			source := tally.add(h)
+			fmt.Fprintf(out, "%s  HIT at central  %-10s %-9s alert %s  action: %-15s match: %s (%s)\n",
+				time.Now().Format("15:04:05"), agent, h.ItemKind, h.AlertID, h.Action, h.Match, source)
 		}})
 	if err != nil {
 		return err
@@ -136,12 +151,25 @@ func runDemo(ctx context.Context, out io.Writer, agentBin string, nAlerts int, r
 	if err := rig.WaitUntil(ctx, 30*time.Second, func() bool { s, err := a.Status(); return err == nil && s.Digest == d.Digest }); err != nil {
 		return fmt.Errorf("agent did not take the delta: %w", err)
 	}
-	fmt.Fprintf(out, "agent       holds the watch list; scanners start at %.0f scans/s (Ctrl-C to stop)\n\n", rate)
+	stopHow := "Ctrl-C to stop"
+	if o.duration > 0 {
+		stopHow = fmt.Sprintf("stops by itself after %s", o.duration)
+	}
+	fmt.Fprintf(out, "agent       holds the watch list; scanners start at %.0f scans/s (%s)\n\n", rate, stopHow)
 
 	scans := 1 << 30
 	planted := int(float64(scans) * share)
-	rep, err := field.Run(ctx, field.Config{URL: a.URL, RunID: "demo", Scans: scans, Planted: planted, Concurrency: 2,
-		Rate: rate, Seed: uint64(time.Now().UnixNano()), Alerts: list, OnHit: func(string, devices.Hit) {}})
+	var answered atomic.Int64
+	progressCtx, endProgress := context.WithCancel(ctx)
+	progressDone := make(chan struct{})
+	go func() {
+		defer close(progressDone)
+		printDemoProgress(progressCtx, out, o.every, &answered, &tally.scanners)
+	}()
+	rep, err := field.Run(ctx, field.Config{URL: a.URL, RunID: demoRunID, Scans: scans, Planted: planted, Concurrency: 2,
+		Rate: rate, Seed: uint64(time.Now().UnixNano()), Alerts: list, OnHit: func(string, devices.Hit) {}, Progress: &answered})
+	endProgress()
+	<-progressDone
 	if err != nil && ctx.Err() == nil {
 		return err
 	}
@@ -150,12 +178,60 @@ func runDemo(ctx context.Context, out io.Writer, agentBin string, nAlerts int, r
 	defer cancel()
 	rig.WaitUntil(drainCtx, 30*time.Second, func() bool { s, err := a.Status(); return err == nil && s.Outbox == 0 })
 	time.Sleep(200 * time.Millisecond)
-	st := c.Stats()
-	lost := int64(rep.Hits) - int64(st.Stored)
-	fmt.Fprintf(out, "\nsummary: %d scans, %d hits at the post, %d delivered to central (%d duplicates removed), lost: %d\n",
-		rep.Sent, rep.Hits, st.Stored, st.Duplicates, max(lost, 0))
-	if lost != 0 {
-		return fmt.Errorf("%d hits not delivered", lost)
+	summary, lost := tally.summary(rep.Sent, rep.Hits, c.Stats().Duplicates)
+	fmt.Fprintln(out, "\n"+summary)
+	if lost > 0 {
+		return fmt.Errorf("%d of the scanners' hits not delivered", lost)
 	}
 	return nil
+}
+
+// demoTally counts the hits central receives by where they come from.
+// Central stores every hit; officers' manual checks on the page are hits
+// too, but not the scanners'. Counting them apart keeps "lost" what it
+// says: the scanners' hits that did not arrive.
+type demoTally struct {
+	scanners, manual atomic.Int64
+}
+
+// add counts h and says where it came from.
+func (t *demoTally) add(h store.Hit) string {
+	if strings.HasPrefix(h.CheckID, demoRunID+"-") {
+		t.scanners.Add(1)
+		return "scanner"
+	}
+	t.manual.Add(1)
+	return "manual check"
+}
+
+// summary is the demo's closing line for sent scans and the hits the
+// post reported to the scanners, and how many of those central lacks.
+func (t *demoTally) summary(sent, postHits, duplicates int) (string, int64) {
+	delivered := t.scanners.Load()
+	lost := max(int64(postHits)-delivered, 0)
+	s := fmt.Sprintf("summary: %d scans, %d hits at the post, %d delivered to central (%d duplicates removed), lost: %d",
+		sent, postHits, delivered, duplicates, lost)
+	if m := t.manual.Load(); m > 0 {
+		s += fmt.Sprintf("; and %d from officers' manual checks, delivered too", m)
+	}
+	return s, lost
+}
+
+// printDemoProgress prints the running count of scans and hits every
+// interval until ctx ends, so that a quiet stretch does not look like a
+// hang.
+func printDemoProgress(ctx context.Context, out io.Writer, every time.Duration, scans, hits *atomic.Int64) {
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fmt.Fprintf(out, "%s  %d scans so far, %d hits at central\n", time.Now().Format("15:04:05"), scans.Load(), hits.Load())
+		}
+	}
 }

@@ -1,5 +1,6 @@
 // Command simulator plays central and the field for borderpost: the demo,
-// the end-to-end tests and the benchmarks run on it.
+// the end-to-end tests and the benchmarks run on it. Built or started
+// under the name borderpost-central, it is central's tool for operators.
 package main
 
 import (
@@ -7,7 +8,7 @@ import (
 )
 
 func main() {
-	if err := newRoot().Execute(); err != nil {
+	if err := rootFor(os.Args[0]).Execute(); err != nil {
 		os.Exit(1)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +40,12 @@ type Config struct {
 	Terminal Terminal `yaml:"terminal"`
 	Log      Log      `yaml:"log"`
 	Metrics  Metrics  `yaml:"metrics"`
+
+	// src is the parsed file, for the lines of CheckFiles' problems.
+	src *yaml.Node
+	// unread is set when the file could not be decoded at all: the
+	// values are the defaults, not the file's, and name no files.
+	unread bool
 }
 
 // Metrics is where the Prometheus metrics are served and which device
@@ -168,7 +176,7 @@ type Sync struct {
 // Log sets the log level and format.
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
-	Format string `yaml:"format"` // json or text
+	Format string `yaml:"format"` // auto (text on a terminal, JSON otherwise), json or text
 }
 
 // Defaults returns the values used for settings the file leaves out.
@@ -180,7 +188,7 @@ func Defaults() Config {
 		Match:   Match{NameThreshold: 0.70, NameHits: 5},
 		Devices: Devices{ANPR: anpr.Config{HTTP: true}, OCR: ocr.Config{HTTP: true}, MRZ: mrz.Config{HTTP: true}},
 		Sync:    Sync{HitWindow: 512, HitBatch: 32, ResendAfter: 10 * time.Second, StatusEvery: 10 * time.Second, MaxReplicaAge: 24 * time.Hour},
-		Log:     Log{Level: "info", Format: "json"},
+		Log:     Log{Level: "info", Format: "auto"},
 		Metrics: Metrics{Listen: "127.0.0.1:9464"},
 	}
 }
@@ -188,11 +196,14 @@ func Defaults() Config {
 // Problem is one thing wrong with a configuration file.
 type Problem struct {
 	Line int    // 0 when the problem is not tied to a line
-	Key  string // dotted path, e.g. "mqtt.broker"
+	Key  string // dotted path, e.g. "mqtt.broker" or "trust.central_keys[0]"; empty for a syntax error
 	Msg  string // what is wrong and what to write instead
 }
 
 func (p Problem) String() string {
+	if p.Key == "" { // the file's syntax: no setting to name
+		return fmt.Sprintf("line %d: %s", p.Line, p.Msg)
+	}
 	if p.Line > 0 {
 		return fmt.Sprintf("line %d: %s: %s", p.Line, p.Key, p.Msg)
 	}
@@ -210,6 +221,17 @@ func (ps Problems) Error() string {
 	return "configuration: " + strings.Join(s, "; ")
 }
 
+// Syntax reports whether ps holds a syntax error: the file was not read,
+// so nothing it names can be checked.
+func (ps Problems) Syntax() bool {
+	for _, p := range ps {
+		if p.Key == "" {
+			return true
+		}
+	}
+	return false
+}
+
 // ErrEmpty means the configuration file has no content.
 var ErrEmpty = errors.New("configuration is empty")
 
@@ -223,28 +245,89 @@ func Load(r io.Reader) (Config, error) {
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return cfg, Problems{{Key: "(file)", Msg: err.Error()}}
+		return cfg, syntaxProblems(data, err)
 	}
 	if len(root.Content) == 0 {
 		return cfg, ErrEmpty
 	}
-	dec := yaml.NewDecoder(strings.NewReader(string(data)))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil {
+	// The schema walk finds every unknown key and mistyped value with its
+	// own line; the decoder then fills in what is well typed, so that the
+	// values' own checks can run on the rest and all problems come at once.
+	cfg.src = &root
+	ps := checkTree(&root)
+	if ps.setTwice() || ps.Syntax() {
+		// The decoder refuses a repeated key and decodes nothing of its
+		// mapping, and a file that is not settings holds none: the values
+		// cannot be checked.
+		cfg.unread = true
+		return cfg, ps
+	}
+	if err := root.Decode(&cfg); err != nil {
 		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			ps := make(Problems, 0, len(te.Errors))
-			for _, e := range te.Errors {
-				ps = append(ps, Problem{Line: lineOf(e), Key: "(file)", Msg: e})
+		if !errors.As(err, &te) {
+			// Nothing was decoded: the values cannot be checked.
+			cfg.unread = true
+			if len(ps) == 0 {
+				ps = Problems{{Key: "(file)", Msg: err.Error()}}
 			}
 			return cfg, ps
 		}
-		return cfg, Problems{{Key: "(file)", Msg: err.Error()}}
+		if len(ps) == 0 {
+			for _, e := range te.Errors {
+				ps = append(ps, Problem{Line: lineOf(e), Key: "(file)", Msg: e})
+			}
+		}
 	}
-	if ps := cfg.validate(&root); len(ps) > 0 {
+	for _, p := range cfg.validate(&root) {
+		if !coveredBy(p.Key, ps) {
+			ps = append(ps, p)
+		}
+	}
+	if len(ps) > 0 {
+		sortProblems(ps)
 		return cfg, ps
 	}
 	return cfg, nil
+}
+
+// With returns ps and those of more that ps does not already report for
+// the same setting, in file order, problems without a line last.
+func (ps Problems) With(more Problems) Problems {
+	out := append(Problems(nil), ps...)
+	for _, p := range more {
+		if !coveredBy(p.Key, ps) {
+			out = append(out, p)
+		}
+	}
+	sortProblems(out)
+	return out
+}
+
+func sortProblems(ps Problems) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		li, lj := ps[i].Line, ps[j].Line
+		return li != 0 && (lj == 0 || li < lj)
+	})
+}
+
+func (ps Problems) setTwice() bool {
+	for _, p := range ps {
+		if p.Msg == msgSetTwice {
+			return true
+		}
+	}
+	return false
+}
+
+// coveredBy reports whether a problem with key, or a section holding it,
+// is already in ps: a mistyped value is not reported again as missing.
+func coveredBy(key string, ps Problems) bool {
+	for _, p := range ps {
+		if p.Key == key || strings.HasPrefix(p.Key, key+".") || strings.HasPrefix(key, p.Key+".") {
+			return true
+		}
+	}
+	return false
 }
 
 var lineRE = regexp.MustCompile(`^line (\d+): `)
@@ -296,6 +379,18 @@ func (c *Config) validate(root *yaml.Node) Problems {
 	if c.MQTT.MaxMessage < 1<<20 || c.MQTT.MaxMessage > 256<<20 {
 		add("mqtt.max_message", "want 1048576 (1 MiB) to 268435456 bytes; 16777216 (16 MiB) holds any snapshot chunk or delta")
 	}
+	if u, err := url.Parse(c.MQTT.Broker); err == nil && u.Host != "" {
+		if p := u.Port(); p != "" && !portInRange(p, 1) {
+			add("mqtt.broker", "port "+p+" is out of range: want 1 to 65535, e.g. 8883 for ssl://, 1883 for tcp://")
+		}
+		if tls := u.Scheme == "ssl" || u.Scheme == "mqtts"; !tls {
+			for _, f := range []struct{ key, val string }{{"mqtt.ca", c.MQTT.CA}, {"mqtt.cert", c.MQTT.Cert}, {"mqtt.key", c.MQTT.KeyFile}} {
+				if f.val != "" {
+					add(f.key, "set, but mqtt.broker is "+u.Scheme+":// (no TLS), so it would not be used: write ssl://"+u.Host+" for TLS, or leave mqtt.ca, mqtt.cert and mqtt.key empty")
+				}
+			}
+		}
+	}
 	if (c.MQTT.Cert == "") != (c.MQTT.KeyFile == "") {
 		add("mqtt.cert", "cert and key go together: set both for a client certificate, or neither")
 	}
@@ -303,9 +398,9 @@ func (c *Config) validate(root *yaml.Node) Problems {
 		add("trust.central_keys", "required: at least one file with central's base64 Ed25519 public key; without it no delta can be verified")
 	}
 	if c.Sync.CentralHitKey == "" {
-		add("sync.central_hit_key", "required: the file with central's hit public key (hits.pub from `simulator keys`); hits travel only sealed to it")
+		add("sync.central_hit_key", "required: the file with central's hit public key (hits.pub from `borderpost-central keys`); hits travel only sealed to it")
 	}
-	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+	if !listenAddr(c.HTTP.Listen) {
 		add("http.listen", "want host:port, e.g. 127.0.0.1:8443")
 	}
 	if c.Sync.HitWindow < 1 || c.Sync.HitWindow > 10000 {
@@ -330,12 +425,12 @@ func (c *Config) validate(root *yaml.Node) Problems {
 		add("devices.ocr", err.Error())
 	}
 	if l := c.Devices.ANPR.Listen; l != "" {
-		if _, _, err := net.SplitHostPort(l); err != nil {
+		if !listenAddr(l) {
 			add("devices.anpr.listen", "want host:port, e.g. 127.0.0.1:7010, or empty to disable the line protocol")
 		}
 	}
 	if l := c.Devices.MRZ.Listen; l != "" {
-		if _, _, err := net.SplitHostPort(l); err != nil {
+		if !listenAddr(l) {
 			add("devices.mrz.listen", "want host:port, e.g. 127.0.0.1:7002, or empty to disable the line stream")
 		}
 	}
@@ -352,7 +447,7 @@ func (c *Config) validate(root *yaml.Node) Problems {
 		add("devices.ens.mqtt.topic", "the topic declarations are published on, without wildcards, e.g. post/ens/in")
 	}
 	if l := c.Devices.ENS.HTTP.Listen; l != "" {
-		if _, _, err := net.SplitHostPort(l); err != nil {
+		if !listenAddr(l) {
 			add("devices.ens.http.listen", "want host:port, e.g. 127.0.0.1:8441, or empty to serve ENS only at POST /v1/ens on http.listen")
 		}
 	}
@@ -371,7 +466,7 @@ func (c *Config) validate(root *yaml.Node) Problems {
 		}
 	}
 	if l := c.Metrics.Listen; l != "" {
-		if _, _, err := net.SplitHostPort(l); err != nil {
+		if !listenAddr(l) {
 			add("metrics.listen", "want host:port, e.g. 127.0.0.1:9464, the same address as http.listen to serve /metrics there, or empty for no metrics")
 		}
 	}
@@ -389,10 +484,25 @@ func (c *Config) validate(root *yaml.Node) Problems {
 	default:
 		add("log.level", "want debug, info, warn or error")
 	}
-	if c.Log.Format != "json" && c.Log.Format != "text" {
-		add("log.format", "want json or text")
+	switch c.Log.Format {
+	case "auto", "json", "text":
+	default:
+		add("log.format", "want auto (text on a terminal, JSON otherwise), json or text")
 	}
 	return ps
+}
+
+// listenAddr reports whether addr is host:port with a port from 0 (any
+// free port) to 65535.
+func listenAddr(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	return err == nil && portInRange(port, 0)
+}
+
+// portInRange reports whether port is a number from least to 65535.
+func portInRange(port string, least int) bool {
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= least && n <= 65535
 }
 
 // lineFor finds the line of a dotted key in the YAML tree, or 0.
@@ -403,6 +513,7 @@ func lineFor(root *yaml.Node, dotted string) int {
 	}
 	line := 0
 	for _, part := range strings.Split(dotted, ".") {
+		part, index, hasIndex := strings.Cut(part, "[")
 		if n.Kind != yaml.MappingNode {
 			return line
 		}
@@ -417,6 +528,14 @@ func lineFor(root *yaml.Node, dotted string) int {
 		}
 		if !found {
 			return line
+		}
+		if hasIndex {
+			i, err := strconv.Atoi(strings.TrimSuffix(index, "]"))
+			if err != nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
+				return line
+			}
+			n = n.Content[i]
+			line = n.Line
 		}
 	}
 	return line

@@ -50,6 +50,9 @@ type Config struct {
 	SnapshotChunk int
 	// OnHit, if set, is called once for every newly stored hit.
 	OnHit func(agent string, h store.Hit)
+	// OnOutcome, if set, is called once for every newly stored officer's
+	// outcome.
+	OnOutcome func(agent string, o store.Outcome)
 	// Scopes are published each as a stream of its own beside the whole
 	// watch list; Assign gives agents their scopes (agent ID -> scope
 	// names). An agent with no entry follows the whole list.
@@ -601,12 +604,17 @@ func (c *Central) handleHit(topic string, payload []byte) {
 	c.stats.Received += len(m.Hits)
 	c.stats.Duplicates += dups
 	c.stats.Stored += len(fresh)
-	c.stats.Outcomes += outcomes
+	c.stats.Outcomes += len(outcomes)
 	c.stats.Acks++
 	c.mu.Unlock()
 	if c.cfg.OnHit != nil {
 		for _, h := range fresh {
 			c.cfg.OnHit(agent, h)
+		}
+	}
+	if c.cfg.OnOutcome != nil {
+		for _, o := range outcomes {
+			c.cfg.OnOutcome(agent, o)
 		}
 	}
 	// Messages are handled concurrently, so a lower acknowledgement may

@@ -105,8 +105,8 @@ func (s *HitStore) Close() error {
 //
 // Entries whose ID is already stored (in this or any earlier batch) are
 // skipped and counted in dups. An entry whose Outcome is set is an
-// officer's outcome: it is stored for Outcomes and Export, counted in
-// outcomes and not returned in fresh. fresh holds the new hits in batch
+// officer's outcome: it is stored for Outcomes and Export, returned in
+// outcomes (the new ones, in batch order) and not in fresh. fresh holds the new hits in batch
 // order.
 //
 // Every entry, hit or outcome, takes its seq: upto is the highest seq up to
@@ -122,23 +122,23 @@ func (s *HitStore) Close() error {
 // seq 0 is refused whole with an error wrapping ErrInvalidHit, and nothing of
 // it is stored. On any error nothing of the batch is stored and upto must
 // not be acknowledged.
-func (s *HitStore) Store(agent string, floor uint64, hits []store.Hit) (fresh []store.Hit, dups, outcomes int, upto uint64, err error) {
+func (s *HitStore) Store(agent string, floor uint64, hits []store.Hit) (fresh []store.Hit, dups int, outcomes []store.Outcome, upto uint64, err error) {
 	if err := checkAgent(agent); err != nil {
-		return nil, 0, 0, 0, err
+		return nil, 0, nil, 0, err
 	}
 	for i, h := range hits {
 		switch {
 		case h.ID == "":
-			return nil, 0, 0, 0, fmt.Errorf("store hits of %s: entry %d (seq %d): %w: no ID", agent, i, h.Seq, ErrInvalidHit)
+			return nil, 0, nil, 0, fmt.Errorf("store hits of %s: entry %d (seq %d): %w: no ID", agent, i, h.Seq, ErrInvalidHit)
 		case len(h.ID) > bolt.MaxKeySize:
-			return nil, 0, 0, 0, fmt.Errorf("store hits of %s: entry %d (seq %d): %w: ID longer than %d bytes", agent, i, h.Seq, ErrInvalidHit, bolt.MaxKeySize)
+			return nil, 0, nil, 0, fmt.Errorf("store hits of %s: entry %d (seq %d): %w: ID longer than %d bytes", agent, i, h.Seq, ErrInvalidHit, bolt.MaxKeySize)
 		case h.Seq == 0:
-			return nil, 0, 0, 0, fmt.Errorf("store hits of %s: entry %d (%s): %w: seq 0", agent, i, h.ID, ErrInvalidHit)
+			return nil, 0, nil, 0, fmt.Errorf("store hits of %s: entry %d (%s): %w: seq 0", agent, i, h.ID, ErrInvalidHit)
 		}
 	}
 	err = s.db.Batch(func(tx *bolt.Tx) error {
 		// Batch may run this more than once: start afresh every time.
-		fresh, dups, outcomes, upto = fresh[:0], 0, 0, 0
+		fresh, dups, outcomes, upto = fresh[:0], 0, outcomes[:0], 0
 		b, err := agentBuckets(tx, agent, true)
 		if err != nil {
 			return err
@@ -184,7 +184,7 @@ func (s *HitStore) Store(agent string, floor uint64, hits []store.Hit) (fresh []
 				if err := b.outcomes.Put(u64key(n), data); err != nil {
 					return err
 				}
-				outcomes++
+				outcomes = append(outcomes, *h.Outcome)
 				continue
 			}
 			data, err := json.Marshal(h)
@@ -221,7 +221,7 @@ func (s *HitStore) Store(agent string, floor uint64, hits []store.Hit) (fresh []
 		return b.meta.Put(keyCursor, u64key(cursor))
 	})
 	if err != nil {
-		return nil, 0, 0, 0, fmt.Errorf("store hits of %s: %w", agent, err)
+		return nil, 0, nil, 0, fmt.Errorf("store hits of %s: %w", agent, err)
 	}
 	return fresh, dups, outcomes, upto, nil
 }

@@ -43,14 +43,14 @@ func testOutcome(id, hitID string, seq uint64) store.Hit {
 // mustStore stores a batch and checks upto.
 func mustStore(t *testing.T, s *HitStore, agent string, floor uint64, wantUpto uint64, hits ...store.Hit) (fresh []store.Hit, dups, outcomes int) {
 	t.Helper()
-	fresh, dups, outcomes, upto, err := s.Store(agent, floor, hits)
+	fresh, dups, stored, upto, err := s.Store(agent, floor, hits)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if upto != wantUpto {
 		t.Fatalf("store %d entries (floor %d): upto %d, want %d", len(hits), floor, upto, wantUpto)
 	}
-	return fresh, dups, outcomes
+	return fresh, dups, len(stored)
 }
 
 func hitIDs(hits []store.Hit) []string {
