@@ -72,7 +72,10 @@ func checkCmd() *cobra.Command {
 					return err
 				}
 			}
-			found := ix.LookupAll(items, time.Now())
+			found, err := ix.MatchAll(items, time.Now())
+			if err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
 			var alerts []string
 			for i, it := range items {

@@ -61,18 +61,3 @@ func (ix *Index) MatchAll(items []devices.Item, now time.Time) ([][]Candidate, e
 	}
 	return out, nil
 }
-
-// LookupAll is MatchAll for callers that cannot refuse a check (the
-// simulator's bench): an item whose alert cannot be read gets no
-// candidates. The agent calls MatchAll.
-func (ix *Index) LookupAll(items []devices.Item, now time.Time) [][]Candidate {
-	out, err := ix.MatchAll(items, now)
-	if err == nil {
-		return out
-	}
-	out = make([][]Candidate, len(items))
-	for i, it := range items {
-		out[i], _ = ix.Lookup(it, now)
-	}
-	return out
-}

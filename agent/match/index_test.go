@@ -136,7 +136,7 @@ func TestNamesMatchWithEvidence(t *testing.T) {
 	}
 }
 
-func TestLookupAllKeepsPositions(t *testing.T) {
+func TestMatchAllKeepsPositions(t *testing.T) {
 	ix := NewIndex()
 	ix.Put(alert("box", store.Subject{Kind: store.SubjectContainer, Container: &store.Container{Number: "CSQU3054383"}}))
 	for i, n := range []string{"Agnieszka Kowalczyk", "Dmitri Sokolov", "Baltic Amber Trading OOO"} {
@@ -154,7 +154,10 @@ func TestLookupAllKeepsPositions(t *testing.T) {
 		{Kind: devices.KindPerson, Value: "Agnieszka Kowalczyk"},
 		{Kind: devices.KindPerson, Value: "Nobody Atall"},
 	}
-	got := ix.LookupAll(items, now)
+	got, err := ix.MatchAll(items, now)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := []string{"n1", "box", "n2", "n0", ""}
 	for i, w := range want {
 		switch {

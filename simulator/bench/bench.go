@@ -157,7 +157,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	debug.FreeOSMemory()
 	base := heapInuse()
 	t0 := time.Now()
-	r, err := store.Open(ctx, path, store.KeyFile{Path: keyPath(path)}, store.Options{Logger: quiet(), Compact: true})
+	r, err := store.Open(ctx, path, store.KeyFile{Path: keyPath(path)}, match.WithTerms(store.Options{Logger: quiet(), Compact: true}))
 	if err != nil {
 		return rep, fmt.Errorf("bench: open replica: %w", err)
 	}
@@ -194,7 +194,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		lat := make([]time.Duration, len(k.queries))
 		for i, q := range k.queries {
 			t := time.Now()
-			got := ix.LookupAll(q.items, now)
+			got, err := ix.MatchAll(q.items, now)
+			if err != nil {
+				return rep, fmt.Errorf("bench: check %d of %s: %w", i, k.kind, err)
+			}
 			lat[i] = time.Since(t)
 			if q.noise {
 				noiseChecks++

@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/borderpost/borderpost/agent/match"
 	"github.com/borderpost/borderpost/store"
 )
 
@@ -85,7 +86,7 @@ func ensureReplica(ctx context.Context, path string, m Mix, cfg Config, say func
 // commit and sync), not the generator's.
 func buildReplica(ctx context.Context, path string, m Mix, cfg Config, say func(string, ...any)) (built, error) {
 	b := built{Alerts: cfg.Alerts, Mix: m.Name, Seed: cfg.Seed}
-	rep, err := store.Open(ctx, path, store.KeyFile{Path: keyPath(path)}, store.Options{Logger: quiet()})
+	rep, err := store.Open(ctx, path, store.KeyFile{Path: keyPath(path)}, match.WithTerms(store.Options{Logger: quiet()}))
 	if err != nil {
 		return b, err
 	}
@@ -129,7 +130,7 @@ func buildReplica(ctx context.Context, path string, m Mix, cfg Config, say func(
 	// snapshot leaves the old generation's pages free): part of the
 	// import, not of every cold start.
 	t = time.Now()
-	rep, err = store.Open(ctx, path, store.KeyFile{Path: keyPath(path)}, store.Options{Logger: quiet(), Compact: true})
+	rep, err = store.Open(ctx, path, store.KeyFile{Path: keyPath(path)}, match.WithTerms(store.Options{Logger: quiet(), Compact: true}))
 	if err != nil {
 		return b, err
 	}
