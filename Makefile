@@ -12,10 +12,13 @@ BUILD_DATE := $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(BUILD_DATE)
 # Debian packages the tests run against: real brokers (Mosquitto, NATS), a software TPM,
 # Chromium for the officers' page, systemd-analyze for the service unit.
-TEST_DEBS := mosquitto nats-server swtpm swtpm-tools chromium systemd
+TEST_DEBS := mosquitto nats-server swtpm swtpm-tools chromium systemd npm
 # What `make package` needs besides Go, and what its tests add.
 PACKAGE_DEBS := osslsigncode openssl
 PACKAGE_TEST_DEBS := lintian
+# axe-core checks the officers' page for accessibility in its browser test;
+# installed from the npm registry into bin/npm (never committed).
+AXE_VERSION := 4.14.1
 DEMO_ARGS ?=
 FUZZTIME  ?= 10m
 
@@ -60,6 +63,9 @@ test-deps:
 			echo "missing Debian packages:$$missing; run 'make test' as root or 'sudo apt-get install$$missing'"; exit 1; \
 		fi; \
 	fi
+	@test -f $(BIN)/npm/node_modules/axe-core/axe.min.js && grep -q '"version": "$(AXE_VERSION)"' $(BIN)/npm/node_modules/axe-core/package.json || \
+		{ command -v npm >/dev/null || { echo "npm is missing: install Debian's npm package"; exit 1; }; \
+		  npm install --no-audit --no-fund --prefix $(BIN)/npm axe-core@$(AXE_VERSION) >/dev/null; }
 
 vet:
 	$(GO) vet ./...

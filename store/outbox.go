@@ -27,6 +27,7 @@ type Hit struct {
 	ItemKind     string    `json:"item_kind"`
 	Raw          string    `json:"raw,omitempty"`
 	Value        string    `json:"value"`
+	Country      string    `json:"country,omitempty"` // plate country or document issuing state, as read
 	Correction   string    `json:"correction,omitempty"`
 	AlertID      string    `json:"alert_id"`
 	AlertVersion uint64    `json:"alert_version"`
@@ -48,6 +49,10 @@ type Outcome struct {
 	Officer string    `json:"officer"` // the terminal account
 	Role    string    `json:"role"`
 	Time    time.Time `json:"time"`
+	// Corrects is the ID of an earlier outcome for the same hit that this
+	// one corrects (a supervisor's correction); the earlier one stands in
+	// the record.
+	Corrects string `json:"corrects,omitempty"`
 }
 
 // CheckRecord is what the audit log keeps of one check: references only.

@@ -33,8 +33,13 @@ func (a *Agent) startTerminal(ctx context.Context, errc chan<- error) (*http.Ser
 	if err != nil {
 		return nil, fmt.Errorf("terminal.users %s: %w", tc.Users, err)
 	}
-	t, err := terminal.New(tc.Config, terminal.Deps{Users: users, Checker: a, Recorder: officerRecorder{a}, State: a, Logger: a.log})
+	cfg := tc.Config
+	cfg.Post = a.cfg.Agent.Post
+	t, err := terminal.New(cfg, terminal.Deps{Users: users, Checker: a, Recorder: officerRecorder{a}, State: a, Refs: replicaRefs{a.rep}, Logger: a.log})
 	if err != nil {
+		return nil, fmt.Errorf("terminal: %w", err)
+	}
+	if err := a.restoreTerminal(ctx, t); err != nil {
 		return nil, fmt.Errorf("terminal: %w", err)
 	}
 	ln, err := net.Listen("tcp", tc.Listen)
@@ -62,10 +67,83 @@ func (a *Agent) publish(hits []store.Hit, cands []match.Candidate, items []devic
 		return
 	}
 	for i, h := range hits {
-		al := cands[i].Alert
-		a.terminal.Publish(terminal.Hit{Hit: h, Source: al.Source, Warnings: al.Warnings, Purposes: al.Purposes,
-			LegalBasis: al.LegalBasis, Authority: al.Authority, Country: items[i].Country, Name: nameMatch(cands[i].Name)})
+		th := a.terminalHit(h)
+		th.Country, th.Name = items[i].Country, nameMatch(cands[i].Name)
+		a.terminal.Publish(th)
 	}
+}
+
+// terminalHit adds to a recorded hit what the page shows of its alert,
+// read from the replica now (the match index need not hold alerts). A hit
+// whose alert is gone (expired, withdrawn) keeps what the hit recorded and
+// has no purposes, so no one sees it.
+func (a *Agent) terminalHit(h store.Hit) terminal.Hit {
+	th := terminal.Hit{Hit: h, Country: h.Country}
+	for _, set := range *a.sets.Load() {
+		al, ok, err := set.rep.Alert(h.AlertID)
+		if err != nil {
+			a.log.Error("terminal: read the alert of a hit", "hit", h.ID, "err", err)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		th.Source, th.Warnings, th.Purposes = al.Source, al.Warnings, al.Purposes
+		th.LegalBasis, th.Authority = al.LegalBasis, al.Authority
+		subj := al.Subject
+		th.Subject = &subj
+		break
+	}
+	return th
+}
+
+// restoreTerminal gives a new terminal what the replica remembers: the
+// hits and outcomes still waiting in the outbox (open hits must survive a
+// restart) and the memory of false matches from the audit log.
+func (a *Agent) restoreTerminal(ctx context.Context, t *terminal.Terminal) error {
+	if err := a.rep.AuditRecords(ctx, func(rec store.AuditRecord) error { t.Replay(rec); return nil }); err != nil {
+		return fmt.Errorf("read the audit log for remembered false matches: %w", err)
+	}
+	var hits []store.Hit
+	outcomes := map[string]*terminal.OutcomeRecord{}
+	for after := uint64(0); ; {
+		page, err := a.rep.Pending(after, 1000)
+		if err != nil {
+			return fmt.Errorf("read the outbox for open hits: %w", err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, h := range page {
+			after = h.Seq
+			if o := h.Outcome; o != nil {
+				outcomes[o.HitID] = &terminal.OutcomeRecord{ID: o.ID, HitID: o.HitID, AlertID: o.AlertID, Outcome: terminal.Outcome(o.Outcome),
+					Remark: o.Remark, Officer: o.Officer, Role: terminal.Role(o.Role), Time: o.Time, Corrects: o.Corrects}
+				continue
+			}
+			hits = append(hits, h)
+		}
+	}
+	for _, h := range hits {
+		t.Restore(a.terminalHit(h), outcomes[h.ID])
+	}
+	if len(hits) > 0 {
+		a.log.Info("terminal: hits restored from the outbox", "hits", len(hits), "outcomes", len(outcomes))
+	}
+	return nil
+}
+
+// replicaRefs keys the terminal's references with the replica's index key.
+type replicaRefs struct{ rep *store.Replica }
+
+// Ref implements terminal.Refs; on error it returns "", which the
+// terminal treats as "nothing remembered".
+func (r replicaRefs) Ref(v string) string {
+	ref, err := r.rep.Ref(v)
+	if err != nil {
+		return ""
+	}
+	return ref
 }
 
 // nameMatch turns the name engine's explanation into the terminal's token
@@ -119,6 +197,9 @@ func (a *Agent) Banner() terminal.Banner {
 		}
 		b.Stale, b.StaleReason = f.Stale, f.Reason
 	}
+	if !a.ready.Load() {
+		b.NotReady = append(b.NotReady, "the agent is starting or stopping: checks may not be recorded")
+	}
 	return b
 }
 
@@ -128,8 +209,12 @@ type officerRecorder struct{ a *Agent }
 // Outcome puts an officer's outcome for a hit into the outbox, with its
 // audit record, in one transaction; it reaches central like a hit.
 func (r officerRecorder) Outcome(ctx context.Context, o terminal.OutcomeRecord) error {
-	err := r.a.rep.RecordOutcome(ctx, store.Outcome{ID: newID("out"), HitID: o.HitID, AlertID: o.AlertID, Outcome: string(o.Outcome),
-		Remark: o.Remark, Officer: o.Officer, Role: string(o.Role), Time: o.Time})
+	id := o.ID
+	if id == "" {
+		id = newID("out")
+	}
+	err := r.a.rep.RecordOutcome(ctx, store.Outcome{ID: id, HitID: o.HitID, AlertID: o.AlertID, Outcome: string(o.Outcome),
+		Remark: o.Remark, Officer: o.Officer, Role: string(o.Role), Time: o.Time, Corrects: o.Corrects})
 	if err == nil && r.a.session != nil {
 		r.a.session.Notify()
 	}

@@ -91,8 +91,9 @@ func TestStreamDeliversPublishedHit(t *testing.T) {
 	if got.Action != "Arrest the driver" || got.Category != "art26-arrest" || strings.Join(got.Warnings, ",") != "armed,violent" {
 		t.Fatalf("card lacks action, category or warnings: %+v", got)
 	}
-	if strings.Contains(data, "BAB123") || strings.Contains(data, "B-AB 123") {
-		t.Fatalf("card carries the checked value; only the audited explanation may: %s", data)
+	// The officer must see at once what was read and whom the alert seeks.
+	if got.Read.Value != "B-AB 123" || got.Read.Country != "DE" || got.Read.What != "Plate" || !got.Urgent || got.Rank != rankArrest {
+		t.Fatalf("card does not say what was read or how urgent it is: %s", data)
 	}
 }
 

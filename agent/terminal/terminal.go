@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/borderpost/borderpost/devices"
@@ -47,7 +48,13 @@ type Banner struct {
 	Stale          bool      `json:"stale"`                  // the stale-replica alarm
 	StaleReason    string    `json:"stale_reason,omitempty"` // in plain words, for officers
 	OutboxDepth    int       `json:"outbox_depth"`           // hits and outcomes waiting for central
-	Now            time.Time `json:"now"`                    // set by the terminal, for ages
+	// NotReady lists, in plain words, why the agent is not fit to check
+	// (disk full, replica not loaded...); empty when it is.
+	NotReady []string  `json:"not_ready,omitempty"`
+	Now      time.Time `json:"now"` // set by the terminal, for ages
+	// RecordFailing says the terminal's last write to the replica failed
+	// (an outcome, an audit record): set by the terminal.
+	RecordFailing bool `json:"record_failing,omitempty"`
 }
 
 // Audit events written by the terminal. The store's log takes any event
@@ -60,14 +67,19 @@ const (
 	EventLogout       store.AuditEvent = "terminal.logout"
 )
 
-// Deps are what the terminal talks to. All but Logger and Now are required.
+// Deps are what the terminal talks to. All but Refs, Logger and Now are
+// required.
 type Deps struct {
 	Users    *Users
 	Checker  Checker
 	Recorder Recorder
 	State    State
-	Logger   *slog.Logger
-	Now      func() time.Time // defaults to time.Now
+	// Refs keys the references under which the post remembers false
+	// matches; without it they are keyed by a random key and forgotten
+	// when the process ends.
+	Refs   Refs
+	Logger *slog.Logger
+	Now    func() time.Time // defaults to time.Now
 }
 
 // Terminal is the officers' terminal. Create it with New, mount Handler at
@@ -85,6 +97,8 @@ type Terminal struct {
 	hashes   chan struct{} // bounds concurrent password hashing (64 MiB each)
 	dummy    passwordHash
 	board    *board
+	memory   *memory
+	failing  atomic.Bool // the last write through Recorder failed
 	mu       sync.Mutex
 	subs     map[*subscriber]struct{}
 	handler  http.Handler
@@ -105,6 +119,9 @@ func New(cfg Config, deps Deps) (*Terminal, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
+	if deps.Refs == nil {
+		deps.Refs = hmacRefs(randomBytes(32))
+	}
 	dummy, err := hashArgon("not a password of anyone", deps.Users.dummyParams())
 	if err != nil {
 		return nil, err
@@ -117,6 +134,7 @@ func New(cfg Config, deps Deps) (*Terminal, error) {
 		byAddr:   newLimiter(cfg.AddressFailures, cfg.LoginWindow),
 		hashes:   make(chan struct{}, 2),
 		board:    newBoard(cfg.KeepHits),
+		memory:   newMemory(),
 		subs:     map[*subscriber]struct{}{},
 	}
 	if t.dummy, err = parseHash(dummy); err != nil {
@@ -141,10 +159,24 @@ func (t *Terminal) Handler() http.Handler { return t.handler }
 // hit when it reconnects. A hit published twice is shown once. The
 // terminal keeps h: the caller must not change its slices afterwards.
 func (t *Terminal) Publish(h Hit) {
-	if !t.board.add(h) {
+	h.ref = readRef(t.deps.Refs, &h)
+	if !t.board.add(h, nil) {
 		return
 	}
-	t.broadcast(&h, func() (string, any) { return "hit", h.card(nil) })
+	t.broadcast(&h, func() (string, any) { return "hit", t.cardOf(&h, nil) })
+}
+
+// Restore puts back a hit recorded before the agent restarted, with its
+// outcome if one was recorded (o may be nil), without alerting any page.
+// Call it at start, oldest first, before Handler serves.
+func (t *Terminal) Restore(h Hit, o *OutcomeRecord) {
+	h.ref = readRef(t.deps.Refs, &h)
+	t.board.add(h, o)
+}
+
+// cardOf is h's card with its outcome and what the post remembers of it.
+func (t *Terminal) cardOf(h *Hit, o *OutcomeRecord) card {
+	return h.card(o, t.memory.get(h))
 }
 
 // newID returns a random reference with a readable prefix.
