@@ -98,6 +98,9 @@ func (f *fakeRecorder) Outcome(ctx context.Context, o OutcomeRecord) error {
 func (f *fakeRecorder) Audit(ctx context.Context, rec store.AuditRecord) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if rec.Time.IsZero() { // the store stamps its records
+		rec.Time = time.Date(2026, 11, 27, 8, 30, 0, 0, time.UTC)
+	}
 	f.audit = append(f.audit, rec)
 	return nil
 }

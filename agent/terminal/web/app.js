@@ -174,6 +174,7 @@
   function alertOfficer(g) {
     const c = g.card;
     g.el.classList.add("new");
+    setTimeout(() => { g.el.classList.remove("new"); }, 3000); // moving a card must not restart its flash forever
     const say = (c.action || "see alert") + (c.warnings.length ? ". Warning: " + c.warnings.join(", ") : "") + ". " + c.read.what + " " + c.read.value;
     if (c.urgent && !c.cleared) { $("announce-urgent").textContent = "Urgent hit: " + say; sound(true); }
     else { $("announce").textContent = "Hit: " + say; sound(false); }
@@ -203,7 +204,7 @@
     a.appendChild(rd);
     if (c.subject) a.appendChild(subjectTable(c.subject, "subject"));
     const m = el("div", "meta");
-    m.appendChild(el("strong", "conf conf-" + c.confidence, c.confidence + " match"));
+    m.appendChild(el("strong", "conf conf-" + c.confidence, c.confidence.charAt(0).toUpperCase() + c.confidence.slice(1) + " match"));
     m.appendChild(document.createTextNode(" · " + [c.device, c.lane].filter(Boolean).join(" / ") + " · " + when(c.time)));
     if (c.source) m.appendChild(document.createTextNode(" · " + c.source));
     a.appendChild(m);
@@ -297,6 +298,7 @@
     if (unreachableSince) {
       box.appendChild(el("div", "banner alarm", "AGENT UNREACHABLE since " + when(unreachableSince) +
         ": this page gets no new hits and cannot run checks. Use the fallback procedure and call the technician."));
+      return; // what the agent said before may no longer hold
     }
     if (!b) return;
     (b.not_ready || []).forEach((r) => box.appendChild(el("div", "banner alarm", "AGENT NOT READY: " + r + ". Call the technician; use the fallback procedure.")));
