@@ -35,7 +35,7 @@ func (a *Agent) startTerminal(ctx context.Context, errc chan<- error) (*http.Ser
 	}
 	cfg := tc.Config
 	cfg.Post = a.cfg.Agent.Post
-	t, err := terminal.New(cfg, terminal.Deps{Users: users, Checker: a, Recorder: officerRecorder{a}, State: a, Refs: replicaRefs{a.rep}, Logger: a.log})
+	t, err := terminal.New(cfg, terminal.Deps{Users: users, UsersFile: tc.Users, Checker: a, Recorder: officerRecorder{a}, State: a, Refs: replicaRefs{a.rep}, Logger: a.log})
 	if err != nil {
 		return nil, fmt.Errorf("terminal: %w", err)
 	}

@@ -148,7 +148,7 @@ func testUsers(t testing.TB) *Users {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	for _, u := range []User{{"anna", RoleOfficer, h}, {"sven", RoleSupervisor, h}, {"theo", RoleTechnician, h}, {"cora", RoleOfficer, h}} {
+	for _, u := range []User{{Name: "anna", Role: RoleOfficer, Hash: h}, {Name: "sven", Role: RoleSupervisor, Hash: h}, {Name: "theo", Role: RoleTechnician, Hash: h}, {Name: "cora", Role: RoleOfficer, Hash: h}} {
 		line, err := UserLine(u)
 		if err != nil {
 			t.Fatal(err)

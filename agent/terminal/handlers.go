@@ -198,7 +198,8 @@ func (t *Terminal) serveLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	now := t.now()
 	addr := clientAddr(r)
-	acc, known := t.deps.Users.lookup(req.Name)
+	t.reloadUsers(ctx)
+	acc, known := t.users.Load().lookup(req.Name)
 	who := "terminal"
 	if known {
 		who = "terminal:" + req.Name

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,31 +78,37 @@ type Deps struct {
 	// Refs keys the references under which the post remembers false
 	// matches; without it they are keyed by a random key and forgotten
 	// when the process ends.
-	Refs   Refs
-	Logger *slog.Logger
-	Now    func() time.Time // defaults to time.Now
+	Refs Refs
+	// UsersFile is the file Users was loaded from, if any: the terminal
+	// takes up changes to it before each login, auditing them.
+	UsersFile string
+	Logger    *slog.Logger
+	Now       func() time.Time // defaults to time.Now
 }
 
 // Terminal is the officers' terminal. Create it with New, mount Handler at
 // "/", and call Publish for every recorded hit. Its methods are safe for
 // concurrent use.
 type Terminal struct {
-	cfg      Config
-	deps     Deps
-	log      *slog.Logger
-	now      func() time.Time
-	purposes map[Role]map[string]bool
-	sessions *sessions
-	byUser   *limiter
-	byAddr   *limiter
-	hashes   chan struct{} // bounds concurrent password hashing (64 MiB each)
-	dummy    passwordHash
-	board    *board
-	memory   *memory
-	failing  atomic.Bool // the last write through Recorder failed
-	mu       sync.Mutex
-	subs     map[*subscriber]struct{}
-	handler  http.Handler
+	cfg       Config
+	deps      Deps
+	log       *slog.Logger
+	now       func() time.Time
+	purposes  map[Role]map[string]bool
+	sessions  *sessions
+	byUser    *limiter
+	byAddr    *limiter
+	hashes    chan struct{} // bounds concurrent password hashing (64 MiB each)
+	dummy     passwordHash
+	board     *board
+	memory    *memory
+	failing   atomic.Bool // the last write through Recorder failed
+	users     atomic.Pointer[Users]
+	usersMu   sync.Mutex // serialises reloads of the users file
+	usersFile *usersFile
+	mu        sync.Mutex
+	subs      map[*subscriber]struct{}
+	handler   http.Handler
 }
 
 // New returns a Terminal with cfg's policies (defaults filled in).
@@ -139,6 +146,17 @@ func New(cfg Config, deps Deps) (*Terminal, error) {
 	}
 	if t.dummy, err = parseHash(dummy); err != nil {
 		return nil, err
+	}
+	t.users.Store(deps.Users)
+	if deps.UsersFile != "" {
+		f := &usersFile{path: deps.UsersFile}
+		if fi, err := os.Stat(f.path); err == nil {
+			f.mod, f.size = fi.ModTime(), fi.Size()
+		}
+		if f.list, err = ReadUsersFile(f.path); err != nil {
+			return nil, fmt.Errorf("%w: users file: %w", ErrConfig, err)
+		}
+		t.usersFile = f
 	}
 	for r, ps := range cfg.Purposes {
 		m := map[string]bool{}
