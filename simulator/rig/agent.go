@@ -139,6 +139,9 @@ sync:
 log:
   level: %s
   format: text
+devices:
+  mrz:
+    http: true
 `, o.ID, a.DB, a.KeyFile, o.Broker, pub, port, o.Scoped, o.LogLevel) + term
 	if err := os.WriteFile(a.Config, []byte(cfg), 0o600); err != nil {
 		return nil, err
