@@ -71,16 +71,20 @@ func passportMRZ(state, surname, forenames, number, nationality, birth, sex stri
 // containers.
 // It adds the hits the agent reports to hits.
 func runPassportLane(ctx context.Context, url string, alerts []store.Alert, every time.Duration, hits *atomic.Int64) {
-	var persons, docs []store.Alert
+	var persons, docs, vehicles, boxes []store.Alert
 	for _, a := range alerts {
 		switch {
 		case a.Subject.Person != nil && len(a.Subject.Person.Nationalities) > 0:
 			persons = append(persons, a)
 		case a.Subject.Document != nil:
 			docs = append(docs, a)
+		case a.Subject.Vehicle != nil && a.Subject.Vehicle.Plate != "":
+			vehicles = append(vehicles, a)
+		case a.Subject.Container != nil:
+			boxes = append(boxes, a)
 		}
 	}
-	if len(persons) == 0 || len(docs) == 0 {
+	if len(persons) == 0 || len(docs) == 0 || len(vehicles) == 0 || len(boxes) == 0 {
 		return
 	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
@@ -93,9 +97,17 @@ func runPassportLane(ctx context.Context, url string, alerts []store.Alert, ever
 			return
 		case <-tick.C:
 		}
+		if i%4 == 3 {
+			p := persons[rng.IntN(len(persons))].Subject.Person
+			v := vehicles[rng.IntN(len(vehicles))].Subject.Vehicle
+			box := boxes[rng.IntN(len(boxes))].Subject.Container.Number
+			res := postJSON(ctx, hc, url+"/v1/ens", roadENS(i, p.Forenames+" "+p.Surname, v.Plate, v.PlateCountry, box))
+			hits.Add(int64(len(res.Hits)))
+			continue
+		}
 		number := fmt.Sprintf("C%08d", rng.IntN(1e8))
 		var lines [2]string
-		switch i % 3 {
+		switch i % 4 {
 		case 0:
 			p := persons[rng.IntN(len(persons))].Subject.Person
 			sex := p.Sex
@@ -109,18 +121,56 @@ func runPassportLane(ctx context.Context, url string, alerts []store.Alert, ever
 		default:
 			lines = passportMRZ("NL", "Jansen", "Pieter", number, "NL", "1979-02-11", "M")
 		}
-		body, _ := json.Marshal(map[string]any{"lines": lines[:], "device": "passport-reader-1"})
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+mrz.HTTPPath, bytes.NewReader(body))
-		if err != nil {
-			return
-		}
-		req.Header.Set("Content-Type", "application/json")
-		if resp, err := hc.Do(req); err == nil {
-			var res devices.Result
-			if resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&res) == nil {
-				hits.Add(int64(len(res.Hits)))
-			}
-			resp.Body.Close()
-		}
+		res := postJSON(ctx, hc, url+mrz.HTTPPath, map[string]any{"lines": lines[:], "device": "passport-reader-1"})
+		hits.Add(int64(len(res.Hits)))
+	}
+}
+
+// postJSON sends v as JSON and returns the agent's answer (empty on failure:
+// the demo goes on).
+func postJSON(ctx context.Context, hc *http.Client, url string, v any) devices.Result {
+	var res devices.Result
+	body, _ := json.Marshal(v)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return res
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return res
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		json.NewDecoder(resp.Body).Decode(&res)
+	}
+	return res
+}
+
+// roadENS is an ICS2 road entry summary declaration (F50) whose consignor
+// is driver, whose truck carries plate and whose trailer is the container
+// box: a name, plate and container hit from one declaration.
+func roadENS(n int, driver, plate, country, box string) map[string]any {
+	now := time.Now().UTC()
+	return map[string]any{
+		"message_type": "IE3F50", "lrn": fmt.Sprintf("ROAD-DEMO-%06d", n), "issue_date": now.Format(time.RFC3339),
+		"addressed_member_state": "PL", "office_of_first_entry": "PL354010",
+		"expected_arrival": now.Add(2 * time.Hour).Format(time.RFC3339), "place_of_loading": "UAKBP", "place_of_unloading": "PLWAW",
+		"parties":      []any{map[string]any{"role": "declarant", "name": "Trans-Bug Sp. z o.o.", "id": "PL5260001246", "type_of_person": "2"}},
+		"active_means": []any{map[string]any{"type_of_identification": "30", "identification": plate, "nationality": country, "mode": "3"}},
+		"consignment": map[string]any{
+			"transport_document":  map[string]any{"type": "730", "reference": "CMR 0091234"},
+			"gross_mass":          "21000",
+			"transport_equipment": []any{map[string]any{"container": box}},
+			"routing_countries":   []string{"UA", "PL"},
+			"house_consignments": []any{map[string]any{
+				"parties": []any{
+					map[string]any{"role": "consignor", "name": driver, "type_of_person": "1", "address": map[string]any{"city": "Kyiv", "country": "UA"}},
+					map[string]any{"role": "consignee", "name": "Hurtownia Zboża S.A.", "id": "PL7010001454", "address": map[string]any{"city": "Warszawa", "country": "PL"}},
+				},
+				"goods_items": []any{map[string]any{"item_number": 1, "description": "Sunflower seeds, in bulk bags", "hs_code": "120600",
+					"gross_mass": "21000", "packaging": []any{map[string]any{"type": "JB", "count": 21}}}},
+			}},
+		},
 	}
 }

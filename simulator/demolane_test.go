@@ -1,9 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/borderpost/borderpost/devices"
+	"github.com/borderpost/borderpost/devices/ens"
 	"github.com/borderpost/borderpost/devices/mrz"
 )
 
@@ -29,3 +36,28 @@ func TestPassportMRZParses(t *testing.T) {
 		t.Fatalf("items %+v", items)
 	}
 }
+
+// The demo's road declaration is one the agent's ENS handler accepts, and
+// gives a name, a plate and a container item.
+func TestRoadENSParses(t *testing.T) {
+	b, _ := json.Marshal(roadENS(1, "Anna Kowalski", "WX 12345", "PL", "MSCU1234566"))
+	var kinds []string
+	chk := checkerFunc(func(_ context.Context, c devices.Check) (devices.Result, error) {
+		for _, it := range c.Items {
+			kinds = append(kinds, string(it.Kind))
+		}
+		return devices.Result{}, nil
+	})
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("POST", "/v1/ens", bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	(&ens.Config{}).Handler(chk).ServeHTTP(rec, req)
+	got := strings.Join(kinds, ",")
+	if rec.Code != 200 || !strings.Contains(got, "person") || !strings.Contains(got, "plate") || !strings.Contains(got, "container") {
+		t.Fatalf("%d %s: items %s", rec.Code, rec.Body, got)
+	}
+}
+
+type checkerFunc func(context.Context, devices.Check) (devices.Result, error)
+
+func (f checkerFunc) Check(ctx context.Context, c devices.Check) (devices.Result, error) { return f(ctx, c) }

@@ -1,9 +1,12 @@
 package terminal
 
 import (
+	"slices"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/borderpost/borderpost/store"
 )
 
 // Ranks order the live list by what the officer must do, most urgent
@@ -180,7 +183,7 @@ func (h *Hit) subject() *subjectView {
 		v.Title = "Person sought"
 		name := strings.TrimSpace(strings.ToUpper(x.Surname) + ", " + x.Forenames)
 		name = strings.TrimSuffix(name, ",")
-		row("Name", name, rd.Value, "")
+		row("Name", name, rd.Value, nameAgreement(x, rd.Value))
 		if len(x.Aliases) > 0 {
 			row("Also known as", strings.Join(x.Aliases, "; "), "", "")
 		}
@@ -237,6 +240,24 @@ func (h *Hit) subject() *subjectView {
 		return nil
 	}
 	return &v
+}
+
+// nameAgreement is "agrees" when the name read holds the same words as
+// the alert's name (in any order and case), "similar" otherwise: the
+// matcher found it close enough to hit.
+func nameAgreement(p *store.Person, read string) string {
+	if read == "" {
+		return ""
+	}
+	words := func(s string) []string {
+		f := strings.FieldsFunc(strings.ToUpper(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+		slices.Sort(f)
+		return f
+	}
+	if slices.Equal(words(p.Forenames+" "+p.Surname), words(read)) {
+		return "agrees"
+	}
+	return "similar"
 }
 
 func sexWord(s string) string {

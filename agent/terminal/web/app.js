@@ -232,7 +232,7 @@
       const k = el("th", "", r.label); k.scope = "row"; tr.appendChild(k);
       tr.appendChild(el("td", "", r.alert || "—"));
       tr.appendChild(el("td", "", r.read || ""));
-      tr.appendChild(el("td", "agree", r.agree === "agrees" ? "✓ agrees" : r.agree === "differs" ? "✗ differs" : ""));
+      tr.appendChild(el("td", "agree", r.agree === "agrees" ? "✓ agrees" : r.agree === "differs" ? "✗ differs" : r.agree === "similar" ? "≈ similar" : ""));
       tb.appendChild(tr);
     });
     t.appendChild(tb);
