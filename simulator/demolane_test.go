@@ -60,4 +60,6 @@ func TestRoadENSParses(t *testing.T) {
 
 type checkerFunc func(context.Context, devices.Check) (devices.Result, error)
 
-func (f checkerFunc) Check(ctx context.Context, c devices.Check) (devices.Result, error) { return f(ctx, c) }
+func (f checkerFunc) Check(ctx context.Context, c devices.Check) (devices.Result, error) {
+	return f(ctx, c)
+}
