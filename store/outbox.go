@@ -76,6 +76,9 @@ func (r *Replica) Record(ctx context.Context, c CheckRecord, hits []Hit) ([]Hit,
 		if err := r.putOutbox(tx, out); err != nil {
 			return err
 		}
+		if err := r.keepForOfficers(tx, out); err != nil {
+			return err
+		}
 		for _, h := range out {
 			rec.Hits = append(rec.Hits, h.ID)
 			rec.Alerts = append(rec.Alerts, h.AlertID)
@@ -100,6 +103,9 @@ func (r *Replica) RecordOutcome(ctx context.Context, o Outcome) error {
 	err := r.db.Batch(func(tx *bolt.Tx) error {
 		e := []Hit{{ID: o.ID, Time: o.Time, AlertID: o.AlertID, Outcome: &o}}
 		if err := r.putOutbox(tx, e); err != nil {
+			return err
+		}
+		if err := settleForOfficers(tx, o.HitID); err != nil {
 			return err
 		}
 		return r.appendAudit(tx, AuditRecord{Event: EventOutcome, Ref: o.HitID, Device: o.Officer, Detail: o.Outcome,

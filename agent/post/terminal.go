@@ -1,12 +1,14 @@
 package post
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,13 +100,24 @@ func (a *Agent) terminalHit(h store.Hit) terminal.Hit {
 }
 
 // restoreTerminal gives a new terminal what the replica remembers: the
-// hits and outcomes still waiting in the outbox (open hits must survive a
-// restart) and the memory of false matches from the audit log.
+// open hits kept for officers and the hits and outcomes still waiting in
+// the outbox (open hits must survive a restart), and the memory of false
+// matches from the audit log.
 func (a *Agent) restoreTerminal(ctx context.Context, t *terminal.Terminal) error {
 	if err := a.rep.AuditRecords(ctx, func(rec store.AuditRecord) error { t.Replay(rec); return nil }); err != nil {
 		return fmt.Errorf("read the audit log for remembered false matches: %w", err)
 	}
-	var hits []store.Hit
+	// Open hits the replica keeps for officers, whatever central has
+	// acknowledged; and what the outbox still holds: hits not yet sent and
+	// the outcomes recorded for them.
+	hits, err := a.rep.OfficerHits()
+	if err != nil {
+		return fmt.Errorf("read the hits kept for officers: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, h := range hits {
+		seen[h.ID] = true
+	}
 	outcomes := map[string]*terminal.OutcomeRecord{}
 	for after := uint64(0); ; {
 		page, err := a.rep.Pending(after, 1000)
@@ -121,9 +134,13 @@ func (a *Agent) restoreTerminal(ctx context.Context, t *terminal.Terminal) error
 					Remark: o.Remark, Officer: o.Officer, Role: terminal.Role(o.Role), Time: o.Time, Corrects: o.Corrects}
 				continue
 			}
-			hits = append(hits, h)
+			if !seen[h.ID] {
+				seen[h.ID] = true
+				hits = append(hits, h)
+			}
 		}
 	}
+	slices.SortFunc(hits, func(x, y store.Hit) int { return cmp.Compare(x.Seq, y.Seq) })
 	for _, h := range hits {
 		t.Restore(a.terminalHit(h), outcomes[h.ID])
 	}

@@ -1,0 +1,76 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// A hit stays for the officers after central acknowledged it, until its
+// outcome is recorded or it is a day old, and survives a key rotation.
+func TestOfficerHitsKeptUntilOutcome(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "r.db")
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	r, err := Open(ctx, path, testKey(1), Options{LockTimeout: time.Second, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	hit := func(id string) Hit {
+		return Hit{ID: id, CheckID: "chk-" + id, Time: clock(), ItemKind: "plate", Value: "BAB123", AlertID: "A1", AlertVersion: 1}
+	}
+	if _, err := r.Record(ctx, CheckRecord{ID: "chk-1"}, []Hit{hit("h1"), hit("h2")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Acknowledge(1 << 40); err != nil {
+		t.Fatal(err)
+	}
+	ids := func() []string {
+		t.Helper()
+		hs, err := r.OfficerHits()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, h := range hs {
+			out = append(out, h.ID)
+		}
+		return out
+	}
+	if got := ids(); len(got) != 2 || got[0] != "h1" || got[1] != "h2" {
+		t.Fatalf("after central acknowledged: %v, want h1 h2", got)
+	}
+	if err := r.RecordOutcome(ctx, Outcome{ID: "o1", HitID: "h1", AlertID: "A1", Outcome: "confirmed", Officer: "anna", Time: clock()}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(); len(got) != 1 || got[0] != "h2" {
+		t.Fatalf("after h1's outcome: %v, want h2", got)
+	}
+	if err := r.Rotate(ctx, testKey(2), 10, nil); err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // reopen with the new key only: the old one is gone
+	if r, err = Open(ctx, path, testKey(2), Options{LockTimeout: time.Second, Now: clock}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(); len(got) != 1 || got[0] != "h2" {
+		t.Fatalf("after a key rotation: %v, want h2", got)
+	}
+	mu.Lock()
+	now = now.Add(OfficerKeep + time.Minute)
+	mu.Unlock()
+	if got := ids(); len(got) != 0 {
+		t.Fatalf("a day later: %v, want none", got)
+	}
+	if _, err := r.Record(ctx, CheckRecord{ID: "chk-3"}, []Hit{hit("h3")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(); len(got) != 1 || got[0] != "h3" {
+		t.Fatalf("after the next hit: %v, want h3 (h2 dropped)", got)
+	}
+}
