@@ -236,7 +236,7 @@ func (t *Terminal) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t.byUser.reset(req.Name)
-	if err := t.deps.Recorder.Audit(ctx, store.AuditRecord{Event: EventLogin, Device: who, Detail: string(acc.role)}); err != nil {
+	if err := t.writeAudit(ctx, store.AuditRecord{Event: EventLogin, Device: who, Detail: string(acc.role)}); err != nil {
 		t.log.Error("terminal audit log failed", "event", EventLogin, "err", err)
 		writeError(w, http.StatusServiceUnavailable, "the audit log cannot be written: no login")
 		return
@@ -259,7 +259,7 @@ func (t *Terminal) serveLogout(w http.ResponseWriter, r *http.Request, ss *sessi
 // refusals, logouts); records that must precede an action go through
 // Recorder.Audit directly.
 func (t *Terminal) audit(ctx context.Context, rec store.AuditRecord) {
-	if err := t.deps.Recorder.Audit(ctx, rec); err != nil {
+	if err := t.writeAudit(ctx, rec); err != nil {
 		t.log.Error("terminal audit log failed", "event", rec.Event, "err", err)
 	}
 }
@@ -282,7 +282,7 @@ func (t *Terminal) serveHit(w http.ResponseWriter, r *http.Request, ss *session)
 	}
 	rec := store.AuditRecord{Event: EventHitView, Ref: h.ID, Device: "terminal:" + ss.user,
 		Hits: []string{h.ID}, Alerts: []string{h.AlertID}}
-	if err := t.deps.Recorder.Audit(r.Context(), rec); err != nil {
+	if err := t.writeAudit(r.Context(), rec); err != nil {
 		t.log.Error("terminal audit log failed", "event", EventHitView, "err", err)
 		writeError(w, http.StatusServiceUnavailable, "the audit log cannot be written: the hit cannot be shown")
 		return
@@ -347,7 +347,7 @@ func (t *Terminal) serveOutcome(w http.ResponseWriter, r *http.Request, ss *sess
 		t.broadcast(&f, func() (string, any) { return "outcome", fo })
 	}
 	if out == OutcomeFalseMatch && h.ref != "" {
-		if err := t.deps.Recorder.Audit(r.Context(), memRecord(EventFalseMatch, &h, ss.user)); err != nil {
+		if err := t.writeAudit(r.Context(), memRecord(EventFalseMatch, &h, ss.user)); err != nil {
 			t.log.Error("terminal audit log failed", "event", EventFalseMatch, "err", err)
 		} else {
 			t.memory.put(memKey{h.ref, h.AlertID, h.AlertVersion}, Cleared{Time: now, Officer: ss.user})
@@ -375,6 +375,14 @@ func readOutcome(w http.ResponseWriter, r *http.Request) (Outcome, string, bool)
 		return "", "", false
 	}
 	return out, remark, true
+}
+
+// writeAudit appends an audit record through the Recorder and remembers
+// whether writing works, for the banner.
+func (t *Terminal) writeAudit(ctx context.Context, rec store.AuditRecord) error {
+	err := t.deps.Recorder.Audit(ctx, rec)
+	t.failing.Store(err != nil)
+	return err
 }
 
 // record writes an outcome through the Recorder and remembers whether
@@ -420,7 +428,7 @@ func (t *Terminal) serveCorrect(w http.ResponseWriter, r *http.Request, ss *sess
 	}
 	k := memKey{h.ref, h.AlertID, h.AlertVersion}
 	if prev.Outcome == OutcomeFalseMatch && out != OutcomeFalseMatch && t.memory.get(&h) != nil {
-		if err := t.deps.Recorder.Audit(r.Context(), memRecord(EventFalseMatchForgotten, &h, ss.user)); err == nil {
+		if err := t.writeAudit(r.Context(), memRecord(EventFalseMatchForgotten, &h, ss.user)); err == nil {
 			t.memory.forget(k)
 		}
 	}
@@ -449,7 +457,7 @@ func (t *Terminal) serveForget(w http.ResponseWriter, r *http.Request, ss *sessi
 		writeError(w, http.StatusConflict, "nothing is remembered for this hit")
 		return
 	}
-	if err := t.deps.Recorder.Audit(r.Context(), memRecord(EventFalseMatchForgotten, &h, ss.user)); err != nil {
+	if err := t.writeAudit(r.Context(), memRecord(EventFalseMatchForgotten, &h, ss.user)); err != nil {
 		t.failing.Store(true)
 		writeError(w, http.StatusServiceUnavailable, "the audit log cannot be written: nothing changed")
 		return
@@ -483,7 +491,7 @@ func (t *Terminal) serveCheck(w http.ResponseWriter, r *http.Request, ss *sessio
 	}
 	c := devices.Check{ID: newID("chk"), Device: "terminal", Lane: t.cfg.Lane, Time: t.now().UTC(), Items: []devices.Item{it}}
 	rec := store.AuditRecord{Event: EventManualCheck, Ref: c.ID, Device: "terminal:" + ss.user, Detail: "kind " + string(it.Kind)}
-	if err := t.deps.Recorder.Audit(r.Context(), rec); err != nil {
+	if err := t.writeAudit(r.Context(), rec); err != nil {
 		t.log.Error("terminal audit log failed", "event", EventManualCheck, "err", err)
 		writeError(w, http.StatusServiceUnavailable, "the audit log cannot be written: no check")
 		return

@@ -200,10 +200,18 @@ func TestOutcomeRecorded(t *testing.T) {
 	if resp, _ := c.do("POST", "/api/hits/hit-1/outcome", outcomeRequest{Outcome: "confirmed"}, nil); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("outcome with the recorder failing: %d", resp.StatusCode)
 	}
+	var b Banner
+	if c.do("GET", "/api/banner", nil, &b); !b.RecordFailing {
+		t.Fatal("the banner does not say that records cannot be written")
+	}
 	var got card
 	resp, err := c.do("POST", "/api/hits/hit-1/outcome", outcomeRequest{Outcome: "confirmed", Remark: "  driver held, lane 2 "}, &got)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("outcome after a failed try: %v %v", resp.StatusCode, err)
+	}
+	b = Banner{}
+	if c.do("GET", "/api/banner", nil, &b); b.RecordFailing {
+		t.Fatal("the banner still says records fail after one was written")
 	}
 	outs := r.rec.Outcomes()
 	if len(outs) != 1 {
