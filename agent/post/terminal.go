@@ -37,7 +37,7 @@ func (a *Agent) startTerminal(ctx context.Context, errc chan<- error) (*http.Ser
 	}
 	cfg := tc.Config
 	cfg.Post = a.cfg.Agent.Post
-	t, err := terminal.New(cfg, terminal.Deps{Users: users, UsersFile: tc.Users, Checker: a, Recorder: officerRecorder{a}, State: a, Refs: replicaRefs{a.rep}, Logger: a.log})
+	t, err := terminal.New(cfg, terminal.Deps{Users: users, UsersFile: tc.Users, Checker: a, Recorder: officerRecorder{a}, State: a, Refs: replicaRefs{a.rep}, Hints: a, Logger: a.log})
 	if err != nil {
 		return nil, fmt.Errorf("terminal: %w", err)
 	}
@@ -148,6 +148,31 @@ func (a *Agent) restoreTerminal(ctx context.Context, t *terminal.Terminal) error
 		a.log.Info("terminal: hits restored from the outbox", "hits", len(hits), "outcomes", len(outcomes))
 	}
 	return nil
+}
+
+// plateCountries are the countries whose plates a post may meet: Europe
+// and its neighbours, ISO 3166-1 alpha-2 as the index keys plates.
+var plateCountries = strings.Fields(`AD AL AM AT AZ BA BE BG BY CH CY CZ DE DK DZ EE ES FI FR GB GE GR HR HU IE IL
+	IQ IR IS IT KZ LB LI LT LU LV MA MC MD ME MK MT NL NO PL PT RO RS RU SA SE SI SK SM SY TN TR UA VA XK`)
+
+// PlateElsewhere implements terminal.Hinter: the alerts that hold plate
+// under a country other than country, by one keyed lookup per country.
+// It records nothing: the manual check it follows is recorded.
+func (a *Agent) PlateElsewhere(ctx context.Context, plate, country string) []terminal.Elsewhere {
+	items := make([]devices.Item, 0, len(plateCountries))
+	for _, c := range plateCountries {
+		if c != country {
+			items = append(items, devices.Item{Field: "manual.plate", Kind: devices.KindPlate, Value: plate, Raw: plate, Country: c})
+		}
+	}
+	var out []terminal.Elsewhere
+	for i, found := range a.lookupAll(items, time.Now()) {
+		for _, c := range found {
+			th := a.terminalHit(store.Hit{AlertID: c.Alert.ID})
+			out = append(out, terminal.Elsewhere{Country: items[i].Country, Purposes: th.Purposes})
+		}
+	}
+	return out
 }
 
 // replicaRefs keys the terminal's references with the replica's index key.

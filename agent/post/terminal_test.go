@@ -158,6 +158,15 @@ func TestTerminalHitsComeFromTheReplicaAndSurviveARestart(t *testing.T) {
 	if rows["Make"] != "Volkswagen/" || rows["Model"] != "Golf/" || rows["Country"] != "DE/agrees" || rows["Plate"] != "HH AB 123/agrees" {
 		t.Fatalf("subject rows %v: want the replica's make and model, the country and plate agreeing", rows)
 	}
+	// Typed with the wrong country: no hit, but the officer is told.
+	var chk struct {
+		Hits           []hitCard `json:"hits"`
+		OtherCountries []string  `json:"other_countries"`
+	}
+	if code := page.do("POST", "/api/check", map[string]string{"kind": "plate", "value": "HH AB 123", "country": "PL"}, &chk); code != 200 ||
+		len(chk.Hits) != 0 || strings.Join(chk.OtherCountries, ",") != "DE" {
+		t.Fatalf("plate under the wrong country: %d %+v, want no hit and DE named", code, chk)
+	}
 	if code := page.do("POST", "/api/hits/"+inform+"/outcome", map[string]string{"outcome": "false_match"}, nil); code != 200 {
 		t.Fatalf("false match: %d", code)
 	}

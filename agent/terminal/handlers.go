@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -472,6 +473,8 @@ type checkResponse struct {
 	CheckID  string `json:"check_id"`
 	Hits     []card `json:"hits"`
 	Withheld int    `json:"withheld"`
+	// OtherCountries: a plate without hits is sought under these countries.
+	OtherCountries []string `json:"other_countries,omitempty"`
 }
 
 func (t *Terminal) serveCheck(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -512,6 +515,15 @@ func (t *Terminal) serveCheck(w http.ResponseWriter, r *http.Request, ss *sessio
 		} else {
 			resp.Withheld++
 		}
+	}
+	if it.Kind == devices.KindPlate && len(res.Hits) == 0 && t.deps.Hints != nil {
+		for _, e := range t.deps.Hints.PlateElsewhere(r.Context(), it.Value, it.Country) {
+			h := Hit{Purposes: e.Purposes}
+			if h.visibleTo(ss.role, t.purposes[ss.role]) && !slices.Contains(resp.OtherCountries, e.Country) {
+				resp.OtherCountries = append(resp.OtherCountries, e.Country)
+			}
+		}
+		slices.Sort(resp.OtherCountries)
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

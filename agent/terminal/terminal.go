@@ -68,6 +68,21 @@ const (
 	EventLogout       store.AuditEvent = "terminal.logout"
 )
 
+// Hinter tells whether a plate that gave no hit is sought under another
+// country: a plate read or typed with the wrong country sign must not look
+// clean. The agent implements it with keyed lookups of the plate under
+// each country; it records nothing.
+type Hinter interface {
+	PlateElsewhere(ctx context.Context, plate, country string) []Elsewhere
+}
+
+// Elsewhere is an alert holding the plate under another country: that
+// country, and the alert's purposes (which roles may be told).
+type Elsewhere struct {
+	Country  string
+	Purposes []string
+}
+
 // Deps are what the terminal talks to. All but Refs, Logger and Now are
 // required.
 type Deps struct {
@@ -79,6 +94,9 @@ type Deps struct {
 	// matches; without it they are keyed by a random key and forgotten
 	// when the process ends.
 	Refs Refs
+	// Hints, if set, tells officers when a plate is sought under another
+	// country than the one checked.
+	Hints Hinter
 	// UsersFile is the file Users was loaded from, if any: the terminal
 	// takes up changes to it before each login, auditing them.
 	UsersFile string

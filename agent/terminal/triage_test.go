@@ -1,7 +1,9 @@
 package terminal
 
 import (
+	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/borderpost/borderpost/store"
@@ -111,5 +113,28 @@ func TestCorrectionAndForgetBySupervisor(t *testing.T) {
 	}
 	if f := r.rec.Events(EventFalseMatchForgotten); len(f) != 2 || f[1].Device != "terminal:sven" {
 		t.Fatalf("forget records %+v", f)
+	}
+}
+
+type fakeHints []Elsewhere
+
+func (f fakeHints) PlateElsewhere(ctx context.Context, plate, country string) []Elsewhere { return f }
+
+// A plate checked with the wrong country is not a clean "no hit": the
+// officer is told the countries it is sought under, as far as the role
+// may know.
+func TestManualPlateSoughtUnderAnotherCountry(t *testing.T) {
+	r := newRig(t, testConfig(), false)
+	r.t.deps.Hints = fakeHints{{Country: "NL", Purposes: []string{"customs"}}, {Country: "DE", Purposes: []string{"border"}}}
+	for user, want := range map[string]string{"anna": "DE", "sven": "DE,NL"} {
+		c := r.client()
+		mustLogin(t, c, user)
+		var resp checkResponse
+		if _, err := c.do("POST", "/api/check", manualQuery{Kind: "plate", Value: "B AB 123", Country: "PL"}, &resp); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(resp.OtherCountries, ","); got != want || len(resp.Hits) != 0 {
+			t.Errorf("%s: other countries %q, want %q", user, got, want)
+		}
 	}
 }

@@ -490,7 +490,12 @@
     try {
       const r = await api("POST", "/api/check", q);
       out.replaceChildren();
-      if (!r.hits.length && !r.withheld) out.appendChild(el("p", "ok big", "NO HIT for " + labels[k].toLowerCase() + " " + q.value + (q.country ? " (" + q.country + ")" : "")));
+      if (r.other_countries && r.other_countries.length) {
+        out.appendChild(el("p", "bad big", "No hit under " + q.country + ", but the same plate is sought under " + r.other_countries.join(", ") +
+          ". Look at the country sign on the plate and check again with that country."));
+      } else if (!r.hits.length && !r.withheld) {
+        out.appendChild(el("p", "ok big", "NO HIT for " + labels[k].toLowerCase() + " " + q.value + (q.country ? " (" + q.country + ")" : "")));
+      }
       r.hits.forEach((c) => {
         addHit(c, false);
         const p = el("p", "bad big", "HIT: " + (c.action || "see alert") + (c.subject && c.subject.rows.length ? " · " + c.subject.rows[0].alert : "") + " · " + c.confidence + " match");
