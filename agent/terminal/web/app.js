@@ -293,6 +293,11 @@
   // ---- banners ----
   function renderBanner(b) {
     lastBanner = b;
+    setTimeout(() => {
+      // What scrolls into view (focus, links) must not land under the banners.
+      document.documentElement.style.scrollPaddingTop = (Math.ceil($("sticky").getBoundingClientRect().height) + 16) + "px";
+      if (!$("detail").hidden) placeDetail();
+    }, 0);
     const box = $("banners");
     box.replaceChildren();
     if (unreachableSince) {
@@ -382,6 +387,7 @@
     body.appendChild(more);
     $("detail").hidden = false;
     document.body.classList.add("detail-open");
+    placeDetail();
     resetForm();
     const outcome = (g && g.outcome) || d.outcome;
     if (outcome) { showDone(outcome); } else { $("ack-form").hidden = !me.may_work; $("ack-done").hidden = true; }
@@ -400,6 +406,15 @@
     $("ack-form").reset(); $("ack-status").textContent = ""; confirmArmed = false;
     $("ack-submit").textContent = correcting ? "Record the correction" : "Record outcome";
   }
+
+  // placeDetail keeps the details below the banners, which stay in view.
+  function placeDetail() {
+    const top = Math.ceil($("sticky").getBoundingClientRect().height);
+    const d = $("detail");
+    if (window.matchMedia("(max-width: 900px)").matches) { d.style.top = (top - 1) + "px"; d.style.maxHeight = ""; }
+    else { d.style.top = (top + 8) + "px"; d.style.maxHeight = "calc(100vh - " + (top + 16) + "px)"; }
+  }
+  window.addEventListener("resize", () => { if (!$("detail").hidden) placeDetail(); });
 
   $("detail-close").addEventListener("click", closeDetail);
   function closeDetail() {
