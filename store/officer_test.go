@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -72,5 +73,25 @@ func TestOfficerHitsKeptUntilOutcome(t *testing.T) {
 	}
 	if got := ids(); len(got) != 1 || got[0] != "h3" {
 		t.Fatalf("after the next hit: %v, want h3 (h2 dropped)", got)
+	}
+}
+
+// BenchmarkRecordHit records a check with one hit: the outbox entry, the
+// copy kept for officers and the audit record, in one synced transaction.
+func BenchmarkRecordHit(b *testing.B) {
+	ctx := context.Background()
+	r, err := Open(ctx, filepath.Join(b.TempDir(), "r.db"), testKey(1), Options{LockTimeout: time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	h := Hit{ID: "h", CheckID: "c", Time: time.Now(), ItemKind: "plate", Value: "BAB123", AlertID: "A1", AlertVersion: 1,
+		Explanation: `plate "BAB123" (DE) equals the alert's plate`}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		h.ID = fmt.Sprintf("h%d", i)
+		if _, err := r.Record(ctx, CheckRecord{ID: h.ID}, []Hit{h}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
