@@ -2,7 +2,9 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -181,4 +183,80 @@ func resealOfficer(tx *bolt.Tx, ks keyset, ring *keyring) error {
 		}
 	}
 	return nil
+}
+
+// bucketFalse is nested in bucketOfficer: the post's memory of false
+// matches, keyed by the keyed reference of the value read, the alert and
+// its version (none of them personal data), so that the agent loads it
+// at start without reading the audit log.
+var bucketFalse = []byte("false_matches")
+
+// FalseMatch is the post's memory that a value read (Ref, a keyed
+// reference from Ref) is not the subject of an alert version: an officer
+// recorded a false match at Time.
+type FalseMatch struct {
+	Ref     string    `json:"ref"`
+	AlertID string    `json:"alert_id"`
+	Version uint64    `json:"version"`
+	Officer string    `json:"officer"`
+	Time    time.Time `json:"time"`
+}
+
+func (f FalseMatch) key() []byte {
+	return fmt.Appendf(nil, "%s\x00%s\x00%d", f.Ref, f.AlertID, f.Version)
+}
+
+// RememberFalseMatch keeps f (forget false) or removes it (forget true),
+// with its audit record, in one transaction. f.Time is set to the audit
+// record's time.
+func (r *Replica) RememberFalseMatch(ctx context.Context, f FalseMatch, forget bool, rec AuditRecord) error {
+	if f.Ref == "" || f.AlertID == "" {
+		return fmt.Errorf("remember false match: %w: reference and alert are required", ErrInvalidAlert)
+	}
+	return r.update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketOfficer)
+		if err != nil {
+			return err
+		}
+		fb, err := b.CreateBucketIfNotExists(bucketFalse)
+		if err != nil {
+			return err
+		}
+		if forget {
+			if err := fb.Delete(f.key()); err != nil {
+				return err
+			}
+		} else {
+			f.Time = r.now().UTC()
+			v, err := json.Marshal(f)
+			if err != nil {
+				return err
+			}
+			if err := fb.Put(f.key(), v); err != nil {
+				return err
+			}
+		}
+		return r.appendAudit(tx, rec)
+	})
+}
+
+// FalseMatches calls fn for every remembered false match.
+func (r *Replica) FalseMatches(fn func(FalseMatch)) error {
+	return r.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketOfficer)
+		if b == nil {
+			return nil
+		}
+		fb := b.Bucket(bucketFalse)
+		if fb == nil {
+			return nil
+		}
+		return fb.ForEach(func(_, v []byte) error {
+			var f FalseMatch
+			if json.Unmarshal(v, &f) == nil {
+				fn(f)
+			}
+			return nil
+		})
+	})
 }

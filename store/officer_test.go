@@ -95,3 +95,44 @@ func BenchmarkRecordHit(b *testing.B) {
 		}
 	}
 }
+
+// The memory of false matches is kept with its audit record and read back
+// without the audit log; forgetting removes it and is audited too.
+func TestFalseMatchMemory(t *testing.T) {
+	ctx := context.Background()
+	r := openTest(t, filepath.Join(t.TempDir(), "r.db"), testKey(1))
+	defer r.Close()
+	ref, err := r.Ref("terminal.read\x00plate\x00DE\x00BAB123")
+	if err != nil || len(ref) != 64 {
+		t.Fatalf("ref %q: %v", ref, err)
+	}
+	f := FalseMatch{Ref: ref, AlertID: "A1", Version: 2, Officer: "anna"}
+	rec := AuditRecord{Event: "terminal.false_match", Ref: ref, Alerts: []string{"A1"}}
+	if err := r.RememberFalseMatch(ctx, f, false, rec); err != nil {
+		t.Fatal(err)
+	}
+	var got []FalseMatch
+	r.FalseMatches(func(f FalseMatch) { got = append(got, f) })
+	if len(got) != 1 || got[0].Ref != ref || got[0].Version != 2 || got[0].Officer != "anna" || got[0].Time.IsZero() {
+		t.Fatalf("remembered %+v", got)
+	}
+	rec.Event = "terminal.false_match_forgotten"
+	if err := r.RememberFalseMatch(ctx, f, true, rec); err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	r.FalseMatches(func(f FalseMatch) { got = append(got, f) })
+	if len(got) != 0 {
+		t.Fatalf("after forgetting: %+v", got)
+	}
+	n := 0
+	r.AuditRecords(ctx, func(a AuditRecord) error {
+		if a.Ref == ref {
+			n++
+		}
+		return nil
+	})
+	if n != 2 {
+		t.Fatalf("%d audit records of the memory, want 2", n)
+	}
+}

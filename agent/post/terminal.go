@@ -102,10 +102,10 @@ func (a *Agent) terminalHit(h store.Hit) terminal.Hit {
 // restoreTerminal gives a new terminal what the replica remembers: the
 // open hits kept for officers and the hits and outcomes still waiting in
 // the outbox (open hits must survive a restart), and the memory of false
-// matches from the audit log.
+// matches.
 func (a *Agent) restoreTerminal(ctx context.Context, t *terminal.Terminal) error {
-	if err := a.rep.AuditRecords(ctx, func(rec store.AuditRecord) error { t.Replay(rec); return nil }); err != nil {
-		return fmt.Errorf("read the audit log for remembered false matches: %w", err)
+	if err := a.rep.FalseMatches(t.Remember); err != nil {
+		return fmt.Errorf("read the remembered false matches: %w", err)
 	}
 	// Open hits the replica keeps for officers, whatever central has
 	// acknowledged; and what the outbox still holds: hits not yet sent and
@@ -264,6 +264,12 @@ func (r officerRecorder) Outcome(ctx context.Context, o terminal.OutcomeRecord) 
 }
 
 // Audit appends an audit record (views of hits, manual checks, logins).
+// A record about the memory of false matches also keeps or drops that
+// memory in the replica, in the same transaction, so that the agent
+// loads it at start without reading the audit log.
 func (r officerRecorder) Audit(ctx context.Context, rec store.AuditRecord) error {
+	if f, forget, ok := terminal.FalseMatchOf(rec); ok {
+		return r.a.rep.RememberFalseMatch(ctx, f, forget, rec)
+	}
 	return r.a.rep.Audit(ctx, rec)
 }

@@ -43,8 +43,8 @@ type memKey struct {
 	version uint64
 }
 
-// memory is the post's memory of false matches, rebuilt from the audit
-// log at start (Replay) and kept in step as officers record them.
+// memory is the post's memory of false matches, given at start
+// (Remember) and kept in step as officers record them.
 type memory struct {
 	mu sync.Mutex
 	m  map[memKey]Cleared
@@ -83,23 +83,26 @@ func memRecord(ev store.AuditEvent, h *Hit, user string) store.AuditRecord {
 		Hits: []string{h.ID}, Alerts: []string{h.AlertID}}
 }
 
-// Replay feeds the terminal one record of the audit log, oldest first, at
-// start: it rebuilds the memory of false matches from the records the
-// terminal wrote. Records of other events are ignored.
-func (t *Terminal) Replay(rec store.AuditRecord) {
+// FalseMatchOf reads an audit record the terminal wrote about its memory
+// of false matches: the memory, whether the record forgets it, and false
+// for records of other events. The agent uses it to keep that memory in
+// the replica in the same transaction as the record.
+func FalseMatchOf(rec store.AuditRecord) (f store.FalseMatch, forget bool, ok bool) {
 	if rec.Event != EventFalseMatch && rec.Event != EventFalseMatchForgotten || rec.Ref == "" || len(rec.Alerts) != 1 {
-		return
+		return f, false, false
 	}
 	var v uint64
 	if _, err := fmt.Sscanf(rec.Detail, "alert version %d", &v); err != nil {
-		return
+		return f, false, false
 	}
-	k := memKey{rec.Ref, rec.Alerts[0], v}
-	if rec.Event == EventFalseMatchForgotten {
-		t.memory.forget(k)
-		return
-	}
-	t.memory.put(k, Cleared{Time: rec.Time, Officer: strings.TrimPrefix(rec.Device, "terminal:")})
+	return store.FalseMatch{Ref: rec.Ref, AlertID: rec.Alerts[0], Version: v, Officer: strings.TrimPrefix(rec.Device, "terminal:"),
+		Time: rec.Time}, rec.Event == EventFalseMatchForgotten, true
+}
+
+// Remember gives the terminal a false match the post remembers, at start
+// (store.Replica.FalseMatches), before Handler serves.
+func (t *Terminal) Remember(f store.FalseMatch) {
+	t.memory.put(memKey{f.Ref, f.AlertID, f.Version}, Cleared{Time: f.Time, Officer: f.Officer})
 }
 
 // hmacRefs is the terminal's own Refs when the agent gives none: keyed

@@ -293,7 +293,9 @@ func TestBrowserTriageMemoryAndRestart(t *testing.T) {
 	// It restarts with what the replica kept: the hits in the outbox, the outcomes, the audit log.
 	term := newTerm()
 	for _, r := range rec.Events(EventFalseMatch) {
-		term.Replay(r)
+		if f, _, ok := FalseMatchOf(r); ok {
+			term.Remember(f)
+		}
 	}
 	outs := map[string]*OutcomeRecord{}
 	for _, o := range rec.Outcomes() {
