@@ -101,7 +101,7 @@ var readWhat = map[string]string{
 
 func (h *Hit) read() readView {
 	v := h.Raw
-	if v == "" || strings.Contains(v, "\n") { // a machine-readable zone: its lines are not what the officer compares
+	if v == "" || strings.Contains(v, "\n") || strings.Contains(v, "<") { // a machine-readable zone: its fillers are not what the officer compares
 		v = h.Value
 	}
 	what := readWhat[h.ItemKind]

@@ -53,6 +53,10 @@ func TestCardWordsAndAgreement(t *testing.T) {
 	if r := h.card(nil, nil).Subject.Rows[0]; r.Agree != "similar" {
 		t.Fatalf("a different spelling: %+v", r)
 	}
+	h.Raw, h.Value = "LINDQVIST<<ANNA", "ANNA LINDQVIST" // as a passport's zone holds it
+	if r := h.card(nil, nil); r.Read.Value != "ANNA LINDQVIST" || r.Subject.Rows[0].Agree != "agrees" {
+		t.Fatalf("a name from a passport: %+v %+v", r.Read, r.Subject.Rows[0])
+	}
 	h.Match, h.Score = "fuzzy", 0.82
 	if c := h.card(nil, nil); c.Confidence != "possible" {
 		t.Fatalf("score 0.82: %s", c.Confidence)
