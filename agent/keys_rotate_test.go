@@ -33,7 +33,7 @@ func TestKeysRotateCoversScopeReplicas(t *testing.T) {
 		rep.Close()
 	}
 	cfg := filepath.Join(dir, "agent.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("agent: {id: post-cli}\nstore: {path: %s, key: {file: %s}}\nmqtt: {broker: tcp://127.0.0.1:1}\ntrust: {central_keys: [x]}\n", db, key)), 0o600)
+	os.WriteFile(cfg, []byte(fmt.Sprintf("agent: {id: post-cli}\nstore: {path: %s, key: {file: %s}}\nmqtt: {broker: tcp://127.0.0.1:1}\ntrust: {central_keys: [x]}\nsync: {central_hit_key: x}\n", db, key)), 0o600)
 	want, _ := os.ReadFile(newKey)
 	if out, err := runRoot(t, "", "keys", "rotate", "--new-key-file", newKey, "--config", cfg); err != nil {
 		t.Fatalf("keys rotate: %v\n%s", err, out)

@@ -61,6 +61,7 @@ store:
     tpm: {address: %q, pcrs: [16]}
 mqtt: {broker: tcp://127.0.0.1:1}
 trust: {central_keys: [%s]}
+sync: {central_hit_key: x}
 `, filepath.Join(dir, "replica.db"), addr, filepath.Join(dir, "central.pub"))), 0o600)
 	if out, err := runRoot(t, "", "keys", "init", "--config", cfgPath); err != nil || !strings.Contains(out, "sealed a new data key") {
 		t.Fatalf("keys init: %v\n%s", err, out)

@@ -22,6 +22,7 @@ import (
 	"github.com/borderpost/borderpost/agent/config"
 	"github.com/borderpost/borderpost/agent/post"
 	"github.com/borderpost/borderpost/store"
+	"github.com/borderpost/borderpost/store/atomicfile"
 	"github.com/borderpost/borderpost/store/tpm"
 )
 
@@ -302,33 +303,8 @@ func installKeyFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(dst), filepath.Base(dst)+".tmp-*")
-	if err != nil {
+	if err := atomicfile.WriteFile(dst, key, 0o600); err != nil {
 		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(key); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(dst)); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return os.Remove(src)
 }
@@ -412,8 +388,69 @@ func replicaCmd() *cobra.Command {
 		},
 	}
 	compact.Flags().StringVarP(&compactCfg, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
-	c.AddCommand(imp, compact)
+	c.AddCommand(imp, compact, replicaVerifyCmd(), replicaRebuildCmd())
 	return c
+}
+
+// replicaVerifyCmd checks the replica file's structure without a key.
+func replicaVerifyCmd() *cobra.Command {
+	var cfgPath string
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Check the replica file's structure (every page) without opening it; needs no key",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cfgPath)
+			if err != nil {
+				return err
+			}
+			if err := store.VerifyFile(cfg.Store.Path); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "replica file intact: %s\n", cfg.Store.Path)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
+	return cmd
+}
+
+// replicaRebuildCmd replaces a damaged replica, keeping its unsent hits.
+func replicaRebuildCmd() *cobra.Command {
+	var cfgPath string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "rebuild",
+		Short: "Replace a damaged replica: move it aside, keep the hits not yet sent to central, start empty (the agent fetches the watch list again)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cfgPath)
+			if err != nil {
+				return err
+			}
+			log := cliLogger(cmd)
+			kp, err := keyProvider(cfg, log)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd.Context())
+			defer stop()
+			res, err := store.Rebuild(ctx, cfg.Store.Path, kp, force, store.Options{Logger: log})
+			if err != nil {
+				return err
+			}
+			how := "read through its intact tree"
+			if !res.Salvage.Exact {
+				how = "scanned page by page; hits central already holds may be sent again, central keeps each once"
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "damaged replica moved to %s (kept for investigation: its audit log stays there)\n", res.Aside)
+			fmt.Fprintf(out, "%d hits and outcomes not yet sent to central recovered (%d pages %s)\n", res.Restored, res.Salvage.Pages, how)
+			fmt.Fprintf(out, "new replica %s created; start the agent: it fetches the watch list from central\n", cfg.Store.Path)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
+	cmd.Flags().BoolVar(&force, "force", false, "rebuild even a replica that passes its check")
+	return cmd
 }
 
 func auditCmd() *cobra.Command {
@@ -452,6 +489,62 @@ func auditCmd() *cobra.Command {
 		},
 	}
 	verify.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
-	c.AddCommand(verify)
+	c.AddCommand(verify, auditEventsCmd())
 	return c
+}
+
+// auditEventsCmd counts the audit log's records by event, and with
+// --event lists that event's records by reference (time, reference,
+// reason): what an operator reads after an incident, e.g. how many forged
+// or replayed messages were refused. It never prints the device or user
+// behind a record.
+func auditEventsCmd() *cobra.Command {
+	var cfgPath, event string
+	cmd := &cobra.Command{
+		Use:   "events",
+		Short: "Count the audit log's records by event, or list one event's records (stop the agent first)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cfgPath)
+			if err != nil {
+				return err
+			}
+			kp, err := keyProvider(cfg, cliLogger(cmd))
+			if err != nil {
+				return err
+			}
+			scopes, err := store.ScopeFiles(cfg.Store.Path)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			for _, path := range append([]string{cfg.Store.Path}, slices.Sorted(maps.Values(scopes))...) {
+				rep, err := store.Open(cmd.Context(), path, kp, store.Options{})
+				if err != nil {
+					return err
+				}
+				counts := map[store.AuditEvent]int{}
+				err = rep.AuditRecords(cmd.Context(), func(r store.AuditRecord) error {
+					counts[r.Event]++
+					if event != "" && string(r.Event) == event {
+						fmt.Fprintf(out, "%s\t%s\t%s\t%s\n", filepath.Base(path), r.Time.Local().Format(time.RFC3339), r.Ref, r.Detail)
+					}
+					return nil
+				})
+				rep.Close()
+				if err != nil {
+					return fmt.Errorf("%s: %w", path, err)
+				}
+				if event != "" {
+					continue
+				}
+				for _, ev := range slices.Sorted(maps.Keys(counts)) {
+					fmt.Fprintf(out, "%s\t%s\t%d\n", filepath.Base(path), ev, counts[ev])
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
+	cmd.Flags().StringVar(&event, "event", "", "list this event's records (e.g. assignment.refused) instead of counting")
+	return cmd
 }

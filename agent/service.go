@@ -194,6 +194,9 @@ type agentProgram struct {
 	// run is the agent's lifetime: it blocks until ctx ends or the agent
 	// fails (post.Agent.Run in production).
 	run func(ctx context.Context) error
+	// parent is the context Start runs the agent under (the command's);
+	// nil means none but Stop ends it.
+	parent context.Context
 	// exited, if set, is called once the agent ends on its own (not through
 	// Stop), with its error; the service manager must learn of it.
 	exited func(error)
@@ -213,7 +216,11 @@ func (p *agentProgram) Start(service.Service) error {
 	if p.done != nil {
 		return errAlreadyStarted
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	parent := p.parent
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithCancel(parent)
 	p.cancel, p.done = cancel, make(chan struct{})
 	go func() {
 		err := p.run(ctx)
@@ -287,7 +294,7 @@ func serviceRunCmd() *cobra.Command {
 			log := newAgentLogger(out, cfg.Log, underJournal())
 			slog.SetDefault(log)
 			log.Info("borderpost starting", "version", version, "commit", commit, "built", buildDate, "config", cfgPath)
-			prg := &agentProgram{log: log, run: func(ctx context.Context) error {
+			prg := &agentProgram{log: log, parent: cmd.Context(), run: func(ctx context.Context) error {
 				a, err := post.NewVersion(ctx, cfg, log, version)
 				if err != nil {
 					log.Error("agent cannot start", "err", err)
@@ -328,6 +335,7 @@ func runForeground(ctx context.Context, prg *agentProgram) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	prg.parent = ctx // the agent sees the signal itself, not only through Stop
 	if err := prg.Start(nil); err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/borderpost/borderpost/agent/config"
 	"github.com/borderpost/borderpost/agent/post"
 	"github.com/borderpost/borderpost/store"
+	bpsync "github.com/borderpost/borderpost/sync"
 	"github.com/borderpost/borderpost/sync/synctest"
 )
 
@@ -207,10 +208,13 @@ func TestRunForegroundGracefulStop(t *testing.T) {
 	pub, _, _ := ed25519.GenerateKey(rand.Reader)
 	pubPath := filepath.Join(dir, "central.pub")
 	os.WriteFile(pubPath, []byte(base64.StdEncoding.EncodeToString(pub)+"\n"), 0o644)
+	hk, _ := bpsync.GenerateHitKey()
+	hitPath := filepath.Join(dir, "central-hits.pub")
+	os.WriteFile(hitPath, []byte(hk.Public().String()+"\n"), 0o644)
 	port := synctest.FreePort(t)
 	cfgText := fmt.Sprintf("agent: {id: post-svc-01, post: test}\nstore: {path: %s, key: {file: %s}}\nmqtt: {broker: %s, keepalive: 2s}\n"+
-		"trust: {central_keys: [%s]}\nhttp: {listen: 127.0.0.1:%d}\nlog: {level: info, format: json}\n",
-		filepath.Join(dir, "replica.db"), key, broker.URL(), pubPath, port)
+		"trust: {central_keys: [%s]}\nhttp: {listen: 127.0.0.1:%d}\nmetrics: {listen: \"127.0.0.1:0\"}\nlog: {level: info, format: json}\nsync: {central_hit_key: %s}\n",
+		filepath.Join(dir, "replica.db"), key, broker.URL(), pubPath, port, hitPath)
 	cfg, err := config.Load(strings.NewReader(cfgText))
 	if err != nil {
 		t.Fatal(err)

@@ -466,6 +466,11 @@ func TestLifecycle(t *testing.T) {
 	run(t, "/usr/bin/borderpost", "keys", "init", "--key-file", "/etc/borderpost/dev-data.key")
 	run(t, "chown", "borderpost:borderpost", "/etc/borderpost/dev-data.key")
 	os.WriteFile("/etc/borderpost/central-signing.pub", []byte(base64.StdEncoding.EncodeToString(pub)+"\n"), 0o644)
+	hitKey, err := bpsync.GenerateHitKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile("/etc/borderpost/central-hits.pub", []byte(hitKey.Public().String()+"\n"), 0o644)
 	port := synctest.FreePort(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	cfg := fmt.Sprintf(`agent: {id: post-pkg-01, post: "package lifecycle test"}
@@ -473,7 +478,8 @@ store: {path: /var/lib/borderpost/replica.db, key: {file: /etc/borderpost/dev-da
 mqtt: {broker: %s, keepalive: 2s}
 trust: {central_keys: [/etc/borderpost/central-signing.pub]}
 http: {listen: 127.0.0.1:%d}
-sync: {hit_window: 32, resend_after: 3s, status_every: 1s}
+metrics: {listen: "127.0.0.1:0"}
+sync: {hit_window: 32, resend_after: 3s, status_every: 1s, central_hit_key: /etc/borderpost/central-hits.pub}
 log: {level: info, format: json}
 `, broker.URL(), port)
 	if err := os.WriteFile("/etc/borderpost/agent.yaml", []byte(cfg), 0o640); err != nil {
@@ -483,7 +489,7 @@ log: {level: info, format: json}
 	keySum, pubSum, cfgSum := sum(t, "/etc/borderpost/dev-data.key"), sum(t, "/etc/borderpost/central-signing.pub"), sum(t, "/etc/borderpost/agent.yaml")
 
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c, err := central.Start(central.Config{Broker: broker.URL(), Signer: bpsync.NewSigner(priv), Logger: quiet})
+	c, err := central.Start(central.Config{Broker: broker.URL(), Signer: bpsync.NewSigner(priv), Logger: quiet, HitKeys: []*bpsync.HitKey{hitKey}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,10 +66,19 @@ func TestCentralCommandAcrossRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f, err = os.Open(filepath.Join(dir, "hits.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hitKey, err := bpsync.ReadHitPublicKey(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
 	broker := synctest.StartMosquitto(t)
 	var agents []*rig.Agent
 	for i := range 2 {
-		agents = append(agents, startAgent(t, rig.AgentOptions{ID: fmt.Sprintf("post-op-%d", i+1), Broker: broker.URL(), CentralKey: root}))
+		agents = append(agents, startAgent(t, rig.AgentOptions{ID: fmt.Sprintf("post-op-%d", i+1), Broker: broker.URL(), CentralKey: root, HitKey: hitKey}))
 	}
 	published := regexp.MustCompile(`published delta (\d+)/(\d+): (\d+) upserts, (\d+) deletes; the list holds (\d+) alerts, digest ([0-9a-f]{64})`)
 	central := func(list string, wantLine *regexp.Regexp) []string {

@@ -72,11 +72,99 @@ func writeKey(path string, priv ed25519.PrivateKey, passphrase []byte) error {
 	return f.Close()
 }
 
+// writeHitKey writes a hit private key, sealed when a passphrase is given,
+// and its public key beside it for the posts.
+func writeHitKey(keyPath, pubPath string, k *bpsync.HitKey, passphrase []byte) error {
+	f, err := os.OpenFile(keyPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := bpsync.WriteHitKey(f, k, passphrase); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.WriteFile(pubPath, []byte(k.Public().String()+"\n"), 0o644)
+}
+
+// readHitKeys reads central's hit key at path and, during a rotation, the
+// previous one kept at path.prev, current first.
+func readHitKeys(path, passFile string) ([]*bpsync.HitKey, error) {
+	var keys []*bpsync.HitKey
+	for i, p := range []string{path, path + ".prev"} {
+		f, err := os.Open(p)
+		if i > 0 && os.IsNotExist(err) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("central hit key: %w (create one with `simulator keys hit`)", err)
+		}
+		k, err := bpsync.ReadHitKeyWith(f, func() ([]byte, error) { return keyPassphrase(passFile) })
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("central hit key %s: %w", p, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+// hitKeyCmd creates or rotates central's hit key pair.
+func hitKeyCmd() *cobra.Command {
+	var dir, passFile string
+	var rotate bool
+	cmd := &cobra.Command{
+		Use:   "hit",
+		Short: "Create central's hit key pair (hits.key; hits.pub for the posts' sync.central_hit_key), or rotate it, keeping the old private key as hits.key.prev",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			keyPath, pubPath := filepath.Join(dir, "hits.key"), filepath.Join(dir, "hits.pub")
+			pass, err := keyPassphrase(passFile)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if rotate {
+				prev := keyPath + ".prev"
+				if _, err := os.Stat(prev); err == nil {
+					return fmt.Errorf("%s still holds the key before the current one: remove it once no post seals to it (every post has the current hits.pub and its outbox has drained), then rotate", prev)
+				}
+				if _, err := readHitKeys(keyPath, passFile); err != nil {
+					return err
+				}
+				if err := os.Rename(keyPath, prev); err != nil {
+					return err
+				}
+				if err := os.Remove(pubPath); err != nil && !os.IsNotExist(err) {
+					return err
+				}
+			}
+			k, err := bpsync.GenerateHitKey()
+			if err != nil {
+				return err
+			}
+			if err := writeHitKey(keyPath, pubPath, k, pass); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "wrote hit key %s (key %s) and %s for the posts' sync.central_hit_key\n", keyPath, k.ID(), pubPath)
+			if rotate {
+				fmt.Fprintf(out, "kept the previous hit key as %s.prev: central opens hits sealed to either; remove it once every post has the new hits.pub and its outbox has drained\n", keyPath)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", ".", "folder of central's keys")
+	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "file whose first line seals the private key (default $BORDERPOST_KEY_PASSPHRASE)")
+	cmd.Flags().BoolVar(&rotate, "rotate", false, "replace the hit key, keeping the old one as hits.key.prev for the grace period")
+	return cmd
+}
+
 func keysCmd() *cobra.Command {
 	var dir, passFile string
 	cmd := &cobra.Command{
 		Use:   "keys",
-		Short: "Create central's root key pair (central.key, sealed with a passphrase when one is given; central.pub for the posts)",
+		Short: "Create central's root key pair (central.key, sealed with a passphrase when one is given; central.pub for the posts) and hit key pair (hits.key; hits.pub for the posts)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			pub, priv, err := ed25519.GenerateKey(rand.Reader)
 			if err != nil {
@@ -97,11 +185,20 @@ func keysCmd() *cobra.Command {
 				sealed = "sealed with the passphrase"
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%s) and %s\n", filepath.Join(dir, "central.key"), sealed, filepath.Join(dir, "central.pub"))
+			hk, err := bpsync.GenerateHitKey()
+			if err != nil {
+				return err
+			}
+			if err := writeHitKey(filepath.Join(dir, "hits.key"), filepath.Join(dir, "hits.pub"), hk, pass); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%s) and %s (the posts' sync.central_hit_key)\n", filepath.Join(dir, "hits.key"), sealed, filepath.Join(dir, "hits.pub"))
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dir, "dir", ".", "folder to write the key pair into")
-	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "file whose first line seals the private key (default $BORDERPOST_KEY_PASSPHRASE)")
+	cmd.Flags().StringVar(&dir, "dir", ".", "folder to write the key pairs into")
+	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "file whose first line seals the private keys (default $BORDERPOST_KEY_PASSPHRASE)")
+	cmd.AddCommand(hitKeyCmd())
 	return cmd
 }
 
@@ -172,7 +269,7 @@ func delegateCmd() *cobra.Command {
 }
 
 func centralCmd() *cobra.Command {
-	var broker, keyPath string
+	var broker, keyPath, hitKeyPath string
 	var alerts int
 	var seed uint64
 	var fleetEvery, silentAfter time.Duration
@@ -186,10 +283,17 @@ func centralCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if hitKeyPath == "" {
+				hitKeyPath = filepath.Join(filepath.Dir(keyPath), "hits.key")
+			}
+			hitKeys, err := readHitKeys(hitKeyPath, passFile)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
 			out := cmd.OutOrStdout()
-			ccfg := central.Config{Broker: broker, Signer: signer, OnHit: func(agent string, h store.Hit) {
+			ccfg := central.Config{Broker: broker, Signer: signer, HitKeys: hitKeys, OnHit: func(agent string, h store.Hit) {
 				fmt.Fprintf(out, "hit %s from %s: alert %s (%s) on %s\n", h.ID, agent, h.AlertID, h.Action, h.Field)
 			}}
 			if scopesPath != "" {
@@ -257,6 +361,7 @@ func centralCmd() *cobra.Command {
 	cmd.Flags().DurationVar(&fleetEvery, "fleet-every", 0, "print the fleet view this often (0: only at the end)")
 	cmd.Flags().DurationVar(&silentAfter, "silent-after", 60*time.Second, "flag agents without a status for this long")
 	cmd.Flags().StringVar(&keyPath, "key", "central.key", "central's signing key (from `simulator keys` or `delegate`)")
+	cmd.Flags().StringVar(&hitKeyPath, "hit-key", "", "central's hit key (from `simulator keys` or `keys hit`); hits.key.prev beside it is used too during a rotation (default: hits.key beside --key)")
 	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "file whose first line opens a sealed key (default $BORDERPOST_KEY_PASSPHRASE)")
 	cmd.Flags().IntVar(&alerts, "alerts", 1000, "how many alerts to generate and publish (when no list is named)")
 	cmd.Flags().StringVar(&src.ofac, "ofac", "", "publish an OFAC legacy CSV folder (sdn.csv, add.csv, alt.csv)")

@@ -115,7 +115,7 @@ func runDemo(ctx context.Context, out io.Writer, agentBin string, nAlerts int, r
 	pw := make([]byte, 9)
 	rand.Read(pw)
 	password := fmt.Sprintf("demo-%x", pw)
-	a, err := rig.Prepare(rig.AgentOptions{Binary: agentBin, Dir: agentDir, ID: "post-demo-01", Broker: url, CentralKey: pub,
+	a, err := rig.Prepare(rig.AgentOptions{Binary: agentBin, Dir: agentDir, ID: "post-demo-01", Broker: url, CentralKey: pub, HitKey: c.HitPublicKey(),
 		Officer: "officer", OfficerPassword: password})
 	if err != nil {
 		return err

@@ -104,7 +104,7 @@ func startPostOn(t *testing.T, broker synctest.Broker, nAlerts int, via func(str
 
 	dir := t.TempDir()
 	var err error
-	p.agent, err = rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: dir, ID: "post-e2e-01", Broker: agentBroker, CentralKey: pub})
+	p.agent, err = rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: dir, ID: "post-e2e-01", Broker: agentBroker, CentralKey: pub, HitKey: c.HitPublicKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,11 +252,11 @@ func endToEnd(t *testing.T, p *post) {
 	// A delta with a bad signature and a replayed delta change nothing.
 	before, _ := p.agent.Status()
 	_, forger, _ := ed25519.GenerateKey(rand.Reader)
-	forged, _, _ := bpsync.NewSigner(forger).Seal(bpsync.Delta{Epoch: 1, Seq: 2, Prev: hex.EncodeToString(make([]byte, 32)),
+	forged, _, _ := bpsync.NewSigner(forger).Seal(bpsync.Delta{Binding: bpsync.Binding{Kind: bpsync.KindDelta, Stream: bpsync.StreamWhole}, Epoch: 1, Seq: 2, Prev: hex.EncodeToString(make([]byte, 32)),
 		Digest: before.Digest, Deletes: []string{p.alerts[0].ID}})
-	tampered, _, _ := p.signer.Seal(bpsync.Delta{Epoch: 1, Seq: 2, Prev: hex.EncodeToString(make([]byte, 32)), Digest: before.Digest})
+	tampered, _, _ := p.signer.Seal(bpsync.Delta{Binding: bpsync.Binding{Kind: bpsync.KindDelta, Stream: bpsync.StreamWhole}, Epoch: 1, Seq: 2, Prev: hex.EncodeToString(make([]byte, 32)), Digest: before.Digest})
 	tampered = bytes.Replace(tampered, []byte(`"seq":2`), []byte(`"seq":3`), 1) // signature no longer covers the body
-	replay, _, _ := p.signer.Seal(bpsync.Delta{Epoch: 1, Seq: 1, Prev: hex.EncodeToString(make([]byte, 32)),
+	replay, _, _ := p.signer.Seal(bpsync.Delta{Binding: bpsync.Binding{Kind: bpsync.KindDelta, Stream: bpsync.StreamWhole}, Epoch: 1, Seq: 1, Prev: hex.EncodeToString(make([]byte, 32)),
 		Digest: before.Digest, Deletes: []string{p.alerts[1].ID}})
 	pubC, err := bpsync.Dial(bpsync.LinkConfig{Broker: p.broker.URL(), ClientID: "attacker", Logger: quiet})
 	if err != nil {
@@ -496,7 +496,7 @@ func TestEndToEndOfficerOutcome(t *testing.T) {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	broker := synctest.StartMosquitto(t)
 	c := startCentral(t, central.Config{Broker: broker.URL(), Signer: bpsync.NewSigner(priv)})
-	a, err := rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: t.TempDir(), ID: "post-officer", Broker: broker.URL(), CentralKey: pub,
+	a, err := rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: t.TempDir(), ID: "post-officer", Broker: broker.URL(), CentralKey: pub, HitKey: c.HitPublicKey(),
 		Officer: "anna", OfficerPassword: "a long enough passphrase"})
 	if err != nil {
 		t.Fatal(err)
@@ -602,7 +602,7 @@ func TestEndToEndSnapshotInterrupted(t *testing.T) {
 	broker := synctest.StartMosquitto(t)
 	c := startCentral(t, central.Config{Broker: broker.URL(), Signer: bpsync.NewSigner(priv), KeepDeltas: 2, SnapshotChunk: 250})
 	dir := t.TempDir()
-	a, err := rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: dir, ID: "post-snap", Broker: broker.URL(), CentralKey: pub})
+	a, err := rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: dir, ID: "post-snap", Broker: broker.URL(), CentralKey: pub, HitKey: c.HitPublicKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -732,7 +732,7 @@ func TestCentralPublishesOFACDiff(t *testing.T) {
 	c := startCentral(t, central.Config{Broker: broker.URL(), Signer: signer})
 	var agents []*rig.Agent
 	for i := range 3 {
-		agents = append(agents, startAgent(t, rig.AgentOptions{ID: fmt.Sprintf("post-ofac-%d", i+1), Broker: broker.URL(), CentralKey: root}))
+		agents = append(agents, startAgent(t, rig.AgentOptions{ID: fmt.Sprintf("post-ofac-%d", i+1), Broker: broker.URL(), CentralKey: root, HitKey: c.HitPublicKey()}))
 	}
 	holdAll := func(what string) {
 		want := c.Digest().String()
@@ -810,7 +810,7 @@ func TestFleetView(t *testing.T) {
 	c := startCentral(t, central.Config{Broker: broker.URL(), Signer: signer})
 	var agents []*rig.Agent
 	for _, id := range []string{"post-a", "post-b"} {
-		a, err := rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: t.TempDir(), ID: id, Broker: broker.URL(), CentralKey: root})
+		a, err := rig.Prepare(rig.AgentOptions{Binary: agentBinary, Dir: t.TempDir(), ID: id, Broker: broker.URL(), CentralKey: root, HitKey: c.HitPublicKey()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -34,7 +34,7 @@ func TestAgentsRefuseUnvouchedDeltas(t *testing.T) {
 	}
 	var agents []*rig.Agent
 	for i := range 2 {
-		a := startAgent(t, rig.AgentOptions{ID: fmt.Sprintf("post-keys-%d", i+1), Broker: broker.URL(), CentralKey: root})
+		a := startAgent(t, rig.AgentOptions{ID: fmt.Sprintf("post-keys-%d", i+1), Broker: broker.URL(), CentralKey: root, HitKey: c.HitPublicKey()})
 		agents = append(agents, a)
 		waitFor(t, 30*time.Second, a.Opts.ID+" holds delta 1", func() bool { s, err := a.Status(); return err == nil && s.Seq == 1 })
 	}
@@ -54,7 +54,7 @@ func TestAgentsRefuseUnvouchedDeltas(t *testing.T) {
 	defer link.Close()
 	waitFor(t, 10*time.Second, "forger connected", link.Connected)
 	for _, s := range []*bpsync.Signer{expired, unvouched} {
-		msg, _, err := s.Seal(bpsync.Delta{Epoch: first.Epoch, Seq: 2, Prev: hex.EncodeToString(make([]byte, 32)), Digest: d.String(),
+		msg, _, err := s.Seal(bpsync.Delta{Binding: bpsync.Binding{Kind: bpsync.KindDelta, Stream: bpsync.StreamWhole}, Epoch: first.Epoch, Seq: 2, Prev: hex.EncodeToString(make([]byte, 32)), Digest: d.String(),
 			Issued: time.Now().UTC(), Upserts: forged})
 		if err != nil {
 			t.Fatal(err)

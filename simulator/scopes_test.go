@@ -64,7 +64,7 @@ func TestScopes(t *testing.T) {
 	for id := range assign {
 		// The customs post is configured scoped: it never follows the
 		// whole list; the others follow it until their assignment arrives.
-		agents[id] = startAgent(t, rig.AgentOptions{ID: id, Broker: broker.URL(), CentralKey: root, Scoped: id == "post-customs"})
+		agents[id] = startAgent(t, rig.AgentOptions{ID: id, Broker: broker.URL(), CentralKey: root, HitKey: c.HitPublicKey(), Scoped: id == "post-customs"})
 	}
 	view := func(id string) central.AgentView {
 		for _, v := range c.Fleet(time.Now(), 10*time.Second) {
@@ -359,7 +359,7 @@ func TestPostBackToWholeList(t *testing.T) {
 	if _, err := c.Publish(watchlist.NewGenerator(12, watchlist.DefaultMix).Alerts(200), nil); err != nil {
 		t.Fatal(err)
 	}
-	a := startAgent(t, rig.AgentOptions{ID: "post-back", Broker: broker.URL(), CentralKey: root})
+	a := startAgent(t, rig.AgentOptions{ID: "post-back", Broker: broker.URL(), CentralKey: root, HitKey: c.HitPublicKey()})
 	_, roadDigest, _, _ := c.ScopeState("road")
 	waitFor(t, 30*time.Second, "the post holds its road scope", func() bool {
 		s, err := a.Status()

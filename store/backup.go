@@ -5,11 +5,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/borderpost/borderpost/store/atomicfile"
 )
 
 // BackupPath is where Open copies a replica of an older format before
@@ -49,30 +52,11 @@ func backupBeforeUpgrade(ctx context.Context, path string, opt Options) error {
 	}
 	// Copy from the open read-only transaction: a consistent file even if
 	// the last writer was killed.
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(dst)+".*")
-	if err != nil {
-		return fmt.Errorf("back up replica before upgrading format %d: %w", format, err)
-	}
-	defer os.Remove(tmp.Name())
-	err = db.View(func(tx *bolt.Tx) error { _, err := tx.WriteTo(tmp); return err })
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o600)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), dst)
-	}
+	err = atomicfile.Write(dst, 0o600, func(w io.Writer) error {
+		return db.View(func(tx *bolt.Tx) error { _, err := tx.WriteTo(w); return err })
+	})
 	if err != nil {
 		return fmt.Errorf("back up replica before upgrading format %d (need free space beside %s): %w", format, path, err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	opt.Logger.Warn("replica of an older format backed up before its upgrade", "format", format, "to", FormatVersion, "backup", dst)
 	return nil

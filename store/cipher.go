@@ -18,6 +18,7 @@ type keyring struct {
 	aead  cipher.AEAD
 	index []byte
 	gen   uint32 // key generation, written before every value
+	audit *auditKeys
 }
 
 func newKeyring(dataKey, salt []byte, gen uint32) (*keyring, error) {
@@ -40,7 +41,19 @@ func newKeyring(dataKey, salt []byte, gen uint32) (*keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &keyring{aead: aead, index: idxKey, gen: gen}, nil
+	seal, err := hkdf.Key(sha256.New, dataKey, salt, "borderpost audit seal v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	chain, err := hkdf.Key(sha256.New, dataKey, salt, "borderpost audit chain v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	audit, err := newAuditKeys(gen, append(seal, chain...))
+	if err != nil {
+		return nil, err
+	}
+	return &keyring{aead: aead, index: idxKey, gen: gen, audit: audit}, nil
 }
 
 // recordKey returns the bucket key for a plaintext identifier: an HMAC, so

@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/borderpost/borderpost/store/atomicfile"
 )
 
 // Compact rewrites the closed replica file at path without the free pages
@@ -19,6 +20,9 @@ import (
 func Compact(ctx context.Context, path string, opt Options) (before, after int64, err error) {
 	if opt.LockTimeout == 0 {
 		opt.LockTimeout = 5 * time.Second
+	}
+	if err := verifyFile(path, opt.LockTimeout); err != nil {
+		return 0, 0, err
 	}
 	src, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.LockTimeout, ReadOnly: true})
 	if err != nil {
@@ -56,15 +60,8 @@ func Compact(ctx context.Context, path string, opt Options) (before, after int64
 		return before, 0, err
 	}
 	src.Close()
-	if err := os.Rename(tmp, path); err != nil {
-		return before, 0, fmt.Errorf("compact: install: %w", err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		err = d.Sync()
-		d.Close()
-		if err != nil {
-			return before, 0, fmt.Errorf("compact: sync directory: %w", err)
-		}
+	if err := atomicfile.Install(tmp, path); err != nil {
+		return before, 0, fmt.Errorf("compact: %w", err)
 	}
 	if fi, err := os.Stat(path); err == nil {
 		after = fi.Size()

@@ -35,6 +35,10 @@ var (
 	// ErrImportFormat means an import file line is not a valid alert or
 	// header; the message names the line.
 	ErrImportFormat = errors.New("invalid alert import line")
+	// ErrDamaged means the replica file is cut short or its structure is
+	// damaged: it is refused before the database is opened, and the
+	// message names the file and the remedy (`borderpost replica rebuild`).
+	ErrDamaged = errors.New("replica file damaged")
 	// ErrAuditChain means the audit log's hash chain is broken.
 	ErrAuditChain = errors.New("audit chain broken")
 )

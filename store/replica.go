@@ -21,8 +21,10 @@ import (
 
 // FormatVersion is the replica file format this code writes. A file of a
 // newer format is refused rather than misread; a format 1 file (one alerts
-// bucket, one key check) is upgraded in place when opened.
-const FormatVersion = 2
+// bucket, one key check) is upgraded in place when opened, and so is a
+// format 2 file (audit records in clear, chained by an unkeyed hash), whose
+// audit log is sealed (see sealLegacyAudit).
+const FormatVersion = 3
 
 // Bucket names. They say what a bucket holds, never whose data. The
 // names inside a generation are also the associated data of its values.
@@ -37,19 +39,21 @@ var (
 
 // Keys in the meta bucket.
 var (
-	metaFormat      = []byte("format")
-	metaSalt        = []byte("salt")
-	metaKeyCheck    = []byte("keycheck") // format 1 only
-	metaKeyGen      = []byte("keygen")   // active key generation
-	metaCursor      = []byte("cursor")
-	metaOutboxN     = []byte("outbox_n")
-	metaAudit       = []byte("audit_head")
-	metaAuditAnchor = []byte("audit_anchor") // last record removed by retention
-	metaAlertGen    = []byte("alertgen")     // active alert generation
-	metaGenNext     = []byte("gen_next")     // next generation number
-	metaRotation    = []byte("rotation")     // a key rotation in progress
-	metaSnapshot    = []byte("snapshot")     // a snapshot being loaded
-	metaCompact     = []byte("compact")      // space to reclaim since a generation was dropped
+	metaFormat       = []byte("format")
+	metaSalt         = []byte("salt")
+	metaKeyCheck     = []byte("keycheck") // format 1 only
+	metaKeyGen       = []byte("keygen")   // active key generation
+	metaCursor       = []byte("cursor")
+	metaOutboxN      = []byte("outbox_n")
+	metaAudit        = []byte("audit_head")
+	metaAuditAnchor  = []byte("audit_anchor")   // last record removed by retention
+	metaAuditKeyed   = []byte("audit_keyed")    // the audit log is sealed and HMAC-chained
+	metaAuditHeadTag = []byte("audit_head_tag") // the head's position tag
+	metaAlertGen     = []byte("alertgen")       // active alert generation
+	metaGenNext      = []byte("gen_next")       // next generation number
+	metaRotation     = []byte("rotation")       // a key rotation in progress
+	metaSnapshot     = []byte("snapshot")       // a snapshot being loaded
+	metaCompact      = []byte("compact")        // space to reclaim since a generation was dropped
 )
 
 // keyCheckName is the meta key of a key generation's check value.
@@ -88,6 +92,9 @@ type Replica struct {
 	// holds it shared, a snapshot chunk holds it alone while NoSync is set.
 	syncMu sync.RWMutex
 	ringMu sync.Mutex // serialises keyset replacement
+	// auditOld holds the audit keys of key generations before the loaded
+	// ones, for the records written under them.
+	auditOld atomic.Pointer[map[uint32]*auditKeys]
 }
 
 // Open opens or creates the replica at path, asking kp for the data key. It
@@ -122,12 +129,18 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 		}
 		defer clear(next)
 	}
+	// bbolt trusts the file it maps: check it first (see verify.go).
+	if err := verifyFile(path, opt.LockTimeout); err != nil {
+		return nil, err
+	}
 	if err := backupBeforeUpgrade(ctx, path, opt); err != nil {
 		return nil, err
 	}
 	if opt.Compact {
 		if err := compactIfWanted(ctx, path, opt); err != nil {
-			return nil, err
+			// Compaction only reclaims space; on a full disk it cannot
+			// write its copy, and the agent must still start.
+			opt.Logger.Warn("replica not compacted; it will be at the next start", "path", path, "err", err)
 		}
 	}
 	db, err := bolt.Open(path, 0o600, boltOptions(opt.LockTimeout))
@@ -181,13 +194,15 @@ func (r *Replica) init(key, next []byte) error {
 			}
 		}
 		meta := tx.Bucket(bucketMeta)
-		format := uint32(FormatVersion)
+		format, created := uint32(FormatVersion), false
 		if f := meta.Get(metaFormat); f != nil {
 			if format = binary.BigEndian.Uint32(f); format > FormatVersion {
 				return fmt.Errorf("%w: file format %d, this borderpost reads up to %d: upgrade borderpost", ErrFormat, format, FormatVersion)
 			}
-		} else if err := r.create(tx, key); err != nil {
+		} else if err := r.createIfEmpty(tx, key); err != nil {
 			return err
+		} else {
+			created = true
 		}
 		r.salt = bytes.Clone(meta.Get(metaSalt))
 		gen := binary.BigEndian.Uint32(meta.Get(metaKeyGen))
@@ -220,6 +235,24 @@ func (r *Replica) init(key, next []byte) error {
 				return fmt.Errorf("upgrade replica from format 1: %w", err)
 			}
 		}
+		r.loadAuditKeys(tx, active)
+		if format >= FormatVersion && !created && meta.Get(metaAuditKeyed) == nil {
+			// Only a file of an older format holds a log to convert; a
+			// current one without the mark was damaged or tampered with,
+			// and converting it would trust whatever its log now says.
+			return damaged(r.db.Path(), fmt.Errorf("%w: the audit log's seal record is missing", ErrAuditChain))
+		}
+		if err := r.sealLegacyAudit(tx, active); err != nil {
+			if errors.Is(err, ErrAuditChain) {
+				return damaged(r.db.Path(), err)
+			}
+			return err
+		}
+		if format < FormatVersion {
+			if err := meta.Put(metaFormat, u32(FormatVersion)); err != nil {
+				return err
+			}
+		}
 		if err := r.recoverRotation(tx, other); err != nil {
 			return err
 		}
@@ -245,7 +278,7 @@ func (r *Replica) create(tx *bolt.Tx, key []byte) error {
 	}
 	for _, kv := range [][2][]byte{
 		{metaFormat, u32(FormatVersion)}, {metaSalt, salt}, {metaKeyGen, u32(1)},
-		{keyCheckName(1), k.check()}, {metaAlertGen, u64(g.num)},
+		{keyCheckName(1), k.check()}, {metaAlertGen, u64(g.num)}, {metaAuditKeyed, {1}},
 	} {
 		if err := meta.Put(kv[0], kv[1]); err != nil {
 			return err

@@ -3,7 +3,7 @@ package store
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -39,14 +39,19 @@ func (r *Replica) PurgeRetention(ctx context.Context, before time.Time) (Retenti
 			c := b.Cursor()
 			var anchor auditAnchor
 			for k, v := c.First(); k != nil && n < purgeChunk*5; k, v = c.First() {
-				var rec AuditRecord
-				if err := json.Unmarshal(v, &rec); err != nil {
-					return fmt.Errorf("%w: record %d does not decode: %w", ErrAuditChain, binary.BigEndian.Uint64(k), err)
+				sa, err := parseAudit(v)
+				if err != nil {
+					return fmt.Errorf("%w: record %d is not sealed under the audit key (run `borderpost audit verify`)", ErrAuditChain, binary.BigEndian.Uint64(k))
 				}
-				if !rec.Time.Before(before) {
+				if !sa.time.Before(before) {
 					break
 				}
-				anchor = auditAnchor{Seq: rec.Seq, Hash: rec.Hash}
+				ak := r.auditKeysFor(sa.gen)
+				if ak == nil {
+					return fmt.Errorf("%w: record %d names key generation %d, whose audit key the replica does not hold", ErrAuditChain, binary.BigEndian.Uint64(k), sa.gen)
+				}
+				anchor = auditAnchor{Seq: binary.BigEndian.Uint64(k), Hash: hex.EncodeToString(sa.mac), Gen: sa.gen}
+				anchor.Tag = ak.positionTag("anchor", anchor.Seq, anchor.Hash)
 				if err := c.Delete(); err != nil {
 					return err
 				}
@@ -56,11 +61,7 @@ func (r *Replica) PurgeRetention(ctx context.Context, before time.Time) (Retenti
 				return nil
 			}
 			last = anchor.Seq
-			ab, err := json.Marshal(anchor)
-			if err != nil {
-				return err
-			}
-			return tx.Bucket(bucketMeta).Put(metaAuditAnchor, ab)
+			return writeAnchor(tx, anchor)
 		})
 		if err != nil {
 			return res, fmt.Errorf("purge audit records: %w", err)

@@ -466,6 +466,9 @@ func (r *Replica) finishRotation(tx *bolt.Tx) error {
 	if err != nil {
 		return fmt.Errorf("re-seal outbox: %w", err)
 	}
+	if err := r.handOnAuditKeys(tx, v.next); err != nil {
+		return fmt.Errorf("hand on audit keys: %w", err)
+	}
 	if err := resealOfficer(tx, st.ks, v.next); err != nil {
 		return fmt.Errorf("re-seal the hits kept for officers: %w", err)
 	}

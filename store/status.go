@@ -38,6 +38,9 @@ func ReadStatus(ctx context.Context, path string, opt Options) (Status, error) {
 		return s, fmt.Errorf("replica status: %w", err)
 	}
 	s.FileBytes = fi.Size()
+	if err := verifyFile(path, opt.LockTimeout); err != nil {
+		return s, err
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.LockTimeout, ReadOnly: true})
 	if err != nil {
 		return s, fmt.Errorf("open replica %s: %w (is the agent running?)", path, err)

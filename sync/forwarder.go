@@ -2,7 +2,10 @@ package sync
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -22,9 +25,15 @@ type Publisher interface {
 // acknowledged: central de-duplicates by hit ID, so a hit may arrive twice
 // but never zero times.
 type Forwarder struct {
-	rep         *store.Replica
-	pub         Publisher
-	agent       string
+	rep    *store.Replica
+	pub    Publisher
+	verify *Verifier
+	agent  string
+	// outbox names this run of the outbox in hit messages; central's
+	// acks must name it. New at every start, so that no ack of an earlier
+	// run, whose numbering may have restarted since, deletes anything.
+	outbox      string
+	hitKey      *HitPublicKey
 	topic       string
 	window      uint64
 	batch       int
@@ -41,9 +50,13 @@ type Forwarder struct {
 
 // ForwarderConfig configures a Forwarder.
 type ForwarderConfig struct {
-	Replica     *store.Replica
-	Publisher   Publisher
-	Agent       string
+	Replica   *store.Replica
+	Publisher Publisher
+	Verifier  *Verifier // checks central's signed acks
+	Agent     string
+	// HitKey is central's hit public key: every message is sealed to it.
+	// Without it nothing is published (hits stay in the outbox).
+	HitKey      *HitPublicKey
 	Window      int           // hits unacknowledged at most; default 512
 	Batch       int           // hits per message at most; default 32
 	ResendAfter time.Duration // default 10s
@@ -64,7 +77,10 @@ func NewForwarder(cfg ForwarderConfig) *Forwarder {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Forwarder{rep: cfg.Replica, pub: cfg.Publisher, agent: cfg.Agent, topic: AgentTopic(cfg.Agent, "hits"),
+	nonce := make([]byte, 12)
+	rand.Read(nonce)
+	return &Forwarder{rep: cfg.Replica, pub: cfg.Publisher, verify: cfg.Verifier, agent: cfg.Agent, hitKey: cfg.HitKey,
+		outbox: base64.RawURLEncoding.EncodeToString(nonce), topic: AgentTopic(cfg.Agent, "hits"),
 		window: uint64(cfg.Window), batch: cfg.Batch, resendAfter: cfg.ResendAfter, log: cfg.Logger, wake: make(chan struct{}, 1)}
 }
 
@@ -88,12 +104,31 @@ func (f *Forwarder) Reset() {
 
 // HandleAck is the Handler for the agent's acks topic. It only records
 // the acknowledgement: the run loop deletes acknowledged hits, so that a
-// burst of acknowledgements costs one disk write, not one each.
+// burst of acknowledgements costs one disk write, not one each. An ack
+// not signed by central, not addressed to this agent or naming another
+// run of the outbox is refused and audited: nothing is deleted.
 func (f *Forwarder) HandleAck(topic string, payload []byte) {
+	if err := f.takeAck(topic, payload); err != nil {
+		f.log.Warn("acknowledgement refused", "topic", topic, "err", err)
+	}
+}
+
+func (f *Forwarder) takeAck(topic string, payload []byte) error {
+	audit := func(err error) error {
+		return refuse(context.Background(), f.rep, f.log, store.EventAckRefused, topic, "", err)
+	}
+	if len(payload) > 4096 {
+		return audit(fmt.Errorf("%w: %d bytes, limit 4096", ErrMessage, len(payload)))
+	}
+	if f.verify == nil {
+		return audit(fmt.Errorf("%w: no trusted key to check acknowledgements with", ErrUntrustedKey))
+	}
 	var a Ack
-	if len(payload) > 4096 || json.Unmarshal(payload, &a) != nil {
-		f.log.Warn("malformed acknowledgement ignored", "topic", topic)
-		return
+	if _, err := f.verify.Open(payload, Binding{Kind: KindAck, To: f.agent}, &a); err != nil {
+		return audit(err)
+	}
+	if a.Outbox != f.outbox {
+		return audit(fmt.Errorf("%w: acknowledgement up to %d of outbox run %q, this run is %q", ErrStale, a.Upto, a.Outbox, f.outbox))
 	}
 	f.mu.Lock()
 	if a.Upto > f.acked {
@@ -102,6 +137,7 @@ func (f *Forwarder) HandleAck(topic string, payload []byte) {
 	}
 	f.mu.Unlock()
 	f.Notify()
+	return nil
 }
 
 // drop deletes acknowledged hits from the outbox.
@@ -184,7 +220,17 @@ func (f *Forwarder) pump() {
 		}
 		for len(hits) > 0 {
 			n := min(len(hits), f.batch)
-			msg, err := json.Marshal(HitMessage{Agent: f.agent, Floor: st.First, Hits: hits[:n]})
+			if f.hitKey == nil {
+				f.log.Error("no hit key of central configured: hits stay in the outbox (set sync.central_hit_key)")
+				return
+			}
+			m, err := SealHits(f.hitKey, f.agent, st.First, hits[:n])
+			if err != nil {
+				f.log.Error("seal hits", "err", err)
+				return
+			}
+			m.Outbox = f.outbox
+			msg, err := json.Marshal(m)
 			if err != nil {
 				f.log.Error("encode hits", "err", err)
 				return

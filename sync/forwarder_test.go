@@ -2,6 +2,8 @@ package sync
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	gosync "sync"
@@ -11,11 +13,21 @@ import (
 	"github.com/borderpost/borderpost/store"
 )
 
-// wire records what the forwarder publishes; it can be "down".
+// wire records what the forwarder publishes, opened with central's hit
+// key; it can be "down".
 type wire struct {
 	mu   gosync.Mutex
+	key  *HitKey
 	down bool
 	sent []HitMessage
+}
+
+func newWire(t *testing.T) *wire {
+	k, err := GenerateHitKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &wire{key: k}
 }
 
 func (w *wire) Publish(topic string, retained bool, payload []byte) error {
@@ -26,6 +38,14 @@ func (w *wire) Publish(topic string, retained bool, payload []byte) error {
 	}
 	var m HitMessage
 	json.Unmarshal(payload, &m)
+	if len(m.Hits) > 0 {
+		panic("hits published in clear")
+	}
+	hits, err := OpenHits(m, []*HitKey{w.key})
+	if err != nil {
+		panic(err)
+	}
+	m.Hits = hits
 	w.sent = append(w.sent, m)
 	return nil
 }
@@ -52,15 +72,75 @@ func record(t *testing.T, rep *store.Replica, n int) {
 	}
 }
 
+// centralKey signs the acks of the forwarder tests.
+var centralKey = func() *Signer {
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	return NewSigner(priv)
+}()
+
 func ack(f *Forwarder, upto uint64) {
-	b, _ := json.Marshal(Ack{Upto: upto})
+	b, _, _ := centralKey.Seal(Ack{Binding: Binding{Kind: KindAck, To: f.agent}, Outbox: f.outbox, Upto: upto})
 	f.HandleAck("acks", b)
+}
+
+func newForwarder(cfg ForwarderConfig) *Forwarder {
+	cfg.Verifier = NewVerifier(centralKey.Key.Public().(ed25519.PublicKey))
+	return NewForwarder(cfg)
+}
+
+// An ack is taken only signed by central, addressed to this agent and
+// naming this run of the outbox: one replayed from an earlier run (whose
+// numbering may have restarted lower since), one for another agent, an
+// unsigned one of the old protocol, or a head, deletes nothing and is
+// audited once each.
+func TestForwarderRefusesAcksNotForThisOutbox(t *testing.T) {
+	rep := openReplica(t)
+	w := newWire(t)
+	f := newForwarder(ForwarderConfig{Replica: rep, Publisher: w, HitKey: w.key.Public(), Agent: "a1", ResendAfter: time.Hour, Logger: quiet})
+	record(t, rep, 5)
+	f.pump()
+	if w.sent[0].Outbox != f.outbox || f.outbox == "" {
+		t.Fatalf("hit message names outbox %q, the forwarder's is %q", w.sent[0].Outbox, f.outbox)
+	}
+	earlier := newForwarder(ForwarderConfig{Replica: rep, Publisher: w, Agent: "a1", Logger: quiet})
+	seal := func(v Bound) []byte { b, _, _ := centralKey.Seal(v); return b }
+	_, rogue, _ := ed25519.GenerateKey(rand.Reader)
+	forged, _, _ := NewSigner(rogue).Seal(Ack{Binding: Binding{Kind: KindAck, To: "a1"}, Outbox: f.outbox, Upto: 5})
+	bad := [][]byte{
+		seal(Ack{Binding: Binding{Kind: KindAck, To: "a1"}, Outbox: earlier.outbox, Upto: 5}),
+		seal(Ack{Binding: Binding{Kind: KindAck, To: "a2"}, Outbox: f.outbox, Upto: 5}),
+		seal(Head{Binding: Binding{Kind: KindHead, Stream: StreamWhole}, Seq: 5}),
+		[]byte(`{"upto":5}`),
+		forged,
+	}
+	for _, b := range bad {
+		f.HandleAck("acks", b)
+	}
+	f.pump()
+	if st, _ := rep.Outbox(); st.Depth != 5 {
+		t.Fatalf("refused acks deleted hits: %+v", st)
+	}
+	n := 0
+	rep.AuditRecords(context.Background(), func(r store.AuditRecord) error {
+		if r.Event == store.EventAckRefused {
+			n++
+		}
+		return nil
+	})
+	if n != len(bad) {
+		t.Errorf("%d acks refused in the audit log, want %d", n, len(bad))
+	}
+	ack(f, 5)
+	f.pump()
+	if st, _ := rep.Outbox(); st.Depth != 0 {
+		t.Fatalf("this outbox's ack deleted nothing: %+v", st)
+	}
 }
 
 func TestForwarderWindowOrderAndAcks(t *testing.T) {
 	rep := openReplica(t)
-	w := &wire{}
-	f := NewForwarder(ForwarderConfig{Replica: rep, Publisher: w, Agent: "a1", Window: 4, Batch: 3, ResendAfter: time.Hour, Logger: quiet})
+	w := newWire(t)
+	f := newForwarder(ForwarderConfig{Replica: rep, Publisher: w, HitKey: w.key.Public(), Agent: "a1", Window: 4, Batch: 3, ResendAfter: time.Hour, Logger: quiet})
 	record(t, rep, 10)
 	f.pump()
 	if got := w.seqs(); fmt.Sprint(got) != "[1 2 3 4]" {
@@ -96,8 +176,9 @@ func TestForwarderWindowOrderAndAcks(t *testing.T) {
 
 func TestForwarderKeepsHitsWhileDown(t *testing.T) {
 	rep := openReplica(t)
-	w := &wire{down: true}
-	f := NewForwarder(ForwarderConfig{Replica: rep, Publisher: w, Agent: "a1", Window: 8, ResendAfter: 50 * time.Millisecond, Logger: quiet})
+	w := newWire(t)
+	w.down = true
+	f := newForwarder(ForwarderConfig{Replica: rep, Publisher: w, HitKey: w.key.Public(), Agent: "a1", Window: 8, ResendAfter: 50 * time.Millisecond, Logger: quiet})
 	record(t, rep, 3)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -22,7 +22,7 @@ var ErrPassphrase = errors.New("private key passphrase missing or wrong")
 // keyFile is the on-disk form of a private key sealed with a passphrase:
 // argon2id stretches the passphrase into an AES-256-GCM key over the seed.
 type keyFile struct {
-	Kind       string `json:"kind"` // "borderpost-ed25519-seed"
+	Kind       string `json:"kind"` // "borderpost-ed25519-seed", "borderpost-x25519-hit-key"
 	KDF        string `json:"kdf"`  // "argon2id"
 	Time       uint32 `json:"t"`
 	Memory     uint32 `json:"m"` // KiB
@@ -37,11 +37,17 @@ const keyFileKind = "borderpost-ed25519-seed"
 // WritePrivateKey writes priv's seed to w: sealed with passphrase when it
 // is not empty, otherwise as plain base64 (for development only).
 func WritePrivateKey(w io.Writer, priv ed25519.PrivateKey, passphrase []byte) error {
+	return writeSecret(w, keyFileKind, priv.Seed(), passphrase)
+}
+
+// writeSecret writes a private key's bytes, of the kind named, sealed
+// with passphrase when it is not empty, otherwise as plain base64.
+func writeSecret(w io.Writer, kind string, secret, passphrase []byte) error {
 	if len(passphrase) == 0 {
-		_, err := fmt.Fprintln(w, base64.StdEncoding.EncodeToString(priv.Seed()))
+		_, err := fmt.Fprintln(w, base64.StdEncoding.EncodeToString(secret))
 		return err
 	}
-	kf := keyFile{Kind: keyFileKind, KDF: "argon2id", Time: 3, Memory: 64 << 10, Threads: 2,
+	kf := keyFile{Kind: kind, KDF: "argon2id", Time: 3, Memory: 64 << 10, Threads: 2,
 		Salt: make([]byte, 16), Nonce: make([]byte, 12)}
 	if _, err := rand.Read(kf.Salt); err != nil {
 		return err
@@ -53,7 +59,7 @@ func WritePrivateKey(w io.Writer, priv ed25519.PrivateKey, passphrase []byte) er
 	if err != nil {
 		return err
 	}
-	kf.Ciphertext = aead.Seal(nil, kf.Nonce, priv.Seed(), []byte(keyFileKind))
+	kf.Ciphertext = aead.Seal(nil, kf.Nonce, secret, []byte(kind))
 	return json.NewEncoder(w).Encode(kf)
 }
 
@@ -71,16 +77,33 @@ func (kf keyFile) aead(passphrase []byte) (cipher.AEAD, error) {
 // ReadPrivateKeyWith reads a private key written by WritePrivateKey,
 // asking passphrase for the passphrase only when the key is sealed.
 func ReadPrivateKeyWith(r io.Reader, passphrase func() ([]byte, error)) (ed25519.PrivateKey, error) {
+	seed, err := readSecret(r, keyFileKind, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	if len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("want a base64 Ed25519 seed of %d bytes", ed25519.SeedSize)
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+// readSecret reads a private key's bytes written by writeSecret with the
+// same kind, asking passphrase for the passphrase only when it is sealed.
+func readSecret(r io.Reader, kind string, passphrase func() ([]byte, error)) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, 4096))
 	if err != nil {
 		return nil, err
 	}
 	if !strings.HasPrefix(strings.TrimSpace(string(b)), "{") {
-		return ReadPrivateKey(strings.NewReader(string(b)))
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil {
+			return nil, fmt.Errorf("not a borderpost private key file: want base64 or a sealed key")
+		}
+		return raw, nil
 	}
 	var kf keyFile
-	if err := json.Unmarshal(b, &kf); err != nil || kf.Kind != keyFileKind {
-		return nil, fmt.Errorf("not a borderpost private key file")
+	if err := json.Unmarshal(b, &kf); err != nil || kf.Kind != kind {
+		return nil, fmt.Errorf("not a borderpost private key file of kind %s", kind)
 	}
 	if passphrase == nil {
 		return nil, fmt.Errorf("%w: the key is sealed with a passphrase", ErrPassphrase)
@@ -96,9 +119,9 @@ func ReadPrivateKeyWith(r io.Reader, passphrase func() ([]byte, error)) (ed25519
 	if len(kf.Nonce) != aead.NonceSize() {
 		return nil, fmt.Errorf("%w: malformed key file", ErrPassphrase)
 	}
-	seed, err := aead.Open(nil, kf.Nonce, kf.Ciphertext, []byte(keyFileKind))
-	if err != nil || len(seed) != ed25519.SeedSize {
+	secret, err := aead.Open(nil, kf.Nonce, kf.Ciphertext, []byte(kind))
+	if err != nil {
 		return nil, ErrPassphrase
 	}
-	return ed25519.NewKeyFromSeed(seed), nil
+	return secret, nil
 }

@@ -10,9 +10,13 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/borderpost/borderpost/sync/mqttlimit"
 )
 
-// Handler processes one incoming message. It runs on its own goroutine and
+// Handler processes one incoming message. Messages of one topic are
+// handled one at a time, in the order they arrived; topics run side by
+// side. It runs on its own goroutine and
 // must commit what it needs to disk before returning: the broker's PUBACK
 // goes out when it returns.
 type Handler func(topic string, payload []byte)
@@ -38,18 +42,77 @@ type LinkConfig struct {
 	// while it is away and the broker forgets it when it leaves. For
 	// observers only; agents and central need their persistent sessions.
 	Transient bool
-	Logger    *slog.Logger
+	// MaxMessage bounds an incoming PUBLISH (topic and payload) in bytes;
+	// a larger one is never read into memory, never reaches a handler, and
+	// is acknowledged so the broker does not resend it. Zero means
+	// mqttlimit.DefaultMaxPacket (16 MiB).
+	MaxMessage int
+	// OnOversized runs, on the connection's reading goroutine, for each
+	// message refused for its size; it must not block.
+	OnOversized func(topic string, size int)
+	Logger      *slog.Logger
 }
+
+// connectRetry is how long the link waits between attempts to reach an
+// unreachable broker.
+const connectRetry = time.Second
 
 // Link is a persistent MQTT session that reconnects by itself. It hides
 // paho so that a test double or an MQTT 5 client can stand in.
 type Link struct {
 	c   mqtt.Client
 	log *slog.Logger
+	// connecting is Connect's token: it completes once paho's connecting
+	// goroutine has ended, connected or given up after Close.
+	connecting mqtt.Token
+	limit      *mqttlimit.Opener // opens the connections; refuses oversized messages
 
 	mu   gosync.Mutex
 	subs map[string]Handler // made again at every connect
 	gone map[string]bool    // dropped while down: the broker's session may still hold them
+	// queues hold the messages of each topic name for its handler, so
+	// that a topic's messages are handled in the order they arrived (a
+	// snapshot's manifest before its chunks) while topics run side by side.
+	queues map[string]chan delivery
+	done   chan struct{} // closed by Close: queue workers stop
+}
+
+// delivery is one message waiting for its handler.
+type delivery struct {
+	h Handler
+	m mqtt.Message
+}
+
+// topicQueue is how many messages of one topic may wait for their
+// handler before the client stops reading from the broker.
+const topicQueue = 256
+
+// dispatch hands a message to its topic's worker, started on the topic's
+// first message. Called in arrival order by the MQTT client.
+func (l *Link) dispatch(h Handler, m mqtt.Message) {
+	topic := m.Topic()
+	l.mu.Lock()
+	q := l.queues[topic]
+	if q == nil {
+		q = make(chan delivery, topicQueue)
+		l.queues[topic] = q
+		go func() {
+			for {
+				select {
+				case d := <-q:
+					d.h(d.m.Topic(), d.m.Payload())
+					d.m.Ack() // the broker's PUBACK once handled, as Handler says
+				case <-l.done:
+					return
+				}
+			}
+		}()
+	}
+	l.mu.Unlock()
+	select {
+	case q <- delivery{h, m}:
+	case <-l.done:
+	}
 }
 
 // Dial builds a link and starts connecting; see NewLink and Connect.
@@ -77,7 +140,14 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	l := &Link{log: cfg.Logger, subs: make(map[string]Handler, len(cfg.Subscriptions))}
+	l := &Link{log: cfg.Logger, subs: make(map[string]Handler, len(cfg.Subscriptions)),
+		queues: make(map[string]chan delivery), done: make(chan struct{})}
+	l.limit = &mqttlimit.Opener{MaxPacket: cfg.MaxMessage, OnRefused: func(r mqttlimit.Refused) {
+		cfg.Logger.Warn("mqtt message refused: over the size limit", "topic", r.Topic, "bytes", r.Size)
+		if cfg.OnOversized != nil {
+			cfg.OnOversized(r.Topic, r.Size)
+		}
+	}}
 	for t, h := range cfg.Subscriptions {
 		l.subs[t] = h
 	}
@@ -85,24 +155,33 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 		AddBroker(cfg.Broker).
 		SetClientID(cfg.ClientID).
 		SetCleanSession(cfg.Transient).
-		SetOrderMatters(false).
+		// In order: the client only queues each message for its topic's
+		// worker (dispatch), so a slow handler holds up its topic alone.
+		SetOrderMatters(true).
+		SetAutoAckDisabled(true).
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
-		SetConnectRetryInterval(time.Second).
+		SetConnectRetryInterval(connectRetry).
 		SetMaxReconnectInterval(5 * time.Second).
 		SetKeepAlive(cfg.KeepAlive).
 		SetPingTimeout(cfg.KeepAlive / 2).
 		SetConnectTimeout(5 * time.Second).
 		SetWriteTimeout(10 * time.Second).
 		SetResumeSubs(false).
+		SetCustomOpenConnectionFn(l.limit.Open).
 		SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) {
+			if l.oversized(m) {
+				m.Ack()
+				return
+			}
 			// A persistent session delivers what was queued for it as soon
 			// as it connects, before the subscriptions are made again and
 			// their routes exist: route those messages here.
 			if h := l.handlerFor(m.Topic()); h != nil {
-				h(m.Topic(), m.Payload())
+				l.dispatch(h, m)
 				return
 			}
+			m.Ack()
 			cfg.Logger.Warn("message on unexpected topic dropped", "topic", m.Topic())
 		})
 	if cfg.Username != "" {
@@ -149,7 +228,7 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 // Connect starts connecting and returns at once; the link keeps retrying
 // until Close. Use Connected to know the state, and OnConnect to act on it.
 func (l *Link) Connect() {
-	l.c.Connect() // with ConnectRetry this completes only once connected; never wait on it
+	l.connecting = l.c.Connect() // with ConnectRetry this completes only once connected; never wait on it here
 }
 
 // Connected reports whether the session is up now.
@@ -170,6 +249,12 @@ func (l *Link) Publish(topic string, retained bool, payload []byte) error {
 	default:
 		return nil // in flight; the application acknowledgement decides
 	}
+}
+
+// oversized reports whether m is a message refused for its size (emptied
+// by the connection, already logged and reported): it reaches no handler.
+func (l *Link) oversized(m mqtt.Message) bool {
+	return len(m.Payload()) == 0 && l.limit.Emptied(m.Topic())
 }
 
 // handlerFor returns the handler of the subscription whose filter matches
@@ -206,7 +291,13 @@ func topicMatches(filter, topic string) bool {
 }
 
 func (l *Link) subscribe(topic string, h Handler) {
-	tok := l.c.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) { h(m.Topic(), m.Payload()) })
+	tok := l.c.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) {
+		if l.oversized(m) {
+			m.Ack()
+			return
+		}
+		l.dispatch(h, m)
+	})
 	if tok.WaitTimeout(10*time.Second) && tok.Error() != nil {
 		l.log.Error("mqtt subscribe failed", "topic", topic, "err", tok.Error())
 	}
@@ -248,6 +339,19 @@ func (l *Link) unsubscribe(topic string) {
 }
 
 // Close disconnects cleanly, giving in-flight work a moment to finish.
+// While the broker is unreachable it also waits (up to one connect retry)
+// for paho's connecting goroutine to give up, so that nothing of the link
+// runs once Close returns.
 func (l *Link) Close() {
 	l.c.Disconnect(250)
+	if l.connecting != nil {
+		l.connecting.WaitTimeout(connectRetry + time.Second)
+	}
+	l.mu.Lock()
+	select {
+	case <-l.done:
+	default:
+		close(l.done)
+	}
+	l.mu.Unlock()
 }

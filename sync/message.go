@@ -13,8 +13,10 @@ import (
 const MaxMessage = 64 << 20
 
 // Delta is the signed body of a watch-list change. Its hash (SHA-256 of the
-// signed bytes) is what the next delta names as Prev.
+// signed bytes) is what the next delta names as Prev. Binding: KindDelta
+// and its stream.
 type Delta struct {
+	Binding
 	Epoch   uint64        `json:"epoch"`
 	Seq     uint64        `json:"seq"`
 	Prev    string        `json:"prev"`   // hex hash of the previous delta; zeros for the first of an epoch
@@ -40,7 +42,9 @@ func (d *Delta) Change(hash [32]byte) (store.Change, error) {
 
 // Head is central's signed statement of the latest delta, published
 // retained so that an agent learns on connect whether it is behind.
+// Binding: KindHead and its stream.
 type Head struct {
+	Binding
 	Epoch   uint64    `json:"epoch"`
 	Seq     uint64    `json:"seq"`
 	Digest  string    `json:"digest"`
@@ -64,15 +68,30 @@ type Resync struct {
 // sent: everything below it has been acknowledged, so central may move its
 // cursor up to Floor-1.
 type HitMessage struct {
-	Agent string      `json:"agent"`
-	Floor uint64      `json:"floor"`
-	Hits  []store.Hit `json:"hits"`
+	Agent string `json:"agent"`
+	// Outbox names this run of the agent's outbox; central echoes it in
+	// its Ack, and the agent takes only acks naming it.
+	Outbox string      `json:"outbox"`
+	Floor  uint64      `json:"floor"`
+	Hits   []store.Hit `json:"hits"`
+	// The agent sends Hits only sealed (SealHits): First and Last are the
+	// sequences of the first and last hit in Sealed, the HPKE ciphertext
+	// of the hits to central's hit key KeyID; Hits is then empty.
+	First  uint64 `json:"first,omitempty"`
+	Last   uint64 `json:"last,omitempty"`
+	KeyID  string `json:"key_id,omitempty"`
+	Sealed []byte `json:"sealed,omitempty"`
 }
 
-// Ack is central's acknowledgement: it has stored every hit of the agent up
-// to and including sequence Upto.
+// Ack is central's signed acknowledgement: it has stored every hit of the
+// agent up to and including sequence Upto, as numbered by the outbox
+// Outbox (the HitMessage's). Binding: KindAck to the agent. An ack naming
+// another outbox is refused, so that an old ack replayed after the
+// agent's numbering restarted cannot delete hits central never received.
 type Ack struct {
-	Upto uint64 `json:"upto"`
+	Binding
+	Outbox string `json:"outbox"`
+	Upto   uint64 `json:"upto"`
 }
 
 // Status is an agent's retained status, also its last will (Link

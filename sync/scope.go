@@ -107,9 +107,14 @@ func AgentScopeTopic(agent, scope, kind string) string {
 
 // Assignment is central's signed word on which scopes an agent follows,
 // published retained on the agent's "scopes" topic. An agent holding
-// alerts of a scope that is no longer assigned purges them.
+// alerts of a scope that is no longer assigned purges them. Binding:
+// KindAssignment to the agent.
 type Assignment struct {
-	Agent  string   `json:"agent"`
+	Binding
+	// Seq only grows from one assignment of an agent to the next: the
+	// agent refuses one older than the one in force, and takes the one in
+	// force again (the retained message, at every connect) as a no-op.
+	Seq    uint64   `json:"seq"`
 	Scopes []string `json:"scopes"`
 	// Whole sends the agent back to the whole watch list: its scopes are
 	// dropped. Scopes must then be empty.
@@ -119,8 +124,11 @@ type Assignment struct {
 
 // Check validates an assignment addressed to agent.
 func (as Assignment) Check(agent string) error {
-	if as.Agent != agent {
-		return fmt.Errorf("%w: scope assignment for %q received by %q", ErrMessage, as.Agent, agent)
+	if as.Kind != KindAssignment || as.To != agent {
+		return fmt.Errorf("%w: a %s received by %q as a scope assignment", ErrBinding, as.Binding, agent)
+	}
+	if as.Seq == 0 {
+		return fmt.Errorf("%w: scope assignment without a sequence", ErrMessage)
 	}
 	if as.Whole && len(as.Scopes) > 0 {
 		return fmt.Errorf("%w: an assignment to the whole list names scopes", ErrMessage)

@@ -41,11 +41,18 @@ func TestScopeNamesAndAssignments(t *testing.T) {
 			t.Errorf("scope name %q accepted", bad)
 		}
 	}
-	if err := (Assignment{Agent: "a", Scopes: []string{"road", "road"}}).Check("a"); err == nil {
+	to := func(agent string) Binding { return Binding{Kind: KindAssignment, To: agent} }
+	if err := (Assignment{Binding: to("a"), Seq: 1, Scopes: []string{"road"}}).Check("a"); err != nil {
+		t.Errorf("a good assignment refused: %v", err)
+	}
+	if err := (Assignment{Binding: to("a"), Seq: 1, Scopes: []string{"road", "road"}}).Check("a"); err == nil {
 		t.Error("a scope assigned twice accepted")
 	}
-	if err := (Assignment{Agent: "a", Scopes: []string{"road"}}).Check("b"); err == nil {
+	if err := (Assignment{Binding: to("a"), Seq: 1, Scopes: []string{"road"}}).Check("b"); err == nil {
 		t.Error("another agent's assignment accepted")
+	}
+	if err := (Assignment{Binding: to("a"), Scopes: []string{"road"}}).Check("a"); err == nil {
+		t.Error("an assignment without sequence accepted")
 	}
 }
 

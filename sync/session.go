@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -13,12 +14,19 @@ import (
 	"github.com/borderpost/borderpost/store"
 )
 
+// EventMessageRefused is audited for each message from the broker refused
+// for its size before it was read (LinkConfig.MaxMessage).
+const EventMessageRefused store.AuditEvent = "message.refused"
+
 // SessionConfig configures an agent's session with central.
 type SessionConfig struct {
 	Link     LinkConfig // broker, TLS, credentials; topics are filled in
 	Agent    string
 	Replica  *store.Replica // the outbox, the audit log, and the whole watch list unless Scoped
 	Verifier *Verifier
+	// HitKey is central's hit public key, to which every hit message is
+	// sealed. It is required: StartSession fails without it.
+	HitKey *HitPublicKey
 	// Applied runs after each delta of the whole watch list commits.
 	Applied func(store.Change)
 	// Reloaded runs after a snapshot replaced the whole watch list.
@@ -28,12 +36,16 @@ type SessionConfig struct {
 	Scoped bool
 	// Scopes are the scopes followed from the start.
 	Scopes []ScopeReplica
-	// Assigned runs with every verified scope assignment from central,
-	// the retained one at each connect included.
-	Assigned    func(Assignment)
-	Window      int // hits unacknowledged at most
-	Batch       int // hits per message at most
-	ResendAfter time.Duration
+	// Assigned runs with every verified scope assignment from central
+	// newer than the one in force, and returns nil once it is carried out
+	// (and saved): it is then the one in force.
+	Assigned func(Assignment) error
+	// AssignmentSeq is the sequence of the assignment in force at start
+	// (0 if none): an older one is refused and the same one ignored.
+	AssignmentSeq uint64
+	Window        int // hits unacknowledged at most
+	Batch         int // hits per message at most
+	ResendAfter   time.Duration
 	// StatusEvery is how often the retained status is refreshed; default 10s.
 	StatusEvery time.Duration
 	// MaxReplicaAge is how long the replica may go without central
@@ -67,6 +79,9 @@ type Session struct {
 	mu     sync.Mutex
 	whole  *Watchlist              // the whole watch list; nil when scoped
 	scopes map[string]*scopeStream // by scope name
+	// assignSeq is the sequence of the assignment in force. Only the
+	// scopes topic's handler uses it, one message at a time.
+	assignSeq uint64
 }
 
 type scopeStream struct {
@@ -77,6 +92,9 @@ type scopeStream struct {
 // StartSession dials the broker and starts forwarding. It returns at once;
 // the session connects and reconnects in the background until Close.
 func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
+	if cfg.HitKey == nil {
+		return nil, fmt.Errorf("%w: no hit key of central configured (sync.central_hit_key): hits would have nowhere to go sealed", ErrHitKey)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -86,7 +104,7 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 	if cfg.MaxReplicaAge == 0 {
 		cfg.MaxReplicaAge = 24 * time.Hour
 	}
-	s := &Session{cfg: cfg, log: cfg.Logger, scopes: make(map[string]*scopeStream)}
+	s := &Session{cfg: cfg, log: cfg.Logger, scopes: make(map[string]*scopeStream), assignSeq: cfg.AssignmentSeq}
 	lc := cfg.Link
 	lc.ClientID = cfg.Agent
 	lc.Logger = cfg.Logger
@@ -101,16 +119,28 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 		s.publishStatus("online")
 		s.tickStreams()
 	}
+	lc.OnOversized = func(topic string, size int) {
+		// On the connection's reading goroutine: the audit write waits for
+		// the disk, the connection must not.
+		go func() {
+			rec := store.AuditRecord{Event: EventMessageRefused, Ref: topic,
+				Detail: fmt.Sprintf("oversized message refused: %d bytes on topic %s", size, topic)}
+			if err := cfg.Replica.Audit(context.Background(), rec); err != nil {
+				cfg.Logger.Error("audit an oversized message", "topic", topic, "err", err)
+			}
+		}()
+	}
 	lc.Subscriptions = nil
 	link, err := NewLink(lc)
 	if err != nil {
 		return nil, err
 	}
 	s.link = link
-	s.forwarder = NewForwarder(ForwarderConfig{Replica: cfg.Replica, Publisher: link, Agent: cfg.Agent,
+	s.forwarder = NewForwarder(ForwarderConfig{Replica: cfg.Replica, Publisher: link, Agent: cfg.Agent, HitKey: cfg.HitKey, Verifier: cfg.Verifier,
 		Window: cfg.Window, Batch: cfg.Batch, ResendAfter: cfg.ResendAfter, Logger: cfg.Logger})
 	link.subs[AgentTopic(cfg.Agent, "acks")] = s.forwarder.HandleAck
-	link.subs[AgentTopic(cfg.Agent, "scopes")] = s.handleAssignment
+	ctx, s.cancel = context.WithCancel(ctx)
+	link.subs[AgentTopic(cfg.Agent, "scopes")] = func(topic string, payload []byte) { s.handleAssignment(ctx, topic, payload) }
 	if !cfg.Scoped {
 		s.FollowWholeList(true)
 	}
@@ -118,7 +148,6 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 		s.AddScope(sr)
 	}
 	link.Connect()
-	ctx, s.cancel = context.WithCancel(ctx)
 	s.done.Add(2)
 	go func() { defer s.done.Done(); s.forwarder.Run(ctx) }()
 	go func() { defer s.done.Done(); s.tick(ctx) }()
@@ -131,7 +160,9 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 func (s *Session) FollowWholeList(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	topics := []string{TopicDelta, AgentTopic(s.cfg.Agent, "deltas"), TopicHead, AgentTopic(s.cfg.Agent, "snapshot")}
+	// The head last: it may trigger a resync at once, whose answer must
+	// find the replay and snapshot topics subscribed.
+	topics := []string{TopicDelta, AgentTopic(s.cfg.Agent, "deltas"), AgentTopic(s.cfg.Agent, "snapshot"), TopicHead}
 	if !on {
 		if s.whole != nil {
 			for _, t := range topics {
@@ -146,6 +177,7 @@ func (s *Session) FollowWholeList(on bool) {
 		return
 	}
 	w := NewWatchlist(WatchlistConfig{Replica: s.cfg.Replica, Verifier: s.cfg.Verifier, Logger: s.cfg.Logger,
+		Stream: StreamWhole, Agent: s.cfg.Agent,
 		Applied: func(ch store.Change) {
 			if s.cfg.Applied != nil {
 				s.cfg.Applied(ch)
@@ -160,7 +192,7 @@ func (s *Session) FollowWholeList(on bool) {
 			go s.publishReplica()
 		}})
 	s.whole = w
-	for i, h := range []Handler{w.HandleDelta, w.HandleDelta, w.HandleHead, w.HandleSnapshot} {
+	for i, h := range []Handler{w.HandleDelta, w.HandleDelta, w.HandleSnapshot, w.HandleHead} {
 		s.link.Subscribe(topics[i], h)
 	}
 }
@@ -176,6 +208,7 @@ func (s *Session) AddScope(sr ScopeReplica) {
 	log := s.cfg.Logger.With("scope", sr.Name)
 	st := &scopeStream{ScopeReplica: sr}
 	st.watch = NewWatchlist(WatchlistConfig{Replica: sr.Replica, Verifier: s.cfg.Verifier, Logger: log,
+		Stream: ScopeStream(sr.Name), Agent: s.cfg.Agent,
 		Applied: func(ch store.Change) {
 			if sr.Applied != nil {
 				sr.Applied(ch)
@@ -188,9 +221,14 @@ func (s *Session) AddScope(sr ScopeReplica) {
 			}
 		}})
 	s.scopes[sr.Name] = st
+	head := ScopeTopic(sr.Name, "head")
 	for topic, h := range st.topics(s.cfg.Agent) {
-		s.link.Subscribe(topic, h)
+		if topic != head {
+			s.link.Subscribe(topic, h)
+		}
 	}
+	// The head last: see FollowWholeList.
+	s.link.Subscribe(head, st.watch.HandleHead)
 }
 
 func (st *scopeStream) topics(agent string) map[string]Handler {
@@ -218,28 +256,47 @@ func (s *Session) DropScope(name string) {
 	st.watch.Stop()
 }
 
-func (s *Session) handleAssignment(topic string, payload []byte) {
+// handleAssignment takes a scope assignment: signed, addressed to this
+// agent, and newer than the one in force. The one in force delivered
+// again is ignored; anything else is refused and audited. ctx is the
+// session's, for the audit of a refusal.
+func (s *Session) handleAssignment(ctx context.Context, topic string, payload []byte) {
 	if len(payload) == 0 {
 		return // a cleared retained message
 	}
-	body, _, err := s.cfg.Verifier.Open(payload)
-	if err != nil {
-		s.log.Warn("scope assignment refused", "err", err)
-		_ = s.cfg.Replica.Audit(context.Background(), store.AuditRecord{Event: store.EventScopesRefused, Detail: err.Error()})
-		return
+	if err := s.takeAssignment(ctx, topic, payload); err != nil {
+		s.log.Warn("scope assignment refused", "topic", topic, "err", err)
+	}
+}
+
+func (s *Session) takeAssignment(ctx context.Context, topic string, payload []byte) error {
+	audit := func(ref string, err error) error {
+		return refuse(ctx, s.cfg.Replica, s.log, store.EventScopesRefused, topic, ref, err)
+	}
+	if len(payload) > MaxMessage {
+		return audit("", fmt.Errorf("%w: %d bytes, limit %d", ErrMessage, len(payload), MaxMessage))
 	}
 	var as Assignment
-	if err := json.Unmarshal(body, &as); err == nil {
-		err = as.Check(s.cfg.Agent)
+	if _, err := s.cfg.Verifier.Open(payload, Binding{Kind: KindAssignment, To: s.cfg.Agent}, &as); err != nil {
+		return audit("", err)
 	}
-	if err != nil {
-		s.log.Warn("scope assignment refused", "err", err)
-		_ = s.cfg.Replica.Audit(context.Background(), store.AuditRecord{Event: store.EventScopesRefused, Detail: err.Error()})
-		return
+	ref := fmt.Sprintf("seq %d", as.Seq)
+	if err := as.Check(s.cfg.Agent); err != nil {
+		return audit(ref, err)
+	}
+	switch {
+	case as.Seq == s.assignSeq:
+		return nil // the one in force, delivered again
+	case as.Seq < s.assignSeq:
+		return audit(ref, fmt.Errorf("%w: assignment %d, the one in force is %d", ErrStale, as.Seq, s.assignSeq))
 	}
 	if s.cfg.Assigned != nil {
-		s.cfg.Assigned(as)
+		if err := s.cfg.Assigned(as); err != nil {
+			return fmt.Errorf("assignment %d not carried out; taken again when central sends it at the next connect: %w", as.Seq, err)
+		}
 	}
+	s.assignSeq = as.Seq
+	return nil
 }
 
 // streams returns the watch lists followed now.

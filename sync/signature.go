@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
@@ -10,6 +11,59 @@ import (
 	"strings"
 	"time"
 )
+
+// Kind names what a signed body is. A verifier opens a body only as the
+// kind its topic carries, so that no signed message can pass for another
+// (docs/protocol.md, "Kinds, streams and recipients").
+type Kind string
+
+// The kinds of signed body.
+const (
+	KindDelta      Kind = "delta"      // a watch-list change
+	KindHead       Kind = "head"       // the latest change of a stream
+	KindSnapshot   Kind = "snapshot"   // a snapshot's manifest
+	KindAssignment Kind = "assignment" // an agent's scopes
+	KindAck        Kind = "ack"        // central stored an agent's hits
+	KindDelegation Kind = "delegation" // a root vouches for a signing key
+)
+
+// StreamWhole is the stream of the whole watch list; a scope's stream is
+// ScopeStream(name).
+const StreamWhole = "watchlist"
+
+// ScopeStream returns the stream name of a scope: "scope/<name>".
+func ScopeStream(scope string) string { return "scope/" + scope }
+
+// Binding is the header inside every signed body: what the body is, the
+// stream it belongs to (deltas, heads, snapshot manifests) and the agent
+// it is for (snapshot manifests, assignments, acks). Being signed, it
+// cannot be changed to make a body pass for another kind, stream or
+// agent. Bodies embed it.
+type Binding struct {
+	Kind   Kind   `json:"kind"`
+	Stream string `json:"stream,omitempty"`
+	To     string `json:"to,omitempty"`
+}
+
+func (b Binding) binding() Binding { return b }
+
+// String names the binding in errors and audit records.
+func (b Binding) String() string {
+	s := string(b.Kind)
+	if s == "" {
+		s = "(no kind)"
+	}
+	if b.Stream != "" {
+		s += " of " + b.Stream
+	}
+	if b.To != "" {
+		s += " to " + b.To
+	}
+	return s
+}
+
+// Bound is a signed body: one that embeds a Binding.
+type Bound interface{ binding() Binding }
 
 // Envelope carries a signed body. The signature covers the body's exact
 // bytes, so nothing is re-encoded before verification.
@@ -27,6 +81,7 @@ type Envelope struct {
 // offline and signs with delegated keys, so a signing key can be replaced
 // without touching any agent.
 type Delegation struct {
+	Binding             // Kind KindDelegation
 	Key       []byte    `json:"key"` // the delegated Ed25519 public key
 	NotBefore time.Time `json:"not_before"`
 	Expires   time.Time `json:"expires"`
@@ -46,7 +101,7 @@ func Delegate(root *Signer, pub ed25519.PublicKey, notBefore, expires time.Time)
 	if !expires.After(notBefore) {
 		return nil, fmt.Errorf("delegation expires (%s) before it starts (%s)", expires, notBefore)
 	}
-	msg, _, err := root.Seal(Delegation{Key: pub, NotBefore: notBefore.UTC(), Expires: expires.UTC()})
+	msg, _, err := root.Seal(Delegation{Binding: Binding{Kind: KindDelegation}, Key: pub, NotBefore: notBefore.UTC(), Expires: expires.UTC()})
 	return msg, err
 }
 
@@ -62,8 +117,12 @@ func NewSigner(priv ed25519.PrivateKey) *Signer {
 }
 
 // Seal encodes v as JSON and signs it. It returns the signed message and
-// the hash of its body, which the next delta names as its predecessor.
-func (s *Signer) Seal(v any) (msg []byte, hash [32]byte, err error) {
+// the hash of its body, which the next delta names as its predecessor. A
+// body without a kind is refused: no agent would open it.
+func (s *Signer) Seal(v Bound) (msg []byte, hash [32]byte, err error) {
+	if v.binding().Kind == "" {
+		return nil, hash, fmt.Errorf("%w: a body to sign must name its kind", ErrBinding)
+	}
 	body, err := json.Marshal(v)
 	if err != nil {
 		return nil, hash, err
@@ -90,22 +149,51 @@ func NewVerifier(keys ...ed25519.PublicKey) *Verifier {
 	return v
 }
 
-// Open verifies a signed message and returns its body and the body's hash.
-func (v *Verifier) Open(msg []byte) (body []byte, hash [32]byte, err error) {
+// Open verifies a signed message, checks that its body is exactly what
+// the topic expects (want: kind, stream and recipient, each compared
+// exactly, an empty one meaning the body must name none), and decodes it
+// into body strictly: unknown fields and trailing data are refused. It
+// returns the hash of the body's bytes. The binding is checked before the
+// rest of the body is decoded, so that the error names the mismatch.
+func (v *Verifier) Open(msg []byte, want Binding, body Bound) (hash [32]byte, err error) {
 	var env Envelope
-	if err := json.Unmarshal(msg, &env); err != nil {
-		return nil, hash, fmt.Errorf("%w: envelope: %w", ErrMessage, err)
+	if err := decodeStrict(msg, &env); err != nil {
+		return hash, fmt.Errorf("%w: envelope: %w", ErrMessage, err)
 	}
 	pub, ok := v.keys[env.Key]
 	if !ok {
 		if pub, err = v.delegated(env); err != nil {
-			return nil, hash, err
+			return hash, err
 		}
 	}
 	if !ed25519.Verify(pub, env.Body, env.Sig) {
-		return nil, hash, fmt.Errorf("%w: key %q", ErrSignature, env.Key)
+		return hash, fmt.Errorf("%w: key %q", ErrSignature, env.Key)
 	}
-	return env.Body, sha256.Sum256(env.Body), nil
+	var got Binding
+	if err := json.Unmarshal(env.Body, &got); err != nil {
+		return hash, fmt.Errorf("%w: body: %w", ErrMessage, err)
+	}
+	if got != want {
+		return hash, fmt.Errorf("%w: a %s, where a %s is expected", ErrBinding, got, want)
+	}
+	if err := decodeStrict(env.Body, body); err != nil {
+		return hash, fmt.Errorf("%w: %s: %w", ErrMessage, want.Kind, err)
+	}
+	return sha256.Sum256(env.Body), nil
+}
+
+// decodeStrict decodes one JSON value into v, refusing unknown fields and
+// anything after the value.
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("data after the JSON value")
+	}
+	return nil
 }
 
 // delegated returns the signing key of env if a trusted root vouches for
@@ -115,7 +203,7 @@ func (v *Verifier) delegated(env Envelope) (ed25519.PublicKey, error) {
 		return nil, fmt.Errorf("%w: key %q is not a trusted root and carries no delegation", ErrUntrustedKey, env.Key)
 	}
 	var cert Envelope
-	if err := json.Unmarshal(env.Cert, &cert); err != nil {
+	if err := decodeStrict(env.Cert, &cert); err != nil {
 		return nil, fmt.Errorf("%w: delegation: %w", ErrMessage, err)
 	}
 	root, ok := v.keys[cert.Key]
@@ -123,8 +211,11 @@ func (v *Verifier) delegated(env Envelope) (ed25519.PublicKey, error) {
 		return nil, fmt.Errorf("%w: key %q's delegation is not signed by a trusted root", ErrUntrustedKey, env.Key)
 	}
 	var d Delegation
-	if err := json.Unmarshal(cert.Body, &d); err != nil || len(d.Key) != ed25519.PublicKeySize {
+	if err := decodeStrict(cert.Body, &d); err != nil || len(d.Key) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("%w: delegation of key %q does not decode", ErrMessage, env.Key)
+	}
+	if d.Binding != (Binding{Kind: KindDelegation}) {
+		return nil, fmt.Errorf("%w: key %q's certificate is a %s, not a delegation", ErrBinding, env.Key, d.Binding)
 	}
 	pub := ed25519.PublicKey(d.Key)
 	if KeyID(pub) != env.Key {

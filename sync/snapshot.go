@@ -14,8 +14,10 @@ import (
 
 // SnapshotManifest is the signed description of a snapshot: the state it
 // brings the replica to, and the SHA-256 of each chunk, so that every chunk
-// is authenticated by the one signature.
+// is authenticated by the one signature. Binding: KindSnapshot, its
+// stream, to the agent.
 type SnapshotManifest struct {
+	Binding
 	ID     string    `json:"id"` // distinguishes one transfer from the next
 	Epoch  uint64    `json:"epoch"`
 	Seq    uint64    `json:"seq"`
@@ -68,18 +70,18 @@ type loading struct {
 // order; when the last chunk is in, the snapshot commits only if the alert
 // set has the manifest's digest.
 func (w *Watchlist) HandleSnapshot(topic string, payload []byte) {
-	if err := w.handleSnapshot(context.Background(), payload); err != nil {
-		w.log.Warn("snapshot message refused", "err", err)
+	if err := w.handleSnapshot(context.Background(), topic, payload); err != nil {
+		w.log.Warn("snapshot message refused", "topic", topic, "err", err)
 	}
 }
 
-func (w *Watchlist) handleSnapshot(ctx context.Context, payload []byte) error {
+func (w *Watchlist) handleSnapshot(ctx context.Context, topic string, payload []byte) error {
 	if len(payload) > MaxMessage {
-		return w.refuse(ctx, "snapshot", fmt.Errorf("%w: %d bytes, limit %d", ErrMessage, len(payload), MaxMessage))
+		return w.refuse(ctx, store.EventSnapshotRefused, topic, "", fmt.Errorf("%w: %d bytes, limit %d", ErrMessage, len(payload), MaxMessage))
 	}
 	var msg SnapshotMessage
-	if err := json.Unmarshal(payload, &msg); err != nil {
-		return w.refuse(ctx, "snapshot", fmt.Errorf("%w: snapshot message: %w", ErrMessage, err))
+	if err := decodeStrict(payload, &msg); err != nil {
+		return w.refuse(ctx, store.EventSnapshotRefused, topic, "", fmt.Errorf("%w: snapshot message: %w", ErrMessage, err))
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -87,30 +89,37 @@ func (w *Watchlist) handleSnapshot(ctx context.Context, payload []byte) error {
 		return errStopped
 	}
 	switch {
-	case msg.Manifest != nil:
-		return w.beginSnapshot(ctx, msg.Manifest)
-	case msg.Chunk != nil:
-		return w.addChunk(ctx, msg.Chunk)
+	case msg.Manifest != nil && msg.Chunk == nil:
+		return w.beginSnapshot(ctx, topic, msg.Manifest)
+	case msg.Chunk != nil && msg.Manifest == nil:
+		return w.addChunk(ctx, topic, msg.Chunk)
 	}
-	return fmt.Errorf("%w: snapshot message holds neither manifest nor chunk", ErrMessage)
+	return w.refuse(ctx, store.EventSnapshotRefused, topic, "", fmt.Errorf("%w: a snapshot message holds a manifest or a chunk", ErrMessage))
 }
 
-func (w *Watchlist) beginSnapshot(ctx context.Context, signed []byte) error {
-	body, _, err := w.verify.Open(signed)
-	if err != nil {
-		return w.refuse(ctx, "snapshot", err)
-	}
+func (w *Watchlist) beginSnapshot(ctx context.Context, topic string, signed []byte) error {
 	var m SnapshotManifest
-	if err := json.Unmarshal(body, &m); err != nil {
-		return w.refuse(ctx, "snapshot", fmt.Errorf("%w: manifest: %w", ErrMessage, err))
+	if _, err := w.verify.Open(signed, Binding{Kind: KindSnapshot, Stream: w.stream, To: w.agent}, &m); err != nil {
+		return w.refuse(ctx, store.EventSnapshotRefused, topic, "", err)
 	}
 	if w.snap != nil && w.snap.m.ID == m.ID {
 		return nil // redelivered
 	}
+	ref := fmt.Sprintf("%s %d/%d", m.ID, m.Epoch, m.Seq)
 	hash, err1 := hex.DecodeString(m.Hash)
 	_, err2 := store.ParseDigest(m.Digest)
 	if err1 != nil || len(hash) != 32 || err2 != nil || len(m.Chunks) == 0 {
-		return w.refuse(ctx, "snapshot "+m.ID, fmt.Errorf("%w: manifest hash, digest or chunk list malformed", ErrMessage))
+		return w.refuse(ctx, store.EventSnapshotRefused, topic, ref, fmt.Errorf("%w: manifest hash, digest or chunk list malformed", ErrMessage))
+	}
+	// A snapshot only moves the replica forward: an old manifest replayed
+	// would roll it back to a state central has since changed.
+	cur, err := w.rep.Cursor()
+	if err != nil {
+		return fmt.Errorf("read replica cursor: %w", err)
+	}
+	if fresh := cur.Epoch == 0 && cur.Seq == 0; !fresh && (m.Epoch < cur.Epoch || m.Epoch == cur.Epoch && m.Seq <= cur.Seq) {
+		return w.refuse(ctx, store.EventSnapshotRefused, topic, ref, fmt.Errorf("%w: snapshot at %d/%d, replica at %d/%d",
+			ErrStale, m.Epoch, m.Seq, cur.Epoch, cur.Seq))
 	}
 	w.abandonSnapshot("a newer snapshot started")
 	var h [32]byte
@@ -124,16 +133,19 @@ func (w *Watchlist) beginSnapshot(ctx context.Context, signed []byte) error {
 	return nil
 }
 
-func (w *Watchlist) addChunk(ctx context.Context, c *SnapshotChunk) error {
+func (w *Watchlist) addChunk(ctx context.Context, topic string, c *SnapshotChunk) error {
 	s := w.snap
+	ref := fmt.Sprintf("%s chunk %d", c.ID, c.Index)
 	if s == nil || c.ID != s.m.ID {
-		return nil // a chunk of a transfer this agent is not receiving
+		// Chunks of a topic arrive after their manifest: this one belongs
+		// to a transfer finished, abandoned or never started.
+		return w.refuse(ctx, store.EventSnapshotRefused, topic, ref, fmt.Errorf("%w: a chunk of no snapshot in progress", ErrStale))
 	}
 	if c.Index < 0 || c.Index >= len(s.m.Chunks) || ChunkHash(c.Alerts) != s.m.Chunks[c.Index] {
 		err := fmt.Errorf("%w: snapshot %s chunk %d does not match its manifest", ErrSignature, s.m.ID, c.Index)
 		w.abandonSnapshot("a chunk failed its checksum")
 		w.requestResync()
-		return w.refuse(ctx, "snapshot "+s.m.ID, err)
+		return w.refuse(ctx, store.EventSnapshotRefused, topic, ref, err)
 	}
 	if c.Index < s.next {
 		return nil // redelivered
@@ -154,12 +166,12 @@ func (w *Watchlist) addChunk(ctx context.Context, c *SnapshotChunk) error {
 		var alerts []store.Alert
 		if err := json.Unmarshal(raw, &alerts); err != nil {
 			w.abandonSnapshot("a chunk did not decode")
-			return w.refuse(ctx, "snapshot "+s.m.ID, fmt.Errorf("%w: chunk %d: %w", ErrMessage, s.next, err))
+			return w.refuse(ctx, store.EventSnapshotRefused, topic, ref, fmt.Errorf("%w: chunk %d: %w", ErrMessage, s.next, err))
 		}
 		if err := s.w.Add(ctx, alerts); err != nil {
 			w.abandonSnapshot("a chunk was refused by the store")
 			w.requestResync()
-			return w.refuse(ctx, "snapshot "+s.m.ID, err)
+			return w.refuse(ctx, store.EventSnapshotRefused, topic, ref, err)
 		}
 		s.next++
 		s.progress = time.Now()
@@ -171,7 +183,7 @@ func (w *Watchlist) addChunk(ctx context.Context, c *SnapshotChunk) error {
 	w.snap = nil
 	if err := s.w.Commit(ctx, digest); err != nil {
 		w.requestResync()
-		return w.refuse(ctx, "snapshot "+s.m.ID, fmt.Errorf("commit snapshot: %w", err))
+		return fmt.Errorf("commit snapshot %s: %w", s.m.ID, err) // the store audited it
 	}
 	w.current = time.Now()
 	clear(w.ahead)
@@ -200,6 +212,9 @@ func (w *Watchlist) abandonSnapshot(why string) {
 func BuildSnapshot(s *Signer, m SnapshotManifest, alerts []store.Alert, chunk int) ([][]byte, error) {
 	if chunk <= 0 {
 		chunk = 2000
+	}
+	if m.Kind != KindSnapshot || m.To == "" || m.Stream == "" {
+		return nil, fmt.Errorf("%w: a snapshot manifest names kind %q, its stream and its agent; got %s", ErrBinding, KindSnapshot, m.Binding)
 	}
 	m.Count, m.Chunks = len(alerts), nil
 	var chunks []SnapshotChunk

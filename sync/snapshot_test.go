@@ -18,7 +18,7 @@ func (f *feed) snapshotOf(t *testing.T, id string, chunk int) [][]byte {
 	for _, a := range f.have {
 		alerts = append(alerts, a)
 	}
-	msgs, err := BuildSnapshot(f.signer, SnapshotManifest{ID: id, Epoch: 1, Seq: f.seq, Hash: hex.EncodeToString(f.prev[:]),
+	msgs, err := BuildSnapshot(f.signer, SnapshotManifest{Binding: Binding{Kind: KindSnapshot, Stream: StreamWhole, To: "a1"}, ID: id, Epoch: 1, Seq: f.seq, Hash: hex.EncodeToString(f.prev[:]),
 		Digest: f.digest.String()}, alerts, chunk)
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,55 @@ func TestSnapshotForgedOrCorruptChangesNothing(t *testing.T) {
 	if c, _ := rep.Cursor(); c.Seq != 2 || c.Digest != f.digest {
 		t.Fatalf("genuine snapshot after refusals: %+v", c)
 	}
-	if refusals(t, rep) < 3 {
-		t.Errorf("%d refusals audited, want forged manifest, corrupt chunk and digest mismatch", refusals(t, rep))
+	if n := audited(rep, store.EventSnapshotRefused); n < 3 {
+		t.Errorf("%d refusals audited, want forged manifest, corrupt chunk and digest mismatch", n)
+	}
+}
+
+// audited counts the audit records of an event.
+func audited(rep *store.Replica, event store.AuditEvent) int {
+	n := 0
+	rep.AuditRecords(context.Background(), func(r store.AuditRecord) error {
+		if r.Event == event {
+			n++
+		}
+		return nil
+	})
+	return n
+}
+
+// A snapshot only moves the replica forward: its manifest replayed after
+// the transfer committed, and its chunks, are refused and audited once
+// each; a manifest for another agent or stream starts nothing.
+func TestSnapshotReplayedIsRefused(t *testing.T) {
+	rep := openReplica(t)
+	f := newFeed()
+	f.next(t, manyContainers(10), nil)
+	w := newWatch(t, rep, f.signer.Key.Public().(ed25519.PublicKey))
+	msgs := f.snapshotOf(t, "snap-1", 4)
+	for _, m := range msgs {
+		w.HandleSnapshot("s", m)
+	}
+	before, _ := rep.Cursor()
+	if before.Seq != 1 {
+		t.Fatalf("snapshot not applied: %+v", before)
+	}
+	f.next(t, nil, []string{"S0001"})
+	w.HandleDelta("d", f.next(t, nil, []string{"S0002"})) // parked: seq 3 after 1
+	start := audited(rep, store.EventSnapshotRefused)
+	for _, m := range msgs {
+		w.HandleSnapshot("s", m)
+	}
+	other, _ := BuildSnapshot(f.signer, SnapshotManifest{Binding: Binding{Kind: KindSnapshot, Stream: StreamWhole, To: "a2"},
+		ID: "for-a2", Epoch: 1, Seq: 3, Hash: hex.EncodeToString(f.prev[:]), Digest: f.digest.String()}, nil, 4)
+	scope, _ := BuildSnapshot(f.signer, SnapshotManifest{Binding: Binding{Kind: KindSnapshot, Stream: ScopeStream("road"), To: "a1"},
+		ID: "road", Epoch: 1, Seq: 3, Hash: hex.EncodeToString(f.prev[:]), Digest: f.digest.String()}, nil, 4)
+	w.HandleSnapshot("s", other[0])
+	w.HandleSnapshot("s", scope[0])
+	if c, _ := rep.Cursor(); c != before || w.snap != nil {
+		t.Fatalf("replayed snapshot changed the replica: %+v, transfer %v", c, w.snap != nil)
+	}
+	if n := audited(rep, store.EventSnapshotRefused) - start; n != len(msgs)+2 {
+		t.Errorf("%d snapshot messages refused in the audit log, want %d", n, len(msgs)+2)
 	}
 }

@@ -2,10 +2,10 @@ package sync
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -18,6 +18,8 @@ import (
 type Watchlist struct {
 	rep      *store.Replica
 	verify   *Verifier
+	stream   string // the stream's name in signed bodies
+	agent    string // this agent, to whom snapshot manifests are addressed
 	log      *slog.Logger
 	applied  func(store.Change) // called after each committed delta
 	resync   func(store.Cursor) // asks central for what is missing
@@ -27,7 +29,20 @@ type Watchlist struct {
 	ahead      map[uint64]pendingDelta // deltas beyond the next one, by seq
 	gapSince   time.Time
 	head       Head
+	headHash   [32]byte // of the head in force, to know it redelivered
 	lastResync time.Time
+	// resyncWait is how long after lastResync the next request may go:
+	// it doubles, with jitter, while requests bring no progress, up to
+	// resyncMax, and falls back to resyncEvery once the cursor moves.
+	resyncWait time.Duration
+	// catchUp tracks whether the replica keeps up with central's head:
+	// the cursor last seen, and since when it has been behind without
+	// moving; applyErr is the last failure to apply a delta, the likely
+	// cause.
+	catchUp      store.Cursor
+	behindSince  time.Time
+	applyErr     error
+	catchUpGrace time.Duration
 	// current is when central last confirmed the replica up to date: a
 	// verified head naming the replica's own epoch and sequence, or a
 	// delta applied.
@@ -61,7 +76,13 @@ type pendingDelta struct {
 type WatchlistConfig struct {
 	Replica  *store.Replica
 	Verifier *Verifier
-	Logger   *slog.Logger
+	// Stream is the stream's name in signed bodies: StreamWhole or
+	// ScopeStream(name); default StreamWhole. A delta, head or snapshot
+	// naming another stream is refused.
+	Stream string
+	// Agent is this agent's ID: a snapshot manifest must be addressed to it.
+	Agent  string
+	Logger *slog.Logger
 	// Applied runs after each delta commits, with the change applied, so
 	// the in-memory match index can follow.
 	Applied func(store.Change)
@@ -73,6 +94,9 @@ type WatchlistConfig struct {
 	// GapGrace is how long an out-of-order delta may wait for the missing
 	// ones before a resync is requested; default 2s.
 	GapGrace time.Duration
+	// CatchUpGrace is how long the replica may stay behind central's head
+	// without moving before it is reported stale; default 30s.
+	CatchUpGrace time.Duration
 }
 
 // NewWatchlist returns a Watchlist applying to cfg.Replica.
@@ -83,34 +107,38 @@ func NewWatchlist(cfg WatchlistConfig) *Watchlist {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Watchlist{rep: cfg.Replica, verify: cfg.Verifier, log: cfg.Logger, applied: cfg.Applied,
-		resync: cfg.Resync, reloaded: cfg.Reloaded, gapGrace: cfg.GapGrace, ahead: make(map[uint64]pendingDelta)}
+	if cfg.CatchUpGrace == 0 {
+		cfg.CatchUpGrace = 30 * time.Second
+	}
+	if cfg.Stream == "" {
+		cfg.Stream = StreamWhole
+	}
+	return &Watchlist{rep: cfg.Replica, verify: cfg.Verifier, stream: cfg.Stream, agent: cfg.Agent, log: cfg.Logger, applied: cfg.Applied,
+		resync: cfg.Resync, reloaded: cfg.Reloaded, gapGrace: cfg.GapGrace, ahead: make(map[uint64]pendingDelta),
+		catchUpGrace: cfg.CatchUpGrace, resyncWait: resyncEvery}
 }
 
 // HandleDelta is the Handler for delta topics. It returns only once the
 // delta is committed, refused, or parked to wait for its predecessors.
 func (w *Watchlist) HandleDelta(topic string, payload []byte) {
 	ctx := context.Background()
-	if err := w.handleDelta(ctx, payload); err != nil {
+	if err := w.handleDelta(ctx, topic, payload); err != nil {
 		w.log.Warn("delta not applied", "topic", topic, "err", err)
 	}
 }
 
-func (w *Watchlist) handleDelta(ctx context.Context, payload []byte) error {
+func (w *Watchlist) handleDelta(ctx context.Context, topic string, payload []byte) error {
 	if len(payload) > MaxMessage {
-		return w.refuse(ctx, "", fmt.Errorf("%w: %d bytes, limit %d", ErrMessage, len(payload), MaxMessage))
-	}
-	body, hash, err := w.verify.Open(payload)
-	if err != nil {
-		return w.refuse(ctx, "", err)
+		return w.refuse(ctx, store.EventDeltaRefused, topic, "", fmt.Errorf("%w: %d bytes, limit %d", ErrMessage, len(payload), MaxMessage))
 	}
 	var d Delta
-	if err := json.Unmarshal(body, &d); err != nil {
-		return w.refuse(ctx, "", fmt.Errorf("%w: delta body: %w", ErrMessage, err))
+	hash, err := w.verify.Open(payload, Binding{Kind: KindDelta, Stream: w.stream}, &d)
+	if err != nil {
+		return w.refuse(ctx, store.EventDeltaRefused, topic, "", err)
 	}
 	ch, err := d.Change(hash)
 	if err != nil {
-		return w.refuse(ctx, fmt.Sprintf("%d/%d", d.Epoch, d.Seq), err)
+		return w.refuse(ctx, store.EventDeltaRefused, topic, fmt.Sprintf("%d/%d", d.Epoch, d.Seq), err)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -137,6 +165,7 @@ func (w *Watchlist) apply(ctx context.Context, ch store.Change) error {
 		}
 		return nil
 	case errors.Is(err, store.ErrReplay):
+		// The store audited it, once: a replay is a refusal like any other.
 		return fmt.Errorf("duplicate or replayed delta ignored: %w", err)
 	case errors.Is(err, store.ErrGap):
 		if len(w.ahead) < 1024 {
@@ -147,40 +176,84 @@ func (w *Watchlist) apply(ctx context.Context, ch store.Change) error {
 		}
 		return fmt.Errorf("delta parked until its predecessors arrive: %w", err)
 	default:
-		// Epoch, chain or digest mismatch: only central can repair it.
+		// Epoch, chain or digest mismatch, or a write that failed (disk
+		// full): only a resync can repair it.
+		w.applyErr = err
 		w.requestResync()
 		return err
 	}
 }
 
-// refuse records a delta that could not even be decoded or verified.
-func (w *Watchlist) refuse(ctx context.Context, ref string, cause error) error {
-	if err := w.rep.Audit(ctx, store.AuditRecord{Event: store.EventDeltaRefused, Ref: ref, Detail: cause.Error()}); err != nil {
-		w.log.Error("audit refused delta", "err", err)
+// refuse records a message that is not applied because it was refused:
+// one audit record, by reference (the topic, and the epoch/seq when
+// known), with the reason.
+func (w *Watchlist) refuse(ctx context.Context, event store.AuditEvent, topic, ref string, cause error) error {
+	return refuse(ctx, w.rep, w.log, event, topic, ref, cause)
+}
+
+// refuse audits a refused message in rep's audit log. Topics name agents
+// and scopes, never personal data.
+func refuse(ctx context.Context, rep *store.Replica, log *slog.Logger, event store.AuditEvent, topic, ref string, cause error) error {
+	if ref == "" {
+		ref = topic
+	} else {
+		ref = topic + " " + ref
+	}
+	if err := rep.Audit(ctx, store.AuditRecord{Event: event, Ref: ref, Detail: cause.Error()}); err != nil {
+		log.Error("audit refused message", "event", event, "err", err)
 	}
 	return cause
 }
 
 // HandleHead is the Handler for the retained head topic: an agent that is
-// behind asks for a resync at once.
+// behind asks for a resync at once. The head in force delivered again
+// (retained, at every connect) is ignored; a head older than it or than
+// the replica is refused and audited.
 func (w *Watchlist) HandleHead(topic string, payload []byte) {
-	body, _, err := w.verify.Open(payload)
-	if err != nil {
-		w.log.Warn("watch-list head refused", "err", err)
+	if err := w.handleHead(context.Background(), topic, payload); err != nil {
+		w.log.Warn("watch-list head refused", "topic", topic, "err", err)
 		return
+	}
+	w.Tick()
+}
+
+func (w *Watchlist) handleHead(ctx context.Context, topic string, payload []byte) error {
+	if len(payload) > MaxMessage {
+		return w.refuse(ctx, store.EventHeadRefused, topic, "", fmt.Errorf("%w: %d bytes, limit %d", ErrMessage, len(payload), MaxMessage))
 	}
 	var h Head
-	if err := json.Unmarshal(body, &h); err != nil {
-		w.log.Warn("watch-list head refused", "err", err)
-		return
+	hash, err := w.verify.Open(payload, Binding{Kind: KindHead, Stream: w.stream}, &h)
+	if err != nil {
+		return w.refuse(ctx, store.EventHeadRefused, topic, "", err)
 	}
+	ref := fmt.Sprintf("%d/%d", h.Epoch, h.Seq)
 	w.mu.Lock()
-	w.head = h
-	if cur, err := w.rep.Cursor(); err == nil && cur.Epoch == h.Epoch && cur.Seq == h.Seq {
+	defer w.mu.Unlock()
+	if hash == w.headHash {
+		return nil
+	}
+	cur, err := w.rep.Cursor()
+	if err != nil {
+		return fmt.Errorf("read replica cursor: %w", err)
+	}
+	switch {
+	case !w.head.Issued.IsZero() && !h.Issued.After(w.head.Issued):
+		return w.refuse(ctx, store.EventHeadRefused, topic, ref, fmt.Errorf("%w: head issued %s, the one in force %s",
+			ErrStale, h.Issued.UTC().Format(time.RFC3339Nano), w.head.Issued.UTC().Format(time.RFC3339Nano)))
+	case w.head.Issued.IsZero() && (h.Epoch < cur.Epoch || h.Epoch == cur.Epoch && h.Seq < cur.Seq):
+		// A first head since start that is behind the replica tells
+		// nothing: queued while the agent was away and overtaken by the
+		// deltas, or replayed. It is superseded, not refused: the next
+		// head is taken. (Later, a head newer than the one in force that
+		// trails a delta is taken: it carries a later expiry.)
+		w.log.Debug("head behind the replica ignored", "topic", topic, "head", ref)
+		return nil
+	}
+	w.head, w.headHash = h, hash
+	if cur.Epoch == h.Epoch && cur.Seq == h.Seq {
 		w.current = time.Now()
 	}
-	w.mu.Unlock()
-	w.Tick()
+	return nil
 }
 
 // Freshness says how current the replica is known to be.
@@ -209,15 +282,46 @@ func (w *Watchlist) Freshness(now time.Time, maxAge time.Duration) Freshness {
 			confirmed = cur.At
 		}
 	}
+	cur, curErr := w.rep.Cursor()
+	behind := curErr == nil && w.noteProgress(cur, now)
 	switch {
 	case confirmed.IsZero():
 		f.Stale, f.Reason = true, "the replica holds no watch list from central yet"
 	case !w.head.Expires.IsZero() && now.After(w.head.Expires):
 		f.Stale, f.Reason = true, "central's watch-list head expired at "+w.head.Expires.UTC().Format(time.RFC3339)+"; central may be unreachable"
+	case behind && now.Sub(w.behindSince) > w.catchUpGrace:
+		f.Stale, f.Reason = true, fmt.Sprintf("the replica is behind central (delta %d of %d) and has not caught up for %s", cur.Seq, w.head.Seq,
+			now.Sub(w.behindSince).Round(time.Second))
+		if w.applyErr != nil {
+			f.Reason += ": " + w.applyErr.Error()
+		}
 	case now.Sub(confirmed) > maxAge:
 		f.Stale, f.Reason = true, "central has not confirmed the replica as current since "+confirmed.UTC().Format(time.RFC3339)
 	}
 	return f
+}
+
+// noteProgress compares cur with the cursor last seen and reports whether
+// the replica is behind central's head. A moving cursor, or a snapshot
+// whose chunks keep arriving, is progress: it restarts the catch-up clock
+// and the resync backoff. w.mu held.
+func (w *Watchlist) noteProgress(cur store.Cursor, now time.Time) bool {
+	behind := w.head.Seq > cur.Seq || (w.head.Epoch != 0 && w.head.Epoch != cur.Epoch)
+	moved := cur.Epoch != w.catchUp.Epoch || cur.Seq != w.catchUp.Seq
+	if moved {
+		w.catchUp = cur
+		w.applyErr = nil
+		w.resyncWait = resyncEvery
+	}
+	switch {
+	case !behind:
+		w.behindSince = time.Time{}
+	case w.behindSince.IsZero() || moved:
+		w.behindSince = now
+	case w.snap != nil && w.snap.progress.After(w.behindSince):
+		w.behindSince = w.snap.progress
+	}
+	return behind
 }
 
 // Head returns the last verified head received from central.
@@ -248,7 +352,7 @@ func (w *Watchlist) Tick() {
 		w.log.Error("read replica cursor", "err", err)
 		return
 	}
-	behind := w.head.Seq > cur.Seq || (w.head.Epoch != 0 && w.head.Epoch != cur.Epoch)
+	behind := w.noteProgress(cur, time.Now())
 	gap := !w.gapSince.IsZero() && time.Since(w.gapSince) > w.gapGrace
 	if behind || gap {
 		w.requestResyncAt(cur)
@@ -265,16 +369,28 @@ func (w *Watchlist) requestResync() {
 }
 
 // resyncEvery spaces resync requests, so that a replay in progress is not
-// asked for again before it can arrive.
-const resyncEvery = 5 * time.Second
+// asked for again before it can arrive; resyncMax caps the backoff of
+// requests that bring no progress (a full disk, a central that does not
+// answer), so that a stuck post does not have central resend the same
+// deltas over and over.
+const (
+	resyncEvery = 5 * time.Second
+	resyncMax   = 5 * time.Minute
+)
 
 func (w *Watchlist) requestResyncAt(cur store.Cursor) {
-	if w.snap != nil || time.Since(w.lastResync) < resyncEvery {
+	if w.snap != nil || time.Since(w.lastResync) < w.resyncWait {
 		return
 	}
+	w.noteProgress(cur, time.Now())
 	w.lastResync = time.Now()
 	w.gapSince = time.Time{}
 	clear(w.ahead)
+	// Until the cursor moves, each request waits about twice as long as
+	// the one before; jitter keeps posts that failed together from asking
+	// together.
+	next := min(2*w.resyncWait, resyncMax)
+	w.resyncWait = next - rand.N(next/4+1)
 	if w.resync != nil {
 		w.resync(cur)
 	}

@@ -66,7 +66,7 @@ func (f *feed) next(t *testing.T, ups []store.Alert, dels []string) []byte {
 		}
 	}
 	f.seq++
-	msg, hash, err := f.signer.Seal(Delta{Epoch: 1, Seq: f.seq, Prev: hex.EncodeToString(f.prev[:]), Digest: f.digest.String(),
+	msg, hash, err := f.signer.Seal(Delta{Binding: Binding{Kind: KindDelta, Stream: StreamWhole}, Epoch: 1, Seq: f.seq, Prev: hex.EncodeToString(f.prev[:]), Digest: f.digest.String(),
 		Issued: time.Now().UTC(), Upserts: ups, Deletes: dels})
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +83,7 @@ type watch struct {
 
 func newWatch(t *testing.T, rep *store.Replica, trusted ed25519.PublicKey) *watch {
 	w := &watch{}
-	w.Watchlist = NewWatchlist(WatchlistConfig{Replica: rep, Verifier: NewVerifier(trusted), Logger: quiet,
+	w.Watchlist = NewWatchlist(WatchlistConfig{Replica: rep, Verifier: NewVerifier(trusted), Logger: quiet, Agent: "a1",
 		Applied:  func(ch store.Change) { w.applied = append(w.applied, ch.Seq) },
 		Resync:   func(c store.Cursor) { w.resyncs = append(w.resyncs, c) },
 		GapGrace: 50 * time.Millisecond})
@@ -212,7 +212,7 @@ func TestFreshness(t *testing.T) {
 		t.Fatal("replica unconfirmed for 2h with a 1h limit not reported stale")
 	}
 	head := func(seq uint64, expires time.Time) []byte {
-		msg, _, _ := f.signer.Seal(Head{Epoch: 1, Seq: seq, Digest: f.digest.String(), Issued: time.Now(), Expires: expires})
+		msg, _, _ := f.signer.Seal(Head{Binding: Binding{Kind: KindHead, Stream: StreamWhole}, Epoch: 1, Seq: seq, Digest: f.digest.String(), Issued: time.Now(), Expires: expires})
 		return msg
 	}
 	// A head that names the replica's own sequence confirms it current.
@@ -227,9 +227,42 @@ func TestFreshness(t *testing.T) {
 	}
 	// A forged head is ignored.
 	rogue := newFeed()
-	msg, _, _ := rogue.signer.Seal(Head{Epoch: 1, Seq: 1, Expires: now.Add(time.Hour)})
+	msg, _, _ := rogue.signer.Seal(Head{Binding: Binding{Kind: KindHead, Stream: StreamWhole}, Epoch: 1, Seq: 1, Expires: now.Add(time.Hour)})
 	w.HandleHead("h", msg)
 	if w.Head().Expires.After(now) {
 		t.Fatal("forged head accepted")
+	}
+}
+
+// A head is taken only as a head of this stream and newer than the one in
+// force: the one in force delivered again is ignored silently; an older
+// one, one of another stream, an assignment or a head of the old protocol
+// are refused, one audit record each, and leave the head in force.
+func TestHeadsRefusedAreAudited(t *testing.T) {
+	rep := openReplica(t)
+	f := newFeed()
+	w := newWatch(t, rep, f.signer.Key.Public().(ed25519.PublicKey))
+	w.HandleDelta("d", f.next(t, []store.Alert{container("A", "CSQU3054383", 1)}, nil))
+	now := time.Now()
+	head := func(b Binding, issued time.Time) []byte {
+		msg, _, err := f.signer.Seal(Head{Binding: b, Epoch: 1, Seq: 1, Digest: f.digest.String(), Issued: issued, Expires: issued.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msg
+	}
+	whole := Binding{Kind: KindHead, Stream: StreamWhole}
+	older, current := head(whole, now.Add(-time.Minute)), head(whole, now)
+	w.HandleHead("h", current)
+	w.HandleHead("h", current) // retained, at the next connect
+	assignment, _, _ := f.signer.Seal(Assignment{Binding: Binding{Kind: KindAssignment, To: "a1"}, Seq: 9, Scopes: []string{"road"}})
+	for _, m := range [][]byte{older, head(Binding{Kind: KindHead, Stream: ScopeStream("road")}, now.Add(time.Second)), assignment, []byte(`{"epoch":1}`)} {
+		w.HandleHead("h", m)
+	}
+	if got := w.Head(); !got.Issued.Equal(now) {
+		t.Errorf("head in force issued %s, want %s", got.Issued, now)
+	}
+	if n := audited(rep, store.EventHeadRefused); n != 4 {
+		t.Errorf("%d heads refused in the audit log, want 4", n)
 	}
 }

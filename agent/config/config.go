@@ -37,6 +37,20 @@ type Config struct {
 	Devices  Devices  `yaml:"devices"`
 	Terminal Terminal `yaml:"terminal"`
 	Log      Log      `yaml:"log"`
+	Metrics  Metrics  `yaml:"metrics"`
+}
+
+// Metrics is where the Prometheus metrics are served and which device
+// names they count by name.
+type Metrics struct {
+	// Listen is /metrics' own address, loopback by default. The same
+	// address as http.listen serves /metrics on the devices' listener
+	// instead; empty serves no metrics.
+	Listen string `yaml:"listen"`
+	// Devices are device names counted under their own label, besides the
+	// names the devices' sections configure; checks from any other device
+	// count as "other", so that made-up names cannot grow the metrics.
+	Devices []string `yaml:"devices"`
 }
 
 // Terminal is the officers' web page: where it listens, its certificate,
@@ -116,6 +130,9 @@ type MQTT struct {
 	Cert      string        `yaml:"cert"`
 	KeyFile   string        `yaml:"key"`
 	KeepAlive time.Duration `yaml:"keepalive"`
+	// MaxMessage bounds a message from the broker (topic and payload) in
+	// bytes; a larger one is refused and audited before it is read whole.
+	MaxMessage int `yaml:"max_message"`
 }
 
 // Trust names the public keys whose signatures on watch-list changes the
@@ -142,6 +159,10 @@ type Sync struct {
 	// follow the whole watch list, not even before the first assignment
 	// arrives (docs/protocol.md, "Scopes").
 	Scoped bool `yaml:"scoped"`
+	// CentralHitKey is the file holding central's hit public key (base64
+	// X25519, hits.pub from `simulator keys hit`): hits are sealed to it
+	// end to end. The agent does not start without it.
+	CentralHitKey string `yaml:"central_hit_key"`
 }
 
 // Log sets the log level and format.
@@ -154,12 +175,13 @@ type Log struct {
 func Defaults() Config {
 	return Config{
 		Store:   Store{Path: "/var/lib/borderpost/replica.db", Retention: 180 * 24 * time.Hour, PurgeEvery: 30 * time.Second},
-		MQTT:    MQTT{KeepAlive: 10 * time.Second},
+		MQTT:    MQTT{KeepAlive: 10 * time.Second, MaxMessage: 16 << 20},
 		HTTP:    HTTP{Listen: "127.0.0.1:8443"},
 		Match:   Match{NameThreshold: 0.70, NameHits: 5},
 		Devices: Devices{ANPR: anpr.Config{HTTP: true}, OCR: ocr.Config{HTTP: true}, MRZ: mrz.Config{HTTP: true}},
 		Sync:    Sync{HitWindow: 512, HitBatch: 32, ResendAfter: 10 * time.Second, StatusEvery: 10 * time.Second, MaxReplicaAge: 24 * time.Hour},
 		Log:     Log{Level: "info", Format: "json"},
+		Metrics: Metrics{Listen: "127.0.0.1:9464"},
 	}
 }
 
@@ -271,11 +293,17 @@ func (c *Config) validate(root *yaml.Node) Problems {
 	if u, err := url.Parse(c.MQTT.Broker); err != nil || (u.Scheme != "tcp" && u.Scheme != "ssl" && u.Scheme != "mqtt" && u.Scheme != "mqtts") || u.Host == "" {
 		add("mqtt.broker", "want tcp://host:port or ssl://host:port, e.g. ssl://central.example:8883")
 	}
+	if c.MQTT.MaxMessage < 1<<20 || c.MQTT.MaxMessage > 256<<20 {
+		add("mqtt.max_message", "want 1048576 (1 MiB) to 268435456 bytes; 16777216 (16 MiB) holds any snapshot chunk or delta")
+	}
 	if (c.MQTT.Cert == "") != (c.MQTT.KeyFile == "") {
 		add("mqtt.cert", "cert and key go together: set both for a client certificate, or neither")
 	}
 	if len(c.Trust.CentralKeys) == 0 {
 		add("trust.central_keys", "required: at least one file with central's base64 Ed25519 public key; without it no delta can be verified")
+	}
+	if c.Sync.CentralHitKey == "" {
+		add("sync.central_hit_key", "required: the file with central's hit public key (hits.pub from `simulator keys`); hits travel only sealed to it")
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		add("http.listen", "want host:port, e.g. 127.0.0.1:8443")
@@ -340,6 +368,20 @@ func (c *Config) validate(root *yaml.Node) Problems {
 		}
 		if len(t.Purposes) == 0 {
 			add("terminal.purposes", "required when terminal.listen is set: which alert purposes each role serves, e.g. officer: [border, police]; without it officers see no hits")
+		}
+	}
+	if l := c.Metrics.Listen; l != "" {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			add("metrics.listen", "want host:port, e.g. 127.0.0.1:9464, the same address as http.listen to serve /metrics there, or empty for no metrics")
+		}
+	}
+	if len(c.Metrics.Devices) > 64 {
+		add("metrics.devices", "at most 64 device names; every name is a set of series on every scrape")
+	}
+	for _, d := range c.Metrics.Devices {
+		if d == "" || len(d) > 64 || d == "other" {
+			add("metrics.devices", "each device name must be 1 to 64 bytes and not \"other\"")
+			break
 		}
 	}
 	switch c.Log.Level {

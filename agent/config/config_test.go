@@ -36,6 +36,7 @@ trust:
   central_keys: [/tmp/c.pub]
 sync:
   hit_window: 0
+  central_hit_key: /tmp/h.pub
 `
 	_, err := Load(strings.NewReader(src))
 	var ps Problems

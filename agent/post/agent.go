@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,21 +35,25 @@ import (
 	"github.com/borderpost/borderpost/store"
 	"github.com/borderpost/borderpost/store/tpm"
 	bpsync "github.com/borderpost/borderpost/sync"
+	"golang.org/x/sync/errgroup"
 )
 
 // Agent is a running borderpost agent. Create it with New, run it with Run.
 type Agent struct {
-	cfg      config.Config
-	log      *slog.Logger
-	rep      *store.Replica
-	index    *match.Index
-	session  *bpsync.Session
-	ln       net.Listener
-	checks   atomic.Int64
-	hits     atomic.Int64
-	ready    atomic.Bool
-	metrics  *metrics
-	terminal *terminal.Terminal // nil when the officers' page is off
+	cfg     config.Config
+	log     *slog.Logger
+	rep     *store.Replica
+	index   *match.Index
+	session *bpsync.Session
+	addr    atomic.Value // net.Addr of the HTTP listener, once Run bound it
+	checks  atomic.Int64
+	hits    atomic.Int64
+	ready   atomic.Bool
+	health  recordHealth // whether checks can be written to disk
+	metrics *metrics
+	// metricsAddr is /metrics' own listener's address, set by metricsServer.
+	metricsAddr atomic.Value
+	terminal    *terminal.Terminal // nil when the officers' page is off
 
 	kp         store.KeyProvider
 	sets       atomic.Pointer[[]*alertSet] // what checks run against
@@ -56,8 +61,8 @@ type Agent struct {
 	scopeMu    sync.Mutex                  // held while scopes change
 	scoped     bool                        // central assigned scopes: the whole list is not followed
 	retiring   bool                        // scoped, but checks still use the whole list until the scopes hold their alerts
-	runDone    chan struct{}               // closed when Run returns
-	runCtx     context.Context             // Run's context, for the scopes' housekeeping
+	stopped    bool                        // Run is stopping: no scope is opened any more; under scopeMu
+	tasks      sync.WaitGroup              // scope work started by the session's callbacks; Run waits for it
 	scopes     map[string]*alertSet
 }
 
@@ -113,10 +118,13 @@ func NewVersion(ctx context.Context, cfg config.Config, log *slog.Logger, versio
 		return nil, fmt.Errorf("open replica: %w", err)
 	}
 	a := &Agent{cfg: cfg, log: log, rep: rep, kp: kp,
-		scopes: make(map[string]*alertSet), sessionSet: make(chan struct{}), runDone: make(chan struct{})}
+		scopes: make(map[string]*alertSet), sessionSet: make(chan struct{})}
 	start := time.Now()
 	if a.index, err = a.loadIndex(ctx, rep); err != nil {
 		rep.Close()
+		if errors.Is(err, store.ErrCorrupt) {
+			return nil, fmt.Errorf("load replica into the match index: %w; the file %s is damaged: stop the agent and run `borderpost replica rebuild`", err, cfg.Store.Path)
+		}
 		return nil, fmt.Errorf("load replica into the match index: %w", err)
 	}
 	sa, scoped, err := readAssignment(cfg.Store.Path)
@@ -139,14 +147,21 @@ func NewVersion(ctx context.Context, cfg config.Config, log *slog.Logger, versio
 	return a, nil
 }
 
-// Run serves devices and syncs with central until ctx ends, then shuts
-// down gracefully: in-flight checks finish, the broker session is closed,
-// the replica is closed. Unacknowledged hits stay in the outbox.
+// Run serves devices and syncs with central until ctx ends or one of its
+// components fails, then shuts down gracefully: in-flight checks finish,
+// the broker session is closed, the replica is closed. It returns only
+// once every component has ended, with the first failure, or nil after
+// ctx ended. Unacknowledged hits stay in the outbox.
 func (a *Agent) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	defer a.rep.Close()
 	defer a.closeScopes()
-	defer close(a.runDone)
 	verifier, err := a.verifier()
+	if err != nil {
+		return err
+	}
+	hitKey, err := a.hitKey()
 	if err != nil {
 		return err
 	}
@@ -154,96 +169,192 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.runCtx = ctx
-	var scopes []bpsync.ScopeReplica
-	for _, set := range a.scopes {
-		scopes = append(scopes, a.scopeReplica(set))
-		a.maintain(set)
+	// Every listener is bound and the officers' page built before anything
+	// serves: a wrong address fails Run before a device is answered.
+	var bound []net.Listener
+	unbind := func() {
+		for _, ln := range bound {
+			ln.Close()
+		}
 	}
-	a.session, err = bpsync.StartSession(ctx, bpsync.SessionConfig{
-		Link: link, Agent: a.cfg.Agent.ID, Replica: a.rep, Verifier: verifier,
-		Applied: a.index.Apply, Reloaded: a.reloadIndex, Window: a.cfg.Sync.HitWindow, Batch: a.cfg.Sync.HitBatch, ResendAfter: a.cfg.Sync.ResendAfter,
-		StatusEvery: a.cfg.Sync.StatusEvery, MaxReplicaAge: a.cfg.Sync.MaxReplicaAge, Logger: a.log,
-		Scoped: a.scoped, Scopes: scopes, Assigned: func(as bpsync.Assignment) { <-a.sessionSet; a.assign(as) },
+	comps, err := a.components(func(addr, setting string) (net.Listener, error) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen on %s (%s): %w", addr, setting, err)
+		}
+		bound = append(bound, ln)
+		return ln, nil
 	})
 	if err != nil {
+		unbind()
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	var scopes []bpsync.ScopeReplica
+	for _, set := range a.scopes {
+		scopes = append(scopes, a.scopeReplica(gctx, set))
+		a.maintain(gctx, set)
+	}
+	a.session, err = bpsync.StartSession(gctx, bpsync.SessionConfig{
+		Link: link, Agent: a.cfg.Agent.ID, Replica: a.rep, Verifier: verifier, HitKey: hitKey,
+		Applied: a.index.Apply, Reloaded: func() { a.reloadIndex(gctx) }, Window: a.cfg.Sync.HitWindow, Batch: a.cfg.Sync.HitBatch, ResendAfter: a.cfg.Sync.ResendAfter,
+		StatusEvery: a.cfg.Sync.StatusEvery, MaxReplicaAge: a.cfg.Sync.MaxReplicaAge, Logger: a.log,
+		Scoped: a.scoped, Scopes: scopes, Assigned: func(as bpsync.Assignment) error { <-a.sessionSet; return a.assign(gctx, as) },
+		AssignmentSeq: a.assignmentInForce(),
+	})
+	if err != nil {
+		unbind()
 		return fmt.Errorf("start session with central: %w", err)
 	}
 	close(a.sessionSet)
-	defer a.session.Close()
-
-	a.ln, err = net.Listen("tcp", a.cfg.HTTP.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s (http.listen): %w", a.cfg.HTTP.Listen, err)
+	if err := a.rep.Audit(ctx, store.AuditRecord{Event: store.EventAgentStart, Ref: a.cfg.Agent.ID}); err != nil {
+		// A full disk must not stop the agent: it serves its status and
+		// says why it is not ready until a write succeeds again.
+		a.recordFailed(fmt.Errorf("audit log: %w", err))
 	}
+	for _, c := range comps {
+		g.Go(func() error { return c.runUntil(gctx) })
+	}
+	a.ready.Store(true)
+	a.log.Info("agent ready", "agent", a.cfg.Agent.ID, "http", a.Addr().String())
+	err = g.Wait()
+	a.ready.Store(false)
+	if err != nil {
+		a.log.Error("agent stopping: a component failed", "err", err)
+	}
+	a.stop()
+	// The stop is recorded even though ctx has ended.
+	_ = a.rep.Audit(context.WithoutCancel(ctx), store.AuditRecord{Event: store.EventAgentStop, Ref: a.cfg.Agent.ID})
+	a.log.Info("agent stopped", "checks", a.checks.Load(), "hits", a.hits.Load())
+	return err
+}
+
+// stop ends the session with central, then waits for the scopes' work it
+// started: once it returns nothing but Run's deferred closes touches the
+// replicas.
+func (a *Agent) stop() {
+	a.session.Close()
+	a.scopeMu.Lock()
+	a.stopped = true
+	a.scopeMu.Unlock()
+	a.tasks.Wait()
+}
+
+// component is one part of the running agent: run serves until ctx ends,
+// then returns once it has stopped. An error, or a return before ctx
+// ended, stops every other component and is what Run returns.
+type component struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// runUntil runs c until ctx ends and names c in its failure.
+func (c component) runUntil(ctx context.Context) error {
+	err := c.run(ctx)
+	switch {
+	case ctx.Err() == nil && err == nil:
+		return fmt.Errorf("%s: %w", c.name, errEndedEarly)
+	case ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+		return nil // stopped as asked
+	case err != nil:
+		return fmt.Errorf("%s: %w", c.name, err)
+	}
+	return nil
+}
+
+// components returns the parts Run runs side by side, each with its
+// listener bound through listen. A part is added by appending one
+// component to the list.
+func (a *Agent) components(listen func(addr, setting string) (net.Listener, error)) ([]component, error) {
+	ln, err := listen(a.cfg.HTTP.Listen, "http.listen")
+	if err != nil {
+		return nil, err
+	}
+	a.addr.Store(ln.Addr())
 	srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 15 * time.Second, IdleTimeout: 60 * time.Second}
-	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(a.ln) }()
+	comps := []component{
+		{"http", a.serveHTTP(srv, ln)},
+		{"record probe", a.probeRecord},
+		{"replica housekeeping", func(ctx context.Context) error {
+			a.rep.Maintain(ctx, a.cfg.Store.PurgeEvery, a.cfg.Store.Retention)
+			return nil
+		}},
+	}
 	ensCfg := &a.cfg.Devices.ENS
 	if l := ensCfg.HTTP.Listen; l != "" {
-		eln, err := net.Listen("tcp", l)
+		eln, err := listen(l, "devices.ens.http.listen")
 		if err != nil {
-			return fmt.Errorf("listen on %s (devices.ens.http.listen): %w", l, err)
+			return nil, err
 		}
 		mux := http.NewServeMux()
 		mux.Handle("POST /v1/ens", ensCfg.Handler(a))
-		esrv := ens.NewServer(l, mux)
-		go func() { errc <- esrv.Serve(eln) }()
-		defer esrv.Close()
+		comps = append(comps, component{"ENS HTTP", a.serveHTTP(ens.NewServer(l, mux), eln)})
 	}
 	if feed := ensCfg.NewFeed(a); feed != nil {
 		feed.Log = a.log
-		go func() { errc <- feed.Run(ctx) }()
+		comps = append(comps, component{"ENS feed", feed.Run})
 		a.log.Info("ENS feed on the local broker", "topic", ensCfg.MQTT.Topic)
 	}
 	if spool := ensCfg.NewSpool(a); spool != nil {
-		go func() { errc <- spool.Run(ctx) }()
+		comps = append(comps, component{"ENS spool", spool.Run})
 		a.log.Info("ENS spool directory watched", "dir", ensCfg.Spool.Dir)
 	}
 	if l := a.cfg.Devices.ANPR.Listen; l != "" {
-		aln, err := net.Listen("tcp", l)
+		aln, err := listen(l, "devices.anpr.listen")
 		if err != nil {
-			return fmt.Errorf("listen on %s (devices.anpr.listen): %w", l, err)
+			return nil, err
 		}
-		go func() { errc <- a.cfg.Devices.ANPR.LineServer(a).Serve(ctx, aln) }()
+		lines := a.cfg.Devices.ANPR.LineServer(a)
+		comps = append(comps, component{"ANPR line server", func(ctx context.Context) error { return lines.Serve(ctx, aln) }})
 		a.log.Info("ANPR line protocol listening", "addr", aln.Addr().String())
 	}
-	if tsrv, err := a.startTerminal(ctx, errc); err != nil {
-		return err
-	} else if tsrv != nil {
-		defer tsrv.Close()
+	if serve, err := a.metricsServer(listen); err != nil {
+		return nil, err
+	} else if serve != nil {
+		comps = append(comps, component{"metrics", serve})
 	}
 	if l := a.cfg.Devices.MRZ.Listen; l != "" {
-		mln, err := net.Listen("tcp", l)
+		mln, err := listen(l, "devices.mrz.listen")
 		if err != nil {
-			return fmt.Errorf("listen on %s (devices.mrz.listen): %w", l, err)
+			return nil, err
 		}
-		go func() { errc <- mrz.NewStreamServer(a, a.cfg.Devices.MRZ, a.log).Serve(ctx, mln) }()
+		stream := mrz.NewStreamServer(a, a.cfg.Devices.MRZ, a.log)
+		comps = append(comps, component{"MRZ line stream", func(ctx context.Context) error { return stream.Serve(ctx, mln) }})
 		a.log.Info("MRZ line stream listening", "addr", mln.Addr().String())
 	}
-	go a.rep.Maintain(ctx, a.cfg.Store.PurgeEvery, a.cfg.Store.Retention)
-	a.ready.Store(true)
-	if err := a.rep.Audit(ctx, store.AuditRecord{Event: store.EventAgentStart, Ref: a.cfg.Agent.ID}); err != nil {
-		return fmt.Errorf("audit log: %w", err)
+	if term, err := a.terminalServer(listen); err != nil {
+		return nil, err
+	} else if term != nil {
+		comps = append(comps, component{"officers' terminal", term})
 	}
-	a.log.Info("agent ready", "agent", a.cfg.Agent.ID, "http", a.ln.Addr().String())
-	select {
-	case <-ctx.Done():
-	case err := <-errc:
-		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, context.Canceled) {
-			return fmt.Errorf("device listener: %w", err)
+	return comps, nil
+}
+
+// shutdownWait bounds how long an HTTP server waits for requests in
+// flight when the agent stops.
+const shutdownWait = 10 * time.Second
+
+// serveHTTP serves srv on ln until ctx ends, then shuts it down, letting
+// requests in flight finish (within shutdownWait).
+func (a *Agent) serveHTTP(srv *http.Server, ln net.Listener) func(context.Context) error {
+	return func(ctx context.Context) error {
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(ln) }()
+		select {
+		case err := <-served:
+			return err // the listener failed
+		case <-ctx.Done():
 		}
+		shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownWait)
+		defer cancel()
+		if err := srv.Shutdown(shut); err != nil {
+			a.log.Warn("http shutdown: requests in flight cut off", "addr", ln.Addr().String(), "err", err)
+			srv.Close()
+		}
+		<-served
+		return nil
 	}
-	a.ready.Store(false)
-	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shut); err != nil {
-		a.log.Warn("http shutdown", "err", err)
-	}
-	_ = a.rep.Audit(shut, store.AuditRecord{Event: store.EventAgentStop, Ref: a.cfg.Agent.ID})
-	a.log.Info("agent stopped", "checks", a.checks.Load(), "hits", a.hits.Load())
-	return nil
 }
 
 // loadIndex builds a match index of every alert rep holds.
@@ -258,7 +369,9 @@ func matchOptions(cfg config.Config) match.Options {
 
 // reloadIndex rebuilds the match index from the replica after a snapshot
 // replaced the alert set, and swaps it in.
-func (a *Agent) reloadIndex() { a.reload(&alertSet{rep: a.rep, index: a.index}) }
+func (a *Agent) reloadIndex(ctx context.Context) {
+	a.reload(ctx, &alertSet{rep: a.rep, index: a.index})
+}
 
 // Close releases the replicas of an agent that was never Run (Run closes
 // them itself when it returns).
@@ -269,10 +382,8 @@ func (a *Agent) Close() error {
 
 // Addr returns the address the HTTP server listens on, once Run has started it.
 func (a *Agent) Addr() net.Addr {
-	if a.ln == nil {
-		return nil
-	}
-	return a.ln.Addr()
+	addr, _ := a.addr.Load().(net.Addr)
+	return addr
 }
 
 func (a *Agent) verifier() (*bpsync.Verifier, error) {
@@ -292,6 +403,25 @@ func (a *Agent) verifier() (*bpsync.Verifier, error) {
 	return bpsync.NewVerifier(keys...), nil
 }
 
+// hitKey reads central's hit public key; without it the agent does not
+// start, since its hits could not leave sealed.
+func (a *Agent) hitKey() (*bpsync.HitPublicKey, error) {
+	p := a.cfg.Sync.CentralHitKey
+	if p == "" {
+		return nil, fmt.Errorf("sync.central_hit_key: required: the file with central's hit public key (hits.pub from `simulator keys hit`); hits travel only sealed to it")
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("sync.central_hit_key: %w", err)
+	}
+	defer f.Close()
+	k, err := bpsync.ReadHitPublicKey(f)
+	if err != nil {
+		return nil, fmt.Errorf("sync.central_hit_key: %s: %w", p, err)
+	}
+	return k, nil
+}
+
 func (a *Agent) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /v1/scans", &scan.Handler{Checker: a, Logger: a.log})
@@ -306,11 +436,13 @@ func (a *Agent) routes() http.Handler {
 		mux.Handle("POST "+mrz.HTTPPath, mrz.NewHandler(a, a.cfg.Devices.MRZ, a.log))
 	}
 	mux.HandleFunc("GET /v1/status", a.serveStatus)
-	mux.Handle("GET /metrics", a.metrics.handler())
+	if a.metricsOnDevicesListener() {
+		mux.Handle("GET /metrics", a.metrics.handler()) // configured so; otherwise serveMetrics has its own listener
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !a.ready.Load() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+		if cause, remedy := a.notReady(); cause != "" {
+			http.Error(w, strings.TrimSuffix("not ready: "+cause+"; "+remedy, "; "), http.StatusServiceUnavailable)
 			return
 		}
 		w.Write([]byte("ready\n"))
@@ -347,12 +479,15 @@ func (a *Agent) Check(ctx context.Context, c devices.Check) (devices.Result, err
 	}
 	recorded, err := a.rep.Record(ctx, store.CheckRecord{ID: c.ID, Device: c.Device, Items: len(c.Items)}, hits)
 	if err != nil {
-		a.metrics.refused.WithLabelValues(c.Device).Inc()
+		a.metrics.refused.WithLabelValues(a.metrics.device(c.Device)).Inc()
+		a.recordFailed(err)
 		return devices.Result{}, err
 	}
+	a.recordSucceeded(ctx)
 	a.metrics.duration.WithLabelValues(checkKind(kinds)).Observe(time.Since(began).Seconds())
-	a.metrics.checks.WithLabelValues(c.Device).Inc()
-	a.metrics.hits.WithLabelValues(c.Device).Add(float64(len(recorded)))
+	device := a.metrics.device(c.Device)
+	a.metrics.checks.WithLabelValues(device).Inc()
+	a.metrics.hits.WithLabelValues(device).Add(float64(len(recorded)))
 	a.checks.Add(1)
 	res := devices.Result{CheckID: c.ID, Hits: []devices.Hit{}}
 	for _, h := range recorded {

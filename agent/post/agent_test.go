@@ -43,6 +43,7 @@ func seedReplica(t *testing.T, alerts ...store.Alert) config.Config {
 	cfg.Agent.ID = "post-test"
 	cfg.Store.Path = filepath.Join(dir, "replica.db")
 	cfg.Store.Key.File = filepath.Join(dir, "data.key")
+	cfg.Metrics.Listen = "127.0.0.1:0" // tests run side by side: never the default port
 	if err := store.WriteKeyFile(cfg.Store.Key.File); err != nil {
 		t.Fatal(err)
 	}
@@ -161,6 +162,8 @@ func TestNoKeyNoStart(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	cfg := seedReplica(t, store.Alert{ID: "veh-1", Version: 1, Action: "seize",
 		Subject: store.Subject{Kind: store.SubjectVehicle, Vehicle: &store.Vehicle{Plate: "HHAB123", PlateCountry: "DE"}}})
+	cfg.Metrics.Listen = cfg.HTTP.Listen // served on the devices' listener, as configured so
+	cfg.Metrics.Devices = []string{"anpr-1"}
 	_, srv := serveAgent(t, cfg)
 	post(t, srv.URL+"/v1/scans", "application/json", `{"kind":"plate","value":"HHAB123","country":"DE","device":"anpr-1"}`)
 	resp, err := http.Get(srv.URL + "/metrics")

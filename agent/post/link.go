@@ -13,7 +13,7 @@ import (
 // linkConfig turns the mqtt section into the session's link settings.
 func (a *Agent) linkConfig() (bpsync.LinkConfig, error) {
 	m := a.cfg.MQTT
-	lc := bpsync.LinkConfig{Broker: m.Broker, Username: m.Username, KeepAlive: m.KeepAlive}
+	lc := bpsync.LinkConfig{Broker: m.Broker, Username: m.Username, KeepAlive: m.KeepAlive, MaxMessage: m.MaxMessage}
 	if m.Password != "" {
 		b, err := os.ReadFile(m.Password)
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/borderpost/borderpost/agent/match"
 	"github.com/borderpost/borderpost/devices"
 	"github.com/borderpost/borderpost/store"
+	"github.com/borderpost/borderpost/store/atomicfile"
 	bpsync "github.com/borderpost/borderpost/sync"
 )
 
@@ -32,10 +33,10 @@ type alertSet struct {
 }
 
 // maintain runs a scope replica's housekeeping (expired alerts leave the
-// disk, old audit records go) until the scope is dropped or Run ends.
-// a.scopeMu held, or Run not yet serving.
-func (a *Agent) maintain(set *alertSet) {
-	ctx, cancel := context.WithCancel(a.runCtx)
+// disk, old audit records go) until the scope is dropped or ctx (Run's)
+// ends. a.scopeMu held, or Run not yet serving.
+func (a *Agent) maintain(ctx context.Context, set *alertSet) {
+	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -48,14 +49,18 @@ func (a *Agent) maintain(set *alertSet) {
 // so that a post that starts offline knows its scopes.
 func assignmentPath(main string) string { return main + ".scopes.json" }
 
-// savedAssignment is what assignmentPath holds.
+// savedAssignment is what assignmentPath holds: the assignment in force,
+// with its sequence, so that an older one replayed later is refused.
 type savedAssignment struct {
 	Scopes []string  `json:"scopes"`
+	Whole  bool      `json:"whole,omitempty"` // central sent the post back to the whole list
+	Seq    uint64    `json:"seq,omitempty"`
 	Issued time.Time `json:"issued"`
 }
 
-// readAssignment returns the saved assignment, and false when central has
-// never assigned this post scopes.
+// readAssignment returns the saved assignment, and false when the post
+// follows no scopes by central's word (none saved, or back to the whole
+// list).
 func readAssignment(main string) (savedAssignment, bool, error) {
 	var sa savedAssignment
 	b, err := os.ReadFile(assignmentPath(main))
@@ -73,7 +78,17 @@ func readAssignment(main string) (savedAssignment, bool, error) {
 			return sa, false, fmt.Errorf("scope assignment %s: %w", assignmentPath(main), err)
 		}
 	}
-	return sa, true, nil
+	return sa, !sa.Whole, nil
+}
+
+// assignmentInForce returns the sequence of the saved assignment, 0 if
+// none: the session refuses older ones.
+func (a *Agent) assignmentInForce() uint64 {
+	sa, _, err := readAssignment(a.cfg.Store.Path)
+	if err != nil {
+		return 0 // New refused to start on a damaged one
+	}
+	return sa.Seq
 }
 
 // writeAssignment saves sa durably: written beside, synced, renamed.
@@ -82,23 +97,7 @@ func writeAssignment(main string, sa savedAssignment) error {
 	if err != nil {
 		return err
 	}
-	p := assignmentPath(main)
-	tmp := p + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("save the scope assignment: %w", err)
-	}
-	if _, err = f.Write(b); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, p)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(assignmentPath(main), b, 0o600); err != nil {
 		return fmt.Errorf("save the scope assignment: %w", err)
 	}
 	return nil
@@ -182,21 +181,28 @@ func (a *Agent) publishSets() {
 	a.sets.Store(&sets)
 }
 
-// scopeReplica is a scope's alert set as the session follows it.
-func (a *Agent) scopeReplica(set *alertSet) bpsync.ScopeReplica {
+// scopeReplica is a scope's alert set as the session follows it; ctx is
+// Run's, for the index rebuilds the session asks for.
+func (a *Agent) scopeReplica(ctx context.Context, set *alertSet) bpsync.ScopeReplica {
 	return bpsync.ScopeReplica{Name: set.scope, Replica: set.rep, Applied: set.index.Apply, Alerts: set.index.Len,
-		Reloaded: func() { a.reload(set) }}
+		Reloaded: func() { a.reload(ctx, set) }}
 }
 
-// assign carries out a verified scope assignment from central: it starts
-// following new scopes (their replicas fill from a snapshot), stops
-// following dropped ones and removes their replicas from disk, audited.
-// After the first assignment checks still run against the whole list
-// until the scopes hold their alerts; then its replica is emptied.
-func (a *Agent) assign(as bpsync.Assignment) {
+// assign carries out a verified scope assignment from central, newer than
+// the one in force: it starts following new scopes (their replicas fill
+// from a snapshot), stops following dropped ones and removes their
+// replicas from disk, audited. After the first assignment checks still
+// run against the whole list until the scopes hold their alerts; then its
+// replica is emptied. It returns nil once the assignment is saved as the
+// one in force. ctx is Run's: the session calls assign from its own
+// goroutines.
+func (a *Agent) assign(ctx context.Context, as bpsync.Assignment) error {
 	a.scopeMu.Lock()
 	defer a.scopeMu.Unlock()
-	ctx := context.Background()
+	if a.stopped {
+		// The next start takes the assignment again.
+		return fmt.Errorf("the agent is stopping")
+	}
 	want := slices.Clone(as.Scopes)
 	sort.Strings(want)
 	have := make([]string, 0, len(a.scopes))
@@ -205,15 +211,14 @@ func (a *Agent) assign(as bpsync.Assignment) {
 	}
 	sort.Strings(have)
 	if as.Whole {
-		a.followWholeList(ctx, have)
-		return
+		return a.followWholeList(ctx, have, as)
+	}
+	if err := writeAssignment(a.cfg.Store.Path, savedAssignment{Scopes: want, Seq: as.Seq, Issued: as.Issued}); err != nil {
+		a.log.Error("scope assignment not carried out; it is retried at the next connect", "err", err)
+		return err
 	}
 	if a.scoped && slices.Equal(want, have) {
-		return
-	}
-	if err := writeAssignment(a.cfg.Store.Path, savedAssignment{Scopes: want, Issued: as.Issued}); err != nil {
-		a.log.Error("scope assignment not carried out; it is retried at the next connect", "err", err)
-		return
+		return nil
 	}
 	a.log.Info("scope assignment from central", "scopes", strings.Join(want, ","))
 	if !a.scoped {
@@ -222,7 +227,11 @@ func (a *Agent) assign(as bpsync.Assignment) {
 		// checks against nothing while its first snapshots arrive.
 		a.scoped, a.retiring = true, true
 		a.session.FollowWholeList(false)
-		go a.retireWholeList()
+		a.tasks.Add(1)
+		go func() {
+			defer a.tasks.Done()
+			a.retireWholeList(ctx)
+		}()
 	}
 	for _, name := range want {
 		if _, ok := a.scopes[name]; ok {
@@ -235,8 +244,8 @@ func (a *Agent) assign(as bpsync.Assignment) {
 		}
 		a.scopes[name] = set
 		a.publishSets()
-		a.maintain(set)
-		a.session.AddScope(a.scopeReplica(set))
+		a.maintain(ctx, set)
+		a.session.AddScope(a.scopeReplica(ctx, set))
 		_ = a.rep.Audit(ctx, store.AuditRecord{Event: store.EventScopeAdded, Ref: name})
 	}
 	for _, name := range have {
@@ -247,6 +256,7 @@ func (a *Agent) assign(as bpsync.Assignment) {
 	if a.session != nil {
 		a.session.PublishStatus()
 	}
+	return nil
 }
 
 // retireWait bounds how long checks keep running against the whole list
@@ -256,14 +266,14 @@ const retireWait = 2 * time.Minute
 
 // retireWholeList empties the whole-list replica once every assigned
 // scope holds its alerts (its replica has a delta or a snapshot from
-// central), or after retireWait.
-func (a *Agent) retireWholeList() {
+// central), or after retireWait, or until ctx (Run's) ends.
+func (a *Agent) retireWholeList(ctx context.Context) {
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	deadline := time.Now().Add(retireWait)
 	for {
 		select {
-		case <-a.runDone:
+		case <-ctx.Done():
 			return // the next start empties it
 		case <-t.C:
 		}
@@ -281,7 +291,7 @@ func (a *Agent) retireWholeList() {
 		if ready || time.Now().After(deadline) {
 			a.retiring = false
 			a.publishSets()
-			if err := a.emptyWholeList(context.Background()); err != nil {
+			if err := a.emptyWholeList(ctx); err != nil {
 				a.log.Error("empty the whole-list replica after scopes were assigned", "err", err)
 			}
 			a.scopeMu.Unlock()
@@ -296,18 +306,19 @@ func (a *Agent) retireWholeList() {
 
 // followWholeList carries out central's word to follow the whole watch
 // list again: every scope is dropped (replica removed, audited) and the
-// saved assignment deleted. A post configured sync.scoped refuses.
-func (a *Agent) followWholeList(ctx context.Context, have []string) {
+// assignment saved as the one in force. A post configured sync.scoped
+// refuses.
+func (a *Agent) followWholeList(ctx context.Context, have []string, as bpsync.Assignment) error {
 	if a.cfg.Sync.Scoped {
 		a.log.Warn("central sends this post back to the whole watch list, but it is configured sync.scoped: it keeps its scopes")
-		return
+		return nil
+	}
+	if err := writeAssignment(a.cfg.Store.Path, savedAssignment{Whole: true, Seq: as.Seq, Issued: as.Issued}); err != nil {
+		a.log.Error("back to the whole list not carried out; it is retried at the next connect", "err", err)
+		return err
 	}
 	if !a.scoped {
-		return
-	}
-	if err := os.Remove(assignmentPath(a.cfg.Store.Path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		a.log.Error("back to the whole list not carried out; it is retried at the next connect", "err", err)
-		return
+		return nil
 	}
 	a.log.Info("central sends this post back to the whole watch list")
 	for _, name := range have {
@@ -317,6 +328,7 @@ func (a *Agent) followWholeList(ctx context.Context, have []string) {
 	a.publishSets()
 	a.session.FollowWholeList(true)
 	a.session.PublishStatus()
+	return nil
 }
 
 // dropScope stops following a scope and removes its replica, audited.
@@ -403,9 +415,9 @@ func (a *Agent) alertCount() int {
 
 // reload rebuilds a set's match index from its replica after a snapshot
 // replaced its alerts, and swaps it in.
-func (a *Agent) reload(set *alertSet) {
+func (a *Agent) reload(ctx context.Context, set *alertSet) {
 	start := time.Now()
-	fresh, err := a.loadIndex(context.Background(), set.rep)
+	fresh, err := a.loadIndex(ctx, set.rep)
 	if err != nil {
 		a.log.Error("rebuild the match index after a snapshot; checks use the previous index", "scope", set.scope, "err", err)
 		return

@@ -101,6 +101,7 @@ func TestScopeReplicasPurgeExpiredAlerts(t *testing.T) {
 	keyFile := filepath.Join(t.TempDir(), "central.pub")
 	os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(pub)+"\n"), 0o600)
 	cfg.Trust.CentralKeys = []string{keyFile}
+	cfg.Sync.CentralHitKey = writeHitKey(t)
 	cfg.MQTT.Broker = "tcp://127.0.0.1:1" // no central: the post works offline
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.Store.PurgeEvery = 100 * time.Millisecond

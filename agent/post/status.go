@@ -11,8 +11,12 @@ import (
 // Status is what GET /v1/status reports: enough for a technician or a test
 // to see whether the agent is linked, current and draining its outbox.
 type Status struct {
-	Agent    string    `json:"agent"`
-	Ready    bool      `json:"ready"`
+	Agent string `json:"agent"`
+	Ready bool   `json:"ready"`
+	// NotReady says why the agent is not ready (e.g. "disk full: checks
+	// cannot be recorded") and Remedy what to do; empty when ready.
+	NotReady string    `json:"not_ready,omitempty"`
+	Remedy   string    `json:"remedy,omitempty"`
 	Link     string    `json:"link"`
 	Connects int64     `json:"connects"`
 	Epoch    uint64    `json:"epoch"`
@@ -34,6 +38,8 @@ type Status struct {
 func (a *Agent) serveStatus(w http.ResponseWriter, r *http.Request) {
 	st := Status{Agent: a.cfg.Agent.ID, Ready: a.ready.Load(), Link: "offline", Alerts: a.alertCount(),
 		Checks: a.checks.Load(), Hits: a.hits.Load()}
+	st.NotReady, st.Remedy = a.notReady()
+	st.Ready = st.NotReady == ""
 	if a.session != nil {
 		if a.session.Connected() {
 			st.Link = "online"

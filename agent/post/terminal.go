@@ -19,9 +19,11 @@ import (
 	"github.com/borderpost/borderpost/store"
 )
 
-// startTerminal serves the officers' page when the configuration names a
-// listener; it returns the server to shut down, or nil.
-func (a *Agent) startTerminal(ctx context.Context, errc chan<- error) (*http.Server, error) {
+// terminalServer builds the officers' page and binds its listener through
+// listen when the configuration names one, and returns the component that
+// serves it, or nil. a.terminal is set here, before anything serves, as
+// every check reads it.
+func (a *Agent) terminalServer(listen func(addr, setting string) (net.Listener, error)) (func(context.Context) error, error) {
 	tc := a.cfg.Terminal
 	if tc.Listen == "" {
 		return nil, nil
@@ -41,26 +43,26 @@ func (a *Agent) startTerminal(ctx context.Context, errc chan<- error) (*http.Ser
 	if err != nil {
 		return nil, fmt.Errorf("terminal: %w", err)
 	}
-	if err := a.restoreTerminal(ctx, t); err != nil {
+	if err := a.restoreTerminal(t); err != nil {
 		return nil, fmt.Errorf("terminal: %w", err)
 	}
-	ln, err := net.Listen("tcp", tc.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s (terminal.listen): %w", tc.Listen, err)
-	}
+	var cert tls.Certificate
 	if tc.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(tc.TLSCert, tc.TLSKey)
-		if err != nil {
-			ln.Close()
+		if cert, err = tls.LoadX509KeyPair(tc.TLSCert, tc.TLSKey); err != nil {
 			return nil, fmt.Errorf("terminal.tls_cert/tls_key: %w", err)
 		}
+	}
+	ln, err := listen(tc.Listen, "terminal.listen")
+	if err != nil {
+		return nil, err
+	}
+	if tc.TLSCert != "" {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	a.terminal = t
 	srv := &http.Server{Handler: t.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, IdleTimeout: 120 * time.Second}
-	go func() { errc <- srv.Serve(ln) }()
 	a.log.Info("officers' terminal listening", "addr", ln.Addr().String(), "tls", tc.TLSCert != "")
-	return srv, nil
+	return a.serveHTTP(srv, ln), nil
 }
 
 // publish shows recorded hits on the officers' terminal.
@@ -103,7 +105,7 @@ func (a *Agent) terminalHit(h store.Hit) terminal.Hit {
 // open hits kept for officers and the hits and outcomes still waiting in
 // the outbox (open hits must survive a restart), and the memory of false
 // matches.
-func (a *Agent) restoreTerminal(ctx context.Context, t *terminal.Terminal) error {
+func (a *Agent) restoreTerminal(t *terminal.Terminal) error {
 	if err := a.rep.FalseMatches(t.Remember); err != nil {
 		return fmt.Errorf("read the remembered false matches: %w", err)
 	}
@@ -230,6 +232,7 @@ func (a *Agent) Banner() terminal.Banner {
 	if ob, err := a.rep.Outbox(); err == nil {
 		b.OutboxDepth = ob.Depth
 	}
+	b.Fault, b.Remedy = a.health.fault()
 	if a.session != nil {
 		b.LinkUp = a.session.Connected()
 		b.LinkDownSince = a.session.DownSince()
@@ -238,9 +241,6 @@ func (a *Agent) Banner() terminal.Banner {
 			b.ReplicaAsOf = f.Confirmed
 		}
 		b.Stale, b.StaleReason = f.Stale, f.Reason
-	}
-	if !a.ready.Load() {
-		b.NotReady = append(b.NotReady, "the agent is starting or stopping: checks may not be recorded")
 	}
 	return b
 }

@@ -99,13 +99,15 @@ func startOfficerAgent(t *testing.T, cfg config.Config) (*Agent, string, func())
 	if err != nil {
 		t.Fatal(err)
 	}
-	errc := make(chan error, 1)
-	srv, err := a.startTerminal(context.Background(), errc)
-	if err != nil || srv == nil {
+	serve, err := a.terminalServer(func(addr, _ string) (net.Listener, error) { return net.Listen("tcp", addr) })
+	if err != nil || serve == nil {
 		a.rep.Close()
 		t.Fatalf("start the terminal: %v", err)
 	}
-	return a, addr, func() { srv.Close(); a.rep.Close() }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx) }()
+	return a, addr, func() { cancel(); <-done; a.rep.Close() }
 }
 
 func TestTerminalHitsComeFromTheReplicaAndSurviveARestart(t *testing.T) {

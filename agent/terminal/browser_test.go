@@ -117,7 +117,7 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	r.state.b = Banner{LinkUp: false, LinkDownSince: r.clock.Now().Add(-41 * time.Minute), ReplicaVersion: "epoch 3, delta 1207",
 		ReplicaAsOf: r.clock.Now().Add(-50 * time.Minute), OutboxDepth: 2,
 		Stale: true, StaleReason: "central's watch-list head expired 20 minutes ago",
-		NotReady: []string{"disk full: checks cannot be recorded"}}
+		Fault: "disk full: checks cannot be recorded", Remedy: "free space on the disk holding /var/lib/borderpost/replica.db"}
 	dir := artefactDir(t)
 	ctx := browser(t)
 
@@ -141,7 +141,7 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	banners := text(t, ctx, "#banners")
 	if !strings.Contains(banners, "LINK TO CENTRAL DOWN since 07:19:00 UTC (41 min)") || !strings.Contains(banners, "confirmed current 50 min ago") ||
 		!strings.Contains(banners, "WATCH LIST MAY BE OUT OF DATE: central's watch-list head expired 20 minutes ago") ||
-		!strings.Contains(banners, "AGENT NOT READY: disk full: checks cannot be recorded. Call the technician") {
+		!strings.Contains(banners, "CHECKS NOT RECORDED: disk full: checks cannot be recorded") || !strings.Contains(banners, "free space on the disk holding") {
 		t.Fatalf("banners: %q", banners)
 	}
 

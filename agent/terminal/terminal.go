@@ -49,10 +49,11 @@ type Banner struct {
 	Stale          bool      `json:"stale"`                  // the stale-replica alarm
 	StaleReason    string    `json:"stale_reason,omitempty"` // in plain words, for officers
 	OutboxDepth    int       `json:"outbox_depth"`           // hits and outcomes waiting for central
-	// NotReady lists, in plain words, why the agent is not fit to check
-	// (disk full, replica not loaded...); empty when it is.
-	NotReady []string  `json:"not_ready,omitempty"`
-	Now      time.Time `json:"now"` // set by the terminal, for ages
+	// Fault says why checks cannot be recorded (e.g. "disk full: checks
+	// cannot be recorded") and Remedy what to do; empty when they can.
+	Fault  string    `json:"fault,omitempty"`
+	Remedy string    `json:"remedy,omitempty"`
+	Now    time.Time `json:"now"` // set by the terminal, for ages
 	// RecordFailing says the terminal's last write to the replica failed
 	// (an outcome, an audit record): set by the terminal.
 	RecordFailing bool `json:"record_failing,omitempty"`

@@ -23,19 +23,20 @@ type Config struct {
 	MaxInFlight int           `yaml:"max_in_flight"` // HTTP requests at once
 	ReadTimeout time.Duration `yaml:"read_timeout"`  // to receive an HTTP body
 
-	MaxConns       int           `yaml:"max_conns"`         // line connections at once
-	IdleTimeout    time.Duration `yaml:"idle_timeout"`      // silence before a connection is closed
-	LineTimeout    time.Duration `yaml:"line_timeout"`      // to finish a line once begun
-	WriteTimeout   time.Duration `yaml:"write_timeout"`     // to send one reply
-	MaxErrorsInRow int           `yaml:"max_errors_in_row"` // refused lines that close a connection
-	ReadsPerSecond float64       `yaml:"reads_per_second"`  // per connection; -1 for no limit
+	MaxConns          int           `yaml:"max_conns"`            // line connections at once
+	MaxConnsPerSource int           `yaml:"max_conns_per_source"` // line connections at once from one address
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`         // silence before a connection is closed
+	LineTimeout       time.Duration `yaml:"line_timeout"`         // to finish a line once begun
+	WriteTimeout      time.Duration `yaml:"write_timeout"`        // to send one reply
+	MaxErrorsInRow    int           `yaml:"max_errors_in_row"`    // refused lines that close a connection
+	ReadsPerSecond    float64       `yaml:"reads_per_second"`     // per connection; -1 for no limit
 }
 
 // Validate reports the first setting that cannot work.
 func (c Config) Validate() error {
 	switch {
-	case c.MaxBody < 0 || c.MaxInFlight < 0 || c.MaxConns < 0 || c.MaxErrorsInRow < 0:
-		return fmt.Errorf("anpr: config: max_body, max_in_flight, max_conns and max_errors_in_row must not be negative")
+	case c.MaxBody < 0 || c.MaxInFlight < 0 || c.MaxConns < 0 || c.MaxConnsPerSource < 0 || c.MaxErrorsInRow < 0:
+		return fmt.Errorf("anpr: config: max_body, max_in_flight, max_conns, max_conns_per_source and max_errors_in_row must not be negative")
 	case c.MaxBody != 0 && c.MaxBody < 256:
 		return fmt.Errorf("anpr: config: max_body %d cannot hold one read", c.MaxBody)
 	case c.ReadTimeout < 0 || c.IdleTimeout < 0 || c.LineTimeout < 0 || c.WriteTimeout < 0:
@@ -59,6 +60,6 @@ func (c Config) LineServer(checker devices.Checker) *LineServer {
 	return &LineServer{
 		Checker: checker, Device: c.Device,
 		IdleTimeout: c.IdleTimeout, LineTimeout: c.LineTimeout, WriteTimeout: c.WriteTimeout,
-		MaxConns: c.MaxConns, MaxErrorsInRow: c.MaxErrorsInRow, ReadsPerSecond: c.ReadsPerSecond,
+		MaxConns: c.MaxConns, MaxConnsPerSource: c.MaxConnsPerSource, MaxErrorsInRow: c.MaxErrorsInRow, ReadsPerSecond: c.ReadsPerSecond,
 	}
 }

@@ -34,7 +34,7 @@ func TestSampleConf(t *testing.T) {
 	// The sample shows the defaults.
 	s := c.LineServer(&recordingChecker{})
 	if s.IdleTimeout != DefaultIdleTimeout || s.LineTimeout != DefaultLineTimeout || s.WriteTimeout != DefaultWriteTimeout ||
-		s.MaxConns != DefaultMaxConns || s.MaxErrorsInRow != DefaultMaxErrorsInRow || s.ReadsPerSecond != DefaultReadsPerSecond {
+		s.MaxConns != DefaultMaxConns || s.MaxConnsPerSource != DefaultMaxConnsPerSource || s.MaxErrorsInRow != DefaultMaxErrorsInRow || s.ReadsPerSecond != DefaultReadsPerSecond {
 		t.Fatalf("line server %+v differs from the defaults", s)
 	}
 	h := c.Handler(&recordingChecker{})

@@ -29,7 +29,8 @@ const (
 //     or the single read is refused, the field naming what is wrong;
 //   - 413 when the body exceeds MaxBodyBytes, a read exceeds MaxReadBytes
 //     or an array holds more than MaxBatch reads;
-//   - 405, 415, 408 for a wrong method, content type or a body that does not
+//   - 405, 415, 408 for a wrong method, a content type other than
+//     application/json (a missing one too), or a body that does not
 //     arrive within ReadTimeout; 503 when MaxInFlight requests are being
 //     served (so one flooding camera cannot queue work for the others);
 //     500 when the Checker fails.

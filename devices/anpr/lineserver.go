@@ -15,16 +15,18 @@ import (
 	"time"
 
 	"github.com/borderpost/borderpost/devices"
+	"github.com/borderpost/borderpost/devices/internal/connlimit"
 )
 
 // LineServer defaults, used where a field is left zero.
 const (
-	DefaultIdleTimeout    = 5 * time.Minute
-	DefaultLineTimeout    = 10 * time.Second
-	DefaultWriteTimeout   = 10 * time.Second
-	DefaultMaxConns       = 32
-	DefaultMaxErrorsInRow = 20
-	DefaultReadsPerSecond = 50
+	DefaultIdleTimeout       = 5 * time.Minute
+	DefaultLineTimeout       = 10 * time.Second
+	DefaultWriteTimeout      = 10 * time.Second
+	DefaultMaxConns          = 32
+	DefaultMaxConnsPerSource = 4
+	DefaultMaxErrorsInRow    = 20
+	DefaultReadsPerSecond    = 50
 )
 
 // LineServer serves the ANPR line protocol (see ParseLine and README.md)
@@ -42,7 +44,9 @@ const (
 // connection idle for IdleTimeout, or taking longer than LineTimeout to
 // finish a line it started, is told and closed; one that sends faster than
 // ReadsPerSecond is slowed down (TCP pushes back), not cut off. Beyond
-// MaxConns connections a new one is told "ERR busy" and closed.
+// MaxConns connections, or MaxConnsPerSource from one address, a new one
+// is told "ERR busy" and closed, so that one host holding idle connections
+// cannot lock out the other cameras.
 //
 // Set the fields before Serve and do not change them afterwards.
 type LineServer struct {
@@ -60,6 +64,9 @@ type LineServer struct {
 	WriteTimeout time.Duration
 	// MaxConns bounds open connections; zero means DefaultMaxConns.
 	MaxConns int
+	// MaxConnsPerSource bounds open connections from one IP address; zero
+	// means DefaultMaxConnsPerSource, and it is never more than MaxConns.
+	MaxConnsPerSource int
 	// MaxErrorsInRow is how many refused lines in a row close a
 	// connection; zero means DefaultMaxErrorsInRow.
 	MaxErrorsInRow int
@@ -86,7 +93,7 @@ func (s *LineServer) Serve(ctx context.Context, ln net.Listener) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	maxConns := orInt(s.MaxConns, DefaultMaxConns)
-	slots := make(chan struct{}, maxConns)
+	slots := connlimit.New(maxConns, orInt(s.MaxConnsPerSource, DefaultMaxConnsPerSource))
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	var backoff time.Duration
@@ -111,12 +118,11 @@ func (s *LineServer) Serve(ctx context.Context, ln net.Listener) error {
 			continue
 		}
 		backoff = 0
-		select {
-		case slots <- struct{}{}:
-		default:
-			s.logger().Warn("anpr: connection refused, too many open", "remote", conn.RemoteAddr().String(), "max", maxConns)
+		release, err := slots.Acquire(conn.RemoteAddr())
+		if err != nil {
+			s.logger().Warn("anpr: connection refused", "remote", conn.RemoteAddr().String(), "reason", err.Error())
 			_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
-			_, _ = io.WriteString(conn, "ERR busy: too many connections\n")
+			_, _ = io.WriteString(conn, "ERR busy: "+err.Error()+"\n")
 			conn.Close()
 			continue
 		}
@@ -126,7 +132,7 @@ func (s *LineServer) Serve(ctx context.Context, ln net.Listener) error {
 			// Free the slot before closing, so that a client which sees
 			// its connection closed may connect again at once.
 			defer conn.Close()
-			defer func() { <-slots }()
+			defer release()
 			s.serveConn(ctx, conn)
 		}()
 	}

@@ -257,3 +257,72 @@ func TestLineServerListenerClosed(t *testing.T) {
 		t.Fatal("connection left open")
 	}
 }
+
+// dialFrom connects to addr from the loopback address src (127.0.0.x are
+// all loopback), as a camera on another host would.
+func dialFrom(t *testing.T, src, addr string) *lineClient {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &lineClient{conn: c, r: bufio.NewReader(c)}
+}
+
+// One host opening as many idle connections as the server serves in all
+// holds only its share: a camera on another address is still served, and
+// the host's connections beyond its share are told and closed.
+func TestLineServerIdleConnectionsFromOneHostLockNobodyOut(t *testing.T) {
+	rc := &recordingChecker{}
+	addr, _ := startLineServer(t, &LineServer{Checker: rc, ReadsPerSecond: -1}) // defaults: 32 in all, 4 per source
+	var refused int
+	for i := range DefaultMaxConns {
+		c := dialFrom(t, "127.0.0.1", addr)
+		if i < DefaultMaxConnsPerSource {
+			continue
+		}
+		_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if got, _ := c.r.ReadString('\n'); got == "ERR busy: too many connections from this address\n" {
+			refused++
+		}
+	}
+	if want := DefaultMaxConns - DefaultMaxConnsPerSource; refused != want {
+		t.Errorf("%d of the host's connections refused, want %d", refused, want)
+	}
+	camera := dialFrom(t, "127.0.0.2", addr)
+	_ = camera.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if got := camera.send(t, ";;B1;D;1"); !strings.HasPrefix(got, "OK") {
+		t.Fatalf("camera on another address: %q", got)
+	}
+}
+
+// A camera that sends a line a byte at a time is cut when the line is not
+// finished within LineTimeout, however long IdleTimeout is.
+func TestLineServerSlowSenderCut(t *testing.T) {
+	addr, _ := startLineServer(t, &LineServer{Checker: &recordingChecker{}, IdleTimeout: time.Minute, LineTimeout: 200 * time.Millisecond})
+	c := dialLine(t, addr)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for _, b := range []byte(";;B1;D;1 and more and more and more") {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			if _, err := c.conn.Write([]byte{b}); err != nil {
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if got := c.reply(t); got != "ERR line not finished in time, closing" {
+		t.Fatalf("slow sender: %q", got)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("cut after %v, want about the line timeout", took)
+	}
+}

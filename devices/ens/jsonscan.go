@@ -13,7 +13,9 @@ import (
 // nesting deeper than lim.MaxDepth, more than lim.MaxTokens tokens,
 // duplicate keys in an object (compared case-insensitively, as
 // encoding/json matches them, so that two readers cannot see two different
-// documents) and trailing data. It returns the keys of the top-level object.
+// documents), control characters written as escapes (\u0000 and the like,
+// which the byte-level checkText cannot see) and trailing data. It returns
+// the keys of the top-level object.
 func scanJSON(b []byte, lim Limits) (map[string]bool, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
@@ -73,6 +75,11 @@ func scanJSON(b []byte, lim Limits) (map[string]bool, error) {
 			}
 			continue
 		}
+		if str, ok := tok.(string); ok {
+			if err := checkDecoded(str); err != nil {
+				return nil, err
+			}
+		}
 		if cur == nil {
 			return nil, fmt.Errorf("ens: %w: the document must be a JSON object", ErrFormat)
 		}
@@ -94,6 +101,18 @@ func scanJSON(b []byte, lim Limits) (map[string]bool, error) {
 		return nil, fmt.Errorf("ens: %w: the document must be a JSON object", ErrFormat)
 	}
 	return nil, fmt.Errorf("ens: %w: unexpected end of input", ErrSyntax)
+}
+
+// checkDecoded refuses a decoded JSON string (key or value) holding a
+// control character other than tab, line feed and carriage return: the
+// same rule checkText applies to the raw bytes, applied after escapes.
+func checkDecoded(s string) error {
+	for _, r := range s {
+		if (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7F || (r >= 0x80 && r <= 0x9F) {
+			return fmt.Errorf("ens: %w: written as a JSON escape", ErrControlChar)
+		}
+	}
+	return nil
 }
 
 func jsonSyntax(err error) error {

@@ -42,6 +42,26 @@ func TestInputHardening(t *testing.T) {
 	}
 }
 
+// Control characters written as JSON escapes are refused like raw ones,
+// in values and in keys, by every JSON parser and by Parse.
+func TestJSONEscapedControlRefused(t *testing.T) {
+	json := []parser{{"HMRC", ParseHMRC}, {"ICS2", ParseICS2}, {"Parse", func(r io.Reader, l Limits) (*Declaration, error) { return Parse(r, MediaJSON, l) }}}
+	for _, p := range json {
+		for _, in := range []string{
+			`{"message_type": "x\u0000"}`,
+			`{"submissionId": "\u001b[31m"}`,
+			`{"message_type": "\u0085"}`,
+			`{"message_type": "\u007f"}`,
+			`{"message_type": "x", "a\u0000": 1}`,
+		} {
+			_, err := p.parse(strings.NewReader(in), Limits{})
+			if !errors.Is(err, ErrControlChar) {
+				t.Errorf("%s %s: err = %v, want %v", p.name, in, err, ErrControlChar)
+			}
+		}
+	}
+}
+
 // The size limit is enforced while reading: a reader that never ends must
 // not be read past the limit.
 func TestSizeLimitWhileReading(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/borderpost/borderpost/devices"
+	"github.com/borderpost/borderpost/sync/mqttlimit"
 )
 
 // Feed takes declarations published on a topic of the post's local MQTT
@@ -67,11 +68,22 @@ func (f *Feed) Run(ctx context.Context) error {
 	if f.Username != "" {
 		o.SetUsername(f.Username).SetPassword(f.Password)
 	}
+	// A message over the declaration limit is refused before it is read
+	// into memory (mqttlimit empties it as it streams in); room is left
+	// for the topic and packet identifier.
+	guard := &mqttlimit.Opener{MaxPacket: int(min(f.Limits.withDefaults().MaxBytes, 256<<20)) + 2 + 65535 + 2,
+		OnRefused: func(r mqttlimit.Refused) {
+			f.log().Warn("ens: feed: declaration refused before it was read: over the size limit", "bytes", r.Size)
+		}}
+	o.SetCustomOpenConnectionFn(guard.Open)
 	o.SetOnConnectHandler(func(c mqtt.Client) {
 		// Subscribe on every connect; the handler commits the check
 		// before returning, and the PUBACK follows.
 		c.Subscribe(f.Topic, 1, func(c mqtt.Client, m mqtt.Message) {
-			res := f.handle(ctx, m.Payload())
+			res := FeedResult{Error: ErrTooLarge.Error()}
+			if len(m.Payload()) > 0 || !guard.Emptied(m.Topic()) {
+				res = f.handle(ctx, m.Payload())
+			}
 			b, _ := json.Marshal(res)
 			c.Publish(f.Topic+"/result", 1, false, b)
 		})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -80,5 +81,75 @@ func TestFeed(t *testing.T) {
 	defer checker.mu.Unlock()
 	if len(checker.checks) != 2 {
 		t.Errorf("%d declarations checked, want 2", len(checker.checks))
+	}
+}
+
+// A 50 MB message on the feed's topic is refused before it is read whole:
+// the feed allocates a small part of its size, answers that it is too
+// large, checks nothing, and goes on with the next declaration.
+func TestFeedRefusesOversizedBeforeRead(t *testing.T) {
+	broker := synctest.StartMosquitto(t)
+	doc, err := os.ReadFile("testdata/ics2-maritime-f11.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var results []FeedResult
+	watcher := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker.URL()).SetClientID("customs-watch"))
+	if tok := watcher.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	defer watcher.Disconnect(100)
+	watcher.Subscribe("post/ens/in/result", 1, func(_ mqtt.Client, m mqtt.Message) {
+		var r FeedResult
+		json.Unmarshal(m.Payload(), &r)
+		mu.Lock()
+		results = append(results, r)
+		mu.Unlock()
+	}).Wait()
+	checker := &recordingChecker{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { (&Feed{Broker: broker.URL(), Topic: "post/ens/in", Checker: checker}).Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	time.Sleep(500 * time.Millisecond) // let the feed subscribe
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	synctest.PublishStream(t, broker.Addr(), nil, "customs-bus", "post/ens/in", 50<<20)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		n := len(results)
+		mu.Unlock()
+		if n >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no answer to the oversized message within 30s")
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 8<<20 {
+		t.Errorf("allocated %d MB while a 50 MB message came in, want it never held", grew>>20)
+	}
+	watcher.Publish("post/ens/in", 1, false, doc).Wait()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		n := len(results)
+		mu.Unlock()
+		if n >= 2 || time.Now().After(deadline) {
+			break
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(results) != 2 || results[0].Error != ErrTooLarge.Error() || results[1].Result == nil {
+		t.Fatalf("results %+v: want too large, then the declaration checked", results)
+	}
+	checker.mu.Lock()
+	defer checker.mu.Unlock()
+	if len(checker.checks) != 1 {
+		t.Errorf("%d declarations checked, want 1", len(checker.checks))
 	}
 }

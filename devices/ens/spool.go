@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/borderpost/borderpost/devices"
+	"github.com/borderpost/borderpost/store/atomicfile"
 )
 
 // Subdirectories of a Spool's directory.
@@ -258,18 +259,7 @@ func uniqueName(dir, name string) string {
 
 // writeReason writes <target>.reason in dir atomically.
 func writeReason(dir, target, reason string) error {
-	tmp, err := os.CreateTemp(dir, ".reason-*")
-	if err != nil {
-		return err
-	}
-	_, werr := tmp.WriteString(reason + "\n")
-	serr := tmp.Sync()
-	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, target+".reason"))
+	return atomicfile.WriteFile(filepath.Join(dir, target+".reason"), []byte(reason+"\n"), 0o600)
 }
 
 // reasonText renders an error for a reason file, one fault per line.
@@ -299,12 +289,7 @@ func countFaults(err error) int {
 func syncDirs(dirs ...string) error {
 	var errs []error
 	for _, d := range dirs {
-		f, err := os.Open(d)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		errs = append(errs, f.Sync(), f.Close())
+		errs = append(errs, atomicfile.SyncDir(d))
 	}
 	return errors.Join(errs...)
 }

@@ -7,12 +7,13 @@ import (
 
 // Defaults for the zero values of Config, Handler and StreamServer.
 const (
-	DefaultMaxBody      = 4 << 10 // bytes of an HTTP request body
-	DefaultMaxLine      = 128     // bytes of one stream line, terminator excluded
-	DefaultMaxConns     = 16      // concurrent stream connections
-	DefaultReadTimeout  = 10 * time.Second
-	DefaultIdleTimeout  = 5 * time.Minute
-	DefaultWriteTimeout = 10 * time.Second
+	DefaultMaxBody           = 4 << 10 // bytes of an HTTP request body
+	DefaultMaxLine           = 128     // bytes of one stream line, terminator excluded
+	DefaultMaxConns          = 16      // concurrent stream connections
+	DefaultMaxConnsPerSource = 4       // concurrent stream connections from one IP address
+	DefaultReadTimeout       = 10 * time.Second
+	DefaultIdleTimeout       = 5 * time.Minute
+	DefaultWriteTimeout      = 10 * time.Second
 )
 
 // Config is the "mrz" section of the agent's configuration (see
@@ -28,19 +29,20 @@ type Config struct {
 	Device string `yaml:"device"`
 	Lane   string `yaml:"lane"`
 
-	MaxBody      int64         `yaml:"max_body"`
-	MaxLine      int           `yaml:"max_line"`
-	MaxConns     int           `yaml:"max_conns"`
-	ReadTimeout  time.Duration `yaml:"read_timeout"`
-	IdleTimeout  time.Duration `yaml:"idle_timeout"`
-	WriteTimeout time.Duration `yaml:"write_timeout"`
+	MaxBody           int64         `yaml:"max_body"`
+	MaxLine           int           `yaml:"max_line"`
+	MaxConns          int           `yaml:"max_conns"`
+	MaxConnsPerSource int           `yaml:"max_conns_per_source"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
 }
 
 // Validate reports the first setting that cannot work.
 func (c Config) Validate() error {
 	switch {
-	case c.MaxBody < 0 || c.MaxLine < 0 || c.MaxConns < 0:
-		return fmt.Errorf("mrz: config: max_body, max_line and max_conns must not be negative")
+	case c.MaxBody < 0 || c.MaxLine < 0 || c.MaxConns < 0 || c.MaxConnsPerSource < 0:
+		return fmt.Errorf("mrz: config: max_body, max_line, max_conns and max_conns_per_source must not be negative")
 	case c.MaxLine != 0 && c.MaxLine < 44:
 		return fmt.Errorf("mrz: config: max_line %d is shorter than a passport line (44)", c.MaxLine)
 	case c.MaxBody != 0 && c.MaxBody < 256:

@@ -23,7 +23,7 @@ func TestSampleConf(t *testing.T) {
 	if err := dec.Decode(&conf); err != nil {
 		t.Fatal(err)
 	}
-	want := Config{HTTP: true, Listen: "127.0.0.1:7002", Device: "mrz-lane-1", Lane: "1", MaxLine: 128, MaxBody: 4096, MaxConns: 16,
+	want := Config{HTTP: true, Listen: "127.0.0.1:7002", Device: "mrz-lane-1", Lane: "1", MaxLine: 128, MaxBody: 4096, MaxConns: 16, MaxConnsPerSource: 4,
 		IdleTimeout: 5 * time.Minute, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
 	if conf.MRZ != want {
 		t.Errorf("got %+v\nwant %+v", conf.MRZ, want)

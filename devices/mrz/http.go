@@ -28,8 +28,9 @@ const HTTPPath = "/v1/mrz"
 // one zone line per line (device and lane as query parameters). It answers
 // 200 with the devices.Result as JSON, or an error status with a JSON body
 // {"error": "...", "field": "..."}: 400 for a zone or request that does not
-// parse, 405 for another method, 413 over MaxBody, 415 for another media
-// type, 500 when the Checker fails. Bodies must be UTF-8 without control
+// parse, 403 for a text/plain request that a web page sent (it carries
+// Origin or Sec-Fetch-Site), 405 for another method, 413 over MaxBody, 415
+// for another media type or none, 500 when the Checker fails. Bodies must be UTF-8 without control
 // characters. The zero value is not usable: Checker must be set.
 type Handler struct {
 	Checker devices.Checker
@@ -105,6 +106,12 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request) (request, int, 
 	}
 	if mt != "application/json" && mt != "text/plain" {
 		return req, http.StatusUnsupportedMediaType, fmt.Errorf("%w: Content-Type %s not accepted; use application/json or text/plain", ErrRequest, mt)
+	}
+	// text/plain is a type a web page may post cross-origin without the
+	// browser asking first; browsers name the page's origin on every POST,
+	// readers never do, so a text body that carries an origin is refused.
+	if mt == "text/plain" && (r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") != "") {
+		return req, http.StatusForbidden, fmt.Errorf("%w: text/plain from a web page refused; readers send no Origin header", ErrRequest)
 	}
 	limit := orDefault(h.MaxBody, DefaultMaxBody)
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))

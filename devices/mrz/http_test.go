@@ -188,3 +188,25 @@ func TestHTTPVectors(t *testing.T) {
 		}
 	}
 }
+
+// A web page may post text/plain cross-origin without the browser asking
+// first; such a request names its origin and must not reach the checker,
+// while a reader's (no Origin) still does.
+func TestHTTPRefusesTextFromWebPages(t *testing.T) {
+	body := td3Line1 + "\n" + td3Line2 + "\n"
+	for _, hdr := range []string{"Origin", "Sec-Fetch-Site"} {
+		c := &recordingChecker{}
+		r := httptest.NewRequest(http.MethodPost, HTTPPath, strings.NewReader(body))
+		r.Header.Set("Content-Type", "text/plain")
+		r.Header.Set(hdr, "http://192.0.2.7")
+		w := httptest.NewRecorder()
+		newTestHandler(c).ServeHTTP(w, r)
+		if w.Code != http.StatusForbidden || len(c.recorded()) != 0 {
+			t.Errorf("%s set: status %d, %d checks; want 403 and none", hdr, w.Code, len(c.recorded()))
+		}
+	}
+	c := &recordingChecker{}
+	if w := post(newTestHandler(c), "text/plain", HTTPPath, body); w.Code != http.StatusOK || len(c.recorded()) != 1 {
+		t.Errorf("reader's text/plain: status %d, %d checks", w.Code, len(c.recorded()))
+	}
+}

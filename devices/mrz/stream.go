@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/borderpost/borderpost/devices"
+	"github.com/borderpost/borderpost/devices/internal/connlimit"
 )
 
 // StreamServer reads zones as MRZ readers send them over TCP or a
@@ -26,18 +27,23 @@ import (
 //
 // and also "ERR <reason>" for each dropped document and each line no zone
 // has. A line over MaxLine ends the connection after its ERR, as does
-// silence: IdleTimeout between documents, ReadTimeout within one. At most
-// MaxConns connections are served at once; others get "ERR busy" and are
-// closed. Set Checker before use; zero values of the other fields take the
+// silence: IdleTimeout between documents, ReadTimeout for each line once
+// its first byte arrived (however slowly the rest trickles in). At most
+// MaxConns connections are served at once, and MaxConnsPerSource from one
+// IP address, so that one host holding idle connections cannot lock out
+// the other readers; others get "ERR busy" and are closed. Set Checker before use; zero values of the other fields take the
 // defaults.
 type StreamServer struct {
 	Checker      devices.Checker
 	Device, Lane string // named in every Check
 	MaxLine      int    // bytes per line, terminator excluded; 0 means DefaultMaxLine
 	MaxConns     int    // 0 means DefaultMaxConns
-	ReadTimeout  time.Duration
-	IdleTimeout  time.Duration
-	WriteTimeout time.Duration
+	// MaxConnsPerSource bounds connections from one IP address; 0 means
+	// DefaultMaxConnsPerSource, and it is never more than MaxConns.
+	MaxConnsPerSource int
+	ReadTimeout       time.Duration
+	IdleTimeout       time.Duration
+	WriteTimeout      time.Duration
 	// Now gives the time of each Check and the reference for two-digit
 	// years; nil means time.Now.
 	Now    func() time.Time
@@ -48,7 +54,7 @@ type StreamServer struct {
 func NewStreamServer(checker devices.Checker, c Config, logger *slog.Logger) *StreamServer {
 	return &StreamServer{
 		Checker: checker, Device: c.Device, Lane: c.Lane,
-		MaxLine: c.MaxLine, MaxConns: c.MaxConns,
+		MaxLine: c.MaxLine, MaxConns: c.MaxConns, MaxConnsPerSource: c.MaxConnsPerSource,
 		ReadTimeout: c.ReadTimeout, IdleTimeout: c.IdleTimeout, WriteTimeout: c.WriteTimeout,
 		Logger: logger,
 	}
@@ -63,7 +69,7 @@ func (s *StreamServer) Serve(ctx context.Context, l net.Listener) error {
 		wg    sync.WaitGroup
 		mu    sync.Mutex
 		conns = make(map[net.Conn]struct{})
-		slots = make(chan struct{}, orDefault(s.MaxConns, DefaultMaxConns))
+		slots = connlimit.New(orDefault(s.MaxConns, DefaultMaxConns), orDefault(s.MaxConnsPerSource, DefaultMaxConnsPerSource))
 	)
 	// Deferred in this order so that on any return the context is cancelled
 	// first, which ends every connection, and then Serve waits for them.
@@ -101,12 +107,11 @@ func (s *StreamServer) Serve(ctx context.Context, l net.Listener) error {
 			continue
 		}
 		backoff = 0
-		select {
-		case slots <- struct{}{}:
-		default:
-			s.logger().Warn("mrz: connection refused, all slots busy", "remote", c.RemoteAddr().String())
+		release, err := slots.Acquire(c.RemoteAddr())
+		if err != nil {
+			s.logger().Warn("mrz: connection refused", "remote", c.RemoteAddr().String(), "reason", err.Error())
 			c.SetWriteDeadline(time.Now().Add(orDefault(s.WriteTimeout, DefaultWriteTimeout)))
-			io.WriteString(c, "ERR busy: too many connections\n")
+			io.WriteString(c, "ERR busy: "+err.Error()+"\n")
 			c.Close()
 			continue
 		}
@@ -114,7 +119,7 @@ func (s *StreamServer) Serve(ctx context.Context, l net.Listener) error {
 		if ctx.Err() != nil {
 			mu.Unlock()
 			c.Close()
-			<-slots
+			release()
 			return nil
 		}
 		conns[c] = struct{}{}
@@ -122,7 +127,7 @@ func (s *StreamServer) Serve(ctx context.Context, l net.Listener) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-slots }()
+			defer release()
 			defer func() {
 				mu.Lock()
 				delete(conns, c)
@@ -174,8 +179,9 @@ func (s *StreamServer) serveConn(ctx context.Context, c net.Conn) {
 	log.Debug("mrz: reader connected")
 	defer log.Debug("mrz: reader disconnected")
 	for {
-		// The deadline is absolute, so it bounds a whole line however
-		// slowly its bytes trickle in.
+		// Between documents wait up to idle for a line to begin; once it
+		// has (or within a document), the deadline is absolute, so it
+		// bounds a whole line however slowly its bytes trickle in.
 		if len(pending) > 0 {
 			c.SetReadDeadline(time.Now().Add(read))
 		} else {
@@ -183,6 +189,14 @@ func (s *StreamServer) serveConn(ctx context.Context, c net.Conn) {
 		}
 		if ctx.Err() != nil { // after the deadline: Serve's may have been overwritten
 			return
+		}
+		if len(pending) == 0 && br.Buffered() == 0 {
+			if _, err := br.Peek(1); err == nil {
+				c.SetReadDeadline(time.Now().Add(read))
+				if ctx.Err() != nil {
+					return
+				}
+			}
 		}
 		raw, err := br.ReadSlice('\n')
 		switch {

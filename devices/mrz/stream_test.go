@@ -224,7 +224,8 @@ func runtimeYield() { time.Sleep(time.Millisecond) }
 // and one that sends half a document do not delay or disturb a good one.
 func TestStreamMisbehavingConnectionIsolated(t *testing.T) {
 	checker := &recordingChecker{}
-	addr, _ := startStream(t, &StreamServer{Checker: checker, MaxLine: 64})
+	// Five readers, all on loopback: one address here.
+	addr, _ := startStream(t, &StreamServer{Checker: checker, MaxLine: 64, MaxConnsPerSource: 5})
 
 	stalled := dial(t, addr)
 	stalled.send(td3Line1[:20]) // and never more
@@ -329,5 +330,73 @@ func TestStreamVectors(t *testing.T) {
 		if v.valid != strings.HasPrefix(got, "OK ") {
 			t.Errorf("%s: got %q; expect_valid %v", v.id, got, v.valid)
 		}
+	}
+}
+
+// dialFrom connects to addr from the loopback address src (127.0.0.x are
+// all loopback), as a reader on another host would.
+func dialFrom(t testing.TB, src, addr string) *client {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &client{t: t, conn: c, r: bufio.NewReader(c)}
+}
+
+// One host opening as many idle connections as the server serves in all
+// holds only its share: a reader on another address is still served.
+func TestStreamIdleConnectionsFromOneHostLockNobodyOut(t *testing.T) {
+	addr, _ := startStream(t, &StreamServer{Checker: &recordingChecker{}}) // defaults: 16 in all, 4 per source
+	refused := 0
+	for i := range DefaultMaxConns {
+		c := dialFrom(t, "127.0.0.1", addr)
+		if i < DefaultMaxConnsPerSource {
+			continue
+		}
+		if c.reply() == "ERR busy: too many connections from this address" {
+			refused++
+		}
+	}
+	if want := DefaultMaxConns - DefaultMaxConnsPerSource; refused != want {
+		t.Errorf("%d of the host's connections refused, want %d", refused, want)
+	}
+	reader := dialFrom(t, "127.0.0.2", addr)
+	reader.send(td3Zone)
+	if got := reader.reply(); got != "OK chk-1 0" {
+		t.Fatalf("reader on another address: %q", got)
+	}
+}
+
+// A reader that sends its first line a byte at a time is cut when the line
+// is not finished within ReadTimeout, however long IdleTimeout is.
+func TestStreamSlowSenderCut(t *testing.T) {
+	addr, _ := startStream(t, &StreamServer{Checker: &recordingChecker{}, IdleTimeout: time.Minute, ReadTimeout: 200 * time.Millisecond})
+	c := dial(t, addr)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for _, b := range []byte(td3Line1) {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			if _, err := c.conn.Write([]byte{b}); err != nil {
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	if got := c.reply(); got != "ERR incomplete document: read timeout within a document; closing" {
+		t.Errorf("got %q", got)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("cut after %v, want about the read timeout", took)
+	}
+	if !c.closed() {
+		t.Error("connection still open")
 	}
 }

@@ -39,6 +39,7 @@ func BenchmarkHandler(b *testing.B) {
 	for b.Loop() {
 		t0 := time.Now()
 		req := httptest.NewRequest(http.MethodPost, Path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
 		if w.Code != http.StatusOK {

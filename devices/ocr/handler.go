@@ -31,7 +31,8 @@ const (
 //     field "value" and a message naming the check digit expected;
 //   - 413 when the body exceeds MaxBodyBytes, a read exceeds MaxReadBytes
 //     or an array holds more than MaxBatch reads;
-//   - 405, 415, 408 for a wrong method, content type or a body that does not
+//   - 405, 415, 408 for a wrong method, a content type other than
+//     application/json (a missing one too), or a body that does not
 //     arrive within ReadTimeout; 503 when MaxInFlight requests are being
 //     served (so one flooding OCR system cannot queue work for the others);
 //     500 when the Checker fails.

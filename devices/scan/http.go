@@ -5,13 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
 	"time"
 
 	"github.com/borderpost/borderpost/devices"
 )
 
-// Handler serves POST /v1/scans: one Read in, the devices.Result out.
+// Handler serves POST /v1/scans: one Read in, the devices.Result out. It
+// answers 415 to a request without Content-Type: application/json.
 type Handler struct {
 	Checker devices.Checker
 	Logger  *slog.Logger
@@ -24,6 +26,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeError(w, http.StatusMethodNotAllowed, "use POST with a JSON scan")
+		return
+	}
+	// A missing type is refused too: text/plain, form and multipart bodies
+	// are what a web page may post cross-origin without asking first; only
+	// application/json makes a browser ask (and be refused).
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		h.logger().Info("scan refused", "status", http.StatusUnsupportedMediaType, "reason", "content type")
+		writeError(w, http.StatusUnsupportedMediaType, "send the scan with Content-Type: application/json")
 		return
 	}
 	rd, err := Decode(r.Body)

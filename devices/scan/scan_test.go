@@ -23,7 +23,9 @@ func (r *recorder) Check(_ context.Context, c devices.Check) (devices.Result, er
 func post(t *testing.T, h http.Handler, body string) (*httptest.ResponseRecorder, map[string]any) {
 	t.Helper()
 	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/v1/scans", strings.NewReader(body)))
+	req := httptest.NewRequest(http.MethodPost, "/v1/scans", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	h.ServeHTTP(w, req)
 	var m map[string]any
 	json.Unmarshal(w.Body.Bytes(), &m)
 	return w, m
@@ -100,4 +102,32 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("accepted a read without value or device: %+v", c)
 		}
 	})
+}
+
+// A scan without Content-Type: application/json is refused before it is
+// read: a web page can post text/plain, form or multipart bodies
+// cross-origin without the browser asking first, and none may reach the
+// checker.
+func TestHandlerRefusesOtherContentTypes(t *testing.T) {
+	rec := &recorder{}
+	h := &Handler{Checker: rec}
+	body := `{"kind":"plate","value":"A1","country":"D","device":"g"}`
+	for _, ct := range []string{"", "text/plain", "text/plain; charset=utf-8", "application/x-www-form-urlencoded",
+		"multipart/form-data; boundary=x", "application/xml", "application/json;;"} {
+		w := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/v1/scans", strings.NewReader(body))
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusUnsupportedMediaType {
+			t.Errorf("Content-Type %q: status %d, want 415", ct, w.Code)
+		}
+	}
+	if len(rec.got) != 0 {
+		t.Fatalf("%d refused scans reached the checker", len(rec.got))
+	}
+	if w, _ := post(t, h, body); w.Code != 200 {
+		t.Fatalf("application/json: status %d", w.Code)
+	}
 }

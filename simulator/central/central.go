@@ -6,9 +6,12 @@
 // hits only once stored and contiguous.
 //
 // With a State and a HitStore it keeps lists, history and hits on disk and
-// goes on after a restart where it stopped; without them, as in tests, it
-// keeps everything in memory. It must never acknowledge a hit it has not
-// stored, nor publish a delta it has not saved.
+// goes on after a restart where it stopped. Without a State, as in tests,
+// it keeps its lists in memory; without a HitStore it keeps hits in one of
+// its own in a temporary directory, removed by Close, so that hits are
+// always stored and acknowledged by the one HitStore. It must never
+// acknowledge a hit it has not stored, nor publish a delta it has not
+// saved.
 package central
 
 import (
@@ -16,6 +19,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -54,13 +59,32 @@ type Config struct {
 	// scopes an earlier configuration gave them.
 	Unscoped []string
 	// Hits, if set, stores hits and outcomes on disk (OpenHitStore), and
-	// central acknowledges only what it has synced there; without it they
-	// are kept in memory.
+	// central acknowledges only what it has synced there; without it
+	// central opens a HitStore of its own in a temporary directory, which
+	// Close removes.
 	Hits *HitStore
+	// HitKeys are central's hit private keys, the current one first, then
+	// any earlier one kept while agents still seal to it (a rotation);
+	// hits arrive sealed to one of them. Without any, Start creates one
+	// for this run only (HitPublicKey), as tests and the demo want.
+	HitKeys []*bpsync.HitKey
 	// State, if set, keeps the lists on disk (OpenState): a restarted
 	// central goes on from where it stopped. Without it central forgets
 	// everything when it stops, as tests want.
 	State *State
+	// ReplayWindow limits replays per agent: the same replay or snapshot
+	// (same stream, epoch and range) is sent to an agent at most once per
+	// window, however often it asks (an agent that cannot apply it, a full
+	// disk, would otherwise have it sent over and over); a request for
+	// another range is answered at once. Default 10s; negative turns the
+	// limit off.
+	ReplayWindow time.Duration
+}
+
+// replayLimit is the last replay sent to one agent for one stream.
+type replayLimit struct {
+	what string // kind, epoch and range
+	at   time.Time
 }
 
 // Central is the simulated central. Create it with Start.
@@ -69,17 +93,26 @@ type Central struct {
 	log  *slog.Logger
 	link *bpsync.Link
 	done chan struct{}
+	hits *HitStore // cfg.Hits, or ownHits's
+	// ownHits is the temporary directory of the HitStore central opened
+	// itself for want of cfg.Hits; "" when cfg.Hits is used.
+	ownHits string
 
 	mu        sync.Mutex
 	whole     *stream            // the whole watch list
 	scopes    map[string]*stream // by scope name
 	assign    map[string][]string
 	unscoped  map[string]bool
-	agents    map[string]*agentHits
 	statuses  map[string]bpsync.Status
 	stats     Stats
-	snapshots int  // transfers started, to name them
-	paused    bool // resync requests are not answered
+	snapshots int                     // transfers started, to name them
+	paused    bool                    // resync requests are not answered
+	replays   map[string]*replayLimit // by agent and stream
+	// assignSeq is the sequence of each agent's last assignment, and
+	// assigned the signed assignment itself, republished as it is at every
+	// connect: agents take it again as a no-op.
+	assignSeq map[string]uint64
+	assigned  map[string][]byte
 }
 
 // Pause makes central leave resync requests unanswered, as while its list
@@ -88,14 +121,6 @@ func (c *Central) Pause(p bool) {
 	c.mu.Lock()
 	c.paused = p
 	c.mu.Unlock()
-}
-
-type agentHits struct {
-	cursor   uint64            // every seq up to cursor is stored
-	held     map[uint64]bool   // stored seqs above cursor
-	byID     map[string]uint64 // entry ID -> seq, for de-duplication
-	hits     []store.Hit
-	outcomes []store.Outcome // officers' outcomes, joined to hits by hit ID
 }
 
 // Stats counts what central has seen.
@@ -107,6 +132,11 @@ type Stats struct {
 	Acks       int // acknowledgements sent
 	Resyncs    int // resync requests answered
 	Snapshots  int // snapshots sent
+	// ReplaysLimited counts resync requests refused because the same
+	// replay went to that agent within the replay window; ReplayBytes
+	// counts the bytes of replayed deltas and snapshot messages sent.
+	ReplaysLimited int
+	ReplayBytes    int64
 }
 
 // Start connects to the broker and subscribes to the agents' topics. It
@@ -127,9 +157,20 @@ func Start(cfg Config) (*Central, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	c := &Central{done: make(chan struct{}), cfg: cfg, log: cfg.Logger, whole: newStream("", bpsync.ScopeRule{}, cfg.Epoch),
+	if len(cfg.HitKeys) == 0 {
+		k, err := bpsync.GenerateHitKey()
+		if err != nil {
+			return nil, fmt.Errorf("create a hit key: %w", err)
+		}
+		cfg.HitKeys = []*bpsync.HitKey{k}
+	}
+	if cfg.ReplayWindow == 0 {
+		cfg.ReplayWindow = 10 * time.Second
+	}
+	c := &Central{replays: make(map[string]*replayLimit), done: make(chan struct{}), cfg: cfg, log: cfg.Logger, whole: newStream("", bpsync.ScopeRule{}, cfg.Epoch),
 		scopes: make(map[string]*stream), assign: make(map[string][]string), unscoped: make(map[string]bool),
-		agents: make(map[string]*agentHits), statuses: make(map[string]bpsync.Status)}
+		statuses: make(map[string]bpsync.Status), hits: cfg.Hits,
+		assignSeq: make(map[string]uint64), assigned: make(map[string][]byte)}
 	for _, sc := range cfg.Scopes {
 		if err := bpsync.ValidScopeName(sc.Name); err != nil {
 			return nil, err
@@ -149,6 +190,11 @@ func Start(cfg Config) (*Central, error) {
 			// first change published brings each scope in step in full.
 			st.dirty = st.scope != ""
 		}
+		seqs, err := cfg.State.loadAssignments()
+		if err != nil {
+			return nil, err
+		}
+		c.assignSeq = seqs
 	}
 	for agent, names := range cfg.Assign {
 		for _, n := range names {
@@ -164,6 +210,17 @@ func Start(cfg Config) (*Central, error) {
 		}
 		c.unscoped[agent] = true
 	}
+	if c.hits == nil {
+		dir, err := os.MkdirTemp("", "central-hits-*")
+		if err != nil {
+			return nil, fmt.Errorf("central: a temporary hit store: %w", err)
+		}
+		if c.hits, err = OpenHitStore(filepath.Join(dir, "hits.db")); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("central: a temporary hit store: %w", err)
+		}
+		c.ownHits = dir
+	}
 	link, err := bpsync.Dial(bpsync.LinkConfig{
 		Broker: cfg.Broker, ClientID: cfg.ClientID, Logger: cfg.Logger, OnConnect: c.republish,
 		Subscriptions: map[string]bpsync.Handler{
@@ -173,6 +230,7 @@ func Start(cfg Config) (*Central, error) {
 		},
 	})
 	if err != nil {
+		c.closeOwnHits()
 		return nil, err
 	}
 	c.link = link
@@ -199,10 +257,24 @@ func (c *Central) refreshHead() {
 // Connected reports whether central's link is up.
 func (c *Central) Connected() bool { return c.link.Connected() }
 
-// Close stops refreshing the head and disconnects.
+// Close stops refreshing the head and disconnects; a HitStore central
+// opened itself is closed and removed.
 func (c *Central) Close() {
 	close(c.done)
 	c.link.Close()
+	c.closeOwnHits()
+}
+
+// closeOwnHits closes and removes the HitStore central opened for want of
+// one in its Config.
+func (c *Central) closeOwnHits() {
+	if c.ownHits == "" {
+		return
+	}
+	if err := c.hits.Close(); err != nil {
+		c.log.Warn("close the temporary hit store", "err", err)
+	}
+	os.RemoveAll(c.ownHits)
 }
 
 // Publish signs a delta holding the given changes, publishes it and the new
@@ -257,7 +329,7 @@ func (c *Central) publishTo(st *stream, upserts []store.Alert, deletes []string)
 			d.Remove(old.ID, old.Version)
 		}
 	}
-	delta := bpsync.Delta{Epoch: st.epoch, Seq: st.seq + 1, Prev: hex.EncodeToString(st.last[:]), Digest: d.String(),
+	delta := bpsync.Delta{Binding: bpsync.Binding{Kind: bpsync.KindDelta, Stream: st.stream()}, Epoch: st.epoch, Seq: st.seq + 1, Prev: hex.EncodeToString(st.last[:]), Digest: d.String(),
 		Issued: time.Now().UTC(), Upserts: upserts, Deletes: deletes}
 	if !c.link.Connected() {
 		return delta, fmt.Errorf("publish delta %d: %w", delta.Seq, bpsync.ErrNotConnected)
@@ -351,11 +423,23 @@ func (c *Central) republish() {
 	defer c.mu.Unlock()
 	c.publishHeads()
 	for agent, names := range c.assign {
-		c.publishAssignment(bpsync.Assignment{Agent: agent, Scopes: names})
+		c.republishAssignment(agent, bpsync.Assignment{Scopes: names})
 	}
 	for agent := range c.unscoped {
-		c.publishAssignment(bpsync.Assignment{Agent: agent, Whole: true})
+		c.republishAssignment(agent, bpsync.Assignment{Whole: true})
 	}
+}
+
+// republishAssignment publishes an agent's signed assignment again as it
+// was, or signs it if it never was. c.mu held.
+func (c *Central) republishAssignment(agent string, as bpsync.Assignment) {
+	if msg := c.assigned[agent]; msg != nil {
+		if err := c.link.Publish(bpsync.AgentTopic(agent, "scopes"), true, msg); err != nil {
+			c.log.Warn("scope assignment not republished; republished at the next connect", "agent", agent, "err", err)
+		}
+		return
+	}
+	c.publishAssignment(agent, as)
 }
 
 // publishHeads publishes every stream's head. c.mu held.
@@ -370,7 +454,7 @@ func (c *Central) publishHeads() {
 
 func (c *Central) publishHead(st *stream) {
 	now := time.Now().UTC()
-	msg, _, err := c.cfg.Signer.Seal(bpsync.Head{Epoch: st.epoch, Seq: st.seq, Digest: st.digest.String(), Issued: now, Expires: now.Add(c.cfg.HeadTTL)})
+	msg, _, err := c.cfg.Signer.Seal(bpsync.Head{Binding: bpsync.Binding{Kind: bpsync.KindHead, Stream: st.stream()}, Epoch: st.epoch, Seq: st.seq, Digest: st.digest.String(), Issued: now, Expires: now.Add(c.cfg.HeadTTL)})
 	if err == nil {
 		err = c.link.Publish(st.topic("head"), true, msg)
 	}
@@ -392,7 +476,7 @@ func (c *Central) Assign(agent string, scopes []string) error {
 	}
 	c.assign[agent] = slices.Clone(scopes)
 	delete(c.unscoped, agent)
-	return c.publishAssignment(bpsync.Assignment{Agent: agent, Scopes: scopes})
+	return c.publishAssignment(agent, bpsync.Assignment{Scopes: scopes})
 }
 
 // Unassign sends an agent back to the whole watch list: it drops its
@@ -402,19 +486,33 @@ func (c *Central) Unassign(agent string) error {
 	defer c.mu.Unlock()
 	delete(c.assign, agent)
 	c.unscoped[agent] = true
-	return c.publishAssignment(bpsync.Assignment{Agent: agent, Whole: true})
+	return c.publishAssignment(agent, bpsync.Assignment{Whole: true})
 }
 
-// publishAssignment signs an agent's assignment and publishes it
-// retained. c.mu held.
-func (c *Central) publishAssignment(as bpsync.Assignment) error {
-	as.Issued = time.Now().UTC()
+// publishAssignment signs an agent's assignment under the next sequence
+// and publishes it retained. The sequence only grows: it is the greater
+// of the last one plus one (kept in the State) and the time in
+// nanoseconds, so that it grows also across a restart without a State.
+// c.mu held.
+func (c *Central) publishAssignment(agent string, as bpsync.Assignment) error {
+	now := time.Now().UTC()
+	as.Binding = bpsync.Binding{Kind: bpsync.KindAssignment, To: agent}
+	as.Seq = max(c.assignSeq[agent]+1, uint64(now.UnixNano()))
+	as.Issued = now
+	if c.cfg.State != nil {
+		if err := c.cfg.State.saveAssignment(agent, as.Seq); err != nil {
+			c.log.Error("scope assignment not saved; not published", "agent", agent, "err", err)
+			return err
+		}
+	}
+	c.assignSeq[agent] = as.Seq
 	msg, _, err := c.cfg.Signer.Seal(as)
 	if err == nil {
-		err = c.link.Publish(bpsync.AgentTopic(as.Agent, "scopes"), true, msg)
+		c.assigned[agent] = msg
+		err = c.link.Publish(bpsync.AgentTopic(agent, "scopes"), true, msg)
 	}
 	if err != nil {
-		c.log.Warn("scope assignment not published; republished at the next connect", "agent", as.Agent, "whole", as.Whole, "err", err)
+		c.log.Warn("scope assignment not published; republished at the next connect", "agent", agent, "whole", as.Whole, "err", err)
 	}
 	return err
 }
@@ -466,41 +564,46 @@ func agentOf(topic string) string {
 	return parts[3]
 }
 
+// HitPublicKey is central's current hit public key, the one agents
+// configure (sync.central_hit_key) to seal their hits to.
+func (c *Central) HitPublicKey() *bpsync.HitPublicKey { return c.cfg.HitKeys[0].Public() }
+
 func (c *Central) handleHit(topic string, payload []byte) {
 	agent := agentOf(topic)
 	var m bpsync.HitMessage
-	if err := json.Unmarshal(payload, &m); err != nil || m.Agent != agent || len(m.Hits) == 0 {
+	if err := json.Unmarshal(payload, &m); err != nil || m.Agent != agent {
 		c.log.Warn("malformed hit message dropped", "topic", topic)
 		return
 	}
+	// Not acknowledged when it does not open: the agent keeps the hits
+	// and sends them again, e.g. once central is given the key they are
+	// sealed to.
+	hits, err := bpsync.OpenHits(m, c.cfg.HitKeys)
+	if err != nil {
+		c.log.Warn("hit message not opened; not acknowledged", "agent", agent, "hit_key", m.KeyID, "err", err)
+		return
+	}
+	m.Hits = hits
 	for _, h := range m.Hits {
 		if h.ID == "" || h.Seq == 0 {
 			c.log.Warn("malformed hit message dropped", "topic", topic)
 			return
 		}
 	}
-	var fresh []store.Hit
-	var upto uint64
-	if hs := c.cfg.Hits; hs != nil {
-		// Not under c.mu: concurrent messages share the store's commits.
-		var dups, outcomes int
-		var err error
-		fresh, dups, outcomes, upto, err = hs.Store(agent, m.Floor, m.Hits)
-		if err != nil {
-			// Nothing is acknowledged: the agent sends again.
-			c.log.Error("hits not stored; not acknowledged", "agent", agent, "err", err)
-			return
-		}
-		c.mu.Lock()
-		c.stats.Received += len(m.Hits)
-		c.stats.Duplicates += dups
-		c.stats.Stored += len(fresh)
-		c.stats.Outcomes += outcomes
-		c.stats.Acks++
-		c.mu.Unlock()
-	} else {
-		upto = c.storeInMemory(agent, m, &fresh)
+	// Not under c.mu: concurrent messages share the store's commits.
+	fresh, dups, outcomes, upto, err := c.hits.Store(agent, m.Floor, m.Hits)
+	if err != nil {
+		// Nothing is acknowledged: the agent sends again.
+		c.log.Error("hits not stored; not acknowledged", "agent", agent, "err", err)
+		return
 	}
+	c.mu.Lock()
+	c.stats.Received += len(m.Hits)
+	c.stats.Duplicates += dups
+	c.stats.Stored += len(fresh)
+	c.stats.Outcomes += outcomes
+	c.stats.Acks++
+	c.mu.Unlock()
 	if c.cfg.OnHit != nil {
 		for _, h := range fresh {
 			c.cfg.OnHit(agent, h)
@@ -509,68 +612,15 @@ func (c *Central) handleHit(topic string, payload []byte) {
 	// Messages are handled concurrently, so a lower acknowledgement may
 	// follow a higher one: the agent keeps the highest. A lower one is
 	// also how central says that it restarted its count (see HitStore).
-	ack, _ := json.Marshal(bpsync.Ack{Upto: upto})
+	// Signed, to the agent and its outbox run: the agent takes no other.
+	ack, _, err := c.cfg.Signer.Seal(bpsync.Ack{Binding: bpsync.Binding{Kind: bpsync.KindAck, To: agent}, Outbox: m.Outbox, Upto: upto})
+	if err != nil {
+		c.log.Error("sign ack", "agent", agent, "err", err)
+		return
+	}
 	if err := c.link.Publish(bpsync.AgentTopic(agent, "acks"), false, ack); err != nil {
 		c.log.Debug("ack not sent; the agent will resend", "agent", agent, "err", err)
 	}
-}
-
-// storeInMemory is handleHit's store when central runs without a HitStore.
-func (c *Central) storeInMemory(agent string, m bpsync.HitMessage, fresh *[]store.Hit) uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ah := c.agents[agent]
-	if ah == nil {
-		ah = &agentHits{held: make(map[uint64]bool), byID: make(map[string]uint64)}
-		c.agents[agent] = ah
-	}
-	if restarted(m.Hits, ah.cursor, func(id string) bool { _, ok := ah.byID[id]; return ok }, func(seq uint64) bool { return ah.held[seq] }) {
-		c.log.Warn("agent numbers its hits afresh (a new or restored replica): its count restarts", "agent", agent)
-		ah.cursor = 0
-		clear(ah.held)
-	}
-	for _, h := range m.Hits {
-		c.stats.Received++
-		if _, dup := ah.byID[h.ID]; dup {
-			c.stats.Duplicates++
-			ah.held[h.Seq] = h.Seq > ah.cursor // stored already; it still counts, as after a restart
-			continue
-		}
-		ah.byID[h.ID] = h.Seq
-		ah.held[h.Seq] = true
-		if h.Outcome != nil {
-			ah.outcomes = append(ah.outcomes, *h.Outcome)
-			c.stats.Outcomes++
-			continue
-		}
-		ah.hits = append(ah.hits, h)
-		c.stats.Stored++
-		*fresh = append(*fresh, h)
-	}
-	if m.Floor > 0 && m.Floor-1 > ah.cursor {
-		ah.cursor = m.Floor - 1
-	}
-	for ah.held[ah.cursor+1] {
-		delete(ah.held, ah.cursor+1)
-		ah.cursor++
-	}
-	c.stats.Acks++
-	return ah.cursor
-}
-
-// restarted reports whether an agent's hit numbering started again: a
-// hit central has not stored carries a sequence central already holds
-// another hit under (at or below the contiguous cursor, or held above
-// it). It happens when a post's replica is replaced or restored from a
-// backup. Acknowledging by the old count would make the agent drop hits
-// central never received, so the count restarts from the agent's floor.
-func restarted(hits []store.Hit, cursor uint64, stored func(id string) bool, held func(seq uint64) bool) bool {
-	for _, h := range hits {
-		if !stored(h.ID) && (h.Seq <= cursor || held(h.Seq)) {
-			return true
-		}
-	}
-	return false
 }
 
 func (c *Central) handleResync(topic string, payload []byte) {
@@ -594,22 +644,51 @@ func (c *Central) handleResync(topic string, payload []byte) {
 			return
 		}
 	}
-	c.stats.Resyncs++
 	replayable := r.Epoch == 0 || r.Epoch == st.epoch
 	for s := r.Seq + 1; replayable && s <= st.seq; s++ {
 		_, replayable = st.history[s]
 	}
+	what := fmt.Sprintf("snapshot %d/%d", st.epoch, st.seq)
+	if replayable {
+		what = fmt.Sprintf("deltas %d/%d-%d", st.epoch, r.Seq+1, st.seq)
+	}
+	if !c.replayAllowed(agent, st.scope, what) {
+		return
+	}
+	c.stats.Resyncs++
 	if !replayable {
 		c.sendSnapshot(agent, st)
 		return
 	}
+	bytes := 0
 	for s := r.Seq + 1; s <= st.seq; s++ {
 		if err := c.link.Publish(st.agentTopic(agent, "deltas"), false, st.history[s]); err != nil {
 			c.log.Warn("replay interrupted", "agent", agent, "scope", st.scope, "seq", s, "err", err)
 			return
 		}
+		bytes += len(st.history[s])
+		c.stats.ReplayBytes += int64(len(st.history[s]))
 	}
-	c.log.Info("replayed deltas", "agent", agent, "scope", st.scope, "from", r.Seq+1, "to", st.seq)
+	c.log.Info("replayed deltas", "agent", agent, "scope", st.scope, "from", r.Seq+1, "to", st.seq, "bytes", bytes)
+}
+
+// replayAllowed applies the replay window: it refuses to send an agent
+// what it was sent for the same stream within the window, and records
+// what it allows. c.mu held.
+func (c *Central) replayAllowed(agent, scope, what string) bool {
+	if c.cfg.ReplayWindow < 0 {
+		return true
+	}
+	key := agent + "\x00" + scope
+	now := time.Now()
+	if l := c.replays[key]; l != nil && l.what == what && now.Sub(l.at) < c.cfg.ReplayWindow {
+		c.stats.ReplaysLimited++
+		c.log.Warn("resync refused: the same replay was sent to this agent moments ago; it cannot apply it (disk full?) or asks too often",
+			"agent", agent, "scope", scope, "replay", what, "again_after", l.at.Add(c.cfg.ReplayWindow).Sub(now).Round(time.Second))
+		return false
+	}
+	c.replays[key] = &replayLimit{what: what, at: now}
+	return true
 }
 
 // sendSnapshot sends an agent a stream's whole alert set in signed,
@@ -620,7 +699,7 @@ func (c *Central) sendSnapshot(agent string, st *stream) {
 		alerts = append(alerts, a)
 	}
 	c.snapshots++
-	m := bpsync.SnapshotManifest{ID: fmt.Sprintf("%s-%d-%d", agent, st.seq, c.snapshots), Epoch: st.epoch, Seq: st.seq,
+	m := bpsync.SnapshotManifest{Binding: bpsync.Binding{Kind: bpsync.KindSnapshot, Stream: st.stream(), To: agent}, ID: fmt.Sprintf("%s-%d-%d", agent, st.seq, c.snapshots), Epoch: st.epoch, Seq: st.seq,
 		Hash: hex.EncodeToString(st.last[:]), Digest: st.digest.String(), Issued: time.Now().UTC()}
 	msgs, err := bpsync.BuildSnapshot(c.cfg.Signer, m, alerts, c.cfg.SnapshotChunk)
 	if err != nil {
@@ -632,6 +711,7 @@ func (c *Central) sendSnapshot(agent string, st *stream) {
 			c.log.Warn("snapshot interrupted; the agent will ask again", "agent", agent, "scope", st.scope, "message", i, "err", err)
 			return
 		}
+		c.stats.ReplayBytes += int64(len(msg))
 	}
 	c.stats.Snapshots++
 	c.log.Info("snapshot sent", "agent", agent, "scope", st.scope, "alerts", len(alerts), "chunks", len(msgs)-1)
@@ -664,40 +744,21 @@ func (c *Central) AgentStatus(agent string) (bpsync.Status, bool) {
 
 // Hits returns the distinct hits stored for an agent, in sequence order.
 func (c *Central) Hits(agent string) []store.Hit {
-	if c.cfg.Hits != nil {
-		hits, err := c.cfg.Hits.Hits(agent)
-		if err != nil {
-			c.log.Error("read stored hits", "agent", agent, "err", err)
-		}
-		return hits
+	hits, err := c.hits.Hits(agent)
+	if err != nil {
+		c.log.Error("read stored hits", "agent", agent, "err", err)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ah := c.agents[agent]
-	if ah == nil {
-		return nil
-	}
-	out := append([]store.Hit(nil), ah.hits...)
-	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
-	return out
+	return hits
 }
 
 // Outcomes returns the officers' outcomes received from an agent, in the
 // order they arrived.
 func (c *Central) Outcomes(agent string) []store.Outcome {
-	if c.cfg.Hits != nil {
-		out, err := c.cfg.Hits.Outcomes(agent)
-		if err != nil {
-			c.log.Error("read stored outcomes", "agent", agent, "err", err)
-		}
-		return out
+	out, err := c.hits.Outcomes(agent)
+	if err != nil {
+		c.log.Error("read stored outcomes", "agent", agent, "err", err)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if ah := c.agents[agent]; ah != nil {
-		return append([]store.Outcome(nil), ah.outcomes...)
-	}
-	return nil
+	return out
 }
 
 // Stats returns central's counters.

@@ -24,15 +24,23 @@ import (
 // again), and exports them with the officers' outcomes joined.
 func TestDurableHitsAcrossRestart(t *testing.T) {
 	broker := synctest.StartMosquitto(t)
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	verifier := bpsync.NewVerifier(pub)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	path := filepath.Join(t.TempDir(), "hits.db")
+	hitKey, err := bpsync.GenerateHitKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var mu gosync.Mutex
 	var acks []uint64
 	agent, err := bpsync.Dial(bpsync.LinkConfig{Broker: broker.URL(), ClientID: "post-1", Logger: quiet,
 		Subscriptions: map[string]bpsync.Handler{bpsync.AgentTopic("post-1", "acks"): func(_ string, p []byte) {
 			var a bpsync.Ack
-			json.Unmarshal(p, &a)
+			if _, err := verifier.Open(p, bpsync.Binding{Kind: bpsync.KindAck, To: "post-1"}, &a); err != nil || a.Outbox != "run-1" {
+				t.Errorf("ack refused (%v) or for outbox %q, want run-1", err, a.Outbox)
+				return
+			}
 			mu.Lock()
 			acks = append(acks, a.Upto)
 			mu.Unlock()
@@ -65,7 +73,7 @@ func TestDurableHitsAcrossRestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := Start(Config{Broker: broker.URL(), Signer: bpsync.NewSigner(priv), Logger: quiet, Hits: hs})
+		c, err := Start(Config{Broker: broker.URL(), Signer: bpsync.NewSigner(priv), Logger: quiet, Hits: hs, HitKeys: []*bpsync.HitKey{hitKey}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,7 +85,12 @@ func TestDurableHitsAcrossRestart(t *testing.T) {
 		return c, hs
 	}
 	send := func(floor uint64, hits ...store.Hit) {
-		b, _ := json.Marshal(bpsync.HitMessage{Agent: "post-1", Floor: floor, Hits: hits})
+		m, err := bpsync.SealHits(hitKey.Public(), "post-1", floor, hits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Outbox = "run-1"
+		b, _ := json.Marshal(m)
 		if err := agent.Publish(bpsync.AgentTopic("post-1", "hits"), false, b); err != nil {
 			t.Fatal(err)
 		}

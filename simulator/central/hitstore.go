@@ -226,6 +226,21 @@ func (s *HitStore) Store(agent string, floor uint64, hits []store.Hit) (fresh []
 	return fresh, dups, outcomes, upto, nil
 }
 
+// restarted reports whether an agent's hit numbering started again: a
+// hit central has not stored carries a sequence central already holds
+// another hit under (at or below the contiguous cursor, or held above
+// it). It happens when a post's replica is replaced or restored from a
+// backup. Acknowledging by the old count would make the agent drop hits
+// central never received, so the count restarts from the agent's floor.
+func restarted(hits []store.Hit, cursor uint64, stored func(id string) bool, held func(seq uint64) bool) bool {
+	for _, h := range hits {
+		if !stored(h.ID) && (h.Seq <= cursor || held(h.Seq)) {
+			return true
+		}
+	}
+	return false
+}
+
 // clearHeld forgets the seqs held above the cursor.
 func (b *agentStore) clearHeld() error {
 	c := b.held.Cursor()

@@ -49,18 +49,19 @@ func Observe(ctx context.Context, cfg ObserveConfig) ([]AgentView, error) {
 	}
 	c := &Central{log: cfg.Logger, whole: newStream("", bpsync.ScopeRule{}, 0), scopes: make(map[string]*stream),
 		assign: make(map[string][]string), statuses: make(map[string]bpsync.Status)}
-	open := func(payload []byte) ([]byte, bool) {
+	// open decodes a signed body of the kind, stream and recipient the
+	// topic carries; without a Verifier the signature is not checked.
+	open := func(payload []byte, want bpsync.Binding, body bpsync.Bound) bool {
 		if cfg.Verifier != nil {
-			body, _, err := cfg.Verifier.Open(payload)
-			return body, err == nil
+			_, err := cfg.Verifier.Open(payload, want, body)
+			return err == nil
 		}
 		var env bpsync.Envelope
-		return env.Body, json.Unmarshal(payload, &env) == nil
+		return json.Unmarshal(payload, &env) == nil && json.Unmarshal(env.Body, body) == nil
 	}
 	head := func(st *stream, payload []byte) {
-		body, ok := open(payload)
 		var h bpsync.Head
-		if !ok || json.Unmarshal(body, &h) != nil {
+		if !open(payload, bpsync.Binding{Kind: bpsync.KindHead, Stream: st.stream()}, &h) || h.Kind != bpsync.KindHead || h.Stream != st.stream() {
 			cfg.Logger.Warn("head refused", "scope", st.scope)
 			return
 		}
@@ -88,17 +89,17 @@ func Observe(ctx context.Context, cfg ObserveConfig) ([]AgentView, error) {
 				head(st, p)
 			},
 			"bp/v1/agents/+/scopes": func(topic string, p []byte) {
-				body, ok := open(p)
+				agent := agentOf(topic)
 				var as bpsync.Assignment
-				if !ok || json.Unmarshal(body, &as) != nil || as.Check(agentOf(topic)) != nil {
+				if !open(p, bpsync.Binding{Kind: bpsync.KindAssignment, To: agent}, &as) || as.Check(agent) != nil {
 					cfg.Logger.Warn("scope assignment refused", "topic", topic)
 					return
 				}
 				c.mu.Lock()
 				if as.Whole {
-					delete(c.assign, as.Agent)
+					delete(c.assign, agent)
 				} else {
-					c.assign[as.Agent] = as.Scopes
+					c.assign[agent] = as.Scopes
 				}
 				c.mu.Unlock()
 			},

@@ -27,7 +27,42 @@ var (
 	stateAlerts  = []byte("alerts")
 	stateHistory = []byte("history")
 	stateCursor  = []byte("cursor")
+	// stateAssign holds each agent's last assignment sequence: agent ID ->
+	// 8 bytes big-endian.
+	stateAssign = []byte("assignments")
 )
+
+// loadAssignments returns each agent's last assignment sequence.
+func (s *State) loadAssignments() (map[string]uint64, error) {
+	seqs := make(map[string]uint64)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(stateAssign)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			if len(v) != 8 {
+				return fmt.Errorf("central state: assignment sequence of %s is damaged", k)
+			}
+			seqs[string(k)] = binary.BigEndian.Uint64(v)
+			return nil
+		})
+	})
+	return seqs, err
+}
+
+// saveAssignment records an agent's assignment sequence before the
+// assignment is published, so that the next one, even after a restart,
+// is newer.
+func (s *State) saveAssignment(agent string, seq uint64) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(stateAssign)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(agent), binary.BigEndian.AppendUint64(nil, seq))
+	})
+}
 
 // OpenState opens (creating if need be) central's state file.
 func OpenState(path string) (*State, error) {

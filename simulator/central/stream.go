@@ -26,6 +26,14 @@ func newStream(scope string, rule bpsync.ScopeRule, epoch uint64) *stream {
 	return &stream{scope: scope, rule: rule, epoch: epoch, alerts: make(map[string]store.Alert), history: make(map[uint64][]byte)}
 }
 
+// stream returns the stream's name in signed bodies.
+func (st *stream) stream() string {
+	if st.scope == "" {
+		return bpsync.StreamWhole
+	}
+	return bpsync.ScopeStream(st.scope)
+}
+
 // topic returns the stream's broadcast topic: "delta" or "head".
 func (st *stream) topic(kind string) string {
 	if st.scope == "" {

@@ -83,7 +83,7 @@ func Backlog(ctx context.Context, cfg BacklogConfig) (BacklogReport, error) {
 	rep.BuildSeconds = time.Since(start).Seconds()
 	say("%d hits recorded offline in %.1fs", cfg.Hits, rep.BuildSeconds)
 
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	c, err := central.Start(central.Config{Broker: cfg.Broker, Signer: bpsync.NewSigner(priv), Logger: quiet})
 	if err != nil {
 		return rep, err
@@ -94,7 +94,7 @@ func Backlog(ctx context.Context, cfg BacklogConfig) (BacklogReport, error) {
 	}
 	start = time.Now()
 	s, err := bpsync.StartSession(ctx, bpsync.SessionConfig{Link: bpsync.LinkConfig{Broker: cfg.Broker},
-		Agent: "post-backlog", Replica: r, Verifier: bpsync.NewVerifier(), Logger: quiet})
+		Agent: "post-backlog", Replica: r, Verifier: bpsync.NewVerifier(pub), HitKey: c.HitPublicKey(), Logger: quiet})
 	if err != nil {
 		return rep, err
 	}

@@ -40,8 +40,8 @@ type Agent struct {
 }
 
 // StartAgent opens a fresh replica in dir and starts a session with the
-// broker, trusting pub.
-func StartAgent(ctx context.Context, dir, id, broker string, pub ed25519.PublicKey, log *slog.Logger) (*Agent, error) {
+// broker, trusting pub and sealing its hits to central's hit key.
+func StartAgent(ctx context.Context, dir, id, broker string, pub ed25519.PublicKey, hitKey *bpsync.HitPublicKey, log *slog.Logger) (*Agent, error) {
 	key := make(memKey, store.DataKeySize)
 	rand.Read(key)
 	rep, err := store.Open(ctx, filepath.Join(dir, id+".db"), key, store.Options{Logger: log})
@@ -49,7 +49,7 @@ func StartAgent(ctx context.Context, dir, id, broker string, pub ed25519.PublicK
 		return nil, err
 	}
 	s, err := bpsync.StartSession(ctx, bpsync.SessionConfig{Link: bpsync.LinkConfig{Broker: broker, KeepAlive: 10 * time.Second},
-		Agent: id, Replica: rep, Verifier: bpsync.NewVerifier(pub), StatusEvery: time.Minute, Logger: log})
+		Agent: id, Replica: rep, Verifier: bpsync.NewVerifier(pub), HitKey: hitKey, StatusEvery: time.Minute, Logger: log})
 	if err != nil {
 		rep.Close()
 		return nil, err
@@ -111,7 +111,7 @@ func Fleet(ctx context.Context, cfg FleetConfig) (FleetReport, error) {
 		}
 	}()
 	for i := range cfg.Agents {
-		a, err := StartAgent(ctx, cfg.Dir, fmt.Sprintf("post-%03d", i+1), cfg.Broker, pub, quiet)
+		a, err := StartAgent(ctx, cfg.Dir, fmt.Sprintf("post-%03d", i+1), cfg.Broker, pub, c.HitPublicKey(), quiet)
 		if err != nil {
 			return rep, err
 		}

@@ -90,7 +90,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	}
 	dir := filepath.Join(cfg.Dir, "post")
 	os.MkdirAll(dir, 0o700)
-	a, err := rig.Prepare(rig.AgentOptions{Binary: cfg.Agent, Dir: dir, ID: "post-soak", Broker: cfg.Broker, CentralKey: pub, LogLevel: "warn"})
+	a, err := rig.Prepare(rig.AgentOptions{Binary: cfg.Agent, Dir: dir, ID: "post-soak", Broker: cfg.Broker, CentralKey: pub, HitKey: c.HitPublicKey(), LogLevel: "warn"})
 	if err != nil {
 		return rep, err
 	}

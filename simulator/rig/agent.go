@@ -36,8 +36,11 @@ type AgentOptions struct {
 	ID         string
 	Broker     string
 	CentralKey ed25519.PublicKey
-	LogLevel   string    // default info
-	Output     io.Writer // the agent's log; default Dir/agent.log
+	// HitKey is central's hit public key (central.Central.HitPublicKey):
+	// the agent seals its hits to it. Required.
+	HitKey   *bpsync.HitPublicKey
+	LogLevel string    // default info
+	Output   io.Writer // the agent's log; default Dir/agent.log
 	// Officer, if set, enables the officers' terminal on loopback with
 	// this account (role officer), created with `borderpost users add`.
 	Officer, OfficerPassword string
@@ -62,6 +65,7 @@ type Agent struct {
 // Status is the agent's GET /v1/status answer (the fields the rig reads).
 type Status struct {
 	Ready    bool   `json:"ready"`
+	NotReady string `json:"not_ready"`
 	Link     string `json:"link"`
 	Connects int64  `json:"connects"`
 	Epoch    uint64 `json:"epoch"`
@@ -94,6 +98,13 @@ func Prepare(o AgentOptions) (*Agent, error) {
 	}
 	pub := filepath.Join(o.Dir, "central.pub")
 	if err := os.WriteFile(pub, []byte(base64.StdEncoding.EncodeToString(o.CentralKey)+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	if o.HitKey == nil {
+		return nil, fmt.Errorf("rig: no hit key of central given (AgentOptions.HitKey): the agent would not start")
+	}
+	hitPub := filepath.Join(o.Dir, "central-hits.pub")
+	if err := os.WriteFile(hitPub, []byte(o.HitKey.String()+"\n"), 0o644); err != nil {
 		return nil, err
 	}
 	port, err := synctest.PickPort()
@@ -130,19 +141,22 @@ trust:
   central_keys: [%s]
 http:
   listen: 127.0.0.1:%d
+metrics:
+  listen: 127.0.0.1:%[6]d
 sync:
   hit_window: 512
   hit_batch: 32
   resend_after: 3s
   status_every: 1s
   scoped: %v
+  central_hit_key: %s
 log:
   level: %s
   format: text
 devices:
   mrz:
     http: true
-`, o.ID, a.DB, a.KeyFile, o.Broker, pub, port, o.Scoped, o.LogLevel) + term
+`, o.ID, a.DB, a.KeyFile, o.Broker, pub, port, o.Scoped, hitPub, o.LogLevel) + term
 	if err := os.WriteFile(a.Config, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
@@ -150,7 +164,13 @@ devices:
 }
 
 // Start runs the agent and waits until it answers /readyz.
-func (a *Agent) Start(ctx context.Context) error {
+func (a *Agent) Start(ctx context.Context) error { return a.start(ctx, "/readyz") }
+
+// StartServing runs the agent and waits until it answers /healthz: for an
+// agent expected to come up not ready (a full disk).
+func (a *Agent) StartServing(ctx context.Context) error { return a.start(ctx, "/healthz") }
+
+func (a *Agent) start(ctx context.Context, probe string) error {
 	out := a.Opts.Output
 	if out == nil {
 		f, err := os.OpenFile(filepath.Join(a.Opts.Dir, "agent.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -178,7 +198,7 @@ func (a *Agent) Start(ctx context.Context) error {
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
-		if resp, err := http.Get(a.URL + "/readyz"); err == nil {
+		if resp, err := http.Get(a.URL + probe); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil

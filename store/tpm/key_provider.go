@@ -7,7 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
+
+	"github.com/borderpost/borderpost/store/atomicfile"
 )
 
 // BlobPathFor returns where the sealed key blob of the database at dbPath
@@ -80,43 +81,9 @@ func Provision(ctx context.Context, cfg Config, blobPath string, key []byte) err
 
 // writeFileAtomic replaces path with data so that a crash leaves either the
 // old or the new file, never a partial one.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
-	if err != nil {
+func writeFileAtomic(path string, data []byte) error {
+	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
 		return fmt.Errorf("tpm: write sealed key blob: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("tpm: write sealed key blob: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("tpm: write sealed key blob: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("tpm: sync sealed key blob: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("tpm: write sealed key blob: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("tpm: install sealed key blob: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("tpm: sync blob directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("tpm: sync blob directory: %w", err)
 	}
 	return nil
 }

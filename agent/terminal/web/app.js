@@ -306,13 +306,16 @@
       return; // what the agent said before may no longer hold
     }
     if (!b) return;
-    (b.not_ready || []).forEach((r) => box.appendChild(el("div", "banner alarm", "AGENT NOT READY: " + r + ". Call the technician; use the fallback procedure.")));
     if (b.record_failing) {
       box.appendChild(el("div", "banner alarm", "RECORDS CANNOT BE WRITTEN: the last outcome or record failed (disk full or damaged). Call the technician now; note outcomes on paper."));
     }
     if (!b.link_up) {
       const since = b.link_down_since ? " since " + when(b.link_down_since) + " (" + ago(b.link_down_since, b.now) + ")" : "";
       box.appendChild(el("div", "banner bad", "LINK TO CENTRAL DOWN" + since + ". Checks go on; hits and outcomes wait and are sent when it returns."));
+    }
+    if (b.fault) {
+      box.appendChild(el("div", "banner alarm", "CHECKS NOT RECORDED: " + b.fault + ". Devices get errors; check by hand and call the technician" +
+        (b.remedy ? " (" + b.remedy + ")" : "") + "."));
     }
     if (b.stale) {
       box.appendChild(el("div", "banner alarm", "WATCH LIST MAY BE OUT OF DATE: " + (b.stale_reason || "central has not confirmed it") + ". New alerts may be missing: phone central for urgent cases."));

@@ -39,7 +39,8 @@ type Read interface {
 //     the field naming what is wrong;
 //   - 413 when the body exceeds MaxBodyBytes, a read is refused as too
 //     large as a whole, or an array holds more than MaxBatch reads;
-//   - 405, 415, 408 for a wrong method, content type or a body that does not
+//   - 405, 415, 408 for a wrong method, a missing or wrong content type
+//     (only application/json is taken), or a body that does not
 //     arrive within ReadTimeout; 503 when MaxInFlight requests are being
 //     served (so one flooding device cannot queue work for the others);
 //     500 when the Checker fails.
@@ -118,11 +119,12 @@ func (h *Handler[R]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method: use POST")
 		return
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			writeError(w, http.StatusUnsupportedMediaType, "content type: use application/json")
-			return
-		}
+	// A missing type is refused too: text/plain, form and multipart bodies
+	// are what a web page may post cross-origin without asking first, and
+	// only application/json makes a browser ask (and be refused).
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, "content type: send Content-Type: application/json")
+		return
 	}
 	select {
 	case h.inFlight <- struct{}{}:

@@ -191,7 +191,8 @@ func TestHandlerRefusals(t *testing.T) {
 	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "POST" {
 		t.Fatalf("GET: %d", w.Code)
 	}
-	for ct, want := range map[string]int{"text/xml": 415, "application/json;;": 415, "": 200} {
+	for ct, want := range map[string]int{"text/xml": 415, "application/json;;": 415, "": 415, "text/plain": 415,
+		"application/x-www-form-urlencoded": 415, "multipart/form-data; boundary=x": 415, "application/json; charset=utf-8": 200} {
 		req := httptest.NewRequest(http.MethodPost, "/v1/tags", strings.NewReader(`{"tag":"x"}`))
 		if ct != "" {
 			req.Header.Set("Content-Type", ct)

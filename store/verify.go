@@ -1,0 +1,378 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"os"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// bbolt maps its file and trusts what it finds there: a file cut short or
+// with flipped bits makes it read past the mapping and the process dies
+// (SIGSEGV, SIGBUS), which no recover catches. So a replica file is read
+// first with ordinary, bounds-checked reads: both meta pages, and every
+// page reachable from the meta bbolt will use. Only a file that passes is
+// handed to bbolt. The layout is bbolt's (go.etcd.io/bbolt, format
+// version 2, internal/common), in the machine's byte order, which is
+// little-endian on every platform the agent ships for.
+
+// bbolt's on-disk constants.
+const (
+	boltMagic         = 0xED0CDAED
+	boltVersion       = 2
+	boltPageHeader    = 16 // id u64, flags u16, count u16, overflow u32
+	boltElement       = 16 // branch: pos, ksize u32, pgid u64; leaf: flags, pos, ksize, vsize u32
+	boltBucketHeader  = 16 // root pgid u64, sequence u64
+	boltBranchPage    = 0x01
+	boltLeafPage      = 0x02
+	boltMetaPage      = 0x04
+	boltFreelistPage  = 0x10
+	boltBucketLeaf    = 0x01
+	boltNoFreelist    = ^uint64(0)
+	boltMetaSumLength = 56 // bytes of the meta covered by its checksum
+	boltMaxDepth      = 64 // deeper trees are not bbolt's
+)
+
+var le = binary.LittleEndian
+
+// boltMeta is one of the two meta pages of a bbolt file.
+type boltMeta struct {
+	pageSize uint32
+	root     uint64 // root bucket's page
+	freelist uint64
+	hwm      uint64 // high water mark: every page in use is below it
+	txid     uint64
+}
+
+// parseMeta reads the meta at the start of page p (header included) and
+// checks its magic, version and checksum.
+func parseMeta(p []byte) (boltMeta, error) {
+	var m boltMeta
+	if len(p) < boltPageHeader+boltMetaSumLength+8 {
+		return m, errors.New("too short")
+	}
+	b := p[boltPageHeader:]
+	switch {
+	case le.Uint32(b[0:]) != boltMagic:
+		return m, errors.New("not a bbolt meta page (magic)")
+	case le.Uint32(b[4:]) != boltVersion:
+		return m, fmt.Errorf("bbolt format version %d, want %d", le.Uint32(b[4:]), boltVersion)
+	}
+	h := fnv.New64a()
+	h.Write(b[:boltMetaSumLength])
+	if h.Sum64() != le.Uint64(b[boltMetaSumLength:]) {
+		return m, errors.New("checksum mismatch")
+	}
+	m = boltMeta{pageSize: le.Uint32(b[8:]), root: le.Uint64(b[16:]), freelist: le.Uint64(b[32:]), hwm: le.Uint64(b[40:]), txid: le.Uint64(b[48:])}
+	if m.pageSize < 1024 || m.pageSize > 1<<16 || m.pageSize&(m.pageSize-1) != 0 {
+		return m, fmt.Errorf("page size %d", m.pageSize)
+	}
+	return m, nil
+}
+
+// boltFile reads a bbolt file page by page, every read bounds-checked.
+type boltFile struct {
+	r        io.ReaderAt
+	size     int64
+	pageSize int
+	meta     boltMeta // the meta bbolt would use
+}
+
+// openBoltFile checks the meta pages of the file r of size bytes the way
+// bbolt picks one (the valid meta with the highest transaction), and that
+// the pages it names lie within the file.
+func openBoltFile(r io.ReaderAt, size int64) (*boltFile, error) {
+	var metas []boltMeta
+	var why []string
+	// The first meta is at 0; the second one page further, the page size
+	// being known only from a valid meta: try them all, as bbolt does.
+	buf := make([]byte, 4096)
+	for i, off := range []int64{0, 1024, 2048, 4096, 8192, 16384, 32768, 65536} {
+		if off >= size {
+			break
+		}
+		n, _ := r.ReadAt(buf, off)
+		m, err := parseMeta(buf[:n])
+		if err != nil {
+			if i == 0 {
+				why = append(why, "first meta page: "+err.Error())
+			}
+			continue
+		}
+		if (off == 0) != (m.txid%2 == 0) || (off != 0 && int64(m.pageSize) != off) {
+			continue // a meta copied elsewhere, not where bbolt looks for it
+		}
+		metas = append(metas, m)
+	}
+	if len(metas) == 0 {
+		why = append(why, "no valid meta page")
+		return nil, fmt.Errorf("%s", joinWhy(why))
+	}
+	best := metas[0]
+	for _, m := range metas[1:] {
+		if m.txid > best.txid {
+			best = m
+		}
+	}
+	ps := int64(best.pageSize)
+	switch {
+	case size < 4*ps:
+		return nil, fmt.Errorf("%d bytes, less than the 4 pages of an empty database (file cut short)", size)
+	case best.hwm < 4 || best.hwm > uint64(size/ps):
+		return nil, fmt.Errorf("the database extends to page %d but the file holds %d pages of %d bytes (file cut short)", best.hwm, size/ps, ps)
+	case best.root < 2 || best.root >= best.hwm:
+		return nil, fmt.Errorf("root page %d outside pages 2..%d", best.root, best.hwm-1)
+	case best.freelist != boltNoFreelist && (best.freelist < 2 || best.freelist >= best.hwm):
+		return nil, fmt.Errorf("freelist page %d outside pages 2..%d", best.freelist, best.hwm-1)
+	}
+	return &boltFile{r: r, size: size, pageSize: int(ps), meta: best}, nil
+}
+
+func joinWhy(why []string) string {
+	var b bytes.Buffer
+	for i, w := range why {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(w)
+	}
+	return b.String()
+}
+
+// page reads page id with its overflow pages, all below the high water
+// mark and within the file.
+func (f *boltFile) page(id uint64) ([]byte, error) {
+	if id < 2 || id >= f.meta.hwm {
+		return nil, fmt.Errorf("page %d outside pages 2..%d", id, f.meta.hwm-1)
+	}
+	first := make([]byte, f.pageSize)
+	if _, err := f.r.ReadAt(first, int64(id)*int64(f.pageSize)); err != nil {
+		return nil, fmt.Errorf("page %d: %w", id, err)
+	}
+	if got := le.Uint64(first); got != id {
+		return nil, fmt.Errorf("page %d says it is page %d", id, got)
+	}
+	over := uint64(le.Uint32(first[12:]))
+	if over == 0 {
+		return first, nil
+	}
+	if id+over >= f.meta.hwm {
+		return nil, fmt.Errorf("page %d runs %d pages past the end of the database", id, id+over-f.meta.hwm+1)
+	}
+	p := make([]byte, (over+1)*uint64(f.pageSize))
+	copy(p, first)
+	if _, err := f.r.ReadAt(p[f.pageSize:], int64(id+1)*int64(f.pageSize)); err != nil {
+		return nil, fmt.Errorf("page %d: %w", id, err)
+	}
+	return p, nil
+}
+
+// boltVisit receives each key and value of a bucket while a file is
+// walked; path names the bucket (outermost first). Bucket entries
+// themselves are not visited.
+type boltVisit func(path [][]byte, k, v []byte)
+
+// walker checks the tree of a file from the root bucket down, marking
+// every page it reaches.
+type walker struct {
+	f     *boltFile
+	seen  map[uint64]bool
+	visit boltVisit
+}
+
+// check walks the whole tree and the freelist: every page reachable once,
+// of the right type, within the database; every element within its page;
+// keys in order; no free page also in use.
+func (f *boltFile) check(visit boltVisit) error {
+	w := &walker{f: f, seen: map[uint64]bool{0: true, 1: true}, visit: visit}
+	if err := w.tree(f.meta.root, nil, 0); err != nil {
+		return err
+	}
+	if f.meta.freelist == boltNoFreelist {
+		return nil
+	}
+	p, err := f.page(f.meta.freelist)
+	if err != nil {
+		return fmt.Errorf("freelist: %w", err)
+	}
+	if flags := le.Uint16(p[8:]); flags != boltFreelistPage {
+		return fmt.Errorf("freelist page %d has type %#x", f.meta.freelist, flags)
+	}
+	n, ids := uint64(le.Uint16(p[10:])), p[boltPageHeader:]
+	if n == 0xFFFF {
+		n, ids = le.Uint64(ids), ids[8:]
+	}
+	if n > uint64(len(ids)/8) {
+		return fmt.Errorf("freelist page %d lists %d pages, room for %d", f.meta.freelist, n, len(ids)/8)
+	}
+	for i := range n {
+		id := le.Uint64(ids[i*8:])
+		if id < 2 || id >= f.meta.hwm {
+			return fmt.Errorf("freelist names page %d, outside pages 2..%d", id, f.meta.hwm-1)
+		}
+		if w.seen[id] {
+			return fmt.Errorf("page %d is both free and in use", id)
+		}
+	}
+	return nil
+}
+
+// tree checks the b-tree rooted at page id.
+func (w *walker) tree(id uint64, path [][]byte, depth int) error {
+	if depth > boltMaxDepth {
+		return fmt.Errorf("page %d: tree deeper than %d", id, boltMaxDepth)
+	}
+	if w.seen[id] {
+		return fmt.Errorf("page %d reached twice", id)
+	}
+	p, err := w.f.page(id)
+	if err != nil {
+		return err
+	}
+	for i := range uint64(len(p) / w.f.pageSize) {
+		w.seen[id+i] = true
+	}
+	return w.node(p, id, path, depth)
+}
+
+// node checks one branch or leaf page p (a whole page, or an inline
+// bucket's page inside a value).
+func (w *walker) node(p []byte, id uint64, path [][]byte, depth int) error {
+	if len(p) < boltPageHeader {
+		return fmt.Errorf("page %d: %d bytes", id, len(p))
+	}
+	flags, count := le.Uint16(p[8:]), int(le.Uint16(p[10:]))
+	if boltPageHeader+count*boltElement > len(p) {
+		return fmt.Errorf("page %d: %d elements do not fit", id, count)
+	}
+	var prev []byte
+	for i := range count {
+		e := boltPageHeader + i*boltElement
+		var k, v []byte
+		var child uint64
+		switch flags {
+		case boltBranchPage:
+			pos, ks := int(le.Uint32(p[e:])), int(le.Uint32(p[e+4:]))
+			child = le.Uint64(p[e+8:])
+			if pos < 0 || ks < 0 || e+pos+ks > len(p) || e+pos < 0 {
+				return fmt.Errorf("page %d: element %d outside the page", id, i)
+			}
+			k = p[e+pos : e+pos+ks]
+		case boltLeafPage:
+			pos, ks, vs := int(le.Uint32(p[e+4:])), int(le.Uint32(p[e+8:])), int(le.Uint32(p[e+12:]))
+			if pos < 0 || ks < 0 || vs < 0 || e+pos+ks+vs > len(p) || e+pos < 0 {
+				return fmt.Errorf("page %d: element %d outside the page", id, i)
+			}
+			k, v = p[e+pos:e+pos+ks], p[e+pos+ks:e+pos+ks+vs]
+		default:
+			return fmt.Errorf("page %d: type %#x where a branch or leaf page belongs", id, flags)
+		}
+		if i > 0 && bytes.Compare(prev, k) >= 0 {
+			return fmt.Errorf("page %d: keys out of order at element %d", id, i)
+		}
+		prev = k
+		if flags == boltBranchPage {
+			if err := w.tree(child, path, depth+1); err != nil {
+				return err
+			}
+			continue
+		}
+		if le.Uint32(p[e:])&boltBucketLeaf == 0 {
+			if w.visit != nil {
+				w.visit(path, k, v)
+			}
+			continue
+		}
+		if len(v) < boltBucketHeader {
+			return fmt.Errorf("page %d: bucket %q has a %d-byte header", id, k, len(v))
+		}
+		sub := append(path[:len(path):len(path)], k)
+		if root := le.Uint64(v); root != 0 {
+			if err := w.tree(root, sub, depth+1); err != nil {
+				return err
+			}
+		} else if err := w.node(v[boltBucketHeader:], id, sub, depth+1); err != nil {
+			return fmt.Errorf("inline bucket %q: %w", k, err)
+		}
+	}
+	if flags == boltBranchPage && count == 0 {
+		return fmt.Errorf("page %d: empty branch page", id)
+	}
+	return nil
+}
+
+// verifyFile checks the replica file at path before bbolt maps it. A
+// missing file is fine (bbolt creates it); an empty one is refused. It holds a shared lock
+// on the file while it reads, so that a running agent's writes are not
+// mistaken for damage; if the lock is not free within timeout it fails as
+// bbolt would.
+func verifyFile(path string, timeout time.Duration) error {
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open replica %s: %w", path, err)
+	}
+	defer f.Close()
+	if !sharedLock(f, timeout) {
+		return fmt.Errorf("open replica %s: %w (is another borderpost running?)", path, bolterrors.ErrTimeout)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("open replica %s: %w", path, err)
+	}
+	if fi.Size() == 0 {
+		// bbolt would make it a new, empty database: a backup copied
+		// back empty must not silently become one.
+		return damaged(path, errors.New("empty file (0 bytes)"))
+	}
+	if err := checkBoltFile(f, fi.Size()); err != nil {
+		return damaged(path, err)
+	}
+	return nil
+}
+
+// checkBoltFile checks the meta pages and the whole tree of a bbolt file.
+func checkBoltFile(r io.ReaderAt, size int64) error {
+	bf, err := openBoltFile(r, size)
+	if err != nil {
+		return err
+	}
+	return bf.check(nil)
+}
+
+// damaged wraps what is wrong with the file at path in ErrDamaged, with
+// the remedy.
+func damaged(path string, why error) error {
+	return fmt.Errorf("%w: %s: %v; stop the agent and run `borderpost replica rebuild`: it moves the file aside, keeps the hits not yet sent to central and fetches the watch list again", ErrDamaged, path, why)
+}
+
+// createIfEmpty lays out a new file, but only if the meta bucket is empty:
+// a file that holds records but no format record is damaged (a flipped
+// bit in a key), and making it a new replica would silently drop what it
+// holds.
+func (r *Replica) createIfEmpty(tx *bolt.Tx, key []byte) error {
+	if k, _ := tx.Bucket(bucketMeta).Cursor().First(); k != nil {
+		return damaged(r.db.Path(), errors.New("the replica holds records but no format record"))
+	}
+	return r.create(tx, key)
+}
+
+// VerifyFile checks the replica file at path without opening it as a
+// database and without a key: meta pages, sizes, and every page of the
+// tree. It returns an ErrDamaged error naming what is wrong and the
+// remedy, or nil.
+func VerifyFile(path string) error {
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("verify replica: %w", err)
+	}
+	return verifyFile(path, 5*time.Second)
+}
