@@ -12,11 +12,16 @@ BUILD_DATE := $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(BUILD_DATE)
 # Debian packages the tests run against: real brokers (Mosquitto, NATS), a software TPM,
 # Chromium for the officers' page, systemd-analyze for the service unit,
-# groff for the manual page.
+# groff for the manual page. npm (for axe-core, the page's accessibility
+# check) comes from Debian only where no npm is on the PATH: a machine with
+# Node.js from elsewhere has its own, and Debian's would conflict with it.
 TEST_DEBS := mosquitto nats-server swtpm swtpm-tools chromium systemd groff-base
 # What `make package` needs besides Go, and what its tests add.
 PACKAGE_DEBS := osslsigncode openssl
 PACKAGE_TEST_DEBS := lintian
+# axe-core checks the officers' page for accessibility in its browser test;
+# installed from the npm registry into bin/npm (never committed).
+AXE_VERSION := 4.14.1
 DEMO_ARGS ?=
 FUZZTIME  ?= 10m
 # make test runs the tests through gotestsum: a line per test as it ends
@@ -25,7 +30,7 @@ FUZZTIME  ?= 10m
 GOTESTSUM ?= $(GO) run gotest.tools/gotestsum@v1.13.0
 TESTARGS  ?= ./...
 
-.PHONY: all build demo test test-deps vet fuzz clean package package-deps test-package
+.PHONY: all build demo test test-deps test-deps-debs vet fuzz clean package package-deps test-package
 
 all: build
 
@@ -54,13 +59,19 @@ package: package-deps
 ## test-package: as root, build twice and compare, verify the signature, lintian,
 ## and install, upgrade, remove and purge the package on this machine.
 test-package:
-	@$(MAKE) --no-print-directory test-deps TEST_DEBS="$(TEST_DEBS) $(PACKAGE_DEBS) $(PACKAGE_TEST_DEBS)"
+	@$(MAKE) --no-print-directory test-deps-debs TEST_DEBS="$(TEST_DEBS) $(PACKAGE_DEBS) $(PACKAGE_TEST_DEBS)"
 	$(GO) test -tags package -count=1 -timeout 15m -v ./packaging
 
 package-deps:
-	@$(MAKE) --no-print-directory test-deps TEST_DEBS="$(PACKAGE_DEBS)"
+	@$(MAKE) --no-print-directory test-deps-debs TEST_DEBS="$(PACKAGE_DEBS)"
 
-test-deps:
+test-deps: test-deps-debs
+	@test -f $(BIN)/npm/node_modules/axe-core/axe.min.js && grep -q '"version": "$(AXE_VERSION)"' $(BIN)/npm/node_modules/axe-core/package.json || \
+		{ command -v npm >/dev/null || $(MAKE) --no-print-directory test-deps-debs TEST_DEBS=npm; \
+		  npm install --no-audit --no-fund --prefix $(BIN)/npm axe-core@$(AXE_VERSION) >/dev/null; }
+
+## test-deps-debs: the Debian packages in TEST_DEBS, installed when missing (as root).
+test-deps-debs:
 	@missing=""; for p in $(TEST_DEBS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \

@@ -45,3 +45,36 @@ func TestUsersAdd(t *testing.T) {
 		t.Errorf("users file mode %v, want 0600", fi.Mode().Perm())
 	}
 }
+
+func TestUsersListRemoveResetUnlock(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "users.jsonl")
+	for _, n := range []string{"anna", "ben"} {
+		if out, err := runRoot(t, "correct horse battery\n", "users", "add", "--file", file, "--name", n); err != nil {
+			t.Fatalf("users add %s: %v\n%s", n, err, out)
+		}
+	}
+	out, err := runRoot(t, "", "users", "list", "--file", file)
+	if err != nil || !strings.Contains(out, "anna") || !strings.Contains(out, "ben") || strings.Contains(out, "argon2") {
+		t.Fatalf("users list: %v\n%s", err, out)
+	}
+	before, _ := terminal.ReadUsersFile(file)
+	if _, err := runRoot(t, "another good passphrase\n", "users", "reset-password", "--file", file, "--name", "anna"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runRoot(t, "", "users", "unlock", "--file", file, "--name", "anna"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runRoot(t, "", "users", "remove", "--file", file, "--name", "ben"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runRoot(t, "", "users", "remove", "--file", file, "--name", "nobody"); err == nil {
+		t.Error("removing an unknown account succeeded")
+	}
+	after, err := terminal.ReadUsersFile(file)
+	if err != nil || len(after) != 1 || after[0].Name != "anna" || after[0].Hash == before[0].Hash || after[0].Unlocked.IsZero() {
+		t.Fatalf("users file after reset, unlock and remove: %+v %v", after, err)
+	}
+	if fi, _ := os.Stat(file); fi.Mode().Perm() != 0o600 {
+		t.Errorf("users file mode %v, want 0600", fi.Mode().Perm())
+	}
+}

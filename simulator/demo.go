@@ -142,7 +142,11 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 	fmt.Fprintf(out, "agent       %s (status: %s/v1/status, metrics: %s/metrics, log: %s)\n", "post-demo-01", a.URL, a.URL, filepath.Join(agentDir, "agent.log"))
 	fmt.Fprintf(out, "officers    %s  (log in as \"officer\", password %s)\n", a.TerminalURL, password)
 
-	list := watchlist.NewGenerator(uint64(time.Now().UnixNano()), watchlist.DefaultMix).Alerts(nAlerts)
+	seed := uint64(time.Now().UnixNano())
+	list := watchlist.NewGenerator(seed, watchlist.DefaultMix).Alerts(nAlerts)
+	// What an officer reads on a hit: actions of every kind, warnings,
+	// vehicles' make and model.
+	watchlist.Dress(list, seed)
 	d, err := c.Publish(list, nil)
 	if err != nil {
 		return err
@@ -157,6 +161,10 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 	}
 	fmt.Fprintf(out, "agent       holds the watch list; scanners start at %.0f scans/s (%s)\n\n", rate, stopHow)
 
+	// Passports at a booth: person and document hits beside the plates and containers.
+	var passportHits atomic.Int64
+	laneDone := make(chan struct{})
+	go func() { defer close(laneDone); runPassportLane(ctx, a.URL, list, 4*time.Second, &passportHits) }()
 	scans := 1 << 30
 	planted := int(float64(scans) * share)
 	var answered atomic.Int64
@@ -173,15 +181,16 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 	if err != nil && ctx.Err() == nil {
 		return err
 	}
+	<-laneDone
 	// Let the outbox drain before the summary.
 	drainCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	rig.WaitUntil(drainCtx, 30*time.Second, func() bool { s, err := a.Status(); return err == nil && s.Outbox == 0 })
 	time.Sleep(200 * time.Millisecond)
-	summary, lost := tally.summary(rep.Sent, rep.Hits, c.Stats().Duplicates)
+	summary, lost := tally.summary(rep.Sent, rep.Hits, passportHits.Load(), c.Stats().Duplicates)
 	fmt.Fprintln(out, "\n"+summary)
 	if lost > 0 {
-		return fmt.Errorf("%d of the scanners' hits not delivered", lost)
+		return fmt.Errorf("%d of the scanners' and the booth's hits not delivered", lost)
 	}
 	return nil
 }
@@ -191,26 +200,33 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 // too, but not the scanners'. Counting them apart keeps "lost" what it
 // says: the scanners' hits that did not arrive.
 type demoTally struct {
-	scanners, manual atomic.Int64
+	scanners, booth, manual atomic.Int64
 }
 
-// add counts h and says where it came from.
+// add counts h and says where it came from: the scanners (their check IDs
+// carry demoRunID), an officer's manual check, or the passport and
+// declaration booth.
 func (t *demoTally) add(h store.Hit) string {
-	if strings.HasPrefix(h.CheckID, demoRunID+"-") {
+	switch {
+	case strings.HasPrefix(h.CheckID, demoRunID+"-"):
 		t.scanners.Add(1)
 		return "scanner"
+	case strings.HasPrefix(h.CheckID, "manual-"):
+		t.manual.Add(1)
+		return "manual check"
 	}
-	t.manual.Add(1)
-	return "manual check"
+	t.booth.Add(1)
+	return "booth"
 }
 
-// summary is the demo's closing line for sent scans and the hits the
-// post reported to the scanners, and how many of those central lacks.
-func (t *demoTally) summary(sent, postHits, duplicates int) (string, int64) {
-	delivered := t.scanners.Load()
-	lost := max(int64(postHits)-delivered, 0)
-	s := fmt.Sprintf("summary: %d scans, %d hits at the post, %d delivered to central (%d duplicates removed), lost: %d",
-		sent, postHits, delivered, duplicates, lost)
+// summary is the demo's closing line for sent scans, the hits the post
+// reported to the scanners and to the booth, and how many of those
+// central lacks.
+func (t *demoTally) summary(sent, postHits int, boothHits int64, duplicates int) (string, int64) {
+	delivered := t.scanners.Load() + t.booth.Load()
+	lost := max(int64(postHits)+boothHits-delivered, 0)
+	s := fmt.Sprintf("summary: %d scans, %d hits at the post (%d of them at the passport and declaration booth), %d delivered to central (%d duplicates removed), lost: %d",
+		sent, int64(postHits)+boothHits, boothHits, delivered, duplicates, lost)
 	if m := t.manual.Load(); m > 0 {
 		s += fmt.Sprintf("; and %d from officers' manual checks, delivered too", m)
 	}

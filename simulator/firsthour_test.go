@@ -113,14 +113,14 @@ func TestDemoForADuration(t *testing.T) {
 // number of lost hits.
 func TestDemoTallyCountsManualChecksApart(t *testing.T) {
 	var tally demoTally
-	for _, id := range []string{"demo-000001", "demo-000002", "manual-7f3a", "demo-000003", "manual-9b1c"} {
+	for _, id := range []string{"demo-000001", "demo-000002", "manual-7f3a", "demo-000003", "manual-9b1c", "mrz-1796000000-1"} {
 		tally.add(store.Hit{CheckID: id})
 	}
-	s, lost := tally.summary(100, 3, 0)
-	if lost != 0 || !strings.Contains(s, "3 hits at the post, 3 delivered to central") || !strings.Contains(s, "lost: 0; and 2 from officers' manual checks") {
+	s, lost := tally.summary(100, 3, 1, 0)
+	if lost != 0 || !strings.Contains(s, "4 hits at the post (1 of them at the passport and declaration booth), 4 delivered to central") || !strings.Contains(s, "lost: 0; and 2 from officers' manual checks") {
 		t.Errorf("summary %q, lost %d", s, lost)
 	}
-	if _, lost := tally.summary(100, 5, 0); lost != 2 {
+	if _, lost := tally.summary(100, 5, 1, 0); lost != 2 {
 		t.Errorf("two of the scanners' hits missing counted as %d lost", lost)
 	}
 }

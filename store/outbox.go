@@ -27,6 +27,7 @@ type Hit struct {
 	ItemKind     string    `json:"item_kind"`
 	Raw          string    `json:"raw,omitempty"`
 	Value        string    `json:"value"`
+	Country      string    `json:"country,omitempty"` // plate country or document issuing state, as read
 	Correction   string    `json:"correction,omitempty"`
 	AlertID      string    `json:"alert_id"`
 	AlertVersion uint64    `json:"alert_version"`
@@ -48,6 +49,10 @@ type Outcome struct {
 	Officer string    `json:"officer"` // the terminal account
 	Role    string    `json:"role"`
 	Time    time.Time `json:"time"`
+	// Corrects is the ID of an earlier outcome for the same hit that this
+	// one corrects (a supervisor's correction); the earlier one stands in
+	// the record.
+	Corrects string `json:"corrects,omitempty"`
 }
 
 // CheckRecord is what the audit log keeps of one check: references only.
@@ -69,6 +74,9 @@ func (r *Replica) Record(ctx context.Context, c CheckRecord, hits []Hit) ([]Hit,
 		out = append(out[:0], hits...) // Batch may run this more than once
 		rec := AuditRecord{Event: EventCheck, Ref: c.ID, Device: c.Device, Detail: fmt.Sprintf("%d items", c.Items)}
 		if err := r.putOutbox(tx, out); err != nil {
+			return err
+		}
+		if err := r.keepForOfficers(tx, out); err != nil {
 			return err
 		}
 		for _, h := range out {
@@ -95,6 +103,9 @@ func (r *Replica) RecordOutcome(ctx context.Context, o Outcome) error {
 	err := r.db.Batch(func(tx *bolt.Tx) error {
 		e := []Hit{{ID: o.ID, Time: o.Time, AlertID: o.AlertID, Outcome: &o}}
 		if err := r.putOutbox(tx, e); err != nil {
+			return err
+		}
+		if err := settleForOfficers(tx, o.HitID); err != nil {
 			return err
 		}
 		return r.appendAudit(tx, AuditRecord{Event: EventOutcome, Ref: o.HitID, Device: o.Officer, Detail: o.Outcome,

@@ -488,6 +488,9 @@ func (r *Replica) finishRotation(tx *bolt.Tx) error {
 	if err := r.handOnAuditKeys(tx, v.next); err != nil {
 		return fmt.Errorf("hand on audit keys: %w", err)
 	}
+	if err := resealOfficer(tx, st.ks, v.next); err != nil {
+		return fmt.Errorf("re-seal the hits kept for officers: %w", err)
+	}
 	meta := tx.Bucket(bucketMeta)
 	for _, kv := range [][2][]byte{{metaKeyGen, u32(rot.To)}, {keyCheckName(rot.To), rot.NewCheck},
 		{metaAlertGen, u64(rot.Dst)}, {metaCompact, []byte{1}}} {

@@ -480,7 +480,7 @@ func (a *Agent) Check(ctx context.Context, c devices.Check) (devices.Result, err
 			cands, items = append(cands, cand), append(items, it)
 			hits = append(hits, store.Hit{
 				ID: newID("hit"), CheckID: c.ID, Device: c.Device, Lane: c.Lane, Time: c.Time,
-				Field: it.Field, ItemKind: string(it.Kind), Raw: it.Raw, Value: it.Value, Correction: it.Correction,
+				Field: it.Field, ItemKind: string(it.Kind), Raw: it.Raw, Value: it.Value, Country: it.Country, Correction: it.Correction,
 				AlertID: cand.Alert.ID, AlertVersion: cand.Alert.Version, Match: cand.Match, Score: cand.Score,
 				Category: cand.Alert.Category, Action: cand.Alert.Action, Explanation: cand.Explanation,
 			})

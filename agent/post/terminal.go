@@ -1,12 +1,14 @@
 package post
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,8 +37,13 @@ func (a *Agent) terminalServer(listen func(addr, setting string) (net.Listener, 
 	if err != nil {
 		return nil, fmt.Errorf("terminal.users %s: %w", tc.Users, err)
 	}
-	t, err := terminal.New(tc.Config, terminal.Deps{Users: users, Checker: a, Recorder: officerRecorder{a}, State: a, Logger: a.log})
+	cfg := tc.Config
+	cfg.Post = a.cfg.Agent.Post
+	t, err := terminal.New(cfg, terminal.Deps{Users: users, UsersFile: tc.Users, Checker: a, Recorder: officerRecorder{a}, State: a, Refs: replicaRefs{a.rep}, Hints: a, Logger: a.log})
 	if err != nil {
+		return nil, fmt.Errorf("terminal: %w", err)
+	}
+	if err := a.restoreTerminal(t); err != nil {
 		return nil, fmt.Errorf("terminal: %w", err)
 	}
 	var cert tls.Certificate
@@ -64,10 +71,128 @@ func (a *Agent) publish(hits []store.Hit, cands []match.Candidate, items []devic
 		return
 	}
 	for i, h := range hits {
-		al := cands[i].Alert
-		a.terminal.Publish(terminal.Hit{Hit: h, Source: al.Source, Warnings: al.Warnings, Purposes: al.Purposes,
-			LegalBasis: al.LegalBasis, Authority: al.Authority, Country: items[i].Country, Name: nameMatch(cands[i].Name)})
+		th := a.terminalHit(h)
+		th.Country, th.Name = items[i].Country, nameMatch(cands[i].Name)
+		a.terminal.Publish(th)
 	}
+}
+
+// terminalHit adds to a recorded hit what the page shows of its alert,
+// read from the replica now (the match index need not hold alerts). A hit
+// whose alert is gone (expired, withdrawn) keeps what the hit recorded and
+// has no purposes, so no one sees it.
+func (a *Agent) terminalHit(h store.Hit) terminal.Hit {
+	th := terminal.Hit{Hit: h, Country: h.Country}
+	for _, set := range *a.sets.Load() {
+		al, ok, err := set.rep.Alert(h.AlertID)
+		if err != nil {
+			a.log.Error("terminal: read the alert of a hit", "hit", h.ID, "err", err)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		th.Source, th.Warnings, th.Purposes = al.Source, al.Warnings, al.Purposes
+		th.LegalBasis, th.Authority = al.LegalBasis, al.Authority
+		subj := al.Subject
+		th.Subject = &subj
+		break
+	}
+	return th
+}
+
+// restoreTerminal gives a new terminal what the replica remembers: the
+// open hits kept for officers and the hits and outcomes still waiting in
+// the outbox (open hits must survive a restart), and the memory of false
+// matches.
+func (a *Agent) restoreTerminal(t *terminal.Terminal) error {
+	if err := a.rep.FalseMatches(t.Remember); err != nil {
+		return fmt.Errorf("read the remembered false matches: %w", err)
+	}
+	// Open hits the replica keeps for officers, whatever central has
+	// acknowledged; and what the outbox still holds: hits not yet sent and
+	// the outcomes recorded for them.
+	hits, err := a.rep.OfficerHits()
+	if err != nil {
+		return fmt.Errorf("read the hits kept for officers: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, h := range hits {
+		seen[h.ID] = true
+	}
+	outcomes := map[string]*terminal.OutcomeRecord{}
+	for after := uint64(0); ; {
+		page, err := a.rep.Pending(after, 1000)
+		if err != nil {
+			return fmt.Errorf("read the outbox for open hits: %w", err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, h := range page {
+			after = h.Seq
+			if o := h.Outcome; o != nil {
+				outcomes[o.HitID] = &terminal.OutcomeRecord{ID: o.ID, HitID: o.HitID, AlertID: o.AlertID, Outcome: terminal.Outcome(o.Outcome),
+					Remark: o.Remark, Officer: o.Officer, Role: terminal.Role(o.Role), Time: o.Time, Corrects: o.Corrects}
+				continue
+			}
+			if !seen[h.ID] {
+				seen[h.ID] = true
+				hits = append(hits, h)
+			}
+		}
+	}
+	slices.SortFunc(hits, func(x, y store.Hit) int { return cmp.Compare(x.Seq, y.Seq) })
+	for _, h := range hits {
+		t.Restore(a.terminalHit(h), outcomes[h.ID])
+	}
+	if len(hits) > 0 {
+		a.log.Info("terminal: hits restored from the outbox", "hits", len(hits), "outcomes", len(outcomes))
+	}
+	return nil
+}
+
+// plateCountries are the countries whose plates a post may meet: Europe
+// and its neighbours, ISO 3166-1 alpha-2 as the index keys plates.
+var plateCountries = strings.Fields(`AD AL AM AT AZ BA BE BG BY CH CY CZ DE DK DZ EE ES FI FR GB GE GR HR HU IE IL
+	IQ IR IS IT KZ LB LI LT LU LV MA MC MD ME MK MT NL NO PL PT RO RS RU SA SE SI SK SM SY TN TR UA VA XK`)
+
+// PlateElsewhere implements terminal.Hinter: the alerts that hold plate
+// under a country other than country, by one keyed lookup per country.
+// It records nothing: the manual check it follows is recorded.
+func (a *Agent) PlateElsewhere(ctx context.Context, plate, country string) []terminal.Elsewhere {
+	items := make([]devices.Item, 0, len(plateCountries))
+	for _, c := range plateCountries {
+		if c != country {
+			items = append(items, devices.Item{Field: "manual.plate", Kind: devices.KindPlate, Value: plate, Raw: plate, Country: c})
+		}
+	}
+	all, err := a.lookupAll(items, time.Now())
+	if err != nil {
+		a.log.Warn("plate under other countries: lookup failed; no hint given", "err", err)
+		return nil
+	}
+	var out []terminal.Elsewhere
+	for i, found := range all {
+		for _, c := range found {
+			th := a.terminalHit(store.Hit{AlertID: c.Alert.ID})
+			out = append(out, terminal.Elsewhere{Country: items[i].Country, Purposes: th.Purposes})
+		}
+	}
+	return out
+}
+
+// replicaRefs keys the terminal's references with the replica's index key.
+type replicaRefs struct{ rep *store.Replica }
+
+// Ref implements terminal.Refs; on error it returns "", which the
+// terminal treats as "nothing remembered".
+func (r replicaRefs) Ref(v string) string {
+	ref, err := r.rep.Ref(v)
+	if err != nil {
+		return ""
+	}
+	return ref
 }
 
 // nameMatch turns the name engine's explanation into the terminal's token
@@ -131,8 +256,12 @@ type officerRecorder struct{ a *Agent }
 // Outcome puts an officer's outcome for a hit into the outbox, with its
 // audit record, in one transaction; it reaches central like a hit.
 func (r officerRecorder) Outcome(ctx context.Context, o terminal.OutcomeRecord) error {
-	err := r.a.rep.RecordOutcome(ctx, store.Outcome{ID: newID("out"), HitID: o.HitID, AlertID: o.AlertID, Outcome: string(o.Outcome),
-		Remark: o.Remark, Officer: o.Officer, Role: string(o.Role), Time: o.Time})
+	id := o.ID
+	if id == "" {
+		id = newID("out")
+	}
+	err := r.a.rep.RecordOutcome(ctx, store.Outcome{ID: id, HitID: o.HitID, AlertID: o.AlertID, Outcome: string(o.Outcome),
+		Remark: o.Remark, Officer: o.Officer, Role: string(o.Role), Time: o.Time, Corrects: o.Corrects})
 	if err == nil && r.a.session != nil {
 		r.a.session.Notify()
 	}
@@ -140,6 +269,12 @@ func (r officerRecorder) Outcome(ctx context.Context, o terminal.OutcomeRecord) 
 }
 
 // Audit appends an audit record (views of hits, manual checks, logins).
+// A record about the memory of false matches also keeps or drops that
+// memory in the replica, in the same transaction, so that the agent
+// loads it at start without reading the audit log.
 func (r officerRecorder) Audit(ctx context.Context, rec store.AuditRecord) error {
+	if f, forget, ok := terminal.FalseMatchOf(rec); ok {
+		return r.a.rep.RememberFalseMatch(ctx, f, forget, rec)
+	}
 	return r.a.rep.Audit(ctx, rec)
 }

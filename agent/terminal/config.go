@@ -14,6 +14,9 @@ type Config struct {
 	// hit whose alert lists no purpose is shown to no one. Technicians see
 	// no hits whatever this says.
 	Purposes map[Role][]string `yaml:"purposes" json:"purposes"`
+	// Post is the post's name as the header shows it; the agent sets it
+	// from agent.post.
+	Post string `yaml:"-" json:"-"`
 	// Lane is put on manual checks as their lane, e.g. "booth-3".
 	Lane string `yaml:"lane" json:"lane"`
 	// SessionIdle ends a session after this long without a request from the

@@ -98,6 +98,9 @@ func (f *fakeRecorder) Outcome(ctx context.Context, o OutcomeRecord) error {
 func (f *fakeRecorder) Audit(ctx context.Context, rec store.AuditRecord) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if rec.Time.IsZero() { // the store stamps its records
+		rec.Time = time.Date(2026, 11, 27, 8, 30, 0, 0, time.UTC)
+	}
 	f.audit = append(f.audit, rec)
 	return nil
 }
@@ -145,7 +148,7 @@ func testUsers(t testing.TB) *Users {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	for _, u := range []User{{"anna", RoleOfficer, h}, {"sven", RoleSupervisor, h}, {"theo", RoleTechnician, h}, {"cora", RoleOfficer, h}} {
+	for _, u := range []User{{Name: "anna", Role: RoleOfficer, Hash: h}, {Name: "sven", Role: RoleSupervisor, Hash: h}, {Name: "theo", Role: RoleTechnician, Hash: h}, {Name: "cora", Role: RoleOfficer, Hash: h}} {
 		line, err := UserLine(u)
 		if err != nil {
 			t.Fatal(err)

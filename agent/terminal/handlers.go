@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -45,6 +46,8 @@ func (t *Terminal) routes() http.Handler {
 	}))
 	mux.HandleFunc("GET /api/hits/{id}", t.authed(false, t.serveHit))
 	mux.HandleFunc("POST /api/hits/{id}/outcome", t.authed(true, t.serveOutcome))
+	mux.HandleFunc("POST /api/hits/{id}/correct", t.authed(true, t.serveCorrect))
+	mux.HandleFunc("POST /api/hits/{id}/forget", t.authed(true, t.serveForget))
 	mux.HandleFunc("POST /api/check", t.authed(true, t.serveCheck))
 	return securityHeaders(mux)
 }
@@ -145,6 +148,7 @@ type sessionView struct {
 	MayWork   bool   `json:"may_work"`
 	LoggedIn  bool   `json:"logged_in"`
 	IdleLimit int    `json:"idle_seconds,omitempty"`
+	Post      string `json:"post,omitempty"`
 }
 
 // serveSession tells the page who is logged in and gives it the CSRF token
@@ -153,7 +157,7 @@ type sessionView struct {
 func (t *Terminal) serveSession(w http.ResponseWriter, r *http.Request) {
 	if ss := t.sessions.get(sessionCookie(r), t.now(), false); ss != nil {
 		writeJSON(w, http.StatusOK, sessionView{User: ss.user, Role: ss.role, CSRF: ss.csrf, MayWork: ss.role.mayWork(),
-			LoggedIn: true, IdleLimit: int(t.cfg.SessionIdle.Seconds())})
+			LoggedIn: true, IdleLimit: int(t.cfg.SessionIdle.Seconds()), Post: t.cfg.Post})
 		return
 	}
 	nonce := ""
@@ -163,7 +167,7 @@ func (t *Terminal) serveSession(w http.ResponseWriter, r *http.Request) {
 		nonce = randomToken()
 		http.SetCookie(w, t.cookie(r, cookiePreLogin, nonce, 3600))
 	}
-	writeJSON(w, http.StatusOK, sessionView{CSRF: t.sessions.loginToken(nonce)})
+	writeJSON(w, http.StatusOK, sessionView{CSRF: t.sessions.loginToken(nonce), Post: t.cfg.Post})
 }
 
 type loginRequest struct {
@@ -195,7 +199,8 @@ func (t *Terminal) serveLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	now := t.now()
 	addr := clientAddr(r)
-	acc, known := t.deps.Users.lookup(req.Name)
+	t.reloadUsers(ctx)
+	acc, known := t.users.Load().lookup(req.Name)
 	who := "terminal"
 	if known {
 		who = "terminal:" + req.Name
@@ -232,7 +237,7 @@ func (t *Terminal) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t.byUser.reset(req.Name)
-	if err := t.deps.Recorder.Audit(ctx, store.AuditRecord{Event: EventLogin, Device: who, Detail: string(acc.role)}); err != nil {
+	if err := t.writeAudit(ctx, store.AuditRecord{Event: EventLogin, Device: who, Detail: string(acc.role)}); err != nil {
 		t.log.Error("terminal audit log failed", "event", EventLogin, "err", err)
 		writeError(w, http.StatusServiceUnavailable, "the audit log cannot be written: no login")
 		return
@@ -241,7 +246,7 @@ func (t *Terminal) serveLogin(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, t.cookie(r, cookieSession, tok, 0))
 	http.SetCookie(w, t.cookie(r, cookiePreLogin, "", -1))
 	writeJSON(w, http.StatusOK, sessionView{User: ss.user, Role: ss.role, CSRF: ss.csrf, MayWork: ss.role.mayWork(),
-		LoggedIn: true, IdleLimit: int(t.cfg.SessionIdle.Seconds())})
+		LoggedIn: true, IdleLimit: int(t.cfg.SessionIdle.Seconds()), Post: t.cfg.Post})
 }
 
 func (t *Terminal) serveLogout(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -255,7 +260,7 @@ func (t *Terminal) serveLogout(w http.ResponseWriter, r *http.Request, ss *sessi
 // refusals, logouts); records that must precede an action go through
 // Recorder.Audit directly.
 func (t *Terminal) audit(ctx context.Context, rec store.AuditRecord) {
-	if err := t.deps.Recorder.Audit(ctx, rec); err != nil {
+	if err := t.writeAudit(ctx, rec); err != nil {
 		t.log.Error("terminal audit log failed", "event", rec.Event, "err", err)
 	}
 }
@@ -278,12 +283,12 @@ func (t *Terminal) serveHit(w http.ResponseWriter, r *http.Request, ss *session)
 	}
 	rec := store.AuditRecord{Event: EventHitView, Ref: h.ID, Device: "terminal:" + ss.user,
 		Hits: []string{h.ID}, Alerts: []string{h.AlertID}}
-	if err := t.deps.Recorder.Audit(r.Context(), rec); err != nil {
+	if err := t.writeAudit(r.Context(), rec); err != nil {
 		t.log.Error("terminal audit log failed", "event", EventHitView, "err", err)
 		writeError(w, http.StatusServiceUnavailable, "the audit log cannot be written: the hit cannot be shown")
 		return
 	}
-	writeJSON(w, http.StatusOK, h.detail(o))
+	writeJSON(w, http.StatusOK, h.detail(o, t.memory.get(&h)))
 }
 
 type outcomeRequest struct {
@@ -311,34 +316,155 @@ func (t *Terminal) serveOutcome(w http.ResponseWriter, r *http.Request, ss *sess
 		writeError(w, http.StatusNotFound, "no such hit")
 		return
 	}
+	out, remark, ok := readOutcome(w, r)
+	if !ok {
+		return
+	}
+	now := t.now().UTC()
+	o := &OutcomeRecord{ID: newID("out"), HitID: h.ID, AlertID: h.AlertID, Outcome: out, Remark: remark, Officer: ss.user, Role: ss.role, Time: now}
+	if !t.board.settle(h.ID, o) {
+		writeError(w, http.StatusConflict, "this hit already has an outcome: a supervisor can correct it")
+		return
+	}
+	if err := t.record(r.Context(), *o); err != nil {
+		t.board.unsettle(h.ID, o)
+		t.log.Error("terminal outcome not recorded", "hit", h.ID, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "the outcome could not be recorded: try again, and tell a technician if it fails again")
+		return
+	}
+	t.broadcast(&h, func() (string, any) { return "outcome", o })
+	// Repeated reads of the same value against the same alert share the
+	// card the officer acted on: they get the same outcome, each its own record.
+	for _, f := range t.board.folded(&h, FoldWindow, ss.role, t.purposes[ss.role]) {
+		fo := &OutcomeRecord{ID: newID("out"), HitID: f.ID, AlertID: f.AlertID, Outcome: out, Remark: remark, Officer: ss.user, Role: ss.role, Time: now}
+		if !t.board.settle(f.ID, fo) {
+			continue
+		}
+		if err := t.record(r.Context(), *fo); err != nil {
+			t.board.unsettle(f.ID, fo)
+			t.log.Error("terminal outcome not recorded", "hit", f.ID, "err", err)
+			continue
+		}
+		t.broadcast(&f, func() (string, any) { return "outcome", fo })
+	}
+	if out == OutcomeFalseMatch && h.ref != "" {
+		if err := t.writeAudit(r.Context(), memRecord(EventFalseMatch, &h, ss.user)); err != nil {
+			t.log.Error("terminal audit log failed", "event", EventFalseMatch, "err", err)
+		} else {
+			t.memory.put(memKey{h.ref, h.AlertID, h.AlertVersion}, Cleared{Time: now, Officer: ss.user})
+		}
+	}
+	writeJSON(w, http.StatusOK, t.cardOf(&h, o))
+}
+
+// readOutcome reads and checks an outcome request, answering the error
+// itself when it is not valid.
+func readOutcome(w http.ResponseWriter, r *http.Request) (Outcome, string, bool) {
 	var req outcomeRequest
 	if err := readJSON(r, &req); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
-		return
+		return "", "", false
 	}
 	out, err := ParseOutcome(req.Outcome)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
-		return
+		return "", "", false
 	}
 	remark, err := checkRemark(req.Remark)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
+		return "", "", false
+	}
+	return out, remark, true
+}
+
+// writeAudit appends an audit record through the Recorder and remembers
+// whether writing works, for the banner.
+func (t *Terminal) writeAudit(ctx context.Context, rec store.AuditRecord) error {
+	err := t.deps.Recorder.Audit(ctx, rec)
+	t.failing.Store(err != nil)
+	return err
+}
+
+// record writes an outcome through the Recorder and remembers whether
+// writing works, for the banner.
+func (t *Terminal) record(ctx context.Context, o OutcomeRecord) error {
+	err := t.deps.Recorder.Outcome(ctx, o)
+	t.failing.Store(err != nil)
+	return err
+}
+
+// serveCorrect lets a supervisor correct a recorded outcome: the
+// correction is a new outcome record naming the one it corrects, which
+// stays in the audit log and at central.
+func (t *Terminal) serveCorrect(w http.ResponseWriter, r *http.Request, ss *session) {
+	if ss.role != RoleSupervisor {
+		writeError(w, http.StatusForbidden, "only a supervisor may correct an outcome")
 		return
 	}
-	o := &OutcomeRecord{HitID: h.ID, AlertID: h.AlertID, Outcome: out, Remark: remark, Officer: ss.user, Role: ss.role, Time: t.now().UTC()}
-	if !t.board.settle(h.ID, o) {
-		writeError(w, http.StatusConflict, "this hit already has an outcome")
+	h, prev, ok := t.visibleHit(ss, r.PathValue("id"))
+	if !ok {
+		writeError(w, http.StatusNotFound, "no such hit")
 		return
 	}
-	if err := t.deps.Recorder.Outcome(r.Context(), *o); err != nil {
-		t.board.unsettle(h.ID, o)
-		t.log.Error("terminal outcome not recorded", "hit", h.ID, "err", err)
-		writeError(w, http.StatusServiceUnavailable, "the outcome could not be recorded: try again")
+	out, remark, ok := readOutcome(w, r)
+	if !ok {
 		return
+	}
+	if prev == nil {
+		writeError(w, http.StatusConflict, "this hit has no outcome to correct: record one")
+		return
+	}
+	o := &OutcomeRecord{ID: newID("out"), HitID: h.ID, AlertID: h.AlertID, Outcome: out, Remark: remark, Officer: ss.user,
+		Role: ss.role, Time: t.now().UTC(), Corrects: prev.ID}
+	if !t.board.replace(h.ID, prev, o) {
+		writeError(w, http.StatusConflict, "the outcome changed meanwhile: reload and try again")
+		return
+	}
+	if err := t.record(r.Context(), *o); err != nil {
+		t.board.replace(h.ID, o, prev)
+		t.log.Error("terminal correction not recorded", "hit", h.ID, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "the correction could not be recorded: try again")
+		return
+	}
+	k := memKey{h.ref, h.AlertID, h.AlertVersion}
+	if prev.Outcome == OutcomeFalseMatch && out != OutcomeFalseMatch && t.memory.get(&h) != nil {
+		if err := t.writeAudit(r.Context(), memRecord(EventFalseMatchForgotten, &h, ss.user)); err == nil {
+			t.memory.forget(k)
+		}
 	}
 	t.broadcast(&h, func() (string, any) { return "outcome", o })
-	writeJSON(w, http.StatusOK, h.card(o))
+	writeJSON(w, http.StatusOK, t.cardOf(&h, o))
+}
+
+// serveForget lets a supervisor clear the post's memory that a read value
+// is a false match for an alert: the next read is shown as an open hit.
+func (t *Terminal) serveForget(w http.ResponseWriter, r *http.Request, ss *session) {
+	if ss.role != RoleSupervisor {
+		writeError(w, http.StatusForbidden, "only a supervisor may clear a remembered false match")
+		return
+	}
+	h, o, ok := t.visibleHit(ss, r.PathValue("id"))
+	if !ok {
+		writeError(w, http.StatusNotFound, "no such hit")
+		return
+	}
+	var req struct{}
+	if err := readJSON(r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if t.memory.get(&h) == nil {
+		writeError(w, http.StatusConflict, "nothing is remembered for this hit")
+		return
+	}
+	if err := t.writeAudit(r.Context(), memRecord(EventFalseMatchForgotten, &h, ss.user)); err != nil {
+		t.failing.Store(true)
+		writeError(w, http.StatusServiceUnavailable, "the audit log cannot be written: nothing changed")
+		return
+	}
+	t.memory.forget(memKey{h.ref, h.AlertID, h.AlertVersion})
+	writeJSON(w, http.StatusOK, t.cardOf(&h, o))
 }
 
 // checkResponse is a manual check's answer: the hits the officer may see,
@@ -347,6 +473,8 @@ type checkResponse struct {
 	CheckID  string `json:"check_id"`
 	Hits     []card `json:"hits"`
 	Withheld int    `json:"withheld"`
+	// OtherCountries: a plate without hits is sought under these countries.
+	OtherCountries []string `json:"other_countries,omitempty"`
 }
 
 func (t *Terminal) serveCheck(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -366,7 +494,7 @@ func (t *Terminal) serveCheck(w http.ResponseWriter, r *http.Request, ss *sessio
 	}
 	c := devices.Check{ID: newID("chk"), Device: "terminal", Lane: t.cfg.Lane, Time: t.now().UTC(), Items: []devices.Item{it}}
 	rec := store.AuditRecord{Event: EventManualCheck, Ref: c.ID, Device: "terminal:" + ss.user, Detail: "kind " + string(it.Kind)}
-	if err := t.deps.Recorder.Audit(r.Context(), rec); err != nil {
+	if err := t.writeAudit(r.Context(), rec); err != nil {
 		t.log.Error("terminal audit log failed", "event", EventManualCheck, "err", err)
 		writeError(w, http.StatusServiceUnavailable, "the audit log cannot be written: no check")
 		return
@@ -383,10 +511,19 @@ func (t *Terminal) serveCheck(w http.ResponseWriter, r *http.Request, ss *sessio
 	resp := checkResponse{CheckID: c.ID, Hits: []card{}}
 	for _, dh := range res.Hits {
 		if h, o, ok := t.visibleHit(ss, dh.ID); ok {
-			resp.Hits = append(resp.Hits, h.card(o))
+			resp.Hits = append(resp.Hits, t.cardOf(&h, o))
 		} else {
 			resp.Withheld++
 		}
+	}
+	if it.Kind == devices.KindPlate && len(res.Hits) == 0 && t.deps.Hints != nil {
+		for _, e := range t.deps.Hints.PlateElsewhere(r.Context(), it.Value, it.Country) {
+			h := Hit{Purposes: e.Purposes}
+			if h.visibleTo(ss.role, t.purposes[ss.role]) && !slices.Contains(resp.OtherCountries, e.Country) {
+				resp.OtherCountries = append(resp.OtherCountries, e.Country)
+			}
+		}
+		slices.Sort(resp.OtherCountries)
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -20,6 +20,11 @@ type Hit struct {
 	Country    string // plate country or document issuing state, if any
 	// Name explains a name match token by token; nil for identifiers.
 	Name *NameMatch
+	// Subject is the alert's subject as the replica holds it when the hit
+	// is published; nil if the alert could not be read.
+	Subject *store.Subject
+
+	ref string // keyed reference of what was read, set by Publish
 }
 
 // NameMatch is how a name matched: the alert's name that matched best,
@@ -72,6 +77,7 @@ func ParseOutcome(s string) (Outcome, error) {
 
 // OutcomeRecord is an officer's acknowledgement of a hit, for central.
 type OutcomeRecord struct {
+	ID      string    `json:"id"`
 	HitID   string    `json:"hit_id"`
 	AlertID string    `json:"alert_id"`
 	Outcome Outcome   `json:"outcome"`
@@ -79,24 +85,35 @@ type OutcomeRecord struct {
 	Officer string    `json:"officer"`          // account name
 	Role    Role      `json:"role"`
 	Time    time.Time `json:"time"`
+	// Corrects is the ID of the outcome this one corrects (a supervisor's
+	// correction); that one stays on record.
+	Corrects string `json:"corrects,omitempty"`
 }
 
-// card is a hit as the live list shows it: what to do and why to be
-// careful, without the value that was checked.
+// card is a hit as the live list shows it: what to do, why to be careful,
+// what was read and whom or what the alert seeks.
 type card struct {
-	ID       string         `json:"id"`
-	Time     time.Time      `json:"time"`
-	Device   string         `json:"device,omitempty"`
-	Lane     string         `json:"lane,omitempty"`
-	Field    string         `json:"field"`
-	Kind     string         `json:"kind"`
-	Category string         `json:"category"`
-	Action   string         `json:"action"`
-	Warnings []string       `json:"warnings"`
-	Source   string         `json:"source,omitempty"`
-	Match    string         `json:"match"`
-	Score    float64        `json:"score"`
-	Outcome  *OutcomeRecord `json:"outcome,omitempty"`
+	ID         string         `json:"id"`
+	Time       time.Time      `json:"time"`
+	Device     string         `json:"device,omitempty"`
+	Lane       string         `json:"lane,omitempty"`
+	Field      string         `json:"field"`
+	Kind       string         `json:"kind"`
+	Category   string         `json:"category"`
+	Action     string         `json:"action"`
+	Warnings   []string       `json:"warnings"`
+	Source     string         `json:"source,omitempty"`
+	Match      string         `json:"match"`
+	Score      float64        `json:"score"`
+	Outcome    *OutcomeRecord `json:"outcome,omitempty"`
+	Rank       int            `json:"rank"`        // 0 most urgent
+	Urgent     bool           `json:"urgent"`      // pinned until an outcome is recorded
+	ActionKind string         `json:"action_kind"` // arrest, refuse, seize, check, inform
+	Confidence string         `json:"confidence"`  // exact, close, possible
+	Read       readView       `json:"read"`
+	Subject    *subjectView   `json:"subject,omitempty"`
+	Group      string         `json:"group"` // equal for reads of one value against one alert version
+	Cleared    *Cleared       `json:"cleared,omitempty"`
 }
 
 // detail is a hit as the explanation shows it; sending one is a view that
@@ -116,17 +133,20 @@ type detail struct {
 	Authority    string     `json:"authority,omitempty"`
 }
 
-func (h *Hit) card(o *OutcomeRecord) card {
+func (h *Hit) card(o *OutcomeRecord, cleared *Cleared) card {
 	w := h.Warnings
 	if w == nil {
 		w = []string{}
 	}
+	rank, kind := h.triage()
 	return card{ID: h.ID, Time: h.Time, Device: h.Device, Lane: h.Lane, Field: h.Field, Kind: h.ItemKind,
-		Category: h.Category, Action: h.Action, Warnings: w, Source: h.Source, Match: h.Match, Score: h.Score, Outcome: o}
+		Category: h.Category, Action: h.Action, Warnings: w, Source: h.Source, Match: h.Match, Score: h.Score, Outcome: o,
+		Rank: rank, Urgent: rank == rankArrest, ActionKind: kind, Confidence: h.confidence(), Read: h.read(),
+		Subject: h.subject(), Group: h.group(), Cleared: cleared}
 }
 
-func (h *Hit) detail(o *OutcomeRecord) detail {
-	return detail{card: h.card(o), AlertID: h.AlertID, AlertVersion: h.AlertVersion, CheckID: h.CheckID,
+func (h *Hit) detail(o *OutcomeRecord, cleared *Cleared) detail {
+	return detail{card: h.card(o, cleared), AlertID: h.AlertID, AlertVersion: h.AlertVersion, CheckID: h.CheckID,
 		Raw: h.Raw, Value: h.Value, Country: h.Country, Correction: h.Correction, Explanation: h.Explanation,
 		Name: h.Name, LegalBasis: h.LegalBasis, Authority: h.Authority}
 }
@@ -162,13 +182,13 @@ func newBoard(max int) *board { return &board{max: max, m: map[string]*entry{}} 
 
 // add keeps h, dropping the oldest hit beyond max. A hit published twice
 // (the agent may resend) is kept once.
-func (b *board) add(h Hit) bool {
+func (b *board) add(h Hit, o *OutcomeRecord) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if _, ok := b.m[h.ID]; ok {
 		return false
 	}
-	b.m[h.ID] = &entry{hit: h}
+	b.m[h.ID] = &entry{hit: h, outcome: o}
 	b.order = append(b.order, h.ID)
 	for len(b.order) > b.max {
 		delete(b.m, b.order[0])
@@ -208,6 +228,43 @@ func (b *board) unsettle(id string, o *OutcomeRecord) {
 	if e, ok := b.m[id]; ok && e.outcome == o {
 		e.outcome = nil
 	}
+}
+
+// replace swaps hit id's outcome from old to new; it reports false if the
+// outcome is no longer old.
+func (b *board) replace(id string, old, new *OutcomeRecord) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, ok := b.m[id]
+	if !ok || e.outcome != old {
+		return false
+	}
+	e.outcome = new
+	return true
+}
+
+// folded returns the other hits without an outcome that read the same
+// value against the same alert version as h within window of it, and that
+// role (serving purposes) may see.
+func (b *board) folded(h *Hit, window time.Duration, role Role, purposes map[string]bool) []Hit {
+	if h.ref == "" {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []Hit
+	for _, id := range b.order {
+		e := b.m[id]
+		x := &e.hit
+		if id == h.ID || e.outcome != nil || x.ref != h.ref || x.AlertID != h.AlertID || x.AlertVersion != h.AlertVersion ||
+			!x.visibleTo(role, purposes) {
+			continue
+		}
+		if d := x.Time.Sub(h.Time); d <= window && d >= -window {
+			out = append(out, *x)
+		}
+	}
+	return out
 }
 
 // each calls fn on every kept hit, oldest first, under the lock.

@@ -91,8 +91,9 @@ func TestStreamDeliversPublishedHit(t *testing.T) {
 	if got.Action != "Arrest the driver" || got.Category != "art26-arrest" || strings.Join(got.Warnings, ",") != "armed,violent" {
 		t.Fatalf("card lacks action, category or warnings: %+v", got)
 	}
-	if strings.Contains(data, "BAB123") || strings.Contains(data, "B-AB 123") {
-		t.Fatalf("card carries the checked value; only the audited explanation may: %s", data)
+	// The officer must see at once what was read and whom the alert seeks.
+	if got.Read.Value != "B-AB 123" || got.Read.Country != "DE" || got.Read.What != "Plate" || !got.Urgent || got.Rank != rankArrest {
+		t.Fatalf("card does not say what was read or how urgent it is: %s", data)
 	}
 }
 
@@ -199,10 +200,18 @@ func TestOutcomeRecorded(t *testing.T) {
 	if resp, _ := c.do("POST", "/api/hits/hit-1/outcome", outcomeRequest{Outcome: "confirmed"}, nil); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("outcome with the recorder failing: %d", resp.StatusCode)
 	}
+	var b Banner
+	if c.do("GET", "/api/banner", nil, &b); !b.RecordFailing {
+		t.Fatal("the banner does not say that records cannot be written")
+	}
 	var got card
 	resp, err := c.do("POST", "/api/hits/hit-1/outcome", outcomeRequest{Outcome: "confirmed", Remark: "  driver held, lane 2 "}, &got)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("outcome after a failed try: %v %v", resp.StatusCode, err)
+	}
+	b = Banner{}
+	if c.do("GET", "/api/banner", nil, &b); b.RecordFailing {
+		t.Fatal("the banner still says records fail after one was written")
 	}
 	outs := r.rec.Outcomes()
 	if len(outs) != 1 {

@@ -89,6 +89,18 @@ func (s *sessions) end(tok string) {
 	delete(s.m, sha256.Sum256([]byte(tok)))
 }
 
+// endUser ends every session of the account called user (removed, or its
+// password or role changed).
+func (s *sessions) endUser(user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, ss := range s.m {
+		if ss.user == user {
+			delete(s.m, k)
+		}
+	}
+}
+
 // pruneLocked drops expired sessions so that the table cannot grow
 // without bound from logins that are never used again.
 func (s *sessions) pruneLocked(now time.Time) {

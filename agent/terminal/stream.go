@@ -73,6 +73,7 @@ func (t *Terminal) unsubscribe(s *subscriber) {
 func (t *Terminal) banner() Banner {
 	b := t.deps.State.Banner()
 	b.Now = t.now().UTC()
+	b.RecordFailing = b.RecordFailing || t.failing.Load()
 	return b
 }
 
@@ -108,7 +109,7 @@ func (t *Terminal) serveEvents(w http.ResponseWriter, r *http.Request) {
 	backlog = append(backlog, sseEvent("banner", t.banner())...)
 	t.board.each(func(hit *Hit, o *OutcomeRecord) {
 		if hit.visibleTo(ss.role, sub.purposes) {
-			backlog = append(backlog, sseEvent("hit", hit.card(o))...)
+			backlog = append(backlog, sseEvent("hit", t.cardOf(hit, o))...)
 		}
 	})
 	backlog = append(backlog, "event: ready\ndata: {}\n\n"...)

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/borderpost/borderpost/devices"
@@ -52,6 +54,9 @@ type Banner struct {
 	Fault  string    `json:"fault,omitempty"`
 	Remedy string    `json:"remedy,omitempty"`
 	Now    time.Time `json:"now"` // set by the terminal, for ages
+	// RecordFailing says the terminal's last write to the replica failed
+	// (an outcome, an audit record): set by the terminal.
+	RecordFailing bool `json:"record_failing,omitempty"`
 }
 
 // Audit events written by the terminal. The store's log takes any event
@@ -64,34 +69,65 @@ const (
 	EventLogout       store.AuditEvent = "terminal.logout"
 )
 
-// Deps are what the terminal talks to. All but Logger and Now are required.
+// Hinter tells whether a plate that gave no hit is sought under another
+// country: a plate read or typed with the wrong country sign must not look
+// clean. The agent implements it with keyed lookups of the plate under
+// each country; it records nothing.
+type Hinter interface {
+	PlateElsewhere(ctx context.Context, plate, country string) []Elsewhere
+}
+
+// Elsewhere is an alert holding the plate under another country: that
+// country, and the alert's purposes (which roles may be told).
+type Elsewhere struct {
+	Country  string
+	Purposes []string
+}
+
+// Deps are what the terminal talks to. All but Refs, Logger and Now are
+// required.
 type Deps struct {
 	Users    *Users
 	Checker  Checker
 	Recorder Recorder
 	State    State
-	Logger   *slog.Logger
-	Now      func() time.Time // defaults to time.Now
+	// Refs keys the references under which the post remembers false
+	// matches; without it they are keyed by a random key and forgotten
+	// when the process ends.
+	Refs Refs
+	// Hints, if set, tells officers when a plate is sought under another
+	// country than the one checked.
+	Hints Hinter
+	// UsersFile is the file Users was loaded from, if any: the terminal
+	// takes up changes to it before each login, auditing them.
+	UsersFile string
+	Logger    *slog.Logger
+	Now       func() time.Time // defaults to time.Now
 }
 
 // Terminal is the officers' terminal. Create it with New, mount Handler at
 // "/", and call Publish for every recorded hit. Its methods are safe for
 // concurrent use.
 type Terminal struct {
-	cfg      Config
-	deps     Deps
-	log      *slog.Logger
-	now      func() time.Time
-	purposes map[Role]map[string]bool
-	sessions *sessions
-	byUser   *limiter
-	byAddr   *limiter
-	hashes   chan struct{} // bounds concurrent password hashing (64 MiB each)
-	dummy    passwordHash
-	board    *board
-	mu       sync.Mutex
-	subs     map[*subscriber]struct{}
-	handler  http.Handler
+	cfg       Config
+	deps      Deps
+	log       *slog.Logger
+	now       func() time.Time
+	purposes  map[Role]map[string]bool
+	sessions  *sessions
+	byUser    *limiter
+	byAddr    *limiter
+	hashes    chan struct{} // bounds concurrent password hashing (64 MiB each)
+	dummy     passwordHash
+	board     *board
+	memory    *memory
+	failing   atomic.Bool // the last write through Recorder failed
+	users     atomic.Pointer[Users]
+	usersMu   sync.Mutex // serialises reloads of the users file
+	usersFile *usersFile
+	mu        sync.Mutex
+	subs      map[*subscriber]struct{}
+	handler   http.Handler
 }
 
 // New returns a Terminal with cfg's policies (defaults filled in).
@@ -109,6 +145,9 @@ func New(cfg Config, deps Deps) (*Terminal, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
+	if deps.Refs == nil {
+		deps.Refs = hmacRefs(randomBytes(32))
+	}
 	dummy, err := hashArgon("not a password of anyone", deps.Users.dummyParams())
 	if err != nil {
 		return nil, err
@@ -121,10 +160,22 @@ func New(cfg Config, deps Deps) (*Terminal, error) {
 		byAddr:   newLimiter(cfg.AddressFailures, cfg.LoginWindow),
 		hashes:   make(chan struct{}, 2),
 		board:    newBoard(cfg.KeepHits),
+		memory:   newMemory(),
 		subs:     map[*subscriber]struct{}{},
 	}
 	if t.dummy, err = parseHash(dummy); err != nil {
 		return nil, err
+	}
+	t.users.Store(deps.Users)
+	if deps.UsersFile != "" {
+		f := &usersFile{path: deps.UsersFile}
+		if fi, err := os.Stat(f.path); err == nil {
+			f.mod, f.size = fi.ModTime(), fi.Size()
+		}
+		if f.list, err = ReadUsersFile(f.path); err != nil {
+			return nil, fmt.Errorf("%w: users file: %w", ErrConfig, err)
+		}
+		t.usersFile = f
 	}
 	for r, ps := range cfg.Purposes {
 		m := map[string]bool{}
@@ -145,10 +196,24 @@ func (t *Terminal) Handler() http.Handler { return t.handler }
 // hit when it reconnects. A hit published twice is shown once. The
 // terminal keeps h: the caller must not change its slices afterwards.
 func (t *Terminal) Publish(h Hit) {
-	if !t.board.add(h) {
+	h.ref = readRef(t.deps.Refs, &h)
+	if !t.board.add(h, nil) {
 		return
 	}
-	t.broadcast(&h, func() (string, any) { return "hit", h.card(nil) })
+	t.broadcast(&h, func() (string, any) { return "hit", t.cardOf(&h, nil) })
+}
+
+// Restore puts back a hit recorded before the agent restarted, with its
+// outcome if one was recorded (o may be nil), without alerting any page.
+// Call it at start, oldest first, before Handler serves.
+func (t *Terminal) Restore(h Hit, o *OutcomeRecord) {
+	h.ref = readRef(t.deps.Refs, &h)
+	t.board.add(h, o)
+}
+
+// cardOf is h's card with its outcome and what the post remembers of it.
+func (t *Terminal) cardOf(h *Hit, o *OutcomeRecord) card {
+	return h.card(o, t.memory.get(h))
 }
 
 // newID returns a random reference with a readable prefix.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // Role is what an account may do at the terminal.
@@ -40,6 +41,10 @@ type User struct {
 	Name string `json:"name"`
 	Role Role   `json:"role"`
 	Hash string `json:"hash"`
+	// Unlocked is when a supervisor last lifted the account's lockout
+	// (`borderpost users unlock`); the terminal ends the lockout when it
+	// sees it change.
+	Unlocked time.Time `json:"unlocked,omitzero"`
 }
 
 // Users is a loaded users file. It is read-only once loaded.
@@ -71,14 +76,9 @@ func LoadUsers(r io.Reader) (*Users, error) {
 		if len(line) == 0 || line[0] == '#' {
 			continue
 		}
-		var usr User
-		dec := json.NewDecoder(bytes.NewReader(line))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&usr); err != nil {
-			return nil, fmt.Errorf("%w: line %d: not a JSON account object", ErrUsersFile, n)
-		}
-		if dec.More() {
-			return nil, fmt.Errorf("%w: line %d: more than one object", ErrUsersFile, n)
+		usr, err := parseUserLine(line)
+		if err != nil {
+			return nil, fmt.Errorf("%w: line %d: %w", ErrUsersFile, n, err)
 		}
 		acc, err := usr.account()
 		if err != nil {
@@ -93,6 +93,20 @@ func LoadUsers(r io.Reader) (*Users, error) {
 		return nil, fmt.Errorf("%w: after line %d: %w", ErrUsersFile, n, err)
 	}
 	return u, nil
+}
+
+// parseUserLine decodes one line of the users file, strictly.
+func parseUserLine(line []byte) (User, error) {
+	var usr User
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&usr); err != nil {
+		return User{}, fmt.Errorf("not a JSON account object")
+	}
+	if dec.More() {
+		return User{}, fmt.Errorf("more than one object")
+	}
+	return usr, nil
 }
 
 func (usr User) account() (account, error) {

@@ -153,6 +153,9 @@ sync:
 log:
   level: %s
   format: text
+devices:
+  mrz:
+    http: true
 `, o.ID, a.DB, a.KeyFile, o.Broker, pub, port, o.Scoped, hitPub, o.LogLevel) + term
 	if err := os.WriteFile(a.Config, []byte(cfg), 0o600); err != nil {
 		return nil, err

@@ -3,11 +3,19 @@
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
+  const FOLD_MS = 15 * 60 * 1000; // repeated reads within this fold into one card
   let csrf = "";
   let me = null;
   let events = null;
   let openId = "";
-  const cards = new Map(); // hit id -> {card, el}
+  let openCard = null;
+  let correcting = false;
+  let confirmArmed = false;
+  let unreachableSince = null;
+  let lastBanner = null;
+  const groups = new Map(); // card key (its first hit) -> {card, ids, count, first, last, el, outcome}
+  const current = new Map(); // server's group (one value against one alert) -> its latest card
+  const byHit = new Map(); // hit id -> entry
 
   function el(tag, cls, text) {
     const e = document.createElement(tag);
@@ -23,7 +31,15 @@
       opt.headers["X-CSRF-Token"] = csrf;
       opt.body = JSON.stringify(body);
     }
-    const r = await fetch(url, opt);
+    let r;
+    try {
+      r = await fetch(url, opt);
+    } catch (e) {
+      agentUnreachable();
+      const err = new Error("The agent cannot be reached: nothing was done. Use the fallback procedure and call the technician.");
+      err.status = 0; throw err;
+    }
+    agentReached();
     let data = {};
     try { data = await r.json(); } catch (e) { data = {}; }
     if (r.status === 401 && me) { showLogin("Your session has ended. Log in again."); }
@@ -32,10 +48,10 @@
   }
 
   function words(s) { return String(s || "").replace(/[_-]+/g, " "); }
-  function when(t) {
-    const d = new Date(t);
-    return isNaN(d) ? "" : d.toISOString().slice(11, 19) + " UTC";
-  }
+  const timeFmt = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZoneName: "short" });
+  const dateFmt = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" });
+  function when(t) { const d = new Date(t); return isNaN(d) ? "" : timeFmt.format(d); }
+  function day(t) { const d = new Date(t); return isNaN(d) ? "" : dateFmt.format(d); }
   function ago(t, now) {
     const s = Math.max(0, Math.round((new Date(now) - new Date(t)) / 1000));
     if (s < 90) return s + " s";
@@ -43,12 +59,20 @@
     if (s < 172800) return Math.round(s / 3600) + " h";
     return Math.round(s / 86400) + " days";
   }
+  const outcomeWords = { confirmed: "confirmed", false_match: "false match", not_found: "subject not found", not_actionable: "not actionable" };
 
   // ---- session ----
   async function start() {
     const s = await api("GET", "/api/session");
     csrf = s.csrf;
+    setPost(s.post);
     if (s.logged_in) { enter(s); } else { showLogin(""); }
+  }
+
+  function setPost(p) {
+    if (!p) return;
+    $("post-name").textContent = p;
+    document.title = p + " · border post terminal";
   }
 
   function showLogin(msg) {
@@ -63,11 +87,12 @@
 
   function enter(s) {
     me = s; csrf = s.csrf;
+    setPost(s.post);
     $("login").hidden = true; $("work").hidden = false; $("who").hidden = false;
     $("who-name").textContent = s.user; $("who-role").textContent = s.role;
     $("manual").hidden = !s.may_work; $("tech-note").hidden = s.may_work;
     $("no-hits").hidden = !s.may_work;
-    cards.clear(); $("hits").replaceChildren();
+    groups.clear(); current.clear(); byHit.clear(); $("hits").replaceChildren();
     connect();
   }
 
@@ -87,88 +112,203 @@
 
   $("logout").addEventListener("click", async () => {
     try { await api("POST", "/api/logout", {}); } catch (e) { /* logged out either way */ }
-    const s = await api("GET", "/api/session"); csrf = s.csrf;
+    try { const s = await api("GET", "/api/session"); csrf = s.csrf; } catch (e) { /* shown by the banner */ }
     showLogin("Logged out.");
   });
+
+  // ---- agent reachability ----
+  function agentUnreachable() {
+    if (!unreachableSince) unreachableSince = new Date();
+    renderBanner(lastBanner);
+  }
+  function agentReached() {
+    if (!unreachableSince) return;
+    unreachableSince = null;
+    renderBanner(lastBanner);
+  }
 
   // ---- live stream ----
   function connect() {
     if (events) events.close();
     events = new EventSource("/api/events");
-    let ready = false; // hits before "ready" are the backlog: no flash, no beep
+    let ready = false; // hits before "ready" are the backlog: no flash, no sound
     $("live-state").textContent = "connecting…";
-    events.addEventListener("ready", () => { ready = true; $("live-state").textContent = "live"; $("live-state").className = "ok"; });
+    events.addEventListener("ready", () => { ready = true; agentReached(); $("live-state").textContent = "live"; $("live-state").className = "ok"; });
     events.addEventListener("hit", (m) => addHit(JSON.parse(m.data), ready));
     events.addEventListener("outcome", (m) => setOutcome(JSON.parse(m.data)));
-    events.addEventListener("banner", (m) => renderBanner(JSON.parse(m.data)));
+    events.addEventListener("banner", (m) => { agentReached(); renderBanner(JSON.parse(m.data)); });
     events.addEventListener("expired", () => showLogin("Your session has ended. Log in again."));
     events.onerror = () => {
       ready = false;
       $("live-state").textContent = "reconnecting…"; $("live-state").className = "bad";
-      api("GET", "/api/session").then((s) => { if (!s.logged_in && me) showLogin("Your session has ended. Log in again."); }).catch(() => {});
+      const wasDown = !!unreachableSince;
+      fetch("/api/session", { credentials: "same-origin" }).then((r) => r.json()).then((s) => {
+        agentReached();
+        if (!s.logged_in && me) {
+          showLogin(wasDown ? "The agent was restarted: log in again. Hits still waiting for an outcome are kept." : "Your session has ended. Log in again.");
+        }
+      }).catch(() => agentUnreachable());
     };
   }
 
   function addHit(c, live) {
-    if (cards.has(c.id)) { if (c.outcome) setOutcome(c.outcome); return; }
-    const a = el("article", "hit");
-    a.tabIndex = 0; a.dataset.id = c.id; a.setAttribute("role", "listitem");
-    a.appendChild(el("div", "action", "ACTION: " + (c.action || "see alert")));
+    if (byHit.has(c.id)) { if (c.outcome) setOutcome(c.outcome); return; }
+    const t = new Date(c.time).getTime();
+    let g = current.get(c.group);
+    if (g && Math.abs(t - g.last) <= FOLD_MS && (!g.outcome || !!c.outcome)) {
+      g.ids.push(c.id); g.count++;
+      if (t > g.last) { g.last = t; g.lastCard = c; }
+      byHit.set(c.id, g);
+      draw(g); order();
+      if (live && !g.outcome) alertOfficer(g);
+      return;
+    }
+    g = { key: c.id, card: c, lastCard: c, ids: [c.id], count: 1, first: t, last: t, el: el("article", "hit"), outcome: c.outcome || null };
+    g.el.tabIndex = 0; g.el.setAttribute("role", "listitem");
+    g.el.addEventListener("keydown", (ev) => { if (ev.key === "Enter" && ev.target === g.el) openHit(g.card.id); });
+    groups.set(g.key, g); current.set(c.group, g); byHit.set(c.id, g);
+    draw(g); order();
+    if (live && !g.outcome) alertOfficer(g);
+  }
+
+  function alertOfficer(g) {
+    const c = g.card;
+    g.el.classList.add("new");
+    setTimeout(() => { g.el.classList.remove("new"); }, 3000); // moving a card must not restart its flash forever
+    const say = (c.action || "see alert") + (c.warnings.length ? ". Warning: " + c.warnings.join(", ") : "") + ". " + c.read.what + " " + c.read.value;
+    if (c.urgent && !c.cleared) { $("announce-urgent").textContent = "Urgent hit: " + say; sound(true); }
+    else { $("announce").textContent = "Hit: " + say; sound(false); }
+  }
+
+  function draw(g) {
+    const c = g.card; const a = g.el;
+    a.dataset.id = c.id; a.dataset.group = g.key;
+    a.className = "hit act-" + c.action_kind + (g.outcome ? " settled" : "") + (c.cleared && !g.outcome ? " cleared" : "") +
+      (c.urgent && !g.outcome && !c.cleared ? " pinned" : "") + (a.classList.contains("new") ? " new" : "");
+    a.replaceChildren();
+    if (c.urgent && !g.outcome && !c.cleared) a.appendChild(el("div", "pin", "URGENT · stays at the top until an outcome is recorded"));
+    a.appendChild(el("div", "action", c.action || "See the alert"));
     if (c.warnings && c.warnings.length) {
       const w = el("div", "warnings");
-      w.appendChild(el("span", "warn-label", "WARNING: "));
+      w.appendChild(el("span", "warn-label", "Warning: "));
       c.warnings.forEach((x, i) => { if (i) w.appendChild(document.createTextNode(" · ")); w.appendChild(el("strong", "warn", words(x).toUpperCase())); });
       a.appendChild(w);
     }
-    a.appendChild(el("div", "category", words(c.category) + (c.source ? " (" + c.source + ")" : "")));
-    a.appendChild(el("div", "meta", words(c.kind) + " in " + c.field + " · " + c.match + " match, score " + Number(c.score).toFixed(2) +
-      " · " + [c.device, c.lane].filter(Boolean).join(" / ") + " · " + when(c.time)));
-    a.appendChild(el("div", "status pending", "Awaiting outcome"));
-    const b = el("button", "open", "Open explanation");
+    if (c.cleared) {
+      a.appendChild(el("div", "cleared-note", "Cleared as a false match at this post on " + day(c.cleared.time) + " (" + c.cleared.officer + "). Check it is still not the subject sought."));
+    }
+    const rd = el("div", "read");
+    rd.appendChild(el("span", "read-what", "Read: " + c.read.what + " "));
+    rd.appendChild(el("strong", "read-value", c.read.value));
+    if (c.read.country) rd.appendChild(el("span", "read-country", " (" + c.read.country + ")"));
+    a.appendChild(rd);
+    if (c.subject) a.appendChild(subjectTable(c.subject, "subject"));
+    const m = el("div", "meta");
+    m.appendChild(el("strong", "conf conf-" + c.confidence, c.confidence.charAt(0).toUpperCase() + c.confidence.slice(1) + " match"));
+    m.appendChild(document.createTextNode(" · " + [c.device, c.lane].filter(Boolean).join(" / ") + " · " + when(c.time)));
+    if (c.source) m.appendChild(document.createTextNode(" · " + c.source));
+    a.appendChild(m);
+    if (g.count > 1) a.appendChild(el("div", "folded", "Read " + g.count + " times, last at " + when(g.lastCard.time)));
+    const st = g.outcome
+      ? el("div", "status settled", "Outcome: " + (outcomeWords[g.outcome.outcome] || words(g.outcome.outcome)) + " (" + g.outcome.officer + ", " + when(g.outcome.time) + ")" + (g.outcome.corrects ? ", corrected" : ""))
+      : el("div", "status pending", "Waiting for your outcome");
+    a.appendChild(st);
+    const b = el("button", "open", g.outcome ? "Details" : "Details and outcome");
     b.type = "button";
     b.addEventListener("click", () => openHit(c.id));
     a.appendChild(b);
-    a.addEventListener("keydown", (ev) => { if (ev.key === "Enter" && ev.target === a) openHit(c.id); });
-    cards.set(c.id, { card: c, el: a });
-    $("hits").prepend(a);
-    $("no-hits").hidden = true;
-    if (c.outcome) setOutcome(c.outcome);
-    if (live) { a.classList.add("new"); beep(); }
-    title();
   }
+
+  function subjectTable(s, cls) {
+    const wrap = el("div", cls);
+    const t = el("table", "subject-table");
+    t.appendChild(el("caption", "", s.title));
+    const head = el("tr");
+    ["", "Alert", "Read here", ""].forEach((h, i) => { const th = el("th", "", h); th.scope = "col"; if (i === 3) th.appendChild(el("span", "sr-only", "Agreement")); head.appendChild(th); });
+    const th = el("thead"); th.appendChild(head); t.appendChild(th);
+    const tb = el("tbody");
+    s.rows.forEach((r) => {
+      const tr = el("tr", r.agree ? "agree-" + r.agree : "");
+      const k = el("th", "", r.label); k.scope = "row"; tr.appendChild(k);
+      tr.appendChild(el("td", "", r.alert || "—"));
+      tr.appendChild(el("td", "", r.read || ""));
+      tr.appendChild(el("td", "agree", r.agree === "agrees" ? "✓ agrees" : r.agree === "differs" ? "✗ differs" : r.agree === "similar" ? "≈ similar" : ""));
+      tb.appendChild(tr);
+    });
+    t.appendChild(tb);
+    wrap.appendChild(t);
+    return wrap;
+  }
+
+  // order sorts the cards: urgent and open first (pinned), then open hits
+  // by what must be done, then cleared false matches, then settled ones;
+  // newest first within each.
+  function order() {
+    const only = $("only-open").checked;
+    const list = [...groups.values()];
+    const key = (g) => {
+      const c = g.card;
+      const tier = g.outcome ? 3 : c.cleared ? 2 : c.urgent ? 0 : 1;
+      return [tier, c.rank];
+    };
+    list.sort((x, y) => {
+      const a = key(x); const b = key(y);
+      return a[0] - b[0] || a[1] - b[1] || y.last - x.last;
+    });
+    let open = 0; let urgent = 0;
+    list.forEach((g) => { g.el.hidden = only && !!g.outcome; if (!g.outcome) { open++; if (g.card.urgent && !g.card.cleared) urgent++; } });
+    $("hits").replaceChildren(...list.map((g) => g.el));
+    $("no-hits").hidden = !me || !me.may_work || list.some((g) => !g.el.hidden);
+    if (list.length && $("no-hits").hidden === false) $("no-hits").textContent = "No hit is waiting for an outcome.";
+    $("counts").textContent = open + " waiting" + (urgent ? ", " + urgent + " urgent" : "") + " · " + list.length + " in all";
+    const p = $("post-name").textContent;
+    document.title = (open ? "(" + open + ") " : "") + p + " · border post terminal";
+  }
+  $("only-open").addEventListener("change", order);
 
   function setOutcome(o) {
-    const h = cards.get(o.hit_id);
-    if (!h) return;
-    h.card.outcome = o;
-    h.el.classList.remove("new"); h.el.classList.add("settled");
-    const st = h.el.querySelector(".status");
-    st.className = "status settled";
-    st.textContent = "Outcome: " + words(o.outcome) + " (" + o.officer + ", " + when(o.time) + ")";
-    if (openId === o.hit_id) showDone(o);
-    title();
-  }
-
-  function title() {
-    let n = 0;
-    cards.forEach((h) => { if (!h.card.outcome) n++; });
-    document.title = (n ? "(" + n + ") " : "") + "Border post terminal";
+    const g = byHit.get(o.hit_id);
+    if (!g) return;
+    if (g.outcome && g.outcome.id === o.id) return;
+    g.outcome = o;
+    g.el.classList.remove("new");
+    draw(g); order();
+    if (g.ids.includes(openId) && !correcting) showDone(o);
   }
 
   let audio = null;
-  function beep() {
+  function sound(urgent) {
     try {
       audio = audio || new AudioContext();
-      const o = audio.createOscillator(); const g = audio.createGain();
-      o.frequency.value = 880; g.gain.value = 0.1; o.connect(g); g.connect(audio.destination);
-      o.start(); o.stop(audio.currentTime + 0.2);
+      const tones = urgent ? [988, 740, 988, 740] : [880];
+      tones.forEach((f, i) => {
+        const o = audio.createOscillator(); const g = audio.createGain();
+        o.frequency.value = f; g.gain.value = urgent ? 0.2 : 0.08; o.connect(g); g.connect(audio.destination);
+        const t0 = audio.currentTime + i * 0.22;
+        o.start(t0); o.stop(t0 + 0.18);
+      });
     } catch (e) { /* no sound: the card still flashes */ }
   }
 
   // ---- banners ----
   function renderBanner(b) {
+    lastBanner = b;
+    setTimeout(() => {
+      // What scrolls into view (focus, links) must not land under the banners.
+      document.documentElement.style.scrollPaddingTop = (Math.ceil($("sticky").getBoundingClientRect().height) + 16) + "px";
+      if (!$("detail").hidden) placeDetail();
+    }, 0);
     const box = $("banners");
     box.replaceChildren();
+    if (unreachableSince) {
+      box.appendChild(el("div", "banner alarm", "AGENT UNREACHABLE since " + when(unreachableSince) +
+        ": this page gets no new hits and cannot run checks. Use the fallback procedure and call the technician."));
+      return; // what the agent said before may no longer hold
+    }
+    if (!b) return;
+    if (b.record_failing) {
+      box.appendChild(el("div", "banner alarm", "RECORDS CANNOT BE WRITTEN: the last outcome or record failed (disk full or damaged). Call the technician now; note outcomes on paper."));
+    }
     if (!b.link_up) {
       const since = b.link_down_since ? " since " + when(b.link_down_since) + " (" + ago(b.link_down_since, b.now) + ")" : "";
       box.appendChild(el("div", "banner bad", "LINK TO CENTRAL DOWN" + since + ". Checks go on; hits and outcomes wait and are sent when it returns."));
@@ -178,46 +318,61 @@
         (b.remedy ? " (" + b.remedy + ")" : "") + "."));
     }
     if (b.stale) {
-      box.appendChild(el("div", "banner alarm", "STALE REPLICA: " + (b.stale_reason || "the watch list may be out of date") + ". New alerts may be missing: check with central by phone for urgent cases."));
+      box.appendChild(el("div", "banner alarm", "WATCH LIST MAY BE OUT OF DATE: " + (b.stale_reason || "central has not confirmed it") + ". New alerts may be missing: phone central for urgent cases."));
     }
-    const asOf = b.replica_as_of ? ", confirmed current " + ago(b.replica_as_of, b.now) + " ago" : ", never confirmed by central";
-    box.appendChild(el("div", "banner info", "Replica " + (b.replica_version || "unknown") + asOf +
-      (b.outbox_depth ? " · " + b.outbox_depth + " waiting for central" : "") + (b.link_up ? " · link up" : "")));
+    const asOf = b.replica_as_of ? "confirmed current " + ago(b.replica_as_of, b.now) + " ago" : "never confirmed by central";
+    const info = el("div", "banner info", "Watch list " + asOf + (b.outbox_depth ? " · " + b.outbox_depth + " records waiting to be sent to central" : "") + (b.link_up ? " · link to central up" : ""));
+    info.title = "Replica " + (b.replica_version || "unknown");
+    box.appendChild(info);
   }
 
-  // ---- explanation ----
+  // ---- details ----
   function row(tbody, k, v) {
     if (v === undefined || v === null || v === "") return;
     const tr = el("tr");
-    tr.appendChild(el("th", "", k)); tr.appendChild(el("td", "", v));
+    const th = el("th", "", k); th.scope = "row";
+    tr.appendChild(th); tr.appendChild(el("td", "", v));
     tbody.appendChild(tr);
   }
 
   async function openHit(id) {
     let d;
-    try { d = await api("GET", "/api/hits/" + encodeURIComponent(id)); } catch (e) { alert(e.message); return; }
-    openId = id;
+    try { d = await api("GET", "/api/hits/" + encodeURIComponent(id)); } catch (e) { $("check-result").replaceChildren(el("p", "error", e.message)); return; }
+    openId = id; openCard = d; correcting = false;
+    const g = byHit.get(id);
     const body = $("detail-body");
     body.replaceChildren();
-    body.appendChild(el("div", "action big", "ACTION: " + (d.action || "see alert")));
-    if (d.warnings && d.warnings.length) body.appendChild(el("div", "warnings", "WARNING: " + d.warnings.map((x) => words(x).toUpperCase()).join(" · ")));
-    body.appendChild(el("div", "category", words(d.category) + (d.source ? " (" + d.source + ")" : "")));
+    $("detail-title").textContent = d.action || "Hit";
+    if (d.urgent) body.appendChild(el("div", "pin", "URGENT"));
+    if (d.warnings && d.warnings.length) body.appendChild(el("div", "warnings", "Warning: " + d.warnings.map((x) => words(x).toUpperCase()).join(" · ")));
+    if (d.cleared) body.appendChild(el("div", "cleared-note", "Cleared as a false match at this post on " + day(d.cleared.time) + " (" + d.cleared.officer + ")."));
+    const rd = el("p", "read");
+    rd.appendChild(el("span", "read-what", "Read: " + d.read.what + " "));
+    rd.appendChild(el("strong", "read-value", d.read.value));
+    if (d.read.country) rd.appendChild(el("span", "", " (" + d.read.country + ")"));
+    body.appendChild(rd);
+    if (d.subject) body.appendChild(subjectTable(d.subject, "subject"));
     const t = el("table", "facts"); const tb = el("tbody"); t.appendChild(tb);
-    row(tb, "Field", d.field + " (" + words(d.kind) + ")");
-    row(tb, "Read as", d.raw);
-    row(tb, "Normalised value", d.value);
-    row(tb, "Country", d.country);
-    row(tb, "OCR correction", d.correction || (d.kind === "person" ? "" : "none"));
-    row(tb, "Match", d.match + ", score " + Number(d.score).toFixed(2));
-    row(tb, "Alert", d.alert_id + " version " + d.alert_version);
+    row(tb, "Confidence", d.confidence + " match");
+    row(tb, "Where and when", [d.device, d.lane].filter(Boolean).join(" / ") + " · " + day(d.time));
+    if (g && g.count > 1) row(tb, "Reads", g.count + " reads of the same value, last at " + when(g.lastCard.time));
+    row(tb, "Alert from", d.source);
     row(tb, "Legal basis", d.legal_basis);
     row(tb, "Issued by", d.authority);
-    row(tb, "Check", d.check_id + " · " + [d.device, d.lane].filter(Boolean).join(" / ") + " · " + when(d.time));
     body.appendChild(t);
+    const more = el("details", "how");
+    more.appendChild(el("summary", "", "How it was matched (score and references)"));
+    const mt = el("table", "facts"); const mb = el("tbody"); mt.appendChild(mb);
+    row(mb, "Match", d.match + ", score " + Number(d.score).toFixed(2));
+    row(mb, "Value compared", d.value);
+    row(mb, "OCR correction", d.correction);
+    row(mb, "Alert", d.alert_id + " version " + d.alert_version + " (" + words(d.category) + ")");
+    row(mb, "Check", d.check_id + ", field " + d.field);
+    more.appendChild(mt);
     if (d.name) {
-      body.appendChild(el("h3", "", "Name tokens: alert name “" + d.name.alert_name + "”"));
+      more.appendChild(el("p", "", "Best-matching alert name: “" + d.name.alert_name + "”"));
       const nt = el("table", "tokens"); const head = el("tr");
-      ["Checked", "Alert", "How", "Similarity"].forEach((h) => head.appendChild(el("th", "", h)));
+      ["Read", "Alert", "How", "Similarity"].forEach((h) => { const th = el("th", "", h); th.scope = "col"; head.appendChild(th); });
       const th = el("thead"); th.appendChild(head); nt.appendChild(th);
       const nb = el("tbody"); nt.appendChild(nb);
       (d.name.pairs || []).forEach((p) => {
@@ -225,43 +380,107 @@
         [p.query, p.alert, words(p.method), Number(p.similarity).toFixed(2)].forEach((v) => tr.appendChild(el("td", "", v)));
         nb.appendChild(tr);
       });
-      body.appendChild(nt);
-      if (d.name.extra_query && d.name.extra_query.length) body.appendChild(el("p", "", "Not in the alert: " + d.name.extra_query.join(" ")));
-      if (d.name.extra_alert && d.name.extra_alert.length) body.appendChild(el("p", "", "In the alert, not checked: " + d.name.extra_alert.join(" ")));
-      (d.name.evidence || []).forEach((e) => body.appendChild(el("p", "evidence " + (e.effect === "conflicts" ? "bad" : "ok"),
-        words(e.field) + ": checked " + e.query + ", alert " + e.alert + ": " + e.effect)));
+      more.appendChild(nt);
+      if (d.name.extra_query && d.name.extra_query.length) more.appendChild(el("p", "", "Read, not in the alert: " + d.name.extra_query.join(" ")));
+      if (d.name.extra_alert && d.name.extra_alert.length) more.appendChild(el("p", "", "In the alert, not read: " + d.name.extra_alert.join(" ")));
+      (d.name.evidence || []).forEach((e) => more.appendChild(el("p", "evidence " + (e.effect === "conflicts" ? "bad" : "ok"),
+        words(e.field) + ": read " + e.query + ", alert " + e.alert + ": " + e.effect)));
     }
-    if (d.explanation) { body.appendChild(el("h3", "", "Matcher's explanation")); body.appendChild(el("pre", "explain", d.explanation)); }
+    if (d.explanation) more.appendChild(el("pre", "explain", d.explanation));
+    body.appendChild(more);
     $("detail").hidden = false;
-    $("ack-form").reset(); $("ack-status").textContent = "";
-    if (d.outcome) { showDone(d.outcome); } else { $("ack-form").hidden = !me.may_work; $("ack-done").hidden = true; }
+    document.body.classList.add("detail-open");
+    placeDetail();
+    resetForm();
+    const outcome = (g && g.outcome) || d.outcome;
+    if (outcome) { showDone(outcome); } else { $("ack-form").hidden = !me.may_work; $("ack-done").hidden = true; }
+    supervisorButtons(d, outcome);
     $("detail").focus();
+  }
+
+  function supervisorButtons(d, outcome) {
+    const sup = me && me.role === "supervisor";
+    $("supervisor").hidden = !sup;
+    $("forget").hidden = !sup || !d.cleared;
+    $("correct").hidden = !sup || !outcome;
+  }
+
+  function resetForm() {
+    $("ack-form").reset(); $("ack-status").textContent = ""; confirmArmed = false;
+    $("ack-submit").textContent = correcting ? "Record the correction" : "Record outcome";
+  }
+
+  // placeDetail keeps the details below the banners, which stay in view.
+  function placeDetail() {
+    const top = Math.ceil($("sticky").getBoundingClientRect().height);
+    const d = $("detail");
+    if (window.matchMedia("(max-width: 900px)").matches) { d.style.top = (top - 1) + "px"; d.style.maxHeight = ""; }
+    else { d.style.top = (top + 8) + "px"; d.style.maxHeight = "calc(100vh - " + (top + 16) + "px)"; }
+  }
+  window.addEventListener("resize", () => { if (!$("detail").hidden) placeDetail(); });
+
+  $("detail-close").addEventListener("click", closeDetail);
+  function closeDetail() {
+    $("detail").hidden = true; openId = ""; document.body.classList.remove("detail-open");
+    const g = openCard && byHit.get(openCard.id);
+    if (g) g.el.focus();
   }
 
   function showDone(o) {
     $("ack-form").hidden = true;
     $("ack-done").hidden = false;
-    $("ack-done").textContent = "Outcome recorded: " + words(o.outcome) + " by " + o.officer + " at " + when(o.time) + (o.remark ? ". Remark: " + o.remark : "") + ". It goes to central with the hit.";
+    $("ack-done").textContent = "Outcome recorded: " + (outcomeWords[o.outcome] || words(o.outcome)) + " by " + o.officer + " at " + when(o.time) +
+      (o.remark ? ". Remark: " + o.remark : "") + (o.corrects ? " (a correction; the first outcome stays on record)" : "") + ". It goes to central with the hit.";
+    if (openCard) supervisorButtons(openCard, o);
   }
 
   $("ack-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const sel = document.querySelector("input[name=outcome]:checked");
     if (!sel) { $("ack-status").textContent = "Choose an outcome."; return; }
+    if (sel.value === "confirmed" && !confirmArmed) {
+      confirmArmed = true;
+      $("ack-status").textContent = "Confirmed means this is the subject sought, and central is told so. Press the button again to record it.";
+      $("ack-submit").textContent = "Yes, record Confirmed";
+      $("ack-submit").focus();
+      return;
+    }
     $("ack-submit").disabled = true;
     try {
-      const c = await api("POST", "/api/hits/" + encodeURIComponent(openId) + "/outcome", { outcome: sel.value, remark: $("ack-remark").value });
+      const path = correcting ? "/correct" : "/outcome";
+      const c = await api("POST", "/api/hits/" + encodeURIComponent(openId) + path, { outcome: sel.value, remark: $("ack-remark").value });
+      correcting = false;
       setOutcome(c.outcome); showDone(c.outcome);
+      if (openCard) { openCard.cleared = c.cleared; supervisorButtons(openCard, c.outcome); }
     } catch (e) {
       $("ack-status").textContent = e.message;
     } finally { $("ack-submit").disabled = false; }
   });
+  document.querySelectorAll("input[name=outcome]").forEach((r) => r.addEventListener("change", () => {
+    confirmArmed = false; $("ack-submit").textContent = correcting ? "Record the correction" : "Record outcome";
+  }));
+
+  $("correct").addEventListener("click", () => {
+    correcting = true; resetForm();
+    $("ack-done").hidden = true; $("ack-form").hidden = false;
+    $("ack-status").textContent = "The correction is a new record; the first outcome stays on record.";
+  });
+  $("forget").addEventListener("click", async () => {
+    try {
+      const c = await api("POST", "/api/hits/" + encodeURIComponent(openId) + "/forget", {});
+      const g = byHit.get(openId);
+      if (g) { g.card.cleared = null; draw(g); order(); }
+      if (openCard) { openCard.cleared = null; supervisorButtons(openCard, c.outcome); }
+      $("ack-status").textContent = "The post no longer treats this read as a false match.";
+    } catch (e) { $("ack-status").textContent = e.message; }
+  });
 
   document.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape" && !$("detail").hidden) { closeDetail(); return; }
     if ($("detail").hidden || $("ack-form").hidden) return;
     if (ev.target.tagName === "INPUT" && ev.target.type !== "radio" || ev.target.tagName === "TEXTAREA" || ev.target.tagName === "SELECT") return;
     const i = "1234".indexOf(ev.key);
-    if (i >= 0) { const r = document.querySelectorAll("input[name=outcome]")[i]; r.checked = true; r.focus(); }
+    if (i >= 0) { const r = document.querySelectorAll("input[name=outcome]")[i]; r.checked = true; r.dispatchEvent(new Event("change")); r.focus(); }
   });
 
   // ---- manual check ----
@@ -289,17 +508,21 @@
     try {
       const r = await api("POST", "/api/check", q);
       out.replaceChildren();
-      if (!r.hits.length && !r.withheld) out.appendChild(el("p", "ok big", "NO HIT"));
+      if (r.other_countries && r.other_countries.length) {
+        out.appendChild(el("p", "bad big", "No hit under " + q.country + ", but the same plate is sought under " + r.other_countries.join(", ") +
+          ". Look at the country sign on the plate and check again with that country."));
+      } else if (!r.hits.length && !r.withheld) {
+        out.appendChild(el("p", "ok big", "NO HIT for " + labels[k].toLowerCase() + " " + q.value + (q.country ? " (" + q.country + ")" : "")));
+      }
       r.hits.forEach((c) => {
         addHit(c, false);
-        const p = el("p", "bad big", "HIT: " + (c.action || "see alert") + " (" + words(c.category) + ")");
-        const b = el("button", "", "Open explanation"); b.type = "button";
+        const p = el("p", "bad big", "HIT: " + (c.action || "see alert") + (c.subject && c.subject.rows.length ? " · " + c.subject.rows[0].alert : "") + " · " + c.confidence + " match");
+        const b = el("button", "", "Details"); b.type = "button";
         b.addEventListener("click", () => openHit(c.id));
         p.appendChild(document.createTextNode(" ")); p.appendChild(b);
         out.appendChild(p);
       });
       if (r.withheld) out.appendChild(el("p", "muted", r.withheld + " hit(s) for other services: your role does not see them."));
-      out.appendChild(el("p", "muted", "Check " + r.check_id + " is in the audit log."));
     } catch (e) {
       out.replaceChildren(el("p", "error", e.message));
     } finally { $("check-submit").disabled = false; }
@@ -309,5 +532,5 @@
     if (ev.key === "/" && me && me.may_work && !/INPUT|TEXTAREA|SELECT/.test(ev.target.tagName)) { ev.preventDefault(); $("check-value").focus(); }
   });
 
-  start().catch((e) => { $("login").hidden = false; $("login-error").textContent = "The terminal cannot reach the agent: " + e.message; });
+  start().catch((e) => { $("login").hidden = false; $("login-error").textContent = e.message; });
 })();
