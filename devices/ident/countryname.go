@@ -24,7 +24,10 @@ var countryAliases = map[string]string{
 	"dprk":                                 "KP",
 	"korea republic of":                    "KR",
 	"republic of korea":                    "KR",
-	"korea":                                "KR",
+	"korea north":                          "KP", // OFAC writes "Korea, North"
+	"korea south":                          "KR",
+	"the gambia":                           "GM",
+	"palestinian":                          "PS", // OFAC writes this nationality so
 	"united states of america":             "US",
 	"usa":                                  "US",
 	"uk":                                   "GB",

@@ -21,12 +21,15 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/borderpost/borderpost/devices/ident"
 )
 
 // The seeds of the two sets. The test seed is used for nothing else: a
@@ -70,6 +73,7 @@ func loadOFACList(t testing.TB, sub, prim, alt string) []listEntry {
 		e := Entry{ID: uint32(id), Kind: kind, Names: []string{ofacField(r[1])}}
 		if kind == KindPerson {
 			e.BirthDate = remarksBirthDate(r[11])
+			e.Nationalities = remarksNationalities(r[11])
 		}
 		pos[r[0]] = len(out)
 		out = append(out, listEntry{entry: e})
@@ -100,6 +104,20 @@ func remarksBirthDate(remarks string) string {
 		}
 	}
 	return d
+}
+
+var nationalityRe = regexp.MustCompile(`nationality ([A-Za-z ,'-]+?)(?:[;.]|$)`)
+
+// remarksNationalities reads the "nationality Iran" items of OFAC remarks
+// as alpha-2 codes; names not understood are left out.
+func remarksNationalities(remarks string) []string {
+	var out []string
+	for _, m := range nationalityRe.FindAllStringSubmatch(remarks, -1) {
+		if c, err := ident.ParseCountryName(m[1]); err == nil && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // loadDPL reads the BIS denied persons list: one entry per distinct name
@@ -412,7 +430,7 @@ func casesScores(cases []labelledCase) []float64 {
 // rule changed on the development set cannot make the test figures fall
 // unseen. The goals of issue 18 are higher where they are not reached.
 var evalBars = map[string]listFigures{
-	"dev/OFAC SDN 2021-07":            {hit: 0.84, falseHit: 0.008},
+	"dev/OFAC SDN 2021-07":            {hit: 0.85, falseHit: 0.008},
 	"test/OFAC non-SDN 2025-12":       {hit: 0.77, falseHit: 0.005},
 	"test/BIS denied persons 2022-09": {hit: 0.89, falseHit: 0.005},
 }
@@ -494,5 +512,12 @@ func TestEvalQuery(t *testing.T) {
 	}
 	if nat == 0 || nat == 2000 || reordered == 0 || dropped == 0 {
 		t.Errorf("nationality given %d, reordered %d, dropped %d of 2000", nat, reordered, dropped)
+	}
+}
+
+func TestRemarksNationalities(t *testing.T) {
+	got := remarksNationalities("DOB 1961; nationality Korea, North; nationality Iran.; nationality possibly Palestinian")
+	if !slices.Equal(got, []string{"KP", "IR"}) {
+		t.Errorf("got %v", got)
 	}
 }

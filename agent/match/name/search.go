@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"hash/maphash"
 	"slices"
-	"strings"
 )
 
 // Query is a name to look up, with optional evidence about the subject.
@@ -137,7 +136,7 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 	st.q = ix.queryTokens(toks, st.q[:0])
 	ix.expand(q.Kind, toks, st)
 	ix.gather(q.Kind, st)
-	ev := queryEvidence{birth: parseBirthDate(q.BirthDate), nat: strings.ToUpper(strings.TrimSpace(q.Nationality)), sex: normSex(q.Sex)}
+	ev := queryEvidence{birth: parseBirthDate(q.BirthDate), nat: normCountry(q.Nationality), sex: normSex(q.Sex)}
 
 	// Score the candidates in full; keep each entry's best name.
 	st.best = st.best[:0]
@@ -222,7 +221,7 @@ func (ix *Index) Compare(q Query, e Entry) Match {
 	}
 	qt := ix.queryTokens(qn, nil)
 	rec := entryRecord{id: e.ID, kind: e.Kind, birth: parseBirthDate(e.BirthDate), nats: normCountries(e.Nationalities), sex: normSex(e.Sex)}
-	ev := queryEvidence{birth: parseBirthDate(q.BirthDate), nat: strings.ToUpper(strings.TrimSpace(q.Nationality)), sex: normSex(q.Sex)}
+	ev := queryEvidence{birth: parseBirthDate(q.BirthDate), nat: normCountry(q.Nationality), sex: normSex(q.Sex)}
 	var sc scorer
 	best := Match{ID: e.ID}
 	for i, n := range e.Names {
