@@ -328,8 +328,8 @@ type listFigures struct {
 
 // evalList indexes a list (inside background generated entries, if any),
 // asks one evalQuery per entry and the negative set.
-func evalList(set, listName string, list []listEntry, seed uint64, background int) listFigures {
-	ix := NewIndex(Options{})
+func evalList(set, listName string, list []listEntry, seed uint64, background int, opts Options) listFigures {
+	ix := NewIndex(opts)
 	if background > 0 {
 		for _, e := range Generate(rand.New(rand.NewPCG(seed, 0xb9)), background) {
 			e.ID += 1 << 24
@@ -415,8 +415,11 @@ func crossValidatedF1(scores []float64, cases []labelledCase, k int, seed uint64
 }
 
 // casesScores scores every pair of cases.csv as TestCasesF1 does.
-func casesScores(cases []labelledCase) []float64 {
-	ix := backgroundIndex()
+func casesScores(cases []labelledCase, opts Options) []float64 {
+	ix := NewIndex(opts)
+	for _, e := range Generate(rand.New(rand.NewPCG(7, 7)), 20000) {
+		ix.Add(e)
+	}
 	scores := make([]float64, len(cases))
 	for i, c := range cases {
 		k := schemaKind(c.schema)
@@ -438,6 +441,58 @@ var evalBars = map[string]listFigures{
 // evalCasesBar is the pass bar of the cross-validated cases.csv F1.
 const evalCasesBar = 0.85
 
+// evalLists are the protocol's three lists, loaded.
+type evalLists struct{ sdn, nonSDN, dpl []listEntry }
+
+func loadEvalLists(t testing.TB) evalLists {
+	return evalLists{
+		sdn:    loadOFACList(t, "ofac/sdn_2021-07", "sdn.csv", "alt.csv"),
+		nonSDN: loadOFACList(t, "ofac/non_sdn_2025-12", "cons_prim.csv", "cons_alt.csv"),
+		dpl:    loadDPL(t),
+	}
+}
+
+// evalAll runs the protocol with opts: the three lists' figures, the
+// cross-validated cases.csv F1 and the thresholds it chose.
+func evalAll(t *testing.T, background int, opts Options) ([]listFigures, float64, []float64) {
+	return evalWith(t, loadEvalLists(t), loadCases(t), background, opts)
+}
+
+func evalWith(t *testing.T, l evalLists, cases []labelledCase, background int, opts Options) ([]listFigures, float64, []float64) {
+	figs := []listFigures{
+		evalList("dev", "OFAC SDN 2021-07", l.sdn, evalDevSeed, background, opts),
+		evalList("test", "OFAC non-SDN 2025-12", l.nonSDN, evalTestSeed, background, opts),
+		evalList("test", "BIS denied persons 2022-09", l.dpl, evalTestSeed, background, opts),
+	}
+	f1, ths := crossValidatedF1(casesScores(cases, opts), cases, 5, evalDevSeed)
+	return figs, f1, ths
+}
+
+// TestRuleAblation runs the protocol with each rule switched off in turn
+// and prints the README's ablation table. It takes a few minutes, so it
+// runs only with NAME_ABLATION=1:
+//
+//	NAME_ABLATION=1 go test -count=1 -timeout 30m -run TestRuleAblation -v ./agent/match/name
+func TestRuleAblation(t *testing.T) {
+	if os.Getenv("NAME_ABLATION") == "" {
+		t.Skip("set NAME_ABLATION=1 to run the ablation (minutes)")
+	}
+	lists, cases := loadEvalLists(t), loadCases(t)
+	var b strings.Builder
+	b.WriteString("\n| rule off | dev SDN in hits | dev false hits | cases.csv CV F1 | test non-SDN in hits | test BIS in hits | test false hits (non-SDN / BIS) |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- |\n")
+	row := func(label string, opts Options) {
+		f, f1, _ := evalWith(t, lists, cases, 0, opts)
+		fmt.Fprintf(&b, "| %s | %.4f | %.2f %% | %.3f | %.4f | %.4f | %.2f %% / %.2f %% |\n",
+			label, f[0].hit, 100*f[0].falseHit, f1, f[1].hit, f[2].hit, 100*f[1].falseHit, 100*f[2].falseHit)
+	}
+	row("none (all rules on)", Options{})
+	for _, r := range AllRules() {
+		row(r.String(), Options{Disable: RuleSet(0).With(r)})
+	}
+	t.Log(b.String())
+}
+
 // TestEvalProtocol runs the frozen evaluation protocol and prints its
 // table; it fails when a figure falls under its bar.
 func TestEvalProtocol(t *testing.T) {
@@ -449,14 +504,7 @@ func TestEvalProtocol(t *testing.T) {
 		}
 		background = n
 	}
-	figs := []listFigures{
-		evalList("dev", "OFAC SDN 2021-07", loadOFACList(t, "ofac/sdn_2021-07", "sdn.csv", "alt.csv"), evalDevSeed, background),
-		evalList("test", "OFAC non-SDN 2025-12", loadOFACList(t, "ofac/non_sdn_2025-12", "cons_prim.csv", "cons_alt.csv"), evalTestSeed, background),
-		evalList("test", "BIS denied persons 2022-09", loadDPL(t), evalTestSeed, background),
-	}
-	cases := loadCases(t)
-	scores := casesScores(cases)
-	f1, ths := crossValidatedF1(scores, cases, 5, evalDevSeed)
+	figs, f1, ths := evalAll(t, background, Options{})
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nthreshold %.2f, %d negatives per list, %d generated alerts around each list\n\n", DefaultThreshold, evalNegatives, background)

@@ -136,15 +136,16 @@ const (
 
 // weighEvidence compares the query's date of birth, nationality and sex
 // with the entry's. Unknown values on either side are no evidence.
-func weighEvidence(q queryEvidence, e *entryRecord, out []Evidence) []Evidence {
+func weighEvidence(q queryEvidence, e *entryRecord, off RuleSet, out []Evidence) []Evidence {
+	near := !off.Has(RuleDateNear)
 	if q.birth.year != 0 && e.birth.year != 0 {
 		ev := Evidence{Field: "birth_date", Query: q.birth.String(), Alert: e.birth.String(), Factor: 1}
 		switch dy := abs(q.birth.year - e.birth.year); {
-		case dy == 1:
+		case dy == 1 && near:
 			ev.Effect, ev.Factor = "year one apart", factorDateNear
-		case dy > 1:
+		case dy >= 1:
 			ev.Effect, ev.Factor = "conflicts", factorDateClash
-		case q.birth.day != 0 && e.birth.day != 0 && q.birth.month != e.birth.month &&
+		case near && q.birth.day != 0 && e.birth.day != 0 && q.birth.month != e.birth.month &&
 			q.birth.month == e.birth.day && q.birth.day == e.birth.month:
 			ev.Effect, ev.Factor = "day and month swapped", factorDateNear
 		case q.birth.month != 0 && e.birth.month != 0 && q.birth.month != e.birth.month:
