@@ -433,9 +433,9 @@ func casesScores(cases []labelledCase, opts Options) []float64 {
 // rule changed on the development set cannot make the test figures fall
 // unseen. The goals of issue 18 are higher where they are not reached.
 var evalBars = map[string]listFigures{
-	"dev/OFAC SDN 2021-07":            {hit: 0.85, falseHit: 0.008},
-	"test/OFAC non-SDN 2025-12":       {hit: 0.77, falseHit: 0.005},
-	"test/BIS denied persons 2022-09": {hit: 0.89, falseHit: 0.005},
+	"dev/OFAC SDN 2021-07":            {hit: 0.865, falseHit: 0.008},
+	"test/OFAC non-SDN 2025-12":       {hit: 0.80, falseHit: 0.005},
+	"test/BIS denied persons 2022-09": {hit: 0.92, falseHit: 0.005},
 }
 
 // evalCasesBar is the pass bar of the cross-validated cases.csv F1.

@@ -192,6 +192,26 @@ func (lx *lexicon) nearLegal(t string) (string, bool) {
 	return lx.nearest(t, lx.legalWords)
 }
 
+// transposedLegal returns the canonical form of the one-word legal form
+// that t writes with two adjacent letters swapped ("ldt" for "ltd").
+func (lx *lexicon) transposedLegal(t string) (string, bool) {
+	if len(t) < 2 || len(t) > 8 {
+		return "", false
+	}
+	var b [8]byte
+	for i := 0; i+1 < len(t); i++ {
+		if t[i] == t[i+1] {
+			continue
+		}
+		copy(b[:], t)
+		b[i], b[i+1] = b[i+1], b[i]
+		if canon, ok := lx.legal[string(b[:len(t)])]; ok {
+			return canon, true
+		}
+	}
+	return "", false
+}
+
 // legalPhraseTypoLen is the least length of a legal phrase recognised
 // with a slip: shorter ones ("s a", "sa de cv") are too easily made.
 const legalPhraseTypoLen = 12

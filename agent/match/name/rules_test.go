@@ -84,3 +84,24 @@ func TestTransposed(t *testing.T) {
 		}
 	}
 }
+
+// Two letters of a short legal form swapped are still the form (part of
+// RuleLegalTypos): "Ldt" left as a name was a rare word in conflict.
+func TestTransposedLegal(t *testing.T) {
+	lx := defaultLexicon()
+	for in, want := range map[string]string{"ldt": "ltd", "oc": "co", "icn": "inc", "lcl": "llc", "gropu": "group"} {
+		if got, ok := lx.transposedLegal(in); !ok || got != want {
+			t.Errorf("transposedLegal(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"xyz", "sagax", "a", "mtd"} {
+		if got, ok := lx.transposedLegal(in); ok {
+			t.Errorf("transposedLegal(%q) = %q", in, got)
+		}
+	}
+	ix := NewIndex(Options{})
+	ix.Add(Entry{ID: 1, Kind: KindCompany, Names: []string{"Euro African Group Ltd"}})
+	if ms := ix.Search(Query{Kind: KindCompany, Name: "Euro African Group Ldt"}, DefaultThreshold, 1); len(ms) == 0 {
+		t.Error("Ldt for Ltd: no hit")
+	}
+}

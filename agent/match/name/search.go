@@ -324,6 +324,12 @@ func (ix *Index) legalTypos(toks []token) []token {
 			if canon, ok := ix.lx.nearLegal(t.text); ok {
 				t = token{text: canon, class: classLegal}
 			}
+		} else if !known {
+			// Short forms are too easily made by a substitution, but two
+			// letters swapped ("Ldt", "Oc", "Icn") are still the form.
+			if canon, ok := ix.lx.transposedLegal(t.text); ok {
+				t = token{text: canon, class: classLegal}
+			}
 		}
 		out = append(out, t)
 	}
