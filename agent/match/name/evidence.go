@@ -113,8 +113,9 @@ type Evidence struct {
 
 // Evidence weights. A name alone scores at most noEvidenceCeiling, so that
 // an agreeing date of birth can lift a perfect name above the same name
-// without one; conflicts multiply the score down. The date factors were set on the development set (README.md,
-// "Evaluation protocol").
+// without one; conflicts multiply the score down. factorDateNear was set on
+// the development set (README.md, "Evaluation protocol"); RuleDateNear
+// switches it off.
 const (
 	noEvidenceCeiling = 0.95
 	bonusFullDate     = 0.05
