@@ -31,20 +31,49 @@ type screenHit struct {
 	Explanation string  `json:"explanation"`
 }
 
+// screenResult is one output line: one per input row, in input order.
+// A row with Error set was not screened; a row with Warnings was
+// screened without the fields they name.
 type screenResult struct {
-	Ref   string      `json:"ref"`
-	Hits  []screenHit `json:"hits"`
-	Error string      `json:"error,omitempty"`
+	Line     int         `json:"line"`
+	Ref      string      `json:"ref"`
+	Hits     []screenHit `json:"hits"`
+	Warnings []string    `json:"warnings,omitempty"`
+	Error    string      `json:"error,omitempty"`
 }
+
+// screenSummary counts the rows of one screen.
+type screenSummary struct {
+	Rows, Warned, Failed int
+}
+
+// The ranges --top and --threshold accept. Under 0.5 a score says little
+// (README of agent/match/name); above 100 hits a row is no longer read.
+const (
+	screenMinThreshold = 0.5
+	screenMaxTop       = 100
+)
 
 func screenCmd() *cobra.Command {
 	var cfgPath, alertsPath, input, output string
 	var threshold float64
 	var top int
+	var allowErrors bool
 	cmd := &cobra.Command{
 		Use:   "screen",
-		Short: "Screen a CSV of names (ref,kind,name,birth_date,nationality) against the replica; write one JSON line per name, best hits first",
+		Short: "Screen a CSV of names (ref,kind,name,birth_date,nationality) against the replica; write one JSON line per row, best hits first",
+		Long: `Screen a CSV of names against the replica or an alerts file and write one JSON line per
+input row, in input order. A birth date that does not exist or a nationality that is not understood
+is left out of that row's screen and reported in its "warnings"; a row that cannot be screened at all
+(unknown kind, empty name, malformed CSV) is written with its "error", counted in the summary, and
+makes the command fail unless --allow-errors is given.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !(threshold >= screenMinThreshold && threshold <= 1) {
+				return fmt.Errorf("--threshold %v: want a score from %.1f to 1", threshold, screenMinThreshold)
+			}
+			if top < 1 || top > screenMaxTop {
+				return fmt.Errorf("--top %d: want 1 to %d hits per name", top, screenMaxTop)
+			}
 			ctx := cmd.Context()
 			ix, n, err := screenIndex(ctx, cfgPath, alertsPath)
 			if err != nil {
@@ -65,21 +94,26 @@ func screenCmd() *cobra.Command {
 				out = f
 			}
 			start := time.Now()
-			count, err := screen(in, out, ix, threshold, top)
+			sum, err := screen(in, out, ix, threshold, top)
 			if err != nil {
 				return err
 			}
 			el := time.Since(start)
-			fmt.Fprintf(cmd.ErrOrStderr(), "screened %d names against %d alerts on persons and companies in %s (%.0f names/s)\n", count, n, el.Round(time.Millisecond), float64(count)/el.Seconds())
+			fmt.Fprintf(cmd.ErrOrStderr(), "screened %d of %d rows against %d alerts on persons and companies in %s (%.0f rows/s); %d screened without a field (see their warnings), %d not screened (see their error)\n",
+				sum.Rows-sum.Failed, sum.Rows, n, el.Round(time.Millisecond), float64(sum.Rows)/el.Seconds(), sum.Warned, sum.Failed)
+			if sum.Failed > 0 && !allowErrors {
+				return fmt.Errorf("%d of %d rows could not be screened; each is in the output with its error: correct them, or pass --allow-errors to accept that", sum.Failed, sum.Rows)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&cfgPath, "config", "c", "", "agent configuration: screen against its replica")
-	cmd.Flags().StringVar(&alertsPath, "alerts", "", "screen against an alerts JSON Lines file (docs/alerts.md) instead of a replica")
-	cmd.Flags().StringVar(&input, "input", "", "CSV with header ref,kind,name,birth_date,nationality")
+	cmd.Flags().StringVar(&alertsPath, "alerts", "", "screen against an alerts JSON Lines file, read as replica import reads it (docs/alerts.md)")
+	cmd.Flags().StringVar(&input, "input", "", "CSV with header ref,kind,name,birth_date,nationality (UTF-8, a byte order mark is accepted)")
 	cmd.Flags().StringVar(&output, "output", "-", "JSON Lines output (- for standard output)")
-	cmd.Flags().Float64Var(&threshold, "threshold", name.DefaultThreshold, "lowest score that counts as a hit")
-	cmd.Flags().IntVar(&top, "top", 10, "hits per name at most")
+	cmd.Flags().Float64Var(&threshold, "threshold", name.DefaultThreshold, "lowest score that counts as a hit (0.5 to 1)")
+	cmd.Flags().IntVar(&top, "top", 10, "hits per name at most (1 to 100)")
+	cmd.Flags().BoolVar(&allowErrors, "allow-errors", false, "exit 0 even when some rows could not be screened")
 	cmd.MarkFlagRequired("input")
 	return cmd
 }
@@ -132,14 +166,22 @@ func (alertRefs) AlertsByID(ids []string) ([]store.Alert, error) {
 	return out, nil
 }
 
-// readAlertsFile decodes and validates an alerts JSON Lines file on every
-// core and calls put with each alert in file order. It fails on the
-// first line (by number) that does not decode or validate.
+// maxAlertLine bounds one line of an alerts file, as replica import does.
+const maxAlertLine = 1 << 20
+
+// readAlertsFile reads an alerts file in the format of replica import
+// (store.Import): an optional {"snapshot":{...}} header on the first line,
+// then one alert per line, decoded strictly (unknown fields refused) and
+// validated; blank lines are skipped. It also refuses an alert ID that an
+// earlier line holds and a file without alerts. Lines are decoded on every
+// core and put is called in file order; errors name the file and the
+// first bad line, never its content.
 func readAlertsFile(r io.Reader, path string, put func(store.Alert)) error {
 	type chunk struct {
 		first  int // line number of lines[0]
 		lines  [][]byte
 		alerts []store.Alert
+		lineOf []int // line of each alert
 		err    error
 	}
 	const chunkLines = 4096
@@ -154,19 +196,33 @@ func readAlertsFile(r io.Reader, path string, put func(store.Alert)) error {
 			defer wg.Done()
 			for c := range todo {
 				for i, b := range c.lines {
+					line := c.first + i
 					if len(bytes.TrimSpace(b)) == 0 {
 						continue
 					}
-					var a store.Alert
-					err := json.Unmarshal(b, &a)
-					if err == nil {
-						err = a.Validate()
+					if line == 1 && bytes.Contains(b, []byte(`"snapshot"`)) {
+						var h struct {
+							Snapshot *store.ImportHeader `json:"snapshot"`
+						}
+						if err := strictJSON(b, &h); err == nil && h.Snapshot != nil {
+							if h.Snapshot.Count < 0 {
+								c.err = fmt.Errorf("%s: %w: line 1: header count is negative", path, store.ErrImportFormat)
+								break
+							}
+							continue
+						}
 					}
-					if err != nil {
-						c.err = fmt.Errorf("%s line %d: %w", path, c.first+i, err)
+					var a store.Alert
+					if err := strictJSON(b, &a); err != nil {
+						c.err = fmt.Errorf("%s: %w: line %d: %s", path, store.ErrImportFormat, line, alertJSONError(err))
+						break
+					}
+					if err := a.Validate(); err != nil {
+						c.err = fmt.Errorf("%s: line %d: %w", path, line, err)
 						break
 					}
 					c.alerts = append(c.alerts, a)
+					c.lineOf = append(c.lineOf, line)
 				}
 				c.lines = nil
 				done <- c
@@ -179,7 +235,7 @@ func readAlertsFile(r io.Reader, path string, put func(store.Alert)) error {
 		defer close(todo)
 		defer close(order)
 		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 1<<20), 16<<20)
+		sc.Buffer(make([]byte, 64<<10), maxAlertLine)
 		c := &chunk{first: 1}
 		line := 0
 		for sc.Scan() {
@@ -191,13 +247,16 @@ func readAlertsFile(r io.Reader, path string, put func(store.Alert)) error {
 				c = &chunk{first: line + 1}
 			}
 		}
-		readErr = sc.Err()
+		if readErr = sc.Err(); errors.Is(readErr, bufio.ErrTooLong) {
+			readErr = fmt.Errorf("%s: %w: line %d: longer than %d bytes", path, store.ErrImportFormat, line+1, maxAlertLine)
+		}
 		if len(c.lines) > 0 {
 			order <- c
 			todo <- c
 		}
 	}()
 	finished := map[*chunk]bool{}
+	seen := map[string]int32{} // alert ID -> the line that gave it
 	var firstErr error
 	for c := range order {
 		for !finished[c] {
@@ -208,22 +267,32 @@ func readAlertsFile(r io.Reader, path string, put func(store.Alert)) error {
 			finished[d] = true
 		}
 		delete(finished, c)
-		if firstErr == nil && c.err != nil {
-			firstErr = c.err
-		}
 		if firstErr == nil {
-			for _, a := range c.alerts {
+			for i, a := range c.alerts {
+				if first, dup := seen[a.ID]; dup {
+					firstErr = fmt.Errorf("%s: %w: line %d: alert ID already given on line %d", path, store.ErrImportFormat, c.lineOf[i], first)
+					break
+				}
+				seen[a.ID] = int32(c.lineOf[i])
 				put(a)
 			}
 		}
-		c.alerts = nil
+		if firstErr == nil && c.err != nil {
+			firstErr = c.err
+		}
+		c.alerts, c.lineOf = nil, nil
 	}
 	for range done { // drain, so no worker is left blocked
 	}
-	if firstErr != nil {
+	switch {
+	case firstErr != nil:
 		return firstErr
+	case readErr != nil:
+		return readErr
+	case len(seen) == 0:
+		return fmt.Errorf("%s: %w: no alerts in the file: nothing to screen against", path, store.ErrImportFormat)
 	}
-	return readErr
+	return nil
 }
 
 // putNamed indexes the alerts screen can match, those on persons and
@@ -234,14 +303,59 @@ func putNamed(ix *match.Index, a store.Alert) {
 	}
 }
 
-// screen reads the CSV, checks the names on every core, and writes the
-// results in input order.
-func screen(in io.Reader, out io.Writer, ix *match.Index, threshold float64, top int) (int, error) {
-	r := csv.NewReader(bufio.NewReader(in))
+// strictJSON decodes one JSON value, refusing unknown fields and anything
+// after the value.
+func strictJSON(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	if d.More() {
+		return errors.New("more than one JSON value on the line")
+	}
+	return nil
+}
+
+// alertJSONError describes a decoding error by position and field, never
+// by the value (a name or a document number).
+func alertJSONError(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("malformed JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %q must be %s", typ.Field, typ.Type)
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") || strings.HasPrefix(msg, "more than one") {
+		return msg
+	}
+	return "not a valid alert object"
+}
+
+// screenRow is one CSV row to screen, or the error that made it
+// unreadable.
+type screenRow struct {
+	n, line int
+	rec     []string
+	err     error
+}
+
+// screen reads the CSV, checks the names on every core, and writes one
+// result per row in input order. Only an unreadable header or an I/O
+// error stops it; a malformed row is written with its error.
+func screen(in io.Reader, out io.Writer, ix *match.Index, threshold float64, top int) (screenSummary, error) {
+	var sum screenSummary
+	br := bufio.NewReader(in)
+	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
+		br.Discard(3) // a UTF-8 byte order mark, as spreadsheet programs write
+	}
+	r := csv.NewReader(br)
 	r.FieldsPerRecord = -1
 	head, err := r.Read()
 	if err != nil {
-		return 0, fmt.Errorf("read CSV header: %w", err)
+		return sum, fmt.Errorf("read CSV header: %w", err)
 	}
 	col := map[string]int{}
 	for i, h := range head {
@@ -249,7 +363,7 @@ func screen(in io.Reader, out io.Writer, ix *match.Index, threshold float64, top
 	}
 	for _, need := range []string{"ref", "kind", "name"} {
 		if _, ok := col[need]; !ok {
-			return 0, fmt.Errorf("CSV header lacks column %q (want ref,kind,name,birth_date,nationality)", need)
+			return sum, fmt.Errorf("CSV header lacks column %q (want ref,kind,name,birth_date,nationality)", need)
 		}
 	}
 	field := func(rec []string, name string) string {
@@ -258,15 +372,12 @@ func screen(in io.Reader, out io.Writer, ix *match.Index, threshold float64, top
 		}
 		return ""
 	}
-	type job struct {
-		n   int
-		rec []string
-	}
-	jobs := make(chan job, 256)
-	results := make(chan struct {
+	jobs := make(chan screenRow, 256)
+	type done struct {
 		n   int
 		res screenResult
-	}, 256)
+	}
+	results := make(chan done, 256)
 	now := time.Now()
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
@@ -274,8 +385,14 @@ func screen(in io.Reader, out io.Writer, ix *match.Index, threshold float64, top
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				res := screenResult{Ref: field(j.rec, "ref"), Hits: []screenHit{}}
-				it, err := screenItem(field(j.rec, "kind"), field(j.rec, "name"), field(j.rec, "birth_date"), field(j.rec, "nationality"))
+				res := screenResult{Line: j.line, Ref: field(j.rec, "ref"), Hits: []screenHit{}}
+				if j.err != nil {
+					res.Error = j.err.Error()
+					results <- done{j.n, res}
+					continue
+				}
+				it, warns, err := screenItem(field(j.rec, "kind"), field(j.rec, "name"), field(j.rec, "birth_date"), field(j.rec, "nationality"))
+				res.Warnings = warns
 				if err != nil {
 					res.Error = err.Error()
 				} else {
@@ -287,10 +404,7 @@ func screen(in io.Reader, out io.Writer, ix *match.Index, threshold float64, top
 						res.Hits = append(res.Hits, screenHit{AlertID: c.Alert.ID, Score: c.Score, Explanation: c.Explanation})
 					}
 				}
-				results <- struct {
-					n   int
-					res screenResult
-				}{j.n, res}
+				results <- done{j.n, res}
 			}
 		}()
 	}
@@ -302,11 +416,19 @@ func screen(in io.Reader, out io.Writer, ix *match.Index, threshold float64, top
 			if err == io.EOF {
 				return
 			}
-			if err != nil {
+			var pe *csv.ParseError
+			switch {
+			case errors.As(err, &pe):
+				// The reader goes on after a malformed record; the row
+				// is reported, not dropped.
+				jobs <- screenRow{n: n, line: pe.StartLine, err: fmt.Errorf("malformed CSV row: %w", pe.Err)}
+				continue
+			case err != nil:
 				readErr = err
 				return
 			}
-			jobs <- job{n, rec}
+			line, _ := r.FieldPos(0)
+			jobs <- screenRow{n: n, line: line, rec: rec}
 		}
 	}()
 	go func() { wg.Wait(); close(results) }()
@@ -315,53 +437,113 @@ func screen(in io.Reader, out io.Writer, ix *match.Index, threshold float64, top
 	enc := json.NewEncoder(w)
 	pending := map[int]screenResult{}
 	next := 0
-	for r := range results {
-		pending[r.n] = r.res
+	var writeErr error
+	for d := range results {
+		pending[d.n] = d.res
 		for res, ok := pending[next]; ok; res, ok = pending[next] {
-			if err := enc.Encode(res); err != nil {
-				return next, err
+			if writeErr == nil {
+				writeErr = enc.Encode(res)
+			}
+			sum.Rows++
+			if res.Error != "" {
+				sum.Failed++
+			} else if len(res.Warnings) > 0 {
+				sum.Warned++
 			}
 			delete(pending, next)
 			next++
 		}
 	}
-	if err := w.Flush(); err != nil {
-		return next, err
+	if writeErr != nil {
+		return sum, fmt.Errorf("write the results: %w", writeErr)
 	}
-	return next, readErr
+	if err := w.Flush(); err != nil {
+		return sum, fmt.Errorf("write the results: %w", err)
+	}
+	if readErr != nil {
+		return sum, fmt.Errorf("read the CSV after row %d: %w", sum.Rows, readErr)
+	}
+	return sum, nil
 }
 
-// screenItem validates one CSV row into a name item.
-func screenItem(kind, nm, birth, nationality string) (devices.Item, error) {
-	it := devices.Item{Field: "name", Value: nm, BirthDate: birth}
+// screenItem makes one CSV row into a name item. The kind and the name
+// are required (err); a birth date that does not exist or a nationality
+// not understood is left out and reported in warnings, since the name
+// alone must still be screened.
+func screenItem(kind, nm, birth, nationality string) (it devices.Item, warnings []string, err error) {
+	it = devices.Item{Field: "name", Value: nm}
 	switch strings.ToLower(kind) {
 	case "person":
 		it.Kind = devices.KindPerson
 	case "company":
 		it.Kind = devices.KindCompany
 	default:
-		return it, fmt.Errorf("kind %q: want person or company", kind)
+		return it, nil, fmt.Errorf("kind %q: want person or company", kind)
 	}
 	if strings.TrimSpace(nm) == "" {
-		return it, errors.New("name is empty")
+		return it, nil, errors.New("name is empty")
 	}
 	if nationality != "" {
-		c, err := ident.ParseCountry(nationality)
+		c, err := ident.ParseCountryName(nationality)
 		if err != nil {
-			return it, fmt.Errorf("nationality: %w", err)
+			warnings = append(warnings, fmt.Sprintf("nationality not screened: %v", err))
+		} else {
+			it.Nationality = c
 		}
-		it.Nationality = c
 	}
 	if birth != "" {
-		ok := false
-		for _, layout := range []string{"2006", "2006-01", "2006-01-02"} {
-			if _, err := time.Parse(layout, birth); err == nil && len(birth) == len(layout) {
-				ok = true
-			}
-		}
-		if !ok {
-			return it, fmt.Errorf("birth_date %q: want YYYY, YYYY-MM or YYYY-MM-DD", birth)
+		if why := birthDateProblem(birth); why != "" {
+			warnings = append(warnings, "birth_date not screened: "+why)
+		} else {
+			it.BirthDate = birth
 		}
 	}
-	return it, nil
+	return it, warnings, nil
+}
+
+// birthDateProblem says why s is not a birth date the matcher can use, or
+// "" when it is one: YYYY, YYYY-MM or YYYY-MM-DD of a day that exists.
+func birthDateProblem(s string) string {
+	parts := strings.Split(s, "-")
+	num := func(p string, digits int) (int, bool) {
+		if len(p) != digits {
+			return 0, false
+		}
+		v := 0
+		for _, c := range p {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	if len(parts) > 3 {
+		return "not written YYYY, YYYY-MM or YYYY-MM-DD"
+	}
+	y, ok := num(parts[0], 4)
+	if !ok {
+		return "not written YYYY, YYYY-MM or YYYY-MM-DD"
+	}
+	if len(parts) == 1 {
+		return ""
+	}
+	m, ok := num(parts[1], 2)
+	if !ok {
+		return "not written YYYY, YYYY-MM or YYYY-MM-DD"
+	}
+	if m < 1 || m > 12 {
+		return fmt.Sprintf("there is no month %d", m)
+	}
+	if len(parts) == 2 {
+		return ""
+	}
+	d, ok := num(parts[2], 2)
+	if !ok {
+		return "not written YYYY, YYYY-MM or YYYY-MM-DD"
+	}
+	if last := time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day(); d < 1 || d > last {
+		return fmt.Sprintf("%s %d has no day %d", time.Month(m), y, d)
+	}
+	return ""
 }

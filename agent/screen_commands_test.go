@@ -35,26 +35,20 @@ func TestScreen(t *testing.T) {
 	input := filepath.Join(dir, "q.csv")
 	os.WriteFile(input, []byte(csv), 0o600)
 	output := filepath.Join(dir, "out.jsonl")
-	if out, err := runRoot(t, "", "screen", "--alerts", alertsFile, "--input", input, "--output", output); err != nil {
-		t.Fatalf("screen: %v\n%s", err, out)
+	out, err := runRoot(t, "", "screen", "--alerts", alertsFile, "--input", input, "--output", output)
+	if err == nil || !strings.Contains(err.Error(), "1 of 5 rows could not be screened") || !strings.Contains(out, "1 not screened") {
+		t.Fatalf("screen with an unscreenable row: %v\n%s", err, out)
 	}
-	f, _ := os.Open(output)
-	defer f.Close()
-	var got []screenResult
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var r screenResult
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, r)
+	if out, err := runRoot(t, "", "screen", "--alerts", alertsFile, "--input", input, "--output", output, "--allow-errors"); err != nil {
+		t.Fatalf("screen --allow-errors: %v\n%s", err, out)
 	}
+	got := readScreenOutput(t, output)
 	if len(got) != 5 {
 		t.Fatalf("%d result lines, want 5", len(got))
 	}
 	for i, want := range []string{"q1", "q2", "q3", "q4", "q5"} {
-		if got[i].Ref != want {
-			t.Errorf("line %d is %s: results out of input order", i, got[i].Ref)
+		if got[i].Ref != want || got[i].Line != i+2 {
+			t.Errorf("result %d is %s line %d: results out of input order", i, got[i].Ref, got[i].Line)
 		}
 	}
 	if len(got[0].Hits) == 0 || got[0].Hits[0].AlertID != "P1" || got[0].Hits[0].Explanation == "" {
@@ -66,8 +60,120 @@ func TestScreen(t *testing.T) {
 	if len(got[2].Hits) != 0 {
 		t.Errorf("q3 hit %+v", got[2].Hits)
 	}
-	if got[3].Error == "" || got[4].Error == "" {
-		t.Errorf("bad rows not reported: %+v %+v", got[3], got[4])
+	if got[3].Error == "" {
+		t.Errorf("a row of unknown kind not reported: %+v", got[3])
+	}
+	// An impossible month: the name is screened without the date.
+	if got[4].Error != "" || len(got[4].Hits) == 0 || got[4].Hits[0].AlertID != "P1" || len(got[4].Warnings) != 1 || !strings.Contains(got[4].Warnings[0], "no month 13") {
+		t.Errorf("q5 (month 13) not screened by name with a warning: %+v", got[4])
+	}
+}
+
+func readScreenOutput(t *testing.T, path string) []screenResult {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var got []screenResult
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r screenResult
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, r)
+	}
+	return got
+}
+
+// screenAlertsFile writes one person alert and returns the file.
+func screenAlertsFile(t *testing.T, dir string) string {
+	t.Helper()
+	b, _ := json.Marshal(store.Alert{ID: "P1", Version: 1, Subject: store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Surname: "Haddad", Forenames: "Omar Khalil", BirthDate: "1965-02-20", Nationalities: []string{"AF"}}}})
+	p := filepath.Join(dir, "alerts.jsonl")
+	os.WriteFile(p, append(b, '\n'), 0o600)
+	return p
+}
+
+// TestScreenNeverDropsRow: impossible dates, country names, unknown
+// nationalities, a byte order mark and a malformed CSV row are all
+// written to the output; none is dropped.
+func TestScreenNeverDropsRow(t *testing.T) {
+	dir := t.TempDir()
+	alerts := screenAlertsFile(t, dir)
+	csv := "\ufeffref,kind,name,birth_date,nationality\n" +
+		"a,person,Omar Haddad,1965-02-30,AF\n" + // February has no day 30
+		"b,person,Omar Haddad,1965-02-20,Afghanistan\n" + // a country name
+		"c,person,Omar Haddad,,Atlantis\n" + // not a country
+		"d,person,Omar \"Haddad,,\n" + // bare quote: malformed
+		"e,person,Omar Haddad,20-02-1965,\n"
+	input := filepath.Join(dir, "q.csv")
+	os.WriteFile(input, []byte(csv), 0o600)
+	output := filepath.Join(dir, "out.jsonl")
+	out, err := runRoot(t, "", "screen", "--alerts", alerts, "--input", input, "--output", output)
+	if err == nil || !strings.Contains(out, "screened 4 of 5 rows") || !strings.Contains(out, "3 screened without a field") {
+		t.Fatalf("summary: %v\n%s", err, out)
+	}
+	got := readScreenOutput(t, output)
+	if len(got) != 5 {
+		t.Fatalf("%d result lines, want 5 (a row was dropped)", len(got))
+	}
+	byRef := map[string]screenResult{}
+	for _, r := range got {
+		byRef[r.Ref] = r
+	}
+	if r := byRef["a"]; r.Error != "" || len(r.Hits) == 0 || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "February 1965 has no day 30") {
+		t.Errorf("impossible date: %+v", r)
+	}
+	if r := byRef["b"]; r.Error != "" || len(r.Warnings) != 0 || len(r.Hits) == 0 || !strings.Contains(r.Hits[0].Explanation, "nationality") {
+		t.Errorf("country name not used as nationality: %+v", r)
+	}
+	if r := byRef["c"]; r.Error != "" || len(r.Hits) == 0 || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "nationality") {
+		t.Errorf("unknown nationality: %+v", r)
+	}
+	if r := got[3]; r.Line != 5 || r.Error == "" || !strings.Contains(r.Error, "malformed CSV") {
+		t.Errorf("malformed row: %+v", r)
+	}
+	if r := byRef["e"]; len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "YYYY-MM-DD") {
+		t.Errorf("badly written date: %+v", r)
+	}
+}
+
+// TestScreenRefusesBadAlertsAndFlags: --alerts reads as replica import
+// does, and the flags are range-checked.
+func TestScreenRefusesBadAlertsAndFlags(t *testing.T) {
+	dir := t.TempDir()
+	good := screenAlertsFile(t, dir)
+	line, _ := os.ReadFile(good)
+	input := filepath.Join(dir, "q.csv")
+	os.WriteFile(input, []byte("ref,kind,name\nq,person,Omar Haddad\n"), 0o600)
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(content), 0o600)
+		return p
+	}
+	header := write("header.jsonl", `{"snapshot":{"epoch":3,"seq":7,"count":1}}`+"\n"+string(line))
+	if out, err := runRoot(t, "", "screen", "--alerts", header, "--input", input, "--output", filepath.Join(dir, "o")); err != nil {
+		t.Errorf("an alerts file with a snapshot header: %v\n%s", err, out)
+	}
+	for _, c := range []struct{ file, want string }{
+		{write("empty.jsonl", ""), "no alerts"},
+		{write("headeronly.jsonl", `{"snapshot":{"epoch":1,"seq":1,"count":0}}`+"\n"), "no alerts"},
+		{write("unknown.jsonl", strings.Replace(string(line), `{"id"`, `{"colour":"red","id"`, 1)), `line 1: json: unknown field "colour"`},
+		{write("dup.jsonl", string(line)+"\n"+string(line)), "line 3: alert ID already given on line 1"},
+	} {
+		out, err := runRoot(t, "", "screen", "--alerts", c.file, "--input", input, "--output", filepath.Join(dir, "o"))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error with %q\n%s", filepath.Base(c.file), err, c.want, out)
+		}
+	}
+	for _, args := range [][]string{{"--top", "0"}, {"--top", "101"}, {"--threshold", "0"}, {"--threshold", "1.5"}, {"--threshold", "NaN"}} {
+		out, err := runRoot(t, "", append([]string{"screen", "--alerts", good, "--input", input, "--output", filepath.Join(dir, "o")}, args...)...)
+		if err == nil || !strings.Contains(err.Error(), args[0]) {
+			t.Errorf("%v accepted: %v\n%s", args, err, out)
+		}
 	}
 }
 
@@ -99,7 +205,7 @@ func TestReadAlertsFileKeepsOrderAndLineNumbers(t *testing.T) {
 	lines := strings.Split(good, "\n")
 	lines[8999] = `{"id":"BAD","version":1,"subject":{"kind":"person"}}`
 	err := readAlertsFile(strings.NewReader(strings.Join(lines, "\n")), "a.jsonl", func(store.Alert) {})
-	if err == nil || !strings.Contains(err.Error(), "a.jsonl line 9000:") {
+	if err == nil || !strings.Contains(err.Error(), "a.jsonl: line 9000:") {
 		t.Fatalf("bad line 9000: %v", err)
 	}
 }

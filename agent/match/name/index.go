@@ -30,6 +30,9 @@ type Options struct {
 	// not fit are not walked: they add their weight to the names the
 	// walked lists found, through each name's token signature.
 	PostingBudget int
+	// Disable switches rules off (rules.go), for ablations; the zero
+	// value runs them all.
+	Disable RuleSet
 }
 
 func (o Options) withDefaults() Options {

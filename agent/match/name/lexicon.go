@@ -69,7 +69,7 @@ func buildLexicon() *lexicon {
 	// word written a/b/c stands for its spellings (Russian forms reach the
 	// lists in several romanisations).
 	for _, line := range []string{
-		"llc|limited liability company|limited liability co|l l c|ooo|obshchestvo/obschestvo/obshestvo/obshhestvo s ogranichennoi/ogranichennoy/ogranichennoj/organichennoi otvetstvennostyu/otvetstvennostiu/otvetstvennostju|tovarystvo/tovarystva z obmezhenoyu/obmezhenoiu vidpovidalnistyu/vidpovidalnistiu|tov|too|sp z o o|spzoo|ood|eood|doo|d o o|dooel|kft|sia|uab|ou|tnhh|mchj|s de rl|s de r l",
+		"llc|limited liability company|limited liability co|l l c|ooo|obshchestvo/obschestvo/obshestvo/obshhestvo s ogranichennoi/ogranichennoy/ogranichennoj otvetstvennostyu/otvetstvennostiu/otvetstvennostju|tovarystvo/tovarystva z obmezhenoyu/obmezhenoiu vidpovidalnistyu/vidpovidalnistiu|tov|too|sp z o o|spzoo|ood|eood|doo|d o o|dooel|kft|sia|uab|ou|tnhh|mchj|s de rl|s de r l",
 		"ltd|limited|ltda|limitada|limitee|ltee|pte ltd|pty ltd|pvt ltd|private limited|pte|pty|pvt|ltd sti|sti|limited sirketi|youxian gongsi|yugen kaisha|eireli|chamkat|jamkat|chamkad",
 		"jsc|joint stock company|joint-stock company|ao|oao|zao|pao|pjsc|cjsc|ojsc|public joint stock company|closed joint stock company|open joint stock company|pat|prat|ad|jsco|ead|dd|zrt|nyrt|akcionarsko drustvo|sahami khas|sahami aam|gufen youxian gongsi|otkrytoe/otkrytoye/zakrytoe/zakrytoye/publichnoe/publichnoye/nepublichnoe aktsionernoe/aktsionernoye/akcionernoe obshchestvo/obschestvo/obshestvo|aktsionernoe/aktsionernoye/akcionernoe obshchestvo/obschestvo/obshestvo|pryvatne/publichne aktsionerne tovarystvo|aktsionerne tovarystvo",
 		"sue|state unitary enterprise|federal state unitary enterprise|municipal unitary enterprise|gup|fgup|mup|federalnoe/federalnoye gosudarstvennoe/gosudarstvennoye unitarnoe/unitarnoye predpriyatie/predpriyatiye/predpriiatie|gosudarstvennoe/gosudarstvennoye/munitsipalnoe unitarnoe/unitarnoye predpriyatie/predpriyatiye/predpriiatie|state enterprise|derzhavne pidpryiemstvo",
@@ -190,6 +190,26 @@ const legalTypoLen = 6
 // that happens to lie near one ("Golding") is never taken for one.
 func (lx *lexicon) nearLegal(t string) (string, bool) {
 	return lx.nearest(t, lx.legalWords)
+}
+
+// transposedLegal returns the canonical form of the one-word legal form
+// that t writes with two adjacent letters swapped ("ldt" for "ltd").
+func (lx *lexicon) transposedLegal(t string) (string, bool) {
+	if len(t) < 2 || len(t) > 8 {
+		return "", false
+	}
+	var b [8]byte
+	for i := 0; i+1 < len(t); i++ {
+		if t[i] == t[i+1] {
+			continue
+		}
+		copy(b[:], t)
+		b[i], b[i+1] = b[i+1], b[i]
+		if canon, ok := lx.legal[string(b[:len(t)])]; ok {
+			return canon, true
+		}
+	}
+	return "", false
 }
 
 // legalPhraseTypoLen is the least length of a legal phrase recognised

@@ -241,10 +241,13 @@ func checkOFAC(t *testing.T, f ofacFigures) {
 		got, want float64
 		goal      float64
 	}{
-		{"exact aliases first (watchman 0.960)", f.exactFirst, 0.965, 0.96},
-		{"typo'd aliases first (watchman 0.883)", f.typoFirst, 0.95, 0.95},
-		{"typo'd aliases in top 10 (watchman 0.961)", f.typoTop10, 0.99, 0.99},
-		{"aliases against primary names first (watchman 0.528)", f.primaryFirst, 0.65, 0.65},
+		// Bars sit about 0.005-0.01 under the figures measured (README.md),
+		// not at them: the development set guards against regressions,
+		// the test set of eval_test.go reports.
+		{"exact aliases first (watchman 0.960)", f.exactFirst, 0.96, 0.96},
+		{"typo'd aliases first (watchman 0.883)", f.typoFirst, 0.94, 0.95},
+		{"typo'd aliases in top 10 (watchman 0.961)", f.typoTop10, 0.985, 0.99},
+		{"aliases against primary names first (watchman 0.528)", f.primaryFirst, 0.64, 0.65},
 	}
 	for _, c := range checks {
 		if c.got < c.want {

@@ -119,6 +119,7 @@ func (p pairing) weight(wq, wc float64) float64 {
 
 // scorer holds the reusable buffers of one search.
 type scorer struct {
+	off   RuleSet // rules switched off (Options.Disable)
 	arena []byte
 	pairs []pairing
 	chose []pairing
@@ -136,20 +137,23 @@ func contribution(sim float64) float64 {
 }
 
 // tokSim compares two single tokens.
-func tokSim(a, b *stok, kind Kind) (float64, Method) {
+func tokSim(a, b *stok, kind Kind, off RuleSet) (float64, Method) {
 	if a.text == b.text {
 		return 1, MethodExact
 	}
 	if a.class == classLegal && b.class == classLegal {
+		if off.Has(RuleLegalForms) {
+			return 0, 0
+		}
 		return legalClassSim, MethodLegalForm
 	}
 	if a.class == classLegal || b.class == classLegal || a.class == classNumber || b.class == classNumber {
 		return 0, 0
 	}
-	if a.group != 0 && a.group == b.group {
+	if a.group != 0 && a.group == b.group && !off.Has(RuleVariants) {
 		return variantSim, MethodVariant
 	}
-	if kind != KindCompany {
+	if kind != KindCompany && !off.Has(RuleInitials) {
 		if a.class == classInitial && len(b.text) > 1 && b.class != classParticle && b.text[0] == a.text[0] {
 			return initialSim, MethodInitial
 		}
@@ -157,13 +161,15 @@ func tokSim(a, b *stok, kind Kind) (float64, Method) {
 			return initialSim, MethodInitial
 		}
 	}
-	if kind == KindCompany && (inflects(a.text, b.text) || inflects(b.text, a.text)) {
+	if kind == KindCompany && !off.Has(RuleInflections) && (inflects(a.text, b.text) || inflects(b.text, a.text)) {
 		return inflectionSim, MethodInflection
 	}
-	if kind != KindCompany && a.syl != 0 && a.syl == b.syl {
-		return syllableSim, MethodVariant
+	if kind != KindCompany && a.syl != 0 && a.syl == b.syl && !off.Has(RuleSyllables) {
+		// At least syllableSim: a rule must not score a pair lower than
+		// their spelling does (Chol / Cheol are 0.92 as strings).
+		return max(syllableSim, stringSimAtLeast(a.text, b.text, syllableSim)), MethodVariant
 	}
-	if kind != KindCompany && (len(a.text) == len(b.text)+2 || len(b.text) == len(a.text)+2) {
+	if kind != KindCompany && !off.Has(RuleArticles) && (len(a.text) == len(b.text)+2 || len(b.text) == len(a.text)+2) {
 		// The article joined on one side (Elsharif, Sharif).
 		if n, ok := articleJoined(a.text); ok && n == b.text {
 			return articleSim, MethodMerge
@@ -172,7 +178,10 @@ func tokSim(a, b *stok, kind Kind) (float64, Method) {
 			return articleSim, MethodMerge
 		}
 	}
-	sameSkel := a.skel == b.skel && len(a.skel) >= 3
+	if !off.Has(RuleTranspositions) && transposed(a.text, b.text) {
+		return transpositionSim, MethodFuzzy
+	}
+	sameSkel := a.skel == b.skel && len(a.skel) >= 3 && !off.Has(RuleSkeletons)
 	// Arabic and Persian names are written without their vowels: in a
 	// person's name the same consonants in the same order are one name
 	// however the vowels were guessed (Menhem, Munim).
@@ -186,7 +195,7 @@ func tokSim(a, b *stok, kind Kind) (float64, Method) {
 	switch {
 	case vowelsGuessed:
 		return max(skeletonFloor, min(0.95, sim+0.04)), MethodSkeleton
-	case sim < weakFloor:
+	case sim < weakFloor, sim < simFloor && off.Has(RuleWeakPairs):
 		return 0, 0
 	case sameSkel:
 		return min(0.95, sim+0.04), MethodSkeleton
@@ -286,7 +295,7 @@ func (sc *scorer) score(q, c []stok, kind Kind) nameResult {
 	var strongQ, strongC uint32 // tokens with a partner of simFloor or more
 	for i := range q {
 		for j := range c {
-			if s, m := tokSim(&q[i], &c[j], kind); s >= weakFloor {
+			if s, m := tokSim(&q[i], &c[j], kind, sc.off); s >= weakFloor {
 				sc.pairs = append(sc.pairs, pairing{qi: uint8(i), qn: 1, ci: uint8(j), cn: 1, method: m, sim: s})
 				if m == MethodExact {
 					exactQ |= 1 << i
@@ -301,15 +310,19 @@ func (sc *scorer) score(q, c []stok, kind Kind) nameResult {
 	}
 	// Merges and splits: a run of 2 or 3 tokens on one side against one
 	// token on the other, compared as written together.
-	sc.merges(q, c, false)
-	sc.merges(c, q, true)
-	sc.resplits(q, c, exactQ, exactC)
-	if kind == KindCompany {
+	if !sc.off.Has(RuleMerges) {
+		sc.merges(q, c, false)
+		sc.merges(c, q, true)
+		sc.resplits(q, c, exactQ, exactC)
+	}
+	switch {
+	case kind == KindCompany && sc.off.Has(RuleAcronyms), kind != KindCompany && sc.off.Has(RuleCompounds):
+	case kind == KindCompany:
 		// A word with a partner spelt like it is that word, not an
 		// abbreviation of several.
 		sc.acronyms(q, c, strongQ, false)
 		sc.acronyms(c, q, strongC, true)
-	} else {
+	default:
 		sc.compounds(q, c, false)
 		sc.compounds(c, q, true)
 	}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"hash/maphash"
 	"slices"
-	"strings"
 )
 
 // Query is a name to look up, with optional evidence about the subject.
@@ -124,8 +123,10 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 	if len(toks) == 0 || ix.liveNames == 0 {
 		return nil
 	}
-	toks = ix.splitRunTogether(toks)
-	if q.Kind != KindPerson {
+	if !ix.opts.Disable.Has(RuleRunTogether) {
+		toks = ix.splitRunTogether(toks)
+	}
+	if q.Kind != KindPerson && !ix.opts.Disable.Has(RuleLegalTypos) {
 		toks = ix.legalTypos(toks)
 	}
 	if len(toks) > maxTokens {
@@ -133,11 +134,12 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 	}
 	st := ix.getState()
 	defer ix.putState(st)
+	st.sc.off = ix.opts.Disable
 
 	st.q = ix.queryTokens(toks, st.q[:0])
 	ix.expand(q.Kind, toks, st)
 	ix.gather(q.Kind, st)
-	ev := queryEvidence{birth: parseBirthDate(q.BirthDate), nat: strings.ToUpper(strings.TrimSpace(q.Nationality)), sex: normSex(q.Sex)}
+	ev := queryEvidence{birth: parseBirthDate(q.BirthDate), nat: normCountry(q.Nationality), sex: normSex(q.Sex)}
 
 	// Score the candidates in full; keep each entry's best name.
 	st.best = st.best[:0]
@@ -159,7 +161,7 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 			continue
 		}
 		e := &ix.entries[ix.nameEntry[cd.name]]
-		st.evid = weighEvidence(ev, e, st.evid[:0])
+		st.evid = weighEvidence(ev, e, ix.opts.Disable, st.evid[:0])
 		total := finalScore(res.score, st.evid)
 		if total < threshold {
 			continue
@@ -200,7 +202,7 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 			kind = ix.nameKind[cd.name]
 		}
 		res := st.sc.score(st.q, st.c, kind)
-		evid := weighEvidence(ev, e, nil)
+		evid := weighEvidence(ev, e, ix.opts.Disable, nil)
 		out = append(out, Match{ID: e.id, Score: cd.score, Explanation: explain(st.q, st.c, st.sc.chose, res, evid, cd.score, cd.name-e.first, e.count)})
 	}
 	return out
@@ -217,18 +219,18 @@ func (ix *Index) Compare(q Query, e Entry) Match {
 		kind = e.Kind
 	}
 	qn := normalize(ix.lx, kind, q.Name)
-	if kind != KindPerson {
+	if kind != KindPerson && !ix.opts.Disable.Has(RuleLegalTypos) {
 		qn = ix.legalTypos(qn)
 	}
 	qt := ix.queryTokens(qn, nil)
 	rec := entryRecord{id: e.ID, kind: e.Kind, birth: parseBirthDate(e.BirthDate), nats: normCountries(e.Nationalities), sex: normSex(e.Sex)}
-	ev := queryEvidence{birth: parseBirthDate(q.BirthDate), nat: strings.ToUpper(strings.TrimSpace(q.Nationality)), sex: normSex(q.Sex)}
-	var sc scorer
+	ev := queryEvidence{birth: parseBirthDate(q.BirthDate), nat: normCountry(q.Nationality), sex: normSex(q.Sex)}
+	sc := scorer{off: ix.opts.Disable}
 	best := Match{ID: e.ID}
 	for i, n := range e.Names {
 		ct := ix.queryTokens(normalize(ix.lx, kind, n), nil)
 		res := sc.score(qt, ct, kind)
-		evid := weighEvidence(ev, &rec, nil)
+		evid := weighEvidence(ev, &rec, ix.opts.Disable, nil)
 		total := finalScore(res.score, evid)
 		if total > best.Score || i == 0 {
 			best.Score = total
@@ -320,6 +322,12 @@ func (ix *Index) legalTypos(toks []token) []token {
 		}
 		if !known && len(t.text) >= legalTypoLen {
 			if canon, ok := ix.lx.nearLegal(t.text); ok {
+				t = token{text: canon, class: classLegal}
+			}
+		} else if !known {
+			// Short forms are too easily made by a substitution, but two
+			// letters swapped ("Ldt", "Oc", "Icn") are still the form.
+			if canon, ok := ix.lx.transposedLegal(t.text); ok {
 				t = token{text: canon, class: classLegal}
 			}
 		}
@@ -414,10 +422,11 @@ func (ix *Index) nameTokens(n uint32, out []stok) []stok {
 // query tokens the alert token that writes them as one.
 func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 	st.exps = st.exps[:0]
-	if kind != KindPerson && len(toks) >= acronymMin {
+	off := ix.opts.Disable
+	if kind != KindPerson && len(toks) >= acronymMin && !off.Has(RuleAcronyms) {
 		ix.expandAcronyms(toks, st)
 	}
-	if kind != KindCompany {
+	if kind != KindCompany && !off.Has(RuleCompounds) {
 		ix.compoundKeys(toks, func(key uint64, tok int) {
 			if cid, ok := ix.concatVocab[key]; ok {
 				st.exps = append(st.exps, expansion{tok: uint16(tok), sim: compoundSim, w: float32(st.q[tok].w) * compoundSim, list: ix.concatPost[cid]})
@@ -434,12 +443,12 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 		}
 		// A variant group's list holds the token's own: walk only the
 		// group's (the full score tells exact from variant).
-		if qs.group != 0 {
+		if qs.group != 0 && !off.Has(RuleVariants) {
 			st.exps = append(st.exps, expansion{tok: uint16(i), sim: 1, w: w, sig: sigBits(sigGroup, qs.group), list: ix.groupPost[qs.group]})
 		} else if known {
 			st.exps = append(st.exps, expansion{tok: uint16(i), sim: 1, w: w, sig: sigBits(sigToken, id), list: ix.toks[id].post})
 		}
-		if i+1 < len(toks) {
+		if i+1 < len(toks) && !off.Has(RuleAdjacentPairs) {
 			next := toks[i+1].text
 			pw := w + float32(st.q[i+1].w)
 			cat := t.text + next
@@ -475,22 +484,22 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 		if t.class == classLegal || t.class == classStop || t.class == classNumber || len(t.text) < 3 {
 			continue
 		}
-		if kind != KindPerson && acronymCandidate(qs) {
+		if kind != KindPerson && acronymCandidate(qs) && !off.Has(RuleAcronyms) {
 			if l := ix.acronymList(t.text); len(l) > 0 {
 				st.exps = append(st.exps, expansion{tok: uint16(i), sim: float32(acronymSim(len(t.text))), w: w * float32(acronymSim(len(t.text))), list: l})
 			}
 		}
 		// Skeletons serve tokens the index does not know (misspellings).
-		if sid, ok := ix.skelVocab[qs.skel]; ok && !known && len(qs.skel) >= 3 {
+		if sid, ok := ix.skelVocab[qs.skel]; ok && !known && len(qs.skel) >= 3 && !off.Has(RuleSkeletons) {
 			st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.8, w: w * 0.8, list: ix.skelPost[sid]})
 		}
-		if cid, ok := ix.concatVocab[maphash.String(ix.seed, t.text)]; ok {
+		if cid, ok := ix.concatVocab[maphash.String(ix.seed, t.text)]; ok && !off.Has(RuleAdjacentPairs) {
 			st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.97, w: w, list: ix.concatPost[cid]})
 		}
 		// Three-letter tokens (acronyms, mostly) reach their neighbours
 		// only when the index does not know them: a known one is more
 		// likely right than a slip.
-		if len(t.text) >= 4 || (len(t.text) == 3 && !known && t.class == className) {
+		if (len(t.text) >= 4 || (len(t.text) == 3 && !known && t.class == className)) && !off.Has(RuleFuzzyNeighbours) {
 			st.nbrs = ix.neighbours(t.text, exact, 2, st.nbrs[:0])
 			var maxDF uint32
 			for _, id := range st.nbrs {
@@ -501,12 +510,12 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 				// A misspelt token is as common as the words it misspells.
 				qs.w = min(qs.w, ix.tokenWeight(maxDF, t.class))
 			}
-			if !known && len(st.nbrs) == 0 && len(t.text) >= runTogetherLen && t.class == className {
+			if !known && len(st.nbrs) == 0 && len(t.text) >= runTogetherLen && t.class == className && !off.Has(RuleRunTogether) {
 				ix.fuzzyPairs(t.text, uint16(i), w, st)
 			}
 			// A company word the index does not know and that misspells
 			// none it knows may abbreviate several.
-			if kind != KindPerson && !known && len(st.nbrs) == 0 && len(t.text) >= abbreviationMin && abbreviationCandidate(qs) {
+			if kind != KindPerson && !known && len(st.nbrs) == 0 && len(t.text) >= abbreviationMin && abbreviationCandidate(qs) && !off.Has(RuleAcronyms) {
 				if len(t.text) > abbreviationMin {
 					ix.expandAbbreviation(t.text, uint16(i), w, st)
 				}

@@ -1,0 +1,581 @@
+package name
+
+// The frozen evaluation protocol (README.md, "Evaluation protocol").
+//
+// Development set, on which the matcher may be tuned and whose misses may
+// be read case by case: OFAC SDN 2021-07 and cases.csv. Test set, never
+// looked at case by case: OFAC non-SDN 2025-12 and the BIS denied persons
+// list 2022-09. Queries come from one generator, evalQuery, with the seed
+// of the set (evalDevSeed, evalTestSeed). Nothing in this file prints a
+// test-set name, query or miss: only aggregate figures.
+//
+//	go test -count=1 -run TestEvalProtocol -v ./agent/match/name
+//
+// prints the table; NAME_EVAL_BACKGROUND=1000000 puts each list inside
+// that many generated alerts as well (slow: a build per list).
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode"
+
+	"github.com/borderpost/borderpost/devices/ident"
+)
+
+// The seeds of the two sets. The test seed is used for nothing else: a
+// change tuned with it in view would make the test set a development set.
+const (
+	evalDevSeed  = 2021_07
+	evalTestSeed = 1812_2025
+	// evalNegatives is the size of each negative set.
+	evalNegatives = 10000
+)
+
+// listEntry is one watch-list entry with every name it is listed under.
+type listEntry struct {
+	entry   Entry
+	aliases []string
+}
+
+func (l listEntry) names() []string {
+	return append(append([]string{}, l.entry.Names...), l.aliases...)
+}
+
+// loadOFACList reads an OFAC legacy CSV list (SDN or consolidated
+// non-SDN): entries with primary names, birth dates and nationalities
+// from the remarks, and the strong aliases.
+func loadOFACList(t testing.TB, sub, prim, alt string) []listEntry {
+	dir := dataDir(t, sub)
+	var out []listEntry
+	pos := map[string]int{}
+	for _, r := range readOFACCSV(t, filepath.Join(dir, prim)) {
+		if len(r) < 12 {
+			continue
+		}
+		id, err := strconv.ParseUint(strings.TrimSpace(r[0]), 10, 32)
+		if err != nil {
+			t.Fatalf("%s: ent_num %q: %v", prim, r[0], err)
+		}
+		kind := KindCompany
+		if ofacField(r[2]) == "individual" {
+			kind = KindPerson
+		}
+		e := Entry{ID: uint32(id), Kind: kind, Names: []string{ofacField(r[1])}}
+		if kind == KindPerson {
+			e.BirthDate = remarksBirthDate(r[11])
+			e.Nationalities = remarksNationalities(r[11])
+		}
+		pos[r[0]] = len(out)
+		out = append(out, listEntry{entry: e})
+	}
+	for _, r := range readOFACCSV(t, filepath.Join(dir, alt)) {
+		if len(r) < 4 {
+			continue
+		}
+		if i, ok := pos[r[0]]; ok && ofacField(r[3]) != "" {
+			out[i].aliases = append(out[i].aliases, ofacField(r[3]))
+		}
+	}
+	return out
+}
+
+// remarksBirthDate reads the first "DOB 12 Mar 1961" of OFAC remarks.
+func remarksBirthDate(remarks string) string {
+	m := dobRe.FindStringSubmatch(remarks)
+	if m == nil {
+		return ""
+	}
+	d := m[3]
+	if mo := months[m[2]]; mo != 0 {
+		d += fmt.Sprintf("-%02d", mo)
+		if m[1] != "" {
+			day, _ := strconv.Atoi(m[1])
+			d += fmt.Sprintf("-%02d", day)
+		}
+	}
+	return d
+}
+
+var nationalityRe = regexp.MustCompile(`nationality ([A-Za-z ,'-]+?)(?:[;.]|$)`)
+
+// remarksNationalities reads the "nationality Iran" items of OFAC remarks
+// as alpha-2 codes; names not understood are left out.
+func remarksNationalities(remarks string) []string {
+	var out []string
+	for _, m := range nationalityRe.FindAllStringSubmatch(remarks, -1) {
+		if c, err := ident.ParseCountryName(m[1]); err == nil && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// loadDPL reads the BIS denied persons list: one entry per distinct name
+// (the list repeats a name for each address). The list does not say
+// whether a name is a person's or a company's, so entries and queries are
+// of KindUnknown, as a screen of that list would have to be.
+func loadDPL(t testing.TB) []listEntry {
+	p := filepath.Join(dataDir(t, "ofac/bis_dpl_2022-09"), "dpl.txt")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := csv.NewReader(bytes.NewReader(b))
+	r.Comma = '\t'
+	r.FieldsPerRecord = -1
+	r.LazyQuotes = true
+	recs, err := r.ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", p, err)
+	}
+	seen := map[string]bool{}
+	var out []listEntry
+	for _, rec := range recs[1:] {
+		nm := strings.TrimSpace(rec[0])
+		key := strings.Join(Normalize(KindUnknown, nm), " ")
+		if nm == "" || key == "" || seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, listEntry{entry: Entry{ID: uint32(len(out) + 1), Kind: KindUnknown, Names: []string{nm}}})
+	}
+	return out
+}
+
+// evalQuery makes one query for a listed entry, as a declaration or a
+// travel document might write it. It is the protocol's only query
+// generator, used with each set's own seed:
+//
+//   - the name is the primary name or one of the strong aliases, chosen
+//     uniformly;
+//   - one change to the name, and a second one in three queries out of
+//     ten, each chosen uniformly among: a slipped letter anywhere,
+//     including the first (replaced, dropped or added, a random letter
+//     A-Z); two adjacent letters of one token transposed (tokens chosen
+//     uniformly, so short tokens as often as long ones); one token
+//     dropped (names of three tokens or more, else a slip); the tokens
+//     reordered (a random permutation, "SURNAME, Given" read as two
+//     tokens; names of two tokens or more, else a transposition);
+//   - a listed birth date is kept (4 in 10), a year off either way (2 in
+//     10), written with day and month swapped (2 in 10; a year off when
+//     the date has no day or the swap would give the same date or an
+//     impossible one), or missing (2 in 10);
+//   - a listed nationality is given (the first one) or missing, one in
+//     two.
+func evalQuery(rng *rand.Rand, l listEntry) Query {
+	names := l.names()
+	q := Query{Kind: l.entry.Kind, Name: names[rng.IntN(len(names))]}
+	q.Name = perturbName(rng, q.Name)
+	if rng.IntN(10) < 3 {
+		q.Name = perturbName(rng, q.Name)
+	}
+	if d := parseBirthDate(l.entry.BirthDate); d.year != 0 {
+		switch x := rng.IntN(10); {
+		case x < 4:
+			q.BirthDate = d.String()
+		case x < 6 || (x < 8 && (d.day == 0 || d.day == d.month || d.day > 12)):
+			d.year += 1 - 2*rng.IntN(2)
+			q.BirthDate = d.String()
+		case x < 8:
+			d.day, d.month = d.month, d.day
+			q.BirthDate = d.String()
+		}
+	}
+	if len(l.entry.Nationalities) > 0 && rng.IntN(2) == 0 {
+		q.Nationality = l.entry.Nationalities[0]
+	}
+	return q
+}
+
+// perturbName applies one of evalQuery's name changes.
+func perturbName(rng *rand.Rand, s string) string {
+	toks := strings.Fields(strings.ReplaceAll(s, ",", " "))
+	op := rng.IntN(4)
+	if op == 2 && len(toks) < 3 {
+		op = 0
+	}
+	if op == 3 && len(toks) < 2 {
+		op = 1
+	}
+	for range 10 { // a slip may leave the name as it was ("LL" transposed)
+		if out := perturbOp(rng, s, op); out != s {
+			return out
+		}
+	}
+	return s
+}
+
+// perturbOp applies name change op (0 slip, 1 transposition, 2 dropped
+// token, 3 reordered tokens) to s.
+func perturbOp(rng *rand.Rand, s string, op int) string {
+	toks := strings.Fields(strings.ReplaceAll(s, ",", " "))
+	switch op {
+	case 0: // a slipped letter anywhere
+		b := []rune(s)
+		var letters []int
+		for i, c := range b {
+			if unicode.IsLetter(c) {
+				letters = append(letters, i)
+			}
+		}
+		if len(letters) == 0 {
+			return s
+		}
+		i := letters[rng.IntN(len(letters))]
+		c := rune('A' + rng.IntN(26))
+		switch rng.IntN(3) {
+		case 0:
+			b[i] = c
+		case 1:
+			if len(letters) > 1 {
+				b = append(b[:i], b[i+1:]...)
+			}
+		case 2:
+			b = append(b[:i], append([]rune{c}, b[i:]...)...)
+		}
+		return string(b)
+	case 1: // a transposition inside one token
+		var long []int
+		for i, t := range toks {
+			if len([]rune(t)) >= 2 {
+				long = append(long, i)
+			}
+		}
+		if len(long) == 0 {
+			return s
+		}
+		i := long[rng.IntN(len(long))]
+		r := []rune(toks[i])
+		j := rng.IntN(len(r) - 1)
+		r[j], r[j+1] = r[j+1], r[j]
+		toks[i] = string(r)
+	case 2: // a dropped token
+		i := rng.IntN(len(toks))
+		toks = append(toks[:i], toks[i+1:]...)
+	case 3: // reordered tokens
+		orig := slices.Clone(toks)
+		for slices.Equal(orig, toks) {
+			rng.Shuffle(len(toks), func(i, j int) { toks[i], toks[j] = toks[j], toks[i] })
+			if allSame(toks) {
+				break
+			}
+		}
+	}
+	return strings.Join(toks, " ")
+}
+
+func allSame(ts []string) bool {
+	for _, t := range ts[1:] {
+		if t != ts[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// evalNegativeSet makes n generated queries none of whose names is, once
+// normalised, a name of the list: a negative set sharing no entry with it.
+// Each carries its generated birth date and nationality.
+func evalNegativeSet(seed uint64, list []listEntry, n int) []Query {
+	listed := map[string]bool{}
+	for _, l := range list {
+		for _, nm := range l.names() {
+			listed[normKey(nm)] = true
+		}
+	}
+	rng := rand.New(rand.NewPCG(seed, 0xbad))
+	var out []Query
+	for len(out) < n {
+		for _, e := range Generate(rng, n) {
+			if len(out) == n || listed[normKey(e.Names[0])] {
+				continue
+			}
+			nat := ""
+			if len(e.Nationalities) > 0 {
+				nat = e.Nationalities[0]
+			}
+			out = append(out, Query{Kind: e.Kind, Name: e.Names[0], BirthDate: e.BirthDate, Nationality: nat, Sex: e.Sex})
+		}
+	}
+	return out
+}
+
+// normKey is a name's tokens as both normalisations see them, sorted.
+func normKey(s string) string {
+	t := Normalize(KindUnknown, s)
+	sort.Strings(t)
+	return strings.Join(t, " ")
+}
+
+// evalBackgroundID is added to the IDs of generated background entries;
+// list entries are numbered below it.
+const evalBackgroundID = 1 << 24
+
+// listFigures are the aggregate figures of one list.
+type listFigures struct {
+	set, list        string
+	entries, queries int
+	hit, first       float64 // right entry among the hits at DefaultThreshold / first
+	nameOnlyHit      float64 // same queries without birth date and nationality
+	falseHit         float64 // negatives with any hit at DefaultThreshold
+}
+
+// evalList indexes a list (inside background generated entries, if any),
+// asks one evalQuery per entry and the negative set.
+func evalList(set, listName string, list []listEntry, seed uint64, background int, opts Options) listFigures {
+	ix := NewIndex(opts)
+	if background > 0 {
+		for _, e := range Generate(rand.New(rand.NewPCG(seed, 0xb9)), background) {
+			e.ID += evalBackgroundID
+			ix.Add(e)
+		}
+	}
+	for _, l := range list {
+		e := l.entry
+		e.Names = l.names()
+		ix.Add(e)
+	}
+	f := listFigures{set: set, list: listName, entries: len(list)}
+	rng := rand.New(rand.NewPCG(seed, 0x9e))
+	var hit, first, nameOnly int
+	for _, l := range list {
+		q := evalQuery(rng, l)
+		f.queries++
+		r := rankOf(ix.Search(q, DefaultThreshold, 10), l.entry.ID)
+		if r > 0 {
+			hit++
+		}
+		if r == 1 {
+			first++
+		}
+		q.BirthDate, q.Nationality = "", ""
+		if rankOf(ix.Search(q, DefaultThreshold, 10), l.entry.ID) > 0 {
+			nameOnly++
+		}
+	}
+	n := float64(f.queries)
+	f.hit, f.first, f.nameOnlyHit = float64(hit)/n, float64(first)/n, float64(nameOnly)/n
+	neg := evalNegativeSet(seed, list, evalNegatives)
+	falseHits := 0
+	for _, q := range neg {
+		// Only a hit on a listed entry is a false hit: the negatives and
+		// the background come from one generator, whose namesakes are
+		// real hits on each other.
+		for _, m := range ix.Search(q, DefaultThreshold, 10) {
+			if m.ID < evalBackgroundID {
+				falseHits++
+				break
+			}
+		}
+	}
+	f.falseHit = float64(falseHits) / float64(len(neg))
+	return f
+}
+
+// crossValidatedF1 scores cases.csv by k-fold cross-validation: the
+// threshold is chosen on k-1 folds (the F1-best of 0.40-0.95 by 0.01) and
+// the fifth is scored at it; the counts of the held-out folds are pooled.
+// It returns the pooled F1 and the thresholds chosen.
+func crossValidatedF1(scores []float64, cases []labelledCase, k int, seed uint64) (float64, []float64) {
+	idx := rand.New(rand.NewPCG(seed, 5)).Perm(len(cases))
+	var tp, fp, fn float64
+	var chosen []float64
+	for fold := range k {
+		var trainS, testS []float64
+		var trainC, testC []labelledCase
+		for j, i := range idx {
+			if j%k == fold {
+				testS, testC = append(testS, scores[i]), append(testC, cases[i])
+			} else {
+				trainS, trainC = append(trainS, scores[i]), append(trainC, cases[i])
+			}
+		}
+		best, bestF := 0.0, -1.0
+		for c := 40; c <= 95; c++ {
+			th := float64(c) / 100
+			if x := f1At(trainS, trainC, th); x.f1 > bestF {
+				best, bestF = th, x.f1
+			}
+		}
+		chosen = append(chosen, best)
+		for i, c := range testC {
+			hit := testS[i] >= best
+			switch {
+			case hit && c.match:
+				tp++
+			case hit && !c.match:
+				fp++
+			case !hit && c.match:
+				fn++
+			}
+		}
+	}
+	p, r := tp/max(1, tp+fp), tp/max(1, tp+fn)
+	return 2 * p * r / max(1e-9, p+r), chosen
+}
+
+// casesScores scores every pair of cases.csv as TestCasesF1 does.
+func casesScores(cases []labelledCase, opts Options) []float64 {
+	ix := NewIndex(opts)
+	for _, e := range Generate(rand.New(rand.NewPCG(7, 7)), 20000) {
+		ix.Add(e)
+	}
+	scores := make([]float64, len(cases))
+	for i, c := range cases {
+		k := schemaKind(c.schema)
+		scores[i] = ix.Compare(Query{Kind: k, Name: c.name1}, Entry{ID: 1, Kind: k, Names: []string{c.name2}}).Score
+	}
+	return scores
+}
+
+// evalBars are the protocol's pass bars, set below the figures measured
+// when they were fixed (README.md gives both and the margin), so that a
+// rule changed on the development set cannot make the test figures fall
+// unseen. The goals of issue 18 are higher where they are not reached.
+var evalBars = map[string]listFigures{
+	"dev/OFAC SDN 2021-07":            {hit: 0.865, falseHit: 0.008},
+	"test/OFAC non-SDN 2025-12":       {hit: 0.80, falseHit: 0.005},
+	"test/BIS denied persons 2022-09": {hit: 0.92, falseHit: 0.005},
+}
+
+// evalCasesBar is the pass bar of the cross-validated cases.csv F1.
+const evalCasesBar = 0.85
+
+// evalLists are the protocol's three lists, loaded.
+type evalLists struct{ sdn, nonSDN, dpl []listEntry }
+
+func loadEvalLists(t testing.TB) evalLists {
+	return evalLists{
+		sdn:    loadOFACList(t, "ofac/sdn_2021-07", "sdn.csv", "alt.csv"),
+		nonSDN: loadOFACList(t, "ofac/non_sdn_2025-12", "cons_prim.csv", "cons_alt.csv"),
+		dpl:    loadDPL(t),
+	}
+}
+
+// evalAll runs the protocol with opts: the three lists' figures, the
+// cross-validated cases.csv F1 and the thresholds it chose.
+func evalAll(t *testing.T, background int, opts Options) ([]listFigures, float64, []float64) {
+	return evalWith(t, loadEvalLists(t), loadCases(t), background, opts)
+}
+
+func evalWith(t *testing.T, l evalLists, cases []labelledCase, background int, opts Options) ([]listFigures, float64, []float64) {
+	figs := []listFigures{
+		evalList("dev", "OFAC SDN 2021-07", l.sdn, evalDevSeed, background, opts),
+		evalList("test", "OFAC non-SDN 2025-12", l.nonSDN, evalTestSeed, background, opts),
+		evalList("test", "BIS denied persons 2022-09", l.dpl, evalTestSeed, background, opts),
+	}
+	f1, ths := crossValidatedF1(casesScores(cases, opts), cases, 5, evalDevSeed)
+	return figs, f1, ths
+}
+
+// TestRuleAblation runs the protocol with each rule switched off in turn
+// and prints the README's ablation table. It takes a few minutes, so it
+// runs only with NAME_ABLATION=1:
+//
+//	NAME_ABLATION=1 go test -count=1 -timeout 30m -run TestRuleAblation -v ./agent/match/name
+func TestRuleAblation(t *testing.T) {
+	if os.Getenv("NAME_ABLATION") == "" {
+		t.Skip("set NAME_ABLATION=1 to run the ablation (minutes)")
+	}
+	lists, cases := loadEvalLists(t), loadCases(t)
+	var b strings.Builder
+	b.WriteString("\n| rule off | dev SDN in hits | dev false hits | cases.csv CV F1 | test non-SDN in hits | test BIS in hits | test false hits (non-SDN / BIS) |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- |\n")
+	row := func(label string, opts Options) {
+		f, f1, _ := evalWith(t, lists, cases, 0, opts)
+		fmt.Fprintf(&b, "| %s | %.4f | %.2f %% | %.3f | %.4f | %.4f | %.2f %% / %.2f %% |\n",
+			label, f[0].hit, 100*f[0].falseHit, f1, f[1].hit, f[2].hit, 100*f[1].falseHit, 100*f[2].falseHit)
+	}
+	row("none (all rules on)", Options{})
+	for _, r := range AllRules() {
+		row(r.String(), Options{Disable: RuleSet(0).With(r)})
+	}
+	t.Log(b.String())
+}
+
+// TestEvalProtocol runs the frozen evaluation protocol and prints its
+// table; it fails when a figure falls under its bar.
+func TestEvalProtocol(t *testing.T) {
+	background := 0
+	if s := os.Getenv("NAME_EVAL_BACKGROUND"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			t.Fatalf("NAME_EVAL_BACKGROUND=%q: want a count of generated alerts", s)
+		}
+		background = n
+	}
+	figs, f1, ths := evalAll(t, background, Options{})
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nthreshold %.2f, %d negatives per list, %d generated alerts around each list\n\n", DefaultThreshold, evalNegatives, background)
+	b.WriteString("| set | list | entries | queries | right entry in hits | first | name only, in hits | false hits on negatives |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, f := range figs {
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %.4f | %.4f | %.4f | %.2f %% |\n", f.set, f.list, f.entries, f.queries, f.hit, f.first, f.nameOnlyHit, 100*f.falseHit)
+	}
+	fmt.Fprintf(&b, "\ncases.csv, 5-fold cross-validated F1: %.3f (thresholds chosen %v)\n", f1, ths)
+	t.Log(b.String())
+
+	for _, f := range figs {
+		bar := evalBars[f.set+"/"+f.list]
+		if f.hit < bar.hit {
+			t.Errorf("%s %s: right entry in hits %.4f under its bar %.2f", f.set, f.list, f.hit, bar.hit)
+		}
+		if f.falseHit > bar.falseHit {
+			t.Errorf("%s %s: false hits %.4f above their bar %.3f", f.set, f.list, f.falseHit, bar.falseHit)
+		}
+	}
+	if f1 < evalCasesBar {
+		t.Errorf("cases.csv cross-validated F1 %.3f under its bar %.2f", f1, evalCasesBar)
+	}
+}
+
+// TestEvalQuery checks the generator does what its contract says: every
+// query differs from the listed name, and each kind of change occurs.
+func TestEvalQuery(t *testing.T) {
+	l := listEntry{entry: Entry{ID: 1, Kind: KindPerson, Names: []string{"KIM, Jong Un"}, BirthDate: "1984-01-08", Nationalities: []string{"KP"}}}
+	rng := rand.New(rand.NewPCG(1, 2))
+	dates := map[string]int{}
+	var nat, reordered, dropped int
+	for range 2000 {
+		q := evalQuery(rng, l)
+		if q.Name == "KIM, Jong Un" {
+			t.Fatalf("query left the name unchanged")
+		}
+		dates[q.BirthDate]++
+		if q.Nationality == "KP" {
+			nat++
+		}
+		if strings.Fields(q.Name)[0] != "KIM," && !strings.HasPrefix(q.Name, "KIM ") && len(strings.Fields(q.Name)) == 3 {
+			reordered++
+		}
+		if len(strings.Fields(q.Name)) == 2 {
+			dropped++
+		}
+	}
+	for _, d := range []string{"1984-01-08", "1983-01-08", "1985-01-08", "1984-08-01", ""} {
+		if dates[d] == 0 {
+			t.Errorf("birth date %q never generated: %v", d, dates)
+		}
+	}
+	if nat == 0 || nat == 2000 || reordered == 0 || dropped == 0 {
+		t.Errorf("nationality given %d, reordered %d, dropped %d of 2000", nat, reordered, dropped)
+	}
+}
+
+func TestRemarksNationalities(t *testing.T) {
+	got := remarksNationalities("DOB 1961; nationality Korea, North; nationality Iran.; nationality possibly Palestinian")
+	if !slices.Equal(got, []string{"KP", "IR"}) {
+		t.Errorf("got %v", got)
+	}
+}

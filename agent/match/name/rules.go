@@ -1,0 +1,132 @@
+package name
+
+import "strings"
+
+// Rule names one retrieval path or score adjustment of the matcher beyond
+// plain token comparison, so that each can be read, tested and switched
+// off (Options.Disable) to measure what it pays (README.md, "Rules").
+// The constant each rule uses is declared, with its reason, where the rule
+// is applied; the comment here says where.
+type Rule uint8
+
+// The rules. Retrieval rules add posting lists a query reaches; score
+// rules change how two tokens or runs of tokens compare.
+const (
+	// RuleVariants: spellings of one name in one group of variants.txt
+	// score variantSim (0.92) and share a posting list (score.go, search.go).
+	RuleVariants Rule = iota
+	// RuleInitials: one letter for a given name scores initialSim (0.9).
+	RuleInitials
+	// RuleLegalForms: two different legal forms score legalClassSim (0.8).
+	RuleLegalForms
+	// RuleInflections: a company word and its plural score inflectionSim
+	// (0.95).
+	RuleInflections
+	// RuleSyllables: one East Asian syllable in two romanisations scores
+	// syllableSim (0.88; syllable.go).
+	RuleSyllables
+	// RuleArticles: a name and the same with its article joined score
+	// articleSim (0.95).
+	RuleArticles
+	// RuleSkeletons: the same consonant skeleton adds 0.04, and people's
+	// names with the same skeleton of three consonants score skeletonFloor
+	// (0.75) at least; unknown query tokens reach the names holding their
+	// skeleton in retrieval (similarity 0.8).
+	RuleSkeletons
+	// RuleTranspositions: tokens of three to five letters that differ by
+	// two adjacent letters swapped score transpositionSim (0.88); Jaro's
+	// match window is zero at three letters, so it scored "Ail" / "Ali"
+	// 0.56, no match at all.
+	RuleTranspositions
+	// RuleWeakPairs: pairs from weakFloor (0.58) to simFloor (0.78) earn up
+	// to weakShare (half) and are no conflict; off, they are no pair.
+	RuleWeakPairs
+	// RuleMerges: runs of two or three adjacent tokens written together
+	// against one token (and a letter moved across a space, resplits).
+	RuleMerges
+	// RuleAcronyms: company acronyms and abbreviations, in retrieval
+	// (acronym keys, abbreviation keys) and scoring (acronym.go).
+	RuleAcronyms
+	// RuleCompounds: Arabic compounds written in one word or apart, in
+	// retrieval (compoundSim 0.85) and scoring (compound.go).
+	RuleCompounds
+	// RuleAdjacentPairs: retrieval through two adjacent query tokens, as a
+	// pair in either order or written as one alert token (0.97-1).
+	RuleAdjacentPairs
+	// RuleFuzzyNeighbours: unknown query tokens reach the vocabulary
+	// tokens one edit away (two from longTokenLen letters), similarity 0.85.
+	RuleFuzzyNeighbours
+	// RuleRunTogether: unknown long query tokens are cut into known tokens
+	// (splitRunTogether) or looked up as two alert tokens typed together
+	// with a slip (fuzzyPairs, runTogetherLen 7).
+	RuleRunTogether
+	// RuleLegalTypos: misspelt legal forms in company queries are read as
+	// the form (legalTypoLen, legalPhraseTypoLen).
+	RuleLegalTypos
+	// RuleDateNear: a birth year one apart or day and month swapped is weak
+	// disagreement (factorDateNear 0.97) rather than a conflict
+	// (factorDateClash 0.75, factorMonthClash 0.9; evidence.go).
+	RuleDateNear
+	ruleCount
+)
+
+var ruleNames = [ruleCount]string{
+	"variants", "initials", "legal-forms", "inflections", "syllables", "articles", "skeletons",
+	"transpositions", "weak-pairs", "merges", "acronyms", "compounds", "adjacent-pairs",
+	"fuzzy-neighbours", "run-together", "legal-typos", "date-near",
+}
+
+// String is the rule's name, as the README's ablation table gives it.
+func (r Rule) String() string {
+	if r < ruleCount {
+		return ruleNames[r]
+	}
+	return "unknown"
+}
+
+// AllRules lists every rule, in declaration order.
+func AllRules() []Rule {
+	out := make([]Rule, ruleCount)
+	for i := range out {
+		out[i] = Rule(i)
+	}
+	return out
+}
+
+// RuleSet is a set of rules; the zero value is empty.
+type RuleSet uint64
+
+// With returns s with r added.
+func (s RuleSet) With(r Rule) RuleSet { return s | 1<<r }
+
+// Has says whether r is in s.
+func (s RuleSet) Has(r Rule) bool { return s&(1<<r) != 0 }
+
+// String lists the rules in s by name.
+func (s RuleSet) String() string {
+	var names []string
+	for _, r := range AllRules() {
+		if s.Has(r) {
+			names = append(names, r.String())
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+// transpositionSim is what two short tokens differing by one swap of
+// adjacent letters score: the commonest typing slip, strong (above
+// simFloor) but under a variant spelling.
+const transpositionSim = 0.88
+
+// transposed says whether a and b, of three to five letters, differ only
+// by two adjacent letters swapped.
+func transposed(a, b string) bool {
+	if len(a) != len(b) || len(a) < 3 || len(a) > 5 {
+		return false
+	}
+	i := 0
+	for i < len(a) && a[i] == b[i] {
+		i++
+	}
+	return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
+}

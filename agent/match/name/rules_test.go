@@ -1,0 +1,107 @@
+package name
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestRules gives each rule its own case: with the rule on, the query
+// finds its entry at DefaultThreshold (acronyms: as a candidate); with it off (Options.Disable), the
+// entry scores lower or is not found. The entry sits among generated
+// names, so retrieval works as in a replica.
+func TestRules(t *testing.T) {
+	cases := []struct {
+		rule  Rule
+		kind  Kind
+		query string
+		birth string
+		entry Entry
+	}{
+		{RuleVariants, KindPerson, "Mukhammed Saidov", "", Entry{Names: []string{"Muhammad Saidov"}}},
+		{RuleInitials, KindPerson, "A Lukashenko", "", Entry{Names: []string{"Alexander Lukashenko"}}},
+		{RuleLegalForms, KindCompany, "Meridian Freight Ltd", "", Entry{Names: []string{"Meridian Freight LLC"}}},
+		{RuleInflections, KindCompany, "Caribbean Lotteries", "", Entry{Names: []string{"Caribbean Lottery"}}},
+		{RuleSyllables, KindPerson, "Kim Kyong Hui", "", Entry{Names: []string{"Kim Gyeong Hui"}}},
+		{RuleArticles, KindPerson, "Ahmad Elsharif", "", Entry{Names: []string{"Ahmad Sharif"}}},
+		{RuleSkeletons, KindPerson, "Menhem Jawad", "", Entry{Names: []string{"Munim Jawad"}}},
+		{RuleTranspositions, KindPerson, "Fadavi Ail", "", Entry{Names: []string{"Ali Fadavi"}}},
+		{RuleWeakPairs, KindPerson, "Bakhtiyor Rustamovich Karimovski", "", Entry{Names: []string{"Bakhtiyor Rustamovich Karimov"}}},
+		{RuleMerges, KindPerson, "Abdulrahman Khalil", "", Entry{Names: []string{"Abdul Rahman Khalil"}}},
+		{RuleAcronyms, KindCompany, "ZISCO", "", Entry{Names: []string{"Zimbabwe Iron and Steel Company"}}},
+		{RuleCompounds, KindPerson, "Abdelrazik Hassan", "", Entry{Names: []string{"Abd al-Raziq Hassan"}}},
+		{RuleAdjacentPairs, KindCompany, "Nam Chon Gang", "", Entry{Names: []string{"Namchongang"}}},
+		{RuleFuzzyNeighbours, KindCompany, "Sozvexdie", "", Entry{Names: []string{"Sozvezdie"}}},
+		{RuleRunTogether, KindPerson, "Haddadomar", "", Entry{Names: []string{"Omar Haddad"}}},
+		{RuleLegalTypos, KindCompany, "Meridian Freight Holdnigs", "", Entry{Names: []string{"Meridian Freight Holdings"}}},
+		{RuleDateNear, KindPerson, "Bakhtiyor Karimow", "1972-05-02", Entry{Names: []string{"Bakhtiyor Rustamovich Karimov"}, BirthDate: "1971-05-02"}},
+	}
+	seen := map[Rule]bool{}
+	background := Generate(rand.New(rand.NewPCG(3, 3)), 3000)
+	for _, c := range cases {
+		seen[c.rule] = true
+		c.entry.ID, c.entry.Kind = 1<<20, c.kind
+		score := func(off RuleSet) float64 {
+			ix := NewIndex(Options{Disable: off})
+			for _, e := range background {
+				ix.Add(e)
+			}
+			ix.Add(c.entry)
+			for _, m := range ix.Search(Query{Kind: c.kind, Name: c.query, BirthDate: c.birth}, 0.3, 10) {
+				if m.ID == c.entry.ID {
+					return m.Score
+				}
+			}
+			return 0
+		}
+		on, off := score(0), score(RuleSet(0).With(c.rule))
+		floor := DefaultThreshold
+		if c.rule == RuleAcronyms {
+			// An acronym alone finds its name (a candidate to look at),
+			// under the threshold: README.md, "Rules".
+			floor = 0.6
+		}
+		if on < floor || off >= on {
+			t.Errorf("%s: %q against %q scores %.3f with the rule, %.3f without: want at least %.2f, and more than without", c.rule, c.query, c.entry.Names[0], on, off, floor)
+		}
+	}
+	for _, r := range AllRules() {
+		if !seen[r] {
+			t.Errorf("rule %s has no case", r)
+		}
+	}
+}
+
+func TestTransposed(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"ali", "ail", true}, {"abu", "bau", true}, {"win", "wni", true}, {"kohas", "kohsa", true},
+		{"ali", "ali", false}, {"ali", "lia", false}, {"ab", "ba", false}, {"abcdef", "abcdfe", false}, {"ali", "alis", false},
+	} {
+		if got := transposed(c.a, c.b); got != c.want {
+			t.Errorf("transposed(%q, %q) = %v", c.a, c.b, got)
+		}
+	}
+}
+
+// Two letters of a short legal form swapped are still the form (part of
+// RuleLegalTypos): "Ldt" left as a name was a rare word in conflict.
+func TestTransposedLegal(t *testing.T) {
+	lx := defaultLexicon()
+	for in, want := range map[string]string{"ldt": "ltd", "oc": "co", "icn": "inc", "lcl": "llc", "gropu": "group"} {
+		if got, ok := lx.transposedLegal(in); !ok || got != want {
+			t.Errorf("transposedLegal(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"xyz", "sagax", "a", "mtd"} {
+		if got, ok := lx.transposedLegal(in); ok {
+			t.Errorf("transposedLegal(%q) = %q", in, got)
+		}
+	}
+	ix := NewIndex(Options{})
+	ix.Add(Entry{ID: 1, Kind: KindCompany, Names: []string{"Euro African Group Ltd"}})
+	if ms := ix.Search(Query{Kind: KindCompany, Name: "Euro African Group Ldt"}, DefaultThreshold, 1); len(ms) == 0 {
+		t.Error("Ldt for Ltd: no hit")
+	}
+}
