@@ -87,6 +87,9 @@ type Vehicle struct {
 	VIN          string `json:"vin,omitempty"`
 	Make         string `json:"make,omitempty"`
 	Model        string `json:"model,omitempty"`
+	// Colour as the issuing authority describes it (free text), so that
+	// an officer can compare it with the vehicle in front of them.
+	Colour string `json:"colour,omitempty"`
 }
 
 // Container is an ISO 6346 container.

@@ -15,6 +15,7 @@ import (
 const (
 	codecBinary1 = 0x01
 	codecBinary2 = 0x02 // codecBinary1 followed by posts and regions
+	codecBinary3 = 0x03 // codecBinary2 followed by the vehicle's colour
 	codecJSON    = '{'
 )
 
@@ -24,7 +25,7 @@ const maxCodecCount = 1 << 16
 
 // encodeAlert appends the binary form of a to b.
 func encodeAlert(b []byte, a *Alert) []byte {
-	b = append(b, codecBinary2)
+	b = append(b, codecBinary3)
 	b = putStr(b, a.ID)
 	b = binary.AppendUvarint(b, a.Version)
 	b = putStr(b, a.Source)
@@ -91,7 +92,12 @@ func encodeAlert(b []byte, a *Alert) []byte {
 	b = putStr(b, s.Phone)
 	b = putStr(b, s.Email)
 	b = putStrs(b, a.Posts)
-	return putStrs(b, a.Regions)
+	b = putStrs(b, a.Regions)
+	var colour string
+	if v := s.Vehicle; v != nil {
+		colour = v.Colour
+	}
+	return putStr(b, colour)
 }
 
 // decodeAlertValue decodes a stored alert plaintext in either form.
@@ -106,7 +112,7 @@ func decodeAlertValue(p []byte) (Alert, error) {
 		}
 		return a, nil
 	}
-	if p[0] != codecBinary1 && p[0] != codecBinary2 {
+	if p[0] != codecBinary1 && p[0] != codecBinary2 && p[0] != codecBinary3 {
 		return a, fmt.Errorf("%w: alert in unknown encoding %#x", ErrCorrupt, p[0])
 	}
 	r := &reader{b: p[1:]}
@@ -150,9 +156,16 @@ func decodeAlertValue(p []byte) (Alert, error) {
 	}
 	s.Phone = r.str()
 	s.Email = r.str()
-	if p[0] == codecBinary2 {
+	if p[0] >= codecBinary2 {
 		a.Posts = r.strs()
 		a.Regions = r.strs()
+	}
+	if p[0] >= codecBinary3 {
+		if colour := r.str(); s.Vehicle != nil {
+			s.Vehicle.Colour = colour
+		} else if colour != "" {
+			return Alert{}, fmt.Errorf("%w: a colour without a vehicle", ErrCorrupt)
+		}
 	}
 	if r.bad {
 		return Alert{}, fmt.Errorf("%w: alert truncated or malformed", ErrCorrupt)
@@ -267,7 +280,7 @@ func (r *reader) time() time.Time {
 // alertIDOf returns the ID of a stored alert plaintext without decoding
 // the rest, when the form allows it.
 func alertIDOf(p []byte) (string, error) {
-	if len(p) > 0 && (p[0] == codecBinary1 || p[0] == codecBinary2) {
+	if len(p) > 0 && (p[0] == codecBinary1 || p[0] == codecBinary2 || p[0] == codecBinary3) {
 		r := &reader{b: p[1:]}
 		if id := r.str(); !r.bad {
 			return id, nil

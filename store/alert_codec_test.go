@@ -7,18 +7,24 @@ import (
 	"time"
 )
 
-// An alert written before posts and regions existed (codecBinary1) must
-// still read, and one written now must keep them.
-func TestAlertCodecReadsBothForms(t *testing.T) {
+// Alerts written before posts and regions existed (codecBinary1) and
+// before the vehicle's colour (codecBinary2) must still read, and one
+// written now must keep them.
+func TestAlertCodecReadsEveryForm(t *testing.T) {
 	a := Alert{ID: "NAT-1", Version: 3, Source: "NATIONAL", Category: "art36", Action: "report",
 		Issued: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Purposes: []string{"customs"},
 		Subject: Subject{Kind: SubjectVehicle, Vehicle: &Vehicle{Plate: "AB123CD", PlateCountry: "FR"}}}
-	v1 := encodeAlert(nil, &a)
-	// The old form is the new one without its two trailing empty lists.
-	if !bytes.HasSuffix(v1, []byte{0, 0}) {
-		t.Fatalf("posts and regions not at the end of the encoding")
+	v3 := encodeAlert(nil, &a)
+	// The older forms are the new one without its trailing empty colour,
+	// then without its two trailing empty lists.
+	if !bytes.HasSuffix(v3, []byte{0, 0, 0}) {
+		t.Fatalf("posts, regions and colour not at the end of the encoding")
 	}
-	v1 = append([]byte{codecBinary1}, v1[1:len(v1)-2]...)
+	v2 := append([]byte{codecBinary2}, v3[1:len(v3)-1]...)
+	if old, err := decodeAlertValue(v2); err != nil || !reflect.DeepEqual(old, a) {
+		t.Fatalf("form 2 decoded as %+v, %v; want %+v", old, err, a)
+	}
+	v1 := append([]byte{codecBinary1}, v3[1:len(v3)-3]...)
 	old, err := decodeAlertValue(v1)
 	if err != nil {
 		t.Fatalf("decode the format written before posts and regions: %v", err)
@@ -34,6 +40,10 @@ func TestAlertCodecReadsBothForms(t *testing.T) {
 	}
 	if !reflect.DeepEqual(back.Posts, a.Posts) || !reflect.DeepEqual(back.Regions, a.Regions) {
 		t.Fatalf("posts and regions came back as %v %v", back.Posts, back.Regions)
+	}
+	a.Subject.Vehicle.Colour = "dark blue"
+	if back, err := decodeAlertValue(encodeAlert(nil, &a)); err != nil || back.Subject.Vehicle.Colour != "dark blue" {
+		t.Fatalf("colour came back as %+v, %v", back.Subject.Vehicle, err)
 	}
 	if id, err := alertIDOf(encodeAlert(nil, &a)); err != nil || id != "NAT-1" {
 		t.Fatalf("alertIDOf = %q, %v", id, err)

@@ -178,6 +178,7 @@ func (h *Hit) subject() *subjectView {
 		row("Country", x.PlateCountry, h.Country, compare(x.PlateCountry, h.Country))
 		row("Make", x.Make, "", "")
 		row("Model", x.Model, "", "")
+		row("Colour", x.Colour, "", "")
 	case s.Person != nil:
 		x := s.Person
 		v.Title = "Person sought"

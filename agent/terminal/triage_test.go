@@ -142,3 +142,20 @@ func TestManualPlateSoughtUnderAnotherCountry(t *testing.T) {
 		}
 	}
 }
+
+// A vehicle's card describes it as the officer sees it: plate and country
+// compared with the read, then make, model and colour.
+func TestVehicleCardDescribesTheVehicle(t *testing.T) {
+	h := testHit("h", "border")
+	h.Subject = &store.Subject{Kind: store.SubjectVehicle, Vehicle: &store.Vehicle{Plate: "MAB1234", PlateCountry: "DE", Make: "Skoda", Model: "Octavia", Colour: "dark blue"}}
+	h.ItemKind, h.Raw, h.Value, h.Country, h.Match, h.Score = "plate", "M-AB 1234", "MAB1234", "DE", "normalised", 1
+	c := h.card(nil, nil)
+	got := map[string]string{}
+	for _, r := range c.Subject.Rows {
+		got[r.Label] = r.Alert + "|" + r.Agree
+	}
+	if c.Subject.Title != "Vehicle sought" || got["Plate"] != "MAB1234|agrees" || got["Country"] != "DE|agrees" ||
+		got["Make"] != "Skoda|" || got["Model"] != "Octavia|" || got["Colour"] != "dark blue|" {
+		t.Fatalf("vehicle card: %q %v", c.Subject.Title, got)
+	}
+}

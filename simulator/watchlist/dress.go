@@ -52,7 +52,8 @@ var instructions = map[store.SubjectKind][]instruction{
 }
 
 var (
-	vehicleMakes = [][2]string{{"Volkswagen", "Passat"}, {"Skoda", "Octavia"}, {"BMW", "X5"}, {"Mercedes-Benz", "Sprinter"},
+	vehicleColours = []string{"black", "white", "silver", "grey", "dark blue", "red", "green", "beige", "white with a blue stripe"}
+	vehicleMakes   = [][2]string{{"Volkswagen", "Passat"}, {"Skoda", "Octavia"}, {"BMW", "X5"}, {"Mercedes-Benz", "Sprinter"},
 		{"Toyota", "Land Cruiser"}, {"Renault", "Trafic"}, {"Audi", "A6"}, {"Ford", "Transit"}, {"Volvo", "FH16"}, {"Dacia", "Duster"}}
 	authorities = []string{"SIRENE Bureau", "Federal Criminal Police Office", "Public Prosecutor's Office", "Customs Intelligence Unit"}
 )
@@ -60,11 +61,12 @@ var (
 // Dress gives alerts what an officer reads on a hit, drawn from its own
 // seeded source so that the generator's draws (and the lists other tests
 // rely on) stay as they are: an action and category for the subject, with
-// warnings some of the time; make and model of vehicles; the legal basis
+// warnings some of the time; make, model and colour of vehicles; the legal basis
 // and issuing authority; and the border purpose, so that an officer sees
 // them. It changes the alerts in place.
 func Dress(alerts []store.Alert, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, seed^0x5bd1e995))
+	colours := rand.New(rand.NewPCG(seed^0x9e3779b9, seed)) // a source of its own: the other draws stay as they were
 	for i := range alerts {
 		a := &alerts[i]
 		if ins := instructions[a.Subject.Kind]; len(ins) > 0 {
@@ -78,6 +80,7 @@ func Dress(alerts []store.Alert, seed uint64) {
 		if v := a.Subject.Vehicle; v != nil && v.Make == "" {
 			m := vehicleMakes[rng.IntN(len(vehicleMakes))]
 			v.Make, v.Model = m[0], m[1]
+			v.Colour = vehicleColours[colours.IntN(len(vehicleColours))]
 		}
 		a.LegalBasis = "Regulation (EU) 2018/1862, " + a.Category
 		a.Authority = authorities[rng.IntN(len(authorities))]
