@@ -114,6 +114,9 @@ type Firearm struct {
 type Vessel struct {
 	IMO  string `json:"imo"`
 	Name string `json:"name,omitempty"`
+	// Aliases are the vessel's other and former names: a declaration may
+	// name it by any of them.
+	Aliases []string `json:"aliases,omitempty"`
 }
 
 // Aircraft is identified by its registration mark.

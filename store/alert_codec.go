@@ -15,7 +15,7 @@ import (
 const (
 	codecBinary1 = 0x01
 	codecBinary2 = 0x02 // codecBinary1 followed by posts and regions
-	codecBinary3 = 0x03 // codecBinary2 followed by the vehicle's colour
+	codecBinary3 = 0x03 // codecBinary2 followed by the vehicle's colour and the vessel's aliases
 	codecJSON    = '{'
 )
 
@@ -97,7 +97,12 @@ func encodeAlert(b []byte, a *Alert) []byte {
 	if v := s.Vehicle; v != nil {
 		colour = v.Colour
 	}
-	return putStr(b, colour)
+	b = putStr(b, colour)
+	var aliases []string
+	if v := s.Vessel; v != nil {
+		aliases = v.Aliases
+	}
+	return putStrs(b, aliases)
 }
 
 // decodeAlertValue decodes a stored alert plaintext in either form.
@@ -165,6 +170,11 @@ func decodeAlertValue(p []byte) (Alert, error) {
 			s.Vehicle.Colour = colour
 		} else if colour != "" {
 			return Alert{}, fmt.Errorf("%w: a colour without a vehicle", ErrCorrupt)
+		}
+		if aliases := r.strs(); s.Vessel != nil {
+			s.Vessel.Aliases = aliases
+		} else if len(aliases) > 0 {
+			return Alert{}, fmt.Errorf("%w: vessel aliases without a vessel", ErrCorrupt)
 		}
 	}
 	if r.bad {

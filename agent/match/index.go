@@ -114,6 +114,11 @@ func nameEntry(a *store.Alert, id uint32) (name.Entry, bool) {
 			nat = []string{c.Country}
 		}
 		return name.Entry{ID: id, Kind: name.KindCompany, Names: append([]string{c.Name}, c.Aliases...), Nationalities: nat}, true
+	case s.Kind == store.SubjectVessel && s.Vessel != nil && s.Vessel.Name != "":
+		// A declaration names a ship by name as often as by IMO number: its
+		// names are screened like a company's.
+		v := s.Vessel
+		return name.Entry{ID: id, Kind: name.KindCompany, Names: append([]string{v.Name}, v.Aliases...)}, true
 	}
 	return name.Entry{}, false
 }

@@ -250,3 +250,36 @@ func TestLookupsDuringReplaceAndApply(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A vessel is found by any of its names, misspelt, as a declaration names
+// it (a means of transport identified by name), and by its IMO number:
+// from a replica with a term index as on a post, and from the in-memory
+// index.
+func TestVesselsFoundByNameAndIMO(t *testing.T) {
+	ship := alert("ship", store.Subject{Kind: store.SubjectVessel, Vessel: &store.Vessel{IMO: "9074729", Name: "Sea Morning Star",
+		Aliases: []string{"Ocean Carrier Seven"}}})
+	check := func(t *testing.T, ix *Index) {
+		for _, q := range []string{"SEA MORNING STAR", "Sea Mornig Star", "Ocean Carier Seven"} {
+			if got := mustLookup(t, ix, devices.Item{Kind: devices.KindCompany, Value: q}, now); len(got) == 0 || got[0].Alert.ID != "ship" {
+				t.Errorf("vessel named %q: %+v", q, got)
+			}
+		}
+		if got := mustLookup(t, ix, devices.Item{Kind: devices.KindIMO, Value: "9074729"}, now); len(got) != 1 || got[0].Alert.ID != "ship" {
+			t.Errorf("vessel by IMO number: %+v", got)
+		}
+	}
+	t.Run("replica", func(t *testing.T) {
+		rep := openReplicaWith(t, WithTerms(store.Options{}))
+		applyChange(t, rep, 1, []store.Alert{ship, carAlert}, nil)
+		ix, err := Load(context.Background(), rep, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, ix)
+	})
+	t.Run("in memory", func(t *testing.T) {
+		ix := NewIndex()
+		ix.Put(ship)
+		check(t, ix)
+	})
+}

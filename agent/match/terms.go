@@ -81,7 +81,7 @@ func TermsVersion() string {
 		{Kind: store.SubjectContainer, Container: &store.Container{Number: "csqu 305438 3"}},
 		{Kind: store.SubjectDocument, Document: &store.Document{Number: "12ab-34567", Country: "FR"}},
 		{Kind: store.SubjectCompany, Company: &store.Company{Name: "X", EORI: "de 123456789012345"}},
-		{Kind: store.SubjectVessel, Vessel: &store.Vessel{IMO: "imo 9074729"}},
+		{Kind: store.SubjectVessel, Vessel: &store.Vessel{IMO: "imo 9074729", Name: "Sea Star"}}, // named: filed under a name shard
 		{Kind: store.SubjectAircraft, Aircraft: &store.Aircraft{Registration: "d-abcd"}},
 		{Kind: store.SubjectFirearm, Firearm: &store.Firearm{Serial: "ab 12-34"}},
 		{Kind: store.SubjectPhone, Phone: "+49 (30) 123 4567"},
@@ -100,7 +100,8 @@ func TermsVersion() string {
 // hasName reports whether an alert has names for the name index.
 func hasName(a *store.Alert) bool {
 	s := a.Subject
-	return s.Kind == store.SubjectPerson && s.Person != nil || s.Kind == store.SubjectCompany && s.Company != nil
+	return s.Kind == store.SubjectPerson && s.Person != nil || s.Kind == store.SubjectCompany && s.Company != nil ||
+		s.Kind == store.SubjectVessel && s.Vessel != nil && s.Vessel.Name != ""
 }
 
 // fpSet is the set of term fingerprints of a replica's term index: sorted

@@ -168,6 +168,11 @@ func (w *walker) means(path string, m *Means) {
 		} else {
 			w.items = append(w.items, devices.Item{Field: ip, Kind: devices.KindIMO, Value: v, Raw: m.Identification})
 		}
+	case MeansVesselName:
+		// A ship named, not numbered: screened by name like a company.
+		if name := collapseSpace(m.Identification); name != "" {
+			w.items = append(w.items, devices.Item{Field: ip, Kind: devices.KindCompany, Value: name, Raw: m.Identification, Country: nat})
+		}
 	case MeansAircraft:
 		if v, err := ident.NormalizeAircraft(m.Identification); err != nil {
 			w.f.add(ip, err)

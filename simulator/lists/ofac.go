@@ -232,7 +232,7 @@ func ofacAlert(n int, f, aliases []string, addrs [][]string, more string, nonSDN
 		}}
 	case "vessel":
 		if rem.vesselIMO != "" {
-			a.Subject = store.Subject{Kind: store.SubjectVessel, Vessel: &store.Vessel{IMO: rem.vesselIMO, Name: name}}
+			a.Subject = store.Subject{Kind: store.SubjectVessel, Vessel: &store.Vessel{IMO: rem.vesselIMO, Name: name, Aliases: cleanList(aliases, name)}}
 			break
 		}
 		// A vessel without a verified IMO number can still be named in a

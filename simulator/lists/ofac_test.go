@@ -103,6 +103,11 @@ func TestParseOFACEntries(t *testing.T) {
 	if v := get("OFAC-SDN-26623").Subject.Vessel; v == nil || v.IMO != "7912111" || v.Name != "URDANETA" {
 		t.Errorf("26623: %+v", get("OFAC-SDN-26623").Subject)
 	}
+	// Vessel with its former names (fka in alt.csv): a declaration may name
+	// it by any of them.
+	if v := get("OFAC-SDN-15037").Subject.Vessel; v == nil || v.Name != "ARK" || !reflect.DeepEqual(v.Aliases, []string{"ABADEH", "CRYSTAL", "SUNDIAL"}) {
+		t.Errorf("15037: %+v", get("OFAC-SDN-15037").Subject.Vessel)
+	}
 	// Vessel without an IMO number: kept screenable by name, flag as country.
 	if c := get("OFAC-SDN-4234").Subject.Company; c == nil || c.Name != "HERMANN" || c.Country != "CU" {
 		t.Errorf("4234: %+v", get("OFAC-SDN-4234").Subject)
