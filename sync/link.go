@@ -4,9 +4,11 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -66,6 +68,10 @@ type Link struct {
 	// goroutine has ended, connected or given up after Close.
 	connecting mqtt.Token
 	limit      *mqttlimit.Opener // opens the connections; refuses oversized messages
+	// unreachable counts failed attempts to reach the broker since the
+	// last success, so that the first is logged at once and then every
+	// unreachableLogEvery, not every second.
+	unreachable atomic.Int64
 
 	mu   gosync.Mutex
 	subs map[string]Handler // made again at every connect
@@ -113,6 +119,27 @@ func (l *Link) dispatch(h Handler, m mqtt.Message) {
 	case q <- delivery{h, m}:
 	case <-l.done:
 	}
+}
+
+// unreachableLogEvery is how many failed attempts to reach the broker
+// (one a second) pass between two warnings.
+const unreachableLogEvery = 30
+
+// open opens a connection to the broker, and says so when it cannot: an
+// agent that cannot reach central must not look healthy and silent.
+func (l *Link) open(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
+	conn, err := l.limit.Open(uri, o)
+	if err != nil {
+		if n := l.unreachable.Add(1); n == 1 || n%unreachableLogEvery == 0 {
+			l.log.Warn("cannot reach the MQTT broker; retrying every second (hits wait in the outbox)",
+				"broker", uri.Redacted(), "attempts", n, "err", err)
+		}
+		return nil, err
+	}
+	if n := l.unreachable.Swap(0); n > 0 {
+		l.log.Info("MQTT broker reached", "broker", uri.Redacted(), "after_attempts", n)
+	}
+	return conn, nil
 }
 
 // Dial builds a link and starts connecting; see NewLink and Connect.
@@ -168,7 +195,7 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 		SetConnectTimeout(5 * time.Second).
 		SetWriteTimeout(10 * time.Second).
 		SetResumeSubs(false).
-		SetCustomOpenConnectionFn(l.limit.Open).
+		SetCustomOpenConnectionFn(l.open).
 		SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) {
 			if l.oversized(m) {
 				m.Ack()
