@@ -866,6 +866,9 @@ func TestFleetView(t *testing.T) {
 	if !strings.Contains(table.String(), "SILENT") || !strings.Contains(table.String(), "BEHIND") {
 		t.Errorf("the table does not mark the silent and the behind agent")
 	}
+	if !strings.Contains(table.String(), "POST") || view("post-b").Post != "simulated post" {
+		t.Errorf("the fleet view does not name the posts (post-b: %q)", view("post-b").Post)
+	}
 	c.Pause(false)
 	waitFor(t, 30*time.Second, "the restored agent caught up", func() bool { v := view("post-b"); return v.InStep && !v.Behind })
 }

@@ -97,7 +97,10 @@ type Ack struct {
 // Status is an agent's retained status, also its last will (Link
 // "offline").
 type Status struct {
-	Agent        string    `json:"agent"`
+	Agent string `json:"agent"`
+	// Post is the post's name as its officers and central's operators
+	// call it (agent.post in the configuration).
+	Post         string    `json:"post,omitempty"`
 	Link         string    `json:"link"` // online or offline
 	Time         time.Time `json:"time"`
 	Epoch        uint64    `json:"epoch"`

@@ -22,6 +22,7 @@ const EventMessageRefused store.AuditEvent = "message.refused"
 type SessionConfig struct {
 	Link     LinkConfig // broker, TLS, credentials; topics are filled in
 	Agent    string
+	Post     string // the post's name, carried in the status for central's fleet view
 	Replica  *store.Replica // the outbox, the audit log, and the whole watch list unless Scoped
 	Verifier *Verifier
 	// HitKey is central's hit public key, to which every hit message is
@@ -109,7 +110,7 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 	lc.ClientID = cfg.Agent
 	lc.Logger = cfg.Logger
 	lc.WillTopic = AgentTopic(cfg.Agent, "status")
-	lc.WillPayload, _ = json.Marshal(Status{Agent: cfg.Agent, Link: "offline"})
+	lc.WillPayload, _ = json.Marshal(Status{Agent: cfg.Agent, Post: cfg.Post, Link: "offline"})
 	s.downSince.Store(time.Now().UnixNano()) // down until the first connect
 	lc.OnLost = func(error) { s.downSince.CompareAndSwap(0, time.Now().UnixNano()) }
 	lc.OnConnect = func() {
@@ -382,7 +383,7 @@ func (s *Session) Freshness() Freshness {
 
 // Status returns the agent's status as it would be published now.
 func (s *Session) Status(link string) Status {
-	st := Status{Agent: s.cfg.Agent, Link: link, Time: time.Now().UTC(), Freshness: s.Freshness()}
+	st := Status{Agent: s.cfg.Agent, Post: s.cfg.Post, Link: link, Time: time.Now().UTC(), Freshness: s.Freshness()}
 	if cur, err := s.cfg.Replica.Cursor(); err == nil {
 		st.Epoch, st.Seq, st.Digest, st.ReplicaAt = cur.Epoch, cur.Seq, cur.Digest.String(), cur.At
 	}

@@ -196,7 +196,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.maintain(gctx, set)
 	}
 	a.session, err = bpsync.StartSession(gctx, bpsync.SessionConfig{
-		Link: link, Agent: a.cfg.Agent.ID, Replica: a.rep, Verifier: verifier, HitKey: hitKey,
+		Link: link, Agent: a.cfg.Agent.ID, Post: a.cfg.Agent.Post, Replica: a.rep, Verifier: verifier, HitKey: hitKey,
 		Applied: a.index.Apply, Reloaded: func() { a.reloadIndex(gctx) }, Window: a.cfg.Sync.HitWindow, Batch: a.cfg.Sync.HitBatch, ResendAfter: a.cfg.Sync.ResendAfter,
 		StatusEvery: a.cfg.Sync.StatusEvery, MaxReplicaAge: a.cfg.Sync.MaxReplicaAge, Logger: a.log,
 		Scoped: a.scoped, Scopes: scopes, Assigned: func(as bpsync.Assignment) error { <-a.sessionSet; return a.assign(gctx, as) },

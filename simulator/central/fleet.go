@@ -14,6 +14,7 @@ import (
 // AgentView is one agent as the fleet view shows it.
 type AgentView struct {
 	Agent        string    `json:"agent"`
+	Post         string    `json:"post,omitempty"` // the post's name, from its status
 	Link         string    `json:"link"`
 	LastSeen     time.Time `json:"last_seen"`
 	Epoch        uint64    `json:"epoch"`
@@ -66,7 +67,7 @@ func (c *Central) Fleet(now time.Time, silentAfter time.Duration) []AgentView {
 }
 
 func viewOf(id string, s bpsync.Status, epoch, seq uint64, digest string, now time.Time, silentAfter time.Duration) AgentView {
-	v := AgentView{Agent: id, Link: s.Link, LastSeen: s.Time, Epoch: s.Epoch, Seq: s.Seq, Digest: s.Digest,
+	v := AgentView{Agent: id, Post: s.Post, Link: s.Link, LastSeen: s.Time, Epoch: s.Epoch, Seq: s.Seq, Digest: s.Digest,
 		Stale: s.Freshness.Stale, OutboxDepth: s.OutboxDepth, OutboxOldest: s.OutboxOldest}
 	v.ReplicaAsOf = s.Freshness.Confirmed
 	if v.ReplicaAsOf.IsZero() {
@@ -103,7 +104,7 @@ func (c *Central) scopeViews(v *AgentView, s bpsync.Status, assigned []string) {
 // glance: agents needing attention carry a mark in the first column.
 func WriteFleet(w io.Writer, views []AgentView, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\tAGENT\tLINK\tLAST SEEN\tREPLICA\tREPLICA AGE\tIN STEP\tOUTBOX\tOLDEST WAITING\tSCOPES")
+	fmt.Fprintln(tw, "\tAGENT\tPOST\tLINK\tLAST SEEN\tREPLICA\tREPLICA AGE\tIN STEP\tOUTBOX\tOLDEST WAITING\tSCOPES")
 	for _, v := range views {
 		mark := ""
 		switch {
@@ -143,7 +144,11 @@ func WriteFleet(w io.Writer, views []AgentView, now time.Time) error {
 		if !v.ReplicaAsOf.IsZero() {
 			age = now.Sub(v.ReplicaAsOf).Round(time.Second).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s ago\t%s\t%s\t%v\t%d\t%s\t%s\n", mark, v.Agent, v.Link, now.Sub(v.LastSeen).Round(time.Second),
+		post := v.Post
+		if post == "" {
+			post = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s ago\t%s\t%s\t%v\t%d\t%s\t%s\n", mark, v.Agent, post, v.Link, now.Sub(v.LastSeen).Round(time.Second),
 			replica, age, v.InStep, v.OutboxDepth, oldest, scopes)
 	}
 	return tw.Flush()
