@@ -22,7 +22,7 @@ const EventMessageRefused store.AuditEvent = "message.refused"
 type SessionConfig struct {
 	Link     LinkConfig // broker, TLS, credentials; topics are filled in
 	Agent    string
-	Post     string // the post's name, carried in the status for central's fleet view
+	Post     string         // the post's name, carried in the status for central's fleet view
 	Replica  *store.Replica // the outbox, the audit log, and the whole watch list unless Scoped
 	Verifier *Verifier
 	// HitKey is central's hit public key, to which every hit message is
