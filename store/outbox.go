@@ -35,8 +35,11 @@ type Hit struct {
 	Score        float64   `json:"score"`
 	Category     string    `json:"category,omitempty"`
 	Action       string    `json:"action,omitempty"`
-	Explanation  string    `json:"explanation,omitempty"`
-	Outcome      *Outcome  `json:"outcome,omitempty"`
+	// Warnings are the alert's (armed, violent, ...), so that central and
+	// an export say what the officer was warned of.
+	Warnings    []string `json:"warnings,omitempty"`
+	Explanation string   `json:"explanation,omitempty"`
+	Outcome     *Outcome `json:"outcome,omitempty"`
 }
 
 // Outcome is what an officer found when acting on a hit.

@@ -482,7 +482,7 @@ func (a *Agent) Check(ctx context.Context, c devices.Check) (devices.Result, err
 				ID: newID("hit"), CheckID: c.ID, Device: c.Device, Lane: c.Lane, Time: c.Time,
 				Field: it.Field, ItemKind: string(it.Kind), Raw: it.Raw, Value: it.Value, Country: it.Country, Correction: it.Correction,
 				AlertID: cand.Alert.ID, AlertVersion: cand.Alert.Version, Match: cand.Match, Score: cand.Score,
-				Category: cand.Alert.Category, Action: cand.Alert.Action, Explanation: cand.Explanation,
+				Category: cand.Alert.Category, Action: cand.Alert.Action, Warnings: cand.Alert.Warnings, Explanation: cand.Explanation,
 			})
 		}
 	}

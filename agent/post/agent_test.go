@@ -76,7 +76,7 @@ func post(t *testing.T, url, ctype, body string) (int, devices.Result) {
 
 func TestChecksThroughDevicesAreRecorded(t *testing.T) {
 	cfg := seedReplica(t,
-		store.Alert{ID: "veh-1", Version: 1, Action: "seize", Category: "art38-vehicle",
+		store.Alert{ID: "veh-1", Version: 1, Action: "seize", Category: "art38-vehicle", Warnings: []string{"armed"},
 			Subject: store.Subject{Kind: store.SubjectVehicle, Vehicle: &store.Vehicle{Plate: "HH AB 123", PlateCountry: "DE"}}},
 		store.Alert{ID: "doc-1", Version: 1, Action: "seize", Category: "art38-document",
 			Subject: store.Subject{Kind: store.SubjectDocument, Document: &store.Document{Number: "L898902C3", Type: "passport"}}},
@@ -131,6 +131,11 @@ func TestChecksThroughDevicesAreRecorded(t *testing.T) {
 	ob, _ := a.rep.Outbox()
 	if ob.Depth != 5 {
 		t.Errorf("outbox holds %d hits, want 5", ob.Depth)
+	}
+	// The hit that goes to central says what the officer was warned of.
+	pending, _ := a.rep.Pending(0, 10)
+	if len(pending) == 0 || pending[0].AlertID != "veh-1" || len(pending[0].Warnings) != 1 || pending[0].Warnings[0] != "armed" {
+		t.Errorf("first hit sent to central: %+v; want veh-1 with its warning", pending)
 	}
 	checks := 0
 	a.rep.AuditRecords(context.Background(), func(r store.AuditRecord) error {
