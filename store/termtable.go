@@ -125,6 +125,11 @@ func (r *Replica) ReadTermTable(ctx context.Context) (*TermTable, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cap(t.Fingerprints)-len(t.Fingerprints) > len(t.Fingerprints)/8 {
+		// Sized for every alert, but persons and names share terms: the
+		// table stays in memory as long as the index, so not its slack.
+		t.Fingerprints = append(make([]uint64, 0, len(t.Fingerprints)), t.Fingerprints...)
+	}
 	return t, nil
 }
 
