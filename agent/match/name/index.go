@@ -490,7 +490,7 @@ func (c *chainHeads) head(h uint64, keys []uint64) uint32 {
 
 // set files head p under h (keys[p-1] is h), replacing the one there.
 func (c *chainHeads) set(h uint64, p uint32, keys []uint64) {
-	if (c.n+1)*4 > len(c.slots)*3 {
+	if (c.n+1)*2 > len(c.slots) { // at most half full: a probe reads a key elsewhere
 		old := c.slots
 		c.slots = make([]uint32, max(1024, 2*len(old)))
 		c.n = 0
