@@ -41,6 +41,10 @@ var (
 	ErrDamaged = errors.New("replica file damaged")
 	// ErrTermsVersion means a term function was given without its version.
 	ErrTermsVersion = errors.New("term function without a version")
+	// ErrTermTable means the term table beside the replica cannot be used
+	// (none, stale, from another file or key, damaged): the term index is
+	// walked instead (see termtable.go).
+	ErrTermTable = errors.New("term table not usable")
 	// ErrAuditChain means the audit log's hash chain is broken.
 	ErrAuditChain = errors.New("audit chain broken")
 )

@@ -26,6 +26,7 @@ type generation struct {
 	// termsOf and termRing are set when writes keep the term index.
 	termsOf  TermFunc
 	termRing *keyring
+	revised  bool // the term index's revision was renewed in this transaction (touchTerms)
 }
 
 const genPrefix = "gen."

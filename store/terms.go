@@ -64,6 +64,9 @@ func (g *generation) addTerms(k []byte, a *Alert) error {
 	if err := g.countAlerts(1); err != nil {
 		return err
 	}
+	if err := g.touchTerms(); err != nil {
+		return err
+	}
 	for _, tk := range g.termKeys(a) {
 		v := g.terms.Get(tk)
 		if recordIndex(v, k) >= 0 {
@@ -178,6 +181,9 @@ func (r *Replica) ensureTerms(tx *bolt.Tx) ([]termTarget, error) {
 					return nil, err
 				}
 				if err := tb.Put(termsVersionKey, r.termsVersion); err != nil {
+					return nil, err
+				}
+				if err := (&generation{terms: tb}).touchTerms(); err != nil {
 					return nil, err
 				}
 				continue
@@ -305,6 +311,11 @@ func (r *Replica) markTerms(g *generation) error {
 	if r.terms == nil || g.terms == nil {
 		return nil
 	}
+	// A term table read before the index was complete is stale.
+	g.revised = false
+	if err := g.touchTerms(); err != nil {
+		return err
+	}
 	return g.terms.Put(termsVersionKey, r.termsVersion)
 }
 
@@ -357,7 +368,7 @@ func (r *Replica) EachTermFingerprint(ctx context.Context, fn func(fp uint64)) e
 		c := st.gen.terms.Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			if len(k) != 32 {
-				continue // the version, the count
+				continue // the version, the count, the revision
 			}
 			if err := ctx.Err(); err != nil {
 				return err

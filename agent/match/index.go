@@ -12,6 +12,7 @@ package match
 import (
 	"fmt"
 	"hash/maphash"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -62,6 +63,16 @@ type Options struct {
 	// score ties with the last hit's come too (name.Search), up to four
 	// times as many: equals are never cut arbitrarily.
 	NameHits int
+	// Logger receives what Load reports (a term table refused or not
+	// saved); default slog.Default().
+	Logger *slog.Logger
+}
+
+func (o Options) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.Default()
+	}
+	return o.Logger
 }
 
 // NewIndex returns an empty index with the default options that keeps

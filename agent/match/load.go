@@ -2,7 +2,7 @@ package match
 
 import (
 	"context"
-	"slices"
+	"errors"
 
 	"github.com/borderpost/borderpost/store"
 )
@@ -33,14 +33,24 @@ func Load(ctx context.Context, rep *store.Replica, o Options) (*Index, error) {
 	}
 	// Identifiers stay in the replica's term index: memory takes its
 	// fingerprints (ascending, as the replica gives them) and the alerts
-	// with names.
+	// with names. The table saved beside the replica at the last start is
+	// read when it is the replica's current one; otherwise the index is
+	// walked, and the table saved for the next start.
 	ix := newIndex(o, rep, 0, true)
 	ix.byTerm = rep
-	ix.termFPs.sorted = make([]uint64, 0, n)
-	if err := rep.EachTermFingerprint(ctx, func(fp uint64) { ix.termFPs.sorted = append(ix.termFPs.sorted, fp) }); err != nil {
-		return nil, err
+	tbl, err := rep.LoadTermTable(ctx)
+	fresh := false
+	if err != nil {
+		if !errors.Is(err, store.ErrTermTable) {
+			return nil, err
+		}
+		o.logger().Info("term table not used; walking the term index", "err", err)
+		if tbl, err = rep.ReadTermTable(ctx); err != nil {
+			return nil, err
+		}
+		fresh = true
 	}
-	ix.termFPs.sorted = slices.Clip(ix.termFPs.sorted)
+	ix.termFPs.sorted = tbl.Fingerprints
 	// Only the alerts with names are decrypted, through their shards.
 	err = rep.EachAlertByTerm(ctx, nameShardTerms(), func(al store.Alert) error {
 		if hasName(&al) {
@@ -52,5 +62,12 @@ func Load(ctx context.Context, rep *store.Replica, o Options) (*Index, error) {
 		return nil, err
 	}
 	ix.seal()
+	if fresh {
+		// A start that cannot save its table still serves: the next one
+		// walks the index again.
+		if err := rep.SaveTermTable(tbl); err != nil {
+			o.logger().Warn("term table not saved", "err", err)
+		}
+	}
 	return ix, nil
 }

@@ -19,7 +19,9 @@ import (
 type termIndex interface {
 	TermsReady() (bool, error)
 	TermFingerprints(terms []string) ([]uint64, error)
-	EachTermFingerprint(ctx context.Context, fn func(fp uint64)) error
+	LoadTermTable(ctx context.Context) (*store.TermTable, error)
+	ReadTermTable(ctx context.Context) (*store.TermTable, error)
+	SaveTermTable(t *store.TermTable) error
 	AlertsByTerm(term string) ([]store.Alert, error)
 	EachAlertByTerm(ctx context.Context, terms []string, fn func(store.Alert) error) error
 	AlertCount() (int, error)

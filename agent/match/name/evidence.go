@@ -137,8 +137,9 @@ const (
 
 // weighEvidence compares the query's date of birth, nationality and sex
 // with the entry's. Unknown values on either side are no evidence.
-func weighEvidence(q queryEvidence, e *entryRecord, off RuleSet, out []Evidence) []Evidence {
+func weighEvidence(q queryEvidence, rec *entryRecord, off RuleSet, out []Evidence) []Evidence {
 	near := !off.Has(RuleDateNear)
+	e := rec.evidence()
 	if q.birth.year != 0 && e.birth.year != 0 {
 		ev := Evidence{Field: "birth_date", Query: q.birth.String(), Alert: e.birth.String(), Factor: 1}
 		switch dy := abs(q.birth.year - e.birth.year); {

@@ -223,7 +223,7 @@ func (ix *Index) Compare(q Query, e Entry) Match {
 		qn = ix.legalTypos(qn)
 	}
 	qt := ix.queryTokens(qn, nil)
-	rec := entryRecord{id: e.ID, kind: e.Kind, birth: parseBirthDate(e.BirthDate), nats: normCountries(e.Nationalities), sex: normSex(e.Sex)}
+	rec := entryRecord{id: e.ID, kind: e.Kind, birth: packDate(parseBirthDate(e.BirthDate)), nats: normCountries(e.Nationalities), sex: normSex(e.Sex)}
 	ev := queryEvidence{birth: parseBirthDate(q.BirthDate), nat: normCountry(q.Nationality), sex: normSex(q.Sex)}
 	sc := scorer{off: ix.opts.Disable}
 	best := Match{ID: e.ID}
@@ -597,7 +597,7 @@ func (ix *Index) neighbours(t string, self uint32, reach int, out []uint32) []ui
 	}
 	visit := func(k []byte) {
 		h := maphash.Bytes(ix.seed, k)
-		for p := ix.dels[h]; p != 0; p = ix.delNext[p-1] {
+		for p := ix.delHead(h); p != 0; p = ix.delNext[p-1] {
 			id := ix.delTok[p-1]
 			if id == self || slices.Contains(out, id) {
 				continue

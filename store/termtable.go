@@ -1,0 +1,267 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/borderpost/borderpost/store/atomicfile"
+	bolt "go.etcd.io/bbolt"
+)
+
+// The term table is the active generation's term fingerprints (the first
+// 8 bytes of its term keys, ascending: what EachTermFingerprint gives),
+// kept in a file beside the replica (TermTablePath) so that a cold start
+// reads one sealed file instead of walking the term index's B+tree. It is
+// a cache: trusted only while its stamp equals the replica's, refused
+// (and the index walked) otherwise, never a source of truth.
+//
+// The stamp names the state the table was read in: the file's salt, the
+// key generation, the alert generation, the term function's version, the
+// term index's revision (termsRevKey: a random value written by every
+// transaction that files an alert under a term, and whenever the index is
+// marked complete) and the cursor. Removals do not change the revision: a
+// fingerprint of a removed alert is inert (a lookup confirms every
+// fingerprint against the replica), a missing one would be a false miss.
+//
+// File: "BPTT1" ∥ u32 stamp length ∥ stamp ∥ chunks; each chunk is
+// u32 length ∥ seal(up to termTableChunk fingerprints, little-endian),
+// its associated data binding the stamp and the chunk's number, so a
+// chunk moved, cut or from another table fails to open.
+var (
+	termsRevKey     = []byte("rev") // shorter than a term key, like the version and the count
+	termTableMagic  = []byte("BPTT1")
+	termTableBucket = []byte("termtable") // the seal's domain
+)
+
+// termTableChunk is how many fingerprints one sealed chunk holds (8 MiB).
+const termTableChunk = 1 << 20
+
+// TermTablePath returns where the term table of the replica at path is
+// kept.
+func TermTablePath(path string) string { return path + ".termtable" }
+
+// TermTable is a snapshot of the active generation's term fingerprints
+// with the stamp of the state they were read in.
+type TermTable struct {
+	// Fingerprints are ascending, as EachTermFingerprint gives them.
+	Fingerprints []uint64
+	stamp        []byte
+}
+
+// touchTerms gives the term index a new revision: a term table read
+// before is stale from now on.
+func (g *generation) touchTerms() error {
+	if g.revised {
+		return nil
+	}
+	rev := make([]byte, 16)
+	if _, err := rand.Read(rev); err != nil {
+		return err
+	}
+	g.revised = true
+	return g.terms.Put(termsRevKey, rev)
+}
+
+// termStamp returns the stamp of the term table of the state tx reads.
+func (r *Replica) termStamp(tx *bolt.Tx, st *txState, count int) ([]byte, error) {
+	c, err := readCursor(tx)
+	if err != nil {
+		return nil, err
+	}
+	var b []byte
+	field := func(v []byte) { b = binary.BigEndian.AppendUint32(b, uint32(len(v))); b = append(b, v...) }
+	field(r.salt)
+	field(u32(st.ring.gen))
+	field(u64(st.gen.num))
+	field(st.gen.terms.Get(termsVersionKey))
+	field(st.gen.terms.Get(termsRevKey))
+	field(u64(c.Epoch))
+	field(u64(c.Seq))
+	field(c.Hash[:])
+	field(u64(uint64(count)))
+	return b, nil
+}
+
+// ReadTermTable walks the active generation's term index, as
+// EachTermFingerprint does, into a table stamped with the state it read,
+// in one read transaction. A term index not ready gives an error: its
+// table would miss terms.
+func (r *Replica) ReadTermTable(ctx context.Context) (*TermTable, error) {
+	n, err := r.AlertCount()
+	if err != nil {
+		return nil, err
+	}
+	t := &TermTable{Fingerprints: make([]uint64, 0, n)}
+	err = r.db.View(func(tx *bolt.Tx) error {
+		st, err := r.state(tx)
+		if err != nil {
+			return err
+		}
+		if r.terms == nil || st.gen.terms == nil || !bytes.Equal(st.gen.terms.Get(termsVersionKey), r.termsVersion) {
+			return fmt.Errorf("%w: the term index is not ready; open the replica with the agent's term function", ErrTermTable)
+		}
+		c := st.gen.terms.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if len(k) != 32 {
+				continue // the version, the count, the revision
+			}
+			if len(t.Fingerprints)%(1<<16) == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			t.Fingerprints = append(t.Fingerprints, binary.BigEndian.Uint64(k))
+		}
+		t.stamp, err = r.termStamp(tx, st, len(t.Fingerprints))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if cap(t.Fingerprints)-len(t.Fingerprints) > len(t.Fingerprints)/8 {
+		// Sized for every alert, but persons and names share terms: the
+		// table stays in memory as long as the index, so not its slack.
+		t.Fingerprints = append(make([]uint64, 0, len(t.Fingerprints)), t.Fingerprints...)
+	}
+	return t, nil
+}
+
+// SaveTermTable writes t beside the replica (TermTablePath), sealed
+// under the active key, replacing the table there. A table that is no
+// longer current is written anyway, harmlessly: LoadTermTable refuses it.
+func (r *Replica) SaveTermTable(t *TermTable) error {
+	ring := r.active.Load()
+	if ring == nil {
+		return fmt.Errorf("%w: no active key", ErrWrongKey)
+	}
+	path := TermTablePath(r.Path())
+	err := atomicfile.Write(path, 0o600, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<20)
+		bw.Write(termTableMagic)
+		bw.Write(u32(uint32(len(t.stamp))))
+		bw.Write(t.stamp)
+		plain := make([]byte, 0, 8*termTableChunk)
+		for i, c := 0, uint64(0); i < len(t.Fingerprints); i, c = i+termTableChunk, c+1 {
+			plain = plain[:0]
+			for _, fp := range t.Fingerprints[i:min(i+termTableChunk, len(t.Fingerprints))] {
+				plain = binary.LittleEndian.AppendUint64(plain, fp)
+			}
+			sealed, err := ring.seal(termTableBucket, chunkAAD(t.stamp, c), plain)
+			if err != nil {
+				return err
+			}
+			bw.Write(u32(uint32(len(sealed))))
+			if _, err := bw.Write(sealed); err != nil {
+				return err
+			}
+		}
+		return bw.Flush()
+	})
+	if err != nil {
+		return fmt.Errorf("write the term table %s: %w (the next start walks the term index instead)", path, err)
+	}
+	return nil
+}
+
+// chunkAAD binds a chunk to its table's stamp and its place.
+func chunkAAD(stamp []byte, chunk uint64) []byte {
+	return binary.BigEndian.AppendUint64(bytes.Clone(stamp), chunk)
+}
+
+// LoadTermTable reads the term table beside the replica if it is the
+// table of the replica's current state: its stamp equal to the one the
+// replica has now and every chunk authentic under the active key. It
+// returns an error wrapping ErrTermTable otherwise (none written yet,
+// stale, from another file or key, cut short or tampered with), and the
+// caller walks the term index instead (ReadTermTable).
+func (r *Replica) LoadTermTable(ctx context.Context) (*TermTable, error) {
+	path := TermTablePath(r.Path())
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTermTable, err)
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<20)
+	refuse := func(why string) error { return fmt.Errorf("%w: %s: %s", ErrTermTable, path, why) }
+	head := make([]byte, len(termTableMagic)+4)
+	if _, err := io.ReadFull(br, head); err != nil || !bytes.Equal(head[:len(termTableMagic)], termTableMagic) {
+		return nil, refuse("not a term table")
+	}
+	sl := binary.BigEndian.Uint32(head[len(termTableMagic):])
+	if sl > 1<<12 {
+		return nil, refuse("stamp too long")
+	}
+	stamp := make([]byte, sl)
+	if _, err := io.ReadFull(br, stamp); err != nil {
+		return nil, refuse("cut short")
+	}
+	var want []byte
+	var ring *keyring
+	err = r.db.View(func(tx *bolt.Tx) error {
+		st, err := r.state(tx)
+		if err != nil {
+			return err
+		}
+		if r.terms == nil || st.gen.terms == nil || !bytes.Equal(st.gen.terms.Get(termsVersionKey), r.termsVersion) {
+			return fmt.Errorf("%w: the term index is not ready", ErrTermTable)
+		}
+		ring = st.ring
+		// The count is the table's own: compare everything before it.
+		want, err = r.termStamp(tx, st, 0)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	const countField = 4 + 8
+	if len(stamp) != len(want) || !bytes.Equal(stamp[:len(stamp)-countField], want[:len(want)-countField]) {
+		return nil, refuse("stale: the replica changed since it was written")
+	}
+	n := binary.BigEndian.Uint64(stamp[len(stamp)-8:])
+	if n > 1<<40 {
+		return nil, refuse("implausible count")
+	}
+	t := &TermTable{Fingerprints: make([]uint64, 0, n), stamp: stamp}
+	var lb [4]byte
+	sealed := make([]byte, 0, 8*termTableChunk+64)
+	for c := uint64(0); uint64(len(t.Fingerprints)) < n; c++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if _, err := io.ReadFull(br, lb[:]); err != nil {
+			return nil, refuse("cut short")
+		}
+		l := binary.BigEndian.Uint32(lb[:])
+		if l > 8*termTableChunk+64 {
+			return nil, refuse("chunk too long")
+		}
+		sealed = sealed[:l]
+		if _, err := io.ReadFull(br, sealed); err != nil {
+			return nil, refuse("cut short")
+		}
+		plain, err := ring.open(termTableBucket, chunkAAD(stamp, c), sealed)
+		if err != nil {
+			return nil, refuse(fmt.Sprintf("chunk %d: %v", c, err))
+		}
+		if len(plain)%8 != 0 || uint64(len(t.Fingerprints)+len(plain)/8) > n {
+			return nil, refuse(fmt.Sprintf("chunk %d: bad length", c))
+		}
+		for i := 0; i < len(plain); i += 8 {
+			t.Fingerprints = append(t.Fingerprints, binary.LittleEndian.Uint64(plain[i:]))
+		}
+		if len(plain) == 0 && n > 0 {
+			return nil, refuse(fmt.Sprintf("chunk %d: empty", c))
+		}
+	}
+	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
+		return nil, refuse("trailing data")
+	}
+	return t, nil
+}
