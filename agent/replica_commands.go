@@ -476,37 +476,49 @@ func auditCmd() *cobra.Command {
 		Use:   "verify",
 		Short: "Verify the audit log's hash chain and name any edited, removed or moved record",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cfgPath)
-			if err != nil {
-				return err
-			}
-			kp, err := keyProvider(cfg, cliLogger(cmd))
-			if err != nil {
-				return err
-			}
-			// The main log, then each scope replica's log of its own deltas.
-			scopes, err := store.ScopeFiles(cfg.Store.Path)
-			if err != nil {
-				return err
-			}
-			for _, path := range append([]string{cfg.Store.Path}, slices.Sorted(maps.Values(scopes))...) {
-				rep, err := store.Open(cmd.Context(), path, kp, match.WithTerms(store.Options{}))
+			return eachAuditLog(cmd, cfgPath, func(path string, rep *store.Replica) error {
+				n, err := rep.VerifyAudit(cmd.Context())
 				if err != nil {
 					return err
 				}
-				n, err := rep.VerifyAudit(cmd.Context())
-				rep.Close()
-				if err != nil {
-					return fmt.Errorf("%s: %w", path, err)
-				}
 				fmt.Fprintf(cmd.OutOrStdout(), "audit log intact: %d records (%s)\n", n, filepath.Base(path))
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	verify.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
 	c.AddCommand(verify, auditEventsCmd())
 	return c
+}
+
+// eachAuditLog opens the main replica named by the configuration at
+// cfgPath, then each scope replica (each keeps the log of its own
+// deltas), and calls fn with each; an error names the file.
+func eachAuditLog(cmd *cobra.Command, cfgPath string, fn func(path string, rep *store.Replica) error) error {
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		return err
+	}
+	kp, err := keyProvider(cfg, cliLogger(cmd))
+	if err != nil {
+		return err
+	}
+	scopes, err := store.ScopeFiles(cfg.Store.Path)
+	if err != nil {
+		return err
+	}
+	for _, path := range append([]string{cfg.Store.Path}, slices.Sorted(maps.Values(scopes))...) {
+		rep, err := store.Open(cmd.Context(), path, kp, match.WithTerms(store.Options{}))
+		if err != nil {
+			return err
+		}
+		err = fn(path, rep)
+		rep.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	return nil
 }
 
 // auditEventsCmd counts the audit log's records by event, and with
@@ -520,44 +532,24 @@ func auditEventsCmd() *cobra.Command {
 		Use:   "events",
 		Short: "Count the audit log's records by event, or list one event's records (stop the agent first)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cfgPath)
-			if err != nil {
-				return err
-			}
-			kp, err := keyProvider(cfg, cliLogger(cmd))
-			if err != nil {
-				return err
-			}
-			scopes, err := store.ScopeFiles(cfg.Store.Path)
-			if err != nil {
-				return err
-			}
 			out := cmd.OutOrStdout()
-			for _, path := range append([]string{cfg.Store.Path}, slices.Sorted(maps.Values(scopes))...) {
-				rep, err := store.Open(cmd.Context(), path, kp, store.Options{})
-				if err != nil {
-					return err
-				}
+			return eachAuditLog(cmd, cfgPath, func(path string, rep *store.Replica) error {
 				counts := map[store.AuditEvent]int{}
-				err = rep.AuditRecords(cmd.Context(), func(r store.AuditRecord) error {
+				err := rep.AuditRecords(cmd.Context(), func(r store.AuditRecord) error {
 					counts[r.Event]++
 					if event != "" && string(r.Event) == event {
 						fmt.Fprintf(out, "%s\t%s\t%s\t%s\n", filepath.Base(path), r.Time.Local().Format(time.RFC3339), r.Ref, r.Detail)
 					}
 					return nil
 				})
-				rep.Close()
-				if err != nil {
-					return fmt.Errorf("%s: %w", path, err)
-				}
-				if event != "" {
-					continue
+				if err != nil || event != "" {
+					return err
 				}
 				for _, ev := range slices.Sorted(maps.Keys(counts)) {
 					fmt.Fprintf(out, "%s\t%s\t%d\n", filepath.Base(path), ev, counts[ev])
 				}
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -18,25 +17,6 @@ import (
 	"github.com/borderpost/borderpost/simulator/watchlist"
 	"github.com/borderpost/borderpost/sync/synctest"
 )
-
-// smallDisk mounts a tmpfs of size in a directory the test creates and
-// unmounts it when the test ends. It needs root (tests run as root here
-// and in CI); elsewhere it skips, except under CI=true where it fails.
-func smallDisk(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("full-disk tests mount a tmpfs and must run as root in CI")
-		}
-		t.Skip("full-disk tests mount a tmpfs: run them as root (they do in CI)")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount tmpfs on %s: %v: %s", dir, err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
-	return dir
-}
 
 // readyz returns /readyz's status code and body.
 func readyz(url string) (int, string) {
@@ -59,7 +39,7 @@ func readyz(url string) (int, string) {
 // instead of exiting; once space is freed it is ready again and catches
 // up.
 func TestEndToEndFullDisk(t *testing.T) {
-	disk := smallDisk(t, "32m")
+	disk := synctest.SmallDisk(t, "32m")
 	pub, signer := delegatedSigner(t)
 	broker := synctest.StartMosquitto(t)
 	c := startCentral(t, central.Config{Broker: broker.URL(), Signer: signer})

@@ -3,18 +3,15 @@ package sync
 import (
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"fmt"
 	"maps"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/borderpost/borderpost/store"
+	"github.com/borderpost/borderpost/sync/synctest"
 )
 
 // headMsg is a signed head naming seq, valid for an hour.
@@ -111,30 +108,11 @@ func TestBehindWithoutProgressIsStale(t *testing.T) {
 	}
 }
 
-// smallDisk mounts a tmpfs of size in a directory the test creates and
-// unmounts it when the test ends (root needed: skipped elsewhere, failed
-// under CI=true).
-func smallDisk(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("full-disk tests mount a tmpfs and must run as root in CI")
-		}
-		t.Skip("full-disk tests mount a tmpfs: run them as root (they do in CI)")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount tmpfs on %s: %v: %s", dir, err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
-	return dir
-}
-
 // TestFullDiskReplicaIsStaleAndBacksOff: on a full disk the replica
 // cannot apply central's deltas; it is reported stale with the disk named
 // as the cause, and it does not ask for the same replay every 5 seconds.
 func TestFullDiskReplicaIsStaleAndBacksOff(t *testing.T) {
-	disk := smallDisk(t, "8m")
+	disk := synctest.SmallDisk(t, "8m")
 	key := make(staticKey, store.DataKeySize)
 	rep, err := store.Open(context.Background(), filepath.Join(disk, "r.db"), key, store.Options{Logger: quiet})
 	if err != nil {
@@ -144,20 +122,7 @@ func TestFullDiskReplicaIsStaleAndBacksOff(t *testing.T) {
 	f := newFeed()
 	w := newWatch(t, rep, f.signer.Key.Public().(ed25519.PublicKey))
 	w.HandleDelta("t", f.next(t, []store.Alert{container("A", "CSQU3054383", 1)}, nil))
-	filler, err := os.Create(filepath.Join(disk, "filler"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 4096)
-	for {
-		if _, err := filler.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			break
-		}
-	}
-	filler.Close()
+	synctest.FillDisk(t, disk)
 	var many []store.Alert
 	for i := range 3000 {
 		many = append(many, container(fmt.Sprint("C", i), "CSQU3054383", 1))

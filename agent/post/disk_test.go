@@ -2,73 +2,19 @@ package post
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/borderpost/borderpost/store"
+	"github.com/borderpost/borderpost/sync/synctest"
 )
-
-// smallDisk mounts a tmpfs of size bytes in a directory the test creates
-// and unmounts it when the test ends. It needs root, which tests have here
-// and in CI; elsewhere it skips, except under CI=true where it fails.
-func smallDisk(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("full-disk tests mount a tmpfs and must run as root in CI")
-		}
-		t.Skip("full-disk tests mount a tmpfs: run them as root (they do in CI)")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount tmpfs on %s: %v: %s", dir, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", "-l", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes a file in dir until the disk is full and returns it;
-// removing it frees the space.
-func fillDisk(t *testing.T, dir string) string {
-	t.Helper()
-	p := filepath.Join(dir, "filler")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("fill disk: %v", err)
-			}
-			// Finish the last pages too.
-			for _, n := range []int{4096, 512, 1} {
-				for {
-					if _, err := f.Write(buf[:n]); err != nil {
-						break
-					}
-				}
-			}
-			return p
-		}
-	}
-}
 
 // seedReplicaIn is seedReplica with the replica and its key in dir. The
 // replica is copied sparsely, as bbolt leaves it (its file grows by
@@ -120,7 +66,7 @@ var plateAlert = store.Alert{ID: "veh-1", Version: 1, Action: "seize",
 // officers' banner and the metrics all say so and why; once space is freed
 // the agent is ready again without a check having to arrive.
 func TestFullDiskMakesAgentNotReady(t *testing.T) {
-	disk := smallDisk(t, "24m")
+	disk := synctest.SmallDisk(t, "24m")
 	seedReplicaIn(t, disk, plateAlert)
 	cfg := seedReplica(t)
 	cfg.Store.Path, cfg.Store.Key.File = filepath.Join(disk, "replica.db"), filepath.Join(disk, "data.key")
@@ -136,7 +82,7 @@ func TestFullDiskMakesAgentNotReady(t *testing.T) {
 	if code, _ := get(t, srv.URL+"/readyz"); code != http.StatusOK {
 		t.Fatalf("readyz before the disk filled: %d", code)
 	}
-	filler := fillDisk(t, disk)
+	filler := synctest.FillDisk(t, disk)
 	refused := 0
 	for i := 0; i < 5000 && refused == 0; i++ {
 		code, _ := post(t, srv.URL+"/v1/scans", "application/json", `{"kind":"plate","value":"HH AB 123","country":"D","device":"anpr-1"}`)
@@ -199,7 +145,7 @@ func TestFullDiskMakesAgentNotReady(t *testing.T) {
 // comes up, serves its health and status, and says why it is not ready;
 // it does not exit.
 func TestAgentStartsOnFullDisk(t *testing.T) {
-	disk := smallDisk(t, "24m")
+	disk := synctest.SmallDisk(t, "24m")
 	seedReplicaIn(t, disk, plateAlert)
 	cfg := seedReplica(t)
 	cfg.Store.Path, cfg.Store.Key.File = filepath.Join(disk, "replica.db"), filepath.Join(disk, "data.key")
@@ -217,7 +163,7 @@ func TestAgentStartsOnFullDisk(t *testing.T) {
 	}
 	defer dead.Close()
 	cfg.MQTT.Broker = "tcp://" + dead.Addr().String()
-	filler := fillDisk(t, disk)
+	filler := synctest.FillDisk(t, disk)
 	// Use up the replica's own free pages too, as an agent that ran into
 	// the full disk did before it was restarted: record until a write
 	// fails, reopen (which frees pages of the last transactions), again,
