@@ -200,28 +200,15 @@ func readAlertsFile(r io.Reader, path string, put func(store.Alert)) error {
 					if len(bytes.TrimSpace(b)) == 0 {
 						continue
 					}
-					if line == 1 && bytes.Contains(b, []byte(`"snapshot"`)) {
-						var h struct {
-							Snapshot *store.ImportHeader `json:"snapshot"`
-						}
-						if err := strictJSON(b, &h); err == nil && h.Snapshot != nil {
-							if h.Snapshot.Count < 0 {
-								c.err = fmt.Errorf("%s: %w: line 1: header count is negative", path, store.ErrImportFormat)
-								break
-							}
-							continue
-						}
-					}
-					var a store.Alert
-					if err := strictJSON(b, &a); err != nil {
-						c.err = fmt.Errorf("%s: %w: line %d: %s", path, store.ErrImportFormat, line, alertJSONError(err))
-						break
-					}
-					if err := a.Validate(); err != nil {
+					h, a, err := store.ParseImportLine(b, line == 1)
+					if err != nil {
 						c.err = fmt.Errorf("%s: line %d: %w", path, line, err)
 						break
 					}
-					c.alerts = append(c.alerts, a)
+					if h != nil {
+						continue // the snapshot header: screen needs none of it
+					}
+					c.alerts = append(c.alerts, *a)
 					c.lineOf = append(c.lineOf, line)
 				}
 				c.lines = nil
@@ -301,37 +288,6 @@ func putNamed(ix *match.Index, a store.Alert) {
 	if a.Subject.Kind == store.SubjectPerson || a.Subject.Kind == store.SubjectCompany {
 		ix.Put(a)
 	}
-}
-
-// strictJSON decodes one JSON value, refusing unknown fields and anything
-// after the value.
-func strictJSON(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		return err
-	}
-	if d.More() {
-		return errors.New("more than one JSON value on the line")
-	}
-	return nil
-}
-
-// alertJSONError describes a decoding error by position and field, never
-// by the value (a name or a document number).
-func alertJSONError(err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		return fmt.Sprintf("malformed JSON at byte %d", syn.Offset)
-	case errors.As(err, &typ):
-		return fmt.Sprintf("field %q must be %s", typ.Field, typ.Type)
-	}
-	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") || strings.HasPrefix(msg, "more than one") {
-		return msg
-	}
-	return "not a valid alert object"
 }
 
 // screenRow is one CSV row to screen, or the error that made it

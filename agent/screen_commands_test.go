@@ -161,7 +161,7 @@ func TestScreenRefusesBadAlertsAndFlags(t *testing.T) {
 	for _, c := range []struct{ file, want string }{
 		{write("empty.jsonl", ""), "no alerts"},
 		{write("headeronly.jsonl", `{"snapshot":{"epoch":1,"seq":1,"count":0}}`+"\n"), "no alerts"},
-		{write("unknown.jsonl", strings.Replace(string(line), `{"id"`, `{"colour":"red","id"`, 1)), `line 1: json: unknown field "colour"`},
+		{write("unknown.jsonl", strings.Replace(string(line), `{"id"`, `{"hue":"red","id"`, 1)), `line 1: invalid alert import line: json: unknown field "hue"`},
 		{write("dup.jsonl", string(line)+"\n"+string(line)), "line 3: alert ID already given on line 1"},
 	} {
 		out, err := runRoot(t, "", "screen", "--alerts", c.file, "--input", input, "--output", filepath.Join(dir, "o"))

@@ -123,7 +123,7 @@ func importWith(ctx context.Context, r io.Reader, rep *Replica, progress func(Im
 			continue
 		}
 		if line == 1 {
-			h, _, err := parseImportLine(b, true)
+			h, _, err := ParseImportLine(b, true)
 			if err != nil {
 				return res, fmt.Errorf("line %d: %w", line, err)
 			}
@@ -183,7 +183,7 @@ func parseLines(lines []rawLine) ([]Alert, error) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < len(lines); i += workers {
-				_, a, err := parseImportLine(lines[i].b, false)
+				_, a, err := ParseImportLine(lines[i].b, false)
 				if err != nil {
 					errs[i] = fmt.Errorf("line %d: %w", lines[i].n, err)
 					continue
@@ -223,9 +223,13 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	}
 }
 
-// parseImportLine decodes one line: the header (allowed on the first line
-// only) or an alert, strictly (unknown fields are refused) and validated.
-func parseImportLine(b []byte, first bool) (*ImportHeader, *Alert, error) {
+// ParseImportLine decodes one line of an import file as Import does: the
+// header (allowed on the first line only) or an alert, strictly (unknown
+// fields are refused) and validated. Its errors never quote the line: a
+// line holds names and document numbers. Other readers of alert files
+// (`borderpost screen --alerts`) use it so that a file means the same to
+// every command.
+func ParseImportLine(b []byte, first bool) (*ImportHeader, *Alert, error) {
 	if first && bytes.Contains(b, []byte(`"snapshot"`)) {
 		var h struct {
 			Snapshot *ImportHeader `json:"snapshot"`

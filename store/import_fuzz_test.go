@@ -28,7 +28,7 @@ func FuzzParseImportLine(f *testing.F) {
 		f.Add([]byte(s), false)
 	}
 	f.Fuzz(func(t *testing.T, line []byte, first bool) {
-		h, a, err := parseImportLine(line, first)
+		h, a, err := ParseImportLine(line, first)
 		if err != nil {
 			if !errors.Is(err, ErrImportFormat) && !errors.Is(err, ErrInvalidAlert) {
 				t.Fatalf("unclassified error: %v", err)
@@ -69,7 +69,7 @@ func roundTrip(t *testing.T, a *Alert) {
 // to the same bytes.
 func FuzzDecodeAlertValue(f *testing.F) {
 	for _, s := range importSeeds {
-		if _, a, err := parseImportLine([]byte(s), false); err == nil {
+		if _, a, err := ParseImportLine([]byte(s), false); err == nil {
 			f.Add(encodeAlert(nil, a))
 		}
 	}
