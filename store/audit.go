@@ -93,21 +93,37 @@ func (r *Replica) appendAudit(tx *bolt.Tx, rec AuditRecord) error {
 	if err != nil {
 		return err
 	}
+	rec.Time = r.now().UTC()
+	seq, h, err := putAudit(tx, ring, rec, string(tx.Bucket(bucketMeta).Get(metaAudit)))
+	if err != nil {
+		return err
+	}
+	return setAuditHead(tx, ring, seq, h)
+}
+
+// putAudit seals rec as the next record after the one whose chain value
+// is prev, at rec.Time, and returns its sequence and chain value. The head stays where
+// it was: the caller moves it (setAuditHead) after the last record of its
+// transaction, once for a group of checks.
+func putAudit(tx *bolt.Tx, ring *keyring, rec AuditRecord, prev string) (uint64, string, error) {
 	b := tx.Bucket(bucketAudit)
-	meta := tx.Bucket(bucketMeta)
+	b.FillPercent = 1 // records only ever go at the end: fill pages
 	seq, err := b.NextSequence()
 	if err != nil {
-		return err
+		return 0, "", err
 	}
 	rec.Seq = seq
-	rec.Time = r.now().UTC()
-	v, h, err := ring.audit.sealAudit(rec, string(meta.Get(metaAudit)))
+	v, h, err := ring.audit.sealAudit(rec, prev)
 	if err != nil {
-		return err
+		return 0, "", err
 	}
-	if err := b.Put(u64(seq), v); err != nil {
-		return err
-	}
+	return seq, h, b.Put(u64(seq), v)
+}
+
+// setAuditHead records the chain value h of record seq as the log's head,
+// with its position tag.
+func setAuditHead(tx *bolt.Tx, ring *keyring, seq uint64, h string) error {
+	meta := tx.Bucket(bucketMeta)
 	if err := meta.Put(metaAuditHeadTag, []byte(ring.audit.positionTag("head", seq, h))); err != nil {
 		return err
 	}

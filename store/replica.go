@@ -95,6 +95,8 @@ type Replica struct {
 	// auditOld holds the audit keys of key generations before the loaded
 	// ones, for the records written under them.
 	auditOld atomic.Pointer[map[uint32]*auditKeys]
+	// commits groups concurrent checks into one transaction (Record).
+	commits commitQueue
 }
 
 // Open opens or creates the replica at path, asking kp for the data key. It
@@ -153,8 +155,8 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 			os.RemoveAll(d)
 		}
 	}
-	// Batch groups concurrent checks into one fsync; a short delay keeps a
-	// lone check fast.
+	// Checks are grouped by Record's own group commit; Batch groups the
+	// rarer officer outcomes, and a short delay keeps a lone one fast.
 	db.MaxBatchDelay = 2 * time.Millisecond
 	return r, nil
 }
