@@ -102,10 +102,10 @@ func soakCmd() *cobra.Command {
 				cfg.Dir, cfg.Broker, cfg.Out = dir, broker, out
 				rep, err := load.Soak(ctx, cfg)
 				mib := func(b int64) float64 { return float64(b) / (1 << 20) }
-				return rep, fmt.Sprintf("%d scans at %.0f/s (%d refused), %d hits, %d delivered (%.1f/s); check to central p50 %.1f ms, p99 %.1f ms; "+
-					"outbox max %d; heap %.1f MiB after 1 min, %.1f MiB at the end; RSS %.1f -> %.1f MiB (replica file %.1f MiB)",
-					rep.Scans, rep.ScansPerSec, rep.Refused, rep.Hits, rep.Delivered, rep.HitsPerSec, rep.LatencyP50Ms, rep.LatencyP99Ms,
-					rep.MaxOutbox, mib(rep.HeapFirst), mib(rep.HeapLast), mib(rep.RSSFirstBytes), mib(rep.RSSLastBytes), mib(rep.DBBytes)), err
+				return rep, fmt.Sprintf("%d scans at %.0f/s (%d refused), %d hits, %d delivered (%.1f/s), %d lost; answer p50 %.2f ms, p99 %.2f ms; check to central p50 %.1f ms, p99 %.1f ms; "+
+					"outbox max %d; heap %.1f MiB after 1 min, %.1f MiB at the end; RSS %.1f -> %.1f MiB (replica file %.1f MiB, %+d bytes per million checks after 1 min)",
+					rep.Scans, rep.ScansPerSec, rep.Refused, rep.Hits, rep.Delivered, rep.HitsPerSec, rep.Lost, rep.AnswerP50Ms, rep.AnswerP99Ms, rep.LatencyP50Ms, rep.LatencyP99Ms,
+					rep.MaxOutbox, mib(rep.HeapFirst), mib(rep.HeapLast), mib(rep.RSSFirstBytes), mib(rep.RSSLastBytes), mib(rep.DBBytes), rep.DBGrowthPerMillion), err
 			})
 		},
 	}
@@ -115,6 +115,7 @@ func soakCmd() *cobra.Command {
 	cmd.Flags().DurationVar(&cfg.Duration, "duration", 5*time.Minute, "how long to send scans")
 	cmd.Flags().Float64Var(&cfg.HitShare, "hits", 0.05, "share of scans planted to hit")
 	cmd.Flags().IntVar(&cfg.Alerts, "alerts", 10000, "alerts central publishes")
+	cmd.Flags().DurationVar(&cfg.Retention, "retention", time.Minute, "the agent's audit retention (store.retention); 0 keeps the default of 180 days")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as one JSON object")
 	return cmd
 }
