@@ -65,9 +65,11 @@ func (b *syncBuffer) String() string {
 // docs/protocol.md asks of a cluster. ack_wait is how long a QoS 1
 // message delivered to a connection that died is held before it goes out
 // again, to the session's next connection: the default of 30 s would set
-// how long agents behind a killed node wait for a delta.
+// how long agents behind a killed node wait for a delta. max_payload
+// admits a delta of 10,000 operations in one message (the default is 1 MB).
 const natsClusterConf = `server_name: %s
 listen: 127.0.0.1:%d
+max_payload: 8MB
 http: 127.0.0.1:%d
 jetstream { store_dir: "%s" }
 cluster {
