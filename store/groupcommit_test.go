@@ -169,6 +169,9 @@ func TestGroupCommitKilled(t *testing.T) {
 	if os.Getenv(groupRoleEnv) != "" {
 		t.Skip("child")
 	}
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
