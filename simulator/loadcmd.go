@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,6 +30,14 @@ func runLoad(cmd *cobra.Command, broker string, asJSON bool, run loadRun) error 
 		return err
 	}
 	defer os.RemoveAll(dir)
+	if broker == clusterBroker {
+		c, err := synctest.RunNATSCluster(dir)
+		if err != nil {
+			return err
+		}
+		defer c.Kill()
+		broker = strings.Join(c.URLs(), ",")
+	}
 	if broker == "" {
 		m, err := synctest.RunMosquitto(dir, 0, synctest.MosquittoOptions{Lazy: true})
 		if err != nil {
@@ -48,24 +57,37 @@ func runLoad(cmd *cobra.Command, broker string, asJSON bool, run loadRun) error 
 	return err
 }
 
+// clusterBroker, given as the broker to runLoad, starts a three-node NATS
+// cluster with JetStream on loopback and names its nodes.
+const clusterBroker = "nats-cluster"
+
 func fleetCmd() *cobra.Command {
 	var cfg load.FleetConfig
-	var asJSON bool
+	var asJSON, cluster bool
 	cmd := &cobra.Command{
 		Use:   "fleet",
 		Short: "Many agents on one broker take one large delta; report the time until every agent holds it, verified by digest",
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cluster {
+				cfg.Broker = clusterBroker
+			}
 			return runLoad(cmd, cfg.Broker, asJSON, func(ctx context.Context, dir, broker string, out io.Writer) (any, string, error) {
 				cfg.Dir, cfg.Broker, cfg.Out = dir, broker, out
 				rep, err := load.Fleet(ctx, cfg)
-				return rep, fmt.Sprintf("%d agents, delta of %d operations (%d bytes): all hold it after %.2fs (per agent p50 %.2fs, p99 %.2fs)",
-					rep.Agents, rep.Ops, rep.DeltaBytes, rep.AllSeconds, rep.P50Seconds, rep.P99Seconds), err
+				return rep, fmt.Sprintf("%d agents on %d broker node(s), delta of %d operations (%d bytes): all hold it after %.2fs (per agent p50 %.2fs, p99 %.2fs); "+
+					"%d of %d hits stored at central, p50 %.1f ms, p99 %.1f ms, with %d agents' status every 10 s",
+					rep.Agents, rep.Brokers, rep.Ops, rep.DeltaBytes, rep.AllSeconds, rep.P50Seconds, rep.P99Seconds,
+					rep.HitsStored, rep.Hits, rep.HitP50Ms, rep.HitP99Ms, rep.StatusSeen), err
 			})
 		},
 	}
-	cmd.Flags().StringVar(&cfg.Broker, "broker", "", "MQTT broker (default: start a Mosquitto for the run)")
+	cmd.Flags().StringVar(&cfg.Broker, "broker", "", "MQTT broker, or comma-separated cluster nodes (default: start a Mosquitto for the run)")
+	cmd.Flags().BoolVar(&cluster, "cluster", false, "start a three-node NATS cluster with JetStream on loopback instead of a Mosquitto")
 	cmd.Flags().IntVar(&cfg.Agents, "agents", 200, "agents")
 	cmd.Flags().IntVar(&cfg.Ops, "ops", 10000, "operations in the measured delta")
+	cmd.Flags().IntVar(&cfg.Hits, "hits", 2000, "hits recorded after the delta, to measure central's hit latency under the fleet's status traffic (0: none)")
+	cmd.Flags().IntVar(&cfg.HitAgents, "hit-agents", 20, "agents the hits come from")
+	cmd.Flags().Float64Var(&cfg.HitRate, "hit-rate", 100, "hits per second, all agents together")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as one JSON object")
 	return cmd
 }
@@ -102,10 +124,10 @@ func soakCmd() *cobra.Command {
 				cfg.Dir, cfg.Broker, cfg.Out = dir, broker, out
 				rep, err := load.Soak(ctx, cfg)
 				mib := func(b int64) float64 { return float64(b) / (1 << 20) }
-				return rep, fmt.Sprintf("%d scans at %.0f/s (%d refused), %d hits, %d delivered (%.1f/s); check to central p50 %.1f ms, p99 %.1f ms; "+
-					"outbox max %d; heap %.1f MiB after 1 min, %.1f MiB at the end; RSS %.1f -> %.1f MiB (replica file %.1f MiB)",
-					rep.Scans, rep.ScansPerSec, rep.Refused, rep.Hits, rep.Delivered, rep.HitsPerSec, rep.LatencyP50Ms, rep.LatencyP99Ms,
-					rep.MaxOutbox, mib(rep.HeapFirst), mib(rep.HeapLast), mib(rep.RSSFirstBytes), mib(rep.RSSLastBytes), mib(rep.DBBytes)), err
+				return rep, fmt.Sprintf("%d scans at %.0f/s (%d refused), %d hits, %d delivered (%.1f/s), %d lost; answer p50 %.2f ms, p99 %.2f ms; check to central p50 %.1f ms, p99 %.1f ms; "+
+					"outbox max %d; heap %.1f MiB after 1 min, %.1f MiB at the end; RSS %.1f -> %.1f MiB (replica file %.1f MiB, %+d bytes per million checks after 1 min)",
+					rep.Scans, rep.ScansPerSec, rep.Refused, rep.Hits, rep.Delivered, rep.HitsPerSec, rep.Lost, rep.AnswerP50Ms, rep.AnswerP99Ms, rep.LatencyP50Ms, rep.LatencyP99Ms,
+					rep.MaxOutbox, mib(rep.HeapFirst), mib(rep.HeapLast), mib(rep.RSSFirstBytes), mib(rep.RSSLastBytes), mib(rep.DBBytes), rep.DBGrowthPerMillion), err
 			})
 		},
 	}
@@ -115,6 +137,7 @@ func soakCmd() *cobra.Command {
 	cmd.Flags().DurationVar(&cfg.Duration, "duration", 5*time.Minute, "how long to send scans")
 	cmd.Flags().Float64Var(&cfg.HitShare, "hits", 0.05, "share of scans planted to hit")
 	cmd.Flags().IntVar(&cfg.Alerts, "alerts", 10000, "alerts central publishes")
+	cmd.Flags().DurationVar(&cfg.Retention, "retention", time.Minute, "the agent's audit retention (store.retention); 0 keeps the default of 180 days")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as one JSON object")
 	return cmd
 }

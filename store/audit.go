@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -106,21 +107,37 @@ func (r *Replica) appendAudit(tx *bolt.Tx, rec AuditRecord) error {
 	if err != nil {
 		return err
 	}
+	rec.Time = r.now().UTC()
+	seq, h, err := putAudit(tx, ring, rec, string(tx.Bucket(bucketMeta).Get(metaAudit)))
+	if err != nil {
+		return err
+	}
+	return setAuditHead(tx, ring, seq, h)
+}
+
+// putAudit seals rec as the next record after the one whose chain value
+// is prev, at rec.Time, and returns its sequence and chain value. The head stays where
+// it was: the caller moves it (setAuditHead) after the last record of its
+// transaction, once for a group of checks.
+func putAudit(tx *bolt.Tx, ring *keyring, rec AuditRecord, prev string) (uint64, string, error) {
 	b := tx.Bucket(bucketAudit)
-	meta := tx.Bucket(bucketMeta)
+	b.FillPercent = 1 // records only ever go at the end: fill pages
 	seq, err := b.NextSequence()
 	if err != nil {
-		return err
+		return 0, "", err
 	}
 	rec.Seq = seq
-	rec.Time = r.now().UTC()
-	v, h, err := ring.audit.sealAudit(rec, string(meta.Get(metaAudit)))
+	v, h, err := ring.audit.sealAudit(rec, prev)
 	if err != nil {
-		return err
+		return 0, "", err
 	}
-	if err := b.Put(u64(seq), v); err != nil {
-		return err
-	}
+	return seq, h, b.Put(u64(seq), v)
+}
+
+// setAuditHead records the chain value h of record seq as the log's head,
+// with its position tag.
+func setAuditHead(tx *bolt.Tx, ring *keyring, seq uint64, h string) error {
+	meta := tx.Bucket(bucketMeta)
 	if err := meta.Put(metaAuditHeadTag, []byte(ring.audit.positionTag("head", seq, h))); err != nil {
 		return err
 	}
@@ -161,8 +178,14 @@ func newAuditKeys(gen uint32, raw []byte) (*auditKeys, error) {
 // so a record moved to another position or generation fails to open; and
 // the chain value, HMAC-SHA256 truncated to 128 bits over the previous
 // record's chain value and everything before it.
+//
+// Version auditSealed2 (written since) has the same layout but a shorter
+// body (encodeAuditBody2): the store's own events as one byte, and
+// references of the form "chk-<24 hex>" as their prefix and 12 raw bytes,
+// so that the record of a check with one hit stays under 150 bytes.
 const (
 	auditSealed  = 0xa1
+	auditSealed2 = 0xa2
 	auditNonce   = 12
 	auditMACSize = 16
 	auditLabel   = "borderpost audit chain v1"
@@ -181,9 +204,9 @@ type sealedAudit struct {
 }
 
 func (k *auditKeys) sealAudit(rec AuditRecord, prev string) (v []byte, chain string, err error) {
-	body := encodeAuditBody(rec)
+	body := encodeAuditBody2(rec)
 	out := make([]byte, 0, 1+4+binary.MaxVarintLen64+8+auditNonce+len(body)+k.aead.Overhead()+auditMACSize)
-	out = append(out, auditSealed)
+	out = append(out, auditSealed2)
 	out = binary.BigEndian.AppendUint32(out, k.gen)
 	out = binary.AppendUvarint(out, rec.Seq)
 	out = binary.BigEndian.AppendUint64(out, uint64(rec.Time.UnixNano()))
@@ -230,14 +253,18 @@ func (k *auditKeys) open(sa sealedAudit) (AuditRecord, error) {
 	if err != nil {
 		return AuditRecord{}, err
 	}
-	rec, err := decodeAuditBody(body)
+	decode := decodeAuditBody
+	if sa.header[0] == auditSealed2 {
+		decode = decodeAuditBody2
+	}
+	rec, err := decode(body)
 	rec.Seq, rec.Time = sa.seq, sa.time
 	return rec, err
 }
 
 func parseAudit(v []byte) (sealedAudit, error) {
 	var sa sealedAudit
-	if len(v) < 1+4+1+8+auditNonce+16+auditMACSize || v[0] != auditSealed {
+	if len(v) < 1+4+1+8+auditNonce+16+auditMACSize || (v[0] != auditSealed && v[0] != auditSealed2) {
 		return sa, fmt.Errorf("not a sealed record")
 	}
 	sa.gen = binary.BigEndian.Uint32(v[1:])
@@ -313,6 +340,131 @@ func decodeAuditBody(b []byte) (AuditRecord, error) {
 		return out
 	}
 	rec.Event = AuditEvent(str())
+	rec.Ref, rec.Device, rec.Detail = str(), str(), str()
+	rec.Hits, rec.Alerts = list(), list()
+	if bad || len(b) != 0 {
+		return rec, fmt.Errorf("%w: audit record body does not decode", ErrCorrupt)
+	}
+	return rec, nil
+}
+
+// auditEventCodes are the store's own events, written as one byte by
+// encodeAuditBody2. Codes are never reused or renumbered: append only.
+var auditEventCodes = []AuditEvent{
+	"", EventCheck, EventDeltaApplied, EventDeltaRefused, EventOutcome, EventAgentStart, EventAgentStop,
+	EventAlertExpired, EventSnapshotApplied, EventSnapshotRefused, EventKeyRotationStarted, EventKeyRotated,
+	EventKeyRotationRolledBack, EventAuditPurged, EventAuditSealed, EventScopeAdded, EventScopeDropped, EventScopesRefused,
+	EventRecordRestored, EventReplicaRebuilt, EventHeadRefused, EventAckRefused,
+}
+
+// auditRefIDLen is the size of the random part of a "chk-"/"hit-" style
+// reference: 12 bytes, written as 24 lower-case hex digits.
+const auditRefIDLen = 12
+
+// encodeAuditBody2 writes the record's content like encodeAuditBody, but
+// the event as a code when it is one of the store's, and every string as
+// uvarint(len<<1) and its bytes, or, when it is a reference such as
+// "hit-0123456789abcdef01234567", as uvarint(len(prefix)<<1|1), the prefix
+// and the 12 bytes its hex digits stand for.
+func encodeAuditBody2(rec AuditRecord) []byte {
+	n := len(rec.Event) + len(rec.Ref) + len(rec.Device) + len(rec.Detail) + 8
+	for _, s := range rec.Hits {
+		n += len(s) + 1
+	}
+	for _, s := range rec.Alerts {
+		n += len(s) + 1
+	}
+	out := make([]byte, 0, n)
+	str := func(s string) {
+		if i := len(s) - 2*auditRefIDLen - 1; i > 0 && i < 64 && s[i] == '-' && isLowerHex(s[i+1:]) {
+			out = binary.AppendUvarint(out, uint64(i)<<1|1)
+			out = append(out, s[:i]...)
+			out, _ = hex.AppendDecode(out, []byte(s[i+1:]))
+			return
+		}
+		out = binary.AppendUvarint(out, uint64(len(s))<<1)
+		out = append(out, s...)
+	}
+	code := slices.Index(auditEventCodes, rec.Event)
+	if code <= 0 {
+		out = append(out, 0)
+		str(string(rec.Event))
+	} else {
+		out = append(out, byte(code))
+	}
+	str(rec.Ref)
+	str(rec.Device)
+	str(rec.Detail)
+	for _, list := range [][]string{rec.Hits, rec.Alerts} {
+		out = binary.AppendUvarint(out, uint64(len(list)))
+		for _, s := range list {
+			str(s)
+		}
+	}
+	return out
+}
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func decodeAuditBody2(b []byte) (AuditRecord, error) {
+	var rec AuditRecord
+	bad := false
+	take := func(n uint64) []byte {
+		if bad || uint64(len(b)) < n {
+			bad = true
+			return nil
+		}
+		v := b[:n]
+		b = b[n:]
+		return v
+	}
+	str := func() string {
+		h, k := binary.Uvarint(b)
+		if k <= 0 {
+			bad = true
+			return ""
+		}
+		b = b[k:]
+		if h&1 == 0 {
+			return string(take(h >> 1))
+		}
+		prefix := take(h >> 1)
+		id := take(auditRefIDLen)
+		if bad {
+			return ""
+		}
+		return string(prefix) + "-" + hex.EncodeToString(id)
+	}
+	list := func() []string {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)) {
+			bad = true
+			return nil
+		}
+		b = b[k:]
+		var out []string
+		for range n {
+			out = append(out, str())
+		}
+		return out
+	}
+	code := take(1)
+	switch {
+	case bad:
+	case code[0] == 0:
+		rec.Event = AuditEvent(str())
+	case int(code[0]) < len(auditEventCodes):
+		rec.Event = auditEventCodes[code[0]]
+	default:
+		bad = true
+	}
 	rec.Ref, rec.Device, rec.Detail = str(), str(), str()
 	rec.Hits, rec.Alerts = list(), list()
 	if bad || len(b) != 0 {

@@ -345,7 +345,8 @@ func TestAuditLegacyNamesGoneAfterCompaction(t *testing.T) {
 }
 
 // The on-disk size of the audit record of a check, which a post writes
-// for every arrival.
+// for every arrival: with one hit it stays under 150 bytes, sealed, and
+// it reads back with the references it was given.
 func TestAuditRecordSize(t *testing.T) {
 	ctx := context.Background()
 	r := openTest(t, filepath.Join(t.TempDir(), "r.db"), testKey(1))
@@ -359,6 +360,89 @@ func TestAuditRecordSize(t *testing.T) {
 		t.Logf("audit record of a check: %d bytes without hits, %d with one hit", none, one)
 		if none > 120 {
 			t.Errorf("a check without hits takes %d bytes in the audit log", none)
+		}
+		if one > 150 {
+			t.Errorf("a check with one hit takes %d bytes in the audit log, want at most 150", one)
+		}
+		return nil
+	})
+	var got []AuditRecord
+	r.AuditRecords(ctx, func(rec AuditRecord) error { got = append(got, rec); return nil })
+	if len(got) != 2 || got[1].Ref != "chk-0123456789abcdef01234568" || got[1].Event != EventCheck ||
+		len(got[1].Hits) != 1 || got[1].Hits[0] != "hit-0123456789abcdef01234567" || got[1].Alerts[0] != "AL-2026-000123" {
+		t.Fatalf("compact records do not read back: %+v", got)
+	}
+}
+
+// Records of the first sealed form (0xa1, long body) written before the
+// compact one keep opening and verifying, chained with compact records
+// after them; every field of both forms reads back as written.
+func TestAuditCompactAfterLongForm(t *testing.T) {
+	ctx := context.Background()
+	r := openTest(t, filepath.Join(t.TempDir(), "r.db"), testKey(1))
+	defer r.Close()
+	recs := []AuditRecord{
+		{Event: "terminal.login", Device: "terminal:someone", Detail: "officer"},
+		{Event: EventCheck, Ref: "chk-0123456789ABCDEF01234567", Device: "x-0123456789abcdef0123456", Detail: "1 items",
+			Hits: []string{"hit-0123456789abcdef01234567", "h"}, Alerts: []string{"A1", ""}},
+		{Event: EventDeltaApplied, Ref: "3/7"},
+	}
+	// The first record in the long form, as the code before wrote it.
+	err := r.update(func(tx *bolt.Tx) error {
+		ring, err := r.activeRing(tx)
+		if err != nil {
+			return err
+		}
+		rec := recs[0]
+		rec.Seq, _ = tx.Bucket(bucketAudit).NextSequence()
+		rec.Time = r.now().UTC()
+		v, h, err := ring.audit.sealAudit(rec, "")
+		if err != nil {
+			return err
+		}
+		// Rewrite it as version 1: long body, same header otherwise.
+		sa, _ := parseAudit(v)
+		long := append([]byte{auditSealed}, sa.header[1:]...)
+		long = append(long, sa.nonce...)
+		long = ring.audit.aead.Seal(long, sa.nonce, encodeAuditBody(rec), long[:len(sa.header)])
+		mac := ring.audit.chainMAC("", long)
+		h = hex.EncodeToString(mac)
+		long = append(long, mac...)
+		if err := tx.Bucket(bucketAudit).Put(u64(rec.Seq), long); err != nil {
+			return err
+		}
+		meta := tx.Bucket(bucketMeta)
+		if err := meta.Put(metaAuditHeadTag, []byte(ring.audit.positionTag("head", rec.Seq, h))); err != nil {
+			return err
+		}
+		return meta.Put(metaAudit, []byte(h))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range recs[1:] {
+		if err := r.Audit(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := r.VerifyAudit(ctx); err != nil || n != 3 {
+		t.Fatalf("verify: %d %v", n, err)
+	}
+	var got []AuditRecord
+	r.AuditRecords(ctx, func(rec AuditRecord) error { got = append(got, rec); return nil })
+	for i := range recs {
+		g := got[i]
+		if g.Event != recs[i].Event || g.Ref != recs[i].Ref || g.Device != recs[i].Device || g.Detail != recs[i].Detail ||
+			fmt.Sprint(g.Hits) != fmt.Sprint(recs[i].Hits) || fmt.Sprint(g.Alerts) != fmt.Sprint(recs[i].Alerts) {
+			t.Errorf("record %d reads back as %+v, written %+v", i+1, g, recs[i])
+		}
+	}
+	r.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketAudit).Get(u64(1)); v[0] != auditSealed {
+			t.Errorf("first record is not of the long form")
+		}
+		if v := tx.Bucket(bucketAudit).Get(u64(2)); v[0] != auditSealed2 {
+			t.Errorf("second record is not of the compact form")
 		}
 		return nil
 	})

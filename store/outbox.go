@@ -67,27 +67,11 @@ type CheckRecord struct {
 
 // Record writes the audit record of a check and puts its hits in the
 // outbox, in one transaction: a check is either recorded with all its hits
-// or not at all. It returns the hits with their outbox sequence set.
-// Concurrent calls share one disk sync.
+// or not at all. It returns, once they are on disk, the hits with their
+// outbox sequence set. Concurrent calls share one transaction and one disk
+// sync (group commit, see commitCheck).
 func (r *Replica) Record(ctx context.Context, c CheckRecord, hits []Hit) ([]Hit, error) {
-	var out []Hit
-	r.syncMu.RLock()
-	defer r.syncMu.RUnlock()
-	err := r.db.Batch(func(tx *bolt.Tx) error {
-		out = append(out[:0], hits...) // Batch may run this more than once
-		rec := AuditRecord{Event: EventCheck, Ref: c.ID, Device: c.Device, Detail: fmt.Sprintf("%d items", c.Items)}
-		if err := r.putOutbox(tx, out); err != nil {
-			return err
-		}
-		if err := r.keepForOfficers(tx, out); err != nil {
-			return err
-		}
-		for _, h := range out {
-			rec.Hits = append(rec.Hits, h.ID)
-			rec.Alerts = append(rec.Alerts, h.AlertID)
-		}
-		return r.appendAudit(tx, rec)
-	})
+	out, err := r.commitCheck(c, hits)
 	if err != nil {
 		return nil, fmt.Errorf("record check: %w", err)
 	}
@@ -123,11 +107,20 @@ func (r *Replica) RecordOutcome(ctx context.Context, o Outcome) error {
 // putOutbox seals entries into the outbox under the next sequences, which
 // it sets on them.
 func (r *Replica) putOutbox(tx *bolt.Tx, entries []Hit) error {
-	ob := tx.Bucket(bucketOutbox)
 	ring, err := r.activeRing(tx)
 	if err != nil {
 		return err
 	}
+	if err := r.putOutboxEntries(tx, ring, entries); err != nil {
+		return err
+	}
+	return addOutboxN(tx, int64(len(entries)))
+}
+
+// putOutboxEntries is putOutbox without the count of waiting entries.
+func (r *Replica) putOutboxEntries(tx *bolt.Tx, ring *keyring, entries []Hit) error {
+	ob := tx.Bucket(bucketOutbox)
+	ob.FillPercent = 1 // entries only ever go at the end: fill pages
 	for i := range entries {
 		seq, err := ob.NextSequence()
 		if err != nil {
@@ -147,7 +140,7 @@ func (r *Replica) putOutbox(tx *bolt.Tx, entries []Hit) error {
 			return err
 		}
 	}
-	return addOutboxN(tx, int64(len(entries)))
+	return nil
 }
 
 func addOutboxN(tx *bolt.Tx, delta int64) error {

@@ -114,6 +114,8 @@ type Replica struct {
 	termsVersion []byte
 	rebuild      []termTarget // term indexes Open must rebuild after init
 	skipTerms    bool         // opened on a full disk: the term index is left as it was
+	// commits groups concurrent checks into one transaction (Record).
+	commits commitQueue
 }
 
 // Open opens or creates the replica at path, asking kp for the data key. It
@@ -207,8 +209,8 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 			os.RemoveAll(d)
 		}
 	}
-	// Batch groups concurrent checks into one fsync; a short delay keeps a
-	// lone check fast.
+	// Checks are grouped by Record's own group commit; Batch groups the
+	// rarer officer outcomes, and a short delay keeps a lone one fast.
 	db.MaxBatchDelay = 2 * time.Millisecond
 	return r, nil
 }

@@ -183,10 +183,11 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	}
 }
 
-// pump drops what central acknowledged and publishes as many hits as the
-// window allows.
+// pump publishes as many hits as the window allows, then drops what
+// central acknowledged: a new hit does not wait for the disk sync of
+// deleting acknowledged ones.
 func (f *Forwarder) pump() {
-	f.drop()
+	defer f.drop()
 	for {
 		st, err := f.rep.Outbox()
 		if err != nil {
@@ -206,6 +207,7 @@ func (f *Forwarder) pump() {
 		}
 		room := f.window - min(f.window, f.sent-f.acked)
 		after := f.sent
+		first := f.acked + 1 // below it acknowledged, if not yet dropped (pump drops last)
 		f.mu.Unlock()
 		if room == 0 {
 			return
@@ -224,7 +226,7 @@ func (f *Forwarder) pump() {
 				f.log.Error("no hit key of central configured: hits stay in the outbox (set sync.central_hit_key)")
 				return
 			}
-			m, err := SealHits(f.hitKey, f.agent, st.First, hits[:n])
+			m, err := SealHits(f.hitKey, f.agent, first, hits[:n])
 			if err != nil {
 				f.log.Error("seal hits", "err", err)
 				return

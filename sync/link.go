@@ -325,9 +325,29 @@ func (l *Link) subscribe(topic string, h Handler) {
 		}
 		l.dispatch(h, m)
 	})
-	if tok.WaitTimeout(10*time.Second) && tok.Error() != nil {
-		l.log.Error("mqtt subscribe failed", "topic", topic, "err", tok.Error())
+	done := tok.WaitTimeout(10 * time.Second)
+	err := tok.Error()
+	if st, ok := tok.(*mqtt.SubscribeToken); ok && done && err == nil && st.Result()[topic] == 0x80 {
+		err = fmt.Errorf("broker refused the subscription (SUBACK 0x80)")
 	}
+	if !done {
+		err = fmt.Errorf("no SUBACK within 10s")
+	}
+	if err == nil {
+		return
+	}
+	// A subscription the broker refused or never confirmed would leave the
+	// session deaf to that topic until the next reconnect (a busy NATS
+	// cluster times out creating the JetStream consumer): try again.
+	l.log.Error("mqtt subscribe failed; retrying", "topic", topic, "err", err)
+	time.AfterFunc(connectRetry, func() {
+		l.mu.Lock()
+		_, still := l.subs[topic]
+		l.mu.Unlock()
+		if still && l.c.IsConnectionOpen() {
+			l.subscribe(topic, h)
+		}
+	})
 }
 
 // Subscribe adds a subscription: at once when connected, and again at

@@ -44,6 +44,9 @@ type Config struct {
 	// Progress, if set, counts reads answered so far, for callers that
 	// act at a point of the run.
 	Progress *atomic.Int64
+	// OnAnswer, if set, is called for every read the agent answered
+	// without error, with how long the sender waited for the answer.
+	OnAnswer func(wait time.Duration)
 }
 
 // Planted is a read that must hit AlertID.
@@ -100,7 +103,11 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		go func() {
 			defer wg.Done()
 			for j := range ch {
+				sent := time.Now()
 				res, err := post(ctx, client, cfg.URL, j.read)
+				if err == nil && cfg.OnAnswer != nil {
+					cfg.OnAnswer(time.Since(sent))
+				}
 				if cfg.Progress != nil {
 					cfg.Progress.Add(1)
 				}

@@ -18,6 +18,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/borderpost/borderpost/simulator/central"
@@ -40,7 +42,8 @@ type Agent struct {
 }
 
 // StartAgent opens a fresh replica in dir and starts a session with the
-// broker, trusting pub and sealing its hits to central's hit key.
+// broker, trusting pub and sealing its hits to central's hit key. It
+// publishes its status every 10 s, as an agent does by default.
 func StartAgent(ctx context.Context, dir, id, broker string, pub ed25519.PublicKey, hitKey *bpsync.HitPublicKey, log *slog.Logger) (*Agent, error) {
 	key := make(memKey, store.DataKeySize)
 	rand.Read(key)
@@ -49,7 +52,7 @@ func StartAgent(ctx context.Context, dir, id, broker string, pub ed25519.PublicK
 		return nil, err
 	}
 	s, err := bpsync.StartSession(ctx, bpsync.SessionConfig{Link: bpsync.LinkConfig{Broker: broker, KeepAlive: 10 * time.Second},
-		Agent: id, Replica: rep, Verifier: bpsync.NewVerifier(pub), HitKey: hitKey, StatusEvery: time.Minute, Logger: log})
+		Agent: id, Replica: rep, Verifier: bpsync.NewVerifier(pub), HitKey: hitKey, StatusEvery: 10 * time.Second, Logger: log})
 	if err != nil {
 		rep.Close()
 		return nil, err
@@ -65,11 +68,20 @@ func (a *Agent) Close() {
 
 // FleetConfig describes a fleet run.
 type FleetConfig struct {
+	// Broker is the MQTT broker, or a comma-separated list of the nodes
+	// of a broker cluster: central connects to the first, agents to each
+	// in turn.
 	Broker string
 	Agents int
 	Ops    int // operations in the measured delta
-	Dir    string
-	Out    io.Writer // progress lines; nil for none
+	// Hits are recorded after the delta, spread over HitAgents agents at
+	// HitRate a second in all, while every agent sends its status every
+	// 10 s: central's hit latency under the fleet's load. 0 skips it.
+	Hits      int
+	HitAgents int
+	HitRate   float64
+	Dir       string
+	Out       io.Writer // progress lines; nil for none
 }
 
 // FleetReport is the outcome of a fleet run.
@@ -81,6 +93,14 @@ type FleetReport struct {
 	P50Seconds  float64 `json:"p50_agent_seconds"`
 	P99Seconds  float64 `json:"p99_agent_seconds"`
 	SetupAlerts int     `json:"setup_alerts"`
+	Brokers     int     `json:"brokers"` // broker nodes the agents were spread over
+	// Hit latency at central (check to central storing the hit) with the
+	// whole fleet connected and sending its status every 10 s.
+	Hits       int     `json:"hits,omitempty"`
+	HitsStored int     `json:"hits_stored,omitempty"`
+	HitP50Ms   float64 `json:"hit_p50_ms,omitempty"`
+	HitP99Ms   float64 `json:"hit_p99_ms,omitempty"`
+	StatusSeen int     `json:"agents_status_seen,omitempty"` // agents whose status central holds
 }
 
 // Fleet starts cfg.Agents agents, gives them a watch list of cfg.Ops
@@ -95,8 +115,18 @@ func Fleet(ctx context.Context, cfg FleetConfig) (FleetReport, error) {
 			fmt.Fprintf(cfg.Out, format+"\n", a...)
 		}
 	}
+	brokers := strings.Split(cfg.Broker, ",")
+	rep.Brokers = len(brokers)
+	var mu sync.Mutex
+	var hitLat []time.Duration
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	c, err := central.Start(central.Config{Broker: cfg.Broker, Signer: bpsync.NewSigner(priv), Logger: quiet})
+	c, err := central.Start(central.Config{Broker: brokers[0], Signer: bpsync.NewSigner(priv), Logger: quiet,
+		OnHit: func(_ string, h store.Hit) {
+			d := time.Since(h.Time)
+			mu.Lock()
+			hitLat = append(hitLat, d)
+			mu.Unlock()
+		}})
 	if err != nil {
 		return rep, err
 	}
@@ -111,7 +141,7 @@ func Fleet(ctx context.Context, cfg FleetConfig) (FleetReport, error) {
 		}
 	}()
 	for i := range cfg.Agents {
-		a, err := StartAgent(ctx, cfg.Dir, fmt.Sprintf("post-%03d", i+1), cfg.Broker, pub, c.HitPublicKey(), quiet)
+		a, err := StartAgent(ctx, cfg.Dir, fmt.Sprintf("post-%03d", i+1), brokers[i%len(brokers)], pub, c.HitPublicKey(), quiet)
 		if err != nil {
 			return rep, err
 		}
@@ -167,6 +197,44 @@ func Fleet(ctx context.Context, cfg FleetConfig) (FleetReport, error) {
 	rep.P50Seconds = times[len(times)/2].Seconds()
 	rep.P99Seconds = times[len(times)*99/100].Seconds()
 	say("delta of %d operations held by all %d agents after %.2fs", cfg.Ops, len(agents), rep.AllSeconds)
+	if cfg.Hits <= 0 {
+		return rep, nil
+	}
+	rep.Hits = cfg.Hits
+	hitters := agents[:min(max(cfg.HitAgents, 1), len(agents))]
+	if cfg.HitRate <= 0 {
+		cfg.HitRate = 100
+	}
+	say("%d hits at %.0f/s from %d agents, every agent sending its status every 10 s", cfg.Hits, cfg.HitRate, len(hitters))
+	tick := time.NewTicker(time.Duration(float64(time.Second) / cfg.HitRate))
+	for i := range cfg.Hits {
+		select {
+		case <-ctx.Done():
+			tick.Stop()
+			return rep, ctx.Err()
+		case <-tick.C:
+		}
+		a := hitters[i%len(hitters)]
+		chk := fmt.Sprintf("chk-fleet-%d", i)
+		h := store.Hit{ID: fmt.Sprintf("hit-fleet-%d", i), CheckID: chk, AlertID: base[i%len(base)].ID, Time: time.Now(), Field: "plate", Value: "KA123BC"}
+		go func() {
+			if _, err := a.Replica.Record(ctx, store.CheckRecord{ID: chk, Device: "lane-1", Items: 1}, []store.Hit{h}); err == nil {
+				a.Session.Notify()
+			}
+		}()
+	}
+	tick.Stop()
+	rig.WaitUntil(ctx, 60*time.Second, func() bool { return c.Stats().Stored >= cfg.Hits })
+	rep.HitsStored = c.Stats().Stored
+	mu.Lock()
+	rep.HitP50Ms, rep.HitP99Ms = percentileMs(hitLat, 50), percentileMs(hitLat, 99)
+	mu.Unlock()
+	for _, a := range agents {
+		if _, ok := c.AgentStatus(a.ID); ok {
+			rep.StatusSeen++
+		}
+	}
+	say("central stored %d of %d hits: p50 %.1f ms, p99 %.1f ms; status held of %d agents", rep.HitsStored, cfg.Hits, rep.HitP50Ms, rep.HitP99Ms, rep.StatusSeen)
 	return rep, nil
 }
 

@@ -11,8 +11,10 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/borderpost/borderpost/devices"
 	"github.com/borderpost/borderpost/simulator/central"
 	"github.com/borderpost/borderpost/simulator/field"
 	"github.com/borderpost/borderpost/simulator/rig"
@@ -30,7 +32,11 @@ type SoakConfig struct {
 	Duration time.Duration // how long scans are sent
 	HitShare float64       // share of scans planted to hit
 	Alerts   int
-	Out      io.Writer
+	// Retention is the agent's audit retention (store.retention): a short
+	// one shows that purging keeps the replica file flat. 0 keeps the
+	// default (180 days).
+	Retention time.Duration
+	Out       io.Writer
 }
 
 // Sample is the agent's state at one moment of the run.
@@ -39,25 +45,37 @@ type Sample struct {
 	Outbox    int   `json:"outbox_depth"`
 	RSSBytes  int64 `json:"rss_bytes"`  // includes the replica's memory-mapped pages
 	HeapBytes int64 `json:"heap_bytes"` // Go heap in use
+	DBBytes   int64 `json:"replica_file_bytes"`
+	Checks    int64 `json:"checks"` // answered so far
 }
 
 // SoakReport is the outcome of a soak run.
 type SoakReport struct {
-	Scans         int      `json:"scans"`
-	ScansPerSec   float64  `json:"scans_per_second"`
-	Refused       int      `json:"refused"`
-	Hits          int      `json:"hits"`
-	Delivered     int      `json:"delivered"`
-	HitsPerSec    float64  `json:"hits_delivered_per_second"`
-	LatencyP50Ms  float64  `json:"check_to_central_p50_ms"`
-	LatencyP99Ms  float64  `json:"check_to_central_p99_ms"`
-	MaxOutbox     int      `json:"max_outbox_depth"`
-	RSSFirstBytes int64    `json:"rss_first_bytes"` // after the first minute (warm)
-	RSSLastBytes  int64    `json:"rss_last_bytes"`
-	HeapFirst     int64    `json:"heap_first_bytes"` // after the first minute (warm)
-	HeapLast      int64    `json:"heap_last_bytes"`
-	DBBytes       int64    `json:"replica_file_bytes"` // at the end: alerts, audit log, outbox
-	Samples       []Sample `json:"samples"`
+	Scans       int     `json:"scans"`
+	ScansPerSec float64 `json:"scans_per_second"`
+	Refused     int     `json:"refused"`
+	Hits        int     `json:"hits"`
+	Delivered   int     `json:"delivered"`
+	// Lost counts hits answered to a device and never stored at central.
+	Lost int `json:"lost"`
+	// AnswerP50Ms and AnswerP99Ms are the device's wait for its answer,
+	// the audit record on disk included.
+	AnswerP50Ms   float64 `json:"answer_p50_ms"`
+	AnswerP99Ms   float64 `json:"answer_p99_ms"`
+	HitsPerSec    float64 `json:"hits_delivered_per_second"`
+	LatencyP50Ms  float64 `json:"check_to_central_p50_ms"`
+	LatencyP99Ms  float64 `json:"check_to_central_p99_ms"`
+	MaxOutbox     int     `json:"max_outbox_depth"`
+	RSSFirstBytes int64   `json:"rss_first_bytes"` // after the first minute (warm)
+	RSSLastBytes  int64   `json:"rss_last_bytes"`
+	HeapFirst     int64   `json:"heap_first_bytes"` // after the first minute (warm)
+	HeapLast      int64   `json:"heap_last_bytes"`
+	DBBytes       int64   `json:"replica_file_bytes"` // at the end: alerts, audit log, outbox
+	// DBGrowthPerMillion is the replica file's growth per million checks
+	// from the first minute (warm) to the end: near 0 when retention
+	// removes as much as the checks add.
+	DBGrowthPerMillion int64    `json:"replica_growth_bytes_per_million_checks"`
+	Samples            []Sample `json:"samples"`
 }
 
 // Soak runs a real agent under a steady stream of scans and measures how
@@ -72,13 +90,15 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 		}
 	}
 	var mu sync.Mutex
-	var lat []time.Duration
+	var lat, answers []time.Duration
+	answered, stored := map[string]bool{}, map[string]bool{} // hit IDs
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	c, err := central.Start(central.Config{Broker: cfg.Broker, Signer: bpsync.NewSigner(priv), Logger: quiet,
 		OnHit: func(_ string, h store.Hit) {
 			d := time.Since(h.Time)
 			mu.Lock()
 			lat = append(lat, d)
+			stored[h.ID] = true
 			mu.Unlock()
 		}})
 	if err != nil {
@@ -90,7 +110,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	}
 	dir := filepath.Join(cfg.Dir, "post")
 	os.MkdirAll(dir, 0o700)
-	a, err := rig.Prepare(rig.AgentOptions{Binary: cfg.Agent, Dir: dir, ID: "post-soak", Broker: cfg.Broker, CentralKey: pub, HitKey: c.HitPublicKey(), LogLevel: "warn"})
+	a, err := rig.Prepare(rig.AgentOptions{Binary: cfg.Agent, Dir: dir, ID: "post-soak", Broker: cfg.Broker, CentralKey: pub, HitKey: c.HitPublicKey(), LogLevel: "warn", Retention: cfg.Retention})
 	if err != nil {
 		return rep, err
 	}
@@ -109,6 +129,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	scans := int(cfg.Rate * cfg.Duration.Seconds())
 	say("agent holds %d alerts; sending %d scans at %.0f/s for %s", cfg.Alerts, scans, cfg.Rate, cfg.Duration)
 
+	var progress atomic.Int64
 	sampleCtx, stopSampling := context.WithCancel(ctx)
 	sampled := make(chan struct{})
 	start := time.Now()
@@ -125,14 +146,28 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 				rss, _ := a.RSS()
 				heap, _ := a.Metric("go_memstats_heap_inuse_bytes")
 				sec := int(time.Since(start).Seconds())
-				rep.Samples = append(rep.Samples, Sample{Second: sec, Outbox: s.Outbox, RSSBytes: rss, HeapBytes: int64(heap)})
+				var db int64
+				if fi, err := os.Stat(a.DB); err == nil {
+					db = fi.Size()
+				}
+				rep.Samples = append(rep.Samples, Sample{Second: sec, Outbox: s.Outbox, RSSBytes: rss, HeapBytes: int64(heap), DBBytes: db, Checks: progress.Load()})
 				rep.MaxOutbox = max(rep.MaxOutbox, s.Outbox)
-				say("t=%3ds outbox %4d rss %5.1f MiB heap %5.1f MiB", sec, s.Outbox, float64(rss)/(1<<20), heap/(1<<20))
+				say("t=%3ds outbox %4d rss %5.1f MiB heap %5.1f MiB replica %5.1f MiB", sec, s.Outbox, float64(rss)/(1<<20), heap/(1<<20), float64(db)/(1<<20))
 			}
 		}
 	}()
 	fr, err := field.Run(ctx, field.Config{URL: a.URL, RunID: "soak", Scans: scans, Planted: int(float64(scans) * cfg.HitShare),
-		Concurrency: 32, Rate: cfg.Rate, Seed: 9, Alerts: list})
+		Concurrency: 32, Rate: cfg.Rate, Seed: 9, Alerts: list, Progress: &progress,
+		OnAnswer: func(wait time.Duration) {
+			mu.Lock()
+			answers = append(answers, wait)
+			mu.Unlock()
+		},
+		OnHit: func(_ string, h devices.Hit) {
+			mu.Lock()
+			answered[h.ID] = true
+			mu.Unlock()
+		}})
 	if err != nil && ctx.Err() == nil {
 		stopSampling()
 		return rep, err
@@ -145,15 +180,24 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 	rep.Delivered = c.Stats().Stored
 	rep.HitsPerSec = float64(rep.Delivered) / fr.Elapsed.Seconds()
 	mu.Lock()
-	slices.Sort(lat)
-	if n := len(lat); n > 0 {
-		rep.LatencyP50Ms = float64(lat[n/2].Microseconds()) / 1000
-		rep.LatencyP99Ms = float64(lat[n*99/100].Microseconds()) / 1000
+	rep.LatencyP50Ms, rep.LatencyP99Ms = percentileMs(lat, 50), percentileMs(lat, 99)
+	rep.AnswerP50Ms, rep.AnswerP99Ms = percentileMs(answers, 50), percentileMs(answers, 99)
+	for id := range answered {
+		if !stored[id] {
+			rep.Lost++
+		}
 	}
 	mu.Unlock()
+	var warm Sample
 	for _, s := range rep.Samples {
 		if s.Second >= 60 && rep.RSSFirstBytes == 0 {
 			rep.RSSFirstBytes, rep.HeapFirst = s.RSSBytes, s.HeapBytes
+			warm = s
+		}
+	}
+	if n := len(rep.Samples); n > 0 {
+		if last := rep.Samples[n-1]; warm.Second > 0 && last.Checks > warm.Checks {
+			rep.DBGrowthPerMillion = (last.DBBytes - warm.DBBytes) * 1_000_000 / (last.Checks - warm.Checks)
 		}
 	}
 	if n := len(rep.Samples); n > 0 {
@@ -166,4 +210,13 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 		rep.DBBytes = fi.Size()
 	}
 	return rep, nil
+}
+
+// percentileMs is the p-th percentile of ds in milliseconds; it sorts ds.
+func percentileMs(ds []time.Duration, p int) float64 {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return float64(ds[len(ds)*p/100].Microseconds()) / 1000
 }

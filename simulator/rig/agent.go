@@ -47,6 +47,9 @@ type AgentOptions struct {
 	// Scoped sets sync.scoped: the agent waits for central's scope
 	// assignment and never follows the whole list.
 	Scoped bool
+	// Retention sets store.retention (and purges every second): audit
+	// records older than it are removed. 0 keeps the default.
+	Retention time.Duration
 }
 
 // Agent is a running borderpost child process.
@@ -157,6 +160,9 @@ devices:
   mrz:
     http: true
 `, o.ID, a.DB, a.KeyFile, o.Broker, pub, port, o.Scoped, hitPub, o.LogLevel) + term
+	if o.Retention > 0 {
+		cfg = strings.Replace(cfg, "store:\n", fmt.Sprintf("store:\n  retention: %s\n  purge_every: 1s\n", o.Retention), 1)
+	}
 	if err := os.WriteFile(a.Config, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}

@@ -33,9 +33,11 @@ type Mosquitto struct {
 
 // mosquittoConf is the configuration of ../testdata/mosquitto.conf with
 // the port and directory filled in: persistence saved every second and on
-// every change, since the tests kill the broker.
+// every change, since the tests kill the broker; TCP_NODELAY as the
+// shipped configuration sets it.
 const mosquittoConf = `listener %d 127.0.0.1
 allow_anonymous true
+set_tcp_nodelay true
 persistence true
 persistence_location %s/
 autosave_interval 1

@@ -1,0 +1,156 @@
+package store
+
+import (
+	"fmt"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Group commit of checks. A check is answered only once its audit record
+// (and its hits) are on disk, and one fsync costs the same for one check as
+// for hundreds: so checks that arrive while a commit is on its way to disk
+// wait for the next one, and that one writes all of them in one transaction
+// and one fsync. A lone check does not wait for company (bolt's Batch
+// would hold it for MaxBatchDelay); under load the group grows with the
+// arrivals during one fsync, so the disk sets no rate of checks, only their
+// wait.
+//
+// The first check to find no commit running leads: it commits the group
+// waiting, its own included, and if more arrived meanwhile it hands the
+// lead to a new goroutine and returns to answer its device.
+
+// maxGroup bounds the checks of one transaction, so that one commit's
+// size, and so the wait of the checks behind it, stays bounded.
+const maxGroup = 1024
+
+// commitQueue holds the checks waiting for the next group commit.
+type commitQueue struct {
+	mu      sync.Mutex
+	pending []*checkCommit
+	leading bool // a goroutine is committing groups
+	groups  uint64
+	checks  uint64
+}
+
+// checkCommit is one check waiting for its group's commit.
+type checkCommit struct {
+	check CheckRecord
+	hits  []Hit
+	out   []Hit // hits with their outbox sequences, once written
+	err   error
+	done  chan struct{}
+}
+
+// commitCheck queues a check for the next group commit and waits until it
+// is on disk or failed.
+func (r *Replica) commitCheck(c CheckRecord, hits []Hit) ([]Hit, error) {
+	cc := &checkCommit{check: c, hits: hits, done: make(chan struct{})}
+	q := &r.commits
+	q.mu.Lock()
+	q.pending = append(q.pending, cc)
+	lead := !q.leading
+	q.leading = true
+	q.mu.Unlock()
+	if lead {
+		r.commitGroups()
+	}
+	<-cc.done
+	return cc.out, cc.err
+}
+
+// commitGroups commits the waiting group, then hands on the lead if more
+// checks arrived meanwhile, or gives it up.
+func (r *Replica) commitGroups() {
+	q := &r.commits
+	q.mu.Lock()
+	n := min(len(q.pending), maxGroup)
+	group := q.pending[:n:n]
+	q.pending = q.pending[n:]
+	q.mu.Unlock()
+	r.commitGroup(group)
+	q.mu.Lock()
+	q.groups++
+	q.checks += uint64(len(group))
+	if len(q.pending) == 0 {
+		q.pending = nil // let the backing array go
+		q.leading = false
+		q.mu.Unlock()
+		return
+	}
+	q.mu.Unlock()
+	go r.commitGroups()
+}
+
+// commitGroup writes every check of group in one transaction. If that
+// fails, each is written in its own, so that one bad check fails alone.
+func (r *Replica) commitGroup(group []*checkCommit) {
+	defer func() {
+		for _, cc := range group {
+			close(cc.done)
+		}
+	}()
+	err := r.update(func(tx *bolt.Tx) error { return r.writeChecks(tx, group) })
+	if err == nil || len(group) == 1 {
+		for _, cc := range group {
+			cc.err = err
+		}
+		return
+	}
+	for _, cc := range group {
+		one := []*checkCommit{cc}
+		cc.err = r.update(func(tx *bolt.Tx) error { return r.writeChecks(tx, one) })
+	}
+}
+
+// writeChecks writes the checks' hits to the outbox and their audit
+// records, chained, inside tx; the audit head and the outbox count move
+// once, after the last.
+func (r *Replica) writeChecks(tx *bolt.Tx, group []*checkCommit) error {
+	ring, err := r.activeRing(tx)
+	if err != nil {
+		return err
+	}
+	now := r.now().UTC()
+	prev := string(tx.Bucket(bucketMeta).Get(metaAudit))
+	var seq uint64
+	added := 0
+	for _, cc := range group {
+		cc.out = append(cc.out[:0], cc.hits...) // a failed group is written again check by check
+		if err := r.putOutboxEntries(tx, ring, cc.out); err != nil {
+			return err
+		}
+		if err := r.keepForOfficers(tx, cc.out); err != nil {
+			return err
+		}
+		added += len(cc.out)
+		rec := AuditRecord{Event: EventCheck, Ref: cc.check.ID, Device: cc.check.Device, Detail: fmt.Sprintf("%d items", cc.check.Items), Time: now}
+		for _, h := range cc.out {
+			rec.Hits = append(rec.Hits, h.ID)
+			rec.Alerts = append(rec.Alerts, h.AlertID)
+		}
+		if seq, prev, err = putAudit(tx, ring, rec, prev); err != nil {
+			return err
+		}
+	}
+	if err := setAuditHead(tx, ring, seq, prev); err != nil {
+		return err
+	}
+	if added == 0 {
+		return nil
+	}
+	return addOutboxN(tx, int64(added))
+}
+
+// CommitStats says how checks were grouped into commits since Open.
+type CommitStats struct {
+	Groups uint64 // transactions, each one fsync
+	Checks uint64 // checks written in them
+}
+
+// CommitStats returns how checks were grouped into commits since Open.
+func (r *Replica) CommitStats() CommitStats {
+	r.commits.mu.Lock()
+	defer r.commits.mu.Unlock()
+	return CommitStats{Groups: r.commits.groups, Checks: r.commits.checks}
+}

@@ -1,0 +1,226 @@
+package store
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// recordAll runs devices goroutines, each recording perDevice checks, one
+// in five with a hit, and returns the IDs of the checks answered and the
+// hits they returned.
+func recordAll(t *testing.T, r *Replica, devices, perDevice int) (checks []string, hits []Hit) {
+	t.Helper()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for d := range devices {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perDevice {
+				id := fmt.Sprintf("chk-%012x%012x", d, i)
+				var in []Hit
+				if i%5 == 0 {
+					in = []Hit{{ID: fmt.Sprintf("hit-%012x%012x", d, i), CheckID: id, AlertID: "A1", Value: "KA123BC"}}
+				}
+				out, err := r.Record(context.Background(), CheckRecord{ID: id, Device: fmt.Sprintf("lane-%d", d), Items: 1}, in)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				checks, hits = append(checks, id), append(hits, out...)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return checks, hits
+}
+
+// Concurrent checks share transactions (and so fsyncs), and every one is
+// recorded whole: its audit record chained in the log, its hits in the
+// outbox under distinct sequences, the outbox count right.
+func TestGroupCommitSharesTransactions(t *testing.T) {
+	ctx := context.Background()
+	r := openTest(t, filepath.Join(t.TempDir(), "r.db"), testKey(1))
+	defer r.Close()
+	checks, hits := recordAll(t, r, 64, 30)
+	st := r.CommitStats()
+	t.Logf("%d checks in %d transactions", st.Checks, st.Groups)
+	if st.Checks != uint64(len(checks)) || st.Groups*2 > st.Checks {
+		t.Errorf("%d checks took %d transactions: concurrent checks do not share them", st.Checks, st.Groups)
+	}
+	if n, err := r.VerifyAudit(ctx); err != nil || n != len(checks) {
+		t.Fatalf("audit: %d records for %d checks, %v", n, len(checks), err)
+	}
+	audited := map[string][]string{}
+	r.AuditRecords(ctx, func(rec AuditRecord) error { audited[rec.Ref] = rec.Hits; return nil })
+	seqs := map[uint64]bool{}
+	for _, h := range hits {
+		if seqs[h.Seq] || h.Seq == 0 {
+			t.Fatalf("outbox sequence %d given twice or not at all", h.Seq)
+		}
+		seqs[h.Seq] = true
+		if got := audited[h.CheckID]; len(got) != 1 || got[0] != h.ID {
+			t.Fatalf("audit record of %s names hits %v, want %s", h.CheckID, got, h.ID)
+		}
+	}
+	for _, id := range checks {
+		if _, ok := audited[id]; !ok {
+			t.Fatalf("check %s answered but not in the audit log", id)
+		}
+	}
+	ob, _ := r.Outbox()
+	pending, _ := r.Pending(0, 1<<20)
+	if ob.Depth != len(hits) || len(pending) != len(hits) {
+		t.Fatalf("outbox counts %d, holds %d, %d hits were recorded", ob.Depth, len(pending), len(hits))
+	}
+}
+
+// A check that cannot be written fails alone: the checks committed with
+// it are recorded, and nothing of it is.
+func TestGroupCommitBadCheckFailsAlone(t *testing.T) {
+	ctx := context.Background()
+	r := openTest(t, filepath.Join(t.TempDir(), "r.db"), testKey(1))
+	defer r.Close()
+	var wg sync.WaitGroup
+	errs := make([]error, 40)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h := Hit{ID: fmt.Sprintf("hit-%024x", i), AlertID: "A1"}
+			if i == 17 {
+				h.Score = math.NaN() // does not encode: the outbox write fails
+			}
+			_, errs[i] = r.Record(ctx, CheckRecord{ID: fmt.Sprintf("chk-%024x", i), Device: "lane-1", Items: 1}, []Hit{h})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if (err != nil) != (i == 17) {
+			t.Errorf("check %d: %v", i, err)
+		}
+	}
+	if n, err := r.VerifyAudit(ctx); err != nil || n != 39 {
+		t.Fatalf("audit: %d records, want 39: %v", n, err)
+	}
+	r.AuditRecords(ctx, func(rec AuditRecord) error {
+		if rec.Ref == fmt.Sprintf("chk-%024x", 17) {
+			t.Errorf("the failed check is in the audit log")
+		}
+		return nil
+	})
+	if ob, _ := r.Outbox(); ob.Depth != 39 {
+		t.Errorf("outbox holds %d hits, want 39", ob.Depth)
+	}
+}
+
+const groupRoleEnv = "BORDERPOST_STORE_GROUP_CHILD"
+
+// TestGroupCommitChild records checks from many goroutines until killed,
+// printing each check's ID once Record answered it.
+func TestGroupCommitChild(t *testing.T) {
+	run, path, _ := strings.Cut(os.Getenv(groupRoleEnv), ":")
+	if path == "" {
+		t.Skip("runs only as the group commit kill test's child")
+	}
+	r, err := Open(context.Background(), path, testKey(1), Options{Logger: discardLogger()})
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(2)
+	}
+	out := bufio.NewWriter(os.Stdout)
+	var mu sync.Mutex
+	fmt.Println("ready")
+	for d := range 32 {
+		go func() {
+			for i := 0; ; i++ {
+				id := fmt.Sprintf("chk-%s%011x%012x", run, d, i)
+				hits := []Hit{{ID: fmt.Sprintf("hit-%s%011x%012x", run, d, i), CheckID: id, AlertID: "A1"}}
+				if _, err := r.Record(context.Background(), CheckRecord{ID: id, Device: "lane", Items: 1}, hits); err != nil {
+					fmt.Println("error", err)
+					os.Exit(2)
+				}
+				mu.Lock()
+				fmt.Fprintln(out, "answered", id)
+				out.Flush()
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(time.Hour)
+}
+
+// A process killed (SIGKILL) while checks are being grouped loses none it
+// answered: each answered check is in the audit log after reopening, the
+// log verifies, and every audited check has its hit in the outbox.
+func TestGroupCommitKilled(t *testing.T) {
+	if os.Getenv(groupRoleEnv) != "" {
+		t.Skip("child")
+	}
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "r.db")
+	for kill := range 3 {
+		cmd := exec.Command(exe, "-test.run=^TestGroupCommitChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d:%s", groupRoleEnv, kill, path))
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		answered := map[string]bool{}
+		done := make(chan struct{})
+		sc := bufio.NewScanner(out)
+		go func() {
+			defer close(done)
+			for sc.Scan() {
+				if id, ok := strings.CutPrefix(sc.Text(), "answered "); ok {
+					answered[id] = true
+				} else if strings.HasPrefix(sc.Text(), "error") {
+					t.Errorf("child: %s", sc.Text())
+				}
+			}
+		}()
+		time.Sleep(time.Duration(300+200*kill) * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+		<-done
+		cmd.Wait()
+		r := openTest(t, path, testKey(1))
+		if n, err := r.VerifyAudit(context.Background()); err != nil {
+			t.Fatalf("kill %d: audit after %d records: %v", kill, n, err)
+		}
+		audited := map[string]bool{}
+		r.AuditRecords(context.Background(), func(rec AuditRecord) error { audited[rec.Ref] = true; return nil })
+		for id := range answered {
+			if !audited[id] {
+				t.Fatalf("kill %d: check %s was answered but is not in the audit log", kill, id)
+			}
+		}
+		pending, _ := r.Pending(0, 1<<30)
+		ob, _ := r.Outbox()
+		if len(pending) != len(audited) || ob.Depth != len(audited) {
+			t.Fatalf("kill %d: %d checks audited, %d hits in the outbox (count %d)", kill, len(audited), len(pending), ob.Depth)
+		}
+		t.Logf("kill %d: %d checks answered before the kill, all on disk; %d in the log in all", kill, len(answered), len(audited))
+		r.Close()
+	}
+}
