@@ -205,7 +205,9 @@ func TestScopes(t *testing.T) {
 		}
 		files, _ := filepath.Glob(filepath.Join(filepath.Dir(a.DB), "*.scope-*"))
 		for _, f := range files {
-			name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), strings.TrimSuffix(filepath.Base(a.DB), filepath.Ext(a.DB))+".scope-"), filepath.Ext(a.DB))
+			// replica.scope-NAME.db and what the store keeps beside it
+			// (replica.scope-NAME.db.termtable, ...).
+			name, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(f), strings.TrimSuffix(filepath.Base(a.DB), filepath.Ext(a.DB))+".scope-"), ".")
 			if !slices.Contains(assign[id], name) {
 				t.Errorf("%s keeps %s on disk, of a scope it does not follow", id, f)
 			}

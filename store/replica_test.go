@@ -363,3 +363,25 @@ func TestRecordOutcome(t *testing.T) {
 		t.Error("the remark is in clear in the replica file")
 	}
 }
+
+// Remove takes the files the store keeps beside a replica with it: a
+// dropped scope leaves nothing of its own on disk.
+func TestRemoveTakesSideFiles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.db")
+	r := openTest(t, path, testKey(1))
+	r.Close()
+	side := []string{TermTablePath(path), path + ".terms-3", path + ".snapshot-2", path + ".format2.bak"}
+	for _, p := range side {
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range append(side, path) {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s still on disk after Remove (%v)", filepath.Base(p), err)
+		}
+	}
+}
