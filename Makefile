@@ -87,6 +87,7 @@ test-deps-debs:
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags package ./packaging
+	$(GO) vet -tags soak ./agent/match/name ./store
 	GOOS=windows $(GO) build ./agent/... ./store/... ./sync ./devices/...
 	@test -z "$$(gofmt -l agent store sync devices simulator packaging)" || { gofmt -l agent store sync devices simulator packaging; echo "gofmt needed"; exit 1; }
 

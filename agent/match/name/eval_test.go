@@ -478,31 +478,6 @@ func evalWith(t *testing.T, l evalLists, cases []labelledCase, background int, o
 	return figs, f1, ths
 }
 
-// TestRuleAblation runs the protocol with each rule switched off in turn
-// and prints the README's ablation table. It takes a few minutes, so it
-// runs only with NAME_ABLATION=1:
-//
-//	NAME_ABLATION=1 go test -count=1 -timeout 30m -run TestRuleAblation -v ./agent/match/name
-func TestRuleAblation(t *testing.T) {
-	if os.Getenv("NAME_ABLATION") == "" {
-		t.Skip("set NAME_ABLATION=1 to run the ablation (minutes)")
-	}
-	lists, cases := loadEvalLists(t), loadCases(t)
-	var b strings.Builder
-	b.WriteString("\n| rule off | dev SDN in hits | dev false hits | cases.csv CV F1 | test non-SDN in hits | test BIS in hits | test false hits (non-SDN / BIS) |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | --- | --- |\n")
-	row := func(label string, opts Options) {
-		f, f1, _ := evalWith(t, lists, cases, 0, opts)
-		fmt.Fprintf(&b, "| %s | %.4f | %.2f %% | %.3f | %.4f | %.4f | %.2f %% / %.2f %% |\n",
-			label, f[0].hit, 100*f[0].falseHit, f1, f[1].hit, f[2].hit, 100*f[1].falseHit, 100*f[2].falseHit)
-	}
-	row("none (all rules on)", Options{})
-	for _, r := range AllRules() {
-		row(r.String(), Options{Disable: RuleSet(0).With(r)})
-	}
-	t.Log(b.String())
-}
-
 // TestEvalProtocol runs the frozen evaluation protocol and prints its
 // table; it fails when a figure falls under its bar.
 func TestEvalProtocol(t *testing.T) {
