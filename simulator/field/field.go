@@ -75,8 +75,9 @@ func (r Report) ScansPerSecond() float64 {
 }
 
 type job struct {
-	read  scan.Read
-	alert string // planted alert ID, or ""
+	read   scan.Read
+	alert  string    // planted alert ID, or ""
+	queued time.Time // when the sender handed it on: the answer's wait counts from here
 }
 
 // Run sends the reads and returns the report. It stops early when ctx
@@ -103,10 +104,12 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		go func() {
 			defer wg.Done()
 			for j := range ch {
-				sent := time.Now()
 				res, err := post(ctx, client, cfg.URL, j.read)
 				if err == nil && cfg.OnAnswer != nil {
-					cfg.OnAnswer(time.Since(sent))
+					// From the hand-on, not from the post: a read that
+					// waited for a free sender because the agent was slow
+					// waited for the agent.
+					cfg.OnAnswer(time.Since(j.queued))
 				}
 				if cfg.Progress != nil {
 					cfg.Progress.Add(1)
@@ -140,12 +143,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			}
 		}()
 	}
-	var tick <-chan time.Time
-	if cfg.Rate > 0 {
-		t := time.NewTicker(time.Duration(float64(time.Second) / cfg.Rate))
-		defer t.Stop()
-		tick = t.C
-	}
+	pace := newPacer(start, cfg.Rate)
 send:
 	for i := range cfg.Scans {
 		j := next(i)
@@ -154,13 +152,10 @@ send:
 			rep.Planted = append(rep.Planted, Planted{ScanID: j.read.ID, AlertID: j.alert})
 			mu.Unlock()
 		}
-		if tick != nil {
-			select {
-			case <-tick:
-			case <-ctx.Done():
-				break send
-			}
+		if err := pace.wait(ctx, i); err != nil {
+			break send
 		}
+		j.queued = time.Now()
 		select {
 		case ch <- j:
 		case <-ctx.Done():
@@ -256,4 +251,55 @@ func post(ctx context.Context, c *http.Client, base string, rd scan.Read) (devic
 		return res, fmt.Errorf("agent answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
 	}
 	return res, json.Unmarshal(b, &res)
+}
+
+// pacer spaces reads by a schedule: read i is due rate*i seconds after
+// the start. A time.Ticker drops ticks its reader misses, so a sender
+// delayed by a busy machine sent fewer reads than asked and the run
+// reported the shortfall as the agent's; a read late on its schedule goes
+// at once instead, and the rate holds on average.
+type pacer struct {
+	start time.Time
+	every float64 // nanoseconds between reads; 0 for no pacing
+	timer *time.Timer
+}
+
+// paceSlack is how far ahead of its time a read may go: sleeping for
+// less than a timer's resolution would cost more than it keeps, so reads
+// leave in small bursts of at most this span.
+const paceSlack = time.Millisecond
+
+func newPacer(start time.Time, rate float64) *pacer {
+	p := &pacer{start: start}
+	if rate > 0 {
+		p.every = float64(time.Second) / rate
+	}
+	return p
+}
+
+// due is when read i is due.
+func (p *pacer) due(i int) time.Time {
+	return p.start.Add(time.Duration(float64(i) * p.every))
+}
+
+// wait returns when read i may go, or ctx's error.
+func (p *pacer) wait(ctx context.Context, i int) error {
+	if p.every == 0 {
+		return ctx.Err()
+	}
+	d := time.Until(p.due(i))
+	if d <= paceSlack {
+		return ctx.Err()
+	}
+	if p.timer == nil {
+		p.timer = time.NewTimer(d)
+	} else {
+		p.timer.Reset(d)
+	}
+	select {
+	case <-p.timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
