@@ -94,7 +94,14 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	var rep Report
-	client := &http.Client{Timeout: 30 * time.Second}
+	// One kept connection per sender, as a lane's device keeps its own:
+	// the default transport keeps two, so the other senders opened and
+	// closed a connection per read, and the agent spent an eighth of its
+	// CPU accepting and closing them.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = cfg.Concurrency
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Timeout: 30 * time.Second, Transport: tr}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	ch := make(chan job)
