@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sync"
 
@@ -24,13 +25,24 @@ import (
 // size, and so the wait of the checks behind it, stays bounded.
 const maxGroup = 1024
 
-// commitQueue holds the checks waiting for the next group commit.
+// commitQueue holds the checks waiting for the next group commit, and
+// the outbox acknowledgements that ride with them.
 type commitQueue struct {
 	mu      sync.Mutex
 	pending []*checkCommit
+	acks    []*ackCommit
 	leading bool // a goroutine is committing groups
 	groups  uint64
 	checks  uint64
+	acked   uint64
+}
+
+// ackCommit is one acknowledgement from central waiting for its commit.
+type ackCommit struct {
+	upto uint64
+	n    int // hits it took out of the outbox
+	err  error
+	done chan struct{}
 }
 
 // checkCommit is one check waiting for its group's commit.
@@ -59,20 +71,43 @@ func (r *Replica) commitCheck(c CheckRecord, hits []Hit) ([]Hit, error) {
 	return cc.out, cc.err
 }
 
+// acknowledge queues an acknowledgement for the next group commit and
+// waits until it is on disk or failed. An acknowledgement is an outbox
+// write like a check's hits: riding with the checks, it costs no
+// transaction and no fsync of its own, and does not hold the checks
+// behind it while it commits alone.
+func (r *Replica) acknowledge(upto uint64) (int, error) {
+	ac := &ackCommit{upto: upto, done: make(chan struct{})}
+	q := &r.commits
+	q.mu.Lock()
+	q.acks = append(q.acks, ac)
+	lead := !q.leading
+	q.leading = true
+	q.mu.Unlock()
+	if lead {
+		r.commitGroups()
+	}
+	<-ac.done
+	return ac.n, ac.err
+}
+
 // commitGroups commits the waiting group, then hands on the lead if more
-// checks arrived meanwhile, or gives it up.
+// checks or acknowledgements arrived meanwhile, or gives it up.
 func (r *Replica) commitGroups() {
 	q := &r.commits
 	q.mu.Lock()
 	n := min(len(q.pending), maxGroup)
 	group := q.pending[:n:n]
 	q.pending = q.pending[n:]
+	acks := q.acks
+	q.acks = nil
 	q.mu.Unlock()
-	r.commitGroup(group)
+	r.commitGroup(group, acks)
 	q.mu.Lock()
 	q.groups++
 	q.checks += uint64(len(group))
-	if len(q.pending) == 0 {
+	q.acked += uint64(len(acks))
+	if len(q.pending) == 0 && len(q.acks) == 0 {
 		q.pending = nil // let the backing array go
 		q.leading = false
 		q.mu.Unlock()
@@ -82,18 +117,30 @@ func (r *Replica) commitGroups() {
 	go r.commitGroups()
 }
 
-// commitGroup writes every check of group in one transaction. If that
-// fails, each is written in its own, so that one bad check fails alone.
-func (r *Replica) commitGroup(group []*checkCommit) {
+// commitGroup writes every check of group and every acknowledgement in
+// one transaction. If that fails, each is written in its own, so that one
+// bad check fails alone.
+func (r *Replica) commitGroup(group []*checkCommit, acks []*ackCommit) {
 	defer func() {
 		for _, cc := range group {
 			close(cc.done)
 		}
+		for _, ac := range acks {
+			close(ac.done)
+		}
 	}()
-	err := r.update(func(tx *bolt.Tx) error { return r.writeChecks(tx, group) })
-	if err == nil || len(group) == 1 {
+	err := r.update(func(tx *bolt.Tx) error {
+		if err := r.writeChecks(tx, group); err != nil {
+			return err
+		}
+		return writeAcks(tx, acks)
+	})
+	if err == nil || len(group)+len(acks) == 1 {
 		for _, cc := range group {
 			cc.err = err
+		}
+		for _, ac := range acks {
+			ac.err = err
 		}
 		return
 	}
@@ -101,6 +148,33 @@ func (r *Replica) commitGroup(group []*checkCommit) {
 		one := []*checkCommit{cc}
 		cc.err = r.update(func(tx *bolt.Tx) error { return r.writeChecks(tx, one) })
 	}
+	for _, ac := range acks {
+		one := []*ackCommit{ac}
+		ac.err = r.update(func(tx *bolt.Tx) error { return writeAcks(tx, one) })
+	}
+}
+
+// writeAcks takes out of the outbox, inside tx, every hit up to each
+// acknowledgement's sequence, and moves the outbox count once.
+func writeAcks(tx *bolt.Tx, acks []*ackCommit) error {
+	if len(acks) == 0 {
+		return nil
+	}
+	c := tx.Bucket(bucketOutbox).Cursor()
+	total := 0
+	for _, ac := range acks {
+		ac.n = 0
+		// First again after each Delete: a bolt cursor's Next after a
+		// Delete can step over the key that moved under it.
+		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= ac.upto; k, _ = c.First() {
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			ac.n++
+		}
+		total += ac.n
+	}
+	return addOutboxN(tx, -int64(total))
 }
 
 // writeChecks writes the checks' hits to the outbox and their audit
@@ -146,11 +220,12 @@ func (r *Replica) writeChecks(tx *bolt.Tx, group []*checkCommit) error {
 type CommitStats struct {
 	Groups uint64 // transactions, each one fsync
 	Checks uint64 // checks written in them
+	Acks   uint64 // outbox acknowledgements written in them
 }
 
 // CommitStats returns how checks were grouped into commits since Open.
 func (r *Replica) CommitStats() CommitStats {
 	r.commits.mu.Lock()
 	defer r.commits.mu.Unlock()
-	return CommitStats{Groups: r.commits.groups, Checks: r.commits.checks}
+	return CommitStats{Groups: r.commits.groups, Checks: r.commits.checks, Acks: r.commits.acked}
 }

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // recordAll runs devices goroutines, each recording perDevice checks, one
@@ -222,5 +224,65 @@ func TestGroupCommitKilled(t *testing.T) {
 		}
 		t.Logf("kill %d: %d checks answered before the kill, all on disk; %d in the log in all", kill, len(answered), len(audited))
 		r.Close()
+	}
+}
+
+// An acknowledgement from central that arrives while checks are waiting
+// for their commit rides with them: one transaction, one fsync, and the
+// outbox is right afterwards (the acknowledged hits gone, the new ones
+// kept, the count moved by both).
+func TestGroupCommitCarriesAcks(t *testing.T) {
+	ctx := context.Background()
+	r := openTest(t, filepath.Join(t.TempDir(), "r.db"), testKey(1))
+	defer r.Close()
+	sent, err := r.Record(ctx, CheckRecord{ID: "chk-0", Device: "lane-1", Items: 1},
+		[]Hit{{ID: "hit-0", CheckID: "chk-0", AlertID: "A1", Value: "KA123BC"}, {ID: "hit-1", CheckID: "chk-0", AlertID: "A1", Value: "KA123BC"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := r.CommitStats()
+
+	// Hold the writer so that what follows queues behind the first check.
+	release, held := make(chan struct{}), make(chan struct{})
+	go r.update(func(*bolt.Tx) error { close(held); <-release; return nil })
+	<-held
+	var wg sync.WaitGroup
+	const checks = 8
+	for i := range checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprintf("chk-%d", i+1)
+			if _, err := r.Record(ctx, CheckRecord{ID: id, Device: "lane-1", Items: 1}, []Hit{{ID: "hit-" + id, CheckID: id, AlertID: "A1", Value: "KA123BC"}}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	var removed int
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		removed, err = r.Acknowledge(sent[1].Seq)
+	}()
+	queued := func() int {
+		r.commits.mu.Lock()
+		defer r.commits.mu.Unlock()
+		return len(r.commits.pending) + len(r.commits.acks)
+	}
+	for deadline := time.Now().Add(10 * time.Second); queued() < checks && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond) // the first check leads and waits for the writer; the rest queue
+	}
+	close(release)
+	wg.Wait()
+	if err != nil || removed != 2 {
+		t.Fatalf("acknowledge removed %d hits, %v; want the 2 sent", removed, err)
+	}
+	st := r.CommitStats()
+	if groups, acks := st.Groups-before.Groups, st.Acks-before.Acks; acks != 1 || groups > 2 {
+		t.Errorf("%d checks and an acknowledgement took %d transactions (%d acknowledgements counted): want at most 2, the acknowledgement riding with checks", checks, groups, acks)
+	}
+	ob, err := r.Outbox()
+	if err != nil || ob.Depth != checks || ob.First <= sent[1].Seq {
+		t.Fatalf("outbox after the acknowledgement: %+v, %v; want the %d new hits only", ob, err, checks)
 	}
 }

@@ -188,21 +188,9 @@ func (r *Replica) decodeHit(k, v []byte) (Hit, error) {
 
 // Acknowledge removes every outbox entry with a sequence up to and
 // including upto, because central has stored them. It returns how many it
-// removed.
+// removed. It rides the next group commit of checks (groupcommit.go).
 func (r *Replica) Acknowledge(upto uint64) (int, error) {
-	n := 0
-	err := r.update(func(tx *bolt.Tx) error {
-		n = 0
-		c := tx.Bucket(bucketOutbox).Cursor()
-		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= upto; k, _ = c.Next() {
-			if err := c.Delete(); err != nil {
-				return err
-			}
-			n++
-		}
-		return addOutboxN(tx, -int64(n))
-	})
-	return n, err
+	return r.acknowledge(upto)
 }
 
 // OutboxState describes the hits waiting for central.
