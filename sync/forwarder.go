@@ -39,7 +39,8 @@ type Forwarder struct {
 	batch       int
 	resendAfter time.Duration
 	log         *slog.Logger
-	wake        chan struct{}
+	wake        chan struct{} // new hits, room in the window, a reset: publish
+	acks        chan struct{} // central acknowledged more: take them out of the outbox
 
 	mu       sync.Mutex
 	sent     uint64 // highest sequence published since the last reset
@@ -81,7 +82,8 @@ func NewForwarder(cfg ForwarderConfig) *Forwarder {
 	rand.Read(nonce)
 	return &Forwarder{rep: cfg.Replica, pub: cfg.Publisher, verify: cfg.Verifier, agent: cfg.Agent, hitKey: cfg.HitKey,
 		outbox: base64.RawURLEncoding.EncodeToString(nonce), topic: AgentTopic(cfg.Agent, "hits"),
-		window: uint64(cfg.Window), batch: cfg.Batch, resendAfter: cfg.ResendAfter, log: cfg.Logger, wake: make(chan struct{}, 1)}
+		window: uint64(cfg.Window), batch: cfg.Batch, resendAfter: cfg.ResendAfter, log: cfg.Logger,
+		wake: make(chan struct{}, 1), acks: make(chan struct{}, 1)}
 }
 
 // Notify tells the forwarder that new hits wait in the outbox.
@@ -103,8 +105,9 @@ func (f *Forwarder) Reset() {
 }
 
 // HandleAck is the Handler for the agent's acks topic. It only records
-// the acknowledgement: the run loop deletes acknowledged hits, so that a
-// burst of acknowledgements costs one disk write, not one each. An ack
+// the acknowledgement: Run deletes acknowledged hits beside the
+// publishing, so that a burst of acknowledgements costs one disk write,
+// not one each, and no new hit waits for it. An ack
 // not signed by central, not addressed to this agent or naming another
 // run of the outbox is refused and audited: nothing is deleted.
 func (f *Forwarder) HandleAck(topic string, payload []byte) {
@@ -136,7 +139,11 @@ func (f *Forwarder) takeAck(topic string, payload []byte) error {
 		f.progress = time.Now()
 	}
 	f.mu.Unlock()
-	f.Notify()
+	select {
+	case f.acks <- struct{}{}:
+	default:
+	}
+	f.Notify() // the window has room again
 	return nil
 }
 
@@ -161,8 +168,22 @@ func (f *Forwarder) drop() {
 	}
 }
 
-// Run publishes until ctx ends.
+// Run publishes until ctx ends. Acknowledged hits are deleted by a
+// goroutine of their own: a delete is a disk commit, and a hit recorded
+// meanwhile must not wait for it to be published.
 func (f *Forwarder) Run(ctx context.Context) error {
+	var dropper sync.WaitGroup
+	defer dropper.Wait()
+	dropper.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-f.acks:
+				f.drop()
+			}
+		}
+	})
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -183,11 +204,8 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	}
 }
 
-// pump publishes as many hits as the window allows, then drops what
-// central acknowledged: a new hit does not wait for the disk sync of
-// deleting acknowledged ones.
+// pump publishes as many hits as the window allows.
 func (f *Forwarder) pump() {
-	defer f.drop()
 	for {
 		st, err := f.rep.Outbox()
 		if err != nil {

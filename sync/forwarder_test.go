@@ -98,7 +98,7 @@ func TestForwarderRefusesAcksNotForThisOutbox(t *testing.T) {
 	w := newWire(t)
 	f := newForwarder(ForwarderConfig{Replica: rep, Publisher: w, HitKey: w.key.Public(), Agent: "a1", ResendAfter: time.Hour, Logger: quiet})
 	record(t, rep, 5)
-	f.pump()
+	settle(f)
 	if w.sent[0].Outbox != f.outbox || f.outbox == "" {
 		t.Fatalf("hit message names outbox %q, the forwarder's is %q", w.sent[0].Outbox, f.outbox)
 	}
@@ -116,7 +116,7 @@ func TestForwarderRefusesAcksNotForThisOutbox(t *testing.T) {
 	for _, b := range bad {
 		f.HandleAck("acks", b)
 	}
-	f.pump()
+	settle(f)
 	if st, _ := rep.Outbox(); st.Depth != 5 {
 		t.Fatalf("refused acks deleted hits: %+v", st)
 	}
@@ -131,7 +131,7 @@ func TestForwarderRefusesAcksNotForThisOutbox(t *testing.T) {
 		t.Errorf("%d acks refused in the audit log, want %d", n, len(bad))
 	}
 	ack(f, 5)
-	f.pump()
+	settle(f)
 	if st, _ := rep.Outbox(); st.Depth != 0 {
 		t.Fatalf("this outbox's ack deleted nothing: %+v", st)
 	}
@@ -142,7 +142,7 @@ func TestForwarderWindowOrderAndAcks(t *testing.T) {
 	w := newWire(t)
 	f := newForwarder(ForwarderConfig{Replica: rep, Publisher: w, HitKey: w.key.Public(), Agent: "a1", Window: 4, Batch: 3, ResendAfter: time.Hour, Logger: quiet})
 	record(t, rep, 10)
-	f.pump()
+	settle(f)
 	if got := w.seqs(); fmt.Sprint(got) != "[1 2 3 4]" {
 		t.Fatalf("first window sent %v, want [1 2 3 4]", got)
 	}
@@ -150,7 +150,7 @@ func TestForwarderWindowOrderAndAcks(t *testing.T) {
 		t.Fatalf("first window sent in %d messages, want 2 (batches of 3)", len(w.sent))
 	}
 	ack(f, 2)
-	f.pump()
+	settle(f)
 	if got := w.seqs(); fmt.Sprint(got) != "[1 2 3 4 5 6]" {
 		t.Fatalf("after ack 2 sent %v", got)
 	}
@@ -163,12 +163,12 @@ func TestForwarderWindowOrderAndAcks(t *testing.T) {
 	}
 	// A reconnect resends everything not acknowledged, in order.
 	f.Reset()
-	f.pump()
+	settle(f)
 	if got := w.seqs()[6:]; fmt.Sprint(got) != "[3 4 5 6]" {
 		t.Fatalf("after reset resent %v, want [3 4 5 6]", got)
 	}
 	ack(f, 10)
-	f.pump()
+	settle(f)
 	if st, _ := rep.Outbox(); st.Depth != 0 {
 		t.Fatalf("outbox after ack 10: %+v", st)
 	}
@@ -212,4 +212,11 @@ func TestForwarderKeepsHitsWhileDown(t *testing.T) {
 	if st, _ := rep.Outbox(); st.Depth != 3 {
 		t.Fatalf("unacknowledged hits dropped: %+v", st)
 	}
+}
+
+// settle does what Run does on a wake and on an acknowledgement: publish
+// what the window allows, then take acknowledged hits out of the outbox.
+func settle(f *Forwarder) {
+	f.pump()
+	f.drop()
 }
