@@ -58,16 +58,7 @@ type checkCommit struct {
 // is on disk or failed.
 func (r *Replica) commitCheck(c CheckRecord, hits []Hit) ([]Hit, error) {
 	cc := &checkCommit{check: c, hits: hits, done: make(chan struct{})}
-	q := &r.commits
-	q.mu.Lock()
-	q.pending = append(q.pending, cc)
-	lead := !q.leading
-	q.leading = true
-	q.mu.Unlock()
-	if lead {
-		r.commitGroups()
-	}
-	<-cc.done
+	r.joinCommit(func(q *commitQueue) { q.pending = append(q.pending, cc) }, cc.done)
 	return cc.out, cc.err
 }
 
@@ -78,17 +69,23 @@ func (r *Replica) commitCheck(c CheckRecord, hits []Hit) ([]Hit, error) {
 // behind it while it commits alone.
 func (r *Replica) acknowledge(upto uint64) (int, error) {
 	ac := &ackCommit{upto: upto, done: make(chan struct{})}
+	r.joinCommit(func(q *commitQueue) { q.acks = append(q.acks, ac) }, ac.done)
+	return ac.n, ac.err
+}
+
+// joinCommit queues a write with add, leads the commits if none is
+// running, and returns once done is closed.
+func (r *Replica) joinCommit(add func(*commitQueue), done <-chan struct{}) {
 	q := &r.commits
 	q.mu.Lock()
-	q.acks = append(q.acks, ac)
+	add(q)
 	lead := !q.leading
 	q.leading = true
 	q.mu.Unlock()
 	if lead {
 		r.commitGroups()
 	}
-	<-ac.done
-	return ac.n, ac.err
+	<-done
 }
 
 // commitGroups commits the waiting group, then hands on the lead if more
