@@ -39,12 +39,15 @@ type Index struct {
 	// ReplaceWith) and Persist, which reads the index while lookups go on
 	// under mu.
 	writeMu sync.Mutex
-	mu      sync.RWMutex
-	src     AlertSource
-	mem     *memAlerts   // src when the index has no replica, else nil
-	seed    maphash.Seed // keys the fingerprints: random per index
-	fps     hashSlots    // fingerprint of a term -> slots of the alerts carrying it
-	slots   slots
+	// persistMu makes Persists one at a time: an older one's term table
+	// must not land after a newer one's name index.
+	persistMu sync.Mutex
+	mu        sync.RWMutex
+	src       AlertSource
+	mem       *memAlerts   // src when the index has no replica, else nil
+	seed      maphash.Seed // keys the fingerprints: random per index
+	fps       hashSlots    // fingerprint of a term -> slots of the alerts carrying it
+	slots     slots
 	// byTerm, when the replica keeps a term index, is where identifiers
 	// are looked up: alerts without names then take no slot, only their
 	// terms' fingerprints in termFPs. nil otherwise.

@@ -249,6 +249,8 @@ func (ix *Index) Stale() (stale bool, since time.Time) {
 // Lookups go on meanwhile; changes wait while the name index is written
 // (seconds at millions of names), not while the term table is.
 func (ix *Index) Persist(ctx context.Context) (written bool, err error) {
+	ix.persistMu.Lock()
+	defer ix.persistMu.Unlock()
 	ix.writeMu.Lock()
 	locked := true
 	defer func() {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/borderpost/borderpost/agent/match/name"
@@ -314,5 +315,56 @@ func TestPersistAfterDeltas(t *testing.T) {
 	next.Apply(changeOf(t, rep, nil, "n2"))
 	if ok, err := next.Persist(ctx); ok || !errors.Is(err, ErrNotPersisted) {
 		t.Fatalf("after a Put outside Apply: (%v, %v), want ErrNotPersisted", ok, err)
+	}
+}
+
+// Lookups go on while Persist writes the files, and a change applied
+// meanwhile waits for the name index, then is taken by the next Persist
+// (run with -race).
+func TestPersistWhileCheckingAndApplying(t *testing.T) {
+	ctx := context.Background()
+	rep, qs := seededReplica(t)
+	ix, _ := loadCounting(t, rep)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := ix.Lookup(qs[i%len(qs)], now); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	for seq := uint64(2); seq < 6; seq++ {
+		a := alert(fmt.Sprintf("d%d", seq), store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Surname: fmt.Sprintf("Kowalczyk%c", 'a'+seq)}})
+		applyChange(t, rep, seq, []store.Alert{a}, nil)
+		ch := changeOf(t, rep, []store.Alert{a})
+		done := make(chan struct{})
+		go func() { defer close(done); ix.Apply(ch) }()
+		if _, err := ix.Persist(ctx); err != nil && !errors.Is(err, ErrNotPersisted) {
+			t.Fatal(err)
+		}
+		<-done
+	}
+	if ok, err := ix.Persist(ctx); err != nil || (!ok && func() bool { s, _ := ix.Stale(); return s }()) {
+		t.Fatalf("last Persist: %v, %v", ok, err)
+	}
+	close(stop)
+	wg.Wait()
+	next, n := loadCounting(t, rep)
+	if n != 0 {
+		t.Fatalf("decrypted %d after the last Persist", n)
+	}
+	if got := mustLookup(t, next, devices.Item{Kind: devices.KindPerson, Value: "Kowalczykf"}, now); len(got) == 0 || got[0].Alert.ID != "d5" {
+		t.Fatalf("the last change's person: %+v", got)
 	}
 }
