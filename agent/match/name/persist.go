@@ -326,9 +326,10 @@ func (ix *Index) checkDecoded() error {
 // encoder writes little-endian numbers and length-prefixed arrays,
 // keeping the first error.
 type encoder struct {
-	w   *bufio.Writer
-	err error
-	b   [8]byte
+	w       *bufio.Writer
+	err     error
+	b       [8]byte
+	scratch [4096]byte
 }
 
 func (e *encoder) write(p []byte) {
@@ -360,7 +361,7 @@ func (e *encoder) bytes(b []byte) {
 
 func (e *encoder) u32s(v []uint32) {
 	e.u64(uint64(len(v)))
-	var buf [4096]byte
+	buf := &e.scratch
 	for len(v) > 0 && e.err == nil {
 		n := min(len(v), len(buf)/4)
 		for i, x := range v[:n] {
@@ -373,7 +374,7 @@ func (e *encoder) u32s(v []uint32) {
 
 func (e *encoder) u64s(v []uint64) {
 	e.u64(uint64(len(v)))
-	var buf [4096]byte
+	buf := &e.scratch
 	for len(v) > 0 && e.err == nil {
 		n := min(len(v), len(buf)/8)
 		for i, x := range v[:n] {
@@ -395,10 +396,19 @@ func (e *encoder) lists(ls [][]uint32) {
 // zeros and keeps that error; counts are bounded before anything is
 // allocated for them.
 type decoder struct {
-	r   *bufio.Reader
-	err error
-	b   [8]byte
+	r       *bufio.Reader
+	err     error
+	b       [8]byte
+	scratch [4096]byte
+	// arena backs the short lists (posting lists: hundreds of thousands,
+	// most of a few entries), a block at a time rather than an
+	// allocation each. Each list is capped at its length: appending to it
+	// later copies it out rather than write over its neighbour.
+	arena []uint32
 }
+
+// arenaBlock is how many entries one block of the arena holds.
+const arenaBlock = 1 << 20
 
 func (d *decoder) read(p []byte) bool {
 	if d.err != nil {
@@ -457,8 +467,18 @@ func (d *decoder) u32s() []uint32 {
 	if n == 0 {
 		return nil
 	}
-	v := make([]uint32, n)
-	var buf [4096]byte
+	var v []uint32
+	if n <= arenaBlock/64 {
+		if len(d.arena)+int(n) > cap(d.arena) {
+			d.arena = make([]uint32, 0, arenaBlock)
+		}
+		l := len(d.arena)
+		d.arena = d.arena[:l+int(n)]
+		v = d.arena[l : l+int(n) : l+int(n)]
+	} else {
+		v = make([]uint32, n)
+	}
+	buf := &d.scratch
 	for i := 0; i < len(v) && d.err == nil; {
 		k := min(len(v)-i, len(buf)/4)
 		if !d.read(buf[:4*k]) {
@@ -478,7 +498,7 @@ func (d *decoder) u64s() []uint64 {
 		return nil
 	}
 	v := make([]uint64, n)
-	var buf [4096]byte
+	buf := &d.scratch
 	for i := 0; i < len(v) && d.err == nil; {
 		k := min(len(v)-i, len(buf)/8)
 		if !d.read(buf[:8*k]) {
