@@ -66,6 +66,11 @@ func TestShutdownPersistsTheIndexAfterDeltas(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.index.Apply(ch) // what the session does once the replica committed it
+	// While deltas keep coming (the last one just now) nothing is written.
+	a.persistStale(ctx, indexQuiet)
+	if stale, _ := a.index.Stale(); !stale {
+		t.Fatal("the files were written although the last delta is not indexQuiet old")
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- a.Run(runCtx) }()
