@@ -46,15 +46,17 @@ func (a *Agent) persistStale(ctx context.Context, quiet time.Duration) {
 			continue
 		}
 		start := time.Now()
-		a.log.Info("writing the match index's files after deltas", "scope", set.scope, "alerts", set.index.Len())
+		a.log.Debug("writing the match index's files after deltas", "scope", set.scope, "alerts", set.index.Len())
 		written, err := set.index.Persist(ctx)
 		switch {
 		case errors.Is(err, match.ErrNotPersisted):
-			a.log.Info("match index files not written: a change is not applied yet; trying later", "scope", set.scope)
+			// A change not applied yet (tried again at the next tick), or
+			// an index whose state is unknown until the next load.
+			a.log.Debug("match index files not written", "scope", set.scope, "err", err)
 		case err != nil:
 			a.log.Warn("match index files not written; the next start rebuilds them", "scope", set.scope, "err", err)
 		case written:
-			a.log.Info("match index files written", "scope", set.scope, "took", time.Since(start).Round(time.Millisecond))
+			a.log.Info("match index files written after deltas", "scope", set.scope, "alerts", set.index.Len(), "took", time.Since(start).Round(time.Millisecond))
 		}
 	}
 }
