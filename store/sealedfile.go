@@ -57,7 +57,7 @@ func (r *Replica) WriteSealedFile(kind, layout string, st Stamp, write func(w io
 		return fmt.Errorf("%w: no active key", ErrWrongKey)
 	}
 	if st.IsZero() {
-		return fmt.Errorf("%w: no stamp", ErrTermTable)
+		return fmt.Errorf("%w: no stamp", ErrSealedFile)
 	}
 	stamp := sealedStamp(st, kind, layout)
 	domain := []byte("sealed." + kind)
@@ -126,16 +126,16 @@ func (w *chunkWriter) close() error {
 // was written at the replica's current state (CurrentStamp) with layout,
 // and returns a reader of its content and that state. Every chunk is
 // authenticated as it is read: a read fails (an error wrapping
-// ErrTermTable) on a chunk altered, moved or missing, or data after the
+// ErrSealedFile) on a chunk altered, moved or missing, or data after the
 // last; the caller must then discard what it read. Opening fails with
-// ErrTermTable when there is no such file, or it is stale, of another
+// ErrSealedFile when there is no such file, or it is stale, of another
 // layout, file or key.
 func (r *Replica) OpenSealedFile(kind, layout string) (io.ReadCloser, Stamp, error) {
 	path := r.sealedPath(kind)
-	refuse := func(why string) error { return fmt.Errorf("%w: %s: %s", ErrTermTable, path, why) }
+	refuse := func(why string) error { return fmt.Errorf("%w: %s: %s", ErrSealedFile, path, why) }
 	cur, err := r.CurrentStamp()
 	if err != nil {
-		return nil, Stamp{}, err
+		return nil, Stamp{}, fmt.Errorf("%w: %w", ErrSealedFile, err)
 	}
 	ring := r.active.Load()
 	if ring == nil {
@@ -143,7 +143,7 @@ func (r *Replica) OpenSealedFile(kind, layout string) (io.ReadCloser, Stamp, err
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, Stamp{}, fmt.Errorf("%w: %w", ErrTermTable, err)
+		return nil, Stamp{}, fmt.Errorf("%w: %w", ErrSealedFile, err)
 	}
 	br := bufio.NewReaderSize(f, 1<<20)
 	head := make([]byte, len(sealedFileMagic)+4)

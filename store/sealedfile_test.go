@@ -26,7 +26,7 @@ func readSealed(r *Replica, kind, layout string) ([]byte, error) {
 // was stamped with, under the layout and key it was written with: stale
 // (a delta since), another layout, another key, any byte changed, cut
 // after any chunk or with data after its last are refused with
-// ErrTermTable, never read as something else.
+// ErrSealedFile, never read as something else.
 func TestSealedFileOnlyWhenCurrentAndWhole(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "r.db")
@@ -34,7 +34,7 @@ func TestSealedFileOnlyWhenCurrentAndWhole(t *testing.T) {
 	defer func() { r.Close() }()
 	have := map[string]Alert{}
 	seed(t, r, have, 20)
-	if _, err := readSealed(r, "nameindex", "L1"); !errors.Is(err, ErrTermTable) {
+	if _, err := readSealed(r, "nameindex", "L1"); !errors.Is(err, ErrSealedFile) {
 		t.Fatalf("none written: %v", err)
 	}
 	st, err := r.CurrentStamp()
@@ -56,7 +56,7 @@ func TestSealedFileOnlyWhenCurrentAndWhole(t *testing.T) {
 	if got, err := readSealed(r, "nameindex", "L1"); err != nil || !bytes.Equal(got, content) {
 		t.Fatalf("current: %v (%d bytes of %d)", err, len(got), len(content))
 	}
-	if _, err := readSealed(r, "nameindex", "L2"); !errors.Is(err, ErrTermTable) {
+	if _, err := readSealed(r, "nameindex", "L2"); !errors.Is(err, ErrSealedFile) {
 		t.Fatalf("another layout: %v", err)
 	}
 	data, err := os.ReadFile(NameIndexPath(path))
@@ -67,7 +67,7 @@ func TestSealedFileOnlyWhenCurrentAndWhole(t *testing.T) {
 		bad := slices.Clone(data)
 		bad[i] ^= 0x10
 		os.WriteFile(NameIndexPath(path), bad, 0o600)
-		if _, err := readSealed(r, "nameindex", "L1"); !errors.Is(err, ErrTermTable) {
+		if _, err := readSealed(r, "nameindex", "L1"); !errors.Is(err, ErrSealedFile) {
 			t.Fatalf("byte %d of %d flipped: %v", i, len(data), err)
 		}
 	}
@@ -76,12 +76,12 @@ func TestSealedFileOnlyWhenCurrentAndWhole(t *testing.T) {
 	first += 4 + int(uint32(data[first])<<24|uint32(data[first+1])<<16|uint32(data[first+2])<<8|uint32(data[first+3]))
 	for _, n := range []int{first, len(data) / 2, len(data) - 1} {
 		os.WriteFile(NameIndexPath(path), data[:n], 0o600)
-		if _, err := readSealed(r, "nameindex", "L1"); !errors.Is(err, ErrTermTable) {
+		if _, err := readSealed(r, "nameindex", "L1"); !errors.Is(err, ErrSealedFile) {
 			t.Fatalf("cut to %d of %d: %v", n, len(data), err)
 		}
 	}
 	os.WriteFile(NameIndexPath(path), append(slices.Clone(data), 1), 0o600)
-	if _, err := readSealed(r, "nameindex", "L1"); !errors.Is(err, ErrTermTable) {
+	if _, err := readSealed(r, "nameindex", "L1"); !errors.Is(err, ErrSealedFile) {
 		t.Fatalf("trailing byte: %v", err)
 	}
 	os.WriteFile(NameIndexPath(path), data, 0o600)
@@ -91,11 +91,11 @@ func TestSealedFileOnlyWhenCurrentAndWhole(t *testing.T) {
 	if err := r.Apply(ctx, change(cur, have, []Alert{plate("N", "NEWPLATE", 1)}, nil)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readSealed(r, "nameindex", "L1"); !errors.Is(err, ErrTermTable) {
+	if _, err := readSealed(r, "nameindex", "L1"); !errors.Is(err, ErrSealedFile) {
 		t.Fatalf("after a delta: %v", err)
 	}
 	write(st)
-	if _, err := readSealed(r, "nameindex", "L1"); !errors.Is(err, ErrTermTable) {
+	if _, err := readSealed(r, "nameindex", "L1"); !errors.Is(err, ErrSealedFile) {
 		t.Fatalf("written at an old stamp: %v", err)
 	}
 	st2, err := r.CurrentStamp()
@@ -127,7 +127,7 @@ func TestSealedFileOnlyWhenCurrentAndWhole(t *testing.T) {
 	ro.Close()
 	copyTestFile(t, NameIndexPath(other), NameIndexPath(path))
 	r = openTerms(t, path, testKey(1), "v1")
-	if _, err := readSealed(r, "nameindex", "L1"); !errors.Is(err, ErrTermTable) {
+	if _, err := readSealed(r, "nameindex", "L1"); !errors.Is(err, ErrSealedFile) {
 		t.Fatalf("another replica's file: %v", err)
 	}
 	// Remove takes it with the replica.
