@@ -155,8 +155,11 @@ func TestSaveTermTableAt(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, err := r.CurrentStamp()
-	if err != nil || !walked.Stamp().Equal(st) {
+	if err != nil || !walked.Stamp().Equal(st) || !walked.Stamp().SameBase(st) {
 		t.Fatalf("a table's stamp is not the state it was read in: %v", err)
+	}
+	if c, _ := r.Cursor(); !walked.Stamp().AtChange(c.Epoch, c.Seq, c.Hash) || c.Seq == 0 {
+		t.Fatalf("a table's stamp does not name the cursor %d/%d", c.Epoch, c.Seq)
 	}
 	more := append(slices.Clone(walked.Fingerprints), walked.Fingerprints[len(walked.Fingerprints)-1]+1) // a superset
 	if err := r.SaveTermTableAt(ctx, st, len(more), slices.Values(more)); err != nil {
