@@ -211,6 +211,7 @@ func (r *Replica) ReadTermTable(ctx context.Context) (*TermTable, error) {
 			return fmt.Errorf("%w: the term index is not ready; open the replica with the agent's term function", ErrTermTable)
 		}
 		c := st.gen.terms.Cursor()
+		start, report := time.Now(), time.Now()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			if len(k) != 32 {
 				continue // the version, the count, the revision
@@ -218,6 +219,11 @@ func (r *Replica) ReadTermTable(ctx context.Context) (*TermTable, error) {
 			if len(t.Fingerprints)%(1<<16) == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
+				}
+				if time.Since(report) > 10*time.Second {
+					// Minutes at 100 million alerts from a cold disk.
+					report = time.Now()
+					r.log.Info("walking the term index", "terms", len(t.Fingerprints), "alerts", n, "took", time.Since(start).Round(time.Second))
 				}
 			}
 			t.Fingerprints = append(t.Fingerprints, binary.BigEndian.Uint64(k))

@@ -82,9 +82,14 @@ func loadByTerm(ctx context.Context, src AlertSource, rep replicaFiles, o Option
 	}
 	if !loaded {
 		// Only the alerts with names are decrypted, through their shards.
+		start, report, n := time.Now(), time.Now(), 0
 		err = rep.EachAlertByTerm(ctx, nameShardTerms(), func(al store.Alert) error {
 			if hasName(&al) {
 				ix.put(al, false)
+			}
+			if n++; n%4096 == 0 && time.Since(report) > 10*time.Second {
+				report = time.Now()
+				log.Info("reading the persons and companies", "read", n, "took", time.Since(start).Round(time.Second))
 			}
 			return nil
 		})
