@@ -267,6 +267,11 @@ func (ix *Index) checkDecoded() error {
 	case len(ix.dels.slots)&(len(ix.dels.slots)-1) != 0:
 		return bad("fuzzy key table not a power of two")
 	}
+	for n := range names {
+		if ix.nameStart[n] > ix.nameStart[n+1] {
+			return bad("name starts out of order")
+		}
+	}
 	for _, p := range ix.dels.slots {
 		if p > uint32(len(ix.delKey)) {
 			return bad("fuzzy key table")
