@@ -53,21 +53,46 @@ func keyedHash[T string | []byte](s hashSeed, b T) uint64 {
 }
 
 // keyHash hashes what is written to it, as one string, under a seed:
-// what maphash.Hash did for the keys built from several pieces.
+// what maphash.Hash did for the keys built from several pieces. Keys of
+// up to 64 bytes stay in the value (no allocation per key).
 type keyHash struct {
 	seed hashSeed
-	buf  []byte
+	arr  [64]byte
+	n    int
+	over []byte // the key once longer than arr
 }
 
 // SetSeed starts a new key under s.
-func (h *keyHash) SetSeed(s hashSeed) { h.seed, h.buf = s, h.buf[:0] }
+func (h *keyHash) SetSeed(s hashSeed) { h.seed, h.n, h.over = s, 0, h.over[:0:0] }
 
-func (h *keyHash) WriteString(s string) { h.buf = append(h.buf, s...) }
+func (h *keyHash) WriteString(s string) {
+	if h.over == nil && h.n+len(s) <= len(h.arr) {
+		h.n += copy(h.arr[h.n:], s)
+		return
+	}
+	if h.over == nil {
+		h.over = append(make([]byte, 0, 2*len(h.arr)), h.arr[:h.n]...)
+	}
+	h.over = append(h.over, s...)
+}
 
-func (h *keyHash) Write(b []byte) { h.buf = append(h.buf, b...) }
+func (h *keyHash) Write(b []byte) { h.WriteString(string(b)) }
 
-func (h *keyHash) WriteByte(c byte) error { h.buf = append(h.buf, c); return nil }
+func (h *keyHash) WriteByte(c byte) error {
+	if h.over == nil && h.n < len(h.arr) {
+		h.arr[h.n] = c
+		h.n++
+		return nil
+	}
+	h.WriteString(string([]byte{c}))
+	return nil
+}
 
 // Sum64 returns the hash of everything written since SetSeed; writing may
 // go on after it.
-func (h *keyHash) Sum64() uint64 { return keyedHash(h.seed, h.buf) }
+func (h *keyHash) Sum64() uint64 {
+	if h.over != nil {
+		return keyedHash(h.seed, h.over)
+	}
+	return keyedHash(h.seed, h.arr[:h.n])
+}

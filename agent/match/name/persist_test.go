@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -123,5 +124,31 @@ func TestDecodeRefusesCutOrDamaged(t *testing.T) {
 func TestLayoutVersion(t *testing.T) {
 	if v := LayoutVersion(); v != LayoutVersion() || len(v) < len(layoutRevision)+17 {
 		t.Fatalf("LayoutVersion %q", v)
+	}
+}
+
+// A key written in pieces, short or long, hashes as the whole string.
+func TestKeyHashOfPieces(t *testing.T) {
+	s := newHashSeed()
+	for _, parts := range [][]string{{}, {"a"}, {"abc", "def"}, {strings.Repeat("x", 60), "yyyyyyyy", "z"}, {strings.Repeat("q", 200)}} {
+		var h keyHash
+		h.SetSeed(s)
+		for i, p := range parts {
+			if i == 1 && len(p) > 0 {
+				h.WriteByte(p[0])
+				p = p[1:]
+			}
+			h.Write([]byte(p))
+		}
+		if whole := strings.Join(parts, ""); h.Sum64() != keyedHash(s, whole) {
+			t.Errorf("%q in pieces hashes otherwise", whole)
+		}
+		h.SetSeed(s)
+		if h.Sum64() != keyedHash(s, "") {
+			t.Error("SetSeed does not start a new key")
+		}
+	}
+	if keyedHash(s, "abc") == keyedHash(newHashSeed(), "abc") {
+		t.Error("two seeds hash alike")
 	}
 }
