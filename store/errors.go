@@ -45,6 +45,10 @@ var (
 	// (none, stale, from another file or key, damaged): the term index is
 	// walked instead (see termtable.go).
 	ErrTermTable = errors.New("term table not usable")
+	// ErrSealedFile means a sealed file beside the replica (the agent's
+	// name index) cannot be used (none, stale, of another layout, file or
+	// key, damaged): its owner rebuilds it (see sealedfile.go).
+	ErrSealedFile = errors.New("sealed file not usable")
 	// ErrAuditChain means the audit log's hash chain is broken.
 	ErrAuditChain = errors.New("audit chain broken")
 )

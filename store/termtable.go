@@ -9,7 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
+	"slices"
+	"time"
 
 	"github.com/borderpost/borderpost/store/atomicfile"
 	bolt "go.etcd.io/bbolt"
@@ -71,9 +74,57 @@ func (g *generation) touchTerms() error {
 
 // termStamp returns the stamp of the term table of the state tx reads.
 func (r *Replica) termStamp(tx *bolt.Tx, st *txState, count int) ([]byte, error) {
-	c, err := readCursor(tx)
+	s, err := r.stampOf(tx, st)
 	if err != nil {
 		return nil, err
+	}
+	return appendStampCount(s.prefix, count), nil
+}
+
+// appendStampCount ends a term table's stamp with its own count.
+func appendStampCount(prefix []byte, count int) []byte {
+	b := bytes.Clone(prefix)
+	b = binary.BigEndian.AppendUint32(b, 8)
+	return binary.BigEndian.AppendUint64(b, uint64(count))
+}
+
+// Stamp names a state of the replica that files beside it (the term
+// table, the agent's name index) are taken in: the file's salt, the key
+// and alert generations, the term function's version, the term index's
+// revision and the cursor. A file is trusted only while its stamp equals
+// the replica's current one (see TermTable).
+type Stamp struct {
+	prefix []byte // every field, as files record it
+	base   []byte // the salt, the generations and the term version
+	cursor [48]byte
+}
+
+// IsZero reports whether s names no state.
+func (s Stamp) IsZero() bool { return s.prefix == nil }
+
+// Equal reports whether s and o name the same state.
+func (s Stamp) Equal(o Stamp) bool { return bytes.Equal(s.prefix, o.prefix) }
+
+// SameBase reports whether s and o name states of the same file, key,
+// alert generation and term function: states that only changes (Apply)
+// and purges lead from one to the other.
+func (s Stamp) SameBase(o Stamp) bool { return !s.IsZero() && bytes.Equal(s.base, o.base) }
+
+// AtChange reports whether s is the state a change leaves the cursor
+// in: its epoch, sequence and hash.
+func (s Stamp) AtChange(epoch, seq uint64, hash [32]byte) bool {
+	var c [48]byte
+	binary.BigEndian.PutUint64(c[:], epoch)
+	binary.BigEndian.PutUint64(c[8:], seq)
+	copy(c[16:], hash[:])
+	return c == s.cursor
+}
+
+// stampOf returns the stamp of the state tx reads.
+func (r *Replica) stampOf(tx *bolt.Tx, st *txState) (Stamp, error) {
+	c, err := readCursor(tx)
+	if err != nil {
+		return Stamp{}, err
 	}
 	var b []byte
 	field := func(v []byte) { b = binary.BigEndian.AppendUint32(b, uint32(len(v))); b = append(b, v...) }
@@ -81,13 +132,65 @@ func (r *Replica) termStamp(tx *bolt.Tx, st *txState, count int) ([]byte, error)
 	field(u32(st.ring.gen))
 	field(u64(st.gen.num))
 	field(st.gen.terms.Get(termsVersionKey))
+	base := len(b)
 	field(st.gen.terms.Get(termsRevKey))
 	field(u64(c.Epoch))
 	field(u64(c.Seq))
 	field(c.Hash[:])
-	field(u64(uint64(count)))
-	return b, nil
+	s := Stamp{prefix: b, base: b[:base:base]}
+	binary.BigEndian.PutUint64(s.cursor[:], c.Epoch)
+	binary.BigEndian.PutUint64(s.cursor[8:], c.Seq)
+	copy(s.cursor[16:], c.Hash[:])
+	return s, nil
 }
+
+// CurrentStamp returns the stamp of the replica's current state, read in
+// one transaction. It fails with ErrTermTable when the term index is not
+// ready: no file beside the replica stands for such a state.
+func (r *Replica) CurrentStamp() (Stamp, error) {
+	var s Stamp
+	err := r.db.View(func(tx *bolt.Tx) error {
+		st, err := r.state(tx)
+		if err != nil {
+			return err
+		}
+		if r.terms == nil || st.gen.terms == nil || !bytes.Equal(st.gen.terms.Get(termsVersionKey), r.termsVersion) {
+			return fmt.Errorf("%w: the term index is not ready", ErrTermTable)
+		}
+		s, err = r.stampOf(tx, st)
+		return err
+	})
+	return s, err
+}
+
+// Stamp returns the state t was read in.
+func (t *TermTable) Stamp() Stamp {
+	if len(t.stamp) < countField {
+		return Stamp{}
+	}
+	p := t.stamp[:len(t.stamp)-countField]
+	// The base is the first four fields.
+	off := 0
+	for range 4 {
+		if off+4 > len(p) {
+			return Stamp{}
+		}
+		off += 4 + int(binary.BigEndian.Uint32(p[off:]))
+	}
+	if off > len(p) || len(p) < 48+3*4 {
+		return Stamp{}
+	}
+	s := Stamp{prefix: p, base: p[:off:off]}
+	// The cursor is the last three fields: 8, 8 and 32 bytes.
+	tail := p[len(p)-(4+8+4+8+4+32):]
+	copy(s.cursor[:8], tail[4:12])
+	copy(s.cursor[8:16], tail[16:24])
+	copy(s.cursor[16:], tail[28:])
+	return s
+}
+
+// countField is the length of a term table stamp's last field, its count.
+const countField = 4 + 8
 
 // ReadTermTable walks the active generation's term index, as
 // EachTermFingerprint does, into a table stamped with the state it read,
@@ -108,6 +211,7 @@ func (r *Replica) ReadTermTable(ctx context.Context) (*TermTable, error) {
 			return fmt.Errorf("%w: the term index is not ready; open the replica with the agent's term function", ErrTermTable)
 		}
 		c := st.gen.terms.Cursor()
+		start, report := time.Now(), time.Now()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			if len(k) != 32 {
 				continue // the version, the count, the revision
@@ -115,6 +219,11 @@ func (r *Replica) ReadTermTable(ctx context.Context) (*TermTable, error) {
 			if len(t.Fingerprints)%(1<<16) == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
+				}
+				if time.Since(report) > 10*time.Second {
+					// Minutes at 100 million alerts from a cold disk.
+					report = time.Now()
+					r.log.Info("walking the term index", "terms", len(t.Fingerprints), "alerts", n, "took", time.Since(start).Round(time.Second))
 				}
 			}
 			t.Fingerprints = append(t.Fingerprints, binary.BigEndian.Uint64(k))
@@ -137,30 +246,80 @@ func (r *Replica) ReadTermTable(ctx context.Context) (*TermTable, error) {
 // under the active key, replacing the table there. A table that is no
 // longer current is written anyway, harmlessly: LoadTermTable refuses it.
 func (r *Replica) SaveTermTable(t *TermTable) error {
+	return r.SaveTermTableAt(context.Background(), t.Stamp(), len(t.Fingerprints), slices.Values(t.Fingerprints))
+}
+
+// SaveTermTableAt writes the n fingerprints fps gives, ascending, as the
+// term table of the state st (TermTablePath), sealed under the active
+// key, replacing the table there, without holding them all in memory
+// twice: the agent writes its in-memory set this way after deltas. The
+// caller answers for fps holding every term the index held in state st
+// (more is harmless: a lookup confirms every fingerprint). It fails,
+// leaving the old table, when fps does not give n ascending values or
+// ctx ends; a long write reports its progress in the replica's log.
+func (r *Replica) SaveTermTableAt(ctx context.Context, st Stamp, n int, fps iter.Seq[uint64]) error {
 	ring := r.active.Load()
 	if ring == nil {
 		return fmt.Errorf("%w: no active key", ErrWrongKey)
 	}
+	if st.IsZero() {
+		return fmt.Errorf("%w: no stamp", ErrTermTable)
+	}
+	stamp := appendStampCount(st.prefix, n)
 	path := TermTablePath(r.Path())
 	err := atomicfile.Write(path, 0o600, func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 1<<20)
 		bw.Write(termTableMagic)
-		bw.Write(u32(uint32(len(t.stamp))))
-		bw.Write(t.stamp)
+		bw.Write(u32(uint32(len(stamp))))
+		bw.Write(stamp)
 		plain := make([]byte, 0, 8*termTableChunk)
-		for i, c := 0, uint64(0); i < len(t.Fingerprints); i, c = i+termTableChunk, c+1 {
-			plain = plain[:0]
-			for _, fp := range t.Fingerprints[i:min(i+termTableChunk, len(t.Fingerprints))] {
-				plain = binary.LittleEndian.AppendUint64(plain, fp)
-			}
-			sealed, err := ring.seal(termTableBucket, chunkAAD(t.stamp, c), plain)
+		var c uint64
+		var prev uint64
+		count := 0
+		var werr error
+		start, report := time.Now(), time.Now()
+		flush := func() bool {
+			sealed, err := ring.seal(termTableBucket, chunkAAD(stamp, c), plain)
 			if err != nil {
-				return err
+				werr = err
+				return false
 			}
 			bw.Write(u32(uint32(len(sealed))))
 			if _, err := bw.Write(sealed); err != nil {
-				return err
+				werr = err
+				return false
 			}
+			c++
+			plain = plain[:0]
+			if err := ctx.Err(); err != nil {
+				werr = err
+				return false
+			}
+			if time.Since(report) > 10*time.Second {
+				report = time.Now()
+				r.log.Info("writing the term table", "done", count, "of", n, "took", time.Since(start).Round(time.Second))
+			}
+			return true
+		}
+		for fp := range fps {
+			if count > 0 && fp < prev {
+				return fmt.Errorf("%w: fingerprints not ascending at %d", ErrTermTable, count)
+			}
+			if count == n {
+				return fmt.Errorf("%w: more than %d fingerprints", ErrTermTable, n)
+			}
+			prev = fp
+			count++
+			plain = binary.LittleEndian.AppendUint64(plain, fp)
+			if len(plain) == 8*termTableChunk && !flush() {
+				return werr
+			}
+		}
+		if count != n {
+			return fmt.Errorf("%w: %d fingerprints, %d announced", ErrTermTable, count, n)
+		}
+		if len(plain) > 0 && !flush() {
+			return werr
 		}
 		return bw.Flush()
 	})
@@ -220,7 +379,6 @@ func (r *Replica) LoadTermTable(ctx context.Context) (*TermTable, error) {
 	if err != nil {
 		return nil, err
 	}
-	const countField = 4 + 8
 	if len(stamp) != len(want) || !bytes.Equal(stamp[:len(stamp)-countField], want[:len(want)-countField]) {
 		return nil, refuse("stale: the replica changed since it was written")
 	}

@@ -35,12 +35,19 @@ import (
 // docs/architecture.md, "Memory model". It is safe for concurrent lookups
 // with one writer at a time.
 type Index struct {
-	mu    sync.RWMutex
-	src   AlertSource
-	mem   *memAlerts   // src when the index has no replica, else nil
-	seed  maphash.Seed // keys the fingerprints: random per index
-	fps   hashSlots    // fingerprint of a term -> slots of the alerts carrying it
-	slots slots
+	// writeMu serialises the writers (Put, Delete, Apply, Expire,
+	// ReplaceWith) and Persist, which reads the index while lookups go on
+	// under mu.
+	writeMu sync.Mutex
+	// persistMu makes Persists one at a time: an older one's term table
+	// must not land after a newer one's name index.
+	persistMu sync.Mutex
+	mu        sync.RWMutex
+	src       AlertSource
+	mem       *memAlerts   // src when the index has no replica, else nil
+	seed      maphash.Seed // keys the fingerprints: random per index
+	fps       hashSlots    // fingerprint of a term -> slots of the alerts carrying it
+	slots     slots
 	// byTerm, when the replica keeps a term index, is where identifiers
 	// are looked up: alerts without names then take no slot, only their
 	// terms' fingerprints in termFPs. nil otherwise.
@@ -51,6 +58,20 @@ type Index struct {
 	// threshold is the name score from which a name match is a hit.
 	threshold float64
 	nameHits  int // hits one name produces at most
+	track     stateTrack
+}
+
+// stateTrack is what an index knows of the replica state it holds, so
+// that Persist writes its files stamped with that state and no other.
+type stateTrack struct {
+	at        store.Stamp // the state loaded, or last persisted; zero when unknown
+	applied   bool        // a change was applied since: epoch, seq, hash are its cursor
+	epoch     uint64
+	seq       uint64
+	hash      [32]byte
+	dirty     bool      // changes applied since the files were taken
+	last      time.Time // when the last change was applied
+	untracked bool      // changed by Put or Delete, not Apply: the state is unknown
 }
 
 // Options tune an Index. The zero value takes the defaults.
@@ -203,23 +224,36 @@ func Terms(a *store.Alert) []string {
 // alert set is indexed beside the old one while checks go on, then swapped
 // in. fresh must not be used afterwards.
 func (ix *Index) ReplaceWith(fresh *Index) {
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
 	fresh.mu.Lock()
 	defer fresh.mu.Unlock()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.src, ix.mem, ix.seed, ix.fps, ix.byTerm, ix.termFPs = fresh.src, fresh.mem, fresh.seed, fresh.fps, fresh.byTerm, fresh.termFPs
-	ix.slots, ix.names, ix.bySlot = fresh.slots, fresh.names, fresh.bySlot
+	ix.slots, ix.names, ix.bySlot, ix.track = fresh.slots, fresh.names, fresh.bySlot, fresh.track
 }
 
 // fingerprint is the keyed 64-bit hash under which a term is indexed.
 func (ix *Index) fingerprint(t string) uint64 { return maphash.String(ix.seed, t) }
 
 // Put adds or replaces an alert. An index with a replica expects the
-// alert to be in the replica already (a committed change).
+// alert to be in the replica already (a committed change); one that
+// follows central's changes takes them through Apply, which knows which
+// state of the replica they lead to.
 func (ix *Index) Put(a store.Alert) {
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
+	ix.put(a, true)
+}
+
+// put is Put with writeMu held; untracked marks the index's state as not
+// known to be any of the replica's (see Persist).
+func (ix *Index) put(a store.Alert, untracked bool) {
 	terms := Terms(&a)
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	ix.track.untracked = ix.track.untracked || untracked
 	if ix.mem != nil {
 		ix.mem.put(a)
 	}
@@ -237,7 +271,9 @@ func (ix *Index) Put(a store.Alert) {
 			return
 		}
 		// The replica cannot say where it files the terms: the alert takes
-		// a slot, as without a term index, so that it is still found.
+		// a slot, as without a term index, so that it is still found, and
+		// the index no longer is what its files would say.
+		ix.track.untracked = true
 	}
 	slot, ok := uint32(0), false
 	if !ix.slots.byID.bulk {
@@ -256,6 +292,18 @@ func (ix *Index) Put(a store.Alert) {
 	}
 	for _, t := range terms {
 		ix.fps.add(ix.fingerprint(t), slot)
+	}
+	if ix.byTerm != nil && !ix.slots.byID.bulk && len(terms) > 0 {
+		// A delta's company or vessel: its identifiers go to the term
+		// table's set too, which Persist writes (the slots' fingerprints
+		// are not persisted).
+		if fps, err := ix.byTerm.TermFingerprints(terms); err == nil {
+			for _, fp := range fps {
+				ix.termFPs.add(fp)
+			}
+		} else {
+			ix.track.untracked = true
+		}
 	}
 	e := uint32(len(ix.bySlot))
 	if ne, ok := nameEntry(&a, e); ok {
@@ -284,8 +332,16 @@ func (ix *Index) dropName(slot uint32) {
 
 // Delete removes an alert if it is indexed.
 func (ix *Index) Delete(id string) {
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
+	ix.delete(id, true)
+}
+
+// delete is Delete with writeMu held.
+func (ix *Index) delete(id string, untracked bool) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	ix.track.untracked = ix.track.untracked || untracked
 	if slot, ok := ix.slots.find(id); ok {
 		ix.remove(slot)
 	}
@@ -321,6 +377,8 @@ func (ix *Index) Expire(now time.Time) int {
 	if len(due) == 0 {
 		return 0
 	}
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	n := 0
@@ -333,14 +391,21 @@ func (ix *Index) Expire(now time.Time) int {
 	return n
 }
 
-// Apply follows a committed change from central.
+// Apply follows a committed change from central, and records the cursor
+// it leaves the replica at (see Persist).
 func (ix *Index) Apply(ch store.Change) {
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
 	for _, a := range ch.Upserts {
-		ix.Put(a)
+		ix.put(a, false)
 	}
 	for _, id := range ch.Deletes {
-		ix.Delete(id)
+		ix.delete(id, false)
 	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.track.applied, ix.track.epoch, ix.track.seq, ix.track.hash = true, ch.Epoch, ch.Seq, ch.Hash
+	ix.track.dirty, ix.track.last = true, time.Now()
 }
 
 // Candidate is an alert matched by one item, with how it matched.

@@ -22,6 +22,7 @@ type termIndex interface {
 	LoadTermTable(ctx context.Context) (*store.TermTable, error)
 	ReadTermTable(ctx context.Context) (*store.TermTable, error)
 	SaveTermTable(t *store.TermTable) error
+	CurrentStamp() (store.Stamp, error)
 	AlertsByTerm(term string) ([]store.Alert, error)
 	EachAlertByTerm(ctx context.Context, terms []string, fn func(store.Alert) error) error
 	AlertCount() (int, error)

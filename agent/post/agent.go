@@ -223,6 +223,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.log.Error("agent stopping: a component failed", "err", err)
 	}
 	a.stop()
+	// No delta comes any more: the next start loads what deltas changed.
+	a.persistStale(context.WithoutCancel(ctx), 0)
 	// The stop is recorded even though ctx has ended.
 	_ = a.rep.Audit(context.WithoutCancel(ctx), store.AuditRecord{Event: store.EventAgentStop, Ref: a.cfg.Agent.ID})
 	a.log.Info("agent stopped", "checks", a.checks.Load(), "hits", a.hits.Load())
@@ -282,6 +284,10 @@ func (a *Agent) components(listen func(addr, setting string) (net.Listener, erro
 		}},
 		{"replica housekeeping", func(ctx context.Context) error {
 			a.rep.Maintain(ctx, a.cfg.Store.PurgeEvery, a.cfg.Store.Retention)
+			return nil
+		}},
+		{"match index files after deltas", func(ctx context.Context) error {
+			a.persistIndexes(ctx)
 			return nil
 		}},
 	}
@@ -363,7 +369,9 @@ func (a *Agent) serveHTTP(srv *http.Server, ln net.Listener) func(context.Contex
 
 // loadIndex builds a match index of every alert rep holds.
 func (a *Agent) loadIndex(ctx context.Context, rep *store.Replica) (*match.Index, error) {
-	return match.Load(ctx, rep, matchOptions(a.cfg))
+	o := matchOptions(a.cfg)
+	o.Logger = a.log
+	return match.Load(ctx, rep, o)
 }
 
 // matchOptions turns the match section into the engine's options.

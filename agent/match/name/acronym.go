@@ -1,7 +1,6 @@
 package name
 
 import (
-	"hash/maphash"
 	"slices"
 )
 
@@ -86,7 +85,7 @@ func (ix *Index) addAcronyms(n uint32, toks []token) {
 			break
 		}
 		// One running hash gives the keys of all the leading parts.
-		var h maphash.Hash
+		var h keyHash
 		h.SetSeed(ix.seed)
 		h.WriteString(acronymKey)
 		for k, c := range ini[:min(len(ini), acronymMax)] {
@@ -130,7 +129,7 @@ func (ix *Index) addAcronyms(n uint32, toks []token) {
 
 // fileAcronym files name n under the acronym ini+tail.
 func (ix *Index) fileAcronym(ini []byte, tail string, n uint32) {
-	var h maphash.Hash
+	var h keyHash
 	h.SetSeed(ix.seed)
 	h.WriteString(acronymKey)
 	h.Write(ini)
@@ -201,7 +200,7 @@ func (ix *Index) expandSyllables(t string, tok uint16, w float32, st *searchStat
 
 // acronymList returns the names filed under acronym t.
 func (ix *Index) acronymList(t string) []uint32 {
-	var h maphash.Hash
+	var h keyHash
 	h.SetSeed(ix.seed)
 	h.WriteString(acronymKey)
 	h.WriteString(t)

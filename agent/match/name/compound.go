@@ -1,7 +1,6 @@
 package name
 
 import (
-	"hash/maphash"
 	"strings"
 )
 
@@ -117,7 +116,7 @@ func (ix *Index) compoundKeys(toks []token, fn func(key uint64, tok int)) {
 			// Abdulbaqi): one key; the score tells them apart.
 			elem = "abd"
 		}
-		var h maphash.Hash
+		var h keyHash
 		h.SetSeed(ix.seed)
 		h.WriteString(compoundKeyTag)
 		h.WriteString(elem)

@@ -1,7 +1,6 @@
 package name
 
 import (
-	"hash/maphash"
 	"math"
 	"runtime"
 	"slices"
@@ -108,7 +107,7 @@ type Index struct {
 	mu   sync.RWMutex
 	lx   *lexicon
 	opts Options
-	seed maphash.Seed
+	seed hashSeed
 
 	vocab       map[string]uint32
 	toks        []vocabToken
@@ -161,7 +160,7 @@ func NewIndex(opts Options) *Index {
 	ix := &Index{
 		lx:          lx,
 		opts:        opts.withDefaults(),
-		seed:        maphash.MakeSeed(),
+		seed:        newHashSeed(),
 		vocab:       map[string]uint32{},
 		skelVocab:   map[string]uint32{},
 		concatVocab: map[uint64]uint32{},
@@ -343,7 +342,7 @@ func (ix *Index) addName(entry uint32, kind Kind, toks []token) {
 		if i+1 < len(toks) {
 			// Keyed by hash: a collision only adds a candidate, which the
 			// full score then rejects.
-			var h maphash.Hash
+			var h keyHash
 			h.SetSeed(ix.seed)
 			h.WriteString(t.text)
 			h.WriteString(toks[i+1].text)
@@ -358,7 +357,7 @@ func (ix *Index) addName(entry uint32, kind Kind, toks []token) {
 		// the name alone, as a word written in two is.
 		for _, t := range toks {
 			if name, ok := articleJoined(t.text); ok && t.class == className && ix.lx.groups[t.text] == 0 {
-				ix.fileConcat(maphash.String(ix.seed, name), n)
+				ix.fileConcat(keyedHash(ix.seed, name), n)
 			}
 		}
 	}
@@ -454,7 +453,7 @@ func fuzzyEligible(t token) bool {
 }
 
 func (ix *Index) addDelKey(k string, id uint32) {
-	h := maphash.String(ix.seed, k)
+	h := keyedHash(ix.seed, k)
 	ix.delTok = append(ix.delTok, id)
 	ix.delKey = append(ix.delKey, h)
 	ix.delNext = append(ix.delNext, ix.dels.head(h, ix.delKey))

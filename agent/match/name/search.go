@@ -2,7 +2,6 @@ package name
 
 import (
 	"cmp"
-	"hash/maphash"
 	"slices"
 )
 
@@ -465,10 +464,10 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 			// The pair itself, in either order: names made only of common
 			// tokens ("Global Golden Industries") are found through their
 			// rarer adjacent pairs.
-			if cid, ok := ix.concatVocab[maphash.String(ix.seed, cat)]; ok {
+			if cid, ok := ix.concatVocab[keyedHash(ix.seed, cat)]; ok {
 				st.exps = append(st.exps, expansion{tok: uint16(i), sim: 1, w: pw, list: ix.concatPost[cid]})
 			}
-			if cid, ok := ix.concatVocab[maphash.String(ix.seed, next+t.text)]; ok {
+			if cid, ok := ix.concatVocab[keyedHash(ix.seed, next+t.text)]; ok {
 				st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.99, w: pw, list: ix.concatPost[cid]})
 			}
 			// The pair written as one word, spelt otherwise (Kheir Beik,
@@ -493,7 +492,7 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 		if sid, ok := ix.skelVocab[qs.skel]; ok && !known && len(qs.skel) >= 3 && !off.Has(RuleSkeletons) {
 			st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.8, w: w * 0.8, list: ix.skelPost[sid]})
 		}
-		if cid, ok := ix.concatVocab[maphash.String(ix.seed, t.text)]; ok && !off.Has(RuleAdjacentPairs) {
+		if cid, ok := ix.concatVocab[keyedHash(ix.seed, t.text)]; ok && !off.Has(RuleAdjacentPairs) {
 			st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.97, w: w, list: ix.concatPost[cid]})
 		}
 		// Three-letter tokens (acronyms, mostly) reach their neighbours
@@ -541,7 +540,7 @@ const runTogetherLen = 7
 // in some alert name (the index of adjacent pairs says which).
 func (ix *Index) fuzzyPairs(t string, tok uint16, w float32, st *searchState) {
 	var na, nb [8]uint32
-	var h maphash.Hash
+	var h keyHash
 	found := 0
 	pair := func(a, b uint32) {
 		h.SetSeed(ix.seed)
@@ -596,7 +595,7 @@ func (ix *Index) neighbours(t string, self uint32, reach int, out []uint32) []ui
 		maxDist = 2 // only for tokens the index does not know: likely misspelt
 	}
 	visit := func(k []byte) {
-		h := maphash.Bytes(ix.seed, k)
+		h := keyedHash(ix.seed, k)
 		for p := ix.delHead(h); p != 0; p = ix.delNext[p-1] {
 			id := ix.delTok[p-1]
 			if id == self || slices.Contains(out, id) {
