@@ -297,6 +297,10 @@ func (s *Snapshot) Commit(ctx context.Context, digest Digest) error {
 		if err := meta.Delete(metaSnapshot); err != nil {
 			return err
 		}
+		// The new set replaces a change applied in part (pending.go).
+		if err := meta.Delete(metaDelta); err != nil {
+			return err
+		}
 		if err := dropGeneration(tx, old); err != nil {
 			return err
 		}
