@@ -63,12 +63,24 @@ func (r *Replica) commitCheck(c CheckRecord, hits []Hit) ([]Hit, error) {
 // checks arrived meanwhile, or gives it up.
 func (r *Replica) commitGroups() {
 	q := &r.commits
-	q.mu.Lock()
-	n := min(len(q.pending), maxGroup)
-	group := q.pending[:n:n]
-	q.pending = q.pending[n:]
-	q.mu.Unlock()
-	r.commitGroup(group)
+	var group []*checkCommit
+	taken := false
+	take := func() {
+		q.mu.Lock()
+		n := min(len(q.pending), maxGroup)
+		group = q.pending[:n:n]
+		q.pending = q.pending[n:]
+		q.mu.Unlock()
+		taken = true
+	}
+	// The group is taken once the transaction holds bbolt's write lock:
+	// checks that arrive while another writer (a delta's chunk) holds it
+	// join this commit instead of waiting for the next one.
+	err := r.update(func(tx *bolt.Tx) error { take(); return r.writeChecks(tx, group) })
+	if !taken { // the transaction did not start
+		take()
+	}
+	r.commitGroup(group, err)
 	q.mu.Lock()
 	q.groups++
 	q.checks += uint64(len(group))
@@ -82,15 +94,15 @@ func (r *Replica) commitGroups() {
 	go r.commitGroups()
 }
 
-// commitGroup writes every check of group in one transaction. If that
-// fails, each is written in its own, so that one bad check fails alone.
-func (r *Replica) commitGroup(group []*checkCommit) {
+// commitGroup answers the checks of group, whose transaction ended with
+// err. If it failed, each is written in its own, so that one bad check
+// fails alone.
+func (r *Replica) commitGroup(group []*checkCommit, err error) {
 	defer func() {
 		for _, cc := range group {
 			close(cc.done)
 		}
 	}()
-	err := r.update(func(tx *bolt.Tx) error { return r.writeChecks(tx, group) })
 	if err == nil || len(group) == 1 {
 		for _, cc := range group {
 			cc.err = err

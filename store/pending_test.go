@@ -342,3 +342,38 @@ func TestDeltaChunksLetChecksCommit(t *testing.T) {
 	}
 	wantModel(t, r, 2, "after the change")
 }
+
+// Chunks are sized by the time they take: a slow chunk shrinks the next
+// one, a fast one grows it, by at most a factor of two, within bounds.
+func TestDeltaChunkSizeFollowsTime(t *testing.T) {
+	c := chunkSizer{size: deltaChunkStart}
+	c.took(1000, 4*deltaChunkBudget)
+	if c.size != 500 {
+		t.Fatalf("after a chunk 4 times over budget: %d operations, want 500 (halved)", c.size)
+	}
+	c.took(500, deltaChunkBudget*4/5)
+	if c.size != 625 {
+		t.Fatalf("after a chunk at 4/5 of the budget: %d, want 625", c.size)
+	}
+	for range 20 {
+		c.took(c.size, time.Millisecond)
+	}
+	if c.size != deltaChunkMax {
+		t.Fatalf("after fast chunks: %d, want the maximum %d", c.size, deltaChunkMax)
+	}
+	for range 20 {
+		c.took(c.size, time.Minute)
+	}
+	if c.size != deltaChunkMin {
+		t.Fatalf("after slow chunks: %d, want the minimum %d", c.size, deltaChunkMin)
+	}
+	c.took(10, time.Microsecond) // the last, short chunk says nothing
+	if c.size != deltaChunkMin {
+		t.Fatalf("a short last chunk moved the size to %d", c.size)
+	}
+	fixed := chunkSizer{size: 100, fixed: true}
+	fixed.took(100, time.Minute)
+	if fixed.size != 100 {
+		t.Fatalf("a fixed size moved to %d", fixed.size)
+	}
+}

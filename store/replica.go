@@ -119,9 +119,9 @@ type Replica struct {
 	// deltaMu admits one Apply at a time: a change applied in chunks must
 	// not meet another between them (pending.go).
 	deltaMu sync.Mutex
-	// deltaChunk is the operations per transaction of a large change; 0
-	// means defaultDeltaChunk. chunkCommitted, when set, is called after
-	// each chunk's commit. Tests set both.
+	// deltaChunk fixes the operations per transaction of a large change;
+	// 0 sizes them by time (pending.go). chunkCommitted, when set, is
+	// called after each chunk's commit. Tests set both.
 	deltaChunk     int
 	chunkCommitted func(done, total int)
 }
@@ -510,12 +510,13 @@ type Change struct {
 // Apply applies a change and moves the cursor. It returns ErrReplay,
 // ErrGap, ErrEpoch or ErrChain when the change does not follow the
 // replica's cursor, and ErrDigest when the resulting alert set differs
-// from central's; in every error case nothing is written except the audit
-// record of the refusal. A change of more than a few thousand operations
-// is checked first and then written in chunks (pending.go), so that checks
-// are not held up by it; until its last chunk the cursor does not move,
-// and only the same change, sent again, resumes it: any other is refused
-// with ErrDigest until a snapshot replaces the set.
+// from central's; in these cases nothing is written except the audit
+// record of the refusal. A change of more than a thousand operations is
+// checked first and then written in chunks (pending.go), so that checks
+// are not held up by it; until its last chunk the cursor does not move.
+// If it stops between chunks (a kill, ctx cancelled, a failed write), only
+// the same change, sent again, resumes it: any other is refused with
+// ErrDigest until a snapshot replaces the set.
 func (r *Replica) Apply(ctx context.Context, ch Change) error {
 	r.deltaMu.Lock()
 	defer r.deltaMu.Unlock()
