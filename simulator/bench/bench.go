@@ -88,6 +88,7 @@ type Report struct {
 	DeltaSmallSeconds      float64 `json:"delta_10k_seconds,omitempty"`
 	DeltaLargeOps          int     `json:"delta_200k_ops,omitempty"`
 	DeltaLargeSeconds      float64 `json:"delta_200k_seconds,omitempty"`
+	ChecksWithRecord       Latency `json:"checks_with_record"`
 	ChecksDuringDelta      Latency `json:"checks_during_delta"`
 	ChecksDuringDeltaMaxUs float64 `json:"checks_during_delta_max_us,omitempty"`
 }

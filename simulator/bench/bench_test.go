@@ -26,7 +26,7 @@ import (
 func TestRunFromReplicaOnDisk(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "replica.db")
-	// The large delta is above one chunk (5,000 operations) of the store.
+	// The large delta is applied in chunks (above 1,000 operations).
 	cfg := Config{Alerts: 4000, Queries: 200, Seed: 7, Mix: "sis", Replica: path, SmallDelta: 500, LargeDelta: 6000}
 	rep, err := Run(ctx, cfg)
 	if err != nil {
@@ -54,6 +54,9 @@ func TestRunFromReplicaOnDisk(t *testing.T) {
 	}
 	if c := rep.ChecksDuringDelta; c.N == 0 || c.P99us < c.P50us || c.P50us <= 0 {
 		t.Errorf("checks_during_delta = %+v", c)
+	}
+	if c := rep.ChecksWithRecord; c.N != 1000 || c.P99us < c.P50us || c.P50us <= 0 {
+		t.Errorf("checks_with_record = %+v", c)
 	}
 	if _, err := os.Stat("/proc/self/status"); err == nil && rep.RSSBytes == 0 {
 		t.Error("rss_bytes is 0 on a system with /proc")

@@ -83,11 +83,65 @@ func largeDelta(ctx context.Context, r *store.Replica, ix *match.Index, s sample
 	if len(items) == 0 {
 		return fmt.Errorf("bench: the list has no plates to check during the delta")
 	}
+	// The same checks with no delta first: what a check with its audit
+	// record costs on this disk, the reference for the figure below.
+	base, err := checkLanes(ctx, r, ix, items, fmt.Sprintf("base-%d", time.Now().UnixNano()), 250, nil)
+	if err != nil {
+		return err
+	}
+	rep.ChecksWithRecord = latency(base)
 	ch, err := nextChange(r, sample{}, large)
 	if err != nil {
 		return err
 	}
 	done := make(chan struct{})
+	var lat []time.Duration
+	var checkErr error
+	checked := make(chan struct{})
+	go func() {
+		defer close(checked)
+		lat, checkErr = checkLanes(ctx, r, ix, items, fmt.Sprint(ch.Seq), 0, done)
+	}()
+	t := time.Now()
+	err = r.Apply(ctx, ch)
+	if err == nil {
+		ix.Apply(ch)
+	}
+	took := time.Since(t)
+	close(done)
+	<-checked
+	if err != nil {
+		return fmt.Errorf("bench: apply a delta of %d operations: %w", large, err)
+	}
+	if checkErr != nil {
+		return fmt.Errorf("bench: check during the delta: %w", checkErr)
+	}
+	rep.DeltaLargeOps, rep.DeltaLargeSeconds = large, took.Seconds()
+	rep.ChecksDuringDelta = latency(lat)
+	if n := len(lat); n > 0 {
+		rep.ChecksDuringDeltaMaxUs = us(lat[n-1])
+	}
+	b, c := rep.ChecksWithRecord, rep.ChecksDuringDelta
+	say("checks with their audit record, no delta: n=%d p50 %.1f µs p99 %.1f µs", b.N, b.P50us, b.P99us)
+	say("delta of %d operations applied in %.2fs; %d checks meanwhile (lookup and audit record): p50 %.1f µs p99 %.1f µs max %.0f µs",
+		large, took.Seconds(), c.N, c.P50us, c.P99us, rep.ChecksDuringDeltaMaxUs)
+	return nil
+}
+
+// latency sorts lat and returns its distribution.
+func latency(lat []time.Duration) Latency {
+	n := len(lat)
+	if n == 0 {
+		return Latency{}
+	}
+	slices.Sort(lat)
+	return Latency{N: n, P50us: us(lat[n/2]), P99us: us(lat[n*99/100])}
+}
+
+// checkLanes runs deltaLanes devices checking plates, each check a
+// lookup and its audit record, perLane checks each, or (perLane 0) until
+// done is closed, and returns the checks' latencies.
+func checkLanes(ctx context.Context, r *store.Replica, ix *match.Index, items []devices.Item, tag string, perLane int, done <-chan struct{}) ([]time.Duration, error) {
 	var mu sync.Mutex
 	var lat []time.Duration
 	var checkErr error
@@ -99,7 +153,8 @@ func largeDelta(ctx context.Context, r *store.Replica, ix *match.Index, s sample
 			defer wg.Done()
 			var mine []time.Duration
 			defer func() { mu.Lock(); lat = append(lat, mine...); mu.Unlock() }()
-			for i := 0; ; i++ {
+			fail := func(err error) { mu.Lock(); checkErr = err; mu.Unlock() }
+			for i := 0; perLane <= 0 || i < perLane; i++ {
 				select {
 				case <-done:
 					return
@@ -107,46 +162,20 @@ func largeDelta(ctx context.Context, r *store.Replica, ix *match.Index, s sample
 				}
 				t := time.Now()
 				if _, err := ix.MatchAll(items[(i*deltaLanes+lane)%len(items):][:1], now); err != nil {
-					mu.Lock()
-					checkErr = err
-					mu.Unlock()
+					fail(err)
 					return
 				}
-				id := fmt.Sprintf("bench-delta-%d-%d-%d", ch.Seq, lane, i)
+				id := fmt.Sprintf("bench-%s-%d-%d", tag, lane, i)
 				if _, err := r.Record(ctx, store.CheckRecord{ID: id, Device: fmt.Sprintf("bench-lane-%d", lane), Items: 1}, nil); err != nil {
-					mu.Lock()
-					checkErr = err
-					mu.Unlock()
+					fail(err)
 					return
 				}
 				mine = append(mine, time.Since(t))
 			}
 		}()
 	}
-	t := time.Now()
-	err = r.Apply(ctx, ch)
-	if err == nil {
-		ix.Apply(ch)
-	}
-	took := time.Since(t)
-	close(done)
 	wg.Wait()
-	if err != nil {
-		return fmt.Errorf("bench: apply a delta of %d operations: %w", large, err)
-	}
-	if checkErr != nil {
-		return fmt.Errorf("bench: check during the delta: %w", checkErr)
-	}
-	rep.DeltaLargeOps, rep.DeltaLargeSeconds = large, took.Seconds()
-	if n := len(lat); n > 0 {
-		slices.Sort(lat)
-		rep.ChecksDuringDelta = Latency{N: n, P50us: us(lat[n/2]), P99us: us(lat[n*99/100])}
-		rep.ChecksDuringDeltaMaxUs = us(lat[n-1])
-	}
-	c := rep.ChecksDuringDelta
-	say("delta of %d operations applied in %.2fs; %d checks meanwhile (lookup and audit record): p50 %.1f µs p99 %.1f µs max %.0f µs",
-		large, took.Seconds(), c.N, c.P50us, c.P99us, rep.ChecksDuringDeltaMaxUs)
-	return nil
+	return lat, checkErr
 }
 
 // nextChange makes the change after the replica's cursor with n
