@@ -343,37 +343,34 @@ func TestDeltaChunksLetChecksCommit(t *testing.T) {
 	wantModel(t, r, 2, "after the change")
 }
 
-// Chunks are sized by the time they take: a slow chunk shrinks the next
-// one, a fast one grows it, by at most a factor of two, within bounds.
-func TestDeltaChunkSizeFollowsTime(t *testing.T) {
-	c := chunkSizer{size: deltaChunkStart}
-	c.took(1000, 4*deltaChunkBudget)
-	if c.size != 500 {
-		t.Fatalf("after a chunk 4 times over budget: %d operations, want 500 (halved)", c.size)
+// A chunk ends early, once it has worked deltaYieldAfter, when a check
+// waits to commit its record; with none waiting it runs to its size.
+func TestDeltaChunkYieldsToWaitingChecks(t *testing.T) {
+	ctx := context.Background()
+	r := chunkedAt(t, filepath.Join(t.TempDir(), "r.db"), 1)
+	defer r.Close()
+	r.deltaChunk, r.deltaYieldAfter = 1000, time.Nanosecond
+	ch, _ := crashNext(crashModel(1), 2)
+	n := len(ch.Upserts) + len(ch.Deletes)
+	if n <= 1008 {
+		t.Fatalf("change 2 has %d operations; the test needs more than 1008", n)
 	}
-	c.took(500, deltaChunkBudget*4/5)
-	if c.size != 625 {
-		t.Fatalf("after a chunk at 4/5 of the budget: %d, want 625", c.size)
+	// A check waiting for the next group commit, as Record leaves it while
+	// a writer holds the lock.
+	waiting := &checkCommit{done: make(chan struct{})}
+	r.commits.pending = []*checkCommit{waiting}
+	var ends []int
+	r.chunkCommitted = func(done, _ int) {
+		ends = append(ends, done)
+		r.commits.mu.Lock()
+		r.commits.pending = nil // it committed between the chunks
+		r.commits.mu.Unlock()
 	}
-	for range 20 {
-		c.took(c.size, time.Millisecond)
+	if err := r.Apply(ctx, ch); err != nil {
+		t.Fatal(err)
 	}
-	if c.size != deltaChunkMax {
-		t.Fatalf("after fast chunks: %d, want the maximum %d", c.size, deltaChunkMax)
+	if want := []int{8, 1008, n}; !slices.Equal(ends, want) {
+		t.Fatalf("chunks ended at %v, want %v: the first after 8 operations for the waiting check, then full ones", ends, want)
 	}
-	for range 20 {
-		c.took(c.size, time.Minute)
-	}
-	if c.size != deltaChunkMin {
-		t.Fatalf("after slow chunks: %d, want the minimum %d", c.size, deltaChunkMin)
-	}
-	c.took(10, time.Microsecond) // the last, short chunk says nothing
-	if c.size != deltaChunkMin {
-		t.Fatalf("a short last chunk moved the size to %d", c.size)
-	}
-	fixed := chunkSizer{size: 100, fixed: true}
-	fixed.took(100, time.Minute)
-	if fixed.size != 100 {
-		t.Fatalf("a fixed size moved to %d", fixed.size)
-	}
+	wantModel(t, r, 2, "after the change")
 }

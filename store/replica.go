@@ -119,11 +119,13 @@ type Replica struct {
 	// deltaMu admits one Apply at a time: a change applied in chunks must
 	// not meet another between them (pending.go).
 	deltaMu sync.Mutex
-	// deltaChunk fixes the operations per transaction of a large change;
-	// 0 sizes them by time (pending.go). chunkCommitted, when set, is
-	// called after each chunk's commit. Tests set both.
-	deltaChunk     int
-	chunkCommitted func(done, total int)
+	// deltaChunk fixes the operations per transaction of a large change,
+	// and deltaYieldAfter when a chunk ends early for waiting checks; 0
+	// applies the rule of pending.go. chunkCommitted, when set, is called
+	// after each chunk's commit. Tests set them.
+	deltaChunk      int
+	deltaYieldAfter time.Duration
+	chunkCommitted  func(done, total int)
 }
 
 // Open opens or creates the replica at path, asking kp for the data key. It
