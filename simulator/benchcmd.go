@@ -32,6 +32,8 @@ func benchCmd() *cobra.Command {
 	cmd.Flags().StringVar(&cfg.Mix, "mix", "default", "generated list: default (65% persons and companies) or sis (2% persons and companies, identifiers in SIS proportions)")
 	cmd.Flags().StringVar(&cfg.Replica, "replica", "", "replica file to reuse, or to build and keep if missing (development key in FILE.key); default: a temporary one")
 	cmd.Flags().StringVar(&cfg.Dir, "dir", "", "directory of the temporary replica (default: the system's temporary directory)")
+	cmd.Flags().IntVar(&cfg.SmallDelta, "delta", 0, "after the checks, apply a delta of this many operations and report its time (0: 10,000; negative: none); it changes the replica")
+	cmd.Flags().IntVar(&cfg.LargeDelta, "large-delta", 0, "then apply a delta of this many operations while checks that write their audit record run (0: 200,000; negative: none); it changes the replica")
 	cmd.Flags().Bool("json", true, "print the report as one JSON object (always on; kept for the documented command line)")
 	return cmd
 }

@@ -34,6 +34,9 @@ const (
 	crashRoleEnv = "BORDERPOST_STORE_CRASH_CHILD"
 	crashUniv    = 3000 // alert IDs in play
 	crashWindow  = 1200 // IDs a delta touches
+	// crashDeltaChunk is the operations per chunk of a delta, so that a
+	// delta takes several transactions.
+	crashDeltaChunk = 200
 )
 
 var (
@@ -169,6 +172,7 @@ func TestCrashChild(t *testing.T) {
 	switch op {
 	case "apply":
 		ch, _ := crashNext(crashModel(cur.Seq), cur.Seq+1)
+		r.deltaChunk = crashDeltaChunk // so that kills land between chunks too
 		run = func() error { return r.Apply(ctx, ch) }
 	case "import":
 		_, next := crashNext(crashModel(cur.Seq), cur.Seq+1)
@@ -220,6 +224,7 @@ func TestCrashKillAtRandomPoints(t *testing.T) {
 	est := map[string]time.Duration{"import": 100 * time.Millisecond, "apply": 50 * time.Millisecond, "rotate": 100 * time.Millisecond}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	stats := map[string][2]int{} // op -> {interrupted, completed}
+	resumed := 0                 // changes killed between chunks
 	for i := range crashKills {
 		op := ops[i%len(ops)]
 		cmd := exec.Command(exe, "-test.run=^TestCrashChild$", "-test.count=1")
@@ -281,10 +286,25 @@ func TestCrashKillAtRandomPoints(t *testing.T) {
 		if err != nil {
 			t.Fatalf("kill %d (%s): open: %v", i, op, err)
 		}
-		ks, _ := r.KeyStatus()
 		if n, err := r.VerifyAudit(context.Background()); err != nil {
 			t.Fatalf("kill %d (%s): audit after %d records: %v", i, op, n, err)
 		}
+		// A change killed between its chunks is pending: central sends it
+		// again, and it resumes.
+		if p, err := r.DeltaPending(); err != nil {
+			t.Fatalf("kill %d (%s): %v", i, op, err)
+		} else if p != nil {
+			if op != "apply" || p.Seq != seq+1 {
+				t.Fatalf("kill %d (%s): change %d pending at sequence %d", i, op, p.Seq, seq)
+			}
+			ch, _ := crashNext(state, seq+1)
+			r.deltaChunk = crashDeltaChunk
+			if err := r.Apply(context.Background(), ch); err != nil {
+				t.Fatalf("kill %d (%s): resume change %d after %d of %d operations: %v", i, op, p.Seq, p.Done, p.Total, err)
+			}
+			resumed++
+		}
+		ks, _ := r.KeyStatus()
 		h := heldBy(t, r)
 		switch {
 		case h.cur.Seq == seq:
@@ -314,6 +334,7 @@ func TestCrashKillAtRandomPoints(t *testing.T) {
 	events := map[AuditEvent]int{}
 	r.AuditRecords(context.Background(), func(rec AuditRecord) error { events[rec.Event]++; return nil })
 	r.Close()
+	t.Logf("%d changes killed between chunks resumed", resumed)
 	t.Logf("%d kills; interrupted/completed per operation: %v; final sequence %d; audit: %d snapshots applied, %d abandoned, %d deltas, %d rotations finished, %d rolled back",
 		crashKills, stats, seq, events[EventSnapshotApplied], events[EventSnapshotRefused], events[EventDeltaApplied], events[EventKeyRotated], events[EventKeyRotationRolledBack])
 	interrupted := 0

@@ -27,7 +27,8 @@ var (
 	ErrDigest = errors.New("replica digest mismatch after change")
 	// ErrInvalidAlert means an alert lacks an ID, a version or a subject.
 	ErrInvalidAlert = errors.New("invalid alert")
-	// ErrBusy means a key rotation or a snapshot is already in progress.
+	// ErrBusy means a key rotation, a snapshot or a delta applied in
+	// chunks is already in progress.
 	ErrBusy = errors.New("replica busy with a rotation or snapshot")
 	// ErrSnapshotDone means a snapshot writer was used after Commit or
 	// Abort, or after Open removed its partial generation.

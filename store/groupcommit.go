@@ -92,14 +92,33 @@ func (r *Replica) joinCommit(add func(*commitQueue), done <-chan struct{}) {
 // checks or acknowledgements arrived meanwhile, or gives it up.
 func (r *Replica) commitGroups() {
 	q := &r.commits
-	q.mu.Lock()
-	n := min(len(q.pending), maxGroup)
-	group := q.pending[:n:n]
-	q.pending = q.pending[n:]
-	acks := q.acks
-	q.acks = nil
-	q.mu.Unlock()
-	r.commitGroup(group, acks)
+	var group []*checkCommit
+	var acks []*ackCommit
+	taken := false
+	take := func() {
+		q.mu.Lock()
+		n := min(len(q.pending), maxGroup)
+		group = q.pending[:n:n]
+		q.pending = q.pending[n:]
+		acks = q.acks
+		q.acks = nil
+		q.mu.Unlock()
+		taken = true
+	}
+	// The group is taken once the transaction holds bbolt's write lock:
+	// checks that arrive while another writer (a delta's chunk) holds it
+	// join this commit instead of waiting for the next one.
+	err := r.update(func(tx *bolt.Tx) error {
+		take()
+		if err := r.writeChecks(tx, group); err != nil {
+			return err
+		}
+		return writeAcks(tx, acks)
+	})
+	if !taken { // the transaction did not start
+		take()
+	}
+	r.commitGroup(group, acks, err)
 	q.mu.Lock()
 	q.groups++
 	q.checks += uint64(len(group))
@@ -114,10 +133,10 @@ func (r *Replica) commitGroups() {
 	go r.commitGroups()
 }
 
-// commitGroup writes every check of group and every acknowledgement in
-// one transaction. If that fails, each is written in its own, so that one
-// bad check fails alone.
-func (r *Replica) commitGroup(group []*checkCommit, acks []*ackCommit) {
+// commitGroup answers the checks and acknowledgements of one group,
+// whose transaction ended with err. If it failed, each is written in its
+// own, so that one bad check fails alone.
+func (r *Replica) commitGroup(group []*checkCommit, acks []*ackCommit, err error) {
 	defer func() {
 		for _, cc := range group {
 			close(cc.done)
@@ -126,12 +145,6 @@ func (r *Replica) commitGroup(group []*checkCommit, acks []*ackCommit) {
 			close(ac.done)
 		}
 	}()
-	err := r.update(func(tx *bolt.Tx) error {
-		if err := r.writeChecks(tx, group); err != nil {
-			return err
-		}
-		return writeAcks(tx, acks)
-	})
 	if err == nil || len(group)+len(acks) == 1 {
 		for _, cc := range group {
 			cc.err = err

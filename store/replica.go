@@ -116,6 +116,16 @@ type Replica struct {
 	skipTerms    bool         // opened on a full disk: the term index is left as it was
 	// commits groups concurrent checks into one transaction (Record).
 	commits commitQueue
+	// deltaMu admits one Apply at a time: a change applied in chunks must
+	// not meet another between them (pending.go).
+	deltaMu sync.Mutex
+	// deltaChunk fixes the operations per transaction of a large change,
+	// and deltaYieldAfter when a chunk ends early for waiting checks; 0
+	// applies the rule of pending.go. chunkCommitted, when set, is called
+	// after each chunk's commit. Tests set them.
+	deltaChunk      int
+	deltaYieldAfter time.Duration
+	chunkCommitted  func(done, total int)
 }
 
 // Open opens or creates the replica at path, asking kp for the data key. It
@@ -499,19 +509,43 @@ type Change struct {
 	Deletes  []string
 }
 
-// Apply applies a change and moves the cursor, in one transaction. It
-// returns ErrReplay, ErrGap, ErrEpoch or ErrChain when the change does not
-// follow the replica's cursor, and ErrDigest when the resulting alert set
-// differs from central's; in every error case nothing is written except
-// the audit record of the refusal.
+// Apply applies a change and moves the cursor. It returns ErrReplay,
+// ErrGap, ErrEpoch or ErrChain when the change does not follow the
+// replica's cursor, and ErrDigest when the resulting alert set differs
+// from central's; in these cases nothing is written except the audit
+// record of the refusal. A change of more than a thousand operations is
+// checked first and then written in chunks (pending.go), so that checks
+// are not held up by it; until its last chunk the cursor does not move.
+// If it stops between chunks (a kill, ctx cancelled, a failed write), only
+// the same change, sent again, resumes it: any other is refused with
+// ErrDigest until a snapshot replaces the set.
 func (r *Replica) Apply(ctx context.Context, ch Change) error {
-	err := r.update(func(tx *bolt.Tx) error {
+	r.deltaMu.Lock()
+	defer r.deltaMu.Unlock()
+	chunked, err := r.applyChunked(ctx, ch)
+	if !chunked {
+		err = r.applyOnce(ch)
+	}
+	if err != nil {
+		r.auditRefusal(ch, err)
+	}
+	return err
+}
+
+// applyOnce applies a change in one transaction.
+func (r *Replica) applyOnce(ch Change) error {
+	return r.update(func(tx *bolt.Tx) error {
 		cur, err := readCursor(tx)
 		if err != nil {
 			return err
 		}
 		if err := follows(cur, ch); err != nil {
 			return err
+		}
+		if p, err := readPendingDelta(tx); err != nil {
+			return err
+		} else if p != nil {
+			return refusePending(p, ch)
 		}
 		st, err := r.state(tx)
 		if err != nil {
@@ -546,21 +580,23 @@ func (r *Replica) Apply(ctx context.Context, ch Change) error {
 		if d != ch.Digest {
 			return fmt.Errorf("%w: change %d/%d announces %s, replica would hold %s; the agent will ask central for a snapshot", ErrDigest, ch.Epoch, ch.Seq, ch.Digest, d)
 		}
-		next := Cursor{Epoch: ch.Epoch, Seq: ch.Seq, Hash: ch.Hash, Digest: d, At: r.now().UTC()}
-		b, err := json.Marshal(next)
-		if err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketMeta).Put(metaCursor, b); err != nil {
-			return err
-		}
-		return r.appendAudit(tx, AuditRecord{Event: EventDeltaApplied, Ref: fmt.Sprintf("%d/%d", ch.Epoch, ch.Seq),
-			Detail: fmt.Sprintf("%d upserts, %d deletes", len(ch.Upserts), len(ch.Deletes))})
+		return r.finishChange(tx, ch, d)
 	})
+}
+
+// finishChange moves the cursor past ch, whose alerts leave digest d, and
+// audits it.
+func (r *Replica) finishChange(tx *bolt.Tx, ch Change, d Digest) error {
+	next := Cursor{Epoch: ch.Epoch, Seq: ch.Seq, Hash: ch.Hash, Digest: d, At: r.now().UTC()}
+	b, err := json.Marshal(next)
 	if err != nil {
-		r.auditRefusal(ch, err)
+		return err
 	}
-	return err
+	if err := tx.Bucket(bucketMeta).Put(metaCursor, b); err != nil {
+		return err
+	}
+	return r.appendAudit(tx, AuditRecord{Event: EventDeltaApplied, Ref: fmt.Sprintf("%d/%d", ch.Epoch, ch.Seq),
+		Detail: fmt.Sprintf("%d upserts, %d deletes", len(ch.Upserts), len(ch.Deletes))})
 }
 
 // auditRefusal records a refused change in its own transaction, since the

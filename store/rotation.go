@@ -231,14 +231,14 @@ func (r *Replica) KeyStatus() (KeyStatus, error) {
 // same key resumes it; Open without NextKey rolls it back. Either way the
 // alert set is untouched. After Rotate returns, only newKey opens the
 // replica: install it as the configured key (see README.md, "Rotating the
-// data key"). Rotate returns ErrBusy while a snapshot loads, or while a
-// rotation to another key is pending.
+// data key"). Rotate returns ErrBusy while a snapshot loads or a delta is
+// applied in chunks, or while a rotation to another key is pending.
 func (r *Replica) Rotate(ctx context.Context, newKey KeyProvider, chunk int, progress func(done, total int)) error {
 	if newKey == nil {
 		return fmt.Errorf("%w: no new key provider", ErrNoKey)
 	}
 	if !r.op.TryLock() {
-		return fmt.Errorf("%w: a key rotation or snapshot is running", ErrBusy)
+		return fmt.Errorf("%w: a key rotation, snapshot or delta applied in chunks is running", ErrBusy)
 	}
 	defer r.op.Unlock()
 	if chunk <= 0 {

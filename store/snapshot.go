@@ -38,11 +38,12 @@ type Snapshot struct {
 
 // BeginSnapshot starts loading the alert set central describes as (epoch,
 // seq, hash): the replica's cursor once the snapshot commits. It returns
-// ErrBusy while a key rotation or another snapshot is in progress. Checks
-// keep reading the active generation until Commit.
+// ErrBusy while a key rotation, another snapshot or a delta applied in
+// chunks is in progress. Checks keep reading the active generation until
+// Commit, which also ends a change applied in part (pending.go).
 func (r *Replica) BeginSnapshot(epoch, seq uint64, hash [32]byte) (*Snapshot, error) {
 	if !r.op.TryLock() {
-		return nil, fmt.Errorf("%w: a key rotation or snapshot is running", ErrBusy)
+		return nil, fmt.Errorf("%w: a key rotation, snapshot or delta applied in chunks is running", ErrBusy)
 	}
 	s := &Snapshot{r: r, rec: snapshotRecord{Epoch: epoch, Seq: seq, Hash: hash}}
 	err := r.update(func(tx *bolt.Tx) error {
@@ -295,6 +296,10 @@ func (s *Snapshot) Commit(ctx context.Context, digest Digest) error {
 			}
 		}
 		if err := meta.Delete(metaSnapshot); err != nil {
+			return err
+		}
+		// The new set replaces a change applied in part (pending.go).
+		if err := meta.Delete(metaDelta); err != nil {
 			return err
 		}
 		if err := dropGeneration(tx, old); err != nil {

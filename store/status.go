@@ -22,6 +22,9 @@ type Status struct {
 	CompactDue  bool      `json:"compact_due"`      // dropped generations left space to reclaim
 	FileBytes   int64     `json:"file_bytes"`
 	AuditAnchor uint64    `json:"audit_anchor,omitempty"` // last audit record removed by retention
+	// DeltaPending is a change applied in part (a kill between its
+	// chunks): sent again it resumes; a snapshot replaces it.
+	DeltaPending *DeltaProgress `json:"delta_pending,omitempty"`
 }
 
 // ReadStatus opens the replica file at path read-only, without a key, and
@@ -77,6 +80,11 @@ func ReadStatus(ctx context.Context, path string, opt Options) (Status, error) {
 		}
 		s.Loading = meta.Get(metaSnapshot) != nil
 		s.CompactDue = meta.Get(metaCompact) != nil
+		p, err := readPendingDelta(tx)
+		if err != nil {
+			return err
+		}
+		s.DeltaPending = p.progress()
 		a, err := readAnchor(tx)
 		s.AuditAnchor = a.Seq
 		return err

@@ -47,6 +47,10 @@ type Config struct {
 	Replica string
 	Dir     string // where a temporary replica goes; "" is the system's temporary directory
 	Out     io.Writer
+	// SmallDelta and LargeDelta are the operations of the deltas applied
+	// after the checks (the large one while checks run); 0 is 10,000 and
+	// 200,000, a negative value skips it. They change the replica.
+	SmallDelta, LargeDelta int
 }
 
 // Latency is the distribution of one kind of check.
@@ -77,6 +81,16 @@ type Report struct {
 	FalseHitRate     float64            `json:"false_hit_rate"`
 	NoiseNames       int                `json:"noise_names"`
 	NoiseDropped     int                `json:"noise_dropped"`
+	// The deltas after the checks (delta.go): the small one's time, and
+	// the large one's with the checks (lookup and audit record) that ran
+	// while it was applied.
+	DeltaSmallOps          int     `json:"delta_10k_ops,omitempty"`
+	DeltaSmallSeconds      float64 `json:"delta_10k_seconds,omitempty"`
+	DeltaLargeOps          int     `json:"delta_200k_ops,omitempty"`
+	DeltaLargeSeconds      float64 `json:"delta_200k_seconds,omitempty"`
+	ChecksWithRecord       Latency `json:"checks_with_record"`
+	ChecksDuringDelta      Latency `json:"checks_during_delta"`
+	ChecksDuringDeltaMaxUs float64 `json:"checks_during_delta_max_us,omitempty"`
 }
 
 // plant is a planted match: the alert the item at pos must find.
@@ -235,6 +249,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		rep.FalseHitRate = float64(falseHits) / float64(noiseChecks)
 	}
 	say("recall %.4f over %d planted checks; false hits on %d names on no alert: %.4f", rep.Recall, planted, noiseChecks, rep.FalseHitRate)
+	if err := measureDeltas(ctx, cfg, r, ix, s, &rep, say); err != nil {
+		return rep, err
+	}
 	return rep, nil
 }
 

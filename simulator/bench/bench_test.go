@@ -26,7 +26,8 @@ import (
 func TestRunFromReplicaOnDisk(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "replica.db")
-	cfg := Config{Alerts: 4000, Queries: 200, Seed: 7, Mix: "sis", Replica: path}
+	// The large delta is applied in chunks (above 1,000 operations).
+	cfg := Config{Alerts: 4000, Queries: 200, Seed: 7, Mix: "sis", Replica: path, SmallDelta: 500, LargeDelta: 6000}
 	rep, err := Run(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +38,7 @@ func TestRunFromReplicaOnDisk(t *testing.T) {
 	}
 	var fields map[string]any
 	json.Unmarshal(raw, &fields)
-	for _, f := range []string{"alerts", "mix", "gomaxprocs", "import_seconds", "cold_start_seconds", "heap_bytes", "rss_bytes", "replica_bytes", "checks", "recall", "recall_by_kind", "false_hit_rate"} {
+	for _, f := range []string{"alerts", "mix", "gomaxprocs", "import_seconds", "cold_start_seconds", "heap_bytes", "rss_bytes", "replica_bytes", "checks", "recall", "recall_by_kind", "false_hit_rate", "delta_10k_seconds", "delta_200k_seconds", "checks_during_delta"} {
 		if _, ok := fields[f]; !ok {
 			t.Errorf("report has no %q: %s", f, raw)
 		}
@@ -47,6 +48,15 @@ func TestRunFromReplicaOnDisk(t *testing.T) {
 	}
 	if rep.ImportSeconds <= 0 || rep.ColdStartSeconds <= 0 || rep.HeapBytes == 0 || rep.ReplicaBytes == 0 {
 		t.Errorf("import %vs, cold start %vs, heap %d, replica %d bytes: all must be measured", rep.ImportSeconds, rep.ColdStartSeconds, rep.HeapBytes, rep.ReplicaBytes)
+	}
+	if rep.DeltaSmallOps != 500 || rep.DeltaSmallSeconds <= 0 || rep.DeltaLargeOps != 6000 || rep.DeltaLargeSeconds <= 0 {
+		t.Errorf("deltas: %d operations in %vs, %d in %vs", rep.DeltaSmallOps, rep.DeltaSmallSeconds, rep.DeltaLargeOps, rep.DeltaLargeSeconds)
+	}
+	if c := rep.ChecksDuringDelta; c.N == 0 || c.P99us < c.P50us || c.P50us <= 0 {
+		t.Errorf("checks_during_delta = %+v", c)
+	}
+	if c := rep.ChecksWithRecord; c.N != 1000 || c.P99us < c.P50us || c.P50us <= 0 {
+		t.Errorf("checks_with_record = %+v", c)
 	}
 	if _, err := os.Stat("/proc/self/status"); err == nil && rep.RSSBytes == 0 {
 		t.Error("rss_bytes is 0 on a system with /proc")
@@ -117,7 +127,7 @@ func TestRunFromReplicaOnDisk(t *testing.T) {
 // TestDefaultMixRunsFromDisk keeps the default list (issue 3's) on the
 // same path, with its name-heavy mix.
 func TestDefaultMixRunsFromDisk(t *testing.T) {
-	rep, err := Run(context.Background(), Config{Alerts: 2000, Queries: 100, Seed: 3, Dir: t.TempDir()})
+	rep, err := Run(context.Background(), Config{Alerts: 2000, Queries: 100, Seed: 3, Dir: t.TempDir(), SmallDelta: -1, LargeDelta: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
