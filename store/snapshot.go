@@ -130,12 +130,11 @@ func (s *Snapshot) Add(ctx context.Context, alerts []Alert) error {
 			}
 		}
 		if !a.Expired(now) && s.r.terms != nil {
-			// One entry per (term, alert): write joins a term's entries,
-			// which the sort makes adjacent, into its list.
+			// One index entry per (term, alert), in key order after the sort.
 			g := generation{termsOf: s.r.terms, termRing: s.ring}
 			for _, tk := range g.termKeys(a) {
-				e := make([]byte, 0, 1+len(tk)+len(k))
-				if err := s.load.add(append(append(append(e, sortTerm), tk...), k...), nil); err != nil {
+				e := make([]byte, 0, 1+termEntryLen)
+				if err := s.load.add(append(append(e, sortTerm), termEntry(tk, k)...), nil); err != nil {
 					return err
 				}
 			}
@@ -158,7 +157,6 @@ func (s *Snapshot) write(ctx context.Context) error {
 	}
 	defer m.close()
 	var prev []byte
-	var term, list []byte // the term being joined and its list so far
 	alerts := 0
 	for more := true; more; {
 		if err := ctx.Err(); err != nil {
@@ -182,18 +180,6 @@ func (s *Snapshot) write(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
-				if !ok || e.key[0] != sortTerm && term != nil {
-					// The last term's list is complete.
-					if term != nil {
-						if g.terms == nil {
-							return fmt.Errorf("%w: snapshot generation lacks its term index", ErrCorrupt)
-						}
-						if err := g.terms.Put(term, list); err != nil {
-							return err
-						}
-						term, list = nil, nil
-					}
-				}
 				if !ok {
 					more = false
 					if s.r.terms == nil || g.terms == nil {
@@ -207,15 +193,12 @@ func (s *Snapshot) write(ctx context.Context) error {
 				switch {
 				case e.key[0] == sortTerm:
 					switch {
-					case len(e.key) != 65:
+					case len(e.key) != 1+termEntryLen:
 						err = fmt.Errorf("%w: bad snapshot term entry", ErrCorrupt)
-					case term != nil && bytes.Equal(term, e.key[1:33]):
-						list = append(list, e.key[33:]...)
+					case g.terms == nil:
+						err = fmt.Errorf("%w: snapshot generation lacks its term index", ErrCorrupt)
 					default:
-						if term != nil && g.terms != nil {
-							err = g.terms.Put(term, list)
-						}
-						term, list = bytes.Clone(e.key[1:33]), bytes.Clone(e.key[33:])
+						err = g.terms.Put(e.key[1:], []byte{})
 					}
 				case e.key[0] == sortExpiry:
 					err = g.expiry.Put(e.key[1:], []byte{})
