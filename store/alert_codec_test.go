@@ -333,3 +333,22 @@ func TestCompactRecordTamperRefused(t *testing.T) {
 		r.Close()
 	}
 }
+
+// BenchmarkDecodeAlert: the decode every identifier hit pays, per form.
+func BenchmarkDecodeAlert(b *testing.B) {
+	a := sisDocument(123456789)
+	for _, form := range []struct {
+		name string
+		enc  func([]byte, *Alert) []byte
+	}{{"form3", encodeAlert3}, {"form4", encodeAlert}} {
+		p := form.enc(nil, &a)
+		b.Run(form.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := decodeAlertValue(p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

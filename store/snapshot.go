@@ -290,7 +290,33 @@ func (s *Snapshot) Commit(ctx context.Context, digest Digest) error {
 		return fmt.Errorf("commit snapshot: %w", err)
 	}
 	s.finish()
+	if err := s.r.keepCompactIfWorth(); err != nil {
+		s.r.log.Warn("could not tell whether the replica needs compacting; it will be compacted at the next start", "err", err)
+	}
 	return nil
+}
+
+// compactWorth is the share of the file's pages that must be free for a
+// compaction to be worth its copy of the whole file.
+const compactWorth = 8 // one in eight
+
+// keepCompactIfWorth clears the mark asking the next start to compact
+// the file when the pages free after a snapshot are too few to matter:
+// the first snapshot into a new replica drops an empty generation, and
+// its sorted load leaves almost nothing behind, so copying the file
+// (minutes at a hundred million alerts) would reclaim nothing. bbolt
+// reuses free pages for later writes either way.
+func (r *Replica) keepCompactIfWorth() error {
+	st := r.db.Stats()
+	free := st.FreePageN + st.PendingPageN
+	return r.update(func(tx *bolt.Tx) error {
+		pages := int(tx.Size() / int64(r.db.Info().PageSize))
+		meta := tx.Bucket(bucketMeta)
+		if meta.Get(metaCompact) == nil || free*compactWorth >= pages {
+			return nil
+		}
+		return meta.Delete(metaCompact)
+	})
 }
 
 // Abort drops the snapshot's generation and leaves the active set as it
