@@ -245,7 +245,7 @@ func storedForm(t *testing.T, r *Replica, id string) byte {
 
 // A replica written by an older agent holds form 3 records: they read
 // through every path (by term, by walking), and one rewritten by a delta
-// is written in form 4.
+// or copied by a key rotation is written in form 4.
 func TestReplicaReadsForm3Records(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "r.db")
@@ -294,6 +294,32 @@ func TestReplicaReadsForm3Records(t *testing.T) {
 	}
 	if f := storedForm(t, r, old.ID); f != codecBinary4 {
 		t.Fatalf("a re-issued record is in form %#x, want 4", f)
+	}
+	// A key rotation copies a form 3 record in form 4, unchanged.
+	p1 := have["P-1"]
+	err = r.db.Update(func(tx *bolt.Tx) error {
+		st, err := r.state(tx)
+		if err != nil {
+			return err
+		}
+		k := st.ring.recordKey("alert", p1.ID)
+		v, err := st.ring.seal(bucketAlerts, k, encodeAlert3(nil, &p1))
+		if err != nil {
+			return err
+		}
+		return st.gen.alerts.Put(k, v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Rotate(ctx, testKey(2), 10, nil); err != nil {
+		t.Fatal(err)
+	}
+	if f := storedForm(t, r, p1.ID); f != codecBinary4 {
+		t.Fatalf("a form 3 record copied by a rotation is in form %#x, want 4", f)
+	}
+	if got, err := r.AlertsByTerm("plate\x00NEW1"); err != nil || len(got) != 1 || !reflect.DeepEqual(got[0], p1) {
+		t.Fatalf("after the rotation: %+v, %v; want %+v", got, err, p1)
 	}
 }
 
