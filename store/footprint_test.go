@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -88,4 +89,75 @@ func TestSnapshotCompactsOnlyWhenWorthIt(t *testing.T) {
 	if !compactDue(t, r) {
 		t.Error("a snapshot that dropped 20,000 alerts does not ask for a compaction")
 	}
+}
+
+// shardTerms files documents under their number and persons under one of
+// 64 name shards, as the agent's term function does with 4096.
+func shardTerms(a *Alert) []string {
+	if p := a.Subject.Person; p != nil {
+		return []string{fmt.Sprintf("shard\x00%d", len(p.Surname)*7%64)}
+	}
+	return testTerms(a)
+}
+
+// BenchmarkTermIndexWalk: what a cold start reads from the term index of
+// 200,000 alerts (2 % persons): every fingerprint, then the alerts of
+// every name shard, decrypted; and a document looked up by its term.
+func BenchmarkTermIndexWalk(b *testing.B) {
+	ctx := context.Background()
+	r, err := Open(ctx, filepath.Join(b.TempDir(), "r.db"), testKey(1), Options{Terms: shardTerms, TermsVersion: "v1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	s, err := r.BeginSnapshot(1, 1, [32]byte{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var as []Alert
+	for i := range 200000 {
+		a := sisDocument(i)
+		if i%50 == 0 {
+			a.Subject = Subject{Kind: SubjectPerson, Person: &Person{Surname: fmt.Sprintf("Surname%d", i%997), Forenames: "Anna Maria", BirthDate: "1970-05"}}
+		}
+		as = append(as, a)
+	}
+	if err := s.Add(ctx, as); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Commit(ctx, s.Digest()); err != nil {
+		b.Fatal(err)
+	}
+	var shards []string
+	for i := range 64 {
+		shards = append(shards, fmt.Sprintf("shard\x00%d", i))
+	}
+	b.Run("fingerprints", func(b *testing.B) {
+		for b.Loop() {
+			n := 0
+			if err := r.EachTermFingerprint(ctx, func(uint64) { n++ }); err != nil || n < 190000 {
+				b.Fatal(n, err)
+			}
+		}
+	})
+	b.Run("by-term", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			i = (i + 7919) % 200000
+			if i%50 == 0 {
+				continue
+			}
+			if got, err := r.AlertsByTerm("doc\x00" + sisDocument(i).Subject.Document.Number); err != nil || len(got) != 1 {
+				b.Fatal(len(got), err)
+			}
+		}
+	})
+	b.Run("name-shards", func(b *testing.B) {
+		for b.Loop() {
+			n := 0
+			if err := r.EachAlertByTerm(ctx, shards, func(Alert) error { n++; return nil }); err != nil || n != 4000 {
+				b.Fatal(n, err)
+			}
+		}
+	})
 }
