@@ -6,8 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -376,5 +378,69 @@ func BenchmarkDecodeAlert(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Random alerts, fields empty or set, strings words of the table or not,
+// times before and after 2020: form 4 gives back what form 3 gives back.
+func TestAlertCodec4AgreesWithForm3(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 16))
+	str := func() string {
+		switch rng.IntN(4) {
+		case 0:
+			return ""
+		case 1:
+			return codec4Words[rng.IntN(len(codec4Words))]
+		case 2:
+			return strings.Repeat("x", rng.IntN(200))
+		}
+		return fmt.Sprintf("s%d", rng.Uint64())
+	}
+	strs := func() []string {
+		var out []string
+		for range rng.IntN(4) {
+			out = append(out, str())
+		}
+		return out
+	}
+	at := func() time.Time {
+		if rng.IntN(3) == 0 {
+			return time.Time{}
+		}
+		ns := int64(0)
+		if rng.IntN(2) == 0 {
+			ns = rng.Int64N(1e9)
+		}
+		return time.Unix(rng.Int64N(4e9)-1e9, ns).UTC()
+	}
+	for i := range 3000 {
+		a := Alert{ID: fmt.Sprint("A", i), Version: rng.Uint64N(1 << 50), Source: str(), Category: str(), Action: str(), Warnings: strs(),
+			LegalBasis: str(), Authority: str(), Issued: at(), Expires: at(), Purposes: strs(), Posts: strs(), Regions: strs()}
+		s := &a.Subject
+		s.Kind = codec4Kinds[rng.IntN(len(codec4Kinds))]
+		s.Phone, s.Email = str(), str()
+		switch rng.IntN(9) {
+		case 0:
+			s.Person = &Person{Surname: str(), Forenames: str(), Aliases: strs(), BirthDate: str(), Sex: str(), Nationalities: strs()}
+		case 1:
+			s.Company = &Company{Name: str(), Aliases: strs(), EORI: str(), Identifiers: strs(), Country: str(), Address: str()}
+		case 2:
+			s.Vehicle = &Vehicle{Plate: str(), PlateCountry: str(), VIN: str(), Make: str(), Model: str(), Colour: str()}
+		case 3:
+			s.Container = &Container{Number: str()}
+		case 4:
+			s.Document = &Document{Number: str(), Type: str(), Country: str()}
+		case 5:
+			s.Firearm = &Firearm{Serial: str(), Make: str()}
+		case 6:
+			s.Vessel = &Vessel{IMO: str(), Name: str(), Aliases: strs()}
+		case 7:
+			s.Aircraft = &Aircraft{Registration: str()}
+		}
+		old, err3 := decodeAlertValue(encodeAlert3(nil, &a))
+		got, err4 := decodeAlertValue(encodeAlert(nil, &a))
+		if err3 != nil || err4 != nil || !reflect.DeepEqual(got, old) || !reflect.DeepEqual(got, a) {
+			t.Fatalf("alert %d: form 4 gives %+v (%v), form 3 %+v (%v), want %+v", i, got, err4, old, err3, a)
+		}
 	}
 }
