@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -20,8 +21,8 @@ import (
 //
 // Strings that are vocabulary rather than data (source, category,
 // action, warnings, purposes, posts, a document's type, ...) are written
-// as words: uvarint(n<<1|1) names entry n of codec4Words, uvarint(len<<1)
-// is followed by the string itself, so any string is still written as
+// as words (putWord): a position in codec4Words, or one in codec4Prefixes
+// and the rest, or the string itself, so any string is still written as
 // it is. Times are seconds from 2020-01-01 (zigzag), nanoseconds only
 // when present. The record is sealed exactly as before (AES-GCM, the
 // place in the associated data); only the plaintext is smaller.
@@ -47,6 +48,14 @@ var codec4Words = [...]string{
 	"art36-specific-check", "art36-inquiry-check", "art37a-inform", "art38-seizure", "art38-inform",
 	// sex
 	"M", "F", "X",
+}
+
+// codec4Prefixes begin vocabulary strings that go on with data of their
+// own: a legal basis naming an article, a category naming an article and
+// an object. Appended to, never reordered, like codec4Words.
+var codec4Prefixes = [...]string{
+	"Regulation (EU) 2018/1862, ", "Regulation (EU) 2018/1861, ", "Regulation (EU) 2018/1860, ",
+	"art24-", "art26-", "art32-", "art34-", "art36-", "art37a-", "art38-", "art40-",
 }
 
 // codec4Word finds a string's position in codec4Words.
@@ -303,12 +312,21 @@ func decodeAlert4(p []byte) (Alert, error) {
 	return a, nil
 }
 
-// putWord writes s as a word of codec4Words when it is one, else as it is.
+// putWord writes s as a word of codec4Words when it is one (uvarint
+// n<<1|1), as a prefix of codec4Prefixes and the rest when it begins with
+// one (uvarint n<<2|2, then the rest as a string), else as it is (uvarint
+// len<<2, then the bytes).
 func putWord(b []byte, s string) []byte {
 	if i, ok := codec4Word[s]; ok {
 		return binary.AppendUvarint(b, uint64(i)<<1|1)
 	}
-	b = binary.AppendUvarint(b, uint64(len(s))<<1)
+	for i, p := range codec4Prefixes {
+		if strings.HasPrefix(s, p) {
+			b = binary.AppendUvarint(b, uint64(i)<<2|2)
+			return putStr(b, s[len(p):])
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(s))<<2)
 	return append(b, s...)
 }
 
@@ -332,14 +350,25 @@ func putTime4(b []byte, t time.Time, nanos bool) []byte {
 
 func (r *reader) word() string {
 	n := r.uvarint()
-	if n&1 == 1 {
+	switch {
+	case n&1 == 1:
 		if n>>1 >= uint64(len(codec4Words)) {
 			r.bad, r.b = true, nil
 			return ""
 		}
 		return codec4Words[n>>1]
+	case n&3 == 2:
+		if n>>2 >= uint64(len(codec4Prefixes)) {
+			r.bad, r.b = true, nil
+			return ""
+		}
+		rest := r.str()
+		if r.bad {
+			return ""
+		}
+		return codec4Prefixes[n>>2] + rest
 	}
-	n >>= 1
+	n >>= 2
 	if n > uint64(len(r.b)) {
 		r.bad, r.b = true, nil
 		return ""

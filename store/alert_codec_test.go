@@ -195,11 +195,11 @@ func TestAlertCodec4RoundTrip(t *testing.T) {
 }
 
 // A SIS list is a hundred million records like sisDocument: form 4 holds
-// one in at most 60 bytes (form 3: 116).
+// one in at most 52 bytes (form 3: 116).
 func TestAlertCodec4SizeOfAnIdentifier(t *testing.T) {
 	a := sisDocument(123456789)
-	if n := len(encodeAlert(nil, &a)); n > 60 {
-		t.Fatalf("a document alert takes %d bytes, want at most 60 (form 3: %d)", n, len(encodeAlert3(nil, &a)))
+	if n := len(encodeAlert(nil, &a)); n > 52 {
+		t.Fatalf("a document alert takes %d bytes, want at most 52 (form 3: %d)", n, len(encodeAlert3(nil, &a)))
 	}
 }
 
@@ -208,12 +208,14 @@ func TestAlertCodec4RefusesMalformed(t *testing.T) {
 	a := sisDocument(1)
 	good := encodeAlert(nil, &a)
 	cases := map[string][]byte{
-		"truncated":          good[:len(good)-1],
-		"trailing bytes":     append(bytes.Clone(good), 0),
-		"unknown field bits": append(binary.AppendUvarint(append(append([]byte{codecBinary4}, putStr(nil, "X")...), 1), c4Known+1), 0, 0),
-		"word beyond table":  append(append([]byte{codecBinary4}, putStr(nil, "X")...), 1, c4Source, byte(len(codec4Words)<<1|1), 0, 0),
-		"kind beyond table":  append(append([]byte{codecBinary4}, putStr(nil, "X")...), 1, 0, byte(len(codec4Kinds)+1), 0),
-		"unknown form":       append([]byte{0x05}, good[1:]...),
+		"truncated":           good[:len(good)-1],
+		"trailing bytes":      append(bytes.Clone(good), 0),
+		"unknown field bits":  append(binary.AppendUvarint(append(append([]byte{codecBinary4}, putStr(nil, "X")...), 1), c4Known+1), 0, 0),
+		"word beyond table":   append(append([]byte{codecBinary4}, putStr(nil, "X")...), 1, c4Source, byte(len(codec4Words)<<1|1), 0, 0),
+		"prefix beyond table": append(append([]byte{codecBinary4}, putStr(nil, "X")...), 1, c4Source, byte(len(codec4Prefixes)<<2|2), 0, 0, 0),
+		"prefix rest cut":     append(append([]byte{codecBinary4}, putStr(nil, "X")...), 1, c4Source, 2, 5, 'a'),
+		"kind beyond table":   append(append([]byte{codecBinary4}, putStr(nil, "X")...), 1, 0, byte(len(codec4Kinds)+1), 0),
+		"unknown form":        append([]byte{0x05}, good[1:]...),
 	}
 	for name, b := range cases {
 		if _, err := decodeAlertValue(b); !errors.Is(err, ErrCorrupt) {
@@ -393,6 +395,10 @@ func TestAlertCodec4AgreesWithForm3(t *testing.T) {
 			return codec4Words[rng.IntN(len(codec4Words))]
 		case 2:
 			return strings.Repeat("x", rng.IntN(200))
+		case 3:
+			if rng.IntN(2) == 0 {
+				return codec4Prefixes[rng.IntN(len(codec4Prefixes))] + strings.Repeat("y", rng.IntN(3))
+			}
 		}
 		return fmt.Sprintf("s%d", rng.Uint64())
 	}

@@ -43,7 +43,7 @@ func compactDue(t *testing.T, r *Replica) bool {
 }
 
 // At SIS scale the replica is a hundred million records like these: the
-// alert records and the term index together hold one in at most 192
+// alert records and the term index together hold one in at most 186
 // bytes of B+tree pages (the layout before: 289), and pages loaded in key
 // order are full.
 func TestReplicaBytesPerIdentifierAlert(t *testing.T) {
@@ -65,8 +65,8 @@ func TestReplicaBytesPerIdentifierAlert(t *testing.T) {
 				t.Errorf("%s: leaf pages %.0f%% full after a sorted load, want at least 95%%", name, 100*fill)
 			}
 		}
-		if per := float64(alloc) / n; per > 192 {
-			t.Errorf("%.0f bytes of pages per document alert (%.0f in use), want at most 192", per, float64(inuse)/n)
+		if per := float64(alloc) / n; per > 186 {
+			t.Errorf("%.0f bytes of pages per document alert (%.0f in use), want at most 186", per, float64(inuse)/n)
 		}
 		return nil
 	})
