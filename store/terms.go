@@ -30,9 +30,10 @@ type TermFunc func(*Alert) []string
 // candidate, never a wrong hit. Keys of 32 bytes are what the walkers of
 // the index (EachTermFingerprint, the term table) take as entries: a
 // term held by several alerts comes once per alert there, adjacent.
-// The first layout (termLayout1) kept HMAC(term) → the full record keys
-// back to back: 80 bytes a term on the page rather than 48, and a list
-// rewritten by every change to it. The index is written in the same
+// (Two alerts of one term sharing 16 bytes of keyed hash, about 2^-128,
+// would share an entry.) The first layout kept HMAC(term) → the full
+// record keys back to back: 80 bytes a term on the page rather than 48,
+// and a list rewritten by every change to it. The index is written in the same
 // transactions as the alerts, and trusted only while it carries the
 // version of the term function that built it, prefixed with its layout
 // (termsVersionKey, shorter than any entry); one of another layout or
