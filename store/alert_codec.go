@@ -16,6 +16,7 @@ const (
 	codecBinary1 = 0x01
 	codecBinary2 = 0x02 // codecBinary1 followed by posts and regions
 	codecBinary3 = 0x03 // codecBinary2 followed by the vehicle's colour and the vessel's aliases
+	codecBinary4 = 0x04 // the compact form written today (alert_codec4.go)
 	codecJSON    = '{'
 )
 
@@ -23,89 +24,7 @@ const (
 // decoder allocate without limit.
 const maxCodecCount = 1 << 16
 
-// encodeAlert appends the binary form of a to b.
-func encodeAlert(b []byte, a *Alert) []byte {
-	b = append(b, codecBinary3)
-	b = putStr(b, a.ID)
-	b = binary.AppendUvarint(b, a.Version)
-	b = putStr(b, a.Source)
-	b = putStr(b, a.Category)
-	b = putStr(b, a.Action)
-	b = putStrs(b, a.Warnings)
-	b = putStr(b, a.LegalBasis)
-	b = putStr(b, a.Authority)
-	b = putTime(b, a.Issued)
-	b = putTime(b, a.Expires)
-	b = putStrs(b, a.Purposes)
-	s := &a.Subject
-	b = putStr(b, string(s.Kind))
-	var mask byte
-	for i, present := range []bool{s.Person != nil, s.Company != nil, s.Vehicle != nil, s.Container != nil,
-		s.Document != nil, s.Firearm != nil, s.Vessel != nil, s.Aircraft != nil} {
-		if present {
-			mask |= 1 << i
-		}
-	}
-	b = append(b, mask)
-	if p := s.Person; p != nil {
-		b = putStr(b, p.Surname)
-		b = putStr(b, p.Forenames)
-		b = putStrs(b, p.Aliases)
-		b = putStr(b, p.BirthDate)
-		b = putStr(b, p.Sex)
-		b = putStrs(b, p.Nationalities)
-	}
-	if c := s.Company; c != nil {
-		b = putStr(b, c.Name)
-		b = putStrs(b, c.Aliases)
-		b = putStr(b, c.EORI)
-		b = putStrs(b, c.Identifiers)
-		b = putStr(b, c.Country)
-		b = putStr(b, c.Address)
-	}
-	if v := s.Vehicle; v != nil {
-		b = putStr(b, v.Plate)
-		b = putStr(b, v.PlateCountry)
-		b = putStr(b, v.VIN)
-		b = putStr(b, v.Make)
-		b = putStr(b, v.Model)
-	}
-	if c := s.Container; c != nil {
-		b = putStr(b, c.Number)
-	}
-	if d := s.Document; d != nil {
-		b = putStr(b, d.Number)
-		b = putStr(b, d.Type)
-		b = putStr(b, d.Country)
-	}
-	if f := s.Firearm; f != nil {
-		b = putStr(b, f.Serial)
-		b = putStr(b, f.Make)
-	}
-	if v := s.Vessel; v != nil {
-		b = putStr(b, v.IMO)
-		b = putStr(b, v.Name)
-	}
-	if ac := s.Aircraft; ac != nil {
-		b = putStr(b, ac.Registration)
-	}
-	b = putStr(b, s.Phone)
-	b = putStr(b, s.Email)
-	b = putStrs(b, a.Posts)
-	b = putStrs(b, a.Regions)
-	var colour string
-	if v := s.Vehicle; v != nil {
-		colour = v.Colour
-	}
-	b = putStr(b, colour)
-	var aliases []string
-	if v := s.Vessel; v != nil {
-		aliases = v.Aliases
-	}
-	return putStrs(b, aliases)
-}
-
-// decodeAlertValue decodes a stored alert plaintext in either form.
+// decodeAlertValue decodes a stored alert plaintext in any of its forms.
 func decodeAlertValue(p []byte) (Alert, error) {
 	var a Alert
 	if len(p) == 0 {
@@ -116,6 +35,9 @@ func decodeAlertValue(p []byte) (Alert, error) {
 			return a, fmt.Errorf("%w: alert: %w", ErrCorrupt, err)
 		}
 		return a, nil
+	}
+	if p[0] == codecBinary4 {
+		return decodeAlert4(p[1:])
 	}
 	if p[0] != codecBinary1 && p[0] != codecBinary2 && p[0] != codecBinary3 {
 		return a, fmt.Errorf("%w: alert in unknown encoding %#x", ErrCorrupt, p[0])
@@ -290,7 +212,7 @@ func (r *reader) time() time.Time {
 // alertIDOf returns the ID of a stored alert plaintext without decoding
 // the rest, when the form allows it.
 func alertIDOf(p []byte) (string, error) {
-	if len(p) > 0 && (p[0] == codecBinary1 || p[0] == codecBinary2 || p[0] == codecBinary3) {
+	if len(p) > 0 && (p[0] == codecBinary1 || p[0] == codecBinary2 || p[0] == codecBinary3 || p[0] == codecBinary4) {
 		r := &reader{b: p[1:]}
 		if id := r.str(); !r.bad {
 			return id, nil

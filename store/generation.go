@@ -67,6 +67,10 @@ func createGeneration(tx *bolt.Tx) (*generation, error) {
 	if err := meta.Put(metaGenNext, u64(num+1)); err != nil {
 		return nil, err
 	}
+	if tx.Bucket(genName(num)) != nil {
+		// Numbers only grow: the counter was damaged.
+		return nil, fmt.Errorf("%w: the next alert generation, %d, exists already", ErrCorrupt, num)
+	}
 	b, err := tx.CreateBucket(genName(num))
 	if err != nil {
 		return nil, fmt.Errorf("create alert generation %d: %w", num, err)

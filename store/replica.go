@@ -181,7 +181,7 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 	if err != nil {
 		return nil, fmt.Errorf("open replica %s: %w (is another borderpost running?)", path, err)
 	}
-	r := &Replica{db: db, log: opt.Logger, now: opt.Now, terms: opt.Terms, termsVersion: []byte(opt.TermsVersion)}
+	r := &Replica{db: db, log: opt.Logger, now: opt.Now, terms: opt.Terms, termsVersion: termsVersionOf(opt.TermsVersion)}
 	err = r.init(key, next)
 	if errors.Is(err, syscall.ENOSPC) && r.terms != nil {
 		// A full disk must not keep the agent from starting: open without

@@ -109,6 +109,14 @@ func (v rotationView) sync(oldK, newK []byte, withExpiry bool) error {
 		if err != nil {
 			return err
 		}
+		if len(plain) > 0 && plain[0] != codecBinary4 {
+			// Written by an older agent: the copy takes the compact form.
+			a, err := decodeAlertValue(plain)
+			if err != nil {
+				return err
+			}
+			plain = encodeAlert(nil, &a)
+		}
 		sealed, err := v.next.seal(bucketAlerts, newK, plain)
 		if err != nil {
 			return err

@@ -131,12 +131,11 @@ func (s *Snapshot) Add(ctx context.Context, alerts []Alert) error {
 			}
 		}
 		if !a.Expired(now) && s.r.terms != nil {
-			// One entry per (term, alert): write joins a term's entries,
-			// which the sort makes adjacent, into its list.
+			// One index entry per (term, alert), in key order after the sort.
 			g := generation{termsOf: s.r.terms, termRing: s.ring}
 			for _, tk := range g.termKeys(a) {
-				e := make([]byte, 0, 1+len(tk)+len(k))
-				if err := s.load.add(append(append(append(e, sortTerm), tk...), k...), nil); err != nil {
+				e := make([]byte, 0, 1+termEntryLen)
+				if err := s.load.add(append(append(e, sortTerm), termEntry(tk, k)...), nil); err != nil {
 					return err
 				}
 			}
@@ -159,7 +158,6 @@ func (s *Snapshot) write(ctx context.Context) error {
 	}
 	defer m.close()
 	var prev []byte
-	var term, list []byte // the term being joined and its list so far
 	alerts := 0
 	for more := true; more; {
 		if err := ctx.Err(); err != nil {
@@ -183,18 +181,6 @@ func (s *Snapshot) write(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
-				if !ok || e.key[0] != sortTerm && term != nil {
-					// The last term's list is complete.
-					if term != nil {
-						if g.terms == nil {
-							return fmt.Errorf("%w: snapshot generation lacks its term index", ErrCorrupt)
-						}
-						if err := g.terms.Put(term, list); err != nil {
-							return err
-						}
-						term, list = nil, nil
-					}
-				}
 				if !ok {
 					more = false
 					if s.r.terms == nil || g.terms == nil {
@@ -208,15 +194,12 @@ func (s *Snapshot) write(ctx context.Context) error {
 				switch {
 				case e.key[0] == sortTerm:
 					switch {
-					case len(e.key) != 65:
+					case len(e.key) != 1+termEntryLen:
 						err = fmt.Errorf("%w: bad snapshot term entry", ErrCorrupt)
-					case term != nil && bytes.Equal(term, e.key[1:33]):
-						list = append(list, e.key[33:]...)
+					case g.terms == nil:
+						err = fmt.Errorf("%w: snapshot generation lacks its term index", ErrCorrupt)
 					default:
-						if term != nil && g.terms != nil {
-							err = g.terms.Put(term, list)
-						}
-						term, list = bytes.Clone(e.key[1:33]), bytes.Clone(e.key[33:])
+						err = g.terms.Put(e.key[1:], []byte{})
 					}
 				case e.key[0] == sortExpiry:
 					err = g.expiry.Put(e.key[1:], []byte{})
@@ -312,7 +295,33 @@ func (s *Snapshot) Commit(ctx context.Context, digest Digest) error {
 		return fmt.Errorf("commit snapshot: %w", err)
 	}
 	s.finish()
+	if err := s.r.keepCompactIfWorth(); err != nil {
+		s.r.log.Warn("could not tell whether the replica needs compacting; it will be compacted at the next start", "err", err)
+	}
 	return nil
+}
+
+// compactWorth is the share of the file's pages that must be free for a
+// compaction to be worth its copy of the whole file.
+const compactWorth = 8 // one in eight
+
+// keepCompactIfWorth clears the mark asking the next start to compact
+// the file when the pages free after a snapshot are too few to matter:
+// the first snapshot into a new replica drops an empty generation, and
+// its sorted load leaves almost nothing behind, so copying the file
+// (minutes at a hundred million alerts) would reclaim nothing. bbolt
+// reuses free pages for later writes either way.
+func (r *Replica) keepCompactIfWorth() error {
+	st := r.db.Stats()
+	free := st.FreePageN + st.PendingPageN
+	return r.update(func(tx *bolt.Tx) error {
+		pages := int(tx.Size() / int64(r.db.Info().PageSize))
+		meta := tx.Bucket(bucketMeta)
+		if meta.Get(metaCompact) == nil || free*compactWorth >= pages {
+			return nil
+		}
+		return meta.Delete(metaCompact)
+	})
 }
 
 // Abort drops the snapshot's generation and leaves the active set as it

@@ -18,21 +18,56 @@ import (
 // passes it in Options.Terms.
 type TermFunc func(*Alert) []string
 
-// The term index of a generation is the bucket "terms":
-// HMAC(index key, "term" ∥ term) → the record keys (32 bytes each) of the
-// alerts carrying the term. Keys and values are HMACs: the file reveals
-// no identifier. It is written in the same transactions as the alerts,
-// and trusted only while it carries the version of the term function that
-// built it (termsVersionKey, shorter than any record key).
+// The term index of a generation is the bucket "terms", one entry per
+// (term, alert) with an empty value:
+//
+//	HMAC(index key, "term" ∥ term)[:16] ∥ record key[:16] → ""
+//
+// Keys are HMACs: the file reveals no identifier. A lookup seeks the
+// term's 16 bytes and reads the alerts whose record keys begin with the
+// 16 that follow; the hit is made only when the alert read carries the
+// term, so a prefix that two terms or two alerts share finds an extra
+// candidate, never a wrong hit. Keys of 32 bytes are what the walkers of
+// the index (EachTermFingerprint, the term table) take as entries: a
+// term held by several alerts comes once per alert there, adjacent.
+// (Two alerts of one term sharing 16 bytes of keyed hash, about 2^-128,
+// would share an entry.) The first layout kept HMAC(term) → the full
+// record keys back to back: 80 bytes a term on the page rather than 48,
+// and a list rewritten by every change to it. The index is written in the same
+// transactions as the alerts, and trusted only while it carries the
+// version of the term function that built it, prefixed with its layout
+// (termsVersionKey, shorter than any entry); one of another layout or
+// version is rebuilt at Open.
 var (
 	bucketTerms     = []byte("terms")
 	termsVersionKey = []byte("version")
 	termsCountKey   = []byte("count") // alerts in the generation, kept with the index
 )
 
+// termLayout is the layout tag of the stored term index version.
+const termLayout = "layout2/"
+
+// termsVersionOf is the version stored with an index of this layout built
+// by the term function of version v.
+func termsVersionOf(v string) []byte { return []byte(termLayout + v) }
+
+// termPrefix and recordPrefix are the parts of a term index entry.
+const (
+	termPrefix   = 16
+	recordPrefix = 16
+	termEntryLen = termPrefix + recordPrefix
+)
+
+// termEntry returns the index key filing the alert stored under k under
+// the term whose key is tk.
+func termEntry(tk, k []byte) []byte {
+	e := make([]byte, 0, termEntryLen)
+	return append(append(e, tk[:termPrefix]...), k[:recordPrefix]...)
+}
+
 // sortTerm marks a snapshot's term entries in the bulk loader:
 //
-//	0x02 term key(32) record key(32)
+//	0x02 term entry(32)
 const sortTerm = 0x02
 
 // indexTerms makes writes to g keep its term index, under ring's keys,
@@ -68,12 +103,7 @@ func (g *generation) addTerms(k []byte, a *Alert) error {
 		return err
 	}
 	for _, tk := range g.termKeys(a) {
-		v := g.terms.Get(tk)
-		if recordIndex(v, k) >= 0 {
-			continue
-		}
-		nv := make([]byte, 0, len(v)+len(k))
-		if err := g.terms.Put(tk, append(append(nv, v...), k...)); err != nil {
+		if err := g.terms.Put(termEntry(tk, k), []byte{}); err != nil {
 			return err
 		}
 	}
@@ -90,19 +120,7 @@ func (g *generation) dropTerms(k []byte, a *Alert) error {
 		return err
 	}
 	for _, tk := range g.termKeys(a) {
-		v := g.terms.Get(tk)
-		i := recordIndex(v, k)
-		if i < 0 {
-			continue
-		}
-		if len(v) == len(k) {
-			if err := g.terms.Delete(tk); err != nil {
-				return err
-			}
-			continue
-		}
-		nv := make([]byte, 0, len(v)-len(k))
-		if err := g.terms.Put(tk, append(append(nv, v[:i]...), v[i+len(k):]...)); err != nil {
+		if err := g.terms.Delete(termEntry(tk, k)); err != nil {
 			return err
 		}
 	}
@@ -116,16 +134,6 @@ func (g *generation) countAlerts(d int64) error {
 		n = int64(binary.BigEndian.Uint64(v))
 	}
 	return g.terms.Put(termsCountKey, u64(uint64(max(n+d, 0))))
-}
-
-// recordIndex returns the offset of record key k in a term's list, or -1.
-func recordIndex(list, k []byte) int {
-	for i := 0; i+len(k) <= len(list); i += len(k) {
-		if bytes.Equal(list[i:i+len(k)], k) {
-			return i
-		}
-	}
-	return -1
 }
 
 // termTarget is a generation whose term index Open must rebuild.
@@ -198,9 +206,9 @@ func (r *Replica) ensureTerms(tx *bolt.Tx) ([]termTarget, error) {
 func termRunDir(dbPath string, gen uint64) string { return fmt.Sprintf("%s.terms-%d", dbPath, gen) }
 
 // rebuildTerms fills a generation's emptied term index from its alerts,
-// as a snapshot loads: the (term, alert) pairs are sorted (spilled beside
-// the file when large), then written in key order in transactions of
-// bulkChunk entries, each term's list whole. Random inserts in one
+// as a snapshot loads: the (term, alert) entries are sorted (spilled
+// beside the file when large), then written in key order in transactions
+// of bulkChunk entries. Random inserts in one
 // transaction would take hours at a million alerts. The version is
 // written last: a kill leaves the index unversioned, rebuilt at the next
 // Open. Nothing else writes the replica meanwhile (Open runs it).
@@ -226,8 +234,7 @@ func (r *Replica) rebuildTerms(ctx context.Context, t termTarget) error {
 				return err
 			}
 			for _, tk := range keys.termKeys(&a) {
-				e := make([]byte, 0, len(tk)+len(k))
-				if err := load.add(append(append(e, tk...), k...), nil); err != nil {
+				if err := load.add(termEntry(tk, k), nil); err != nil {
 					return err
 				}
 			}
@@ -243,7 +250,6 @@ func (r *Replica) rebuildTerms(ctx context.Context, t termTarget) error {
 		return err
 	}
 	defer m.close()
-	var term, list []byte
 	for more := true; more; {
 		err := r.bulkUpdate(func(tx *bolt.Tx) error {
 			g, err := openGeneration(tx, t.num)
@@ -253,6 +259,7 @@ func (r *Replica) rebuildTerms(ctx context.Context, t termTarget) error {
 			if g.terms == nil {
 				return fmt.Errorf("%w: term index of generation %d vanished", ErrCorrupt, t.num)
 			}
+			// Entries arrive in key order: fill pages completely.
 			g.terms.FillPercent = 1
 			for range bulkChunk {
 				e, ok, err := m.next()
@@ -261,24 +268,14 @@ func (r *Replica) rebuildTerms(ctx context.Context, t termTarget) error {
 				}
 				if !ok {
 					more = false
-					break
+					return nil
 				}
-				if len(e.key) != 64 {
+				if len(e.key) != termEntryLen {
 					return fmt.Errorf("%w: bad term entry", ErrCorrupt)
 				}
-				if term != nil && bytes.Equal(term, e.key[:32]) {
-					list = append(list, e.key[32:]...)
-					continue
+				if err := g.terms.Put(e.key, []byte{}); err != nil {
+					return err
 				}
-				if term != nil {
-					if err := g.terms.Put(term, list); err != nil {
-						return err
-					}
-				}
-				term, list = bytes.Clone(e.key[:32]), bytes.Clone(e.key[32:])
-			}
-			if !more && term != nil {
-				return g.terms.Put(term, list)
 			}
 			return nil
 		})
@@ -366,10 +363,15 @@ func (r *Replica) EachTermFingerprint(ctx context.Context, fn func(fp uint64)) e
 			return nil
 		}
 		c := st.gen.terms.Cursor()
+		var last []byte
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			if len(k) != 32 {
+			if len(k) != termEntryLen {
 				continue // the version, the count, the revision
 			}
+			if last != nil && bytes.Equal(last, k[:termPrefix]) {
+				continue // the same term, filing another alert
+			}
+			last = k[:termPrefix]
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -397,17 +399,14 @@ func (r *Replica) EachAlertByTerm(ctx context.Context, terms []string, fn func(A
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			list := st.gen.terms.Get(st.ring.recordKey("term", term))
-			for i := 0; i+32 <= len(list); i += 32 {
-				a, found, err := st.gen.get(st.ks, list[i:i+32])
-				if err != nil {
-					return err
+			err := st.gen.eachFiled(st.ks, st.ring.recordKey("term", term), func(a Alert) error {
+				if a.Expired(now) {
+					return nil
 				}
-				if found && !a.Expired(now) {
-					if err := fn(a); err != nil {
-						return err
-					}
-				}
+				return fn(a)
+			})
+			if err != nil {
+				return err
 			}
 		}
 		return nil
@@ -428,17 +427,39 @@ func (r *Replica) AlertsByTerm(term string) ([]Alert, error) {
 		if st.gen.terms == nil {
 			return nil
 		}
-		list := st.gen.terms.Get(st.ring.recordKey("term", term))
-		for i := 0; i+32 <= len(list); i += 32 {
-			a, found, err := st.gen.get(st.ks, list[i:i+32])
+		return st.gen.eachFiled(st.ks, st.ring.recordKey("term", term), func(a Alert) error {
+			if !a.Expired(now) {
+				out = append(out, a)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// eachFiled calls fn with every alert the term index files under the term
+// whose key is tk, decrypted, stopping at fn's first error: the alerts
+// whose record keys begin with an entry's 16 bytes, so an alert sharing
+// them with one filed under the term comes too (the callers check that an
+// alert carries the term). A filed alert no longer held (removed in a
+// generation written without the index kept) is skipped.
+func (g *generation) eachFiled(ks keyset, tk []byte, fn func(Alert) error) error {
+	tc, ac := g.terms.Cursor(), g.alerts.Cursor()
+	prefix := tk[:termPrefix]
+	for e, _ := tc.Seek(prefix); e != nil && bytes.HasPrefix(e, prefix); e, _ = tc.Next() {
+		if len(e) != termEntryLen {
+			continue
+		}
+		rec := e[termPrefix:]
+		for k, v := ac.Seek(rec); k != nil && bytes.HasPrefix(k, rec); k, v = ac.Next() {
+			a, err := decodeAlert(ks, k, v)
 			if err != nil {
 				return err
 			}
-			if found && !a.Expired(now) {
-				out = append(out, a)
+			if err := fn(a); err != nil {
+				return err
 			}
 		}
-		return nil
-	})
-	return out, err
+	}
+	return nil
 }

@@ -55,24 +55,22 @@ func checkTermIndex(t *testing.T, r *Replica, when string) {
 				return err
 			}
 			for _, term := range testTerms(&a) {
-				tk := string(st.ring.recordKey("term", term))
-				if !slices.Contains(want[tk], string(k)) {
-					want[tk] = append(want[tk], string(k))
+				tk := string(st.ring.recordKey("term", term)[:termPrefix])
+				if !slices.Contains(want[tk], string(k[:recordPrefix])) {
+					want[tk] = append(want[tk], string(k[:recordPrefix]))
 				}
 			}
 		}
 		got := map[string][]string{}
 		c = st.gen.terms.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if len(k) != 32 {
+			if len(k) != termEntryLen {
 				continue
 			}
-			if len(v) == 0 || len(v)%32 != 0 {
-				t.Errorf("%s: term list of %d bytes", when, len(v))
+			if len(v) != 0 {
+				t.Errorf("%s: term entry with a value of %d bytes", when, len(v))
 			}
-			for i := 0; i+32 <= len(v); i += 32 {
-				got[string(k)] = append(got[string(k)], string(v[i:i+32]))
-			}
+			got[string(k[:termPrefix])] = append(got[string(k[:termPrefix])], string(k[termPrefix:]))
 		}
 		if len(got) != len(want) {
 			t.Errorf("%s: %d terms indexed, want %d", when, len(got), len(want))
@@ -310,5 +308,77 @@ func TestTermIndexRebuildAcrossChunks(t *testing.T) {
 	checkTermIndex(t, r, "rebuilt in chunks")
 	if got, err := r.AlertsByTerm("plate\x00UPD"); err != nil || len(got) != shared || shared <= bulkChunk {
 		t.Fatalf("plate UPD lists %d alerts, want %d (> %d): %v", len(got), shared, bulkChunk, err)
+	}
+}
+
+// An index in the first layout (HMAC(term) → record keys back to back,
+// version without a layout) is rebuilt at Open into entries of 32 bytes
+// with no value, and lookups find the same alerts: a replica written by an
+// older agent upgrades in place.
+func TestTermIndexFirstLayoutRebuilt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.db")
+	r := openTerms(t, path, testKey(1), "v1")
+	have := map[string]Alert{}
+	seed(t, r, have, 40)
+	cur, _ := r.Cursor()
+	if err := r.Apply(context.Background(), change(cur, have, []Alert{plate("TWIN-A", "TWIN", 1), plate("TWIN-B", "TWIN", 1)}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	// Rewrite the index as the first layout kept it.
+	err := r.db.Update(func(tx *bolt.Tx) error {
+		st, err := r.state(tx)
+		if err != nil {
+			return err
+		}
+		lists := map[string][]byte{}
+		c := st.gen.alerts.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			a, err := decodeAlert(st.ks, k, v)
+			if err != nil {
+				return err
+			}
+			for _, term := range testTerms(&a) {
+				tk := string(st.ring.recordKey("term", term))
+				lists[tk] = append(lists[tk], k...)
+			}
+		}
+		parent := tx.Bucket(genName(st.gen.num))
+		count := slices.Clone(st.gen.terms.Get(termsCountKey))
+		if err := parent.DeleteBucket(bucketTerms); err != nil {
+			return err
+		}
+		tb, err := parent.CreateBucket(bucketTerms)
+		if err != nil {
+			return err
+		}
+		for tk, list := range lists {
+			if err := tb.Put([]byte(tk), list); err != nil {
+				return err
+			}
+		}
+		if err := tb.Put(termsCountKey, count); err != nil {
+			return err
+		}
+		return tb.Put(termsVersionKey, []byte("v1"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	r = openTerms(t, path, testKey(1), "v1")
+	defer r.Close()
+	checkTermIndex(t, r, "first layout, reopened")
+	if got, _ := r.AlertsByTerm("plate\x00TWIN"); !slices.Equal(ids(got), []string{"TWIN-A", "TWIN-B"}) {
+		t.Fatalf("plate TWIN after the upgrade: %v", ids(got))
+	}
+	if got, _ := r.AlertsByTerm("plate\x00PL00007"); !slices.Equal(ids(got), []string{"S0007"}) {
+		t.Fatalf("plate PL00007 after the upgrade: %v", ids(got))
+	}
+	var fps []uint64
+	if err := r.EachTermFingerprint(context.Background(), func(fp uint64) { fps = append(fps, fp) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(fps) != 41 || !slices.IsSorted(fps) {
+		t.Fatalf("%d fingerprints (sorted %v), want 41 terms once each", len(fps), slices.IsSorted(fps))
 	}
 }

@@ -126,9 +126,9 @@ func buildReplica(ctx context.Context, path string, m Mix, cfg Config, say func(
 	if err := rep.Close(); err != nil {
 		return b, err
 	}
-	// The agent's first start after an import compacts the file (the
-	// snapshot leaves the old generation's pages free): part of the
-	// import, not of every cold start.
+	// The agent's first start after an import compacts the file when the
+	// snapshot left an eighth of it free (a replacing snapshot, not a
+	// first import): part of the import, not of every cold start.
 	t = time.Now()
 	rep, err = store.Open(ctx, path, store.KeyFile{Path: keyPath(path)}, match.WithTerms(store.Options{Logger: quiet(), Compact: true}))
 	if err != nil {

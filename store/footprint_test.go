@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// loadDocuments snapshots n SIS document alerts into r.
+func loadDocuments(t *testing.T, r *Replica, n, from int) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := r.BeginSnapshot(1, uint64(from+1), [32]byte{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := make([]Alert, 0, 1000)
+	for i := range n {
+		a := sisDocument(from + i)
+		as = append(as, a)
+		if len(as) == cap(as) || i == n-1 {
+			if err := s.Add(ctx, as); err != nil {
+				t.Fatal(err)
+			}
+			as = as[:0]
+		}
+	}
+	if err := s.Commit(ctx, s.Digest()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func compactDue(t *testing.T, r *Replica) bool {
+	t.Helper()
+	due := false
+	if err := r.db.View(func(tx *bolt.Tx) error { due = tx.Bucket(bucketMeta).Get(metaCompact) != nil; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return due
+}
+
+// At SIS scale the replica is a hundred million records like these: the
+// alert records and the term index together hold one in at most 186
+// bytes of B+tree pages (the layout before: 289), and pages loaded in key
+// order are full.
+func TestReplicaBytesPerIdentifierAlert(t *testing.T) {
+	const n = 20000
+	r := openTerms(t, filepath.Join(t.TempDir(), "r.db"), testKey(1), "v1")
+	defer r.Close()
+	loadDocuments(t, r, n, 0)
+	err := r.db.View(func(tx *bolt.Tx) error {
+		st, err := r.state(tx)
+		if err != nil {
+			return err
+		}
+		var alloc, inuse int
+		for name, b := range map[string]*bolt.Bucket{"alerts": st.gen.alerts, "terms": st.gen.terms} {
+			s := b.Stats()
+			alloc += s.LeafAlloc + s.BranchAlloc
+			inuse += s.LeafInuse + s.BranchInuse
+			if fill := float64(s.LeafInuse) / float64(s.LeafAlloc); fill < 0.95 {
+				t.Errorf("%s: leaf pages %.0f%% full after a sorted load, want at least 95%%", name, 100*fill)
+			}
+		}
+		if per := float64(alloc) / n; per > 186 {
+			t.Errorf("%.0f bytes of pages per document alert (%.0f in use), want at most 186", per, float64(inuse)/n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The first snapshot into a new replica leaves nothing worth a
+// compaction, so the next start does not copy the file; one that drops a
+// full generation does ask for it.
+func TestSnapshotCompactsOnlyWhenWorthIt(t *testing.T) {
+	r := openTerms(t, filepath.Join(t.TempDir(), "r.db"), testKey(1), "v1")
+	defer r.Close()
+	loadDocuments(t, r, 20000, 0)
+	if compactDue(t, r) {
+		t.Error("the first snapshot into a new replica asks the next start to compact the file")
+	}
+	loadDocuments(t, r, 20000, 20000)
+	if !compactDue(t, r) {
+		t.Error("a snapshot that dropped 20,000 alerts does not ask for a compaction")
+	}
+}
+
+// shardTerms files documents under their number and persons under one of
+// 64 name shards, as the agent's term function does with 4096.
+func shardTerms(a *Alert) []string {
+	if p := a.Subject.Person; p != nil {
+		return []string{fmt.Sprintf("shard\x00%d", len(p.Surname)*7%64)}
+	}
+	return testTerms(a)
+}
+
+// BenchmarkTermIndexWalk: what a cold start reads from the term index of
+// 200,000 alerts (2 % persons): every fingerprint, then the alerts of
+// every name shard, decrypted; and a document looked up by its term.
+func BenchmarkTermIndexWalk(b *testing.B) {
+	ctx := context.Background()
+	r, err := Open(ctx, filepath.Join(b.TempDir(), "r.db"), testKey(1), Options{Terms: shardTerms, TermsVersion: "v1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	s, err := r.BeginSnapshot(1, 1, [32]byte{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var as []Alert
+	for i := range 200000 {
+		a := sisDocument(i)
+		if i%50 == 0 {
+			a.Subject = Subject{Kind: SubjectPerson, Person: &Person{Surname: fmt.Sprintf("Surname%d", i%997), Forenames: "Anna Maria", BirthDate: "1970-05"}}
+		}
+		as = append(as, a)
+	}
+	if err := s.Add(ctx, as); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Commit(ctx, s.Digest()); err != nil {
+		b.Fatal(err)
+	}
+	var shards []string
+	for i := range 64 {
+		shards = append(shards, fmt.Sprintf("shard\x00%d", i))
+	}
+	b.Run("fingerprints", func(b *testing.B) {
+		for b.Loop() {
+			n := 0
+			if err := r.EachTermFingerprint(ctx, func(uint64) { n++ }); err != nil || n < 190000 {
+				b.Fatal(n, err)
+			}
+		}
+	})
+	b.Run("by-term", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			i = (i + 7919) % 200000
+			if i%50 == 0 {
+				continue
+			}
+			if got, err := r.AlertsByTerm("doc\x00" + sisDocument(i).Subject.Document.Number); err != nil || len(got) != 1 {
+				b.Fatal(len(got), err)
+			}
+		}
+	})
+	b.Run("name-shards", func(b *testing.B) {
+		for b.Loop() {
+			n := 0
+			if err := r.EachAlertByTerm(ctx, shards, func(Alert) error { n++; return nil }); err != nil || n != 4000 {
+				b.Fatal(n, err)
+			}
+		}
+	})
+}
