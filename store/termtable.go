@@ -213,8 +213,12 @@ func (r *Replica) ReadTermTable(ctx context.Context) (*TermTable, error) {
 		c := st.gen.terms.Cursor()
 		start, report := time.Now(), time.Now()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			if len(k) != 32 {
+			if len(k) != termEntryLen {
 				continue // the version, the count, the revision
+			}
+			fp := binary.BigEndian.Uint64(k)
+			if l := len(t.Fingerprints); l > 0 && t.Fingerprints[l-1] == fp {
+				continue // the same term filing another alert (keys sort by term first)
 			}
 			if len(t.Fingerprints)%(1<<16) == 0 {
 				if err := ctx.Err(); err != nil {
@@ -226,7 +230,7 @@ func (r *Replica) ReadTermTable(ctx context.Context) (*TermTable, error) {
 					r.log.Info("walking the term index", "terms", len(t.Fingerprints), "alerts", n, "took", time.Since(start).Round(time.Second))
 				}
 			}
-			t.Fingerprints = append(t.Fingerprints, binary.BigEndian.Uint64(k))
+			t.Fingerprints = append(t.Fingerprints, fp)
 		}
 		t.stamp, err = r.termStamp(tx, st, len(t.Fingerprints))
 		return err

@@ -37,10 +37,10 @@ func WithTerms(o store.Options) store.Options {
 	return o
 }
 
-// nameShards is how many lists of persons and companies the term index
-// keeps (storeTerms): enough that a name's upsert rewrites a short list
-// (about 500 alert keys at two million names), few enough that Load
-// reads them all quickly.
+// nameShards is how many terms file persons and companies in the term
+// index (storeTerms): each shard's alerts sit together under its term
+// (about 500 at two million names), and Load reads all the shards in
+// one pass over their keys.
 const nameShards = 4096
 
 // storeTerms is the term function the replica's term index is built
