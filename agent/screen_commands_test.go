@@ -191,7 +191,8 @@ func TestReadAlertsFileKeepsOrderAndLineNumbers(t *testing.T) {
 	}
 	good := b.String()
 	var ids []string
-	if err := readAlertsFile(strings.NewReader(good), "a.jsonl", func(a store.Alert) { ids = append(ids, a.ID) }); err != nil {
+	keepID := func(a store.Alert) (string, bool) { return a.ID, true }
+	if err := readAlertsFile(strings.NewReader(good), "a.jsonl", keepID, func(got []string) { ids = append(ids, got...) }); err != nil {
 		t.Fatal(err)
 	}
 	if len(ids) != 10000 {
@@ -204,8 +205,14 @@ func TestReadAlertsFileKeepsOrderAndLineNumbers(t *testing.T) {
 	}
 	lines := strings.Split(good, "\n")
 	lines[8999] = `{"id":"BAD","version":1,"subject":{"kind":"person"}}`
-	err := readAlertsFile(strings.NewReader(strings.Join(lines, "\n")), "a.jsonl", func(store.Alert) {})
+	err := readAlertsFile(strings.NewReader(strings.Join(lines, "\n")), "a.jsonl", keepID, func([]string) {})
 	if err == nil || !strings.Contains(err.Error(), "a.jsonl: line 9000:") {
 		t.Fatalf("bad line 9000: %v", err)
+	}
+	lines = strings.Split(good, "\n")
+	lines[9500] = lines[10] // chunks apart
+	err = readAlertsFile(strings.NewReader(strings.Join(lines, "\n")), "a.jsonl", keepID, func([]string) {})
+	if err == nil || !strings.Contains(err.Error(), "a.jsonl: invalid alert import line: line 9501: alert ID already given on line 11") {
+		t.Fatalf("ID of line 11 again on line 9501: %v", err)
 	}
 }
