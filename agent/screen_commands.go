@@ -12,6 +12,8 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"sync"
 	"time"
@@ -67,7 +69,11 @@ func screenCmd() *cobra.Command {
 input row, in input order. A birth date that does not exist or a nationality that is not understood
 is left out of that row's screen and reported in its "warnings"; a row that cannot be screened at all
 (unknown kind, empty name, malformed CSV) is written with its "error", counted in the summary, and
-makes the command fail unless --allow-errors is given.`,
+makes the command fail unless --allow-errors is given.
+
+While it loads an alerts file (--alerts), screen sets a soft memory limit of the file's size and a
+quarter plus 128 MiB (raised if the names need more), so that memory stays near what the index needs:
+about 0.5 GB for a file of a million alerts. A GOMEMLIMIT in the environment replaces it.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !(threshold >= screenMinThreshold && threshold <= 1) {
 				return fmt.Errorf("--threshold %v: want a score from %.1f to 1", threshold, screenMinThreshold)
@@ -133,6 +139,12 @@ func screenIndex(ctx context.Context, cfgPath, alertsPath string) (*match.Index,
 		// readAlertsFile refuses a file that gives an ID twice: the index
 		// is loaded in bulk.
 		ix := match.NewBulkIndexOn(alertRefs{}, match.Options{}, 0)
+		var size int64
+		if st, err := f.Stat(); err == nil {
+			size = st.Size()
+		}
+		lim := startLoadMemoryLimit(size)
+		defer lim.stop()
 		// Alerts are decoded and prepared (names normalised, keys hashed)
 		// on every core while this goroutine puts the prepared ones in.
 		if err := readAlertsFile(f, alertsPath, func(a store.Alert) (match.Prepared, bool) {
@@ -140,7 +152,7 @@ func screenIndex(ctx context.Context, cfgPath, alertsPath string) (*match.Index,
 				return match.Prepared{}, false // identifiers would only take memory
 			}
 			return ix.Prepare(a), true
-		}, ix.PutPrepared); err != nil {
+		}, func(ps []match.Prepared) { ix.PutPrepared(ps); lim.update() }); err != nil {
 			return nil, 0, err
 		}
 		ix.Seal()
@@ -164,6 +176,60 @@ func screenIndex(ctx context.Context, cfgPath, alertsPath string) (*match.Index,
 		return ix, ix.Len(), err
 	}
 	return nil, 0, errors.New("name the alerts to screen against: --config (the agent's replica) or --alerts FILE")
+}
+
+// loadMemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit)
+// that screen sets while it loads an alerts file, so that the garbage of
+// decoding a million alerts does not double the memory the index needs:
+// at 1 million alerts (650,000 names) RSS 0.47-0.5 GB instead of 0.63,
+// for 2-3 % more CPU. The limit is the file's size and a quarter plus
+// 128 MiB (more than the names of any file of that size take), and never
+// less than the heap live at the last collection and a quarter plus
+// 32 MiB, so that a list larger than expected makes the collector run
+// more often, never without pause. A GOMEMLIMIT given in the environment
+// is left alone.
+type loadMemoryLimit struct {
+	on     bool
+	floor  int64 // the limit from the file's size
+	set    int64 // the limit set last
+	before int64 // the limit before the load, restored by stop
+	live   []metrics.Sample
+}
+
+// startLoadMemoryLimit sets the limit for loading a file of size bytes.
+func startLoadMemoryLimit(size int64) *loadMemoryLimit {
+	if os.Getenv("GOMEMLIMIT") != "" || size <= 0 {
+		return &loadMemoryLimit{}
+	}
+	l := &loadMemoryLimit{on: true, floor: size + size/4 + 128<<20,
+		live: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+	l.set = l.floor
+	l.before = debug.SetMemoryLimit(l.set)
+	return l
+}
+
+// update raises the limit when the heap live grows past what the file's
+// size let expect.
+func (l *loadMemoryLimit) update() {
+	if !l.on {
+		return
+	}
+	metrics.Read(l.live)
+	if l.live[0].Value.Kind() != metrics.KindUint64 {
+		return
+	}
+	live := int64(l.live[0].Value.Uint64())
+	if want := max(l.floor, live+live/4+32<<20); want > l.set {
+		l.set = want
+		debug.SetMemoryLimit(want)
+	}
+}
+
+// stop restores the limit the load found: screening allocates little.
+func (l *loadMemoryLimit) stop() {
+	if l.on {
+		debug.SetMemoryLimit(l.before)
+	}
 }
 
 // alertRefs is the alert source of a screen: it answers each ID with an

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"testing"
 
@@ -214,5 +217,35 @@ func TestReadAlertsFileKeepsOrderAndLineNumbers(t *testing.T) {
 	err = readAlertsFile(strings.NewReader(strings.Join(lines, "\n")), "a.jsonl", keepID, func([]string) {})
 	if err == nil || !strings.Contains(err.Error(), "a.jsonl: invalid alert import line: line 9501: alert ID already given on line 11") {
 		t.Fatalf("ID of line 11 again on line 9501: %v", err)
+	}
+}
+
+// While screen loads an alerts file the soft memory limit follows the
+// file's size, rises when the live heap needs more (never below it, so
+// that the collector cannot run without pause), is restored afterwards,
+// and is not set at all when GOMEMLIMIT is.
+func TestLoadMemoryLimit(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	before := debug.SetMemoryLimit(-1)
+	l := startLoadMemoryLimit(100 << 20)
+	if got, want := debug.SetMemoryLimit(-1), int64(100<<20+25<<20+128<<20); got != want {
+		t.Fatalf("limit while loading %d, want %d", got, want)
+	}
+	l.floor, l.set = 1, 1 // a file smaller than its names: the live heap decides
+	runtime.GC()
+	l.update()
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
+	if got := debug.SetMemoryLimit(-1); got < int64(live[0].Value.Uint64())+32<<20 {
+		t.Fatalf("limit %d below the live heap %d and its margin", got, live[0].Value.Uint64())
+	}
+	l.stop()
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Fatalf("limit after loading %d, want %d as before", got, before)
+	}
+	t.Setenv("GOMEMLIMIT", "3GiB")
+	startLoadMemoryLimit(100 << 20).update()
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Fatalf("limit %d set although GOMEMLIMIT is", got)
 	}
 }
