@@ -197,9 +197,10 @@ func (ix *Index) Add(e Entry) {
 // nothing of the index that Add changes, so that many entries are
 // prepared on every core while one goroutine adds them (AddAll).
 type Prepared struct {
-	seed  hashSeed
-	rec   entryRecord // nats not interned yet; first and count set when added
-	names []preparedName
+	seed   hashSeed
+	rec    entryRecord // nats not interned yet; first and count set when added
+	natKey string      // the nationalities joined, their key in natSets
+	names  []preparedName
 }
 
 // preparedName is one name of a Prepared entry.
@@ -239,6 +240,7 @@ func (ix *Index) Prepare(e Entry) Prepared {
 		},
 		names: make([]preparedName, 0, len(e.Names)),
 	}
+	p.natKey = natSetKey(p.rec.nats)
 	for _, n := range e.Names {
 		toks := normalize(ix.lx, kind, n)
 		if len(toks) == 0 {
@@ -300,7 +302,7 @@ func (ix *Index) addPrepared(p *Prepared) {
 		ix.removeLocked(p.rec.id)
 	}
 	rec := p.rec
-	rec.nats = ix.internNats(rec.nats)
+	rec.nats = ix.internNats(rec.nats, p.natKey)
 	rec.first = uint32(len(ix.nameEntry))
 	idx := uint32(len(ix.entries))
 	for _, n := range p.names {
@@ -384,18 +386,27 @@ func (ix *Index) dropEntry(id uint32) {
 }
 
 // internNats returns nats as a slice shared with every entry of the same
-// nationalities: a few hundred distinct lists stand for all entries.
-func (ix *Index) internNats(nats []string) []string {
+// nationalities: a few hundred distinct lists stand for all entries. key
+// is natSetKey(nats).
+func (ix *Index) internNats(nats []string, key string) []string {
 	if len(nats) == 0 {
 		return nil
 	}
-	key := strings.Join(nats, ",")
 	if s, ok := ix.natSets[key]; ok {
 		return s
 	}
 	s := slices.Clip(nats)
 	ix.natSets[key] = s
 	return s
+}
+
+// natSetKey is the key under which natSets files a list of
+// nationalities.
+func natSetKey(nats []string) string {
+	if len(nats) == 0 {
+		return ""
+	}
+	return strings.Join(nats, ",")
 }
 
 func hasLegal(toks []token) bool {
