@@ -253,8 +253,9 @@ const maxAlertLine = 1 << 20
 // validated; blank lines are skipped. It also refuses an alert ID that an
 // earlier line holds and a file without alerts. Lines are decoded, and
 // given to prepare, on every core; the items prepare keeps are given to
-// put in file order, a run of lines at a time, while the next lines are
-// decoded. Errors name the file and the first bad line, never its content.
+// put in file order, a run of lines at a time, on one goroutine, while
+// the next lines are decoded. put has returned for the last time when
+// readAlertsFile returns. Errors name the file and the first bad line, never its content.
 func readAlertsFile[T any](r io.Reader, path string, prepare func(store.Alert) (T, bool), put func([]T)) error {
 	type chunk struct {
 		first int    // line number of the first line
@@ -336,6 +337,16 @@ func readAlertsFile[T any](r io.Reader, path string, prepare func(store.Alert) (
 			todo <- c
 		}
 	}()
+	// put runs on its own goroutine, so that checking the IDs of a chunk
+	// overlaps with putting the one before.
+	puts := make(chan []T, 2)
+	putDone := make(chan struct{})
+	go func() {
+		defer close(putDone)
+		for items := range puts {
+			put(items)
+		}
+	}()
 	finished := map[*chunk]bool{}
 	// seen maps each alert ID (by its 128-bit keyed hash: 20 bytes and no
 	// pointer per alert, where the ID strings would take three times that
@@ -364,12 +375,14 @@ func readAlertsFile[T any](r io.Reader, path string, prepare func(store.Alert) (
 			firstErr = c.err
 		}
 		if firstErr == nil {
-			put(c.items)
+			puts <- c.items
 		}
 		c.ids, c.items, c.lineOf = nil, nil, nil
 	}
+	close(puts)
 	for range done { // drain, so no worker is left blocked
 	}
+	<-putDone
 	switch {
 	case firstErr != nil:
 		return firstErr
