@@ -103,11 +103,10 @@ func BenchmarkSearch(b *testing.B) {
 // BenchmarkBuild builds an index of generated names ($NAME_BENCH_N) one
 // entry at a time (Add), and prepared on every core then added under the
 // lock (Prepared: what AddAll and screen do, giving the same index). It
-// reports
-// the CPU time per entry of the work done under the index's lock, which
-// one core does and which bounds a load's wall time (serial-ns/entry,
-// the calling thread's own CPU, so that other processes do not count),
-// besides the wall time.
+// reports the CPU time per entry of the work done under the index's lock,
+// which one core does and which bounds a load's wall time
+// (serial-ns/entry, the calling thread's own CPU, so that other processes
+// do not count), besides the wall time.
 func BenchmarkBuild(b *testing.B) {
 	entries := Generate(rand.New(rand.NewPCG(42, 42)), benchSize(b))
 	perEntry := func(b *testing.B, d time.Duration) {
