@@ -222,14 +222,21 @@ func TestReadAlertsFileKeepsOrderAndLineNumbers(t *testing.T) {
 
 // While screen loads an alerts file the soft memory limit follows the
 // file's size, rises when the live heap needs more (never below it, so
-// that the collector cannot run without pause), is restored afterwards,
-// and is not set at all when GOMEMLIMIT is.
+// that the collector cannot run without pause), and the collector runs at
+// GOGC=200 below it; both are restored afterwards, the limit is not set
+// when GOMEMLIMIT is, nor the pace when GOGC is.
 func TestLoadMemoryLimit(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
+	t.Setenv("GOGC", "")
 	before := debug.SetMemoryLimit(-1)
+	gcBefore := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(gcBefore)
 	l := startLoadMemoryLimit(100 << 20)
 	if got, want := debug.SetMemoryLimit(-1), int64(100<<20+25<<20+128<<20); got != want {
 		t.Fatalf("limit while loading %d, want %d", got, want)
+	}
+	if got := debug.SetGCPercent(loadGCPercent); got != loadGCPercent {
+		t.Fatalf("GC percent while loading %d, want %d", got, loadGCPercent)
 	}
 	l.floor, l.set = 1, 1 // a file smaller than its names: the live heap decides
 	runtime.GC()
@@ -243,6 +250,15 @@ func TestLoadMemoryLimit(t *testing.T) {
 	if got := debug.SetMemoryLimit(-1); got != before {
 		t.Fatalf("limit after loading %d, want %d as before", got, before)
 	}
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("GC percent after loading %d, want 100 as before", got)
+	}
+	t.Setenv("GOGC", "100")
+	l = startLoadMemoryLimit(100 << 20)
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("GC percent %d set although GOGC is", got)
+	}
+	l.stop()
 	t.Setenv("GOMEMLIMIT", "3GiB")
 	startLoadMemoryLimit(100 << 20).update()
 	if got := debug.SetMemoryLimit(-1); got != before {
