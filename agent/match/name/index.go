@@ -253,7 +253,7 @@ func (ix *Index) Prepare(e Entry) Prepared {
 		if dup {
 			continue // an alias that normalises like an earlier name adds nothing
 		}
-		p.names = append(p.names, preparedName{toks: toks, keys: ix.nameKeys(kind, toks, nil)})
+		p.names = append(p.names, preparedName{toks: toks, keys: ix.nameKeys(kind, toks, make([]uint64, 0, 2*len(toks)+2))})
 	}
 	return p
 }
