@@ -340,7 +340,7 @@ func readAlertsFile[T any](r io.Reader, path string, prepare func(store.Alert) (
 			if len(c.ends) == chunkLines {
 				order <- c
 				todo <- c
-				bufSize = max(bufSize, len(c.buf)+len(c.buf)/8)
+				bufSize = min(max(bufSize, len(c.buf)+len(c.buf)/8), 8<<20) // lines of a megabyte must not size every chunk
 				c = &chunk{first: line + 1, buf: make([]byte, 0, bufSize)}
 			}
 		}
