@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"testing"
 
@@ -191,7 +194,8 @@ func TestReadAlertsFileKeepsOrderAndLineNumbers(t *testing.T) {
 	}
 	good := b.String()
 	var ids []string
-	if err := readAlertsFile(strings.NewReader(good), "a.jsonl", func(a store.Alert) { ids = append(ids, a.ID) }); err != nil {
+	keepID := func(a store.Alert) (string, bool) { return a.ID, true }
+	if err := readAlertsFile(strings.NewReader(good), "a.jsonl", keepID, func(got []string) { ids = append(ids, got...) }); err != nil {
 		t.Fatal(err)
 	}
 	if len(ids) != 10000 {
@@ -204,8 +208,60 @@ func TestReadAlertsFileKeepsOrderAndLineNumbers(t *testing.T) {
 	}
 	lines := strings.Split(good, "\n")
 	lines[8999] = `{"id":"BAD","version":1,"subject":{"kind":"person"}}`
-	err := readAlertsFile(strings.NewReader(strings.Join(lines, "\n")), "a.jsonl", func(store.Alert) {})
+	err := readAlertsFile(strings.NewReader(strings.Join(lines, "\n")), "a.jsonl", keepID, func([]string) {})
 	if err == nil || !strings.Contains(err.Error(), "a.jsonl: line 9000:") {
 		t.Fatalf("bad line 9000: %v", err)
+	}
+	lines = strings.Split(good, "\n")
+	lines[9500] = lines[10] // chunks apart
+	err = readAlertsFile(strings.NewReader(strings.Join(lines, "\n")), "a.jsonl", keepID, func([]string) {})
+	if err == nil || !strings.Contains(err.Error(), "a.jsonl: invalid alert import line: line 9501: alert ID already given on line 11") {
+		t.Fatalf("ID of line 11 again on line 9501: %v", err)
+	}
+}
+
+// While screen loads an alerts file the soft memory limit follows the
+// file's size, rises when the live heap needs more (never below it, so
+// that the collector cannot run without pause), and the collector runs at
+// GOGC=200 below it; both are restored afterwards, the limit is not set
+// when GOMEMLIMIT is, nor the pace when GOGC is.
+func TestLoadMemoryLimit(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	t.Setenv("GOGC", "")
+	before := debug.SetMemoryLimit(-1)
+	gcBefore := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(gcBefore)
+	l := startLoadMemoryLimit(100 << 20)
+	if got, want := debug.SetMemoryLimit(-1), int64(100<<20+25<<20+128<<20); got != want {
+		t.Fatalf("limit while loading %d, want %d", got, want)
+	}
+	if got := debug.SetGCPercent(loadGCPercent); got != loadGCPercent {
+		t.Fatalf("GC percent while loading %d, want %d", got, loadGCPercent)
+	}
+	l.floor, l.set = 1, 1 // a file smaller than its names: the live heap decides
+	runtime.GC()
+	l.update()
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
+	if got := debug.SetMemoryLimit(-1); got < int64(live[0].Value.Uint64())+32<<20 {
+		t.Fatalf("limit %d below the live heap %d and its margin", got, live[0].Value.Uint64())
+	}
+	l.stop()
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Fatalf("limit after loading %d, want %d as before", got, before)
+	}
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("GC percent after loading %d, want 100 as before", got)
+	}
+	t.Setenv("GOGC", "100")
+	l = startLoadMemoryLimit(100 << 20)
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("GC percent %d set although GOGC is", got)
+	}
+	l.stop()
+	t.Setenv("GOMEMLIMIT", "3GiB")
+	startLoadMemoryLimit(100 << 20).update()
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Fatalf("limit %d set although GOMEMLIMIT is", got)
 	}
 }

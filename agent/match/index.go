@@ -115,6 +115,20 @@ func NewIndexWith(o Options) *Index {
 // holds (or, for a tool that reports alert IDs only, answers by ID).
 func NewIndexOn(src AlertSource, o Options) *Index { return newIndex(o, src, 0, false) }
 
+// NewBulkIndexOn returns an empty index like NewIndexOn, sized for about
+// hint alerts, for a load that gives each alert ID once (the caller has
+// refused duplicates): IDs and terms are appended unsorted, 12 bytes
+// each, and sorted once by Seal. Nothing may be looked up, and no alert
+// put or deleted twice, before Seal; after it the index works as
+// NewIndexOn's does.
+func NewBulkIndexOn(src AlertSource, o Options, hint int) *Index {
+	return newIndex(o, src, hint, true)
+}
+
+// Seal ends the load of an index made by NewBulkIndexOn: its tables are
+// sorted for lookups. It does nothing to another index.
+func (ix *Index) Seal() { ix.seal() }
+
 // newIndex returns an empty index that reads alerts from src, sized for
 // about hint alerts. A bulk index takes each alert ID once and serves
 // lookups only after seal.
@@ -242,22 +256,61 @@ func (ix *Index) fingerprint(t string) uint64 { return maphash.String(ix.seed, t
 // follows central's changes takes them through Apply, which knows which
 // state of the replica they lead to.
 func (ix *Index) Put(a store.Alert) {
+	p := ix.Prepare(a)
 	ix.writeMu.Lock()
 	defer ix.writeMu.Unlock()
-	ix.put(a, true)
+	ix.putPrepared(&p, true)
+}
+
+// Prepared is an alert made ready to Put by Prepare: its terms listed and
+// its names normalised and keyed (name.Prepared), the work of Put that
+// needs no lock.
+type Prepared struct {
+	a     store.Alert
+	terms []string
+	name  name.Prepared
+	named bool
+}
+
+// Prepare does the work of Put(a) that needs no lock. It is safe to call
+// from any number of goroutines while the index is used or changed; its
+// result is for PutPrepared of the same index.
+func (ix *Index) Prepare(a store.Alert) Prepared {
+	p := Prepared{a: a, terms: Terms(&a)}
+	if ne, ok := nameEntry(&p.a, 0); ok {
+		p.name, p.named = ix.names.Prepare(ne), true
+	}
+	return p
+}
+
+// PutPrepared puts the alerts ps were prepared from, in that order, as
+// Put does one by one, under one lock: a bulk load prepares alerts on
+// every core while one goroutine puts them.
+func (ix *Index) PutPrepared(ps []Prepared) {
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
+	for i := range ps {
+		ix.putPrepared(&ps[i], true)
+	}
 }
 
 // put is Put with writeMu held; untracked marks the index's state as not
 // known to be any of the replica's (see Persist).
 func (ix *Index) put(a store.Alert, untracked bool) {
-	terms := Terms(&a)
+	p := ix.Prepare(a)
+	ix.putPrepared(&p, untracked)
+}
+
+// putPrepared is put of a prepared alert.
+func (ix *Index) putPrepared(p *Prepared, untracked bool) {
+	a, terms := &p.a, p.terms
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.track.untracked = ix.track.untracked || untracked
 	if ix.mem != nil {
-		ix.mem.put(a)
+		ix.mem.put(*a)
 	}
-	if ix.byTerm != nil && !hasName(&a) {
+	if ix.byTerm != nil && !hasName(a) {
 		// Keyed hashes only, no transaction: cheap under the lock.
 		if fps, err := ix.byTerm.TermFingerprints(terms); err == nil {
 			if ix.slots.byID.bulk {
@@ -306,10 +359,10 @@ func (ix *Index) put(a store.Alert, untracked bool) {
 		}
 	}
 	e := uint32(len(ix.bySlot))
-	if ne, ok := nameEntry(&a, e); ok {
+	if p.named {
 		ix.bySlot = append(ix.bySlot, slot)
 		ix.slots.nameOf[slot] = e
-		ix.names.Add(ne)
+		ix.names.AddPrepared(p.name.WithID(e))
 	}
 }
 

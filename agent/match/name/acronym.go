@@ -72,11 +72,11 @@ func initialsOf(buf []byte, toks []token, skipLegal bool) []byte {
 	return buf
 }
 
-// addAcronyms files company name n under its initials, with and without
-// legal forms, and under their leading parts of acronymMin letters or
-// more ("DFLP" for Democratic Front for the Liberation of Palestine,
+// acronymKeys appends to keys the keys a company name made of toks is
+// filed under: its initials, with and without legal forms, and their
+// leading parts of acronymMin letters or more ("DFLP" for Democratic Front for the Liberation of Palestine,
 // Hawatmeh Faction).
-func (ix *Index) addAcronyms(n uint32, toks []token) {
+func (ix *Index) acronymKeys(toks []token, keys []uint64) []uint64 {
 	var buf [2 * (acronymMax + 1)]byte
 	all := initialsOf(buf[:0], toks, false)
 	bare := initialsOf(buf[len(all):len(all)], toks, true)
@@ -91,7 +91,7 @@ func (ix *Index) addAcronyms(n uint32, toks []token) {
 		for k, c := range ini[:min(len(ini), acronymMax)] {
 			h.WriteByte(c)
 			if k+1 >= acronymMin {
-				ix.fileConcat(h.Sum64(), n)
+				keys = append(keys, h.Sum64())
 			}
 		}
 	}
@@ -104,7 +104,7 @@ func (ix *Index) addAcronyms(n uint32, toks []token) {
 			continue
 		}
 		if prev >= 0 {
-			ix.fileAcronym([]byte{'+', toks[prev].text[0], toks[prev].text[1], t.text[0], t.text[1]}, "", n)
+			keys = append(keys, ix.acronymKey([]byte{'+', toks[prev].text[0], toks[prev].text[1], t.text[0], t.text[1]}, ""))
 		}
 		prev = i
 	}
@@ -115,26 +115,27 @@ func (ix *Index) addAcronyms(n uint32, toks []token) {
 		last--
 	}
 	if last < 2 || toks[last].class != classLegal || len(toks[last].text) > 4 {
-		return
+		return keys
 	}
 	head := toks[:last]
 	all = initialsOf(buf[:0], head, false)
 	bare = initialsOf(buf[len(all):len(all)], head, true)
 	for _, ini := range [][]byte{all, bare} {
 		if len(ini) >= 2 && len(ini) < acronymMax {
-			ix.fileAcronym(ini, toks[last].text, n)
+			keys = append(keys, ix.acronymKey(ini, toks[last].text))
 		}
 	}
+	return keys
 }
 
-// fileAcronym files name n under the acronym ini+tail.
-func (ix *Index) fileAcronym(ini []byte, tail string, n uint32) {
+// acronymKey returns the key of the acronym ini+tail.
+func (ix *Index) acronymKey(ini []byte, tail string) uint64 {
 	var h keyHash
 	h.SetSeed(ix.seed)
 	h.WriteString(acronymKey)
 	h.Write(ini)
 	h.WriteString(tail)
-	ix.fileConcat(h.Sum64(), n)
+	return h.Sum64()
 }
 
 // expandAcronyms adds, for a company query, the alert names holding a

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -97,4 +98,59 @@ func BenchmarkSearch(b *testing.B) {
 	b.ReportMetric(float64(heap)/(1<<20), "heap-MB")
 	b.ReportMetric(float64(n), "entries")
 	b.ReportMetric(float64(found)/float64(len(qs)), "top10-recall")
+}
+
+// BenchmarkBuild builds an index of generated names ($NAME_BENCH_N) one
+// entry at a time (Add), and prepared on every core then added under the
+// lock (Prepared: what AddAll and screen do, giving the same index). It
+// reports the CPU time per entry of the work done under the index's lock,
+// which one core does and which bounds a load's wall time
+// (serial-ns/entry, the calling thread's own CPU, so that other processes
+// do not count), besides the wall time.
+func BenchmarkBuild(b *testing.B) {
+	entries := Generate(rand.New(rand.NewPCG(42, 42)), benchSize(b))
+	perEntry := func(b *testing.B, d time.Duration) {
+		b.ReportMetric(float64(d.Nanoseconds())/float64(b.N*len(entries)), "serial-ns/entry")
+	}
+	b.Run("Add", func(b *testing.B) {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		var serial time.Duration
+		for b.Loop() {
+			ix := NewIndex(Options{})
+			t0 := threadCPU()
+			for _, e := range entries {
+				ix.Add(e)
+			}
+			serial += threadCPU() - t0
+		}
+		perEntry(b, serial)
+	})
+	b.Run("Prepared", func(b *testing.B) {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		var serial time.Duration
+		for b.Loop() {
+			ix := NewIndex(Options{})
+			ps := make([]Prepared, len(entries))
+			var wg sync.WaitGroup
+			workers := runtime.GOMAXPROCS(0)
+			for w := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := w; i < len(entries); i += workers {
+						ps[i] = ix.Prepare(entries[i])
+					}
+				}()
+			}
+			wg.Wait()
+			t0 := threadCPU()
+			for _, p := range ps {
+				ix.AddPrepared(p)
+			}
+			serial += threadCPU() - t0
+		}
+		perEntry(b, serial)
+	})
 }

@@ -184,44 +184,166 @@ func (ix *Index) Len() int {
 // Add indexes e. An entry with an ID already present replaces the old one.
 // Names that normalise to nothing are skipped.
 func (ix *Index) Add(e Entry) {
+	p := ix.Prepare(e)
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if _, ok := ix.entryOf(e.ID); ok {
-		ix.removeLocked(e.ID)
-	}
+	ix.addPrepared(&p)
+}
+
+// Prepared is an Entry made ready to index by Prepare: its names
+// normalised (aliases that normalise like an earlier name dropped), its
+// birth date, nationalities and sex parsed, and the keys its names are
+// filed under hashed. That is most of the work of Add, and it reads
+// nothing of the index that Add changes, so that many entries are
+// prepared on every core while one goroutine adds them (AddAll).
+type Prepared struct {
+	seed   hashSeed
+	rec    entryRecord // nats not interned yet; first and count set when added
+	natKey string      // the nationalities joined, their key in natSets
+	names  []preparedName
+}
+
+// preparedName is one name of a Prepared entry.
+type preparedName struct {
+	toks []token
+	keys []uint64 // the keys of joined tokens, in the order addName files them
+}
+
+// WithID returns p for the entry ID id.
+func (p Prepared) WithID(id uint32) Prepared {
+	p.rec.id = id
+	return p
+}
+
+// Prepare does the work of Add(e) that needs no lock. It is safe to call
+// from any number of goroutines, while the index is used or changed; its
+// result is for AddPrepared of the same index.
+func (ix *Index) Prepare(e Entry) Prepared {
 	kind := e.Kind
+	var firstToks []token
 	if kind == KindUnknown {
 		kind = KindPerson
-		if len(e.Names) > 0 && len(normalize(ix.lx, KindUnknown, e.Names[0])) > 0 && hasLegal(normalize(ix.lx, KindUnknown, e.Names[0])) {
-			kind = KindCompany
+		if len(e.Names) > 0 {
+			if firstToks = normalize(ix.lx, KindUnknown, e.Names[0]); len(firstToks) > 0 && hasLegal(firstToks) {
+				kind = KindCompany
+			}
 		}
 	}
-	rec := entryRecord{
-		id:    e.ID,
-		kind:  kind,
-		birth: packDate(parseBirthDate(e.BirthDate)),
-		nats:  ix.internNats(normCountries(e.Nationalities)),
-		sex:   normSex(e.Sex),
-		first: uint32(len(ix.nameEntry)),
+	p := Prepared{
+		seed: ix.seed,
+		rec: entryRecord{
+			id:    e.ID,
+			kind:  kind,
+			birth: packDate(parseBirthDate(e.BirthDate)),
+			nats:  normCountries(e.Nationalities),
+			sex:   normSex(e.Sex),
+		},
+		names: make([]preparedName, 0, len(e.Names)),
 	}
-	idx := uint32(len(ix.entries))
-	seen := map[string]bool{}
+	p.natKey = natSetKey(p.rec.nats)
 	for _, n := range e.Names {
 		toks := normalize(ix.lx, kind, n)
 		if len(toks) == 0 {
 			continue
 		}
-		key := joinTokens(toks)
-		if seen[key] {
+		dup := false
+		for _, q := range p.names {
+			dup = dup || sameJoined(q.toks, toks)
+		}
+		if dup {
 			continue // an alias that normalises like an earlier name adds nothing
 		}
-		seen[key] = true
-		ix.addName(idx, kind, toks)
+		p.names = append(p.names, preparedName{toks: toks, keys: ix.nameKeys(kind, toks, make([]uint64, 0, 2*len(toks)+2))})
+	}
+	return p
+}
+
+// AddPrepared indexes the entry p was prepared from, as Add does.
+func (ix *Index) AddPrepared(p Prepared) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.addPrepared(&p)
+}
+
+// AddAll indexes es as Add would one by one, in that order, giving the
+// same index: the entries are prepared on every core, then added under
+// one lock.
+func (ix *Index) AddAll(es []Entry) {
+	ps := make([]Prepared, len(es))
+	workers := min(runtime.GOMAXPROCS(0), (len(es)+63)/64)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(es); i += workers {
+				ps[i] = ix.Prepare(es[i])
+			}
+		}()
+	}
+	wg.Wait()
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for i := range ps {
+		ix.addPrepared(&ps[i])
+	}
+}
+
+// addPrepared is AddPrepared with the lock held.
+func (ix *Index) addPrepared(p *Prepared) {
+	if p.seed != ix.seed {
+		// Keys hashed with another index's seed would file the names
+		// where no query looks: hash them again.
+		for i := range p.names {
+			p.names[i].keys = ix.nameKeys(p.rec.kind, p.names[i].toks, nil)
+		}
+	}
+	if _, ok := ix.entryOf(p.rec.id); ok {
+		ix.removeLocked(p.rec.id)
+	}
+	rec := p.rec
+	rec.nats = ix.internNats(rec.nats, p.natKey)
+	rec.first = uint32(len(ix.nameEntry))
+	idx := uint32(len(ix.entries))
+	for _, n := range p.names {
+		ix.addName(idx, rec.kind, n.toks, n.keys)
 		rec.count++
 	}
 	ix.entries = append(ix.entries, rec)
-	ix.setEntry(e.ID, idx)
+	ix.setEntry(rec.id, idx)
 	ix.liveCount++
+}
+
+// sameJoined says whether two token lists join (with single spaces, as
+// the dedup of aliases compares them) to the same text.
+func sameJoined(a, b []token) bool {
+	i, j, ai, bj := 0, 0, 0, 0 // token and byte positions in a and b
+	// next returns the byte at token t, offset o of toks, a space between
+	// tokens, and whether the text continues there.
+	next := func(toks []token, t, o int) (byte, int, int, bool) {
+		if t >= len(toks) {
+			return 0, t, o, false
+		}
+		if o < len(toks[t].text) {
+			return toks[t].text[o], t, o + 1, true
+		}
+		if t+1 < len(toks) {
+			return ' ', t + 1, 0, true
+		}
+		return 0, t + 1, 0, false
+	}
+	for {
+		var ca, cb byte
+		var oka, okb bool
+		ca, i, ai, oka = next(a, i, ai)
+		cb, j, bj, okb = next(b, j, bj)
+		if oka != okb || ca != cb {
+			return false
+		}
+		if !oka {
+			return true
+		}
+	}
 }
 
 // entryOf returns the entry number of an ID.
@@ -264,18 +386,27 @@ func (ix *Index) dropEntry(id uint32) {
 }
 
 // internNats returns nats as a slice shared with every entry of the same
-// nationalities: a few hundred distinct lists stand for all entries.
-func (ix *Index) internNats(nats []string) []string {
+// nationalities: a few hundred distinct lists stand for all entries. key
+// is natSetKey(nats).
+func (ix *Index) internNats(nats []string, key string) []string {
 	if len(nats) == 0 {
 		return nil
 	}
-	key := strings.Join(nats, ",")
 	if s, ok := ix.natSets[key]; ok {
 		return s
 	}
 	s := slices.Clip(nats)
 	ix.natSets[key] = s
 	return s
+}
+
+// natSetKey is the key under which natSets files a list of
+// nationalities.
+func natSetKey(nats []string) string {
+	if len(nats) == 0 {
+		return ""
+	}
+	return strings.Join(nats, ",")
 }
 
 func hasLegal(toks []token) bool {
@@ -287,29 +418,16 @@ func hasLegal(toks []token) bool {
 	return false
 }
 
-func joinTokens(toks []token) string {
-	n := 0
-	for _, t := range toks {
-		n += len(t.text) + 1
-	}
-	b := make([]byte, 0, n)
-	for i, t := range toks {
-		if i > 0 {
-			b = append(b, ' ')
-		}
-		b = append(b, t.text...)
-	}
-	return string(b)
-}
-
-func (ix *Index) addName(entry uint32, kind Kind, toks []token) {
+// addName adds a name of entry, made of toks, filed also under keys
+// (nameKeys).
+func (ix *Index) addName(entry uint32, kind Kind, toks []token, keys []uint64) {
 	n := uint32(len(ix.nameEntry))
 	ix.nameEntry = append(ix.nameEntry, entry)
 	ix.nameKind = append(ix.nameKind, kind)
 	groupsSeen := [8]uint32{}
 	ng := 0
 	var sig uint64
-	for i, t := range toks {
+	for _, t := range toks {
 		id := ix.vocabID(t)
 		ix.nameToks = append(ix.nameToks, id)
 		vt := &ix.toks[id]
@@ -339,31 +457,41 @@ func (ix *Index) addName(entry uint32, kind Kind, toks []token) {
 				ix.groupDF[g]++
 			}
 		}
-		if i+1 < len(toks) {
-			// Keyed by hash: a collision only adds a candidate, which the
-			// full score then rejects.
-			var h keyHash
-			h.SetSeed(ix.seed)
-			h.WriteString(t.text)
-			h.WriteString(toks[i+1].text)
-			ix.fileConcat(h.Sum64(), n)
-		}
 	}
-	if kind == KindCompany {
-		ix.addAcronyms(n, toks)
-	} else {
-		ix.compoundKeys(toks, func(key uint64, _ int) { ix.fileConcat(key, n) })
-		// A name written with its article joined (Elsharif) is found by
-		// the name alone, as a word written in two is.
-		for _, t := range toks {
-			if name, ok := articleJoined(t.text); ok && t.class == className && ix.lx.groups[t.text] == 0 {
-				ix.fileConcat(keyedHash(ix.seed, name), n)
-			}
-		}
+	for _, k := range keys {
+		ix.fileConcat(k, n)
 	}
 	ix.nameStart = append(ix.nameStart, uint32(len(ix.nameToks)))
 	ix.nameMeta = append(ix.nameMeta, sig|uint64(min(len(toks), metaLenMask))<<metaLenShift|uint64(kind)<<metaKindShift)
 	ix.liveNames++
+}
+
+// nameKeys appends to keys the keys of joined tokens a name of kind made
+// of toks is filed under, in the order they are filed: adjacent pairs,
+// then a company's acronyms or another name's compounds and names written
+// with their article joined. It reads only the seed and the lexicon.
+func (ix *Index) nameKeys(kind Kind, toks []token, keys []uint64) []uint64 {
+	for i := 0; i+1 < len(toks); i++ {
+		// Keyed by hash: a collision only adds a candidate, which the
+		// full score then rejects.
+		var h keyHash
+		h.SetSeed(ix.seed)
+		h.WriteString(toks[i].text)
+		h.WriteString(toks[i+1].text)
+		keys = append(keys, h.Sum64())
+	}
+	if kind == KindCompany {
+		return ix.acronymKeys(toks, keys)
+	}
+	ix.compoundKeys(toks, func(key uint64, _ int) { keys = append(keys, key) })
+	// A name written with its article joined (Elsharif) is found by
+	// the name alone, as a word written in two is.
+	for _, t := range toks {
+		if name, ok := articleJoined(t.text); ok && t.class == className && ix.lx.groups[t.text] == 0 {
+			keys = append(keys, keyedHash(ix.seed, name))
+		}
+	}
+	return keys
 }
 
 // fileConcat files name n under key in the table of joined tokens

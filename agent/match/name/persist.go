@@ -10,7 +10,6 @@ import (
 	"io"
 	"math"
 	"runtime"
-	"strings"
 	"unsafe"
 )
 
@@ -221,7 +220,7 @@ func Decode(r io.Reader, opts Options) (ix *Index, err error) {
 			s[j] = d.str()
 		}
 		nats[i] = s
-		ix.natSets[strings.Join(s, ",")] = s
+		ix.natSets[natSetKey(s)] = s
 	}
 	ix.entries = make([]entryRecord, d.count(1<<31))
 	for i := range ix.entries {
