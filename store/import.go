@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	gojson "github.com/goccy/go-json"
 )
 
 // importChunk is the number of alerts per snapshot transaction during an
@@ -269,6 +271,28 @@ func (h *ImportHeader) validate() error {
 }
 
 func strictUnmarshal(b []byte, v any) error {
+	// goccy/go-json decodes an alert line in a third of encoding/json's
+	// time (2.0 against 5.6 µs, 1,000-line benchmark): at 100 million
+	// alerts, minutes of an import. It is lenient on syntax (it reads
+	// "nul" as null), so the standard library's scanner says first what
+	// is JSON; FuzzStrictDecodersAgree holds the pair to encoding/json's
+	// answers, which the rest of the agent uses.
+	if !json.Valid(b) {
+		return stdStrictUnmarshal(b, v) // for encoding/json's error
+	}
+	d := gojson.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	if d.More() {
+		return errors.New("more than one JSON value on the line")
+	}
+	return nil
+}
+
+// stdStrictUnmarshal is strictUnmarshal on encoding/json.
+func stdStrictUnmarshal(b []byte, v any) error {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
 	if err := d.Decode(v); err != nil {
@@ -285,11 +309,17 @@ func strictUnmarshal(b []byte, v any) error {
 func jsonErrorText(err error) string {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var gsyn *gojson.SyntaxError
+	var gtyp *gojson.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
 		return fmt.Sprintf("malformed JSON at byte %d", syn.Offset)
+	case errors.As(err, &gsyn):
+		return fmt.Sprintf("malformed JSON at byte %d", gsyn.Offset)
 	case errors.As(err, &typ):
 		return fmt.Sprintf("field %q must be %s", typ.Field, typ.Type)
+	case errors.As(err, &gtyp):
+		return fmt.Sprintf("field %q must be %s", gtyp.Field, gtyp.Type)
 	}
 	var tp *time.ParseError
 	if errors.As(err, &tp) {
