@@ -64,12 +64,21 @@ const clusterBroker = "nats-cluster"
 func fleetCmd() *cobra.Command {
 	var cfg load.FleetConfig
 	var asJSON, cluster bool
+	var heapProfile string
 	cmd := &cobra.Command{
 		Use:   "fleet",
 		Short: "Many agents on one broker take one large delta; report the time until every agent holds it, verified by digest",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cluster {
 				cfg.Broker = clusterBroker
+			}
+			if heapProfile != "" {
+				f, err := os.Create(heapProfile)
+				if err != nil {
+					return fmt.Errorf("heap profile: %w", err)
+				}
+				defer f.Close()
+				cfg.HeapProfile = f
 			}
 			return runLoad(cmd, cfg.Broker, asJSON, func(ctx context.Context, dir, broker string, out io.Writer) (any, string, error) {
 				cfg.Dir, cfg.Broker, cfg.Out = dir, broker, out
@@ -89,6 +98,8 @@ func fleetCmd() *cobra.Command {
 	cmd.Flags().IntVar(&cfg.HitAgents, "hit-agents", 20, "agents the hits come from")
 	cmd.Flags().Float64Var(&cfg.HitRate, "hit-rate", 100, "hits per second, all agents together")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as one JSON object")
+	cmd.Flags().IntVar(&cfg.Applying, "applying", 0, "agents verifying and applying a delta at once (0: twice the cores)")
+	cmd.Flags().StringVar(&heapProfile, "heap-profile", "", "write a heap profile to this file once every agent holds the delta")
 	return cmd
 }
 
