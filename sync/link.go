@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
@@ -75,7 +76,12 @@ type Link struct {
 
 	mu   gosync.Mutex
 	subs map[string]Handler // made again at every connect
-	gone map[string]bool    // dropped while down: the broker's session may still hold them
+	// order is the order subscriptions were asked for, and the order they
+	// are made again at a connect: a session subscribes its own reply
+	// topics before the head that may make it ask for them, and a reply
+	// published before its subscription exists is lost.
+	order []string
+	gone  map[string]bool // dropped while down: the broker's session may still hold them
 	// queues hold the messages of each topic name for its handler, so
 	// that a topic's messages are handled in the order they arrived (a
 	// snapshot's manifest before its chunks) while topics run side by side.
@@ -177,7 +183,9 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 	}}
 	for t, h := range cfg.Subscriptions {
 		l.subs[t] = h
+		l.order = append(l.order, t)
 	}
+	slices.Sort(l.order) // a map has no order; make the one it gets repeatable
 	o := mqtt.NewClientOptions().
 		AddBroker(cfg.Broker).
 		SetClientID(cfg.ClientID).
@@ -224,9 +232,10 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 		// Subscribe again on every connect: with a persistent session the
 		// broker keeps them, but a broker that lost its state does not.
 		l.mu.Lock()
-		subs := make(map[string]Handler, len(l.subs))
-		for t, h := range l.subs {
-			subs[t] = h
+		order := slices.Clone(l.order)
+		subs := make([]Handler, len(order))
+		for i, t := range order {
+			subs[i] = l.subs[t]
 		}
 		gone := l.gone
 		l.gone = nil
@@ -234,8 +243,8 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 		for topic := range gone {
 			l.unsubscribe(topic)
 		}
-		for topic, h := range subs {
-			l.subscribe(topic, h)
+		for i, topic := range order {
+			l.subscribe(topic, subs[i])
 		}
 		cfg.Logger.Info("mqtt connected", "broker", cfg.Broker)
 		if cfg.OnConnect != nil {
@@ -354,6 +363,9 @@ func (l *Link) subscribe(topic string, h Handler) {
 // every connect.
 func (l *Link) Subscribe(topic string, h Handler) {
 	l.mu.Lock()
+	if _, ok := l.subs[topic]; !ok {
+		l.order = append(l.order, topic)
+	}
 	l.subs[topic] = h
 	l.mu.Unlock()
 	if l.c.IsConnectionOpen() {
@@ -366,6 +378,7 @@ func (l *Link) Subscribe(topic string, h Handler) {
 func (l *Link) Unsubscribe(topic string) {
 	l.mu.Lock()
 	delete(l.subs, topic)
+	l.order = slices.DeleteFunc(l.order, func(t string) bool { return t == topic })
 	if !l.c.IsConnectionOpen() {
 		if l.gone == nil {
 			l.gone = make(map[string]bool)

@@ -142,9 +142,9 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 	s.link = link
 	s.forwarder = NewForwarder(ForwarderConfig{Replica: cfg.Replica, Publisher: link, Agent: cfg.Agent, HitKey: cfg.HitKey, Verifier: cfg.Verifier,
 		Window: cfg.Window, Batch: cfg.Batch, ResendAfter: cfg.ResendAfter, Logger: cfg.Logger})
-	link.subs[AgentTopic(cfg.Agent, "acks")] = s.forwarder.HandleAck
+	link.Subscribe(AgentTopic(cfg.Agent, "acks"), s.forwarder.HandleAck)
 	ctx, s.cancel = context.WithCancel(ctx)
-	link.subs[AgentTopic(cfg.Agent, "scopes")] = func(topic string, payload []byte) { s.handleAssignment(ctx, topic, payload) }
+	link.Subscribe(AgentTopic(cfg.Agent, "scopes"), func(topic string, payload []byte) { s.handleAssignment(ctx, topic, payload) })
 	if !cfg.Scoped {
 		s.FollowWholeList(true)
 	}

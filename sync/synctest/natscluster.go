@@ -162,7 +162,7 @@ func RunNATSCluster(dir string) (*NATSCluster, error) {
 // (its /healthz), which is when MQTT clients can keep sessions on it.
 func (c *NATSCluster) WaitHealthy(within time.Duration) error {
 	for _, n := range c.Nodes {
-		if err := n.waitHealthy(within); err != nil {
+		if err := n.waitHealthy(within, ""); err != nil {
 			return err
 		}
 	}
@@ -208,9 +208,13 @@ func (n *NATSNode) launch() error {
 	return nil
 }
 
-func (n *NATSNode) waitHealthy(within time.Duration) error {
+// waitHealthy waits until the node's /healthz answers 200. query is ""
+// for full health (every stream and consumer current) or
+// "?js-server-only=true" for a node whose JetStream is running and
+// current with the cluster's meta leader.
+func (n *NATSNode) waitHealthy(within time.Duration, query string) error {
 	deadline := time.Now().Add(within)
-	url := fmt.Sprintf("http://127.0.0.1:%d/healthz", n.monitor)
+	url := fmt.Sprintf("http://127.0.0.1:%d/healthz%s", n.monitor, query)
 	for {
 		resp, err := http.Get(url)
 		if err == nil {
@@ -254,12 +258,19 @@ func (n *NATSNode) Kill() {
 }
 
 // Restart starts the node again on the same ports and JetStream store and
-// waits until it is healthy; in a test, a failure fails the test.
+// waits until its JetStream is running and current with the cluster's
+// meta leader; in a test, a failure fails the test. It does not wait for
+// full health: on nats-server 2.9 the replica of a consumer whose MQTT
+// session moved while the node was down can stay "not current" for
+// minutes (seen in CI), though the stream and consumer leaders on the
+// other nodes serve every client. Clients do not wait for health either:
+// they reconnect as soon as the port answers, and what the tests assert
+// is what those clients see.
 func (n *NATSNode) Restart() {
 	n.Kill()
 	err := n.start()
 	if err == nil {
-		err = n.waitHealthy(60 * time.Second)
+		err = n.waitHealthy(60*time.Second, "?js-server-only=true")
 	}
 	if err != nil && n.t != nil {
 		n.t.Fatalf("restart nats-server %s: %v", n.Name, err)

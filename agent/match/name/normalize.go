@@ -358,7 +358,7 @@ func isDigits(s string) bool {
 // skeleton reduces a token to its consonant outline so that spellings that
 // differ in vowels, doubled letters and common digraphs meet: the first
 // letter is kept, ph->f, ch/q/c/k->k, kh->k first and silent inside, gh->k (Persian q), sh/z->s, th->t, dh->d,
-// x->ks; vowels, h, w and y after the first letter are dropped; repeats
+// dzh/dj->j, x->ks; vowels, h, w and y after the first letter are dropped; repeats
 // collapse. Muhammad, Mohamed and Mukhammed all become "mhmd"-like outlines
 // ("mmd"), which is why a skeleton only opens candidates and never decides.
 func skeleton(t string) string {
@@ -381,6 +381,16 @@ func skeleton(t string) string {
 		var next byte
 		if i+1 < len(t) {
 			next = t[i+1]
+		}
+		// Cyrillic's Дж comes out as dzh (Dzhon for John, Dzhamal for
+		// Jamal), and French writes dj (Djamal): both are j.
+		if c == 'd' && (next == 'j' || next == 'z' && i+2 < len(t) && t[i+2] == 'h') {
+			push('j')
+			if next == 'z' {
+				i++
+			}
+			i++
+			continue
 		}
 		if next == 'h' {
 			switch c {

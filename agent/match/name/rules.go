@@ -67,13 +67,19 @@ const (
 	// disagreement (factorDateNear 0.97) rather than a conflict
 	// (factorDateClash 0.75, factorMonthClash 0.9; evidence.go).
 	RuleDateNear
+	// RuleDigraphs: tokens that are one spelling once the letter groups a
+	// transliteration from Cyrillic writes for one Latin letter are read
+	// as that letter (dzh, dj -> j; kh -> h; ks -> x) score digraphSim
+	// (0.92), and the skeleton reads dzh and dj as j, so that such a
+	// query reaches its name (digraph.go).
+	RuleDigraphs
 	ruleCount
 )
 
 var ruleNames = [ruleCount]string{
 	"variants", "initials", "legal-forms", "inflections", "syllables", "articles", "skeletons",
 	"transpositions", "weak-pairs", "merges", "acronyms", "compounds", "adjacent-pairs",
-	"fuzzy-neighbours", "run-together", "legal-typos", "date-near",
+	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs",
 }
 
 // String is the rule's name, as the README's ablation table gives it.

@@ -17,7 +17,7 @@ func TestRules(t *testing.T) {
 		birth string
 		entry Entry
 	}{
-		{RuleVariants, KindPerson, "Mukhammed Saidov", "", Entry{Names: []string{"Muhammad Saidov"}}},
+		{RuleVariants, KindPerson, "Mohamed Saidov", "", Entry{Names: []string{"Muhammad Saidov"}}},
 		{RuleInitials, KindPerson, "A Lukashenko", "", Entry{Names: []string{"Alexander Lukashenko"}}},
 		{RuleLegalForms, KindCompany, "Meridian Freight Ltd", "", Entry{Names: []string{"Meridian Freight LLC"}}},
 		{RuleInflections, KindCompany, "Caribbean Lotteries", "", Entry{Names: []string{"Caribbean Lottery"}}},
@@ -33,6 +33,7 @@ func TestRules(t *testing.T) {
 		{RuleFuzzyNeighbours, KindCompany, "Sozvexdie", "", Entry{Names: []string{"Sozvezdie"}}},
 		{RuleRunTogether, KindPerson, "Haddadomar", "", Entry{Names: []string{"Omar Haddad"}}},
 		{RuleLegalTypos, KindCompany, "Meridian Freight Holdnigs", "", Entry{Names: []string{"Meridian Freight Holdings"}}},
+		{RuleDigraphs, KindPerson, "Джамал Хамдан", "", Entry{Names: []string{"Jamal Hamdan"}}},
 		{RuleDateNear, KindPerson, "Bakhtiyor Karimow", "1972-05-02", Entry{Names: []string{"Bakhtiyor Rustamovich Karimov"}, BirthDate: "1971-05-02"}},
 	}
 	seen := map[Rule]bool{}

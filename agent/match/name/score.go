@@ -181,6 +181,12 @@ func tokSim(a, b *stok, kind Kind, off RuleSet) (float64, Method) {
 	if !off.Has(RuleTranspositions) && transposed(a.text, b.text) {
 		return transpositionSim, MethodFuzzy
 	}
+	dsim := 0.0
+	if !off.Has(RuleDigraphs) {
+		if dsim = digraphTokSim(a.text, b.text); dsim == digraphSim {
+			return digraphSim, MethodVariant
+		}
+	}
 	sameSkel := a.skel == b.skel && len(a.skel) >= 3 && !off.Has(RuleSkeletons)
 	// Arabic and Persian names are written without their vowels: in a
 	// person's name the same consonants in the same order are one name
@@ -189,9 +195,12 @@ func tokSim(a, b *stok, kind Kind, off RuleSet) (float64, Method) {
 	// Tokens sharing less than half their letters are strangers: skip
 	// the string similarity (most pairs of a candidate end here).
 	if 2*bits.OnesCount32(a.mask&b.mask) < bits.OnesCount32(a.mask|b.mask) && !vowelsGuessed {
-		return 0, 0
+		if dsim < simFloor {
+			return 0, 0
+		}
+		return dsim, MethodFuzzy
 	}
-	sim := stringSimAtLeast(a.text, b.text, weakFloor)
+	sim := max(stringSimAtLeast(a.text, b.text, weakFloor), dsim)
 	switch {
 	case vowelsGuessed:
 		return max(skeletonFloor, min(0.95, sim+0.04)), MethodSkeleton
