@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"slices"
@@ -326,7 +327,15 @@ func topicMatches(filter, topic string) bool {
 	return len(f) == len(t)
 }
 
-func (l *Link) subscribe(topic string, h Handler) {
+func (l *Link) subscribe(topic string, h Handler) { l.subscribeAfter(topic, h, 0) }
+
+// subscribeRetryMax caps the pause between attempts at a subscription
+// the broker keeps refusing or not confirming.
+const subscribeRetryMax = 30 * time.Second
+
+// subscribeAfter subscribes; failed is the pause before this attempt
+// (0 for a first one), which doubles, with jitter, at each failure.
+func (l *Link) subscribeAfter(topic string, h Handler, failed time.Duration) {
 	tok := l.c.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) {
 		if l.oversized(m) {
 			m.Ack()
@@ -347,14 +356,18 @@ func (l *Link) subscribe(topic string, h Handler) {
 	}
 	// A subscription the broker refused or never confirmed would leave the
 	// session deaf to that topic until the next reconnect (a busy NATS
-	// cluster times out creating the JetStream consumer): try again.
-	l.log.Error("mqtt subscribe failed; retrying", "topic", topic, "err", err)
-	time.AfterFunc(connectRetry, func() {
+	// cluster times out creating the JetStream consumer): try again, less
+	// and less often, each client at its own moment: a thousand agents
+	// retrying every second kept a busy cluster's JetStream API failing.
+	pause := min(max(2*failed, connectRetry), subscribeRetryMax)
+	pause -= rand.N(pause/4 + 1)
+	l.log.Error("mqtt subscribe failed; retrying", "topic", topic, "retry_in", pause.Round(time.Millisecond), "err", err)
+	time.AfterFunc(pause, func() {
 		l.mu.Lock()
 		_, still := l.subs[topic]
 		l.mu.Unlock()
 		if still && l.c.IsConnectionOpen() {
-			l.subscribe(topic, h)
+			l.subscribeAfter(topic, h, pause)
 		}
 	})
 }

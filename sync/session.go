@@ -53,6 +53,9 @@ type SessionConfig struct {
 	// confirming it current before it is reported stale; default 24h.
 	MaxReplicaAge time.Duration
 	Logger        *slog.Logger
+	// Gate, if set, is shared with the other sessions of this process:
+	// see ApplyGate. Nil for an agent in the field.
+	Gate *ApplyGate
 }
 
 // ScopeReplica is one scope the agent follows, with the replica that holds
@@ -178,7 +181,7 @@ func (s *Session) FollowWholeList(on bool) {
 		return
 	}
 	w := NewWatchlist(WatchlistConfig{Replica: s.cfg.Replica, Verifier: s.cfg.Verifier, Logger: s.cfg.Logger,
-		Stream: StreamWhole, Agent: s.cfg.Agent,
+		Stream: StreamWhole, Agent: s.cfg.Agent, Gate: s.cfg.Gate,
 		Applied: func(ch store.Change) {
 			if s.cfg.Applied != nil {
 				s.cfg.Applied(ch)
@@ -209,7 +212,7 @@ func (s *Session) AddScope(sr ScopeReplica) {
 	log := s.cfg.Logger.With("scope", sr.Name)
 	st := &scopeStream{ScopeReplica: sr}
 	st.watch = NewWatchlist(WatchlistConfig{Replica: sr.Replica, Verifier: s.cfg.Verifier, Logger: log,
-		Stream: ScopeStream(sr.Name), Agent: s.cfg.Agent,
+		Stream: ScopeStream(sr.Name), Agent: s.cfg.Agent, Gate: s.cfg.Gate,
 		Applied: func(ch store.Change) {
 			if sr.Applied != nil {
 				sr.Applied(ch)

@@ -70,6 +70,8 @@ type loading struct {
 // order; when the last chunk is in, the snapshot commits only if the alert
 // set has the manifest's digest.
 func (w *Watchlist) HandleSnapshot(topic string, payload []byte) {
+	w.gate.enter()
+	defer w.gate.leave()
 	if err := w.handleSnapshot(context.Background(), topic, payload); err != nil {
 		w.log.Warn("snapshot message refused", "topic", topic, "err", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/borderpost/borderpost/store"
@@ -24,6 +25,11 @@ type Watchlist struct {
 	applied  func(store.Change) // called after each committed delta
 	resync   func(store.Cursor) // asks central for what is missing
 	gapGrace time.Duration
+	gate     *ApplyGate // nil: none
+	// inflight counts the delta messages being handled (waiting at the
+	// gate, being verified or applied): while one is, a replica behind
+	// the head is most likely catching up already.
+	inflight atomic.Int32
 
 	mu         sync.Mutex
 	ahead      map[uint64]pendingDelta // deltas beyond the next one, by seq
@@ -97,6 +103,9 @@ type WatchlistConfig struct {
 	// CatchUpGrace is how long the replica may stay behind central's head
 	// without moving before it is reported stale; default 30s.
 	CatchUpGrace time.Duration
+	// Gate, if set, is shared with the other watch lists of this
+	// process: see ApplyGate. Nil for an agent in the field.
+	Gate *ApplyGate
 }
 
 // NewWatchlist returns a Watchlist applying to cfg.Replica.
@@ -115,12 +124,16 @@ func NewWatchlist(cfg WatchlistConfig) *Watchlist {
 	}
 	return &Watchlist{rep: cfg.Replica, verify: cfg.Verifier, stream: cfg.Stream, agent: cfg.Agent, log: cfg.Logger, applied: cfg.Applied,
 		resync: cfg.Resync, reloaded: cfg.Reloaded, gapGrace: cfg.GapGrace, ahead: make(map[uint64]pendingDelta),
-		catchUpGrace: cfg.CatchUpGrace, resyncWait: resyncEvery}
+		catchUpGrace: cfg.CatchUpGrace, resyncWait: resyncEvery, gate: cfg.Gate}
 }
 
 // HandleDelta is the Handler for delta topics. It returns only once the
 // delta is committed, refused, or parked to wait for its predecessors.
 func (w *Watchlist) HandleDelta(topic string, payload []byte) {
+	w.inflight.Add(1)
+	defer w.inflight.Add(-1)
+	w.gate.enter()
+	defer w.gate.leave()
 	ctx := context.Background()
 	if err := w.handleDelta(ctx, topic, payload); err != nil {
 		w.log.Warn("delta not applied", "topic", topic, "err", err)
@@ -178,8 +191,8 @@ func (w *Watchlist) apply(ctx context.Context, ch store.Change) error {
 	default:
 		// Epoch, chain or digest mismatch, or a write that failed (disk
 		// full): only a resync can repair it.
-		w.applyErr = err
 		w.requestResync()
+		w.applyErr = err // after: a first look at the cursor clears it
 		return err
 	}
 }
@@ -206,7 +219,10 @@ func refuse(ctx context.Context, rep *store.Replica, log *slog.Logger, event sto
 }
 
 // HandleHead is the Handler for the retained head topic: an agent that is
-// behind asks for a resync at once. The head in force delivered again
+// behind asks for a resync at once, unless it is behind by just the one
+// delta that the head follows: that delta is on its way on another topic
+// (it may not have reached its handler yet), so the agent asks only if it
+// is still behind GapGrace later. The head in force delivered again
 // (retained, at every connect) is ignored; a head older than it or than
 // the replica is refused and audited.
 func (w *Watchlist) HandleHead(topic string, payload []byte) {
@@ -214,7 +230,20 @@ func (w *Watchlist) HandleHead(topic string, payload []byte) {
 		w.log.Warn("watch-list head refused", "topic", topic, "err", err)
 		return
 	}
+	if w.nextDeltaDue() {
+		time.AfterFunc(w.gapGrace, w.Tick)
+		return
+	}
 	w.Tick()
+}
+
+// nextDeltaDue reports whether the head in force is exactly one delta
+// ahead of the replica, in the replica's epoch.
+func (w *Watchlist) nextDeltaDue() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	cur, err := w.rep.Cursor()
+	return err == nil && cur.Seq > 0 && w.head.Epoch == cur.Epoch && w.head.Seq == cur.Seq+1
 }
 
 func (w *Watchlist) handleHead(ctx context.Context, topic string, payload []byte) error {
@@ -354,7 +383,11 @@ func (w *Watchlist) Tick() {
 	}
 	behind := w.noteProgress(cur, time.Now())
 	gap := !w.gapSince.IsZero() && time.Since(w.gapSince) > w.gapGrace
-	if behind || gap {
+	// A head is published right after its delta and is quicker to
+	// handle: behind while a delta is being handled is that delta on its
+	// way, and a replay of it would only double the transfer. If the
+	// replica is still behind once it is handled, the next tick asks.
+	if gap || behind && w.inflight.Load() == 0 {
 		w.requestResyncAt(cur)
 	}
 }

@@ -82,6 +82,11 @@ type Config struct {
 	// another range is answered at once. Default 10s; negative turns the
 	// limit off.
 	ReplayWindow time.Duration
+	// PublishRetry is how long Publish keeps trying while the link to
+	// the broker is down (its node restarting), with a growing pause
+	// between attempts, before it gives up; default 1m, negative: one
+	// attempt.
+	PublishRetry time.Duration
 }
 
 // replayLimit is the last replay sent to one agent for one stream.
@@ -169,6 +174,9 @@ func Start(cfg Config) (*Central, error) {
 	}
 	if cfg.ReplayWindow == 0 {
 		cfg.ReplayWindow = 10 * time.Second
+	}
+	if cfg.PublishRetry == 0 {
+		cfg.PublishRetry = time.Minute
 	}
 	c := &Central{replays: make(map[string]*replayLimit), done: make(chan struct{}), cfg: cfg, log: cfg.Logger, whole: newStream("", bpsync.ScopeRule{}, cfg.Epoch),
 		scopes: make(map[string]*stream), assign: make(map[string][]string), unscoped: make(map[string]bool),
@@ -283,8 +291,8 @@ func (c *Central) closeOwnHits() {
 // Publish signs a delta holding the given changes, publishes it and the new
 // head, and keeps it for replays; then does the same on each scope's
 // stream with the share of the changes that concerns it: an alert that
-// enters a scope is an upsert there, one that leaves it a delete. It fails
-// when the link is down.
+// enters a scope is an upsert there, one that leaves it a delete. While
+// the link is down it keeps trying for Config.PublishRetry, then fails.
 func (c *Central) Publish(upserts []store.Alert, deletes []string) (bpsync.Delta, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -334,9 +342,6 @@ func (c *Central) publishTo(st *stream, upserts []store.Alert, deletes []string)
 	}
 	delta := bpsync.Delta{Binding: bpsync.Binding{Kind: bpsync.KindDelta, Stream: st.stream()}, Epoch: st.epoch, Seq: st.seq + 1, Prev: hex.EncodeToString(st.last[:]), Digest: d.String(),
 		Issued: time.Now().UTC(), Upserts: upserts, Deletes: deletes}
-	if !c.link.Connected() {
-		return delta, fmt.Errorf("publish delta %d: %w", delta.Seq, bpsync.ErrNotConnected)
-	}
 	msg, hash, err := c.cfg.Signer.Seal(delta)
 	if err != nil {
 		return delta, err
@@ -347,11 +352,11 @@ func (c *Central) publishTo(st *stream, upserts []store.Alert, deletes []string)
 		if err := c.cfg.State.save(st, delta.Seq, hash, d, upserts, deletes, msg, c.cfg.KeepDeltas); err != nil {
 			return delta, fmt.Errorf("save delta %d: %w; nothing was published", delta.Seq, err)
 		}
-		if err := c.link.Publish(st.topic("delta"), false, msg); err != nil {
+		if err := c.publishRetry(st, "delta", delta.Seq, false, msg); err != nil {
 			c.log.Warn("delta saved but not published; agents fetch it after the next head", "scope", st.scope, "seq", delta.Seq, "err", err)
 		}
-	} else if err := c.link.Publish(st.topic("delta"), false, msg); err != nil {
-		return delta, fmt.Errorf("publish delta %d: %w", delta.Seq, err)
+	} else if err := c.publishRetry(st, "delta", delta.Seq, false, msg); err != nil {
+		return delta, err
 	}
 	st.last = hash
 	st.seq = delta.Seq
@@ -366,8 +371,43 @@ func (c *Central) publishTo(st *stream, upserts []store.Alert, deletes []string)
 	for _, id := range deletes {
 		delete(st.alerts, id)
 	}
-	c.publishHead(st)
+	// The head after its delta, never before: an agent that sees a head
+	// ahead of its replica asks for a replay. Retried like the delta; if
+	// it still fails, the next connect and the periodic refresh publish it.
+	if msg, err := c.sealHead(st); err != nil {
+		c.log.Warn("head not published", "scope", st.scope, "err", err)
+	} else if err := c.publishRetry(st, "head", delta.Seq, true, msg); err != nil {
+		c.log.Warn("head not published; published again at the next connect", "scope", st.scope, "err", err)
+	}
 	return delta, nil
+}
+
+// publishRetry publishes one message of st's, and while the link is down
+// (central's broker node restarting) tries again with a growing pause,
+// for up to Config.PublishRetry, saying so in the log. what and seq name
+// the message in the log and the error. c.mu held: the next delta waits.
+func (c *Central) publishRetry(st *stream, what string, seq uint64, retained bool, msg []byte) error {
+	pause := 100 * time.Millisecond
+	deadline := time.Now().Add(c.cfg.PublishRetry)
+	for attempt := 1; ; attempt++ {
+		err := c.link.Publish(st.topic(what), retained, msg)
+		if err == nil {
+			if attempt > 1 {
+				c.log.Info("published after retrying", "what", what, "scope", st.scope, "seq", seq, "attempts", attempt)
+			}
+			return nil
+		}
+		if time.Now().Add(pause).After(deadline) {
+			return fmt.Errorf("publish %s %d: %d attempts over %s failed; check central's broker: %w", what, seq, attempt, c.cfg.PublishRetry, err)
+		}
+		c.log.Warn("publish failed; retrying", "what", what, "scope", st.scope, "seq", seq, "attempt", attempt, "retry_in", pause, "err", err)
+		select {
+		case <-c.done:
+			return fmt.Errorf("publish %s %d: central is closing: %w", what, seq, err)
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 2*time.Second)
+	}
 }
 
 // NewEpoch starts a new epoch, as when central rebuilds its list from
@@ -456,14 +496,20 @@ func (c *Central) publishHeads() {
 }
 
 func (c *Central) publishHead(st *stream) {
-	now := time.Now().UTC()
-	msg, _, err := c.cfg.Signer.Seal(bpsync.Head{Binding: bpsync.Binding{Kind: bpsync.KindHead, Stream: st.stream()}, Epoch: st.epoch, Seq: st.seq, Digest: st.digest.String(), Issued: now, Expires: now.Add(c.cfg.HeadTTL)})
+	msg, err := c.sealHead(st)
 	if err == nil {
 		err = c.link.Publish(st.topic("head"), true, msg)
 	}
 	if err != nil {
 		c.log.Warn("head not published", "scope", st.scope, "err", err)
 	}
+}
+
+// sealHead signs st's head as it is now. c.mu held.
+func (c *Central) sealHead(st *stream) ([]byte, error) {
+	now := time.Now().UTC()
+	msg, _, err := c.cfg.Signer.Seal(bpsync.Head{Binding: bpsync.Binding{Kind: bpsync.KindHead, Stream: st.stream()}, Epoch: st.epoch, Seq: st.seq, Digest: st.digest.String(), Issued: now, Expires: now.Add(c.cfg.HeadTTL)})
+	return msg, err
 }
 
 // Assign sets the scopes an agent follows and publishes the signed

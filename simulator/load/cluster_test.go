@@ -232,3 +232,43 @@ func TestClusterFleetSurvivesNodeKill(t *testing.T) {
 	phase("delta across central's node's kill held by every agent")
 	f.waitStored(f.recordHits(10, 0), 30*time.Second)
 }
+
+// Central's node is down when central publishes a delta: Publish keeps
+// trying until the node is back (it used to fail at once), the delta goes
+// out, then its head, and every agent, on the other nodes, holds it
+// without having to ask central for a replay.
+func TestClusterCentralPublishSurvivesItsNodeRestart(t *testing.T) {
+	f := startClusterFleet(t, 1)
+	gen := watchlist.NewGenerator(7, watchlist.DefaultMix)
+	if _, err := f.central.Publish(gen.Alerts(200), nil); err != nil {
+		t.Fatal(err)
+	}
+	f.waitDigest(60*time.Second, "first watch list on every agent")
+	resyncs := f.central.Stats().Resyncs
+
+	f.cluster.Nodes[0].Kill()
+	f.waitFor(10*time.Second, "central sees its node down", func() bool { return !f.central.Connected() })
+	restarted := make(chan struct{})
+	go func() {
+		defer close(restarted)
+		time.Sleep(2 * time.Second)
+		f.cluster.Nodes[0].Restart()
+	}()
+	d, err := f.central.Publish(gen.Alerts(300), nil)
+	if err != nil {
+		t.Fatalf("delta published while central's node restarts: %v", err)
+	}
+	<-restarted
+	if d.Seq != 2 || f.central.Seq() != 2 {
+		t.Fatalf("published delta %d, central at %d; want 2", d.Seq, f.central.Seq())
+	}
+	f.waitDigest(60*time.Second, "delta published across central's node restart")
+	for _, a := range f.agents {
+		if h := a.Session.Head(); h.Seq != 2 || h.Digest != f.central.Digest().String() {
+			t.Errorf("%s holds head %d %s, want central's head 2 %s", a.ID, h.Seq, h.Digest, f.central.Digest())
+		}
+	}
+	if n := f.central.Stats().Resyncs - resyncs; n != 0 {
+		t.Errorf("%d agents had to ask for the delta again: it was not delivered before its head", n)
+	}
+}

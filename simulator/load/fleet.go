@@ -17,6 +17,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -45,6 +47,12 @@ type Agent struct {
 // broker, trusting pub and sealing its hits to central's hit key. It
 // publishes its status every 10 s, as an agent does by default.
 func StartAgent(ctx context.Context, dir, id, broker string, pub ed25519.PublicKey, hitKey *bpsync.HitPublicKey, log *slog.Logger) (*Agent, error) {
+	return startAgent(ctx, dir, id, broker, pub, hitKey, log, nil)
+}
+
+// startAgent is StartAgent with the gate the process's agents share (nil:
+// none).
+func startAgent(ctx context.Context, dir, id, broker string, pub ed25519.PublicKey, hitKey *bpsync.HitPublicKey, log *slog.Logger, gate *bpsync.ApplyGate) (*Agent, error) {
 	key := make(memKey, store.DataKeySize)
 	rand.Read(key)
 	rep, err := store.Open(ctx, filepath.Join(dir, id+".db"), key, store.Options{Logger: log})
@@ -52,7 +60,7 @@ func StartAgent(ctx context.Context, dir, id, broker string, pub ed25519.PublicK
 		return nil, err
 	}
 	s, err := bpsync.StartSession(ctx, bpsync.SessionConfig{Link: bpsync.LinkConfig{Broker: broker, KeepAlive: 10 * time.Second},
-		Agent: id, Replica: rep, Verifier: bpsync.NewVerifier(pub), HitKey: hitKey, StatusEvery: 10 * time.Second, Logger: log})
+		Agent: id, Replica: rep, Verifier: bpsync.NewVerifier(pub), HitKey: hitKey, StatusEvery: 10 * time.Second, Logger: log, Gate: gate})
 	if err != nil {
 		rep.Close()
 		return nil, err
@@ -82,7 +90,16 @@ type FleetConfig struct {
 	HitRate   float64
 	Dir       string
 	Out       io.Writer // progress lines; nil for none
+	// HeapProfile, if set, receives a heap profile taken once every agent
+	// holds the measured delta, when the whole fleet is in memory.
+	HeapProfile io.Writer
+	// Applying is how many agents may verify and apply a delta at once
+	// (see sync.ApplyGate); 0 means twice the cores Go uses.
+	Applying int
 }
+
+// setupChunk is the most alerts in one delta of a fleet's starting list.
+const setupChunk = 2500
 
 // FleetReport is the outcome of a fleet run.
 type FleetReport struct {
@@ -101,6 +118,24 @@ type FleetReport struct {
 	HitP50Ms   float64 `json:"hit_p50_ms,omitempty"`
 	HitP99Ms   float64 `json:"hit_p99_ms,omitempty"`
 	StatusSeen int     `json:"agents_status_seen,omitempty"` // agents whose status central holds
+	// Resyncs and ReplayMB are central's replays during the measured
+	// delta's fan-out: every one is redundant when nothing was lost.
+	Resyncs  int     `json:"resyncs"`
+	ReplayMB float64 `json:"replay_mb"`
+	// The process's memory (the whole fleet and central in this one
+	// process): live heap after a collection once every agent holds the
+	// measured delta, and the resident set then and at its peak over the
+	// run, split into anonymous memory (heap, stacks: what the fleet
+	// really holds) and file pages (the replicas' mapped page cache,
+	// which the kernel reclaims under pressure).
+	HeapMB         float64 `json:"heap_mb"`
+	RSSMB          float64 `json:"rss_mb"`
+	AnonMB         float64 `json:"anon_mb"`
+	FileMB         float64 `json:"file_mb"`
+	PeakRSSMB      float64 `json:"peak_rss_mb"`
+	PeakAnonMB     float64 `json:"peak_anon_mb"`
+	PeakFileMB     float64 `json:"peak_file_mb"`
+	AnonPerAgentMB float64 `json:"anon_per_agent_mb"`
 }
 
 // Fleet starts cfg.Agents agents, gives them a watch list of cfg.Ops
@@ -109,6 +144,9 @@ type FleetReport struct {
 // takes to hold it, verified by digest.
 func Fleet(ctx context.Context, cfg FleetConfig) (FleetReport, error) {
 	rep := FleetReport{Agents: cfg.Agents, Ops: cfg.Ops, SetupAlerts: cfg.Ops}
+	if cfg.Applying <= 0 {
+		cfg.Applying = 2 * runtime.GOMAXPROCS(0)
+	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	say := func(format string, a ...any) {
 		if cfg.Out != nil {
@@ -117,6 +155,9 @@ func Fleet(ctx context.Context, cfg FleetConfig) (FleetReport, error) {
 	}
 	brokers := strings.Split(cfg.Broker, ",")
 	rep.Brokers = len(brokers)
+	peak := &peakMemory{}
+	stopSampling := peak.sample(250 * time.Millisecond)
+	defer stopSampling()
 	var mu sync.Mutex
 	var hitLat []time.Duration
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
@@ -140,8 +181,11 @@ func Fleet(ctx context.Context, cfg FleetConfig) (FleetReport, error) {
 			a.Close()
 		}
 	}()
+	// The agents share the machine's cores: more of them applying a delta
+	// at once would not go faster, only hold more memory.
+	gate := bpsync.NewApplyGate(cfg.Applying)
 	for i := range cfg.Agents {
-		a, err := StartAgent(ctx, cfg.Dir, fmt.Sprintf("post-%03d", i+1), brokers[i%len(brokers)], pub, c.HitPublicKey(), quiet)
+		a, err := startAgent(ctx, cfg.Dir, fmt.Sprintf("post-%03d", i+1), brokers[i%len(brokers)], pub, c.HitPublicKey(), quiet, gate)
 		if err != nil {
 			return rep, err
 		}
@@ -161,11 +205,17 @@ func Fleet(ctx context.Context, cfg FleetConfig) (FleetReport, error) {
 
 	gen := watchlist.NewGenerator(42, watchlist.DefaultMix)
 	base := gen.Alerts(cfg.Ops)
-	if _, err := c.Publish(base, nil); err != nil {
-		return rep, err
-	}
-	if _, err := waitAll(ctx, agents, c.Digest(), 10*time.Minute); err != nil {
-		return rep, fmt.Errorf("setup delta: %w", err)
+	// The starting list in deltas of setupChunk alerts, each once every
+	// agent holds the one before: every agent holds each message it was
+	// sent until its turn to apply it, and the setup is not what is
+	// measured.
+	for chunk := range slices.Chunk(base, setupChunk) {
+		if _, err := c.Publish(chunk, nil); err != nil {
+			return rep, err
+		}
+		if _, err := waitAll(ctx, agents, c.Digest(), 10*time.Minute); err != nil {
+			return rep, fmt.Errorf("setup delta: %w", err)
+		}
 	}
 	say("every agent holds the %d-alert watch list", len(base))
 
@@ -180,6 +230,7 @@ func Fleet(ctx context.Context, cfg FleetConfig) (FleetReport, error) {
 	for i := cfg.Ops / 4; len(ups)+len(dels) < cfg.Ops; i++ {
 		dels = append(dels, base[i].ID)
 	}
+	before := c.Stats()
 	start := time.Now()
 	d, err := c.Publish(ups, dels)
 	if err != nil {
@@ -190,13 +241,23 @@ func Fleet(ctx context.Context, cfg FleetConfig) (FleetReport, error) {
 		return rep, fmt.Errorf("measured delta: %w", err)
 	}
 	rep.AllSeconds = time.Since(start).Seconds()
+	after := c.Stats()
+	rep.Resyncs = after.Resyncs - before.Resyncs
+	rep.ReplayMB = float64(after.ReplayBytes-before.ReplayBytes) / (1 << 20)
 	if b, err := json.Marshal(d); err == nil {
 		rep.DeltaBytes = len(b)
 	}
 	slices.Sort(times)
 	rep.P50Seconds = times[len(times)/2].Seconds()
 	rep.P99Seconds = times[len(times)*99/100].Seconds()
-	say("delta of %d operations held by all %d agents after %.2fs", cfg.Ops, len(agents), rep.AllSeconds)
+	say("delta of %d operations held by all %d agents after %.2fs; central answered %d resyncs (%.0f MB replayed)", cfg.Ops, len(agents), rep.AllSeconds, rep.Resyncs, rep.ReplayMB)
+	if err := measureMemory(&rep, peak, cfg.HeapProfile); err != nil {
+		return rep, err
+	}
+	rep.AnonPerAgentMB = rep.AnonMB / float64(len(agents))
+	say("memory: heap %.0f MB; resident %.0f MB (anonymous %.0f, file pages %.0f), %.1f MB anonymous per agent; peak resident %.0f MB (anonymous %.0f, file pages %.0f)",
+		rep.HeapMB, rep.RSSMB, rep.AnonMB, rep.FileMB, rep.AnonPerAgentMB, rep.PeakRSSMB, rep.PeakAnonMB, rep.PeakFileMB)
+
 	if cfg.Hits <= 0 {
 		return rep, nil
 	}
@@ -236,6 +297,94 @@ func Fleet(ctx context.Context, cfg FleetConfig) (FleetReport, error) {
 	}
 	say("central stored %d of %d hits: p50 %.1f ms, p99 %.1f ms; status held of %d agents", rep.HitsStored, cfg.Hits, rep.HitP50Ms, rep.HitP99Ms, rep.StatusSeen)
 	return rep, nil
+}
+
+// measureMemory fills in the report's memory figures and writes a heap
+// profile to prof, if set.
+func measureMemory(rep *FleetReport, peak *peakMemory, prof io.Writer) error {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	rep.HeapMB = float64(ms.HeapInuse) / (1 << 20)
+	now := readResident()
+	peak.note(now)
+	rep.RSSMB, rep.AnonMB, rep.FileMB = now.rss, now.anon, now.file
+	p := peak.get()
+	rep.PeakRSSMB, rep.PeakAnonMB, rep.PeakFileMB = p.rss, p.anon, p.file
+	if prof != nil {
+		if err := pprof.WriteHeapProfile(prof); err != nil {
+			return fmt.Errorf("write the heap profile: %w", err)
+		}
+	}
+	return nil
+}
+
+// resident is the process's resident set in MB, as Linux reports it in
+// /proc/self/status: in all (VmRSS), anonymous (RssAnon), file pages
+// (RssFile).
+type resident struct{ rss, anon, file float64 }
+
+// readResident reads the resident set; zeros where /proc is not there.
+func readResident() resident {
+	var r resident
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return r
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var kb float64
+		switch {
+		case scanKB(line, "VmRSS:", &kb):
+			r.rss = kb / 1024
+		case scanKB(line, "RssAnon:", &kb):
+			r.anon = kb / 1024
+		case scanKB(line, "RssFile:", &kb):
+			r.file = kb / 1024
+		}
+	}
+	return r
+}
+
+func scanKB(line, field string, kb *float64) bool {
+	_, err := fmt.Sscanf(line, field+" %f kB", kb)
+	return err == nil
+}
+
+// peakMemory keeps the highest resident figures seen, each on its own.
+type peakMemory struct {
+	mu  sync.Mutex
+	max resident
+}
+
+func (p *peakMemory) note(r resident) {
+	p.mu.Lock()
+	p.max = resident{max(p.max.rss, r.rss), max(p.max.anon, r.anon), max(p.max.file, r.file)}
+	p.mu.Unlock()
+}
+
+func (p *peakMemory) get() resident {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.max
+}
+
+// sample notes the resident set every interval until the returned
+// function is called.
+func (p *peakMemory) sample(every time.Duration) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			p.note(readResident())
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // waitAll polls every agent's cursor until each holds digest, and returns

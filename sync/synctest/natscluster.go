@@ -77,8 +77,18 @@ cluster {
   listen: 127.0.0.1:%d
   routes: [%s]
 }
-mqtt { listen: 127.0.0.1:%d, stream_replicas: 3, ack_wait: "5s" }
+mqtt { listen: 127.0.0.1:%d, stream_replicas: 3, ack_wait: "%s" }
 `
+
+// NATSClusterOptions adjust a cluster started by RunNATSClusterWith.
+type NATSClusterOptions struct {
+	// AckWait is how long a QoS 1 message delivered and not acknowledged
+	// waits before it goes out again; default 5s (see natsClusterConf).
+	// A fleet of agents sharing two cores takes longer than that to
+	// apply a large delta each: the broker would send it again and again
+	// to the agents still waiting their turn.
+	AckWait time.Duration
+}
 
 // StartNATSCluster starts a three-node cluster for a test, waits until
 // JetStream is healthy on every node, and stops it when the test ends.
@@ -105,6 +115,14 @@ func StartNATSCluster(t testing.TB) *NATSCluster {
 // RunNATSCluster starts a three-node cluster with its state under dir
 // and waits until JetStream is healthy on every node. Kill it when done.
 func RunNATSCluster(dir string) (*NATSCluster, error) {
+	return RunNATSClusterWith(dir, NATSClusterOptions{})
+}
+
+// RunNATSClusterWith is RunNATSCluster with options.
+func RunNATSClusterWith(dir string, o NATSClusterOptions) (*NATSCluster, error) {
+	if o.AckWait <= 0 {
+		o.AckWait = 5 * time.Second
+	}
 	bin, err := exec.LookPath("nats-server")
 	if err != nil {
 		bin = "/usr/sbin/nats-server"
@@ -131,7 +149,7 @@ func RunNATSCluster(dir string) (*NATSCluster, error) {
 		if err := os.MkdirAll(n.Dir, 0o700); err != nil {
 			return nil, err
 		}
-		conf := fmt.Sprintf(natsClusterConf, n.Name, p[0], p[1], filepath.Join(n.Dir, "js"), p[2], strings.Join(routes, ", "), p[3])
+		conf := fmt.Sprintf(natsClusterConf, n.Name, p[0], p[1], filepath.Join(n.Dir, "js"), p[2], strings.Join(routes, ", "), p[3], o.AckWait)
 		if err := os.WriteFile(filepath.Join(n.Dir, "nats.conf"), []byte(conf), 0o644); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,71 @@
+package sync
+
+import (
+	"crypto/ed25519"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"github.com/borderpost/borderpost/store"
+)
+
+// TestHeadOvertakingItsDeltaAsksNoReplay: central publishes a delta and
+// then its head; the head is handled first (it is small, the delta is
+// still waiting or being verified). The agent must not ask central to
+// replay the delta it is about to apply: with a large delta and a fleet,
+// every such replay doubles the fan-out. A head whose delta was really
+// lost still brings a resync, once the grace has passed.
+func TestHeadOvertakingItsDeltaAsksNoReplay(t *testing.T) {
+	f := newFeed()
+	pub := f.signer.Key.Public().(ed25519.PublicKey)
+	gate := NewApplyGate(1)
+	var mu gosync.Mutex
+	var resyncs []store.Cursor
+	w := NewWatchlist(WatchlistConfig{Replica: openReplica(t), Verifier: NewVerifier(pub), Logger: quiet, Agent: "a1",
+		Resync:   func(c store.Cursor) { mu.Lock(); resyncs = append(resyncs, c); mu.Unlock() },
+		GapGrace: 100 * time.Millisecond, Gate: gate})
+	asked := func() int { mu.Lock(); defer mu.Unlock(); return len(resyncs) }
+	w.HandleDelta("t", f.next(t, []store.Alert{container("A", "CSQU3054383", 1)}, nil))
+	w.HandleHead("h", f.headMsg(t, 1))
+
+	// Delta 2 waits at the gate (another agent of the process is
+	// applying) while its head arrives; then the same with the delta not
+	// yet at its handler at all.
+	d2 := f.next(t, []store.Alert{container("B", "TCNU7200794", 1)}, nil)
+	gate.enter()
+	applied := make(chan struct{})
+	go func() { w.HandleDelta("t", d2); close(applied) }()
+	for w.inflight.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	w.HandleHead("h", f.headMsg(t, 2))
+	w.Tick() // the status ticker, while the delta still waits
+	time.Sleep(300 * time.Millisecond)
+	if n := asked(); n != 0 {
+		t.Fatalf("%d resyncs asked while the delta the head follows was being handled, want none", n)
+	}
+	gate.leave()
+	<-applied
+	d3 := f.next(t, []store.Alert{container("C", "TOLU4734787", 1)}, nil)
+	w.HandleHead("h", f.headMsg(t, 3))
+	w.HandleDelta("t", d3)
+	time.Sleep(300 * time.Millisecond)
+	if n := asked(); n != 0 {
+		t.Fatalf("%d resyncs asked for a delta that arrived just after its head, want none", n)
+	}
+	if cur, _ := w.rep.Cursor(); cur.Seq != 3 {
+		t.Fatalf("replica at delta %d, want 3", cur.Seq)
+	}
+
+	// Delta 4 is lost: its head alone arrives. The agent asks, after the
+	// grace, from its cursor.
+	f.next(t, []store.Alert{container("D", "MSKU9070323", 1)}, nil)
+	w.HandleHead("h", f.headMsg(t, 4))
+	deadline := time.Now().Add(5 * time.Second)
+	for asked() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := asked(); n != 1 || resyncs[0].Seq != 3 {
+		t.Fatalf("after a head whose delta was lost: %d resyncs (%v), want one from delta 3", n, resyncs)
+	}
+}
