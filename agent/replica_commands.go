@@ -444,7 +444,7 @@ func replicaCmd() *cobra.Command {
 		},
 	}
 	compact.Flags().StringVarP(&compactCfg, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
-	c.AddCommand(imp, compact, replicaVerifyCmd(), replicaRebuildCmd())
+	c.AddCommand(imp, compact, replicaVerifyCmd(), replicaRebuildCmd(), replicaStatusCmd())
 	return c
 }
 
