@@ -123,6 +123,12 @@ func loadByTermSaving(ctx context.Context, src AlertSource, rep replicaFiles, o 
 		return ix, fmt.Errorf("%w; its files are rebuilt at the next start", err), nil
 	}
 	ix.track.at = at
+	if o.DeferFiles && (fresh || !loaded) {
+		// Persist writes both, stamped with this state if it is still
+		// the replica's.
+		ix.track.dirty, ix.track.deferred = true, true
+		return ix, nil, nil
+	}
 	// A start that cannot save its files still serves: the next one
 	// rebuilds them.
 	if fresh {
