@@ -22,8 +22,8 @@ const (
 )
 
 // persistIndexes writes the files of every set's match index that is
-// stale and quiet for indexQuiet, every indexPersistEvery, until ctx
-// ends.
+// stale and quiet for indexQuiet, every indexPersistEvery and when asked
+// (askPersist), until ctx ends.
 func (a *Agent) persistIndexes(ctx context.Context) {
 	tick := time.NewTicker(indexPersistEvery)
 	defer tick.Stop()
@@ -32,8 +32,20 @@ func (a *Agent) persistIndexes(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-a.persistNow:
 		}
 		a.persistStale(ctx, indexQuiet)
+	}
+}
+
+// askPersist has persistIndexes look at the indexes now rather than at
+// its next tick: an index rebuilt after a snapshot has its files still to
+// write (match.Options.DeferFiles), with no quiet to wait for. It never
+// blocks.
+func (a *Agent) askPersist() {
+	select {
+	case a.persistNow <- struct{}{}:
+	default: // a request is already waiting
 	}
 }
 
