@@ -74,3 +74,35 @@ func TestPrepareFilesNeedsTheTermIndex(t *testing.T) {
 		t.Fatal("PrepareFiles wrote files for a replica without a ready term index")
 	}
 }
+
+// A load with DeferFiles writes nothing, reports itself stale with
+// nothing to wait for, and Persist then writes both files for the state
+// it was loaded in, though no change was applied: the next load decrypts
+// no person or company.
+func TestDeferredFilesPersistedInTheLoadedState(t *testing.T) {
+	rep, qs := seededReplica(t)
+	ix, err := Load(context.Background(), rep, Options{Logger: slog.New(slog.DiscardHandler), DeferFiles: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{store.TermTablePath(rep.Path()), store.NameIndexPath(rep.Path())} {
+		if _, err := os.Stat(f); err == nil {
+			t.Fatalf("a load with DeferFiles wrote %s", f)
+		}
+	}
+	if stale, since := ix.Stale(); !stale || !since.IsZero() {
+		t.Fatalf("Stale() = %v, %v; want stale since the zero time", stale, since)
+	}
+	written, err := ix.Persist(context.Background())
+	if err != nil || !written {
+		t.Fatalf("Persist of a deferred load: %v, %v", written, err)
+	}
+	if stale, _ := ix.Stale(); stale {
+		t.Fatal("still stale after Persist")
+	}
+	loaded, n := loadCounting(t, rep)
+	if n != 0 {
+		t.Fatalf("the load after Persist decrypted %d persons and companies, want none", n)
+	}
+	sameAnswers(t, "loaded from the deferred files", answers(t, loaded, qs), answers(t, ix, qs))
+}
