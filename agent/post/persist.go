@@ -58,7 +58,7 @@ func (a *Agent) persistStale(ctx context.Context, quiet time.Duration) {
 			continue
 		}
 		start := time.Now()
-		a.log.Debug("writing the match index's files after deltas", "scope", set.scope, "alerts", set.index.Len())
+		a.log.Debug("writing the match index's files (after deltas or a snapshot)", "scope", set.scope, "alerts", set.index.Len())
 		written, err := set.index.Persist(ctx)
 		switch {
 		case errors.Is(err, match.ErrNotPersisted):
@@ -68,7 +68,7 @@ func (a *Agent) persistStale(ctx context.Context, quiet time.Duration) {
 		case err != nil:
 			a.log.Warn("match index files not written; the next start rebuilds them", "scope", set.scope, "err", err)
 		case written:
-			a.log.Info("match index files written after deltas", "scope", set.scope, "alerts", set.index.Len(), "took", time.Since(start).Round(time.Millisecond))
+			a.log.Info("match index files written (after deltas or a snapshot)", "scope", set.scope, "alerts", set.index.Len(), "took", time.Since(start).Round(time.Millisecond))
 		}
 	}
 }
