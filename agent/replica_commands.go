@@ -325,17 +325,18 @@ func importNextStep(cur store.Cursor) string {
 }
 
 // settleImport prepares a replica just filled by an import for the
-// agent's first start: it closes rep, reopens it compacting the file
-// (the old generation's pages are free; the agent compacts at open
-// otherwise), and writes the match index's files (match.PrepareFiles)
-// so that the start loads them instead of walking the term index and
-// decrypting every person and company. It returns the replica, open.
+// agent's first start: it closes rep, reopens it compacting the file if
+// the old generation held alerts (their pages are free; the agent would
+// compact at open otherwise), and writes the match index's files
+// (match.PrepareFiles) so that the start loads them instead of walking
+// the term index and decrypting every person and company. It returns the
+// replica, open, or nil if it could not reopen it.
 func settleImport(ctx context.Context, rep *store.Replica, kp store.KeyProvider, log *slog.Logger) (*store.Replica, error) {
 	path := rep.Path()
 	if err := rep.Close(); err != nil {
 		return nil, err
 	}
-	log.Info("compacting the replica (the old generation's space)")
+	log.Info("reopening the replica, compacting it if the old generation left space")
 	start := time.Now()
 	rep, err := store.Open(ctx, path, kp, match.WithTerms(store.Options{Logger: log, Compact: true}))
 	if err != nil {
@@ -419,7 +420,7 @@ func replicaCmd() *cobra.Command {
 				// The import stands: the agent's first start does this work.
 				fmt.Fprintf(out, "the alerts are imported, but preparing the agent's first start failed: %v; the agent does it when it starts (slower)\n", err)
 			} else {
-				fmt.Fprintf(out, "agent's first start prepared (replica compacted, match index files written) in %s\n", time.Since(start).Round(time.Millisecond))
+				fmt.Fprintf(out, "agent's first start prepared (replica compacted if due, match index files written) in %s\n", time.Since(start).Round(time.Millisecond))
 			}
 			fmt.Fprintln(out, importNextStep(res.Cursor))
 			return nil
