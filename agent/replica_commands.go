@@ -325,26 +325,31 @@ func importNextStep(cur store.Cursor) string {
 }
 
 // settleImport prepares a replica just filled by an import for the
-// agent's first start: it closes rep, reopens it compacting the file if
-// the old generation held alerts (their pages are free; the agent would
-// compact at open otherwise), and writes the match index's files
+// agent's first start: when the old generation held alerts it closes rep
+// and reopens it compacting the file (their pages are free; the agent
+// would compact at open otherwise), then writes the match index's files
 // (match.PrepareFiles) so that the start loads them instead of walking
 // the term index and decrypting every person and company. It returns the
 // replica, open, or nil if it could not reopen it.
 func settleImport(ctx context.Context, rep *store.Replica, kp store.KeyProvider, log *slog.Logger) (*store.Replica, error) {
-	path := rep.Path()
-	if err := rep.Close(); err != nil {
-		return nil, err
-	}
-	log.Info("reopening the replica, compacting it if the old generation left space")
-	start := time.Now()
-	rep, err := store.Open(ctx, path, kp, match.WithTerms(store.Options{Logger: log, Compact: true}))
+	due, err := rep.CompactDue()
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
-	log.Info("replica open", "took", time.Since(start).Round(time.Millisecond))
+	if due {
+		path := rep.Path()
+		if err := rep.Close(); err != nil {
+			return nil, err
+		}
+		log.Info("compacting the replica: the old generation's space")
+		start := time.Now()
+		if rep, err = store.Open(ctx, path, kp, match.WithTerms(store.Options{Logger: log, Compact: true})); err != nil {
+			return nil, err
+		}
+		log.Info("replica compacted and open", "took", time.Since(start).Round(time.Millisecond))
+	}
 	log.Info("writing the match index's files (term table, name index)")
-	start = time.Now()
+	start := time.Now()
 	if err := match.PrepareFiles(ctx, rep, match.Options{Logger: log}); err != nil {
 		return rep, err
 	}
