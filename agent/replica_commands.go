@@ -325,12 +325,13 @@ func importNextStep(cur store.Cursor) string {
 }
 
 // settleImport prepares a replica just filled by an import for the
-// agent's first start: when the old generation held alerts it closes rep
-// and reopens it compacting the file (their pages are free; the agent
-// would compact at open otherwise), then writes the match index's files
-// (match.PrepareFiles) so that the start loads them instead of walking
-// the term index and decrypting every person and company. It returns the
-// replica, open, or nil if it could not reopen it.
+// agent's first start: when the snapshot asked for a compaction (the old
+// generation's pages are free; the agent would compact at open
+// otherwise) it closes rep and reopens it compacting the file, then
+// writes the match index's files (match.PrepareFiles) so that the start
+// loads them instead of walking the term index and decrypting every
+// person and company. It returns the replica, open, or nil if it could
+// not reopen it.
 func settleImport(ctx context.Context, rep *store.Replica, kp store.KeyProvider, log *slog.Logger) (*store.Replica, error) {
 	due, err := rep.CompactDue()
 	if err != nil {

@@ -290,13 +290,7 @@ func (s *Snapshot) Commit(ctx context.Context, digest Digest) error {
 		if err != nil {
 			return err
 		}
-		puts := [][2][]byte{{metaCursor, b}, {metaAlertGen, u64(s.rec.Gen)}}
-		if generationHeld(tx, old) {
-			// Dropping an empty generation (a first fill) frees a few
-			// pages: compacting for them would rewrite the whole file.
-			puts = append(puts, [2][]byte{metaCompact, {1}})
-		}
-		for _, kv := range puts {
+		for _, kv := range [][2][]byte{{metaCursor, b}, {metaAlertGen, u64(s.rec.Gen)}, {metaCompact, []byte{1}}} {
 			if err := meta.Put(kv[0], kv[1]); err != nil {
 				return err
 			}
@@ -359,23 +353,6 @@ func (s *Snapshot) finish() {
 // runDir is where a snapshot's sorted runs are spilled.
 func runDir(dbPath string, gen uint64) string {
 	return fmt.Sprintf("%s.snapshot-%d", dbPath, gen)
-}
-
-// generationHeld reports whether generation num holds any alert or
-// tombstone (a cursor's first key, no walk).
-func generationHeld(tx *bolt.Tx, num uint64) bool {
-	b := tx.Bucket(genName(num))
-	if b == nil {
-		return false
-	}
-	for _, name := range [][]byte{bucketAlerts, bucketTombs} {
-		if sub := b.Bucket(name); sub != nil {
-			if k, _ := sub.Cursor().First(); k != nil {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // dropSnapshot removes the generation of the snapshot being loaded.

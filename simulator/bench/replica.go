@@ -132,9 +132,8 @@ func buildReplica(ctx context.Context, path string, m Mix, cfg Config, say func(
 	}
 	importing += time.Since(t)
 	// As `borderpost replica import` ends: the file is compacted if the
-	// old generation held alerts (never here: the bench fills a new
-	// replica), so that the agent's first start need not; part of the
-	// import, not of every cold start.
+	// snapshot asked for it, so that the agent's first start need not;
+	// part of the import, not of every cold start.
 	t = time.Now()
 	due, err := rep.CompactDue()
 	if err != nil {
