@@ -98,3 +98,16 @@ func compactIfWanted(ctx context.Context, path string, opt Options) error {
 	opt.Logger.Info("replica compacted", "before_bytes", before, "after_bytes", after, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
+
+// CompactDue reports whether a generation was dropped since the last
+// compaction, so that an Open with Options.Compact would rewrite the
+// file. A command that has just filled the replica asks it before
+// reopening the file to compact: a reopen checks every page.
+func (r *Replica) CompactDue() (bool, error) {
+	due := false
+	err := r.db.View(func(tx *bolt.Tx) error {
+		due = tx.Bucket(bucketMeta).Get(metaCompact) != nil
+		return nil
+	})
+	return due, err
+}

@@ -72,6 +72,7 @@ type stateTrack struct {
 	dirty     bool      // changes applied since the files were taken
 	last      time.Time // when the last change was applied
 	untracked bool      // changed by Put or Delete, not Apply: the state is unknown
+	deferred  bool      // Load left its rebuilt files to Persist (Options.DeferFiles)
 }
 
 // Options tune an Index. The zero value takes the defaults.
@@ -87,6 +88,12 @@ type Options struct {
 	// Logger receives what Load reports (a term table refused or not
 	// saved); default slog.Default().
 	Logger *slog.Logger
+	// DeferFiles makes Load leave the files it rebuilt (the term table,
+	// the name index) unsaved: the index it returns is Stale and Persist
+	// writes them. The agent sets it when it rebuilds the index after a
+	// snapshot, so that the new index is swapped in first and the files
+	// written after, in the background.
+	DeferFiles bool
 }
 
 func (o Options) logger() *slog.Logger {

@@ -3,6 +3,7 @@ package match
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/borderpost/borderpost/store"
@@ -43,8 +44,20 @@ type replicaFiles interface {
 	sealedFiles
 }
 
-// loadByTerm loads the index of a replica that keeps a term index.
+// loadByTerm loads the index of a replica that keeps a term index. A
+// file it could not save is logged: the start serves anyway.
 func loadByTerm(ctx context.Context, src AlertSource, rep replicaFiles, o Options) (*Index, error) {
+	ix, unsaved, err := loadByTermSaving(ctx, src, rep, o)
+	if unsaved != nil {
+		o.logger().Warn("the match index's files were not saved; the next start rebuilds them", "err", unsaved)
+	}
+	return ix, err
+}
+
+// loadByTermSaving is loadByTerm, reporting apart (unsaved) why the files
+// it read the replica for (the term table, the name index) could not be
+// saved for the next start.
+func loadByTermSaving(ctx context.Context, src AlertSource, rep replicaFiles, o Options) (ix *Index, unsaved, err error) {
 	// Identifiers stay in the replica's term index: memory takes its
 	// fingerprints (ascending, as the replica gives them) and the alerts
 	// with names. The table saved beside the replica (at the last start,
@@ -53,18 +66,18 @@ func loadByTerm(ctx context.Context, src AlertSource, rep replicaFiles, o Option
 	// the next start. The same goes for the persons and companies: the
 	// name index file, when current, instead of decrypting them all.
 	log := o.logger()
-	ix := newIndex(o, src, 0, true)
+	ix = newIndex(o, src, 0, true)
 	ix.byTerm = rep
 	start := time.Now()
 	tbl, err := rep.LoadTermTable(ctx)
 	fresh := false
 	if err != nil {
 		if !errors.Is(err, store.ErrTermTable) {
-			return nil, err
+			return nil, nil, err
 		}
 		log.Info("term table not used; walking the term index", "err", err)
 		if tbl, err = rep.ReadTermTable(ctx); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		log.Info("term index walked", "terms", len(tbl.Fingerprints), "took", time.Since(start).Round(time.Millisecond))
 		fresh = true
@@ -94,7 +107,7 @@ func loadByTerm(ctx context.Context, src AlertSource, rep replicaFiles, o Option
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	ix.seal()
@@ -104,21 +117,55 @@ func loadByTerm(ctx context.Context, src AlertSource, rep replicaFiles, o Option
 	// persists nothing until the next load.
 	cur, err := rep.CurrentStamp()
 	if err != nil || !cur.Equal(at) {
-		log.Warn("the replica changed while the match index was loaded; its files are rebuilt at the next start", "err", err)
-		return ix, nil
+		if err == nil {
+			err = errors.New("the replica changed while the match index was loaded")
+		}
+		return ix, fmt.Errorf("%w; its files are rebuilt at the next start", err), nil
 	}
 	ix.track.at = at
+	if o.DeferFiles && (fresh || !loaded) {
+		// Persist writes both, stamped with this state if it is still
+		// the replica's.
+		ix.track.dirty, ix.track.deferred = true, true
+		return ix, nil, nil
+	}
 	// A start that cannot save its files still serves: the next one
 	// rebuilds them.
 	if fresh {
 		if err := rep.SaveTermTable(tbl); err != nil {
-			log.Warn("term table not saved", "err", err)
+			unsaved = fmt.Errorf("term table: %w", err)
 		}
 	}
 	if !loaded {
 		if err := ix.saveNames(rep, at); err != nil {
-			log.Warn("name index not saved", "err", err)
+			unsaved = errors.Join(unsaved, fmt.Errorf("name index: %w", err))
 		}
 	}
-	return ix, nil
+	return ix, unsaved, nil
+}
+
+// PrepareFiles makes the files a start loads from (the term table and
+// the name index beside the replica) the replica's current ones: it reads
+// rep as Load does (walking the term index and decrypting the persons and
+// companies only when those files are missing or stale) and saves what it
+// built. The commands that fill a replica offline run it before they end
+// (`borderpost replica import`, the simulator's bench), so that the
+// agent's first start after them loads the files as any other start
+// does. Progress of long work goes to o.Logger and rep's logger. It fails
+// when rep has no ready term index (opened without WithTerms) or a file
+// could not be written; nothing is then wrong with the replica, the next
+// start rebuilds what is missing.
+func PrepareFiles(ctx context.Context, rep *store.Replica, o Options) error {
+	ready, err := rep.TermsReady()
+	if err != nil {
+		return err
+	}
+	if !ready {
+		return fmt.Errorf("%w: the replica's term index is not ready; open it with match.WithTerms", store.ErrTermTable)
+	}
+	_, unsaved, err := loadByTermSaving(ctx, rep, rep, o)
+	if err != nil {
+		return err
+	}
+	return unsaved
 }

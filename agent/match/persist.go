@@ -231,16 +231,22 @@ var ErrNotPersisted = errors.New("match: the index's state is not the replica's 
 // Stale reports whether changes were applied to the index since its
 // files beside the replica (the term table, the name index) were taken,
 // and since when the last one was: the agent persists the index
-// (Persist) once it has been quiet for a while.
+// (Persist) once it has been quiet for a while. While the files Load
+// rebuilt are not written yet (Options.DeferFiles) since is the zero
+// time: nothing is gained by waiting.
 func (ix *Index) Stale() (stale bool, since time.Time) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
+	if ix.track.deferred {
+		return true, time.Time{}
+	}
 	return ix.track.dirty, ix.track.last
 }
 
 // Persist writes the index's term table and name index beside the
 // replica, stamped with the replica's current state, when changes were
-// applied since they were last taken, so that the next start loads them
+// applied since they were last taken (or Load deferred them,
+// Options.DeferFiles), so that the next start loads them
 // instead of walking the term index and decrypting every person and
 // company. The state is the one the index holds: the replica's cursor
 // must be the last change Apply followed, else ErrNotPersisted (a change
@@ -270,7 +276,12 @@ func (ix *Index) Persist(ctx context.Context) (written bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	if !cur.SameBase(tr.at) || !tr.applied || !cur.AtChange(tr.epoch, tr.seq, tr.hash) {
+	// The index holds the replica's current state if it is the one it
+	// was loaded in (nothing applied since), or the one the last change
+	// it applied left.
+	loadedState := !tr.applied && cur.Equal(tr.at)
+	followed := tr.applied && cur.SameBase(tr.at) && cur.AtChange(tr.epoch, tr.seq, tr.hash)
+	if !loadedState && !followed {
 		return false, ErrNotPersisted
 	}
 	if err := ix.saveNames(files, cur); err != nil {
@@ -279,14 +290,15 @@ func (ix *Index) Persist(ctx context.Context) (written bool, err error) {
 	sorted := ix.termFPs.sorted // never changed once loaded: read without the lock
 	added := slices.Sorted(maps.Keys(ix.termFPs.added))
 	ix.mu.Lock()
-	ix.track.at, ix.track.dirty = cur, false
+	deferred := ix.track.deferred
+	ix.track.at, ix.track.dirty, ix.track.deferred = cur, false, false
 	ix.mu.Unlock()
 	ix.writeMu.Unlock()
 	locked = false
 	if err := files.SaveTermTableAt(ctx, cur, len(sorted)+len(added), mergeSorted(sorted, added)); err != nil {
 		ix.mu.Lock()
 		if ix.track.at.Equal(cur) {
-			ix.track.dirty = true
+			ix.track.dirty, ix.track.deferred = true, deferred
 		}
 		ix.mu.Unlock()
 		return false, err

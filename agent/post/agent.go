@@ -64,6 +64,7 @@ type Agent struct {
 	stopped    bool                        // Run is stopping: no scope is opened any more; under scopeMu
 	tasks      sync.WaitGroup              // scope work started by the session's callbacks; Run waits for it
 	scopes     map[string]*alertSet
+	persistNow chan struct{} // asks persistIndexes to look at once (persist.go)
 }
 
 // KeyProvider returns the data key provider the configuration names: the
@@ -117,7 +118,7 @@ func NewVersion(ctx context.Context, cfg config.Config, log *slog.Logger, versio
 	if err != nil {
 		return nil, fmt.Errorf("open replica: %w", err)
 	}
-	a := &Agent{cfg: cfg, log: log, rep: rep, kp: kp,
+	a := &Agent{cfg: cfg, log: log, rep: rep, kp: kp, persistNow: make(chan struct{}, 1),
 		scopes: make(map[string]*alertSet), sessionSet: make(chan struct{})}
 	start := time.Now()
 	if a.index, err = a.loadIndex(ctx, rep); err != nil {

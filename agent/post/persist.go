@@ -22,8 +22,8 @@ const (
 )
 
 // persistIndexes writes the files of every set's match index that is
-// stale and quiet for indexQuiet, every indexPersistEvery, until ctx
-// ends.
+// stale and quiet for indexQuiet, every indexPersistEvery and when asked
+// (askPersist), until ctx ends.
 func (a *Agent) persistIndexes(ctx context.Context) {
 	tick := time.NewTicker(indexPersistEvery)
 	defer tick.Stop()
@@ -32,8 +32,20 @@ func (a *Agent) persistIndexes(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-a.persistNow:
 		}
 		a.persistStale(ctx, indexQuiet)
+	}
+}
+
+// askPersist has persistIndexes look at the indexes now rather than at
+// its next tick: an index rebuilt after a snapshot has its files still to
+// write (match.Options.DeferFiles), with no quiet to wait for. It never
+// blocks.
+func (a *Agent) askPersist() {
+	select {
+	case a.persistNow <- struct{}{}:
+	default: // a request is already waiting
 	}
 }
 
@@ -46,7 +58,7 @@ func (a *Agent) persistStale(ctx context.Context, quiet time.Duration) {
 			continue
 		}
 		start := time.Now()
-		a.log.Debug("writing the match index's files after deltas", "scope", set.scope, "alerts", set.index.Len())
+		a.log.Debug("writing the match index's files (after deltas or a snapshot)", "scope", set.scope, "alerts", set.index.Len())
 		written, err := set.index.Persist(ctx)
 		switch {
 		case errors.Is(err, match.ErrNotPersisted):
@@ -56,7 +68,7 @@ func (a *Agent) persistStale(ctx context.Context, quiet time.Duration) {
 		case err != nil:
 			a.log.Warn("match index files not written; the next start rebuilds them", "scope", set.scope, "err", err)
 		case written:
-			a.log.Info("match index files written after deltas", "scope", set.scope, "alerts", set.index.Len(), "took", time.Since(start).Round(time.Millisecond))
+			a.log.Info("match index files written (after deltas or a snapshot)", "scope", set.scope, "alerts", set.index.Len(), "took", time.Since(start).Round(time.Millisecond))
 		}
 	}
 }

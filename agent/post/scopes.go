@@ -446,15 +446,20 @@ func (a *Agent) alertCount() int {
 }
 
 // reload rebuilds a set's match index from its replica after a snapshot
-// replaced its alerts, and swaps it in.
+// replaced its alerts, and swaps it in. The files the next start loads
+// from are written after the swap, in the background (persistIndexes),
+// so that checks use the new alerts as soon as they are indexed.
 func (a *Agent) reload(ctx context.Context, set *alertSet) {
 	start := time.Now()
-	fresh, err := a.loadIndex(ctx, set.rep)
+	o := matchOptions(a.cfg)
+	o.Logger, o.DeferFiles = a.log, true
+	fresh, err := match.Load(ctx, set.rep, o)
 	if err != nil {
 		a.log.Error("rebuild the match index after a snapshot; checks use the previous index", "scope", set.scope, "err", err)
 		return
 	}
 	set.index.ReplaceWith(fresh)
+	a.askPersist()
 	a.log.Info("match index rebuilt from snapshot", "scope", set.scope, "alerts", set.index.Len(), "took", time.Since(start).Round(time.Millisecond))
 }
 

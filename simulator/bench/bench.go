@@ -81,6 +81,11 @@ type Report struct {
 	FalseHitRate     float64            `json:"false_hit_rate"`
 	NoiseNames       int                `json:"noise_names"`
 	NoiseDropped     int                `json:"noise_dropped"`
+
+	// ImportIndexFilesSeconds is the part of ImportSeconds spent writing
+	// the match index's files for the first start, as the import does.
+	ImportIndexFilesSeconds float64 `json:"import_index_files_seconds"`
+
 	// The deltas after the checks (delta.go): the small one's time, and
 	// the large one's with the checks (lookup and audit record) that ran
 	// while it was applied.
@@ -153,7 +158,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	rep := Report{Alerts: cfg.Alerts, Mix: m.Name, Seed: cfg.Seed, Gomaxprocs: runtime.GOMAXPROCS(0), ReplicaReused: reused,
-		GenerateSeconds: b.GenerateSeconds, ImportSeconds: b.ImportSeconds,
+		GenerateSeconds: b.GenerateSeconds, ImportSeconds: b.ImportSeconds, ImportIndexFilesSeconds: b.IndexFilesSeconds,
 		Checks: map[string]Latency{}, RecallByKind: map[string]float64{}, PlantedByKind: map[string]int{}}
 	if st, err := os.Stat(path); err == nil {
 		rep.ReplicaBytes = st.Size()
