@@ -282,19 +282,21 @@ func strictUnmarshal(b []byte, v any) error {
 	}
 	d := gojson.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		return err
-	}
-	if d.More() {
-		return errors.New("more than one JSON value on the line")
-	}
-	return nil
+	return decodeOne(d, v)
 }
 
 // stdStrictUnmarshal is strictUnmarshal on encoding/json.
 func stdStrictUnmarshal(b []byte, v any) error {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
+	return decodeOne(d, v)
+}
+
+// decodeOne decodes the one JSON value a line must hold into v.
+func decodeOne(d interface {
+	Decode(any) error
+	More() bool
+}, v any) error {
 	if err := d.Decode(v); err != nil {
 		return err
 	}
