@@ -159,8 +159,10 @@ func (r *reader) byte() byte {
 	return c
 }
 
-func (r *reader) str() string {
-	n := r.uvarint()
+func (r *reader) str() string { return r.take(r.uvarint()) }
+
+// take returns the next n bytes as a string, or marks the record bad.
+func (r *reader) take(n uint64) string {
 	if n > uint64(len(r.b)) {
 		r.bad, r.b = true, nil
 		return ""
@@ -170,7 +172,10 @@ func (r *reader) str() string {
 	return s
 }
 
-func (r *reader) strs() []string {
+func (r *reader) strs() []string { return r.list(r.str) }
+
+// list reads a count, then that many strings with elem.
+func (r *reader) list(elem func() string) []string {
 	n := r.uvarint()
 	if n == 0 {
 		return nil
@@ -181,7 +186,7 @@ func (r *reader) strs() []string {
 	}
 	ss := make([]string, n)
 	for i := range ss {
-		ss[i] = r.str()
+		ss[i] = elem()
 	}
 	return ss
 }

@@ -368,31 +368,10 @@ func (r *reader) word() string {
 		}
 		return codec4Prefixes[n>>2] + rest
 	}
-	n >>= 2
-	if n > uint64(len(r.b)) {
-		r.bad, r.b = true, nil
-		return ""
-	}
-	s := string(r.b[:n])
-	r.b = r.b[n:]
-	return s
+	return r.take(n >> 2)
 }
 
-func (r *reader) words() []string {
-	n := r.uvarint()
-	if n == 0 {
-		return nil
-	}
-	if n > maxCodecCount || n > uint64(len(r.b)) {
-		r.bad, r.b = true, nil
-		return nil
-	}
-	ss := make([]string, n)
-	for i := range ss {
-		ss[i] = r.word()
-	}
-	return ss
-}
+func (r *reader) words() []string { return r.list(r.word) }
 
 func (r *reader) time4(nanos bool) time.Time {
 	s, n := binary.Varint(r.b)
