@@ -52,29 +52,44 @@ func checkCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ix := match.NewIndex()
-			rep, err := store.Open(cmd.Context(), cfg.Store.Path, kp, match.WithTerms(store.Options{LockTimeout: 2 * time.Second}))
+			// Loaded as the agent loads them (match.Load: the index files
+			// when current, the alerts behind a match read from disk when
+			// the hit is made), with the agent's match options, so that
+			// the explanation is the agent's and a 100-million-alert
+			// replica is not decrypted whole.
+			o := post.MatchOptions(cfg)
+			open := func(path string) (*store.Replica, *match.Index, error) {
+				rep, err := store.Open(cmd.Context(), path, kp, match.WithTerms(store.Options{LockTimeout: 2 * time.Second}))
+				if err != nil {
+					return nil, nil, err
+				}
+				ix, err := match.Load(cmd.Context(), rep, o)
+				if err != nil {
+					rep.Close()
+					return nil, nil, fmt.Errorf("load the match index of %s: %w", path, err)
+				}
+				return rep, ix, nil
+			}
+			rep, ix, err := open(cfg.Store.Path)
 			if err != nil {
 				return err
 			}
 			defer rep.Close() // the check is audited there
-			if err := rep.Alerts(cmd.Context(), func(a store.Alert) error { ix.Put(a); return nil }); err != nil {
-				return err
-			}
-			for _, path := range slices.Sorted(maps.Values(scopes)) {
-				srep, err := store.Open(cmd.Context(), path, kp, match.WithTerms(store.Options{LockTimeout: 2 * time.Second}))
-				if err != nil {
-					return err
-				}
-				err = srep.Alerts(cmd.Context(), func(a store.Alert) error { ix.Put(a); return nil })
-				srep.Close()
-				if err != nil {
-					return err
-				}
-			}
 			found, err := ix.MatchAll(items, time.Now())
 			if err != nil {
 				return err
+			}
+			for _, path := range slices.Sorted(maps.Values(scopes)) {
+				srep, six, err := open(path)
+				if err != nil {
+					return err
+				}
+				more, err := six.MatchAll(items, time.Now())
+				srep.Close() // after the match: the alerts behind it are read from the file
+				if err != nil {
+					return err
+				}
+				match.Merge(found, more)
 			}
 			out := cmd.OutOrStdout()
 			var alerts []string

@@ -55,6 +55,14 @@ func TestCheckCommand(t *testing.T) {
 			}
 		}
 	}
+	// The check is the agent's: its configured name threshold applies.
+	// A misspelt name that hits at the default threshold does not when
+	// the post asks for near-exact names.
+	strict := filepath.Join(dir, "strict.yaml")
+	os.WriteFile(strict, []byte(fmt.Sprintf("agent: {id: post-cli}\nstore: {path: %s, key: {file: %s}}\nmqtt: {broker: tcp://127.0.0.1:1}\ntrust: {central_keys: [x]}\nsync: {central_hit_key: x}\nmatch: {name_threshold: 0.99}\n", db, key)), 0o600)
+	if out, err := runRoot(t, "", "check", "name", "SOKOLOV, Dmitrij", "--config", strict); err != nil || !strings.Contains(out, "no hit") {
+		t.Errorf("name_threshold 0.99 in the configuration was not applied: %v\n%s", err, out)
+	}
 	if _, err := runRoot(t, "", "check", "container", "CSQU3054384", "--config", cfg); err == nil || !strings.Contains(err.Error(), "check digit") {
 		t.Errorf("a bad check digit was not refused: %v", err)
 	}
@@ -68,7 +76,7 @@ func TestCheckCommand(t *testing.T) {
 		}
 		return nil
 	})
-	if n != 5 {
-		t.Errorf("%d technician checks audited, want 5", n)
+	if n != 6 {
+		t.Errorf("%d technician checks audited, want 6", n)
 	}
 }

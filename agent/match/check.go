@@ -1,7 +1,9 @@
 package match
 
 import (
+	"cmp"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -60,4 +62,24 @@ func (ix *Index) MatchAll(items []devices.Item, now time.Time) ([][]Candidate, e
 		}
 	}
 	return out, nil
+}
+
+// Merge adds found, the candidates another alert set gave for the same
+// items, to into (same positions) and keeps each item's candidates best
+// first. An alert both sets hold (a post following overlapping scopes)
+// is kept once, with its better match, so that one alert never makes two
+// hits on the officer's screen.
+func Merge(into, found [][]Candidate) {
+	for i, more := range found {
+		for _, c := range more {
+			j := slices.IndexFunc(into[i], func(o Candidate) bool { return o.Alert.ID == c.Alert.ID })
+			switch {
+			case j < 0:
+				into[i] = append(into[i], c)
+			case c.Score > into[i][j].Score:
+				into[i][j] = c
+			}
+		}
+		slices.SortStableFunc(into[i], func(x, y Candidate) int { return cmp.Compare(y.Score, x.Score) })
+	}
 }

@@ -370,13 +370,14 @@ func (a *Agent) serveHTTP(srv *http.Server, ln net.Listener) func(context.Contex
 
 // loadIndex builds a match index of every alert rep holds.
 func (a *Agent) loadIndex(ctx context.Context, rep *store.Replica) (*match.Index, error) {
-	o := matchOptions(a.cfg)
+	o := MatchOptions(a.cfg)
 	o.Logger = a.log
 	return match.Load(ctx, rep, o)
 }
 
-// matchOptions turns the match section into the engine's options.
-func matchOptions(cfg config.Config) match.Options {
+// MatchOptions turns the match section of cfg into the engine's options:
+// what the agent and `borderpost check` both load their indexes with.
+func MatchOptions(cfg config.Config) match.Options {
 	return match.Options{NameThreshold: cfg.Match.NameThreshold, NameHits: cfg.Match.NameHits}
 }
 

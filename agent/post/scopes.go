@@ -394,20 +394,7 @@ func (a *Agent) lookupAll(items []devices.Item, t time.Time) ([][]match.Candidat
 		if err != nil {
 			return nil, fmt.Errorf("scope %s: %w", set.scope, err)
 		}
-		for i, found := range matched {
-			for _, c := range found {
-				j := slices.IndexFunc(out[i], func(o match.Candidate) bool { return o.Alert.ID == c.Alert.ID })
-				switch {
-				case j < 0:
-					out[i] = append(out[i], c)
-				case c.Score > out[i][j].Score:
-					out[i][j] = c
-				}
-			}
-		}
-	}
-	for i := range out {
-		sort.SliceStable(out[i], func(x, y int) bool { return out[i][x].Score > out[i][y].Score })
+		match.Merge(out, matched)
 	}
 	return out, nil
 }
@@ -451,7 +438,7 @@ func (a *Agent) alertCount() int {
 // so that checks use the new alerts as soon as they are indexed.
 func (a *Agent) reload(ctx context.Context, set *alertSet) {
 	start := time.Now()
-	o := matchOptions(a.cfg)
+	o := MatchOptions(a.cfg)
 	o.Logger, o.DeferFiles = a.log, true
 	fresh, err := match.Load(ctx, set.rep, o)
 	if err != nil {
