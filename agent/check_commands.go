@@ -118,7 +118,7 @@ func checkCmd() *cobra.Command {
 				Detail: fmt.Sprintf("%d items", len(items)), Alerts: alerts})
 		},
 	}
-	cmd.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "agent configuration (its replica and key)")
+	configFlag(cmd, &cfgPath, "agent configuration (its replica and key)")
 	cmd.Flags().StringVar(&country, "country", "", "plate country (D, F, NL...) or document issuing state")
 	cmd.Flags().StringVar(&birth, "birth-date", "", "name checks: YYYY, YYYY-MM or YYYY-MM-DD")
 	cmd.Flags().StringVar(&nationality, "nationality", "", "name checks: ISO 3166 country")

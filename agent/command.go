@@ -125,3 +125,10 @@ func configCmd() *cobra.Command {
 	})
 	return c
 }
+
+// configFlag declares --config (-c) on cmd, defaulting to where the
+// packages install the configuration on this system (defaultConfigPath),
+// so that every command finds the agent's file without being told.
+func configFlag(cmd *cobra.Command, path *string, usage string) {
+	cmd.Flags().StringVarP(path, "config", "c", defaultConfigPath(), usage)
+}

@@ -208,7 +208,7 @@ func keysStatusCmd() *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
+	configFlag(c, &cfgPath, "configuration file")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return c
 }
@@ -264,7 +264,7 @@ the replica. Stop the agent first: the replica file is locked while it runs.`,
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
+	configFlag(c, &cfgPath, "configuration file")
 	c.Flags().StringVar(&newKeyFile, "new-key-file", "", "file holding the new key (from borderpost keys init)")
 	c.Flags().IntVar(&chunk, "chunk", 5000, "entries re-encrypted per transaction")
 	return c
@@ -432,7 +432,7 @@ func replicaCmd() *cobra.Command {
 			return nil
 		},
 	}
-	imp.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
+	configFlag(imp, &cfgPath, "configuration file")
 	imp.Flags().StringVar(&file, "file", "", "JSON Lines alert file, or - for standard input")
 
 	var compactCfg string
@@ -452,7 +452,7 @@ func replicaCmd() *cobra.Command {
 			return nil
 		},
 	}
-	compact.Flags().StringVarP(&compactCfg, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
+	configFlag(compact, &compactCfg, "configuration file")
 	c.AddCommand(imp, compact, replicaVerifyCmd(), replicaRebuildCmd(), replicaStatusCmd())
 	return c
 }
@@ -475,7 +475,7 @@ func replicaVerifyCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
+	configFlag(cmd, &cfgPath, "configuration file")
 	return cmd
 }
 
@@ -513,7 +513,7 @@ func replicaRebuildCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
+	configFlag(cmd, &cfgPath, "configuration file")
 	cmd.Flags().BoolVar(&force, "force", false, "rebuild even a replica that passes its check")
 	return cmd
 }
@@ -535,7 +535,7 @@ func auditCmd() *cobra.Command {
 			})
 		},
 	}
-	verify.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
+	configFlag(verify, &cfgPath, "configuration file")
 	c.AddCommand(verify, auditEventsCmd())
 	return c
 }
@@ -601,7 +601,7 @@ func auditEventsCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
+	configFlag(cmd, &cfgPath, "configuration file")
 	cmd.Flags().StringVar(&event, "event", "", "list this event's records (e.g. assignment.refused) instead of counting")
 	return cmd
 }

@@ -36,7 +36,7 @@ func replicaStatusCmd() *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file")
+	configFlag(c, &cfgPath, "configuration file")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return c
 }

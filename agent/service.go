@@ -335,7 +335,7 @@ func serviceRunCmd() *cobra.Command {
 			return runForeground(cmd.Context(), prg)
 		},
 	}
-	cmd.Flags().StringVarP(&cfgPath, "config", "c", defaultConfigPath(), "configuration file")
+	configFlag(cmd, &cfgPath, "configuration file")
 	return cmd
 }
 
@@ -418,7 +418,7 @@ func serviceCmds() []*cobra.Command {
 				}
 				return do(cmd, s, cfg)
 			}}
-		c.Flags().StringVarP(&cfgPath, "config", "c", defaultConfigPath(), "configuration file the service runs with")
+		configFlag(c, &cfgPath, "configuration file the service runs with")
 		return c
 	}
 	install := action("install", "Register the agent with the service manager (systemd unit or Windows service), enabled at boot",
@@ -481,7 +481,7 @@ func unitCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&exe, "executable", "/usr/bin/borderpost", "path of the agent's binary")
-	c.Flags().StringVarP(&cfgPath, "config", "c", "/etc/borderpost/agent.yaml", "configuration file the service runs with")
+	configFlag(c, &cfgPath, "configuration file the service runs with")
 	c.Flags().StringVar(&dataDir, "data-dir", "/var/lib/borderpost", "the replica's folder: the only one the agent may write")
 	return c
 }

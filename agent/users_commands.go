@@ -63,7 +63,7 @@ func usersCmd() *cobra.Command {
 			return nil
 		},
 	}
-	add.Flags().StringVar(&file, "file", "/etc/borderpost/users.jsonl", "users file (terminal.users)")
+	add.Flags().StringVar(&file, "file", usersFileDefault, "users file (terminal.users)")
 	add.Flags().StringVar(&name, "name", "", "account name")
 	add.Flags().StringVar(&role, "role", "officer", "officer, supervisor or technician")
 	add.MarkFlagRequired("name")
