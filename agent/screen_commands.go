@@ -22,6 +22,7 @@ import (
 
 	"github.com/borderpost/borderpost/agent/match"
 	"github.com/borderpost/borderpost/agent/match/name"
+	"github.com/borderpost/borderpost/agent/post"
 	"github.com/borderpost/borderpost/devices"
 	"github.com/borderpost/borderpost/devices/ident"
 	"github.com/borderpost/borderpost/store"
@@ -83,10 +84,11 @@ of them persons and companies. A GOMEMLIMIT in the environment leaves both alone
 				return fmt.Errorf("--top %d: want 1 to %d hits per name", top, screenMaxTop)
 			}
 			ctx := cmd.Context()
-			ix, n, err := screenIndex(ctx, cfgPath, alertsPath)
+			ix, n, done, err := screenIndex(ctx, cfgPath, alertsPath)
 			if err != nil {
 				return err
 			}
+			defer done()
 			in, err := os.Open(input)
 			if err != nil {
 				return err
@@ -127,14 +129,19 @@ of them persons and companies. A GOMEMLIMIT in the environment leaves both alone
 }
 
 // screenIndex loads the alerts to screen against: those on persons and
-// companies, and returns how many. The index keeps no alert: screen
-// reports alert IDs, and the index reads nothing else.
-func screenIndex(ctx context.Context, cfgPath, alertsPath string) (*match.Index, int, error) {
+// companies, and returns how many, and what to call when the screen is
+// done. From an alerts file the index keeps no alert (screen reports
+// alert IDs, and the index reads nothing else); from the agent's replica
+// it is loaded as the agent loads it (match.Load: the name index file
+// when current), reading the alert behind a hit from the replica, which
+// stays open until done. A replica of 100 million alerts is then not
+// decrypted whole to screen against its two million names.
+func screenIndex(ctx context.Context, cfgPath, alertsPath string) (*match.Index, int, func() error, error) {
 	switch {
 	case alertsPath != "":
 		f, err := os.Open(alertsPath)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, nil, err
 		}
 		defer f.Close()
 		// readAlertsFile refuses a file that gives an ID twice: the index
@@ -154,29 +161,31 @@ func screenIndex(ctx context.Context, cfgPath, alertsPath string) (*match.Index,
 			}
 			return ix.Prepare(a), true
 		}, func(ps []match.Prepared) { ix.PutPrepared(ps); lim.update() }); err != nil {
-			return nil, 0, err
+			return nil, 0, nil, err
 		}
 		ix.Seal()
-		return ix, ix.Len(), nil
+		return ix, ix.Len(), func() error { return nil }, nil
 	case cfgPath != "":
 		cfg, err := loadConfig(cfgPath)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, nil, err
 		}
 		kp, err := keyProvider(cfg, nil)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, nil, err
 		}
 		rep, err := store.Open(ctx, cfg.Store.Path, kp, match.WithTerms(store.Options{}))
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, nil, err
 		}
-		defer rep.Close()
-		ix := match.NewIndexOn(alertRefs{}, match.Options{})
-		err = rep.Alerts(ctx, func(a store.Alert) error { putNamed(ix, a); return nil })
-		return ix, ix.Len(), err
+		ix, err := match.Load(ctx, rep, post.MatchOptions(cfg))
+		if err != nil {
+			rep.Close()
+			return nil, 0, nil, fmt.Errorf("load the match index of %s: %w", cfg.Store.Path, err)
+		}
+		return ix, ix.Named(), rep.Close, nil
 	}
-	return nil, 0, errors.New("name the alerts to screen against: --config (the agent's replica) or --alerts FILE")
+	return nil, 0, nil, errors.New("name the alerts to screen against: --config (the agent's replica) or --alerts FILE")
 }
 
 // loadMemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit)
@@ -426,13 +435,6 @@ func newAlertIDKeyer() alertIDKeyer {
 
 func (k alertIDKeyer) of(id string) alertIDKey {
 	return alertIDKey{maphash.String(k.s0, id), maphash.String(k.s1, id)}
-}
-
-// putNamed indexes the alerts screen can match (screenable).
-func putNamed(ix *match.Index, a store.Alert) {
-	if screenable(&a) {
-		ix.Put(a)
-	}
 }
 
 // screenable says whether screen indexes an alert: those on persons and

@@ -265,3 +265,70 @@ func TestLoadMemoryLimit(t *testing.T) {
 		t.Fatalf("limit %d set although GOMEMLIMIT is", got)
 	}
 }
+
+// TestScreenReplicaAgreesWithFile: screening against the agent's replica
+// (loaded as the agent loads it, the alerts behind hits read from disk)
+// gives the rows the same hits as screening against the alerts file the
+// replica was imported from, and counts the same persons and companies.
+func TestScreenReplicaAgreesWithFile(t *testing.T) {
+	dir := t.TempDir()
+	alerts := []store.Alert{
+		{ID: "P1", Version: 1, Subject: store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Surname: "Haddad", Forenames: "Omar Khalil", BirthDate: "1971-05-02", Nationalities: []string{"LB"}}}},
+		{ID: "P2", Version: 1, Subject: store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Surname: "Lindqvist", Forenames: "Maria", Aliases: []string{"Maria Lindkvist"}}}},
+		{ID: "C1", Version: 1, Subject: store.Subject{Kind: store.SubjectCompany, Company: &store.Company{Name: "Meridian Freight Holdings GmbH", Aliases: []string{"Meridian Cargo"}}}},
+		{ID: "X1", Version: 1, Subject: store.Subject{Kind: store.SubjectContainer, Container: &store.Container{Number: "CSQU3054383"}}},
+		{ID: "V1", Version: 1, Subject: store.Subject{Kind: store.SubjectVehicle, Vehicle: &store.Vehicle{Plate: "MAB1234", PlateCountry: "DE"}}},
+	}
+	var lines []string
+	for _, a := range alerts {
+		b, _ := json.Marshal(a)
+		lines = append(lines, string(b))
+	}
+	alertsFile := filepath.Join(dir, "alerts.jsonl")
+	os.WriteFile(alertsFile, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+	db, key := filepath.Join(dir, "replica.db"), filepath.Join(dir, "data.key")
+	store.WriteKeyFile(key)
+	cfg := filepath.Join(dir, "agent.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("agent: {id: post-screen}\nstore: {path: %s, key: {file: %s}}\nmqtt: {broker: tcp://127.0.0.1:1}\ntrust: {central_keys: [x]}\nsync: {central_hit_key: x}\n", db, key)), 0o600)
+	if out, err := runRoot(t, "", "replica", "import", "--config", cfg, "--file", alertsFile); err != nil {
+		t.Fatalf("replica import: %v\n%s", err, out)
+	}
+	input := filepath.Join(dir, "q.csv")
+	os.WriteFile(input, []byte("ref,kind,name,birth_date,nationality\n"+
+		"q1,person,\"HADDAD, Omar\",1971,LB\n"+
+		"q2,company,Meridian Freight Holdings LLC,,\n"+
+		"q3,person,Marya Lindkvist,,\n"+
+		"q4,person,Nobody Anywhere,,\n"), 0o600)
+	fromFile, fromReplica := filepath.Join(dir, "file.jsonl"), filepath.Join(dir, "replica.jsonl")
+	outFile, err := runRoot(t, "", "screen", "--alerts", alertsFile, "--input", input, "--output", fromFile)
+	if err != nil {
+		t.Fatalf("screen --alerts: %v\n%s", err, outFile)
+	}
+	outReplica, err := runRoot(t, "", "screen", "--config", cfg, "--input", input, "--output", fromReplica)
+	if err != nil {
+		t.Fatalf("screen --config: %v\n%s", err, outReplica)
+	}
+	if !strings.Contains(outReplica, "against 3 alerts on persons and companies") || !strings.Contains(outFile, "against 3 alerts on persons and companies") {
+		t.Errorf("summaries do not count the 3 persons and companies:\n%s\n%s", outFile, outReplica)
+	}
+	a, b := readScreenOutput(t, fromFile), readScreenOutput(t, fromReplica)
+	if len(a) != 4 || len(b) != 4 {
+		t.Fatalf("%d and %d result lines, want 4", len(a), len(b))
+	}
+	hits := 0
+	for i := range a {
+		if len(a[i].Hits) != len(b[i].Hits) {
+			t.Errorf("%s: %d hits from the file, %d from the replica", a[i].Ref, len(a[i].Hits), len(b[i].Hits))
+			continue
+		}
+		for j := range a[i].Hits {
+			hits++
+			if a[i].Hits[j].AlertID != b[i].Hits[j].AlertID || a[i].Hits[j].Score != b[i].Hits[j].Score {
+				t.Errorf("%s hit %d: %+v from the file, %+v from the replica", a[i].Ref, j, a[i].Hits[j], b[i].Hits[j])
+			}
+		}
+	}
+	if hits < 3 {
+		t.Errorf("only %d hits in all: the rows meant to hit did not", hits)
+	}
+}

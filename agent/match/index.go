@@ -241,6 +241,14 @@ func Terms(a *store.Alert) []string {
 	return ts
 }
 
+// Named returns the number of alerts indexed by name (persons and
+// companies, and the vessels and aircraft the index names).
+func (ix *Index) Named() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.names.Len()
+}
+
 // ReplaceWith makes ix hold what fresh holds, in one step: a snapshot's
 // alert set is indexed beside the old one while checks go on, then swapped
 // in. fresh must not be used afterwards.
