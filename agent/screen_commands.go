@@ -156,7 +156,7 @@ func screenIndex(ctx context.Context, cfgPath, alertsPath string) (*match.Index,
 		// Alerts are decoded and prepared (names normalised, keys hashed)
 		// on every core while this goroutine puts the prepared ones in.
 		if err := readAlertsFile(f, alertsPath, func(a store.Alert) (match.Prepared, bool) {
-			if !screenable(&a) {
+			if !match.HasName(&a) {
 				return match.Prepared{}, false // identifiers would only take memory
 			}
 			return ix.Prepare(a), true
@@ -437,13 +437,6 @@ func (k alertIDKeyer) of(id string) alertIDKey {
 	return alertIDKey{maphash.String(k.s0, id), maphash.String(k.s1, id)}
 }
 
-// screenable says whether screen indexes an alert: those on persons and
-// companies; the identifiers (most of a watch list) would only take
-// memory.
-func screenable(a *store.Alert) bool {
-	return a.Subject.Kind == store.SubjectPerson || a.Subject.Kind == store.SubjectCompany
-}
-
 // screenRow is one CSV row to screen, or the error that made it
 // unreadable.
 type screenRow struct {
@@ -585,10 +578,12 @@ func screenItem(kind, nm, birth, nationality string) (it devices.Item, warnings 
 	switch strings.ToLower(kind) {
 	case "person":
 		it.Kind = devices.KindPerson
-	case "company":
+	case "company", "vessel":
+		// A vessel's names are filed like a company's, as an ENS
+		// checks the name of its means of transport.
 		it.Kind = devices.KindCompany
 	default:
-		return it, nil, fmt.Errorf("kind %q: want person or company", kind)
+		return it, nil, fmt.Errorf("kind %q: want person, company or vessel", kind)
 	}
 	if strings.TrimSpace(nm) == "" {
 		return it, nil, errors.New("name is empty")

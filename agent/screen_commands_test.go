@@ -33,7 +33,7 @@ func TestScreen(t *testing.T) {
 		"q1,person,\"HADDAD, Omar\",1971,LB\n" +
 		"q2,company,Meridian Freight Holdings LLC,,\n" +
 		"q3,person,Maria Lindqvist,,\n" +
-		"q4,vessel,Something,,\n" +
+		"q4,plate,Something,,\n" +
 		"q5,person,Omar Hadad,1971-13,\n"
 	input := filepath.Join(dir, "q.csv")
 	os.WriteFile(input, []byte(csv), 0o600)
@@ -330,5 +330,25 @@ func TestScreenReplicaAgreesWithFile(t *testing.T) {
 	}
 	if hits < 3 {
 		t.Errorf("only %d hits in all: the rows meant to hit did not", hits)
+	}
+}
+
+// TestScreenVesselNames: a vessel on the list is screened by its names
+// (kind vessel), from an alerts file as from the replica.
+func TestScreenVesselNames(t *testing.T) {
+	dir := t.TempDir()
+	b, _ := json.Marshal(store.Alert{ID: "S1", Version: 1, Subject: store.Subject{Kind: store.SubjectVessel, Vessel: &store.Vessel{Name: "Sea Morning Star", IMO: "9074729", Aliases: []string{"Morning Glory"}}}})
+	alertsFile := filepath.Join(dir, "alerts.jsonl")
+	os.WriteFile(alertsFile, append(b, '\n'), 0o600)
+	input := filepath.Join(dir, "q.csv")
+	os.WriteFile(input, []byte("ref,kind,name,birth_date,nationality\nq1,vessel,SEA MORNING STAR,,\nq2,vessel,Morning Glorie,,\n"), 0o600)
+	output := filepath.Join(dir, "out.jsonl")
+	if out, err := runRoot(t, "", "screen", "--alerts", alertsFile, "--input", input, "--output", output); err != nil {
+		t.Fatalf("screen: %v\n%s", err, out)
+	}
+	for _, r := range readScreenOutput(t, output) {
+		if len(r.Hits) == 0 || r.Hits[0].AlertID != "S1" {
+			t.Errorf("%s: %+v, want the vessel S1 first", r.Ref, r)
+		}
 	}
 }

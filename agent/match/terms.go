@@ -101,6 +101,11 @@ func TermsVersion() string {
 }
 
 // hasName reports whether an alert has names for the name index.
+// HasName says whether the index files a by name: persons, companies
+// and vessels with a name (an ENS declares a vessel by name, checked as a
+// company's). `borderpost screen` indexes the same alerts.
+func HasName(a *store.Alert) bool { return hasName(a) }
+
 func hasName(a *store.Alert) bool {
 	s := a.Subject
 	return s.Kind == store.SubjectPerson && s.Person != nil || s.Kind == store.SubjectCompany && s.Company != nil ||
