@@ -73,13 +73,20 @@ const (
 	// (0.92), and the skeleton reads dzh and dj as j, so that such a
 	// query reaches its name (digraph.go).
 	RuleDigraphs
+	// RuleShortSlips: name tokens of two to five letters one slip apart
+	// (a letter replaced, dropped or added, anywhere, the first included)
+	// score shortSlipSim (0.8) at least. Jaro-Winkler rewards a shared
+	// first letter and its match window is zero under four letters, so
+	// it scored a slip at the start of a short token as a stranger
+	// ("Im" / "Kim" 0, "Ku" / "Su" 0.67) although a slip lands anywhere.
+	RuleShortSlips
 	ruleCount
 )
 
 var ruleNames = [ruleCount]string{
 	"variants", "initials", "legal-forms", "inflections", "syllables", "articles", "skeletons",
 	"transpositions", "weak-pairs", "merges", "acronyms", "compounds", "adjacent-pairs",
-	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs",
+	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs", "short-slips",
 }
 
 // String is the rule's name, as the README's ablation table gives it.
@@ -135,4 +142,47 @@ func transposed(a, b string) bool {
 		i++
 	}
 	return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
+}
+
+// shortSlipSim is what two short name tokens one slip apart score at
+// least: what Jaro-Winkler gives a slip inside a three-letter token
+// (Kin / Kim 0.82, Kib / Kim 0.78), given to the same slip wherever it
+// falls, since a typing slip does not prefer the end of a word. It sits
+// just above simFloor (a strong pair, not a weak one) and under
+// transpositionSim, since a replaced letter is more often another name.
+const shortSlipSim = 0.8
+
+// shortSlipMax is the longest token RuleShortSlips serves: from six
+// letters the weighted edit distance scores one slip 0.87 or more
+// wherever it falls.
+const shortSlipMax = 5
+
+// shortSlip says whether name tokens a and b, of two to shortSlipMax
+// letters and not both of two, are one letter replaced, dropped or added
+// apart.
+func shortSlip(a, b string) bool {
+	la, lb := len(a), len(b)
+	if la < 2 || lb < 2 || la > shortSlipMax || lb > shortSlipMax || max(la, lb) < 3 {
+		return false
+	}
+	if la < lb {
+		a, b, la, lb = b, a, lb, la
+	}
+	switch la - lb {
+	case 0:
+		diff := 0
+		for i := range la {
+			if a[i] != b[i] {
+				diff++
+			}
+		}
+		return diff == 1
+	case 1:
+		i := 0
+		for i < lb && a[i] == b[i] {
+			i++
+		}
+		return a[i+1:] == b[i:]
+	}
+	return false
 }

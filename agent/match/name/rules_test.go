@@ -34,6 +34,7 @@ func TestRules(t *testing.T) {
 		{RuleRunTogether, KindPerson, "Haddadomar", "", Entry{Names: []string{"Omar Haddad"}}},
 		{RuleLegalTypos, KindCompany, "Meridian Freight Holdnigs", "", Entry{Names: []string{"Meridian Freight Holdings"}}},
 		{RuleDigraphs, KindPerson, "Джамал Хамдан", "", Entry{Names: []string{"Jamal Hamdan"}}},
+		{RuleShortSlips, KindPerson, "Os Bertalan Varnedi", "", Entry{Names: []string{"Kos Bertalan Varnedi"}}},
 		{RuleDateNear, KindPerson, "Bakhtiyor Karimow", "1972-05-02", Entry{Names: []string{"Bakhtiyor Rustamovich Karimov"}, BirthDate: "1971-05-02"}},
 	}
 	seen := map[Rule]bool{}
@@ -82,6 +83,23 @@ func TestTransposed(t *testing.T) {
 	} {
 		if got := transposed(c.a, c.b); got != c.want {
 			t.Errorf("transposed(%q, %q) = %v", c.a, c.b, got)
+		}
+	}
+}
+
+func TestShortSlip(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"kim", "tim", true}, {"im", "kim", true}, {"kim", "ki", true}, {"su", "sun", true}, {"dover", "cover", true},
+		{"abyan", "byan", true}, {"hwi", "bwi", true}, {"kima", "kim", true},
+		{"ku", "su", false}, // two letters each: another syllable, not a slip
+		{"kim", "kim", false}, {"kim", "mik", false}, {"ali", "ail", false}, {"kim", "kimmo", false},
+		{"dovers", "covers", false}, {"a", "ab", false},
+	} {
+		if got := shortSlip(c.a, c.b); got != c.want {
+			t.Errorf("shortSlip(%q, %q) = %v", c.a, c.b, got)
 		}
 	}
 }

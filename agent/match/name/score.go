@@ -187,6 +187,13 @@ func tokSim(a, b *stok, kind Kind, off RuleSet) (float64, Method) {
 			return digraphSim, MethodVariant
 		}
 	}
+	if !off.Has(RuleShortSlips) && a.class == className && b.class == className && shortSlip(a.text, b.text) {
+		sim := max(shortSlipSim, stringSimAtLeast(a.text, b.text, weakFloor))
+		if a.skel == b.skel && len(a.skel) >= 3 && !off.Has(RuleSkeletons) {
+			return min(0.95, sim+0.04), MethodSkeleton
+		}
+		return sim, MethodFuzzy
+	}
 	sameSkel := a.skel == b.skel && len(a.skel) >= 3 && !off.Has(RuleSkeletons)
 	// Arabic and Persian names are written without their vowels: in a
 	// person's name the same consonants in the same order are one name
