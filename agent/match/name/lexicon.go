@@ -34,6 +34,11 @@ type lexicon struct {
 	legal         map[string]string
 	legalMaxWords int
 	legalStart    map[string]bool // first words of legal forms of several words
+	// legalAnyOrder maps the words of each legal form of several words,
+	// sorted and joined by spaces, to its canonical short form, and
+	// legalPhraseWord holds every word of those forms (RuleLegalReorder).
+	legalAnyOrder   map[string]string
+	legalPhraseWord map[string]bool
 	// legalWords are the one-word legal forms of legalTypoLen letters or
 	// more, against which a misspelt word is recognised (see nearLegal).
 	legalWords []string
@@ -62,7 +67,10 @@ func buildLexicon() *lexicon {
 		},
 		legal:      map[string]string{},
 		legalStart: map[string]bool{},
-		groups:     map[string]uint32{},
+
+		legalAnyOrder:   map[string]string{},
+		legalPhraseWord: map[string]bool{},
+		groups:          map[string]uint32{},
 	}
 	// Legal forms and generic business words, canonical form first. They
 	// are one class: two different legal forms still agree a little. A
@@ -109,6 +117,14 @@ func buildLexicon() *lexicon {
 			lx.legal[p] = canon
 			if first, _, multi := strings.Cut(p, " "); multi {
 				lx.legalStart[first] = true
+				words := strings.Fields(p)
+				for _, w := range words {
+					lx.legalPhraseWord[w] = true
+				}
+				slices.Sort(words)
+				if _, dup := lx.legalAnyOrder[strings.Join(words, " ")]; !dup {
+					lx.legalAnyOrder[strings.Join(words, " ")] = canon
+				}
 			}
 			lx.legalMaxWords = max(lx.legalMaxWords, strings.Count(p, " ")+1)
 		}

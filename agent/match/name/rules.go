@@ -80,13 +80,17 @@ const (
 	// it scored a slip at the start of a short token as a stranger
 	// ("Im" / "Kim" 0, "Ku" / "Su" 0.67) although a slip lands anywhere.
 	RuleShortSlips
+	// RuleLegalReorder: in company and unknown queries, the words of a
+	// legal form of several words are the form in any order ("Company
+	// Limited Liability", "Stock Joint Company"): matchLegalAnyOrder.
+	RuleLegalReorder
 	ruleCount
 )
 
 var ruleNames = [ruleCount]string{
 	"variants", "initials", "legal-forms", "inflections", "syllables", "articles", "skeletons",
 	"transpositions", "weak-pairs", "merges", "acronyms", "compounds", "adjacent-pairs",
-	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs", "short-slips",
+	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs", "short-slips", "legal-reorder",
 }
 
 // String is the rule's name, as the README's ablation table gives it.

@@ -2,6 +2,8 @@ package name
 
 import (
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -35,6 +37,7 @@ func TestRules(t *testing.T) {
 		{RuleLegalTypos, KindCompany, "Meridian Freight Holdnigs", "", Entry{Names: []string{"Meridian Freight Holdings"}}},
 		{RuleDigraphs, KindPerson, "Джамал Хамдан", "", Entry{Names: []string{"Jamal Hamdan"}}},
 		{RuleShortSlips, KindPerson, "Os Bertalan Varnedi", "", Entry{Names: []string{"Kos Bertalan Varnedi"}}},
+		{RuleLegalReorder, KindCompany, "Kelvantor Company Liability Limited", "", Entry{Names: []string{"Kelvantor Limited Liability Company"}}},
 		{RuleDateNear, KindPerson, "Bakhtiyor Karimow", "1972-05-02", Entry{Names: []string{"Bakhtiyor Rustamovich Karimov"}, BirthDate: "1971-05-02"}},
 	}
 	seen := map[Rule]bool{}
@@ -101,6 +104,30 @@ func TestShortSlip(t *testing.T) {
 		if got := shortSlip(c.a, c.b); got != c.want {
 			t.Errorf("shortSlip(%q, %q) = %v", c.a, c.b, got)
 		}
+	}
+}
+
+func TestLegalFormAnyOrder(t *testing.T) {
+	lx := defaultLexicon()
+	// Each shuffled form reads as the form written in order.
+	for in, inOrder := range map[string]string{
+		"Kelvantor Company Liability Limited":                    "Kelvantor Limited Liability Company",
+		"Joint Public Stock Company Kelvantor":                   "Public Joint Stock Company Kelvantor",
+		"Obshchestvo Otvetstvennostyu Ogranichennoi S Kelvantor": "Obshchestvo S Ogranichennoi Otvetstvennostyu Kelvantor",
+		"Kelvantor Liability Company":                            "Kelvantor Liability Company", // not a form: "liability" stays a name
+	} {
+		var got []string
+		for _, tk := range normalizeQuery(lx, KindCompany, in, true) {
+			got = append(got, tk.text)
+		}
+		want := Normalize(KindCompany, inOrder)
+		if !slices.Equal(got, want) || len(got) == len(strings.Fields(in)) && in != inOrder {
+			t.Errorf("%q: got %q, want %q", in, got, want)
+		}
+	}
+	// Off, and for the index's own names, the words stay names.
+	if got := Normalize(KindCompany, "Kelvantor Company Liability Limited"); strings.Join(got, " ") == "kelvantor llc" {
+		t.Errorf("alert names are read in order only: got %v", got)
 	}
 }
 

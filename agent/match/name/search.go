@@ -118,7 +118,7 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 	}
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	toks := normalize(ix.lx, q.Kind, q.Name)
+	toks := normalizeQuery(ix.lx, q.Kind, q.Name, !ix.opts.Disable.Has(RuleLegalReorder))
 	if len(toks) == 0 || ix.liveNames == 0 {
 		return nil
 	}
@@ -217,7 +217,7 @@ func (ix *Index) Compare(q Query, e Entry) Match {
 	if kind == KindUnknown {
 		kind = e.Kind
 	}
-	qn := normalize(ix.lx, kind, q.Name)
+	qn := normalizeQuery(ix.lx, kind, q.Name, !ix.opts.Disable.Has(RuleLegalReorder))
 	if kind != KindPerson && !ix.opts.Disable.Has(RuleLegalTypos) {
 		qn = ix.legalTypos(qn)
 	}
