@@ -84,13 +84,17 @@ const (
 	// legal form of several words are the form in any order ("Company
 	// Limited Liability", "Stock Joint Company"): matchLegalAnyOrder.
 	RuleLegalReorder
+	// RuleStrongInfo: a token pair of strongInfoSim (0.85) or more counts
+	// its token's whole information in the information factor, not
+	// information x similarity (score.go).
+	RuleStrongInfo
 	ruleCount
 )
 
 var ruleNames = [ruleCount]string{
 	"variants", "initials", "legal-forms", "inflections", "syllables", "articles", "skeletons",
 	"transpositions", "weak-pairs", "merges", "acronyms", "compounds", "adjacent-pairs",
-	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs", "short-slips", "legal-reorder",
+	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs", "short-slips", "legal-reorder", "strong-info",
 }
 
 // String is the rule's name, as the README's ablation table gives it.

@@ -38,6 +38,7 @@ func TestRules(t *testing.T) {
 		{RuleDigraphs, KindPerson, "Джамал Хамдан", "", Entry{Names: []string{"Jamal Hamdan"}}},
 		{RuleShortSlips, KindPerson, "Os Bertalan Varnedi", "", Entry{Names: []string{"Kos Bertalan Varnedi"}}},
 		{RuleLegalReorder, KindCompany, "Kelvantor Company Liability Limited", "", Entry{Names: []string{"Kelvantor Limited Liability Company"}}},
+		{RuleStrongInfo, KindCompany, "Trastovik", "", Entry{Names: []string{"Brastovik"}}},
 		{RuleDateNear, KindPerson, "Bakhtiyor Karimow", "1972-05-02", Entry{Names: []string{"Bakhtiyor Rustamovich Karimov"}, BirthDate: "1971-05-02"}},
 	}
 	seen := map[Rule]bool{}
@@ -128,6 +129,22 @@ func TestLegalFormAnyOrder(t *testing.T) {
 	// Off, and for the index's own names, the words stay names.
 	if got := Normalize(KindCompany, "Kelvantor Company Liability Limited"); strings.Join(got, " ") == "kelvantor llc" {
 		t.Errorf("alert names are read in order only: got %v", got)
+	}
+}
+
+// A strong pair counts its token's whole information only for words of
+// five letters or more without digits: "Snoe" is as likely another word
+// than "Snow", and "YV2486" is another registration than "YV2485".
+func TestStrongInfoLimits(t *testing.T) {
+	ix := NewIndex(Options{})
+	for i, n := range []string{"Brastovik", "Snow", "YV2485"} {
+		ix.Add(Entry{ID: uint32(i + 1), Kind: KindCompany, Names: []string{n}})
+	}
+	for q, want := range map[string]bool{"Trastovik": true, "Snoe": false, "YV2486": false} {
+		on := ix.Search(Query{Kind: KindCompany, Name: q}, DefaultThreshold, 1)
+		if (len(on) > 0) != want {
+			t.Errorf("%q: hits %v, want a hit %v", q, on, want)
+		}
 	}
 }
 

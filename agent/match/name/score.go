@@ -363,7 +363,7 @@ func (sc *scorer) score(q, c []stok, kind Kind) nameResult {
 		pw := p.weight(wq, wc)
 		r.matched += pw
 		num += pw * contribution(p.sim)
-		r.info += min(wq, wc) * p.sim
+		r.info += min(wq, wc) * sc.infoShare(p.sim, q[p.qi:p.qi+p.qn], c[p.ci:p.ci+p.cn])
 	}
 	var presQ, presA float64
 	for i := range q {
@@ -525,4 +525,49 @@ func (sc *scorer) resplits(q, c []stok, exactQ, exactC uint32) {
 			sc.pairs = append(sc.pairs, pairing{qi: uint8(i), qn: 2, ci: uint8(j), cn: 2, method: MethodMerge, sim: s})
 		}
 	}
+}
+
+// strongInfoSim is the similarity from which a token pair carries its
+// token's whole information (RuleStrongInfo): one slip in a long token
+// (0.85-0.92), two letters swapped (0.88), a variant spelling (0.92).
+// The information factor asks whether the name says enough to single
+// anyone out; a slip does not make a rare word common. Counting such a
+// pair at weight x similarity took the similarity twice (it is already
+// squared in the score), so that a one-word name with one slip ("Zomoroud"
+// / "Homoroud") scored sim^3 and fell under the threshold. Under 0.85 the
+// pair may be another word, and its information stays discounted.
+const strongInfoSim = 0.85
+
+// infoShare is the share of a pair's information that counts towards
+// the information factor. Runs holding a digit keep the discount: a
+// changed digit makes another registration or number, not a slip.
+func (sc *scorer) infoShare(sim float64, a, b []stok) float64 {
+	if sim < strongInfoSim || sim >= 1 || sc.off.Has(RuleStrongInfo) || anyDigit(a) || anyDigit(b) || runLen(a) < strongInfoLen || runLen(b) < strongInfoLen {
+		return sim
+	}
+	return 1
+}
+
+// strongInfoLen is the least length of a token (or run) whose slip keeps
+// its information: in four letters one slip is as likely another word
+// ("Snow", "Snoe"), as fuzzy retrieval holds too.
+const strongInfoLen = 5
+
+// runLen is the number of letters of a run of tokens.
+func runLen(ts []stok) int {
+	n := 0
+	for i := range ts {
+		n += len(ts[i].text)
+	}
+	return n
+}
+
+// anyDigit says whether a token of ts holds a digit.
+func anyDigit(ts []stok) bool {
+	for i := range ts {
+		if strings.ContainsAny(ts[i].text, "0123456789") {
+			return true
+		}
+	}
+	return false
 }
