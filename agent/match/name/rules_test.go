@@ -168,3 +168,30 @@ func TestTransposedLegal(t *testing.T) {
 		t.Error("Ldt for Ltd: no hit")
 	}
 }
+
+// The key of two query words written as one alert word spelt otherwise
+// (part of RuleAdjacentPairs) must carry both words' consonants: "Vardi
+// Iad" reads vrd, Vardi's own skeleton, which reached every name of those
+// consonants at the weight of both words, ahead of "Vardi Ida" itself.
+func TestPairSkeletonNeedsBothWords(t *testing.T) {
+	ix := NewIndex(Options{})
+	id := uint32(1)
+	vowels := "aeiou"
+	for _, a := range vowels {
+		for _, b := range vowels {
+			for _, c := range vowels {
+				if n := "v" + string(a) + "r" + string(b) + "d" + string(c); n != "vardi" {
+					ix.Add(Entry{ID: id, Kind: KindPerson, Names: []string{n + " Selim"}})
+					id++
+				}
+			}
+		}
+	}
+	for i := range 20 { // Vardi is common, and weighs less than the pair
+		ix.Add(Entry{ID: 2000 + uint32(i), Kind: KindPerson, Names: []string{"Vardi Selim"}})
+	}
+	ix.Add(Entry{ID: 1000, Kind: KindPerson, Names: []string{"Vardi Ida"}})
+	if rankOf(ix.Search(Query{Kind: KindPerson, Name: "Vardi Iad"}, DefaultThreshold, 10), 1000) == 0 {
+		t.Error("Vardi Iad: Vardi Ida not among the hits")
+	}
+}

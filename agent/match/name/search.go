@@ -473,9 +473,15 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 			// The pair written as one word, spelt otherwise (Kheir Beik,
 			// Khayrbik): the alert word with the pair's consonants.
 			if kind != KindCompany && t.class == className && toks[i+1].class == className && len(qs.skel) >= 2 && len(st.q[i+1].skel) >= 2 && !(known && ix.known(next)) {
+				// The pair's consonants must say more than either token's
+				// alone ("Fazli Ail" is fzl, Fazli's own): else the key
+				// reaches every name with the first token's skeleton, at
+				// the weight of both tokens, ahead of the name itself.
 				if _, ok := ix.vocab[cat]; !ok {
-					if sid, ok := ix.skelVocab[skeleton(cat)]; ok {
-						st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.8, w: pw * 0.8, list: ix.skelPost[sid]})
+					if sk := skeleton(cat); len(sk) > max(len(qs.skel), len(st.q[i+1].skel)) {
+						if sid, ok := ix.skelVocab[sk]; ok {
+							st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.8, w: pw * 0.8, list: ix.skelPost[sid]})
+						}
 					}
 				}
 			}
