@@ -305,10 +305,19 @@ func perturbOp(rng *rand.Rand, s string, op int, class *string) string {
 		i := long[rng.IntN(len(long))]
 		r := []rune(toks[i])
 		j := rng.IntN(len(r) - 1)
+		// The class counts the letters of the run swapped in ("EP-MOC"
+		// is two tokens to the matcher, and its swap one of three letters).
+		lo, hi := j, j+1
+		for lo > 0 && isWordRune(r[lo-1]) {
+			lo--
+		}
+		for hi+1 < len(r) && isWordRune(r[hi+1]) {
+			hi++
+		}
 		r[j], r[j+1] = r[j+1], r[j]
 		toks[i] = string(r)
 		*class = classSwapShort
-		if len(r) > 5 {
+		if hi-lo+1 > 5 {
 			*class = classSwapLong
 		}
 	case 2: // a dropped token
@@ -327,6 +336,8 @@ func perturbOp(rng *rand.Rand, s string, op int, class *string) string {
 	}
 	return strings.Join(toks, " ")
 }
+
+func isWordRune(c rune) bool { return unicode.IsLetter(c) || unicode.IsDigit(c) || c == '\'' }
 
 func allSame(ts []string) bool {
 	for _, t := range ts[1:] {
