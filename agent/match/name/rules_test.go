@@ -195,3 +195,20 @@ func TestPairSkeletonNeedsBothWords(t *testing.T) {
 		t.Error("Vardi Iad: Vardi Ida not among the hits")
 	}
 }
+
+// An unknown three-letter token reaches the token it writes with two
+// letters swapped (RuleTranspositions, retrieval): "Uyl" finds "Yul" only
+// through a swap, three-letter tokens having no deletion keys.
+func TestTransposedThreeLetterRetrieval(t *testing.T) {
+	for _, off := range []RuleSet{0, RuleSet(0).With(RuleTranspositions)} {
+		ix := NewIndex(Options{Disable: off})
+		for _, e := range Generate(rand.New(rand.NewPCG(4, 4)), 500) {
+			ix.Add(e)
+		}
+		ix.Add(Entry{ID: 1 << 20, Kind: KindCompany, Names: []string{"Yul"}})
+		got := rankOf(ix.Search(Query{Kind: KindCompany, Name: "Uyl"}, 0.3, 10), 1<<20) > 0
+		if got != (off == 0) {
+			t.Errorf("rules off %v: Uyl found Yul %v", off, got)
+		}
+	}
+}

@@ -501,6 +501,20 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 		if cid, ok := ix.concatVocab[keyedHash(ix.seed, t.text)]; ok && !off.Has(RuleAdjacentPairs) {
 			st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.97, w: w, list: ix.concatPost[cid]})
 		}
+		// An unknown three-letter token reaches the known ones it writes
+		// with two adjacent letters swapped (RuleTranspositions): three-
+		// letter tokens are not filed under their deletions, so the
+		// neighbours below never meet a swap ("EP-OMC" / "EP-MOC").
+		if len(t.text) == 3 && !known && t.class == className && !off.Has(RuleTranspositions) {
+			var sb [3]byte
+			for j := range 2 {
+				copy(sb[:], t.text)
+				sb[j], sb[j+1] = sb[j+1], sb[j]
+				if id, ok := ix.vocab[string(sb[:])]; ok {
+					st.exps = append(st.exps, expansion{tok: uint16(i), sim: transpositionSim, w: w * transpositionSim, sig: sigBits(sigToken, id), list: ix.toks[id].post})
+				}
+			}
+		}
 		// Three-letter tokens (acronyms, mostly) reach their neighbours
 		// only when the index does not know them: a known one is more
 		// likely right than a slip.
