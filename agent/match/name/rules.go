@@ -88,13 +88,19 @@ const (
 	// its token's whole information in the information factor, not
 	// information x similarity (score.go).
 	RuleStrongInfo
+	// RuleLegalEndSlips: the last word of a company or unknown query,
+	// when the index does not know it, is a short legal form (two to five
+	// letters: "Ltd", "Ltda", "Corp", "Group") written with any one slip
+	// ("Ltua", "Grou", "Gcroup"; not two-letter words); legal-typos takes only a swap in words that
+	// short, anywhere (lexicon.nearShortLegal).
+	RuleLegalEndSlips
 	ruleCount
 )
 
 var ruleNames = [ruleCount]string{
 	"variants", "initials", "legal-forms", "inflections", "syllables", "articles", "skeletons",
 	"transpositions", "weak-pairs", "merges", "acronyms", "compounds", "adjacent-pairs",
-	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs", "short-slips", "legal-reorder", "strong-info",
+	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs", "short-slips", "legal-reorder", "strong-info", "legal-end-slips",
 }
 
 // String is the rule's name, as the README's ablation table gives it.

@@ -39,6 +39,7 @@ func TestRules(t *testing.T) {
 		{RuleShortSlips, KindPerson, "Os Bertalan Varnedi", "", Entry{Names: []string{"Kos Bertalan Varnedi"}}},
 		{RuleLegalReorder, KindCompany, "Kelvantor Company Liability Limited", "", Entry{Names: []string{"Kelvantor Limited Liability Company"}}},
 		{RuleStrongInfo, KindCompany, "Trastovik", "", Entry{Names: []string{"Brastovik"}}},
+		{RuleLegalEndSlips, KindCompany, "Kelvantor Brastovik Grou", "", Entry{Names: []string{"Kelvantor Brastovik Group"}}},
 		{RuleDateNear, KindPerson, "Bakhtiyor Karimow", "1972-05-02", Entry{Names: []string{"Bakhtiyor Rustamovich Karimov"}, BirthDate: "1971-05-02"}},
 	}
 	seen := map[Rule]bool{}
@@ -144,6 +145,32 @@ func TestStrongInfoLimits(t *testing.T) {
 		on := ix.Search(Query{Kind: KindCompany, Name: q}, DefaultThreshold, 1)
 		if (len(on) > 0) != want {
 			t.Errorf("%q: hits %v, want a hit %v", q, on, want)
+		}
+	}
+}
+
+func TestNearShortLegal(t *testing.T) {
+	lx := defaultLexicon()
+	for _, in := range []string{"ltua", "grou", "gcroup", "lltd", "corb"} {
+		if _, ok := lx.nearShortLegal(in); !ok {
+			t.Errorf("nearShortLegal(%q): not a legal form", in)
+		}
+	}
+	for _, in := range []string{"ld", "se", "kelvan", "xyzw"} {
+		if got, ok := lx.nearShortLegal(in); ok {
+			t.Errorf("nearShortLegal(%q) = %q", in, got)
+		}
+	}
+	// Only the last word, and only one the index does not know.
+	ix := NewIndex(Options{})
+	ix.Add(Entry{ID: 1, Kind: KindCompany, Names: []string{"Kelvantor Brastovik Group", "Kelvantor Ltua"}})
+	for q, want := range map[string]string{"Kelvantor Brastovik Grou": "kelvantor brastovik group", "Grou Kelvantor": "grou kelvantor", "Brastovik Ltua": "brastovik ltua"} {
+		var got []string
+		for _, tk := range ix.legalTypos(normalize(ix.lx, KindCompany, q)) {
+			got = append(got, tk.text)
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("%q: got %v, want %q", q, got, want)
 		}
 	}
 }

@@ -328,6 +328,12 @@ func (ix *Index) legalTypos(toks []token) []token {
 			// letters swapped ("Ldt", "Oc", "Icn") are still the form.
 			if canon, ok := ix.lx.transposedLegal(t.text); ok {
 				t = token{text: canon, class: classLegal}
+			} else if i == len(toks)-1 && i > 0 && !ix.opts.Disable.Has(RuleLegalEndSlips) {
+				// The last word of a company name, where its legal
+				// form stands, takes any one slip.
+				if canon, ok := ix.lx.nearShortLegal(t.text); ok {
+					t = token{text: canon, class: classLegal}
+				}
 			}
 		}
 		out = append(out, t)
