@@ -33,10 +33,11 @@ const (
 	// (0.75) at least; unknown query tokens reach the names holding their
 	// skeleton in retrieval (similarity 0.8).
 	RuleSkeletons
-	// RuleTranspositions: tokens of three to five letters that differ by
+	// RuleTranspositions: tokens of two to five letters that differ by
 	// two adjacent letters swapped score transpositionSim (0.88); Jaro's
-	// match window is zero at three letters, so it scored "Ail" / "Ali"
-	// 0.56, no match at all.
+	// match window is zero under four letters, so it scored "Ail" / "Ali"
+	// 0.56 and "Jo" / "Oj" 0, no match at all. An unknown three-letter
+	// query token reaches the known tokens it swaps into (search.go).
 	RuleTranspositions
 	// RuleWeakPairs: pairs from weakFloor (0.58) to simFloor (0.78) earn up
 	// to weakShare (half) and are no conflict; off, they are no pair.
@@ -145,10 +146,12 @@ func (s RuleSet) String() string {
 // simFloor) but under a variant spelling.
 const transpositionSim = 0.88
 
-// transposed says whether a and b, of three to five letters, differ only
-// by two adjacent letters swapped.
+// transposed says whether a and b, of two to five letters, differ only
+// by two adjacent letters swapped. Two-letter tokens are whole syllables
+// of Korean and Chinese names ("Jo", "Yu", "Ri"); a swap in them is the
+// same slip as in a longer word.
 func transposed(a, b string) bool {
-	if len(a) != len(b) || len(a) < 3 || len(a) > 5 {
+	if len(a) != len(b) || len(a) < 2 || len(a) > 5 {
 		return false
 	}
 	i := 0

@@ -84,7 +84,7 @@ func TestTransposed(t *testing.T) {
 		want bool
 	}{
 		{"ali", "ail", true}, {"abu", "bau", true}, {"win", "wni", true}, {"kohas", "kohsa", true},
-		{"ali", "ali", false}, {"ali", "lia", false}, {"ab", "ba", false}, {"abcdef", "abcdfe", false}, {"ali", "alis", false},
+		{"ali", "ali", false}, {"ali", "lia", false}, {"ab", "ba", true}, {"jo", "jo", false}, {"a", "a", false}, {"abcdef", "abcdfe", false}, {"ali", "alis", false},
 	} {
 		if got := transposed(c.a, c.b); got != c.want {
 			t.Errorf("transposed(%q, %q) = %v", c.a, c.b, got)
