@@ -239,3 +239,23 @@ func TestTransposedThreeLetterRetrieval(t *testing.T) {
 		}
 	}
 }
+
+// Among many namesakes of common tokens, a name written surname first
+// ("Tan Mei Lin") reaches the alert's "SURNAME, Given" turned round ("Mei
+// Lin Tan") through the pair of its last and first tokens (part of
+// RuleAdjacentPairs). The budget is small here to stand for a replica
+// of millions, where each of the three tokens is common.
+func TestWrapAroundPair(t *testing.T) {
+	ix := NewIndex(Options{PostingBudget: 20, Candidates: 5})
+	id := uint32(1)
+	for _, n := range []string{"Tan Mei Hua", "Lim Mei Lin", "Tan Wei Lin", "Mei Lin Goh", "Tan Lin Ho"} {
+		for range 30 {
+			ix.Add(Entry{ID: id, Kind: KindPerson, Names: []string{n}})
+			id++
+		}
+	}
+	ix.Add(Entry{ID: 1000, Kind: KindPerson, Names: []string{"TAN, Mei Lin"}})
+	if rankOf(ix.Search(Query{Kind: KindPerson, Name: "Tan Mei Lin"}, DefaultThreshold, 10), 1000) == 0 {
+		t.Error("Tan Mei Lin: TAN, Mei Lin not among the hits")
+	}
+}

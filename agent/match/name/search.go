@@ -438,6 +438,21 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 			}
 		})
 	}
+	// The last and first query tokens as a pair, in either order: a name
+	// written surname first ("Kim Il Nam") meets the alert's "SURNAME,
+	// Given" turned round ("Il Nam Kim"), whose adjacent pairs the query
+	// otherwise shares only in part. Among many namesakes of common
+	// tokens, the pair is what lifts the name into the candidates.
+	if n := len(toks); n >= 3 && !off.Has(RuleAdjacentPairs) {
+		first, last := toks[0].text, toks[n-1].text
+		pw := float32(st.q[0].w) + float32(st.q[n-1].w)
+		if cid, ok := ix.concatVocab[keyedHash(ix.seed, last+first)]; ok {
+			st.exps = append(st.exps, expansion{tok: uint16(n - 1), sim: 1, w: pw, list: ix.concatPost[cid]})
+		}
+		if cid, ok := ix.concatVocab[keyedHash(ix.seed, first+last)]; ok {
+			st.exps = append(st.exps, expansion{tok: uint16(n - 1), sim: 0.99, w: pw, list: ix.concatPost[cid]})
+		}
+	}
 	for i, t := range toks {
 		qs := &st.q[i]
 		w := float32(qs.w)
