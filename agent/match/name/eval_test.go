@@ -599,8 +599,8 @@ func casesScores(cases []labelledCase, opts Options) []float64 {
 // rule changed on the development set cannot make the test figures fall
 // unseen. The goals of issue 18 are higher where they are not reached.
 var evalBars = map[string]listFigures{
-	"dev/OFAC SDN 2021-07":            {hit: 0.865, falseHit: 0.008},
-	"test/OFAC non-SDN 2025-12":       {hit: 0.80, falseHit: 0.005},
+	"dev/OFAC SDN 2021-07":            {hit: 0.885, falseHit: 0.008},
+	"test/OFAC non-SDN 2025-12":       {hit: 0.83, falseHit: 0.005},
 	"test/BIS denied persons 2022-09": {hit: 0.92, falseHit: 0.005},
 }
 
