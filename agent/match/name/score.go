@@ -195,7 +195,9 @@ func tokSim(a, b *stok, kind Kind, off RuleSet) (float64, Method) {
 			return digraphSim, MethodVariant
 		}
 	}
-	if !off.Has(RuleShortSlips) && a.class == className && b.class == className && shortSlip(a.text, b.text) {
+	// One slip changes at most two letters of the letter sets: most pairs
+	// end at that test.
+	if !off.Has(RuleShortSlips) && a.class == className && b.class == className && bits.OnesCount32(a.mask^b.mask) <= 2 && shortSlip(a.text, b.text) {
 		sim := max(shortSlipSim, stringSimAtLeast(a.text, b.text, weakFloor))
 		if a.skel == b.skel && len(a.skel) >= 3 && !off.Has(RuleSkeletons) {
 			return min(0.95, sim+0.04), MethodSkeleton
