@@ -175,32 +175,72 @@ func loadDPL(t testing.TB) []listEntry {
 //   - a listed nationality is given (the first one) or missing, one in
 //     two.
 func evalQuery(rng *rand.Rand, l listEntry) Query {
+	q, _ := evalQueryClassed(rng, l)
+	return q
+}
+
+// queryClass is what evalQuery did to one query, as its generator knows
+// it: the name changes in the order made, what became of the listed birth
+// date and of the nationality. The protocol breaks its misses down by
+// these classes (aggregate counts only, for the test sets too).
+type queryClass struct {
+	changes []string
+	date    string
+	nat     string
+}
+
+// The name-change classes of queryClass.changes.
+const (
+	classSlipFirst  = "slip, first letter of a token"
+	classSlipInside = "slip, inside a token"
+	classSwapShort  = "transposition, token of 2-5 letters"
+	classSwapLong   = "transposition, token of 6+ letters"
+	classDropped    = "token dropped"
+	classReordered  = "tokens reordered"
+)
+
+// evalQueryClassed is evalQuery that also says what it did. It draws from
+// rng exactly as evalQuery always has, so the frozen queries are unchanged.
+func evalQueryClassed(rng *rand.Rand, l listEntry) (Query, queryClass) {
+	var qc queryClass
 	names := l.names()
 	q := Query{Kind: l.entry.Kind, Name: names[rng.IntN(len(names))]}
-	q.Name = perturbName(rng, q.Name)
+	q.Name = perturbName(rng, q.Name, &qc.changes)
 	if rng.IntN(10) < 3 {
-		q.Name = perturbName(rng, q.Name)
+		q.Name = perturbName(rng, q.Name, &qc.changes)
 	}
+	qc.date = "no listed birth date"
 	if d := parseBirthDate(l.entry.BirthDate); d.year != 0 {
 		switch x := rng.IntN(10); {
 		case x < 4:
 			q.BirthDate = d.String()
+			qc.date = "birth date kept"
 		case x < 6 || (x < 8 && (d.day == 0 || d.day == d.month || d.day > 12)):
 			d.year += 1 - 2*rng.IntN(2)
 			q.BirthDate = d.String()
+			qc.date = "birth date a year off"
 		case x < 8:
 			d.day, d.month = d.month, d.day
 			q.BirthDate = d.String()
+			qc.date = "birth date day/month swapped"
+		default:
+			qc.date = "birth date missing"
 		}
 	}
-	if len(l.entry.Nationalities) > 0 && rng.IntN(2) == 0 {
-		q.Nationality = l.entry.Nationalities[0]
+	qc.nat = "no listed nationality"
+	if len(l.entry.Nationalities) > 0 {
+		qc.nat = "nationality missing"
+		if rng.IntN(2) == 0 {
+			q.Nationality = l.entry.Nationalities[0]
+			qc.nat = "nationality given"
+		}
 	}
-	return q
+	return q, qc
 }
 
-// perturbName applies one of evalQuery's name changes.
-func perturbName(rng *rand.Rand, s string) string {
+// perturbName applies one of evalQuery's name changes and appends its
+// class to changes.
+func perturbName(rng *rand.Rand, s string, changes *[]string) string {
 	toks := strings.Fields(strings.ReplaceAll(s, ",", " "))
 	op := rng.IntN(4)
 	if op == 2 && len(toks) < 3 {
@@ -209,8 +249,10 @@ func perturbName(rng *rand.Rand, s string) string {
 	if op == 3 && len(toks) < 2 {
 		op = 1
 	}
+	var class string
 	for range 10 { // a slip may leave the name as it was ("LL" transposed)
-		if out := perturbOp(rng, s, op); out != s {
+		if out := perturbOp(rng, s, op, &class); out != s {
+			*changes = append(*changes, class)
 			return out
 		}
 	}
@@ -218,8 +260,8 @@ func perturbName(rng *rand.Rand, s string) string {
 }
 
 // perturbOp applies name change op (0 slip, 1 transposition, 2 dropped
-// token, 3 reordered tokens) to s.
-func perturbOp(rng *rand.Rand, s string, op int) string {
+// token, 3 reordered tokens) to s and sets class to what it did.
+func perturbOp(rng *rand.Rand, s string, op int, class *string) string {
 	toks := strings.Fields(strings.ReplaceAll(s, ",", " "))
 	switch op {
 	case 0: // a slipped letter anywhere
@@ -234,6 +276,10 @@ func perturbOp(rng *rand.Rand, s string, op int) string {
 			return s
 		}
 		i := letters[rng.IntN(len(letters))]
+		*class = classSlipInside
+		if i == 0 || !unicode.IsLetter(b[i-1]) && !unicode.IsDigit(b[i-1]) && b[i-1] != '\'' {
+			*class = classSlipFirst
+		}
 		c := rune('A' + rng.IntN(26))
 		switch rng.IntN(3) {
 		case 0:
@@ -259,12 +305,27 @@ func perturbOp(rng *rand.Rand, s string, op int) string {
 		i := long[rng.IntN(len(long))]
 		r := []rune(toks[i])
 		j := rng.IntN(len(r) - 1)
+		// The class counts the letters of the run swapped in ("EP-MOC"
+		// is two tokens to the matcher, and its swap one of three letters).
+		lo, hi := j, j+1
+		for lo > 0 && isWordRune(r[lo-1]) {
+			lo--
+		}
+		for hi+1 < len(r) && isWordRune(r[hi+1]) {
+			hi++
+		}
 		r[j], r[j+1] = r[j+1], r[j]
 		toks[i] = string(r)
+		*class = classSwapShort
+		if hi-lo+1 > 5 {
+			*class = classSwapLong
+		}
 	case 2: // a dropped token
 		i := rng.IntN(len(toks))
 		toks = append(toks[:i], toks[i+1:]...)
+		*class = classDropped
 	case 3: // reordered tokens
+		*class = classReordered
 		orig := slices.Clone(toks)
 		for slices.Equal(orig, toks) {
 			rng.Shuffle(len(toks), func(i, j int) { toks[i], toks[j] = toks[j], toks[i] })
@@ -275,6 +336,8 @@ func perturbOp(rng *rand.Rand, s string, op int) string {
 	}
 	return strings.Join(toks, " ")
 }
+
+func isWordRune(c rune) bool { return unicode.IsLetter(c) || unicode.IsDigit(c) || c == '\'' }
 
 func allSame(ts []string) bool {
 	for _, t := range ts[1:] {
@@ -334,6 +397,49 @@ type listFigures struct {
 	// dates and nationalities): wall clock, and the searching thread's
 	// CPU time, which waiting for a core does not inflate.
 	wallP50, wallP99, cpuP50, cpuP99 time.Duration
+	// byClass breaks the queries down by what the generator did to them
+	// (classRows gives the order) and each miss by the stage it was lost at.
+	byClass map[string]*classTally
+}
+
+// classTally counts the queries of one perturbation class and where the
+// misses among them were lost.
+type classTally struct {
+	queries, hit int
+	// retrieval: the right entry was never scored in full (not among the
+	// candidates); retrievalWouldHit of those score at least the threshold
+	// when compared directly, so retrieval alone lost them.
+	retrieval, retrievalWouldHit int
+	// scoring: scored in full, under the threshold.
+	scoring int
+	// rankedOut: at or above the threshold, cut by the limit of 10.
+	rankedOut int
+}
+
+// classRows is the order of the breakdown's rows: all queries, then by
+// name change (one change, or two), birth date and nationality.
+var classRows = []string{
+	"all queries",
+	classSlipFirst, classSlipInside, classSwapShort, classSwapLong, classDropped, classReordered, "two changes",
+	"birth date kept", "birth date a year off", "birth date day/month swapped", "birth date missing", "no listed birth date",
+	"nationality given", "nationality missing", "no listed nationality",
+}
+
+// missStage says where the right entry of a missed query was lost:
+// "retrieval" (never scored in full), "scoring" (under the threshold) or
+// "ranked out" (at or above it but behind the limit), and for retrieval
+// whether a direct comparison would have made it a hit.
+func missStage(ix *Index, q Query, e Entry) (stage string, wouldHit bool) {
+	all := ix.Search(q, 0, 1<<16)
+	r := rankOf(all, e.ID)
+	switch {
+	case r == 0:
+		return "retrieval", ix.Compare(q, e).Score >= DefaultThreshold
+	case all[r-1].Score < DefaultThreshold:
+		return "scoring", false
+	default:
+		return "ranked out", false
+	}
 }
 
 // evalList indexes a list (inside background generated entries, if any),
@@ -357,8 +463,9 @@ func evalList(set, listName string, list []listEntry, seed uint64, background in
 	var wall, cpu []time.Duration
 	runtime.LockOSThread() // threadCPU times this thread
 	defer runtime.UnlockOSThread()
+	f.byClass = map[string]*classTally{}
 	for _, l := range list {
-		q := evalQuery(rng, l)
+		q, qc := evalQueryClassed(rng, l)
 		f.queries++
 		t0, c0 := time.Now(), threadCPU()
 		ms := ix.Search(q, DefaultThreshold, 10)
@@ -366,6 +473,38 @@ func evalList(set, listName string, list []listEntry, seed uint64, background in
 		r := rankOf(ms, l.entry.ID)
 		if r > 0 {
 			hit++
+		}
+		nameClass := "two changes"
+		if len(qc.changes) == 1 {
+			nameClass = qc.changes[0]
+		}
+		var stage string
+		var wouldHit bool
+		if r == 0 {
+			e := l.entry
+			e.Names = l.names()
+			stage, wouldHit = missStage(ix, q, e)
+		}
+		for _, c := range []string{"all queries", nameClass, qc.date, qc.nat} {
+			ct := f.byClass[c]
+			if ct == nil {
+				ct = &classTally{}
+				f.byClass[c] = ct
+			}
+			ct.queries++
+			switch stage {
+			case "":
+				ct.hit++
+			case "retrieval":
+				ct.retrieval++
+				if wouldHit {
+					ct.retrievalWouldHit++
+				}
+			case "scoring":
+				ct.scoring++
+			default:
+				ct.rankedOut++
+			}
 		}
 		if r == 1 {
 			first++
@@ -460,8 +599,8 @@ func casesScores(cases []labelledCase, opts Options) []float64 {
 // rule changed on the development set cannot make the test figures fall
 // unseen. The goals of issue 18 are higher where they are not reached.
 var evalBars = map[string]listFigures{
-	"dev/OFAC SDN 2021-07":            {hit: 0.865, falseHit: 0.008},
-	"test/OFAC non-SDN 2025-12":       {hit: 0.80, falseHit: 0.005},
+	"dev/OFAC SDN 2021-07":            {hit: 0.885, falseHit: 0.008},
+	"test/OFAC non-SDN 2025-12":       {hit: 0.83, falseHit: 0.005},
 	"test/BIS denied persons 2022-09": {hit: 0.92, falseHit: 0.005},
 }
 
@@ -518,6 +657,9 @@ func TestEvalProtocol(t *testing.T) {
 			us(f.wallP50), us(f.wallP99), us(f.cpuP50), us(f.cpuP99))
 	}
 	fmt.Fprintf(&b, "\ncases.csv, 5-fold cross-validated F1: %.3f (thresholds chosen %v)\n", f1, ths)
+	for _, f := range figs {
+		writeBreakdown(&b, f)
+	}
 	t.Log(b.String())
 
 	for _, f := range figs {
@@ -571,5 +713,21 @@ func TestRemarksNationalities(t *testing.T) {
 	got := remarksNationalities("DOB 1961; nationality Korea, North; nationality Iran.; nationality possibly Palestinian")
 	if !slices.Equal(got, []string{"KP", "IR"}) {
 		t.Errorf("got %v", got)
+	}
+}
+
+// writeBreakdown prints a list's queries by perturbation class, each
+// class's share in hits and where its misses were lost (counts of
+// queries; aggregate only, so it may be printed for the test sets).
+func writeBreakdown(b *strings.Builder, f listFigures) {
+	fmt.Fprintf(b, "\n%s %s, by perturbation class (misses by stage: never a candidate / scored under %.2f / ranked out):\n\n", f.set, f.list, DefaultThreshold)
+	b.WriteString("| class | queries | in hits | missed: retrieval (would hit if retrieved) | scoring | ranked out |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- |\n")
+	for _, c := range classRows {
+		ct := f.byClass[c]
+		if ct == nil {
+			continue
+		}
+		fmt.Fprintf(b, "| %s | %d | %.4f | %d (%d) | %d | %d |\n", c, ct.queries, float64(ct.hit)/float64(ct.queries), ct.retrieval, ct.retrievalWouldHit, ct.scoring, ct.rankedOut)
 	}
 }

@@ -34,9 +34,18 @@ type lexicon struct {
 	legal         map[string]string
 	legalMaxWords int
 	legalStart    map[string]bool // first words of legal forms of several words
+	// legalAnyOrder maps the words of each legal form of several words,
+	// sorted and joined by spaces, to its canonical short form, and
+	// legalPhraseWord holds every word of those forms (RuleLegalReorder).
+	legalAnyOrder   map[string]string
+	legalPhraseWord map[string]bool
 	// legalWords are the one-word legal forms of legalTypoLen letters or
 	// more, against which a misspelt word is recognised (see nearLegal).
 	legalWords []string
+	// legalShortWords are the one-word legal forms of two to
+	// legalTypoLen-1 letters, against which the last word of a company
+	// name is recognised with a slip (RuleLegalEndSlips).
+	legalShortWords []string
 	// legalPhrases are the legal forms of several words and
 	// legalPhraseTypoLen letters or more, by word count, against which a
 	// misspelt phrase is recognised (see nearLegalPhrase).
@@ -62,7 +71,10 @@ func buildLexicon() *lexicon {
 		},
 		legal:      map[string]string{},
 		legalStart: map[string]bool{},
-		groups:     map[string]uint32{},
+
+		legalAnyOrder:   map[string]string{},
+		legalPhraseWord: map[string]bool{},
+		groups:          map[string]uint32{},
 	}
 	// Legal forms and generic business words, canonical form first. They
 	// are one class: two different legal forms still agree a little. A
@@ -109,6 +121,14 @@ func buildLexicon() *lexicon {
 			lx.legal[p] = canon
 			if first, _, multi := strings.Cut(p, " "); multi {
 				lx.legalStart[first] = true
+				words := strings.Fields(p)
+				for _, w := range words {
+					lx.legalPhraseWord[w] = true
+				}
+				slices.Sort(words)
+				if _, dup := lx.legalAnyOrder[strings.Join(words, " ")]; !dup {
+					lx.legalAnyOrder[strings.Join(words, " ")] = canon
+				}
 			}
 			lx.legalMaxWords = max(lx.legalMaxWords, strings.Count(p, " ")+1)
 		}
@@ -118,11 +138,15 @@ func buildLexicon() *lexicon {
 		if len(p) >= legalTypoLen && !strings.Contains(p, " ") {
 			lx.legalWords = append(lx.legalWords, p)
 		}
+		if len(p) >= 2 && len(p) < legalTypoLen && !strings.Contains(p, " ") {
+			lx.legalShortWords = append(lx.legalShortWords, p)
+		}
 		if n := strings.Count(p, " ") + 1; n > 1 && len(p) >= legalPhraseTypoLen {
 			lx.legalPhrases[n] = append(lx.legalPhrases[n], p)
 		}
 	}
 	slices.Sort(lx.legalWords)
+	slices.Sort(lx.legalShortWords)
 	for _, ps := range lx.legalPhrases {
 		slices.Sort(ps)
 		for _, p := range ps {
@@ -207,6 +231,26 @@ func (lx *lexicon) transposedLegal(t string) (string, bool) {
 		b[i], b[i+1] = b[i+1], b[i]
 		if canon, ok := lx.legal[string(b[:len(t)])]; ok {
 			return canon, true
+		}
+	}
+	return "", false
+}
+
+// nearShortLegal returns the canonical form of the short one-word legal
+// form ("ltd", "ltda", "corp", "group") that t writes with one slip: a
+// letter replaced, dropped or added ("Ltua", "Grou", "Gcroup"). Words of
+// two letters are left alone: most are one slip from some legal form, and
+// many are legal forms this lexicon does not hold.
+func (lx *lexicon) nearShortLegal(t string) (string, bool) {
+	if len(t) < 3 || len(t) > legalTypoLen {
+		return "", false
+	}
+	for _, w := range lx.legalShortWords {
+		if abs(len(t)-len(w)) > 1 {
+			continue
+		}
+		if osaDistance(t, w, 1) <= 1 {
+			return lx.legal[w], true
 		}
 	}
 	return "", false

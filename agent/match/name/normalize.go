@@ -1,6 +1,7 @@
 package name
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 
@@ -66,6 +67,13 @@ type rawTok struct {
 }
 
 func normalize(lx *lexicon, kind Kind, s string) []token {
+	return normalizeQuery(lx, kind, s, false)
+}
+
+// normalizeQuery is normalize; with legalAnyOrder (RuleLegalReorder, for
+// queries) the words of a legal form of several words are recognised in
+// any order.
+func normalizeQuery(lx *lexicon, kind Kind, s string, legalAnyOrder bool) []token {
 	if len(s) > 4*maxNameBytes {
 		s = s[:4*maxNameBytes]
 	}
@@ -86,7 +94,13 @@ func normalize(lx *lexicon, kind Kind, s string) []token {
 	for i := 0; i < len(raw); i++ {
 		t := raw[i].text
 		if kind != KindPerson {
-			if canon, n := matchLegal(lx, raw[i:]); n > 0 {
+			canon, n := matchLegal(lx, raw[i:])
+			if legalAnyOrder {
+				if c, k := matchLegalAnyOrder(lx, raw[i:]); k > n {
+					canon, n = c, k
+				}
+			}
+			if n > 0 {
 				toks = append(toks, token{canon, classLegal})
 				i += n - 1
 				continue
@@ -329,6 +343,34 @@ func matchLegal(lx *lexicon, raw []rawTok) (canon string, n int) {
 			key = strings.Join(parts, " ")
 		}
 		if c, ok := lx.legal[key]; ok {
+			return c, k
+		}
+	}
+	return "", 0
+}
+
+// matchLegalAnyOrder reports the canonical legal form of several words
+// whose words, in any order, start raw, and how many tokens it spans,
+// longest first; n is 0 when there is none. The tokens of a name are
+// compared in any order everywhere else, and a declaration may write
+// "Company Limited Liability" or a form's words shuffled by a form field;
+// left as names, those words are rare words the alert lacks, a conflict.
+func matchLegalAnyOrder(lx *lexicon, raw []rawTok) (canon string, n int) {
+	k := 0
+	for k < len(raw) && k < lx.legalMaxWords && lx.legalPhraseWord[raw[k].text] {
+		k++
+	}
+	if k < 2 {
+		return "", 0
+	}
+	var buf [16]string
+	for ; k >= 2; k-- {
+		words := buf[:0]
+		for _, r := range raw[:k] {
+			words = append(words, r.text)
+		}
+		slices.Sort(words)
+		if c, ok := lx.legalAnyOrder[strings.Join(words, " ")]; ok {
 			return c, k
 		}
 	}

@@ -33,10 +33,11 @@ const (
 	// (0.75) at least; unknown query tokens reach the names holding their
 	// skeleton in retrieval (similarity 0.8).
 	RuleSkeletons
-	// RuleTranspositions: tokens of three to five letters that differ by
+	// RuleTranspositions: tokens of two to five letters that differ by
 	// two adjacent letters swapped score transpositionSim (0.88); Jaro's
-	// match window is zero at three letters, so it scored "Ail" / "Ali"
-	// 0.56, no match at all.
+	// match window is zero under four letters, so it scored "Ail" / "Ali"
+	// 0.56 and "Jo" / "Oj" 0, no match at all. An unknown three-letter
+	// query token reaches the known tokens it swaps into (search.go).
 	RuleTranspositions
 	// RuleWeakPairs: pairs from weakFloor (0.58) to simFloor (0.78) earn up
 	// to weakShare (half) and are no conflict; off, they are no pair.
@@ -73,13 +74,34 @@ const (
 	// (0.92), and the skeleton reads dzh and dj as j, so that such a
 	// query reaches its name (digraph.go).
 	RuleDigraphs
+	// RuleShortSlips: name tokens of two to five letters one slip apart
+	// (a letter replaced, dropped or added, anywhere, the first included)
+	// score shortSlipSim (0.8) at least. Jaro-Winkler rewards a shared
+	// first letter and its match window is zero under four letters, so
+	// it scored a slip at the start of a short token as a stranger
+	// ("Im" / "Kim" 0, "Ku" / "Su" 0.67) although a slip lands anywhere.
+	RuleShortSlips
+	// RuleLegalReorder: in company and unknown queries, the words of a
+	// legal form of several words are the form in any order ("Company
+	// Limited Liability", "Stock Joint Company"): matchLegalAnyOrder.
+	RuleLegalReorder
+	// RuleStrongInfo: a token pair of strongInfoSim (0.85) or more counts
+	// its token's whole information in the information factor, not
+	// information x similarity (score.go).
+	RuleStrongInfo
+	// RuleLegalEndSlips: the last word of a company or unknown query,
+	// when the index does not know it, is a short legal form (two to five
+	// letters: "Ltd", "Ltda", "Corp", "Group") written with any one slip
+	// ("Ltua", "Grou", "Gcroup"; not two-letter words); legal-typos takes only a swap in words that
+	// short, anywhere (lexicon.nearShortLegal).
+	RuleLegalEndSlips
 	ruleCount
 )
 
 var ruleNames = [ruleCount]string{
 	"variants", "initials", "legal-forms", "inflections", "syllables", "articles", "skeletons",
 	"transpositions", "weak-pairs", "merges", "acronyms", "compounds", "adjacent-pairs",
-	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs",
+	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs", "short-slips", "legal-reorder", "strong-info", "legal-end-slips",
 }
 
 // String is the rule's name, as the README's ablation table gives it.
@@ -124,10 +146,12 @@ func (s RuleSet) String() string {
 // simFloor) but under a variant spelling.
 const transpositionSim = 0.88
 
-// transposed says whether a and b, of three to five letters, differ only
-// by two adjacent letters swapped.
+// transposed says whether a and b, of two to five letters, differ only
+// by two adjacent letters swapped. Two-letter tokens are whole syllables
+// of Korean and Chinese names ("Jo", "Yu", "Ri"); a swap in them is the
+// same slip as in a longer word.
 func transposed(a, b string) bool {
-	if len(a) != len(b) || len(a) < 3 || len(a) > 5 {
+	if len(a) != len(b) || len(a) < 2 || len(a) > 5 {
 		return false
 	}
 	i := 0
@@ -135,4 +159,47 @@ func transposed(a, b string) bool {
 		i++
 	}
 	return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
+}
+
+// shortSlipSim is what two short name tokens one slip apart score at
+// least: what Jaro-Winkler gives a slip inside a three-letter token
+// (Kin / Kim 0.82, Kib / Kim 0.78), given to the same slip wherever it
+// falls, since a typing slip does not prefer the end of a word. It sits
+// just above simFloor (a strong pair, not a weak one) and under
+// transpositionSim, since a replaced letter is more often another name.
+const shortSlipSim = 0.8
+
+// shortSlipMax is the longest token RuleShortSlips serves: from six
+// letters the weighted edit distance scores one slip 0.87 or more
+// wherever it falls.
+const shortSlipMax = 5
+
+// shortSlip says whether name tokens a and b, of two to shortSlipMax
+// letters and not both of two, are one letter replaced, dropped or added
+// apart.
+func shortSlip(a, b string) bool {
+	la, lb := len(a), len(b)
+	if la < 2 || lb < 2 || la > shortSlipMax || lb > shortSlipMax || max(la, lb) < 3 {
+		return false
+	}
+	if la < lb {
+		a, b, la, lb = b, a, lb, la
+	}
+	switch la - lb {
+	case 0:
+		diff := 0
+		for i := range la {
+			if a[i] != b[i] {
+				diff++
+			}
+		}
+		return diff == 1
+	case 1:
+		i := 0
+		for i < lb && a[i] == b[i] {
+			i++
+		}
+		return a[i+1:] == b[i:]
+	}
+	return false
 }

@@ -2,6 +2,8 @@ package name
 
 import (
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -34,6 +36,10 @@ func TestRules(t *testing.T) {
 		{RuleRunTogether, KindPerson, "Haddadomar", "", Entry{Names: []string{"Omar Haddad"}}},
 		{RuleLegalTypos, KindCompany, "Meridian Freight Holdnigs", "", Entry{Names: []string{"Meridian Freight Holdings"}}},
 		{RuleDigraphs, KindPerson, "Джамал Хамдан", "", Entry{Names: []string{"Jamal Hamdan"}}},
+		{RuleShortSlips, KindPerson, "Os Bertalan Varnedi", "", Entry{Names: []string{"Kos Bertalan Varnedi"}}},
+		{RuleLegalReorder, KindCompany, "Kelvantor Company Liability Limited", "", Entry{Names: []string{"Kelvantor Limited Liability Company"}}},
+		{RuleStrongInfo, KindCompany, "Trastovik", "", Entry{Names: []string{"Brastovik"}}},
+		{RuleLegalEndSlips, KindCompany, "Kelvantor Brastovik Grou", "", Entry{Names: []string{"Kelvantor Brastovik Group"}}},
 		{RuleDateNear, KindPerson, "Bakhtiyor Karimow", "1972-05-02", Entry{Names: []string{"Bakhtiyor Rustamovich Karimov"}, BirthDate: "1971-05-02"}},
 	}
 	seen := map[Rule]bool{}
@@ -78,10 +84,93 @@ func TestTransposed(t *testing.T) {
 		want bool
 	}{
 		{"ali", "ail", true}, {"abu", "bau", true}, {"win", "wni", true}, {"kohas", "kohsa", true},
-		{"ali", "ali", false}, {"ali", "lia", false}, {"ab", "ba", false}, {"abcdef", "abcdfe", false}, {"ali", "alis", false},
+		{"ali", "ali", false}, {"ali", "lia", false}, {"ab", "ba", true}, {"jo", "jo", false}, {"a", "a", false}, {"abcdef", "abcdfe", false}, {"ali", "alis", false},
 	} {
 		if got := transposed(c.a, c.b); got != c.want {
 			t.Errorf("transposed(%q, %q) = %v", c.a, c.b, got)
+		}
+	}
+}
+
+func TestShortSlip(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"kim", "tim", true}, {"im", "kim", true}, {"kim", "ki", true}, {"su", "sun", true}, {"dover", "cover", true},
+		{"abyan", "byan", true}, {"hwi", "bwi", true}, {"kima", "kim", true},
+		{"ku", "su", false}, // two letters each: another syllable, not a slip
+		{"kim", "kim", false}, {"kim", "mik", false}, {"ali", "ail", false}, {"kim", "kimmo", false},
+		{"dovers", "covers", false}, {"a", "ab", false},
+	} {
+		if got := shortSlip(c.a, c.b); got != c.want {
+			t.Errorf("shortSlip(%q, %q) = %v", c.a, c.b, got)
+		}
+	}
+}
+
+func TestLegalFormAnyOrder(t *testing.T) {
+	lx := defaultLexicon()
+	// Each shuffled form reads as the form written in order.
+	for in, inOrder := range map[string]string{
+		"Kelvantor Company Liability Limited":                    "Kelvantor Limited Liability Company",
+		"Joint Public Stock Company Kelvantor":                   "Public Joint Stock Company Kelvantor",
+		"Obshchestvo Otvetstvennostyu Ogranichennoi S Kelvantor": "Obshchestvo S Ogranichennoi Otvetstvennostyu Kelvantor",
+		"Kelvantor Liability Company":                            "Kelvantor Liability Company", // not a form: "liability" stays a name
+	} {
+		var got []string
+		for _, tk := range normalizeQuery(lx, KindCompany, in, true) {
+			got = append(got, tk.text)
+		}
+		want := Normalize(KindCompany, inOrder)
+		if !slices.Equal(got, want) || len(got) == len(strings.Fields(in)) && in != inOrder {
+			t.Errorf("%q: got %q, want %q", in, got, want)
+		}
+	}
+	// Off, and for the index's own names, the words stay names.
+	if got := Normalize(KindCompany, "Kelvantor Company Liability Limited"); strings.Join(got, " ") == "kelvantor llc" {
+		t.Errorf("alert names are read in order only: got %v", got)
+	}
+}
+
+// A strong pair counts its token's whole information only for words of
+// five letters or more without digits: "Snoe" is as likely another word
+// than "Snow", and "YV2486" is another registration than "YV2485".
+func TestStrongInfoLimits(t *testing.T) {
+	ix := NewIndex(Options{})
+	for i, n := range []string{"Brastovik", "Snow", "YV2485"} {
+		ix.Add(Entry{ID: uint32(i + 1), Kind: KindCompany, Names: []string{n}})
+	}
+	for q, want := range map[string]bool{"Trastovik": true, "Snoe": false, "YV2486": false} {
+		on := ix.Search(Query{Kind: KindCompany, Name: q}, DefaultThreshold, 1)
+		if (len(on) > 0) != want {
+			t.Errorf("%q: hits %v, want a hit %v", q, on, want)
+		}
+	}
+}
+
+func TestNearShortLegal(t *testing.T) {
+	lx := defaultLexicon()
+	for _, in := range []string{"ltua", "grou", "gcroup", "lltd", "corb"} {
+		if _, ok := lx.nearShortLegal(in); !ok {
+			t.Errorf("nearShortLegal(%q): not a legal form", in)
+		}
+	}
+	for _, in := range []string{"ld", "se", "kelvan", "xyzw"} {
+		if got, ok := lx.nearShortLegal(in); ok {
+			t.Errorf("nearShortLegal(%q) = %q", in, got)
+		}
+	}
+	// Only the last word, and only one the index does not know.
+	ix := NewIndex(Options{})
+	ix.Add(Entry{ID: 1, Kind: KindCompany, Names: []string{"Kelvantor Brastovik Group", "Kelvantor Ltua"}})
+	for q, want := range map[string]string{"Kelvantor Brastovik Grou": "kelvantor brastovik group", "Grou Kelvantor": "grou kelvantor", "Brastovik Ltua": "brastovik ltua"} {
+		var got []string
+		for _, tk := range ix.legalTypos(normalize(ix.lx, KindCompany, q)) {
+			got = append(got, tk.text)
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("%q: got %v, want %q", q, got, want)
 		}
 	}
 }
@@ -104,5 +193,69 @@ func TestTransposedLegal(t *testing.T) {
 	ix.Add(Entry{ID: 1, Kind: KindCompany, Names: []string{"Euro African Group Ltd"}})
 	if ms := ix.Search(Query{Kind: KindCompany, Name: "Euro African Group Ldt"}, DefaultThreshold, 1); len(ms) == 0 {
 		t.Error("Ldt for Ltd: no hit")
+	}
+}
+
+// The key of two query words written as one alert word spelt otherwise
+// (part of RuleAdjacentPairs) must carry both words' consonants: "Vardi
+// Iad" reads vrd, Vardi's own skeleton, which reached every name of those
+// consonants at the weight of both words, ahead of "Vardi Ida" itself.
+func TestPairSkeletonNeedsBothWords(t *testing.T) {
+	ix := NewIndex(Options{})
+	id := uint32(1)
+	vowels := "aeiou"
+	for _, a := range vowels {
+		for _, b := range vowels {
+			for _, c := range vowels {
+				if n := "v" + string(a) + "r" + string(b) + "d" + string(c); n != "vardi" {
+					ix.Add(Entry{ID: id, Kind: KindPerson, Names: []string{n + " Selim"}})
+					id++
+				}
+			}
+		}
+	}
+	for i := range 20 { // Vardi is common, and weighs less than the pair
+		ix.Add(Entry{ID: 2000 + uint32(i), Kind: KindPerson, Names: []string{"Vardi Selim"}})
+	}
+	ix.Add(Entry{ID: 1000, Kind: KindPerson, Names: []string{"Vardi Ida"}})
+	if rankOf(ix.Search(Query{Kind: KindPerson, Name: "Vardi Iad"}, DefaultThreshold, 10), 1000) == 0 {
+		t.Error("Vardi Iad: Vardi Ida not among the hits")
+	}
+}
+
+// An unknown three-letter token reaches the token it writes with two
+// letters swapped (RuleTranspositions, retrieval): "Uyl" finds "Yul" only
+// through a swap, three-letter tokens having no deletion keys.
+func TestTransposedThreeLetterRetrieval(t *testing.T) {
+	for _, off := range []RuleSet{0, RuleSet(0).With(RuleTranspositions)} {
+		ix := NewIndex(Options{Disable: off})
+		for _, e := range Generate(rand.New(rand.NewPCG(4, 4)), 500) {
+			ix.Add(e)
+		}
+		ix.Add(Entry{ID: 1 << 20, Kind: KindCompany, Names: []string{"Yul"}})
+		got := rankOf(ix.Search(Query{Kind: KindCompany, Name: "Uyl"}, 0.3, 10), 1<<20) > 0
+		if got != (off == 0) {
+			t.Errorf("rules off %v: Uyl found Yul %v", off, got)
+		}
+	}
+}
+
+// Among many namesakes of common tokens, a name written surname first
+// ("Tan Mei Lin") reaches the alert's "SURNAME, Given" turned round ("Mei
+// Lin Tan") through the pair of its last and first tokens (part of
+// RuleAdjacentPairs). The budget is small here to stand for a replica
+// of millions, where each of the three tokens is common.
+func TestWrapAroundPair(t *testing.T) {
+	ix := NewIndex(Options{PostingBudget: 20, Candidates: 5})
+	id := uint32(1)
+	for _, n := range []string{"Tan Mei Hua", "Lim Mei Lin", "Tan Wei Lin", "Mei Lin Goh", "Tan Lin Ho"} {
+		for range 30 {
+			ix.Add(Entry{ID: id, Kind: KindPerson, Names: []string{n}})
+			id++
+		}
+	}
+	ix.Add(Entry{ID: 1000, Kind: KindPerson, Names: []string{"TAN, Mei Lin"}})
+	if rankOf(ix.Search(Query{Kind: KindPerson, Name: "Tan Mei Lin"}, DefaultThreshold, 10), 1000) == 0 {
+		t.Error("Tan Mei Lin: TAN, Mei Lin not among the hits")
 	}
 }

@@ -24,6 +24,14 @@ func letterMask(t string) uint32 {
 	return m
 }
 
+// mayHoldDigraph says from a token's letter set whether it can hold one
+// of the digraphs of RuleDigraphs (kh, ks, dj, dzh): most tokens cannot,
+// and the test spares a scan of both tokens for every pair compared.
+func mayHoldDigraph(m uint32) bool {
+	const k, h, s, d, j = 1 << ('k' - 'a'), 1 << ('h' - 'a'), 1 << ('s' - 'a'), 1 << ('d' - 'a'), 1 << ('j' - 'a')
+	return m&k != 0 && m&(h|s) != 0 || m&d != 0 && m&(j|h) != 0
+}
+
 // Method says how a query token was matched to an alert token.
 type Method uint8
 
@@ -182,10 +190,19 @@ func tokSim(a, b *stok, kind Kind, off RuleSet) (float64, Method) {
 		return transpositionSim, MethodFuzzy
 	}
 	dsim := 0.0
-	if !off.Has(RuleDigraphs) {
+	if !off.Has(RuleDigraphs) && (mayHoldDigraph(a.mask) || mayHoldDigraph(b.mask)) {
 		if dsim = digraphTokSim(a.text, b.text); dsim == digraphSim {
 			return digraphSim, MethodVariant
 		}
+	}
+	// One slip changes at most two letters of the letter sets: most pairs
+	// end at that test.
+	if !off.Has(RuleShortSlips) && a.class == className && b.class == className && bits.OnesCount32(a.mask^b.mask) <= 2 && shortSlip(a.text, b.text) {
+		sim := max(shortSlipSim, stringSimAtLeast(a.text, b.text, weakFloor))
+		if a.skel == b.skel && len(a.skel) >= 3 && !off.Has(RuleSkeletons) {
+			return min(0.95, sim+0.04), MethodSkeleton
+		}
+		return sim, MethodFuzzy
 	}
 	sameSkel := a.skel == b.skel && len(a.skel) >= 3 && !off.Has(RuleSkeletons)
 	// Arabic and Persian names are written without their vowels: in a
@@ -356,7 +373,7 @@ func (sc *scorer) score(q, c []stok, kind Kind) nameResult {
 		pw := p.weight(wq, wc)
 		r.matched += pw
 		num += pw * contribution(p.sim)
-		r.info += min(wq, wc) * p.sim
+		r.info += min(wq, wc) * sc.infoShare(p.sim, q[p.qi:p.qi+p.qn], c[p.ci:p.ci+p.cn])
 	}
 	var presQ, presA float64
 	for i := range q {
@@ -518,4 +535,49 @@ func (sc *scorer) resplits(q, c []stok, exactQ, exactC uint32) {
 			sc.pairs = append(sc.pairs, pairing{qi: uint8(i), qn: 2, ci: uint8(j), cn: 2, method: MethodMerge, sim: s})
 		}
 	}
+}
+
+// strongInfoSim is the similarity from which a token pair carries its
+// token's whole information (RuleStrongInfo): one slip in a long token
+// (0.85-0.92), two letters swapped (0.88), a variant spelling (0.92).
+// The information factor asks whether the name says enough to single
+// anyone out; a slip does not make a rare word common. Counting such a
+// pair at weight x similarity took the similarity twice (it is already
+// squared in the score), so that a one-word name with one slip ("Zomoroud"
+// / "Homoroud") scored sim^3 and fell under the threshold. Under 0.85 the
+// pair may be another word, and its information stays discounted.
+const strongInfoSim = 0.85
+
+// infoShare is the share of a pair's information that counts towards
+// the information factor. Runs holding a digit keep the discount: a
+// changed digit makes another registration or number, not a slip.
+func (sc *scorer) infoShare(sim float64, a, b []stok) float64 {
+	if sim < strongInfoSim || sim >= 1 || sc.off.Has(RuleStrongInfo) || anyDigit(a) || anyDigit(b) || runLen(a) < strongInfoLen || runLen(b) < strongInfoLen {
+		return sim
+	}
+	return 1
+}
+
+// strongInfoLen is the least length of a token (or run) whose slip keeps
+// its information: in four letters one slip is as likely another word
+// ("Snow", "Snoe"), as fuzzy retrieval holds too.
+const strongInfoLen = 5
+
+// runLen is the number of letters of a run of tokens.
+func runLen(ts []stok) int {
+	n := 0
+	for i := range ts {
+		n += len(ts[i].text)
+	}
+	return n
+}
+
+// anyDigit says whether a token of ts holds a digit.
+func anyDigit(ts []stok) bool {
+	for i := range ts {
+		if strings.ContainsAny(ts[i].text, "0123456789") {
+			return true
+		}
+	}
+	return false
 }

@@ -118,7 +118,7 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 	}
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	toks := normalize(ix.lx, q.Kind, q.Name)
+	toks := normalizeQuery(ix.lx, q.Kind, q.Name, !ix.opts.Disable.Has(RuleLegalReorder))
 	if len(toks) == 0 || ix.liveNames == 0 {
 		return nil
 	}
@@ -217,7 +217,7 @@ func (ix *Index) Compare(q Query, e Entry) Match {
 	if kind == KindUnknown {
 		kind = e.Kind
 	}
-	qn := normalize(ix.lx, kind, q.Name)
+	qn := normalizeQuery(ix.lx, kind, q.Name, !ix.opts.Disable.Has(RuleLegalReorder))
 	if kind != KindPerson && !ix.opts.Disable.Has(RuleLegalTypos) {
 		qn = ix.legalTypos(qn)
 	}
@@ -328,6 +328,12 @@ func (ix *Index) legalTypos(toks []token) []token {
 			// letters swapped ("Ldt", "Oc", "Icn") are still the form.
 			if canon, ok := ix.lx.transposedLegal(t.text); ok {
 				t = token{text: canon, class: classLegal}
+			} else if i == len(toks)-1 && i > 0 && !ix.opts.Disable.Has(RuleLegalEndSlips) {
+				// The last word of a company name, where its legal
+				// form stands, takes any one slip.
+				if canon, ok := ix.lx.nearShortLegal(t.text); ok {
+					t = token{text: canon, class: classLegal}
+				}
 			}
 		}
 		out = append(out, t)
@@ -432,6 +438,21 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 			}
 		})
 	}
+	// The last and first query tokens as a pair, in either order: a name
+	// written surname first ("Kim Il Nam") meets the alert's "SURNAME,
+	// Given" turned round ("Il Nam Kim"), whose adjacent pairs the query
+	// otherwise shares only in part. Among many namesakes of common
+	// tokens, the pair is what lifts the name into the candidates.
+	if n := len(toks); n >= 3 && !off.Has(RuleAdjacentPairs) {
+		first, last := toks[0].text, toks[n-1].text
+		pw := float32(st.q[0].w) + float32(st.q[n-1].w)
+		if cid, ok := ix.concatVocab[keyedHash(ix.seed, last+first)]; ok {
+			st.exps = append(st.exps, expansion{tok: uint16(n - 1), sim: 1, w: pw, list: ix.concatPost[cid]})
+		}
+		if cid, ok := ix.concatVocab[keyedHash(ix.seed, first+last)]; ok {
+			st.exps = append(st.exps, expansion{tok: uint16(n - 1), sim: 0.99, w: pw, list: ix.concatPost[cid]})
+		}
+	}
 	for i, t := range toks {
 		qs := &st.q[i]
 		w := float32(qs.w)
@@ -473,9 +494,15 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 			// The pair written as one word, spelt otherwise (Kheir Beik,
 			// Khayrbik): the alert word with the pair's consonants.
 			if kind != KindCompany && t.class == className && toks[i+1].class == className && len(qs.skel) >= 2 && len(st.q[i+1].skel) >= 2 && !(known && ix.known(next)) {
+				// The pair's consonants must say more than either token's
+				// alone ("Fazli Ail" is fzl, Fazli's own): else the key
+				// reaches every name with the first token's skeleton, at
+				// the weight of both tokens, ahead of the name itself.
 				if _, ok := ix.vocab[cat]; !ok {
-					if sid, ok := ix.skelVocab[skeleton(cat)]; ok {
-						st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.8, w: pw * 0.8, list: ix.skelPost[sid]})
+					if sk := skeleton(cat); len(sk) > max(len(qs.skel), len(st.q[i+1].skel)) {
+						if sid, ok := ix.skelVocab[sk]; ok {
+							st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.8, w: pw * 0.8, list: ix.skelPost[sid]})
+						}
 					}
 				}
 			}
@@ -494,6 +521,20 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 		}
 		if cid, ok := ix.concatVocab[keyedHash(ix.seed, t.text)]; ok && !off.Has(RuleAdjacentPairs) {
 			st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.97, w: w, list: ix.concatPost[cid]})
+		}
+		// An unknown three-letter token reaches the known ones it writes
+		// with two adjacent letters swapped (RuleTranspositions): three-
+		// letter tokens are not filed under their deletions, so the
+		// neighbours below never meet a swap ("EP-OMC" / "EP-MOC").
+		if len(t.text) == 3 && !known && t.class == className && !off.Has(RuleTranspositions) {
+			var sb [3]byte
+			for j := range 2 {
+				copy(sb[:], t.text)
+				sb[j], sb[j+1] = sb[j+1], sb[j]
+				if id, ok := ix.vocab[string(sb[:])]; ok {
+					st.exps = append(st.exps, expansion{tok: uint16(i), sim: transpositionSim, w: w * transpositionSim, sig: sigBits(sigToken, id), list: ix.toks[id].post})
+				}
+			}
 		}
 		// Three-letter tokens (acronyms, mostly) reach their neighbours
 		// only when the index does not know them: a known one is more
