@@ -261,8 +261,8 @@ func (r *Replica) rebuildTerms(ctx context.Context, t termTarget) error {
 			if g.terms == nil {
 				return fmt.Errorf("%w: term index of generation %d vanished", ErrCorrupt, t.num)
 			}
-			// Entries arrive in key order: fill pages completely.
-			g.terms.FillPercent = 1
+			// Entries arrive in key order: fill pages to bulkFill (room for deltas).
+			g.terms.FillPercent = bulkFill
 			for range bulkChunk {
 				e, ok, err := m.next()
 				if err != nil {
