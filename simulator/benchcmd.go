@@ -34,6 +34,7 @@ func benchCmd() *cobra.Command {
 	cmd.Flags().StringVar(&cfg.Dir, "dir", "", "directory of the temporary replica (default: the system's temporary directory)")
 	cmd.Flags().IntVar(&cfg.SmallDelta, "delta", 0, "after the checks, apply a delta of this many operations and report its time (0: 10,000; negative: none); it changes the replica")
 	cmd.Flags().IntVar(&cfg.LargeDelta, "large-delta", 0, "then apply a delta of this many operations while checks that write their audit record run (0: 200,000; negative: none); it changes the replica")
+	cmd.Flags().BoolVar(&cfg.Tail, "tail", false, "report per kind of check where its slowest checks went (CPU, page faults, switches, collections, allocations; Linux)")
 	cmd.Flags().Bool("json", true, "print the report as one JSON object (always on; kept for the documented command line)")
 	return cmd
 }

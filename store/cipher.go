@@ -59,20 +59,36 @@ func newKeyring(dataKey, salt []byte, gen uint32) (*keyring, error) {
 		return nil, err
 	}
 	k := &keyring{aead: aead, index: idxKey, gen: gen, audit: audit}
-	k.macs.New = func() any { return hmac.New(sha256.New, k.index) }
+	k.macs.New = func() any { return &pooledMAC{h: hmac.New(sha256.New, k.index)} }
 	return k, nil
+}
+
+// pooledMAC is a keyed HMAC with a buffer for its input and sum, so that
+// a key computed through it allocates nothing (a lookup computes one on
+// every check).
+type pooledMAC struct {
+	h   hash.Hash
+	buf []byte
 }
 
 // recordKey returns the bucket key for a plaintext identifier: an HMAC, so
 // equal identifiers find each other and the file reveals none of them.
 func (k *keyring) recordKey(domain, id string) []byte {
-	m := k.macs.Get().(hash.Hash)
+	var sum [sha256.Size]byte
+	recordKeyInto(k, &sum, domain, id)
+	return append(make([]byte, 0, sha256.Size), sum[:]...)
+}
+
+// recordKeyInto computes recordKey(domain, id) into dst without
+// allocating.
+func recordKeyInto[T string | []byte](k *keyring, dst *[sha256.Size]byte, domain string, id T) {
+	m := k.macs.Get().(*pooledMAC)
 	defer k.macs.Put(m)
-	m.Reset()
-	m.Write([]byte(domain))
-	m.Write([]byte{0})
-	m.Write([]byte(id))
-	return m.Sum(make([]byte, 0, sha256.Size))
+	m.buf = append(append(append(m.buf[:0], domain...), 0), id...)
+	m.h.Reset()
+	m.h.Write(m.buf)
+	m.buf = m.h.Sum(m.buf[:0])
+	copy(dst[:], m.buf)
 }
 
 // seal encrypts a value stored under bucket/key. The associated data binds

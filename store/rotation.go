@@ -423,8 +423,8 @@ func (r *Replica) rotateChunk(tx *bolt.Tx, n int, order *[]rotationEntry) (done,
 	}
 	switch rot.Phase {
 	case phaseAlerts:
-		// Appends: fill the pages.
-		v.dst.alerts.FillPercent, v.dst.tombs.FillPercent = 1, 1
+		// Appends: fill the pages to bulkFill (room for deltas).
+		v.dst.alerts.FillPercent, v.dst.tombs.FillPercent = bulkFill, bulkFill
 		list := *order
 		i := 0
 		for ; i < n && i < len(list); i++ {

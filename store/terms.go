@@ -3,10 +3,12 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -259,8 +261,8 @@ func (r *Replica) rebuildTerms(ctx context.Context, t termTarget) error {
 			if g.terms == nil {
 				return fmt.Errorf("%w: term index of generation %d vanished", ErrCorrupt, t.num)
 			}
-			// Entries arrive in key order: fill pages completely.
-			g.terms.FillPercent = 1
+			// Entries arrive in key order: fill pages to bulkFill (room for deltas).
+			g.terms.FillPercent = bulkFill
 			for range bulkChunk {
 				e, ok, err := m.next()
 				if err != nil {
@@ -417,24 +419,11 @@ func (r *Replica) EachAlertByTerm(ctx context.Context, terms []string, fn func(A
 // not expired at the replica's clock, in one read transaction. The caller
 // still checks that each carries the identifier it looks up.
 func (r *Replica) AlertsByTerm(term string) ([]Alert, error) {
-	var out []Alert
-	now := r.now()
-	err := r.db.View(func(tx *bolt.Tx) error {
-		st, err := r.state(tx)
-		if err != nil {
-			return err
-		}
-		if st.gen.terms == nil {
-			return nil
-		}
-		return st.gen.eachFiled(st.ks, st.ring.recordKey("term", term), func(a Alert) error {
-			if !a.Expired(now) {
-				out = append(out, a)
-			}
-			return nil
-		})
-	})
-	return out, err
+	k, err := r.TermKey([]byte(term))
+	if err != nil {
+		return nil, err
+	}
+	return r.AppendAlertsByTerm(nil, []byte(term), k)
 }
 
 // eachFiled calls fn with every alert the term index files under the term
@@ -462,4 +451,73 @@ func (g *generation) eachFiled(ks keyset, tk []byte, fn func(Alert) error) error
 		}
 	}
 	return nil
+}
+
+// TermKey is the keyed hash under which the term index files a term, as
+// one key generation computes it: a lookup computes it once (TermKey),
+// for the fingerprint the match index holds and the key the term index
+// is sought by (AppendAlertsByTerm).
+type TermKey struct {
+	sum [sha256.Size]byte
+	gen uint32
+}
+
+// Fingerprint returns the key's fingerprint, as TermFingerprints and
+// EachTermFingerprint give it.
+func (k TermKey) Fingerprint() uint64 { return binary.BigEndian.Uint64(k.sum[:8]) }
+
+// TermKey returns the key of term under the active data key. It
+// allocates nothing: it is computed for every identifier checked,
+// most of which the match index then finds it does not hold.
+func (r *Replica) TermKey(term []byte) (TermKey, error) {
+	ring := r.active.Load()
+	if ring == nil {
+		return TermKey{}, fmt.Errorf("%w: no active key", ErrWrongKey)
+	}
+	k := TermKey{gen: ring.gen}
+	recordKeyInto(ring, &k.sum, "term", term)
+	return k, nil
+}
+
+// AppendAlertsByTerm appends to dst the alerts the term index files
+// under term, whose key k is (from TermKey), not expired at the
+// replica's clock, in one read transaction that opens only the term
+// index and the alerts. The caller still checks that each carries the
+// identifier it looks up. A key computed before a rotation finished is
+// computed again under the key the transaction reads with.
+func (r *Replica) AppendAlertsByTerm(dst []Alert, term []byte, k TermKey) ([]Alert, error) {
+	now := r.now()
+	err := r.db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		ks := r.keys()
+		kg := binary.BigEndian.Uint32(meta.Get(metaKeyGen))
+		ring := ks[kg]
+		if ring == nil {
+			return fmt.Errorf("%w: key generation %d is not loaded (reopen the replica)", ErrWrongKey, kg)
+		}
+		if kg != k.gen {
+			k.gen = kg
+			recordKeyInto(ring, &k.sum, "term", term)
+		}
+		num := binary.BigEndian.Uint64(meta.Get(metaAlertGen))
+		var name [len(genPrefix) + 20]byte
+		b := tx.Bucket(strconv.AppendUint(append(name[:0], genPrefix...), num, 10))
+		if b == nil {
+			return fmt.Errorf("%w: alert generation %d is missing", ErrCorrupt, num)
+		}
+		g := generation{num: num, alerts: b.Bucket(bucketAlerts), terms: b.Bucket(bucketTerms)}
+		if g.alerts == nil {
+			return fmt.Errorf("%w: alert generation %d is incomplete", ErrCorrupt, num)
+		}
+		if g.terms == nil {
+			return nil
+		}
+		return g.eachFiled(ks, k.sum[:], func(a Alert) error {
+			if !a.Expired(now) {
+				dst = append(dst, a)
+			}
+			return nil
+		})
+	})
+	return dst, err
 }

@@ -55,6 +55,8 @@ type Index struct {
 	termFPs fpSet
 	names   *name.Index
 	bySlot  []uint32 // name entry -> slot, 0 when removed
+	// termBufs holds *termBuf: the terms of lookups in progress.
+	termBufs sync.Pool
 	// threshold is the name score from which a name match is a hit.
 	threshold float64
 	nameHits  int // hits one name produces at most
@@ -547,39 +549,60 @@ func read(src AlertSource, ids []string, now time.Time) ([]store.Alert, error) {
 	return as, nil
 }
 
-func (ix *Index) lookup(it devices.Item, now time.Time) ([]Candidate, error) {
-	value := it.Value
+// appendItemTerm appends to dst the term an identifier is looked up by:
+// term(kind, value), a plate's value preceded by its country.
+func appendItemTerm(dst []byte, it devices.Item) []byte {
+	dst = append(append(dst, it.Kind...), 0)
 	if it.Kind == devices.KindPlate {
-		value = it.Country + " " + it.Value
+		dst = append(append(dst, it.Country...), ' ')
 	}
-	t := term(it.Kind, value)
+	return append(dst, it.Value...)
+}
+
+// termBuf is a buffer for the term of one lookup: a miss, the common
+// case, then allocates nothing.
+type termBuf struct{ b []byte }
+
+func (ix *Index) lookup(it devices.Item, now time.Time) ([]Candidate, error) {
+	buf, _ := ix.termBufs.Get().(*termBuf)
+	if buf == nil {
+		buf = &termBuf{}
+	}
+	defer ix.termBufs.Put(buf)
+	buf.b = appendItemTerm(buf.b[:0], it)
+	t := buf.b
 	var ids []string
 	t0 := now.UnixNano()
 	ix.mu.RLock()
 	src, byTerm := ix.src, ix.byTerm
-	ix.fps.each(ix.fingerprint(t), func(slot uint32) bool {
+	ix.fps.each(maphash.Bytes(ix.seed, t), func(slot uint32) bool {
 		if ix.slots.liveAt(slot, t0) && !slices.Contains(ids, ix.slots.id(slot)) {
 			ids = append(ids, ix.slots.id(slot))
 		}
 		return true
 	})
+	var key store.TermKey
 	inTermIndex := false
 	if byTerm != nil {
-		// Keyed hashes only, no transaction: cheap under the lock.
-		fps, err := byTerm.TermFingerprints([]string{t})
-		if err != nil {
+		// A keyed hash only, no transaction: cheap under the lock. It is
+		// computed once, for the fingerprint and for the read below.
+		var err error
+		if key, err = byTerm.TermKey(t); err != nil {
 			ix.mu.RUnlock()
 			return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
 		}
-		inTermIndex = ix.termFPs.contains(fps[0])
+		inTermIndex = ix.termFPs.contains(key.Fingerprint())
 	}
 	ix.mu.RUnlock()
+	if len(ids) == 0 && !inTermIndex {
+		return nil, nil
+	}
 	as, err := read(src, ids, now)
 	if err != nil {
 		return nil, err
 	}
 	if inTermIndex {
-		if as, err = readByTerm(byTerm, t, now, as); err != nil {
+		if as, err = readByTerm(byTerm, t, key, now, as); err != nil {
 			return nil, err
 		}
 	}
@@ -588,7 +611,7 @@ func (ix *Index) lookup(it devices.Item, now time.Time) ([]Candidate, error) {
 		// A fingerprint is a hint: the alert read must carry the term
 		// (another term may share the fingerprint, or the alert may have
 		// changed since it was indexed).
-		if a.ID == "" || !slices.Contains(Terms(&a), t) {
+		if a.ID == "" || !carries(&a, t) {
 			continue
 		}
 		c := Candidate{Alert: a, Match: matchKind(it), Score: 1, Explanation: explain(it)}
@@ -610,14 +633,26 @@ func (ix *Index) lookup(it devices.Item, now time.Time) ([]Candidate, error) {
 	return out, nil
 }
 
+// carries reports whether t is one of a's terms.
+func carries(a *store.Alert, t []byte) bool {
+	for _, at := range Terms(a) {
+		if at == string(t) {
+			return true
+		}
+	}
+	return false
+}
+
 // readByTerm adds to as the alerts the replica's term index files under
-// t, not those already in as.
-func readByTerm(byTerm termIndex, t string, now time.Time, as []store.Alert) ([]store.Alert, error) {
-	found, err := byTerm.AlertsByTerm(t)
+// t (whose key is key), not those already in as.
+func readByTerm(byTerm termIndex, t []byte, key store.TermKey, now time.Time, as []store.Alert) ([]store.Alert, error) {
+	n := len(as)
+	all, err := byTerm.AppendAlertsByTerm(as, t, key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
 	}
-	for _, a := range found {
+	as = all[:n]
+	for _, a := range all[n:] {
 		if !a.Expired(now) && !slices.ContainsFunc(as, func(o store.Alert) bool { return o.ID == a.ID }) {
 			as = append(as, a)
 		}

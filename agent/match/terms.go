@@ -23,7 +23,8 @@ type termIndex interface {
 	ReadTermTable(ctx context.Context) (*store.TermTable, error)
 	SaveTermTable(t *store.TermTable) error
 	CurrentStamp() (store.Stamp, error)
-	AlertsByTerm(term string) ([]store.Alert, error)
+	TermKey(term []byte) (store.TermKey, error)
+	AppendAlertsByTerm(dst []store.Alert, term []byte, k store.TermKey) ([]store.Alert, error)
 	EachAlertByTerm(ctx context.Context, terms []string, fn func(store.Alert) error) error
 	AlertCount() (int, error)
 }

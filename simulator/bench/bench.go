@@ -51,6 +51,10 @@ type Config struct {
 	// after the checks (the large one while checks run); 0 is 10,000 and
 	// 200,000, a negative value skips it. They change the replica.
 	SmallDelta, LargeDelta int
+	// Tail adds to the report, per kind of check, where its slowest
+	// checks went (Report.Tails): the checks run on one locked thread,
+	// whose usage is read around each (outside the time measured).
+	Tail bool
 }
 
 // Latency is the distribution of one kind of check.
@@ -96,6 +100,10 @@ type Report struct {
 	ChecksWithRecord       Latency `json:"checks_with_record"`
 	ChecksDuringDelta      Latency `json:"checks_during_delta"`
 	ChecksDuringDeltaMaxUs float64 `json:"checks_during_delta_max_us,omitempty"`
+
+	// Tails, with Config.Tail, says per kind of check where the slowest
+	// checks went.
+	Tails map[string]Tail `json:"tails,omitempty"`
 }
 
 // plant is a planted match: the alert the item at pos must find.
@@ -209,15 +217,33 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	now := time.Now()
 	var planted, found, noiseChecks, falseHits int
 	foundBy := map[string]int{}
+	if cfg.Tail {
+		rep.Tails = map[string]Tail{}
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
 	for _, k := range checkKinds(m, cfg, s, kept, rng) {
 		lat := make([]time.Duration, len(k.queries))
+		var costs []checkCost
+		var heap0 heapCounters
+		if cfg.Tail {
+			costs = make([]checkCost, len(k.queries))
+			heap0 = readHeapCounters()
+		}
 		for i, q := range k.queries {
+			var use0 threadUsage
+			if cfg.Tail {
+				use0 = usageOfThread()
+			}
 			t := time.Now()
 			got, err := ix.MatchAll(q.items, now)
 			if err != nil {
 				return rep, fmt.Errorf("bench: check %d of %s: %w", i, k.kind, err)
 			}
 			lat[i] = time.Since(t)
+			if cfg.Tail {
+				costs[i] = checkCost{wall: lat[i], use: usageOfThread().minus(use0)}
+			}
 			if q.noise {
 				noiseChecks++
 				if len(got[0]) > 0 {
@@ -237,6 +263,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		}
 		if len(lat) == 0 {
 			continue
+		}
+		if cfg.Tail {
+			rep.Tails[k.kind] = tailOf(costs, heap0, readHeapCounters())
 		}
 		slices.Sort(lat)
 		n := len(lat)

@@ -1,0 +1,92 @@
+package store
+
+import (
+	"bytes"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
+)
+
+// fillScratch writes n values of size bytes into a bucket of their own.
+func fillScratch(t *testing.T, r *Replica, n, size int) {
+	t.Helper()
+	v := bytes.Repeat([]byte{0x5a}, size)
+	for i := 0; i < n; i += 64 {
+		err := r.db.Update(func(tx *bolt.Tx) error {
+			b, err := tx.CreateBucketIfNotExists([]byte("scratch"))
+			if err != nil {
+				return err
+			}
+			for j := i; j < min(i+64, n); j++ {
+				if err := b.Put([]byte{byte(j >> 16), byte(j >> 8), byte(j)}, v); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// threadFaults returns the page faults the calling thread took so far.
+func threadFaults(t *testing.T) int64 {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_THREAD, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return ru.Minflt + ru.Majflt
+}
+
+// A replica whose file the page cache holds is mapped whole at Open: a
+// lookup then takes no page fault on the pages it reads (4-5 µs of CPU
+// each on a loaded 2-core machine, about one per held identifier at 10
+// million alerts, most of a check's p99). Before, every first touch of a
+// page faulted.
+func TestOpenMapsPagesThePageCacheHolds(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "replica.db")
+	r := openTest(t, path, testKey(1))
+	fillScratch(t, r, 8000, 3000) // about 8,000 pages
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r = openTest(t, path, testKey(1)) // its pages are in the page cache: just written
+	defer r.Close()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var sum byte
+	before := threadFaults(t)
+	err := r.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket([]byte("scratch")).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			sum += v[0] + v[len(v)-1]
+		}
+		return nil
+	})
+	faults := threadFaults(t) - before
+	if err != nil {
+		t.Fatal(err)
+	}
+	if faults > 50 {
+		t.Errorf("reading 8,000 pages of a replica the page cache holds took %d page faults, want at most 50 (the runtime's own)", faults)
+	}
+	_ = sum
+}
+
+// The replica is mapped with room to grow: writes that grow the file do
+// not make bbolt map it again (which empties the map, so every check
+// after it faults again on every page, and holds every read meanwhile).
+func TestReplicaNotRemappedAsItGrows(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "replica.db")
+	r := openTest(t, path, testKey(1))
+	defer r.Close()
+	at := r.db.Info().Data
+	fillScratch(t, r, 400, 256<<10) // 100 MiB
+	if got := r.db.Info().Data; got != at {
+		t.Errorf("the replica was mapped again as it grew by 100 MiB (map at %#x, now %#x)", at, got)
+	}
+}

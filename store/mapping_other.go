@@ -1,0 +1,16 @@
+//go:build !linux
+
+package store
+
+import (
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// boltOptionsFor returns the default options: elsewhere than on Linux
+// (Windows grows the file to its map) the map follows the file.
+func boltOptionsFor(_ string, timeout time.Duration) *bolt.Options { return boltOptions(timeout) }
+
+// mapResident maps nothing: pages are mapped as lookups touch them.
+func (r *Replica) mapResident() (int64, error) { return 0, nil }
