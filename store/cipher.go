@@ -21,6 +21,7 @@ type keyring struct {
 	index []byte
 	gen   uint32 // key generation, written before every value
 	audit *auditKeys
+	enc   []byte // the value key, kept for the journal when a rotation retires it
 	// macs holds keyed HMACs to reuse: keying one costs as much as the
 	// hash of a short ID, and record keys are computed on every lookup.
 	macs sync.Pool
@@ -58,9 +59,26 @@ func newKeyring(dataKey, salt []byte, gen uint32) (*keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &keyring{aead: aead, index: idxKey, gen: gen, audit: audit}
+	k := &keyring{aead: aead, index: idxKey, gen: gen, audit: audit, enc: encKey}
 	k.macs.New = func() any { return hmac.New(sha256.New, k.index) }
 	return k, nil
+}
+
+// retiredKeyring is a keyring that only opens values sealed under enc,
+// a value key a rotation retired: the journal's, until they are re-sealed.
+func retiredKeyring(enc []byte, gen uint32) (*keyring, error) {
+	if len(enc) != 32 {
+		return nil, fmt.Errorf("%w: retired value key of generation %d is %d bytes", ErrCorrupt, gen, len(enc))
+	}
+	block, err := aes.NewCipher(enc)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &keyring{aead: aead, gen: gen, enc: enc}, nil
 }
 
 // recordKey returns the bucket key for a plaintext identifier: an HMAC, so

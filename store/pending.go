@@ -59,7 +59,9 @@ func (r *Replica) chunkRule() chunkRule {
 	if r.deltaChunk > 0 {
 		return chunkRule{max: r.deltaChunk, yieldAfter: r.deltaYieldAfter}
 	}
-	return chunkRule{max: deltaChunkMax, work: deltaChunkWork, yieldAfter: deltaYieldAfter}
+	// Checks commit in the journal, not in this file: a chunk's commit
+	// no longer holds them, and yielding would only slow the change.
+	return chunkRule{max: deltaChunkMax, work: deltaChunkWork}
 }
 
 // checksWaiting reports whether checks wait for the next group commit.
