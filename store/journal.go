@@ -121,34 +121,46 @@ func (r *Replica) openJournal(opt Options) error {
 }
 
 // bindJournal checks that the journal is this replica's, or lays out a new
-// one and marks the replica.
+// one and marks the replica. An existing journal is only read: an agent
+// must start on a full disk.
 func (r *Replica) bindJournal(bound bool) error {
-	fresh := false
-	err := r.j.Update(func(jtx *bolt.Tx) error {
+	laid := false
+	err := r.j.View(func(jtx *bolt.Tx) error {
 		meta := jtx.Bucket(bucketMeta)
-		if meta != nil && meta.Get(metaSalt) != nil {
-			if !bytes.Equal(meta.Get(metaSalt), r.salt) {
-				return fmt.Errorf("%w: %s belongs to another replica: move it aside with its replica (it may hold hits not yet sent), or put this replica's journal back", ErrJournal, r.j.Path())
-			}
-			if f := meta.Get(metaFormat); len(f) != 4 || binary.BigEndian.Uint32(f) > JournalFormat {
-				return fmt.Errorf("%w: journal %s has format %x, this borderpost reads up to %d: upgrade borderpost", ErrFormat, r.j.Path(), f, JournalFormat)
-			}
-			if meta.Get(metaAuditKeyed) == nil {
-				return damaged(r.j.Path(), fmt.Errorf("%w: the audit log's seal record is missing", ErrAuditChain))
-			}
+		if meta == nil || meta.Get(metaSalt) == nil {
 			return nil
 		}
+		laid = true
+		if !bytes.Equal(meta.Get(metaSalt), r.salt) {
+			return fmt.Errorf("%w: %s belongs to another replica: move it aside with its replica (it may hold hits not yet sent), or put this replica's journal back", ErrJournal, r.j.Path())
+		}
+		if f := meta.Get(metaFormat); len(f) != 4 || binary.BigEndian.Uint32(f) > JournalFormat {
+			return fmt.Errorf("%w: journal %s has format %x, this borderpost reads up to %d: upgrade borderpost", ErrFormat, r.j.Path(), f, JournalFormat)
+		}
+		if meta.Get(metaAuditKeyed) == nil {
+			return damaged(r.j.Path(), fmt.Errorf("%w: the audit log's seal record is missing", ErrAuditChain))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !laid {
 		if bound {
 			return fmt.Errorf("%w: %s is empty but the replica's audit log and outbox were in it: restore it from the backup taken with the replica", ErrJournal, r.j.Path())
 		}
-		fresh = true
-		if err := layoutJournal(jtx); err != nil {
-			return err
+		err = r.j.Update(func(jtx *bolt.Tx) error {
+			if err := layoutJournal(jtx); err != nil {
+				return err
+			}
+			return r.stampJournal(jtx)
+		})
+		if err != nil {
+			return fmt.Errorf("create the journal %s: %w", r.j.Path(), err)
 		}
-		return r.stampJournal(jtx)
-	})
-	if err != nil || !fresh && bound {
-		return err
+	}
+	if bound {
+		return nil
 	}
 	return r.markJournal(nil)
 }
