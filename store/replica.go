@@ -297,7 +297,7 @@ func (r *Replica) init(key, next []byte) error {
 			}
 		}
 		if active == nil {
-			return fmt.Errorf("%w: this replica was created with another key; restore the right key, or move the replica aside and let the agent fetch a fresh snapshot", ErrWrongKey)
+			return fmt.Errorf("%w: this replica was created with another key; restore the right key, or move the replica and its journal aside and let the agent fetch a fresh snapshot", ErrWrongKey)
 		}
 		ks := keyset{gen: active}
 		r.rings.Store(&ks)

@@ -107,7 +107,7 @@ func (fx *damageFixture) outcome(t *testing.T, path, what string) string {
 		msg := err.Error()
 		switch {
 		case errors.Is(err, ErrDamaged) && strings.Contains(msg, path) && strings.Contains(msg, "borderpost replica rebuild"):
-		case errors.Is(err, ErrWrongKey) && strings.Contains(msg, "move the replica aside"):
+		case errors.Is(err, ErrWrongKey) && strings.Contains(msg, "move the replica and its journal aside"):
 			// The salt or a key check was hit: the key no longer matches.
 		case errors.Is(err, ErrCorrupt) || errors.Is(err, ErrFormat) || errors.Is(err, ErrJournal):
 			// A meta value that does not decode: refused, named.
