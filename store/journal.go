@@ -221,10 +221,40 @@ func (r *Replica) markJournal(more func(*bolt.Tx) error) error {
 // audit log and officers' keep with their meta keys into the journal in
 // one journal transaction, then deletes them from the replica and marks it
 // in one replica transaction. A kill between the two leaves the replica
-// as it was, and the next Open copies again over whatever the journal
-// holds: until the replica is marked, nothing else writes the journal.
+// as it was, and the next Open copies again over the journal, which then
+// holds that same copy: until the replica is marked, nothing else writes
+// the journal. A journal that holds anything else (another replica's, or
+// records written after an upgrade this file was since restored from
+// before) is refused, never overwritten.
 func (r *Replica) moveIntoJournal() error {
 	err := r.db.View(func(tx *bolt.Tx) error {
+		return r.j.View(func(jtx *bolt.Tx) error {
+			meta := jtx.Bucket(bucketMeta)
+			if meta == nil || meta.Get(metaSalt) == nil {
+				return nil // new, or a kill before its first commit
+			}
+			if !bytes.Equal(meta.Get(metaSalt), r.salt) {
+				return fmt.Errorf("%w: %s belongs to another replica: move it aside (it may hold hits not yet sent) before this replica is upgraded", ErrJournal, r.j.Path())
+			}
+			for _, name := range journalBuckets {
+				var mine, theirs uint64
+				if b := tx.Bucket(name); b != nil {
+					mine = b.Sequence()
+				}
+				if b := jtx.Bucket(name); b != nil {
+					theirs = b.Sequence()
+				}
+				if mine != theirs {
+					return fmt.Errorf("%w: %s holds %s records the replica file does not (the file was restored from a copy older than its journal): put back the replica file that goes with it, or move the journal aside", ErrJournal, r.j.Path(), name)
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	err = r.db.View(func(tx *bolt.Tx) error {
 		return r.j.Update(func(jtx *bolt.Tx) error {
 			for _, b := range append([][]byte{bucketMeta}, journalBuckets...) {
 				if jtx.Bucket(b) != nil {

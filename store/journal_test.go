@@ -260,7 +260,13 @@ func TestUpgradeFromSingleFile(t *testing.T) {
 			t.Fatalf("%s: audit after a new check: %v", when, err)
 		}
 	}
-	check("upgrade")
+	// Killed after the journal's commit, before the replica's: the file
+	// is the single file still, the journal a copy of its log and outbox.
+	openTest(t, path, testKey(2)).Close()
+	if err := os.WriteFile(path, legacy, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	check("kill after the journal's commit")
 	if st, err := ReadStatus(ctx, path, Options{}); err != nil || st.Format != FormatVersion || st.JournalBytes == 0 {
 		t.Fatalf("status after the upgrade: %+v %v", st, err)
 	}
@@ -268,13 +274,16 @@ func TestUpgradeFromSingleFile(t *testing.T) {
 		t.Fatalf("no backup of the single file before its upgrade: %v", err)
 	}
 
-	// Killed after the journal's commit, before the replica's: the file
-	// is the single file again, the journal holds a record more (the one
-	// written after the upgrade above) and must not keep it.
-	if err := os.WriteFile(path, legacy, 0o600); err != nil {
-		t.Fatal(err)
+	// The single file put back beside a journal written since (check
+	// wrote a record): refused, the journal left as it was.
+	os.WriteFile(path, legacy, 0o600)
+	after, _ := os.ReadFile(JournalPath(path))
+	if _, err := Open(ctx, path, testKey(2), Options{}); !errors.Is(err, ErrJournal) {
+		t.Fatalf("single file beside a journal written since: %v, want ErrJournal", err)
 	}
-	check("kill after the journal's commit")
+	if now, _ := os.ReadFile(JournalPath(path)); !bytes.Equal(now, after) {
+		t.Fatal("the journal written since was overwritten")
+	}
 
 	// Killed before the journal's first commit: an empty file.
 	os.WriteFile(path, legacy, 0o600)
