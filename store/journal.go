@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -103,14 +105,17 @@ func (r *Replica) openJournal(opt Options) error {
 	} else {
 		err = r.bindJournal(bound)
 	}
-	if err == nil {
-		err = r.resealJournal()
-	}
-	if err == nil {
-		err = r.moveAuditQueue()
-	}
-	if err == nil {
-		err = r.trimAuditQueue()
+	// What follows finishes work a kill interrupted; the keys it needs are
+	// loaded and the records stay queued, so on a full disk it waits for
+	// the next start rather than keep the agent from starting.
+	for _, step := range []func() error{r.resealJournal, r.moveAuditQueue, r.trimAuditQueue} {
+		if err != nil {
+			break
+		}
+		if err = step(); errors.Is(err, syscall.ENOSPC) {
+			r.log.Warn("disk full: the journal's pending work waits for the next start", "journal", path, "err", err)
+			err = nil
+		}
 	}
 	if err != nil {
 		r.j = nil
