@@ -64,23 +64,6 @@ func newKeyring(dataKey, salt []byte, gen uint32) (*keyring, error) {
 	return k, nil
 }
 
-// retiredKeyring is a keyring that only opens values sealed under enc,
-// a value key a rotation retired: the journal's, until they are re-sealed.
-func retiredKeyring(enc []byte, gen uint32) (*keyring, error) {
-	if len(enc) != 32 {
-		return nil, fmt.Errorf("%w: retired value key of generation %d is %d bytes", ErrCorrupt, gen, len(enc))
-	}
-	block, err := aes.NewCipher(enc)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	return &keyring{aead: aead, gen: gen, enc: enc}, nil
-}
-
 // recordKey returns the bucket key for a plaintext identifier: an HMAC, so
 // equal identifiers find each other and the file reveals none of them.
 func (k *keyring) recordKey(domain, id string) []byte {

@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -521,6 +523,23 @@ func (r *Replica) loadRetired(tx *bolt.Tx, ring *keyring) error {
 		r.addRing(old)
 	}
 	return nil
+}
+
+// retiredKeyring is a keyring that only opens values sealed under enc,
+// a value key a rotation retired: the journal's, until they are re-sealed.
+func retiredKeyring(enc []byte, gen uint32) (*keyring, error) {
+	if len(enc) != 32 {
+		return nil, fmt.Errorf("%w: retired value key of generation %d is %d bytes", ErrCorrupt, gen, len(enc))
+	}
+	block, err := aes.NewCipher(enc)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &keyring{aead: aead, gen: gen, enc: enc}, nil
 }
 
 // resealJournal re-seals the outbox and officers' keep under the active
