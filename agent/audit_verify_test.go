@@ -41,7 +41,7 @@ func TestAuditVerifyNamesRecomputedChain(t *testing.T) {
 	}
 
 	recs[1].Device = "terminal:someone-else"
-	b, err := bolt.Open(db, 0o600, nil)
+	b, err := bolt.Open(store.JournalPath(db), 0o600, nil) // the audit log is in the journal
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -462,7 +462,7 @@ func replicaVerifyCmd() *cobra.Command {
 	var cfgPath string
 	cmd := &cobra.Command{
 		Use:   "verify",
-		Short: "Check the replica file's structure (every page) without opening it; needs no key",
+		Short: "Check the structure of the replica file and its journal (every page) without opening them; needs no key",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cfgPath)
 			if err != nil {
@@ -472,6 +472,13 @@ func replicaVerifyCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "replica file intact: %s\n", cfg.Store.Path)
+			// The journal beside it: audit log and outbox.
+			if jp := store.JournalPath(cfg.Store.Path); func() bool { _, err := os.Stat(jp); return err == nil }() {
+				if err := store.VerifyFile(jp); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "journal intact: %s\n", jp)
+			}
 			return nil
 		},
 	}

@@ -95,18 +95,16 @@ type AuditRecord struct {
 	Hash   string     `json:"hash,omitempty"`   // chain value of this record
 }
 
-// Audit appends a record to the audit log in its own transaction.
+// Audit appends a record to the audit log in its own transaction of the
+// journal.
 func (r *Replica) Audit(ctx context.Context, rec AuditRecord) error {
-	return r.update(func(tx *bolt.Tx) error { return r.appendAudit(tx, rec) })
+	return r.jupdate(func(jtx *bolt.Tx) error { return r.appendJournalAudit(jtx, rec) })
 }
 
-// appendAudit seals rec under the active key generation and chains it to
-// the log's head inside tx.
-func (r *Replica) appendAudit(tx *bolt.Tx, rec AuditRecord) error {
-	ring, err := r.activeRing(tx)
-	if err != nil {
-		return err
-	}
+// appendJournalAudit seals rec under the active key generation and chains
+// it to the log's head inside the journal transaction jtx.
+func (r *Replica) appendJournalAudit(tx *bolt.Tx, rec AuditRecord) error {
+	ring := r.journalRing()
 	rec.Time = r.now().UTC()
 	seq, h, err := putAudit(tx, ring, rec, string(tx.Bucket(bucketMeta).Get(metaAudit)))
 	if err != nil {
@@ -475,7 +473,7 @@ func decodeAuditBody2(b []byte) (AuditRecord, error) {
 
 // auditKeysFor returns the audit keys of key generation gen, or nil.
 func (r *Replica) auditKeysFor(gen uint32) *auditKeys {
-	if k := r.keys()[gen]; k != nil {
+	if k := r.keys()[gen]; k != nil && k.audit != nil { // a retired keyring has none
 		return k.audit
 	}
 	if old := r.auditOld.Load(); old != nil {
@@ -523,7 +521,7 @@ func (r *Replica) handOnAuditKeys(tx *bolt.Tx, next *keyring) error {
 		}
 	}
 	for g, k := range r.keys() {
-		if g != next.gen {
+		if g != next.gen && k.audit != nil {
 			all[g] = k.audit
 		}
 	}
@@ -633,7 +631,7 @@ func legacyAuditHash(rec AuditRecord) (string, error) {
 // AuditRecords calls fn for every audit record in order, opened. Prev and
 // Hash are the records' chain values; VerifyAudit checks them.
 func (r *Replica) AuditRecords(ctx context.Context, fn func(AuditRecord) error) error {
-	return r.db.View(func(tx *bolt.Tx) error {
+	return r.j.View(func(tx *bolt.Tx) error {
 		anchor, err := readAnchor(tx)
 		if err != nil {
 			return err
@@ -685,7 +683,7 @@ func (r *Replica) VerifyAudit(ctx context.Context) (int, error) {
 	n := 0
 	var prev string
 	var prevSeq uint64
-	err := r.db.View(func(tx *bolt.Tx) error {
+	err := r.j.View(func(tx *bolt.Tx) error {
 		anchor, err := readAnchor(tx)
 		if err != nil {
 			return err
@@ -734,7 +732,7 @@ func (r *Replica) VerifyAudit(ctx context.Context) (int, error) {
 			return fmt.Errorf("%w: the log ends at record %d but the head was not set there under the audit key (records removed from the end)", ErrAuditChain, prevSeq)
 		}
 		// Every rotation writes a record under its new generation at once.
-		if active := binary.BigEndian.Uint32(meta.Get(metaKeyGen)); n > 0 && lastGen != active {
+		if active := r.journalRing().gen; n > 0 && lastGen != active {
 			return fmt.Errorf("%w: the log ends at record %d, under key generation %d, but the replica is at %d (records removed from the end)", ErrAuditChain, prevSeq, lastGen, active)
 		}
 		return nil

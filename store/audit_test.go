@@ -34,7 +34,7 @@ func TestAuditRecomputedUnkeyedChainDetected(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs[2].Device = "someone-else"
-	err := r.db.Update(func(tx *bolt.Tx) error {
+	err := r.j.Update(func(tx *bolt.Tx) error {
 		prev := ""
 		for _, rec := range recs {
 			rec.Prev, rec.Hash = prev, ""
@@ -65,7 +65,7 @@ func TestAuditRecomputedUnkeyedChainDetected(t *testing.T) {
 	for i := range 3 {
 		r2.Record(ctx, CheckRecord{ID: fmt.Sprintf("c%d", i), Device: "lane-1"}, nil)
 	}
-	r2.db.Update(func(tx *bolt.Tx) error {
+	r2.j.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAudit)
 		return b.Put(u64(2), bytes.Clone(b.Get(u64(1))))
 	})
@@ -78,7 +78,7 @@ func TestAuditRecomputedUnkeyedChainDetected(t *testing.T) {
 	for i := range 3 {
 		r3.Record(ctx, CheckRecord{ID: fmt.Sprintf("c%d", i), Device: "lane-1"}, nil)
 	}
-	r3.db.Update(func(tx *bolt.Tx) error {
+	r3.j.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAudit)
 		v := bytes.Clone(b.Get(u64(2)))
 		v[len(v)-1] ^= 1
@@ -161,7 +161,7 @@ func TestAuditAcrossRotations(t *testing.T) {
 		t.Fatalf("record of key generation 1 does not open: %+v", first)
 	}
 	// Flip one byte of the first record's sealed body.
-	r.db.Update(func(tx *bolt.Tx) error {
+	r.j.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAudit)
 		v := bytes.Clone(b.Get(u64(1)))
 		v[len(v)-auditMACSize-3] ^= 1
@@ -184,7 +184,7 @@ func TestAuditTruncationAcrossRotation(t *testing.T) {
 	}
 	var recs []AuditRecord
 	r.AuditRecords(ctx, func(rec AuditRecord) error { recs = append(recs, rec); return nil })
-	r.db.Update(func(tx *bolt.Tx) error {
+	r.j.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAudit)
 		keep := recs[len(recs)-2]
 		b.Delete(u64(recs[len(recs)-1].Seq))
@@ -222,7 +222,7 @@ func TestAuditEndsCannotBeMoved(t *testing.T) {
 			}
 			var recs []AuditRecord
 			r.AuditRecords(ctx, func(rec AuditRecord) error { recs = append(recs, rec); return nil })
-			r.db.Update(func(tx *bolt.Tx) error {
+			r.j.Update(func(tx *bolt.Tx) error {
 				b, meta := tx.Bucket(bucketAudit), tx.Bucket(bucketMeta)
 				if end == "head" {
 					last := recs[len(recs)-1]
@@ -251,7 +251,8 @@ func TestAuditLegacyLogSealed(t *testing.T) {
 	for _, broken := range []bool{false, true} {
 		path := filepath.Join(t.TempDir(), "r.db")
 		r := openTest(t, path, testKey(1))
-		r.db.Update(func(tx *bolt.Tx) error {
+		r.Close()
+		singleFile(t, path, func(tx *bolt.Tx) error {
 			tx.Bucket(bucketMeta).Delete(metaAuditKeyed)
 			tx.Bucket(bucketMeta).Put(metaFormat, u32(2))
 			b := tx.Bucket(bucketAudit)
@@ -269,7 +270,6 @@ func TestAuditLegacyLogSealed(t *testing.T) {
 			}
 			return tx.Bucket(bucketMeta).Put(metaAudit, []byte(prev))
 		})
-		r.Close()
 		r = openTest(t, path, testKey(1))
 		n, err := r.VerifyAudit(ctx)
 		if err != nil || n != 4 {
@@ -291,7 +291,7 @@ func TestAuditLegacyLogSealed(t *testing.T) {
 		}
 		// Sealing happens once: legacy records planted later stay tampered.
 		r = openTest(t, path, testKey(1))
-		r.db.Update(func(tx *bolt.Tx) error {
+		r.j.Update(func(tx *bolt.Tx) error {
 			v, _ := json.Marshal(AuditRecord{Seq: 2, Event: EventCheck, Ref: "planted"})
 			return tx.Bucket(bucketAudit).Put(u64(2), v)
 		})
@@ -309,7 +309,8 @@ func TestAuditLegacyLogSealed(t *testing.T) {
 func TestAuditLegacyNamesGoneAfterCompaction(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.db")
 	r := openTest(t, path, testKey(1))
-	r.db.Update(func(tx *bolt.Tx) error {
+	r.Close()
+	singleFile(t, path, func(tx *bolt.Tx) error {
 		// A format 2 file: its log in clear, never sealed.
 		tx.Bucket(bucketMeta).Delete(metaAuditKeyed)
 		tx.Bucket(bucketMeta).Put(metaFormat, u32(2))
@@ -325,7 +326,6 @@ func TestAuditLegacyNamesGoneAfterCompaction(t *testing.T) {
 		}
 		return tx.Bucket(bucketMeta).Put(metaAudit, []byte(prev))
 	})
-	r.Close()
 	r = openTest(t, path, testKey(1)) // seals the log
 	r.Close()
 	if b, _ := os.ReadFile(path); !bytes.Contains(b, []byte("officer-legacy")) {
@@ -354,7 +354,7 @@ func TestAuditRecordSize(t *testing.T) {
 	r.Record(ctx, CheckRecord{ID: "chk-0123456789abcdef01234567", Device: "lane-3-ocr", Items: 2}, nil)
 	r.Record(ctx, CheckRecord{ID: "chk-0123456789abcdef01234568", Device: "lane-3-ocr", Items: 2},
 		[]Hit{{ID: "hit-0123456789abcdef01234567", AlertID: "AL-2026-000123"}})
-	r.db.View(func(tx *bolt.Tx) error {
+	r.j.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAudit)
 		none, one := len(b.Get(u64(1))), len(b.Get(u64(2)))
 		t.Logf("audit record of a check: %d bytes without hits, %d with one hit", none, one)
@@ -388,11 +388,8 @@ func TestAuditCompactAfterLongForm(t *testing.T) {
 		{Event: EventDeltaApplied, Ref: "3/7"},
 	}
 	// The first record in the long form, as the code before wrote it.
-	err := r.update(func(tx *bolt.Tx) error {
-		ring, err := r.activeRing(tx)
-		if err != nil {
-			return err
-		}
+	err := r.jupdate(func(tx *bolt.Tx) error {
+		ring := r.journalRing()
 		rec := recs[0]
 		rec.Seq, _ = tx.Bucket(bucketAudit).NextSequence()
 		rec.Time = r.now().UTC()
@@ -437,7 +434,7 @@ func TestAuditCompactAfterLongForm(t *testing.T) {
 			t.Errorf("record %d reads back as %+v, written %+v", i+1, g, recs[i])
 		}
 	}
-	r.db.View(func(tx *bolt.Tx) error {
+	r.j.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketAudit).Get(u64(1)); v[0] != auditSealed {
 			t.Errorf("first record is not of the long form")
 		}
@@ -467,7 +464,7 @@ func BenchmarkAuditSeal(b *testing.B) {
 func TestAuditSealMarkRemovedRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.db")
 	r := openTest(t, path, testKey(1))
-	r.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete(metaAuditKeyed) })
+	r.j.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete(metaAuditKeyed) })
 	r.Close()
 	_, err := Open(context.Background(), path, testKey(1), Options{})
 	if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "replica rebuild") {

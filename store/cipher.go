@@ -21,6 +21,7 @@ type keyring struct {
 	index []byte
 	gen   uint32 // key generation, written before every value
 	audit *auditKeys
+	enc   []byte // the value key, kept for the journal when a rotation retires it
 	// macs holds keyed HMACs to reuse: keying one costs as much as the
 	// hash of a short ID, and record keys are computed on every lookup.
 	macs sync.Pool
@@ -58,7 +59,7 @@ func newKeyring(dataKey, salt []byte, gen uint32) (*keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &keyring{aead: aead, index: idxKey, gen: gen, audit: audit}
+	k := &keyring{aead: aead, index: idxKey, gen: gen, audit: audit, enc: encKey}
 	k.macs.New = func() any { return &pooledMAC{h: hmac.New(sha256.New, k.index)} }
 	return k, nil
 }

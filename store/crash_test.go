@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -188,8 +189,27 @@ func TestCrashChild(t *testing.T) {
 		run = func() error { return r.Rotate(ctx, other, 100, nil) }
 	}
 	fmt.Println("ready")
+	// Checks go on meanwhile, as at a post: each answered one must be in
+	// the journal's log after the kill.
+	var outMu sync.Mutex
+	go func() {
+		for i := 0; ; i++ {
+			id := fmt.Sprintf("chk-%s-%d-%d", op, os.Getpid(), i)
+			if _, err := r.Record(ctx, CheckRecord{ID: id, Device: "lane", Items: 1}, []Hit{{ID: "hit-" + id[4:], CheckID: id, AlertID: "CR-00001"}}); err != nil {
+				outMu.Lock()
+				fmt.Println("error", err)
+				os.Exit(2)
+			}
+			outMu.Lock()
+			fmt.Println("answered", id)
+			outMu.Unlock()
+			time.Sleep(time.Millisecond)
+		}
+	}()
 	start := time.Now()
 	err = run()
+	outMu.Lock()
+	defer outMu.Unlock()
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(2)
@@ -225,6 +245,7 @@ func TestCrashKillAtRandomPoints(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	stats := map[string][2]int{} // op -> {interrupted, completed}
 	resumed := 0                 // changes killed between chunks
+	totalAnswered := 0           // checks answered by the children before their kill
 	for i := range crashKills {
 		op := ops[i%len(ops)]
 		cmd := exec.Command(exe, "-test.run=^TestCrashChild$", "-test.count=1")
@@ -237,7 +258,7 @@ func TestCrashKillAtRandomPoints(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		lines := make(chan string, 4)
+		lines := make(chan string, 1<<16)
 		go func() {
 			sc := bufio.NewScanner(out)
 			for sc.Scan() {
@@ -256,7 +277,12 @@ func TestCrashKillAtRandomPoints(t *testing.T) {
 		}
 		cmd.Wait()
 		completed := false
+		answered := map[string]bool{}
 		for l := range lines {
+			if id, ok := strings.CutPrefix(l, "answered "); ok {
+				answered[id] = true
+				continue
+			}
 			if strings.HasPrefix(l, "error") {
 				t.Fatalf("kill %d (%s): child %s", i, op, l)
 			}
@@ -289,6 +315,7 @@ func TestCrashKillAtRandomPoints(t *testing.T) {
 		if n, err := r.VerifyAudit(context.Background()); err != nil {
 			t.Fatalf("kill %d (%s): audit after %d records: %v", i, op, n, err)
 		}
+
 		// A change killed between its chunks is pending: central sends it
 		// again, and it resumes.
 		if p, err := r.DeltaPending(); err != nil {
@@ -304,6 +331,17 @@ func TestCrashKillAtRandomPoints(t *testing.T) {
 			}
 			resumed++
 		}
+		audited := map[string]bool{}
+		r.AuditRecords(context.Background(), func(rec AuditRecord) error {
+			audited[string(rec.Event)+" "+rec.Ref] = true
+			return nil
+		})
+		totalAnswered += len(answered)
+		for id := range answered {
+			if !audited[string(EventCheck)+" "+id] {
+				t.Fatalf("kill %d (%s): check %s was answered but is not in the audit log", i, op, id)
+			}
+		}
 		ks, _ := r.KeyStatus()
 		h := heldBy(t, r)
 		switch {
@@ -311,6 +349,15 @@ func TestCrashKillAtRandomPoints(t *testing.T) {
 		case h.cur.Seq == seq+1 && op != "rotate":
 			_, state = crashNext(state, seq+1)
 			seq++
+			// The change's record, written after its commit, survived
+			// the kill (moved from the replica's queue at open).
+			ev := EventDeltaApplied
+			if op == "import" {
+				ev = EventSnapshotApplied
+			}
+			if !audited[fmt.Sprintf("%s 1/%d", ev, seq)] {
+				t.Fatalf("kill %d (%s): the cursor moved to %d but the log has no %s record of it", i, op, seq, ev)
+			}
 		default:
 			t.Fatalf("kill %d (%s): cursor at %d, before the operation %d", i, op, h.cur.Seq, seq)
 		}
@@ -335,6 +382,10 @@ func TestCrashKillAtRandomPoints(t *testing.T) {
 	r.AuditRecords(context.Background(), func(rec AuditRecord) error { events[rec.Event]++; return nil })
 	r.Close()
 	t.Logf("%d changes killed between chunks resumed", resumed)
+	t.Logf("%d checks answered during the operations, every one in the log after its kill", totalAnswered)
+	if totalAnswered == 0 {
+		t.Error("no check was answered during the operations: the test proves nothing about the journal")
+	}
 	t.Logf("%d kills; interrupted/completed per operation: %v; final sequence %d; audit: %d snapshots applied, %d abandoned, %d deltas, %d rotations finished, %d rolled back",
 		crashKills, stats, seq, events[EventSnapshotApplied], events[EventSnapshotRefused], events[EventDeltaApplied], events[EventKeyRotated], events[EventKeyRotationRolledBack])
 	interrupted := 0

@@ -50,6 +50,10 @@ var (
 	// name index) cannot be used (none, stale, of another layout, file or
 	// key, damaged): its owner rebuilds it (see sealedfile.go).
 	ErrSealedFile = errors.New("sealed file not usable")
+	// ErrJournal means the journal beside the replica (audit log and
+	// outbox) is missing, empty or another replica's: the replica is not
+	// opened, since starting without it would lose hits and records.
+	ErrJournal = errors.New("replica journal not usable")
 	// ErrAuditChain means the audit log's hash chain is broken.
 	ErrAuditChain = errors.New("audit chain broken")
 )

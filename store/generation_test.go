@@ -322,6 +322,7 @@ func TestSnapshotCommitAbortAndKill(t *testing.T) {
 	s, _ = r.BeginSnapshot(3, 1, [32]byte{})
 	s.Add(ctx, []Alert{plate("K1", "KK1", 1)})
 	r.db.Close() // no Commit, no Abort
+	r.j.Close()
 	r = openTest(t, path, testKey(1))
 	if h2 := heldBy(t, r); h2.digest != want || h2.gens != 1 {
 		t.Fatalf("partial snapshot survived: %+v", h2)
@@ -440,7 +441,7 @@ func TestRetentionKeepsChainVerifiable(t *testing.T) {
 		t.Fatalf("verify after retention: %d %v", n, err)
 	}
 	// Removing the oldest remaining record is still caught.
-	r.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketAudit).Delete(u64(11)) })
+	r.j.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketAudit).Delete(u64(11)) })
 	if _, err := r.VerifyAudit(ctx); !errors.Is(err, ErrAuditChain) || !strings.Contains(err.Error(), "11") {
 		t.Fatalf("removal after the anchor: %v", err)
 	}

@@ -105,10 +105,11 @@ func (r *Replica) commitGroups() {
 		q.mu.Unlock()
 		taken = true
 	}
-	// The group is taken once the transaction holds bbolt's write lock:
-	// checks that arrive while another writer (a delta's chunk) holds it
-	// join this commit instead of waiting for the next one.
-	err := r.update(func(tx *bolt.Tx) error {
+	// The group is taken once the transaction holds the journal's write
+	// lock: checks that arrive while another writer (an outcome, a queued
+	// audit record) holds it join this commit instead of waiting for the
+	// next one. The replica's writer (a delta's chunk) is never waited for.
+	err := r.jupdate(func(tx *bolt.Tx) error {
 		take()
 		if err := r.writeChecks(tx, group); err != nil {
 			return err
@@ -156,11 +157,11 @@ func (r *Replica) commitGroup(group []*checkCommit, acks []*ackCommit, err error
 	}
 	for _, cc := range group {
 		one := []*checkCommit{cc}
-		cc.err = r.update(func(tx *bolt.Tx) error { return r.writeChecks(tx, one) })
+		cc.err = r.jupdate(func(tx *bolt.Tx) error { return r.writeChecks(tx, one) })
 	}
 	for _, ac := range acks {
 		one := []*ackCommit{ac}
-		ac.err = r.update(func(tx *bolt.Tx) error { return writeAcks(tx, one) })
+		ac.err = r.jupdate(func(tx *bolt.Tx) error { return writeAcks(tx, one) })
 	}
 }
 
@@ -191,10 +192,8 @@ func writeAcks(tx *bolt.Tx, acks []*ackCommit) error {
 // records, chained, inside tx; the audit head and the outbox count move
 // once, after the last.
 func (r *Replica) writeChecks(tx *bolt.Tx, group []*checkCommit) error {
-	ring, err := r.activeRing(tx)
-	if err != nil {
-		return err
-	}
+	ring := r.journalRing()
+	var err error
 	now := r.now().UTC()
 	prev := string(tx.Bucket(bucketMeta).Get(metaAudit))
 	var seq uint64

@@ -36,10 +36,7 @@ func (r *Replica) keepForOfficers(tx *bolt.Tx, hits []Hit) error {
 	if err != nil {
 		return err
 	}
-	ring, err := r.activeRing(tx)
-	if err != nil {
-		return err
-	}
+	ring := r.journalRing()
 	for i := range hits {
 		plain, err := json.Marshal(&hits[i])
 		if err != nil {
@@ -124,7 +121,7 @@ func settleForOfficers(tx *bolt.Tx, id string) error {
 func (r *Replica) OfficerHits() ([]Hit, error) {
 	var out []Hit
 	cutoff := r.now().Add(-OfficerKeep)
-	err := r.db.View(func(tx *bolt.Tx) error {
+	err := r.j.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketOfficer)
 		if b == nil {
 			return nil
@@ -213,7 +210,7 @@ func (r *Replica) RememberFalseMatch(ctx context.Context, f FalseMatch, forget b
 	if f.Ref == "" || f.AlertID == "" {
 		return fmt.Errorf("remember false match: %w: reference and alert are required", ErrInvalidAlert)
 	}
-	return r.update(func(tx *bolt.Tx) error {
+	return r.jupdate(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketOfficer)
 		if err != nil {
 			return err
@@ -236,13 +233,13 @@ func (r *Replica) RememberFalseMatch(ctx context.Context, f FalseMatch, forget b
 				return err
 			}
 		}
-		return r.appendAudit(tx, rec)
+		return r.appendJournalAudit(tx, rec)
 	})
 }
 
 // FalseMatches calls fn for every remembered false match.
 func (r *Replica) FalseMatches(fn func(FalseMatch)) error {
-	return r.db.View(func(tx *bolt.Tx) error {
+	return r.j.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketOfficer)
 		if b == nil {
 			return nil

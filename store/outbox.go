@@ -85,9 +85,7 @@ func (r *Replica) RecordOutcome(ctx context.Context, o Outcome) error {
 	if o.ID == "" || o.HitID == "" || o.Outcome == "" {
 		return fmt.Errorf("record outcome: %w: outcome, hit and outcome ID are required", ErrInvalidAlert)
 	}
-	r.syncMu.RLock()
-	defer r.syncMu.RUnlock()
-	err := r.db.Batch(func(tx *bolt.Tx) error {
+	err := r.j.Batch(func(tx *bolt.Tx) error {
 		e := []Hit{{ID: o.ID, Time: o.Time, AlertID: o.AlertID, Outcome: &o}}
 		if err := r.putOutbox(tx, e); err != nil {
 			return err
@@ -95,7 +93,7 @@ func (r *Replica) RecordOutcome(ctx context.Context, o Outcome) error {
 		if err := settleForOfficers(tx, o.HitID); err != nil {
 			return err
 		}
-		return r.appendAudit(tx, AuditRecord{Event: EventOutcome, Ref: o.HitID, Device: o.Officer, Detail: o.Outcome,
+		return r.appendJournalAudit(tx, AuditRecord{Event: EventOutcome, Ref: o.HitID, Device: o.Officer, Detail: o.Outcome,
 			Hits: []string{o.ID}, Alerts: []string{o.AlertID}})
 	})
 	if err != nil {
@@ -107,11 +105,7 @@ func (r *Replica) RecordOutcome(ctx context.Context, o Outcome) error {
 // putOutbox seals entries into the outbox under the next sequences, which
 // it sets on them.
 func (r *Replica) putOutbox(tx *bolt.Tx, entries []Hit) error {
-	ring, err := r.activeRing(tx)
-	if err != nil {
-		return err
-	}
-	if err := r.putOutboxEntries(tx, ring, entries); err != nil {
+	if err := r.putOutboxEntries(tx, r.journalRing(), entries); err != nil {
 		return err
 	}
 	return addOutboxN(tx, int64(len(entries)))
@@ -160,7 +154,7 @@ func addOutboxN(tx *bolt.Tx, delta int64) error {
 // after, in order.
 func (r *Replica) Pending(after uint64, max int) ([]Hit, error) {
 	var hits []Hit
-	err := r.db.View(func(tx *bolt.Tx) error {
+	err := r.j.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketOutbox).Cursor()
 		for k, v := c.Seek(u64(after + 1)); k != nil && len(hits) < max; k, v = c.Next() {
 			h, err := r.decodeHit(k, v)
@@ -204,7 +198,7 @@ type OutboxState struct {
 // Outbox returns the outbox's current state.
 func (r *Replica) Outbox() (OutboxState, error) {
 	var s OutboxState
-	err := r.db.View(func(tx *bolt.Tx) error {
+	err := r.j.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketOutbox)
 		s.Last = b.Sequence()
 		if v := tx.Bucket(bucketMeta).Get(metaOutboxN); v != nil {
@@ -235,9 +229,15 @@ func (r *Replica) activeRing(tx *bolt.Tx) (*keyring, error) {
 	return ring, nil
 }
 
-// resealOutbox re-encrypts every outbox entry not under ring's generation.
+// resealOutbox re-encrypts every outbox entry not under ring's generation,
+// in a journal transaction.
 func resealOutbox(tx *bolt.Tx, ks keyset, ring *keyring) (int, error) {
-	b := tx.Bucket(bucketOutbox)
+	return resealBucket(tx.Bucket(bucketOutbox), bucketOutbox, ks, ring)
+}
+
+// resealBucket re-encrypts every value of b (named name) not under ring's
+// generation.
+func resealBucket(b *bolt.Bucket, name []byte, ks keyset, ring *keyring) (int, error) {
 	type entry struct{ k, v []byte }
 	var todo []entry
 	c := b.Cursor()
@@ -245,11 +245,11 @@ func resealOutbox(tx *bolt.Tx, ks keyset, ring *keyring) (int, error) {
 		if g, _ := sealedGen(v); g == ring.gen {
 			continue
 		}
-		plain, err := ks.open(bucketOutbox, k, v)
+		plain, err := ks.open(name, k, v)
 		if err != nil {
 			return 0, err
 		}
-		nv, err := ring.seal(bucketOutbox, k, plain)
+		nv, err := ring.seal(name, k, plain)
 		if err != nil {
 			return 0, err
 		}

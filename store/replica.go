@@ -24,8 +24,14 @@ import (
 // newer format is refused rather than misread; a format 1 file (one alerts
 // bucket, one key check) is upgraded in place when opened, and so is a
 // format 2 file (audit records in clear, chained by an unkeyed hash), whose
-// audit log is sealed (see sealLegacyAudit).
-const FormatVersion = 3
+// audit log is sealed (see sealLegacyAudit). Format 4 keeps the audit log
+// and the outbox in the journal beside the file (journal.go); a file of
+// format 3 or before has them inside, and they are moved at open.
+const FormatVersion = 4
+
+// legacyFormat is the last format that kept the audit log and the outbox
+// in the replica file itself.
+const legacyFormat = 3
 
 // Bucket names. They say what a bucket holds, never whose data. The
 // names inside a generation are also the associated data of its values.
@@ -90,11 +96,17 @@ type Options struct {
 // Replica is the post's encrypted bbolt database. It is safe for concurrent
 // use; Close it once when done.
 type Replica struct {
-	db    *bolt.DB
-	rings atomic.Pointer[keyset]
-	salt  []byte
-	log   *slog.Logger
-	now   func() time.Time
+	db *bolt.DB
+	// j is the journal (journal.go): audit log, outbox, officers' keep.
+	j *bolt.DB
+	// queueMu serialises moving the audit queue into the journal;
+	// queueDone is the last queued record the journal holds.
+	queueMu   sync.Mutex
+	queueDone atomic.Uint64
+	rings     atomic.Pointer[keyset]
+	salt      []byte
+	log       *slog.Logger
+	now       func() time.Time
 	// op admits one key rotation or snapshot at a time.
 	op sync.Mutex
 	// syncMu keeps NoSync to the bulk load: every other write transaction
@@ -210,6 +222,10 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 		}
 	}
 	r.rebuild = nil
+	if err := r.openJournal(opt); err != nil {
+		db.Close()
+		return nil, err
+	}
 	// Sorted runs of a snapshot a kill interrupted: no snapshot can be
 	// loading now, since this process holds the file.
 	terms, _ := filepath.Glob(path + ".terms-*") // runs of a term index rebuild a kill interrupted
@@ -255,10 +271,8 @@ func dataKey(ctx context.Context, kp KeyProvider) ([]byte, error) {
 // upgrades a format 1 file, derives the keys, and cleans up after a kill.
 func (r *Replica) init(key, next []byte) error {
 	return r.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketOutbox, bucketAudit} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
+		if _, err := tx.CreateBucketIfNotExists(bucketMeta); err != nil {
+			return err
 		}
 		meta := tx.Bucket(bucketMeta)
 		format, created := uint32(FormatVersion), false
@@ -293,7 +307,7 @@ func (r *Replica) init(key, next []byte) error {
 			}
 		}
 		if active == nil {
-			return fmt.Errorf("%w: this replica was created with another key; restore the right key, or move the replica aside and let the agent fetch a fresh snapshot", ErrWrongKey)
+			return fmt.Errorf("%w: this replica was created with another key; restore the right key, or move the replica and its journal aside and let the agent fetch a fresh snapshot", ErrWrongKey)
 		}
 		ks := keyset{gen: active}
 		r.rings.Store(&ks)
@@ -304,20 +318,30 @@ func (r *Replica) init(key, next []byte) error {
 			}
 		}
 		r.loadAuditKeys(tx, active)
-		if format >= FormatVersion && !created && meta.Get(metaAuditKeyed) == nil {
-			// Only a file of an older format holds a log to convert; a
-			// current one without the mark was damaged or tampered with,
-			// and converting it would trust whatever its log now says.
-			return damaged(r.db.Path(), fmt.Errorf("%w: the audit log's seal record is missing", ErrAuditChain))
-		}
-		if err := r.sealLegacyAudit(tx, active); err != nil {
-			if errors.Is(err, ErrAuditChain) {
-				return damaged(r.db.Path(), err)
-			}
+		if err := r.loadRetired(tx, active); err != nil {
 			return err
 		}
-		if format < FormatVersion {
-			if err := meta.Put(metaFormat, u32(FormatVersion)); err != nil {
+		if !created && format < FormatVersion {
+			// The log is still in this file: the journal takes it at
+			// open (openJournal), once it is sealed.
+			for _, b := range [][]byte{bucketOutbox, bucketAudit} {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
+			}
+			if format >= legacyFormat && meta.Get(metaAuditKeyed) == nil {
+				// Only a file of an older format holds a log to convert; a
+				// current one without the mark was damaged or tampered with,
+				// and converting it would trust whatever its log now says.
+				return damaged(r.db.Path(), fmt.Errorf("%w: the audit log's seal record is missing", ErrAuditChain))
+			}
+			if err := r.sealLegacyAudit(tx, active); err != nil {
+				if errors.Is(err, ErrAuditChain) {
+					return damaged(r.db.Path(), err)
+				}
+				return err
+			}
+			if err := meta.Put(metaFormat, u32(legacyFormat)); err != nil {
 				return err
 			}
 		}
@@ -354,7 +378,7 @@ func (r *Replica) create(tx *bolt.Tx, key []byte) error {
 	}
 	for _, kv := range [][2][]byte{
 		{metaFormat, u32(FormatVersion)}, {metaSalt, salt}, {metaKeyGen, u32(1)},
-		{keyCheckName(1), k.check()}, {metaAlertGen, u64(g.num)}, {metaAuditKeyed, {1}},
+		{keyCheckName(1), k.check()}, {metaAlertGen, u64(g.num)},
 	} {
 		if err := meta.Put(kv[0], kv[1]); err != nil {
 			return err
@@ -399,7 +423,7 @@ func (r *Replica) upgrade(tx *bolt.Tx, ring *keyring) error {
 		}
 	}
 	for _, kv := range [][2][]byte{
-		{metaFormat, u32(FormatVersion)}, {keyCheckName(ring.gen), ring.check()}, {metaAlertGen, u64(g.num)},
+		{metaFormat, u32(legacyFormat)}, {keyCheckName(ring.gen), ring.check()}, {metaAlertGen, u64(g.num)},
 	} {
 		if err := meta.Put(kv[0], kv[1]); err != nil {
 			return err
@@ -465,8 +489,14 @@ func (r *Replica) bulkUpdate(fn func(*bolt.Tx) error) error {
 	return r.db.Update(fn)
 }
 
-// Close closes the database file.
-func (r *Replica) Close() error { return r.db.Close() }
+// Close closes the replica file and its journal.
+func (r *Replica) Close() error {
+	var jerr error
+	if r.j != nil {
+		jerr = r.j.Close()
+	}
+	return errors.Join(r.db.Close(), jerr)
+}
 
 // Path returns the file the replica lives in.
 func (r *Replica) Path() string { return r.db.Path() }

@@ -199,9 +199,13 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 	}
 	r.Close()
 	raw, _ := os.ReadFile(path)
+	journal, _ := os.ReadFile(JournalPath(path))
+	if len(journal) == 0 {
+		t.Fatal("no journal beside the replica")
+	}
 	for _, s := range secrets {
-		if bytes.Contains(raw, []byte(s)) {
-			t.Errorf("%q found in clear in the replica file", s)
+		if bytes.Contains(raw, []byte(s)) || bytes.Contains(journal, []byte(s)) {
+			t.Errorf("%q found in clear in the replica file or its journal", s)
 		}
 	}
 }
@@ -272,7 +276,7 @@ func TestAuditTamperDetected(t *testing.T) {
 			if n, err := r.VerifyAudit(ctx); err != nil || n != 5 {
 				t.Fatalf("intact log: %d %v", n, err)
 			}
-			r.db.Update(func(tx *bolt.Tx) error {
+			r.j.Update(func(tx *bolt.Tx) error {
 				b := tx.Bucket(bucketAudit)
 				switch tamper {
 				case "edit":
@@ -358,9 +362,11 @@ func TestRecordOutcome(t *testing.T) {
 		t.Error("no audit record of the outcome")
 	}
 	r.Close()
-	raw, _ := os.ReadFile(path)
-	if bytes.Contains(raw, []byte("Wojciechowski")) {
-		t.Error("the remark is in clear in the replica file")
+	for _, p := range []string{path, JournalPath(path)} {
+		raw, _ := os.ReadFile(p)
+		if len(raw) == 0 || bytes.Contains(raw, []byte("Wojciechowski")) {
+			t.Errorf("the remark is in clear in %s (or it is empty)", p)
+		}
 	}
 }
 
@@ -370,7 +376,10 @@ func TestRemoveTakesSideFiles(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.db")
 	r := openTest(t, path, testKey(1))
 	r.Close()
-	side := []string{TermTablePath(path), path + ".terms-3", path + ".snapshot-2", path + ".format2.bak"}
+	if _, err := os.Stat(JournalPath(path)); err != nil {
+		t.Fatalf("no journal to remove: %v", err)
+	}
+	side := []string{JournalPath(path), TermTablePath(path), path + ".terms-3", path + ".snapshot-2", path + ".format2.bak"}
 	for _, p := range side {
 		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
 			t.Fatal(err)

@@ -33,7 +33,7 @@ func (r *Replica) PurgeRetention(ctx context.Context, before time.Time) (Retenti
 			return res, err
 		}
 		n := 0
-		err := r.update(func(tx *bolt.Tx) error {
+		err := r.jupdate(func(tx *bolt.Tx) error {
 			n = 0
 			b := tx.Bucket(bucketAudit)
 			c := b.Cursor()

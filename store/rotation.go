@@ -288,7 +288,7 @@ func (r *Replica) Rotate(ctx context.Context, newKey KeyProvider, chunk int, pro
 	if err := r.update(r.finishRotation); err != nil {
 		return err
 	}
-	return r.db.View(func(tx *bolt.Tx) error {
+	err = r.db.View(func(tx *bolt.Tx) error {
 		ring := r.keys()[binary.BigEndian.Uint32(tx.Bucket(bucketMeta).Get(metaKeyGen))]
 		if ring == nil {
 			return fmt.Errorf("%w: rotated key generation not loaded", ErrWrongKey)
@@ -296,6 +296,13 @@ func (r *Replica) Rotate(ctx context.Context, newKey KeyProvider, chunk int, pro
 		r.active.Store(ring)
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	if err := r.resealJournal(); err != nil {
+		return fmt.Errorf("key rotated; re-seal the journal (done again at the next open): %w", err)
+	}
+	return nil
 }
 
 // startRotation writes the rotation record, or checks that the pending
@@ -489,15 +496,19 @@ func (r *Replica) finishRotation(tx *bolt.Tx) error {
 	if rot == nil || rot.Phase < phaseCopied {
 		return fmt.Errorf("%w: rotation not ready to finish", ErrCorrupt)
 	}
-	n, err := resealOutbox(tx, st.ks, v.next)
-	if err != nil {
-		return fmt.Errorf("re-seal outbox: %w", err)
-	}
 	if err := r.handOnAuditKeys(tx, v.next); err != nil {
 		return fmt.Errorf("hand on audit keys: %w", err)
 	}
-	if err := resealOfficer(tx, st.ks, v.next); err != nil {
-		return fmt.Errorf("re-seal the hits kept for officers: %w", err)
+	// The journal (outbox, officers' keep) is re-sealed after this commit
+	// (resealJournal); until then, and across a kill, the old value key
+	// stays here, sealed under the new one.
+	if err := r.retireForJournal(tx, v.next); err != nil {
+		return fmt.Errorf("keep the old key for the journal: %w", err)
+	}
+	if q := tx.Bucket(bucketAuditQueue); q != nil {
+		if _, err := resealBucket(q, bucketAuditQueue, st.ks, v.next); err != nil {
+			return fmt.Errorf("re-seal the audit queue: %w", err)
+		}
 	}
 	meta := tx.Bucket(bucketMeta)
 	for _, kv := range [][2][]byte{{metaKeyGen, u32(rot.To)}, {keyCheckName(rot.To), rot.NewCheck},
@@ -515,6 +526,10 @@ func (r *Replica) finishRotation(tx *bolt.Tx) error {
 	if err := dropGeneration(tx, rot.Src); err != nil {
 		return err
 	}
+	// New journal values are sealed under the new key from the commit on,
+	// and the record below is the first of its generation.
+	next := v.next
+	tx.OnCommit(func() { r.active.Store(next) })
 	return r.appendAudit(tx, AuditRecord{Event: EventKeyRotated, Ref: fmt.Sprintf("%d->%d", rot.From, rot.To),
-		Detail: fmt.Sprintf("%d alerts and tombstones, %d outbox entries re-encrypted", rot.Done, n)})
+		Detail: fmt.Sprintf("%d alerts and tombstones re-encrypted; the journal follows", rot.Done)})
 }

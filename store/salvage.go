@@ -33,11 +33,12 @@ type SalvageReport struct {
 }
 
 // SalvageOutbox reads the hits and outcomes waiting for central from the
-// replica file at path, which may be damaged: through its tree when that
-// is intact, otherwise page by page, keeping every outbox record that
-// authenticates under the data key. It only reads the file. It returns
-// the entries in their old outbox order; it fails only when the file
-// cannot be read or the key opens nothing in it.
+// replica file at path and its journal (JournalPath), either of which may
+// be damaged: through a file's tree when that is intact, otherwise page by
+// page, keeping every outbox record that authenticates under the data key.
+// It only reads the files. It returns the entries in their old outbox
+// order; it fails only when the replica cannot be read or the key opens
+// nothing in the files.
 func SalvageOutbox(ctx context.Context, path string, kp KeyProvider) ([]Hit, SalvageReport, error) {
 	var rep SalvageReport
 	key, err := dataKey(ctx, kp)
@@ -45,38 +46,18 @@ func SalvageOutbox(ctx context.Context, path string, kp KeyProvider) ([]Hit, Sal
 		return nil, rep, err
 	}
 	defer clear(key)
-	f, err := os.Open(path)
+	meta, outbox, err := salvageRecords(ctx, path, &rep)
 	if err != nil {
-		return nil, rep, fmt.Errorf("salvage %s: %w", path, err)
+		return nil, rep, err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, rep, fmt.Errorf("salvage %s: %w", path, err)
-	}
-	var meta, outbox [][2][]byte
-	if bf, err := openBoltFile(f, fi.Size()); err == nil {
-		err = bf.check(func(p [][]byte, k, v []byte) {
-			switch {
-			case len(p) == 1 && bytes.Equal(p[0], bucketMeta):
-				meta = append(meta, [2][]byte{bytes.Clone(k), bytes.Clone(v)})
-			case len(p) == 1 && bytes.Equal(p[0], bucketOutbox):
-				outbox = append(outbox, [2][]byte{bytes.Clone(k), bytes.Clone(v)})
-			}
-		})
-		rep.Exact = err == nil
-		rep.Pages = int(bf.meta.hwm)
-	}
-	if !rep.Exact {
-		// Every record of every page that looks like a leaf: the outbox's
-		// and the meta bucket's are told apart below by their keys and by
-		// authentication, so a stray record can only be skipped.
-		var all [][2][]byte
-		rep.Pages, err = scanLeaves(ctx, f, fi.Size(), func(k, v []byte) { all = append(all, [2][]byte{bytes.Clone(k), bytes.Clone(v)}) })
+	if _, err := os.Stat(JournalPath(path)); err == nil {
+		jrep := SalvageReport{}
+		jmeta, jout, err := salvageRecords(ctx, JournalPath(path), &jrep)
 		if err != nil {
-			return nil, rep, fmt.Errorf("salvage %s: %w", path, err)
+			return nil, rep, err
 		}
-		meta, outbox = all, all
+		meta, outbox = append(meta, jmeta...), append(outbox, jout...)
+		rep.Exact, rep.Pages = rep.Exact && jrep.Exact, rep.Pages+jrep.Pages
 	}
 	ks := salvageKeys(key, meta)
 	if len(ks) == 0 {
@@ -110,6 +91,44 @@ func SalvageOutbox(ctx context.Context, path string, kp KeyProvider) ([]Hit, Sal
 	}
 	rep.Entries = len(hits)
 	return hits, rep, nil
+}
+
+// salvageRecords reads the meta and outbox records of the bbolt file at
+// path, through its tree if intact, otherwise every record of every leaf.
+func salvageRecords(ctx context.Context, path string, rep *SalvageReport) (meta, outbox [][2][]byte, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("salvage %s: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, fmt.Errorf("salvage %s: %w", path, err)
+	}
+	if bf, err := openBoltFile(f, fi.Size()); err == nil {
+		err = bf.check(func(p [][]byte, k, v []byte) {
+			switch {
+			case len(p) == 1 && bytes.Equal(p[0], bucketMeta):
+				meta = append(meta, [2][]byte{bytes.Clone(k), bytes.Clone(v)})
+			case len(p) == 1 && bytes.Equal(p[0], bucketOutbox):
+				outbox = append(outbox, [2][]byte{bytes.Clone(k), bytes.Clone(v)})
+			}
+		})
+		rep.Exact = err == nil
+		rep.Pages = int(bf.meta.hwm)
+	}
+	if !rep.Exact {
+		// Every record of every page that looks like a leaf: the outbox's
+		// and the meta bucket's are told apart below by their keys and by
+		// authentication, so a stray record can only be skipped.
+		var all [][2][]byte
+		rep.Pages, err = scanLeaves(ctx, f, fi.Size(), func(k, v []byte) { all = append(all, [2][]byte{bytes.Clone(k), bytes.Clone(v)}) })
+		if err != nil {
+			return nil, nil, fmt.Errorf("salvage %s: %w", path, err)
+		}
+		meta, outbox = all, all
+	}
+	return meta, outbox, nil
 }
 
 func cmpU64(a, b uint64) int {
@@ -237,11 +256,11 @@ func scanLeaf(p []byte, depth int, fn func(k, v []byte)) {
 // came from, in one transaction. It returns how many it put.
 func (r *Replica) RestoreOutbox(ctx context.Context, hits []Hit, from string) (int, error) {
 	entries := slices.Clone(hits)
-	err := r.update(func(tx *bolt.Tx) error {
+	err := r.jupdate(func(tx *bolt.Tx) error {
 		if err := r.putOutbox(tx, entries); err != nil {
 			return err
 		}
-		return r.appendAudit(tx, AuditRecord{Event: EventReplicaRebuilt, Ref: from,
+		return r.appendJournalAudit(tx, AuditRecord{Event: EventReplicaRebuilt, Ref: from,
 			Detail: fmt.Sprintf("%d hits and outcomes not yet sent to central recovered", len(entries))})
 	})
 	if err != nil {
@@ -258,7 +277,7 @@ type RebuildReport struct {
 }
 
 // Rebuild replaces the replica file at path: it moves the file aside
-// (path.damaged-<UTC time>, kept for investigation), recovers the hits and
+// (path.damaged-<UTC time>, kept for investigation, its journal beside it), recovers the hits and
 // outcomes not yet sent to central from it (SalvageOutbox), and creates a
 // new, empty replica holding them. The agent then fetches the watch list
 // from central (a snapshot, as for a new post). The agent must be
@@ -277,9 +296,16 @@ func Rebuild(ctx context.Context, path string, kp KeyProvider, force bool, opt O
 	if !locked {
 		return rep, fmt.Errorf("rebuild: %s is in use: stop the agent first", path)
 	}
+	jpath := JournalPath(path)
+	_, jerr := os.Stat(jpath)
+	hasJournal := jerr == nil
 	if !force {
-		if err := VerifyFile(path); err == nil {
-			return rep, fmt.Errorf("rebuild: %s passes its check; rebuild it anyway with --force (the watch list is fetched again from central)", path)
+		err := VerifyFile(path)
+		if err == nil && hasJournal {
+			err = VerifyFile(jpath)
+		}
+		if err == nil {
+			return rep, fmt.Errorf("rebuild: %s and its journal pass their check; rebuild it anyway with --force (the watch list is fetched again from central)", path)
 		}
 	}
 	if _, err := dataKey(ctx, kp); err != nil {
@@ -288,6 +314,12 @@ func Rebuild(ctx context.Context, path string, kp KeyProvider, force bool, opt O
 	rep.Aside = path + ".damaged-" + opt.Now().UTC().Format("20060102T150405Z")
 	if err := os.Rename(path, rep.Aside); err != nil {
 		return rep, fmt.Errorf("rebuild: move %s aside: %w", path, err)
+	}
+	if hasJournal {
+		// The journal goes with it: the new replica gets a new one.
+		if err := os.Rename(jpath, JournalPath(rep.Aside)); err != nil {
+			return rep, fmt.Errorf("rebuild: move %s aside: %w", jpath, err)
+		}
 	}
 	syncDir(path)
 	hits, sr, err := SalvageOutbox(ctx, rep.Aside, kp)

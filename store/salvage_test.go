@@ -33,6 +33,7 @@ func TestRebuildKeepsUnsentHits(t *testing.T) {
 	root := bf.meta.root * uint64(bf.pageSize)
 	le.PutUint64(b[root:], 0xDEAD) // the root page no longer says it is itself
 	writeSparse(t, path, b, fx.size)
+	writeSparse(t, JournalPath(path), fx.journal, int64(len(fx.journal)))
 	if _, err := Open(context.Background(), path, fx.key, Options{LockTimeout: time.Second}); !errors.Is(err, ErrDamaged) {
 		t.Fatalf("damaged root opened: %v", err)
 	}
@@ -87,6 +88,7 @@ func TestRebuildIntactAndInUse(t *testing.T) {
 	fx := buildDamageFixture(t)
 	path := filepath.Join(t.TempDir(), "replica.db")
 	writeSparse(t, path, fx.data, fx.size)
+	writeSparse(t, JournalPath(path), fx.journal, int64(len(fx.journal)))
 	opt := Options{LockTimeout: time.Second}
 	if _, err := Rebuild(context.Background(), path, fx.key, false, opt); err == nil || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("intact replica rebuilt without force: %v", err)
@@ -109,6 +111,42 @@ func TestRebuildIntactAndInUse(t *testing.T) {
 	for i, h := range got {
 		if h.ID != fx.pending[i].ID {
 			t.Fatalf("entry %d is %s, want %s (order kept)", i, h.ID, fx.pending[i].ID)
+		}
+	}
+}
+
+// TestRebuildKeepsUnsentHitsOfDamagedJournal: a journal whose tree is
+// damaged makes Open refuse the replica, naming the journal; Rebuild,
+// without force, moves both files aside and recovers every unsent hit by
+// scanning the journal's pages.
+func TestRebuildKeepsUnsentHitsOfDamagedJournal(t *testing.T) {
+	fx := buildDamageFixture(t)
+	path := filepath.Join(t.TempDir(), "replica.db")
+	writeSparse(t, path, fx.data, fx.size)
+	j := bytes.Clone(fx.journal)
+	bf, err := openBoltFile(bytes.NewReader(j), int64(len(j)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	le.PutUint64(j[bf.meta.root*uint64(bf.pageSize):], 0xDEAD)
+	writeSparse(t, JournalPath(path), j, int64(len(j)))
+	if _, err := Open(context.Background(), path, fx.key, Options{LockTimeout: time.Second}); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), JournalPath(path)) {
+		t.Fatalf("damaged journal opened, or not named: %v", err)
+	}
+	res, err := Rebuild(context.Background(), path, fx.key, false, Options{LockTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(JournalPath(res.Aside)); err != nil {
+		t.Fatalf("the damaged journal was not kept beside the old replica: %v", err)
+	}
+	r := openTest(t, path, fx.key)
+	defer r.Close()
+	got, _ := r.Pending(0, 1000)
+	ids := hitIDs(got)
+	for _, h := range fx.pending {
+		if !ids[h.ID] {
+			t.Errorf("unsent hit %s lost in the rebuild", h.ID)
 		}
 	}
 }

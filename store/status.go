@@ -22,6 +22,9 @@ type Status struct {
 	CompactDue  bool      `json:"compact_due"`      // dropped generations left space to reclaim
 	FileBytes   int64     `json:"file_bytes"`
 	AuditAnchor uint64    `json:"audit_anchor,omitempty"` // last audit record removed by retention
+	// JournalBytes is the size of the journal beside the file (audit log
+	// and outbox, see JournalPath); 0 for a file of format 3 or before.
+	JournalBytes int64 `json:"journal_bytes,omitempty"`
 	// DeltaPending is a change applied in part (a kill between its
 	// chunks): sent again it resumes; a snapshot replaces it.
 	DeltaPending *DeltaProgress `json:"delta_pending,omitempty"`
@@ -85,6 +88,31 @@ func ReadStatus(ctx context.Context, path string, opt Options) (Status, error) {
 			return err
 		}
 		s.DeltaPending = p.progress()
+		a, err := readAnchor(tx)
+		s.AuditAnchor = a.Seq
+		return err
+	})
+	if err != nil || s.Format < FormatVersion {
+		return s, err
+	}
+	jpath := JournalPath(path)
+	fi, err = os.Stat(jpath)
+	if err != nil {
+		return s, fmt.Errorf("replica status: %w: %w", ErrJournal, err)
+	}
+	s.JournalBytes = fi.Size()
+	if err := verifyFile(jpath, opt.LockTimeout); err != nil {
+		return s, err
+	}
+	j, err := bolt.Open(jpath, 0o600, &bolt.Options{Timeout: opt.LockTimeout, ReadOnly: true})
+	if err != nil {
+		return s, fmt.Errorf("open journal %s: %w (is the agent running?)", jpath, err)
+	}
+	defer j.Close()
+	err = j.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMeta) == nil {
+			return fmt.Errorf("%w: %s has no meta", ErrJournal, jpath)
+		}
 		a, err := readAnchor(tx)
 		s.AuditAnchor = a.Seq
 		return err

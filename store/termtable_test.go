@@ -136,6 +136,7 @@ func TestTermTableOfDivergedCopyRefused(t *testing.T) {
 	r.Close()
 	b := filepath.Join(dir, "b.db")
 	copyTestFile(t, a, b)
+	copyTestFile(t, JournalPath(a), JournalPath(b))
 	ra := openTerms(t, a, testKey(1), "v1")
 	defer ra.Close()
 	rb := openTerms(t, b, testKey(1), "v1")

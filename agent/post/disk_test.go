@@ -22,7 +22,7 @@ import (
 func seedReplicaIn(t *testing.T, dir string, alerts ...store.Alert) {
 	t.Helper()
 	cfg := seedReplica(t, alerts...)
-	for _, f := range []string{cfg.Store.Path, cfg.Store.Key.File} {
+	for _, f := range []string{cfg.Store.Path, store.JournalPath(cfg.Store.Path), cfg.Store.Key.File} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

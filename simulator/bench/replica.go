@@ -72,7 +72,7 @@ func ensureReplica(ctx context.Context, path string, m Mix, cfg Config, say func
 	b, err := buildReplica(ctx, path, m, cfg, say)
 	if err != nil {
 		// A half-built file must not be reused by the next run.
-		os.Remove(path)
+		store.Remove(path) // and its journal, which would be refused beside the next one
 		return built{}, false, err
 	}
 	raw, _ := json.Marshal(b)

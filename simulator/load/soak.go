@@ -70,7 +70,7 @@ type SoakReport struct {
 	RSSLastBytes  int64   `json:"rss_last_bytes"`
 	HeapFirst     int64   `json:"heap_first_bytes"` // after the first minute (warm)
 	HeapLast      int64   `json:"heap_last_bytes"`
-	DBBytes       int64   `json:"replica_file_bytes"` // at the end: alerts, audit log, outbox
+	DBBytes       int64   `json:"replica_file_bytes"` // at the end: alerts, and the journal's audit log and outbox
 	// DBGrowthPerMillion is the replica file's growth per million checks
 	// from the first minute (warm) to the end: near 0 when retention
 	// removes as much as the checks add.
@@ -146,10 +146,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 				rss, _ := a.RSS()
 				heap, _ := a.Metric("go_memstats_heap_inuse_bytes")
 				sec := int(time.Since(start).Seconds())
-				var db int64
-				if fi, err := os.Stat(a.DB); err == nil {
-					db = fi.Size()
-				}
+				db := replicaBytes(a.DB)
 				rep.Samples = append(rep.Samples, Sample{Second: sec, Outbox: s.Outbox, RSSBytes: rss, HeapBytes: int64(heap), DBBytes: db, Checks: progress.Load()})
 				rep.MaxOutbox = max(rep.MaxOutbox, s.Outbox)
 				say("t=%3ds outbox %4d rss %5.1f MiB heap %5.1f MiB replica %5.1f MiB", sec, s.Outbox, float64(rss)/(1<<20), heap/(1<<20), float64(db)/(1<<20))
@@ -206,10 +203,20 @@ func Soak(ctx context.Context, cfg SoakConfig) (SoakReport, error) {
 			rep.RSSFirstBytes, rep.HeapFirst = rep.Samples[0].RSSBytes, rep.Samples[0].HeapBytes
 		}
 	}
-	if fi, err := os.Stat(a.DB); err == nil {
-		rep.DBBytes = fi.Size()
-	}
+	rep.DBBytes = replicaBytes(a.DB)
 	return rep, nil
+}
+
+// replicaBytes is the size of the replica at path and of its journal,
+// where the audit log and the outbox grow.
+func replicaBytes(path string) int64 {
+	var n int64
+	for _, p := range []string{path, store.JournalPath(path)} {
+		if fi, err := os.Stat(p); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
 }
 
 // percentileMs is the p-th percentile of ds in milliseconds; it sorts ds.
