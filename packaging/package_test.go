@@ -552,7 +552,9 @@ log: {level: info, format: json}
 	}
 	a.stop(t)
 	checkFile(t, fileWant{path: "/var/lib/borderpost/replica.db", owner: "borderpost", grp: "borderpost", mode: 0o600})
-	dbSum := sum(t, "/var/lib/borderpost/replica.db")
+	// The journal beside it holds the audit log and the unsent hits.
+	checkFile(t, fileWant{path: "/var/lib/borderpost/replica.db.journal", owner: "borderpost", grp: "borderpost", mode: 0o600})
+	dbSum, journalSum := sum(t, "/var/lib/borderpost/replica.db"), sum(t, "/var/lib/borderpost/replica.db.journal")
 
 	// Upgrade over it.
 	dpkg(t, "-i", deb(builds.newer, newVersion))
@@ -563,7 +565,7 @@ log: {level: info, format: json}
 		t.Errorf("after upgrade, borderpost version: %q", out)
 	}
 	for path, want := range map[string]string{"/etc/borderpost/dev-data.key": keySum, "/etc/borderpost/central-signing.pub": pubSum,
-		"/etc/borderpost/agent.yaml": cfgSum, "/var/lib/borderpost/replica.db": dbSum} {
+		"/etc/borderpost/agent.yaml": cfgSum, "/var/lib/borderpost/replica.db": dbSum, "/var/lib/borderpost/replica.db.journal": journalSum} {
 		if got := sum(t, path); got != want {
 			t.Errorf("%s changed in the upgrade", path)
 		}
@@ -603,7 +605,7 @@ log: {level: info, format: json}
 			t.Errorf("after remove: %s is still there", p)
 		}
 	}
-	for _, p := range []string{"/etc/borderpost/agent.yaml", "/etc/borderpost/dev-data.key", "/var/lib/borderpost/replica.db"} {
+	for _, p := range []string{"/etc/borderpost/agent.yaml", "/etc/borderpost/dev-data.key", "/var/lib/borderpost/replica.db", "/var/lib/borderpost/replica.db.journal"} {
 		if !exists(p) {
 			t.Errorf("after remove: %s is gone (remove must keep configuration and data)", p)
 		}
