@@ -49,6 +49,7 @@ type searchState struct {
 	q       []stok
 	c       []stok
 	sc      scorer
+	rows    rowCache
 	top     []cand
 	sel     []selCand
 	metas   []uint64
@@ -139,6 +140,11 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 	ix.expand(q.Kind, toks, st)
 	ix.gather(q.Kind, st)
 	ev := queryEvidence{birth: parseBirthDate(q.BirthDate), nat: normCountry(q.Nationality), sex: normSex(q.Sex)}
+	st.rows.reset(st.q)
+	st.sc.rows = &st.rows
+	if ix.noRowCache {
+		st.sc.rows = nil
+	}
 
 	// Score the candidates in full; keep each entry's best name.
 	st.best = st.best[:0]
@@ -416,7 +422,7 @@ func (ix *Index) nameTokens(n uint32, out []stok) []stok {
 		if vt.group != 0 {
 			df = max(df, ix.groupDF[vt.group])
 		}
-		out = append(out, stok{text: vt.text, mask: vt.mask, class: vt.class, skel: ix.skelText[vt.skel], group: vt.group, syl: vt.syl, w: ix.tokenWeight(df, vt.class)})
+		out = append(out, stok{text: vt.text, mask: vt.mask, class: vt.class, skel: ix.skelText[vt.skel], group: vt.group, syl: vt.syl, w: ix.tokenWeight(df, vt.class), vid: id + 1})
 	}
 	return out
 }
