@@ -285,6 +285,10 @@ func stringSimAtLeast(a, b string, floor float64) float64 {
 	return weightedEditSimilarity(a, b, budget)
 }
 
+// mergeLenSlots is how many token lengths merges files b's tokens
+// under; longer tokens are compared with every run.
+const mergeLenSlots = 64
+
 // mergeLetterSlack is how many letters may be in one side's letter set
 // and not the other's for a merge to be worth the edit distance
 // ("abd al razziq" and "abdelrazik" differ by q, e and k).
@@ -449,6 +453,21 @@ func sumW(ts []stok) float64 {
 // merges adds pairs of a run of 2-3 tokens of a against single tokens of
 // b; swapped says a is the alert side.
 func (sc *scorer) merges(a, b []stok, swapped bool) {
+	// b's tokens by length, so that a run visits only those of its
+	// length, give or take two (in the order of b, as before); tokens of
+	// mergeLenSlots letters or more, and every token past the 64th, are
+	// visited by every run.
+	var byLen [mergeLenSlots]uint64
+	var always uint64
+	for j := range b {
+		switch {
+		case j >= 64:
+		case len(b[j].text) >= mergeLenSlots:
+			always |= 1 << j
+		default:
+			byLen[len(b[j].text)] |= 1 << j
+		}
+	}
 	for i := 0; i+1 < len(a); i++ {
 		var runMask uint32
 		runLen := 0
@@ -463,7 +482,14 @@ func (sc *scorer) merges(a, b []stok, swapped bool) {
 			// many runs (a third of a long name's scoring went into
 			// writing them).
 			run := ""
+			near := always
+			for l := max(0, runLen-2); l <= runLen+2 && l < mergeLenSlots; l++ {
+				near |= byLen[l]
+			}
 			for j := range b {
+				if j < 64 && near&(1<<j) == 0 {
+					continue
+				}
 				t := b[j].text
 				if !sameOnset(t[0], a[i].text[0]) || len(t) < runLen-2 || len(t) > runLen+2 {
 					continue

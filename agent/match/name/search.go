@@ -166,7 +166,7 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 			continue
 		}
 		e := &ix.entries[ix.nameEntry[cd.name]]
-		st.evid = weighEvidence(ev, e, ix.opts.Disable, st.evid[:0])
+		st.evid = weighEvidenceText(ev, e, ix.opts.Disable, st.evid[:0], false)
 		total := finalScore(res.score, st.evid)
 		if total < threshold {
 			continue

@@ -187,3 +187,52 @@ func TestMergesMatchEager(t *testing.T) {
 		t.Fatal("no merge pair made: the test compares nothing")
 	}
 }
+
+// TestEvidenceWithoutText holds the evidence Search weighs for ranking
+// (no values' text) to the evidence of the explanations: the same fields,
+// effects, factors and bonuses, in the same order.
+func TestEvidenceWithoutText(t *testing.T) {
+	rng := rand.New(rand.NewPCG(18, 303))
+	entries := Generate(rng, 4000)
+	weighed := 0
+	for i, e := range entries {
+		rec := entryRecord{id: e.ID, kind: e.Kind, birth: packDate(parseBirthDate(e.BirthDate)), nats: normCountries(e.Nationalities), sex: normSex(e.Sex)}
+		o := entries[(i+1+rng.IntN(50))%len(entries)]
+		birth := o.BirthDate
+		if rng.IntN(2) == 0 {
+			birth = e.BirthDate
+			if d := parseBirthDate(birth); d.year != 0 && rng.IntN(2) == 0 {
+				d.year += 1 - 2*rng.IntN(2)
+				birth = d.String()
+			}
+		}
+		nat := ""
+		if len(o.Nationalities) > 0 {
+			nat = o.Nationalities[0]
+		}
+		if len(e.Nationalities) > 0 && rng.IntN(2) == 0 {
+			nat = e.Nationalities[0]
+		}
+		q := queryEvidence{birth: parseBirthDate(birth), nat: normCountry(nat), sex: normSex(o.Sex)}
+		for _, off := range []RuleSet{0, RuleSet(0).With(RuleDateNear)} {
+			full := weighEvidence(q, &rec, off, nil)
+			bare := weighEvidenceText(q, &rec, off, nil, false)
+			if len(full) != len(bare) {
+				t.Fatalf("entry %d: %d pieces of evidence with text, %d without", i, len(full), len(bare))
+			}
+			for k := range full {
+				f, b := full[k], bare[k]
+				if f.Field != b.Field || f.Effect != b.Effect || f.Factor != b.Factor || f.Bonus != b.Bonus {
+					t.Fatalf("entry %d, %s: with text %+v, without %+v", i, f.Field, f, b)
+				}
+			}
+			if finalScore(0.8, full) != finalScore(0.8, bare) {
+				t.Fatalf("entry %d: final scores differ", i)
+			}
+			weighed += len(full)
+		}
+	}
+	if weighed == 0 {
+		t.Fatal("no evidence weighed: the test compares nothing")
+	}
+}
