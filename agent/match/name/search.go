@@ -2,6 +2,7 @@ package name
 
 import (
 	"cmp"
+	"math/bits"
 	"slices"
 )
 
@@ -641,6 +642,11 @@ func (ix *Index) neighbours(t string, self uint32, reach int, out []uint32) []ui
 	if reach > 1 && len(t) >= longTokenLen && self == ^uint32(0) {
 		maxDist = 2 // only for tokens the index does not know: likely misspelt
 	}
+	// Each edit adds at most one letter to a token's letter set and
+	// takes at most one away: tokens whose sets differ by more than two
+	// letters per edit allowed are further than maxDist, and need no
+	// distance computed.
+	tm := letterMask(t)
 	visit := func(k []byte) {
 		h := keyedHash(ix.seed, k)
 		for p := ix.delHead(h); p != 0; p = ix.delNext[p-1] {
@@ -648,7 +654,11 @@ func (ix *Index) neighbours(t string, self uint32, reach int, out []uint32) []ui
 			if id == self || slices.Contains(out, id) {
 				continue
 			}
-			if osaDistance(t, ix.toks[id].text, maxDist) <= maxDist {
+			vt := &ix.toks[id]
+			if bits.OnesCount32(tm^vt.mask) > 2*maxDist {
+				continue
+			}
+			if osaDistance(t, vt.text, maxDist) <= maxDist {
 				out = append(out, id)
 			}
 		}

@@ -236,3 +236,35 @@ func TestEvidenceWithoutText(t *testing.T) {
 		t.Fatal("no evidence weighed: the test compares nothing")
 	}
 }
+
+// TestLetterSetBoundsEdits checks the lemma neighbours' filter rests on:
+// tokens within k edits (OSA) have letter sets differing in at most 2k
+// letters, digits folded as letterMask folds them.
+func TestLetterSetBoundsEdits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(18, 304))
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	checked := 0
+	for range 200000 {
+		a := make([]byte, 1+rng.IntN(12))
+		for i := range a {
+			a[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		b := []byte(typo(rng, string(a)))
+		for i := range b {
+			if b[i] >= 'A' && b[i] <= 'Z' {
+				b[i] += 'a' - 'A'
+			}
+		}
+		for k := 1; k <= 2; k++ {
+			if osaDistance(string(a), string(b), k) <= k {
+				checked++
+				if d := bits.OnesCount32(letterMask(string(a)) ^ letterMask(string(b))); d > 2*k {
+					t.Fatalf("%q and %q: within %d edits, letter sets differ in %d", a, b, k, d)
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no pair within the edits: the test checks nothing")
+	}
+}
