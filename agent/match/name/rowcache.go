@@ -27,6 +27,39 @@ type rowCache struct {
 	q     []stok // the query tokens of the rows
 	slots [rowSlots]rowSlot
 	cells []simCell
+	// weights of the alert tokens met, direct-mapped by vocabulary id
+	// (a token's weight takes a logarithm, per candidate token).
+	weights [weightSlots]weightSlot
+}
+
+// weightSlots is the size of the direct-mapped table of token weights.
+const weightSlots = 512
+
+type weightSlot struct {
+	gen uint32
+	id  uint32
+	w   float64
+}
+
+// weight returns the weight kept for vocabulary token id in this search;
+// ok is false when none is kept (or rc is nil).
+func (rc *rowCache) weight(id uint32) (w float64, ok bool) {
+	if rc == nil {
+		return 0, false
+	}
+	s := &rc.weights[id&(weightSlots-1)]
+	if s.gen != rc.gen || s.id != id {
+		return 0, false
+	}
+	return s.w, true
+}
+
+// keepWeight keeps w as the weight of vocabulary token id in this
+// search, in place of whatever shared its slot.
+func (rc *rowCache) keepWeight(id uint32, w float64) {
+	if rc != nil {
+		rc.weights[id&(weightSlots-1)] = weightSlot{gen: rc.gen, id: id, w: w}
+	}
 }
 
 type rowSlot struct {
@@ -41,6 +74,7 @@ func (rc *rowCache) reset(q []stok) {
 	rc.gen++
 	if rc.gen == 0 { // wrapped: stale stamps would read as current
 		rc.slots = [rowSlots]rowSlot{}
+		rc.weights = [weightSlots]weightSlot{}
 		rc.gen = 1
 	}
 	rc.q = q

@@ -157,7 +157,7 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 		if cd.acc < floor {
 			continue
 		}
-		st.c = ix.nameTokens(cd.name, st.c[:0])
+		st.c = ix.nameTokensCached(cd.name, st.c[:0], st.sc.rows)
 		kind := q.Kind
 		if kind == KindUnknown {
 			kind = ix.nameKind[cd.name]
@@ -417,13 +417,25 @@ func (ix *Index) queryTokens(toks []token, out []stok) []stok {
 
 // nameTokens prepares an indexed name's tokens for scoring.
 func (ix *Index) nameTokens(n uint32, out []stok) []stok {
+	return ix.nameTokensCached(n, out, nil)
+}
+
+// nameTokensCached is nameTokens taking the tokens' weights from the
+// search's cache when rc is not nil: a token's weight depends only on
+// the index's statistics, fixed while the search holds the read lock.
+func (ix *Index) nameTokensCached(n uint32, out []stok, rc *rowCache) []stok {
 	for _, id := range ix.nameToks[ix.nameStart[n]:ix.nameStart[n+1]] {
 		vt := &ix.toks[id]
-		df := vt.df
-		if vt.group != 0 {
-			df = max(df, ix.groupDF[vt.group])
+		w, ok := rc.weight(id)
+		if !ok {
+			df := vt.df
+			if vt.group != 0 {
+				df = max(df, ix.groupDF[vt.group])
+			}
+			w = ix.tokenWeight(df, vt.class)
+			rc.keepWeight(id, w)
 		}
-		out = append(out, stok{text: vt.text, mask: vt.mask, class: vt.class, skel: ix.skelText[vt.skel], group: vt.group, syl: vt.syl, w: ix.tokenWeight(df, vt.class), vid: id + 1})
+		out = append(out, stok{text: vt.text, mask: vt.mask, class: vt.class, skel: ix.skelText[vt.skel], group: vt.group, syl: vt.syl, w: w, vid: id + 1})
 	}
 	return out
 }
