@@ -138,10 +138,21 @@ const (
 // weighEvidence compares the query's date of birth, nationality and sex
 // with the entry's. Unknown values on either side are no evidence.
 func weighEvidence(q queryEvidence, rec *entryRecord, off RuleSet, out []Evidence) []Evidence {
+	return weighEvidenceText(q, rec, off, out, true)
+}
+
+// weighEvidenceText is weighEvidence, leaving out the values' text
+// (Query and Alert) unless text is set: Search weighs the evidence of
+// every candidate to rank it, and formats the values only for the
+// matches it returns. Factors and bonuses are the same either way.
+func weighEvidenceText(q queryEvidence, rec *entryRecord, off RuleSet, out []Evidence, text bool) []Evidence {
 	near := !off.Has(RuleDateNear)
 	e := rec.evidence()
 	if q.birth.year != 0 && e.birth.year != 0 {
-		ev := Evidence{Field: "birth_date", Query: q.birth.String(), Alert: e.birth.String(), Factor: 1}
+		ev := Evidence{Field: "birth_date", Factor: 1}
+		if text {
+			ev.Query, ev.Alert = q.birth.String(), e.birth.String()
+		}
 		switch dy := abs(q.birth.year - e.birth.year); {
 		case dy == 1 && near:
 			ev.Effect, ev.Factor = "year one apart", factorDateNear
@@ -164,7 +175,10 @@ func weighEvidence(q queryEvidence, rec *entryRecord, off RuleSet, out []Evidenc
 		out = append(out, ev)
 	}
 	if q.nat != "" && len(e.nats) > 0 {
-		ev := Evidence{Field: "nationality", Query: q.nat, Alert: strings.Join(e.nats, ","), Factor: 1}
+		ev := Evidence{Field: "nationality", Query: q.nat, Factor: 1}
+		if text {
+			ev.Alert = strings.Join(e.nats, ",")
+		}
 		ev.Effect, ev.Factor = "conflicts", factorNatClash
 		for _, n := range e.nats {
 			if n == q.nat {

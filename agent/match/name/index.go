@@ -108,6 +108,10 @@ type Index struct {
 	lx   *lexicon
 	opts Options
 	seed hashSeed
+	// noRowCache makes Search compare every token pair of every
+	// candidate afresh, as it did before the row cache: the tests that
+	// prove the cache changes no result set it.
+	noRowCache bool
 
 	vocab       map[string]uint32
 	toks        []vocabToken

@@ -106,6 +106,7 @@ type stok struct {
 	syl   uint64 // syllableCode(text)
 	class tokenClass
 	w     float64
+	vid   uint32 // vocabulary id + 1 of an indexed name's token; 0 for query tokens
 }
 
 // pairing is one aligned pair of token runs.
@@ -127,7 +128,12 @@ func (p pairing) weight(wq, wc float64) float64 {
 
 // scorer holds the reusable buffers of one search.
 type scorer struct {
-	off   RuleSet // rules switched off (Options.Disable)
+	off RuleSet // rules switched off (Options.Disable)
+	// rows, when set, holds the tokSim rows of alert tokens already met
+	// in this search (Search sets it; Compare scores one pair and does
+	// without).
+	rows  *rowCache
+	grid  []simCell // tokSim outcomes of this pair, alert token by alert token
 	arena []byte
 	pairs []pairing
 	chose []pairing
@@ -279,6 +285,10 @@ func stringSimAtLeast(a, b string, floor float64) float64 {
 	return weightedEditSimilarity(a, b, budget)
 }
 
+// mergeLenSlots is how many token lengths merges files b's tokens
+// under; longer tokens are compared with every run.
+const mergeLenSlots = 64
+
 // mergeLetterSlack is how many letters may be in one side's letter set
 // and not the other's for a merge to be worth the edit distance
 // ("abd al razziq" and "abdelrazik" differ by q, e and k).
@@ -319,9 +329,27 @@ func (sc *scorer) score(q, c []stok, kind Kind) nameResult {
 	sc.arena = sc.arena[:0]
 	var exactQ, exactC uint32   // tokens with an exact partner
 	var strongQ, strongC uint32 // tokens with a partner of simFloor or more
+	// The outcomes are gathered alert token by alert token (a row per
+	// alert token, reused from the search's cache when the token was met
+	// in an earlier candidate), then read in the order they were always
+	// appended, query token by query token: the sort below is not
+	// stable, so the order of equal pairs must not change.
+	nq := len(q)
+	sc.grid = sc.grid[:0]
+	for j := range c {
+		if sc.rows != nil && c[j].vid != 0 && nq > 0 && len(sc.rows.q) >= nq && &sc.rows.q[0] == &q[0] {
+			sc.grid = append(sc.grid, sc.rows.row(&c[j], c[j].vid, kind, sc.off)[:nq]...)
+			continue
+		}
+		for i := range q {
+			s, m := tokSim(&q[i], &c[j], kind, sc.off)
+			sc.grid = append(sc.grid, simCell{sim: s, method: m})
+		}
+	}
 	for i := range q {
 		for j := range c {
-			if s, m := tokSim(&q[i], &c[j], kind, sc.off); s >= weakFloor {
+			if cell := sc.grid[j*nq+i]; cell.sim >= weakFloor {
+				s, m := cell.sim, cell.method
 				sc.pairs = append(sc.pairs, pairing{qi: uint8(i), qn: 1, ci: uint8(j), cn: 1, method: m, sim: s})
 				if m == MethodExact {
 					exactQ |= 1 << i
@@ -425,26 +453,58 @@ func sumW(ts []stok) float64 {
 // merges adds pairs of a run of 2-3 tokens of a against single tokens of
 // b; swapped says a is the alert side.
 func (sc *scorer) merges(a, b []stok, swapped bool) {
+	// b's tokens by length, so that a run visits only those of its
+	// length, give or take two (in the order of b, as before); tokens of
+	// mergeLenSlots letters or more, and every token past the 64th, are
+	// visited by every run.
+	var byLen [mergeLenSlots]uint64
+	var always uint64
+	for j := range b {
+		switch {
+		case j >= 64:
+		case len(b[j].text) >= mergeLenSlots:
+			always |= 1 << j
+		default:
+			byLen[len(b[j].text)] |= 1 << j
+		}
+	}
 	for i := 0; i+1 < len(a); i++ {
+		var runMask uint32
+		runLen := 0
 		for n := 2; n <= 3 && i+n <= len(a); n++ {
-			start := len(sc.arena)
-			for k := i; k < i+n; k++ {
-				sc.arena = append(sc.arena, a[k].text...)
+			if n == 2 {
+				runMask, runLen = a[i].mask, len(a[i].text)
 			}
-			run := unsafe.String(&sc.arena[start], len(sc.arena)-start)
-			var runMask uint32
-			for k := i; k < i+n; k++ {
-				runMask |= a[k].mask
+			runMask |= a[i+n-1].mask
+			runLen += len(a[i+n-1].text)
+			// The run is written out only once a token passes the
+			// filters below: most runs meet none, and long names have
+			// many runs (a third of a long name's scoring went into
+			// writing them).
+			run := ""
+			near := always
+			for l := max(0, runLen-2); l <= runLen+2 && l < mergeLenSlots; l++ {
+				near |= byLen[l]
 			}
 			for j := range b {
+				if j < 64 && near&(1<<j) == 0 {
+					continue
+				}
 				t := b[j].text
-				if !sameOnset(t[0], run[0]) || len(t) < len(run)-2 || len(t) > len(run)+2 {
+				if !sameOnset(t[0], a[i].text[0]) || len(t) < runLen-2 || len(t) > runLen+2 {
 					continue
 				}
 				// Written together, the two sides use nearly the same
 				// letters: skip the edit distance for the rest.
 				if bits.OnesCount32(runMask^b[j].mask) > mergeLetterSlack {
 					continue
+				}
+				if run == "" {
+					start := len(sc.arena)
+					for k := i; k < i+n; k++ {
+						sc.arena = append(sc.arena, a[k].text...)
+					}
+					run = unsafe.String(&sc.arena[start], len(sc.arena)-start)
 				}
 				s := 1.0
 				if t != run {

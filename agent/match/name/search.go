@@ -2,6 +2,7 @@ package name
 
 import (
 	"cmp"
+	"math/bits"
 	"slices"
 )
 
@@ -49,6 +50,7 @@ type searchState struct {
 	q       []stok
 	c       []stok
 	sc      scorer
+	rows    rowCache
 	top     []cand
 	sel     []selCand
 	metas   []uint64
@@ -139,6 +141,11 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 	ix.expand(q.Kind, toks, st)
 	ix.gather(q.Kind, st)
 	ev := queryEvidence{birth: parseBirthDate(q.BirthDate), nat: normCountry(q.Nationality), sex: normSex(q.Sex)}
+	st.rows.reset(st.q)
+	st.sc.rows = &st.rows
+	if ix.noRowCache {
+		st.sc.rows = nil
+	}
 
 	// Score the candidates in full; keep each entry's best name.
 	st.best = st.best[:0]
@@ -150,7 +157,7 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 		if cd.acc < floor {
 			continue
 		}
-		st.c = ix.nameTokens(cd.name, st.c[:0])
+		st.c = ix.nameTokensCached(cd.name, st.c[:0], st.sc.rows)
 		kind := q.Kind
 		if kind == KindUnknown {
 			kind = ix.nameKind[cd.name]
@@ -160,7 +167,7 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 			continue
 		}
 		e := &ix.entries[ix.nameEntry[cd.name]]
-		st.evid = weighEvidence(ev, e, ix.opts.Disable, st.evid[:0])
+		st.evid = weighEvidenceText(ev, e, ix.opts.Disable, st.evid[:0], false)
 		total := finalScore(res.score, st.evid)
 		if total < threshold {
 			continue
@@ -410,13 +417,25 @@ func (ix *Index) queryTokens(toks []token, out []stok) []stok {
 
 // nameTokens prepares an indexed name's tokens for scoring.
 func (ix *Index) nameTokens(n uint32, out []stok) []stok {
+	return ix.nameTokensCached(n, out, nil)
+}
+
+// nameTokensCached is nameTokens taking the tokens' weights from the
+// search's cache when rc is not nil: a token's weight depends only on
+// the index's statistics, fixed while the search holds the read lock.
+func (ix *Index) nameTokensCached(n uint32, out []stok, rc *rowCache) []stok {
 	for _, id := range ix.nameToks[ix.nameStart[n]:ix.nameStart[n+1]] {
 		vt := &ix.toks[id]
-		df := vt.df
-		if vt.group != 0 {
-			df = max(df, ix.groupDF[vt.group])
+		w, ok := rc.weight(id)
+		if !ok {
+			df := vt.df
+			if vt.group != 0 {
+				df = max(df, ix.groupDF[vt.group])
+			}
+			w = ix.tokenWeight(df, vt.class)
+			rc.keepWeight(id, w)
 		}
-		out = append(out, stok{text: vt.text, mask: vt.mask, class: vt.class, skel: ix.skelText[vt.skel], group: vt.group, syl: vt.syl, w: ix.tokenWeight(df, vt.class)})
+		out = append(out, stok{text: vt.text, mask: vt.mask, class: vt.class, skel: ix.skelText[vt.skel], group: vt.group, syl: vt.syl, w: w, vid: id + 1})
 	}
 	return out
 }
@@ -635,6 +654,11 @@ func (ix *Index) neighbours(t string, self uint32, reach int, out []uint32) []ui
 	if reach > 1 && len(t) >= longTokenLen && self == ^uint32(0) {
 		maxDist = 2 // only for tokens the index does not know: likely misspelt
 	}
+	// Each edit adds at most one letter to a token's letter set and
+	// takes at most one away: tokens whose sets differ by more than two
+	// letters per edit allowed are further than maxDist, and need no
+	// distance computed.
+	tm := letterMask(t)
 	visit := func(k []byte) {
 		h := keyedHash(ix.seed, k)
 		for p := ix.delHead(h); p != 0; p = ix.delNext[p-1] {
@@ -642,7 +666,11 @@ func (ix *Index) neighbours(t string, self uint32, reach int, out []uint32) []ui
 			if id == self || slices.Contains(out, id) {
 				continue
 			}
-			if osaDistance(t, ix.toks[id].text, maxDist) <= maxDist {
+			vt := &ix.toks[id]
+			if bits.OnesCount32(tm^vt.mask) > 2*maxDist {
+				continue
+			}
+			if osaDistance(t, vt.text, maxDist) <= maxDist {
 				out = append(out, id)
 			}
 		}

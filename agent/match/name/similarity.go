@@ -165,7 +165,10 @@ func osaDistance(a, b string, budget int) int {
 		return budget + 1
 	}
 	if la > 32 || lb > 32 {
-		return min(Levenshtein(a, b), budget+1)
+		// Longer strings (legal phrases of several words) were always
+		// measured by plain Levenshtein; levenshteinWithin gives the
+		// same answer without allocating or filling the whole table.
+		return levenshteinWithin(a, b, budget)
 	}
 	var r0, r1, r2 [33]int
 	pp, p, c := r0[:lb+1], r1[:lb+1], r2[:lb+1]
@@ -193,6 +196,66 @@ func osaDistance(a, b string, budget int) int {
 		pp, p, c = p, c, pp
 	}
 	return min(p[lb], budget+1)
+}
+
+// maxBandedLen bounds the strings levenshteinWithin measures in its band;
+// longer ones go to Levenshtein.
+const maxBandedLen = 128
+
+// levenshteinWithin returns min(Levenshtein(a, b), budget+1), filling
+// only the cells within budget of the diagonal: a cell further off holds
+// at least its distance from the diagonal, more than budget, and every
+// cell is clamped to budget+1, which the recurrence's minimum and +1
+// commute with, so the corner is exact. It gives up once a whole row
+// exceeds budget (a row's least value never decreases downwards). Non-
+// ASCII strings and strings over maxBandedLen bytes go to Levenshtein,
+// which counts runes.
+func levenshteinWithin(a, b string, budget int) int {
+	la, lb := len(a), len(b)
+	if budget < 0 {
+		return budget + 1 // at most 0, which no distance is under
+	}
+	if la > maxBandedLen || lb > maxBandedLen || !isASCII(a) || !isASCII(b) {
+		return min(Levenshtein(a, b), budget+1)
+	}
+	if la-lb > budget || lb-la > budget {
+		return budget + 1
+	}
+	out := budget + 1
+	var r0, r1 [maxBandedLen + 1]int
+	p, c := r0[:lb+1], r1[:lb+1]
+	for j := range p {
+		p[j] = min(j, out)
+	}
+	for i := 1; i <= la; i++ {
+		lo, hi := max(1, i-budget), min(lb, i+budget)
+		// Cells left of the band are over budget; so is c[0] once i is.
+		c[0] = min(i, out)
+		if lo > 1 {
+			c[lo-1] = out
+		}
+		rowMin := c[0]
+		if lo > 1 {
+			rowMin = out
+		}
+		for j := lo; j <= hi; j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			v := min(p[j]+1, c[j-1]+1, p[j-1]+cost, out)
+			c[j] = v
+			rowMin = min(rowMin, v)
+		}
+		if hi < lb {
+			c[hi+1] = out // read as the row above by the next row's last cell
+		}
+		if rowMin >= out {
+			return out
+		}
+		p, c = c, p
+	}
+	return p[lb]
 }
 
 // weightedEditSimilarity compares two ASCII tokens with an edit distance in
