@@ -25,7 +25,10 @@ type Watchlist struct {
 	applied  func(store.Change) // called after each committed delta
 	resync   func(store.Cursor) // asks central for what is missing
 	gapGrace time.Duration
-	gate     *ApplyGate // nil: none
+	// nextDeltaWait is how long a head one delta ahead of the replica
+	// waits for that delta; see WatchlistConfig.NextDeltaWait.
+	nextDeltaWait time.Duration
+	gate          *ApplyGate // nil: none
 	// inflight counts the delta messages being handled (waiting at the
 	// gate, being verified or applied): while one is, a replica behind
 	// the head is most likely catching up already.
@@ -35,7 +38,8 @@ type Watchlist struct {
 	ahead      map[uint64]pendingDelta // deltas beyond the next one, by seq
 	gapSince   time.Time
 	head       Head
-	headHash   [32]byte // of the head in force, to know it redelivered
+	headHash   [32]byte  // of the head in force, to know it redelivered
+	headAt     time.Time // when the head in force was taken
 	lastResync time.Time
 	// resyncWait is how long after lastResync the next request may go:
 	// it doubles, with jitter, while requests bring no progress, up to
@@ -103,6 +107,16 @@ type WatchlistConfig struct {
 	// CatchUpGrace is how long the replica may stay behind central's head
 	// without moving before it is reported stale; default 30s.
 	CatchUpGrace time.Duration
+	// NextDeltaWait is how long a head exactly one delta ahead of the
+	// replica waits for that delta before a replay is asked; default 30s,
+	// as long as the replica may be behind before it says so. Central
+	// publishes a delta just before its head, but the head comes at QoS 0
+	// (Link.SubscribeLatest) and the delta at QoS 1: a broker fanning a
+	// large delta out to many agents through their sessions' queues hands
+	// each the small head first, sometimes by tens of seconds, and a
+	// replay asked meanwhile only doubles the transfer. A delta really
+	// lost (a broker that lost its sessions) costs this long.
+	NextDeltaWait time.Duration
 	// Gate, if set, is shared with the other watch lists of this
 	// process: see ApplyGate. Nil for an agent in the field.
 	Gate *ApplyGate
@@ -119,12 +133,15 @@ func NewWatchlist(cfg WatchlistConfig) *Watchlist {
 	if cfg.CatchUpGrace == 0 {
 		cfg.CatchUpGrace = 30 * time.Second
 	}
+	if cfg.NextDeltaWait == 0 {
+		cfg.NextDeltaWait = 30 * time.Second
+	}
 	if cfg.Stream == "" {
 		cfg.Stream = StreamWhole
 	}
 	return &Watchlist{rep: cfg.Replica, verify: cfg.Verifier, stream: cfg.Stream, agent: cfg.Agent, log: cfg.Logger, applied: cfg.Applied,
 		resync: cfg.Resync, reloaded: cfg.Reloaded, gapGrace: cfg.GapGrace, ahead: make(map[uint64]pendingDelta),
-		catchUpGrace: cfg.CatchUpGrace, resyncWait: resyncEvery, gate: cfg.Gate}
+		catchUpGrace: cfg.CatchUpGrace, resyncWait: resyncEvery, gate: cfg.Gate, nextDeltaWait: cfg.NextDeltaWait}
 }
 
 // HandleDelta is the Handler for delta topics. It returns only once the
@@ -222,7 +239,7 @@ func refuse(ctx context.Context, rep *store.Replica, log *slog.Logger, event sto
 // behind asks for a resync at once, unless it is behind by just the one
 // delta that the head follows: that delta is on its way on another topic
 // (it may not have reached its handler yet), so the agent asks only if it
-// is still behind GapGrace later. The head in force delivered again
+// is still behind NextDeltaWait later. The head in force delivered again
 // (retained, at every connect) is ignored; a head older than it or than
 // the replica is refused and audited.
 func (w *Watchlist) HandleHead(topic string, payload []byte) {
@@ -231,7 +248,7 @@ func (w *Watchlist) HandleHead(topic string, payload []byte) {
 		return
 	}
 	if w.nextDeltaDue() {
-		time.AfterFunc(w.gapGrace, w.Tick)
+		time.AfterFunc(w.nextDeltaWait, w.Tick)
 		return
 	}
 	w.Tick()
@@ -243,7 +260,13 @@ func (w *Watchlist) nextDeltaDue() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	cur, err := w.rep.Cursor()
-	return err == nil && cur.Seq > 0 && w.head.Epoch == cur.Epoch && w.head.Seq == cur.Seq+1
+	return err == nil && w.oneAhead(cur)
+}
+
+// oneAhead reports whether the head in force is exactly one delta ahead
+// of cur, in its epoch. w.mu held.
+func (w *Watchlist) oneAhead(cur store.Cursor) bool {
+	return cur.Seq > 0 && w.head.Epoch == cur.Epoch && w.head.Seq == cur.Seq+1
 }
 
 func (w *Watchlist) handleHead(ctx context.Context, topic string, payload []byte) error {
@@ -278,7 +301,7 @@ func (w *Watchlist) handleHead(ctx context.Context, topic string, payload []byte
 		w.log.Debug("head behind the replica ignored", "topic", topic, "head", ref)
 		return nil
 	}
-	w.head, w.headHash = h, hash
+	w.head, w.headHash, w.headAt = h, hash, time.Now()
 	if cur.Epoch == h.Epoch && cur.Seq == h.Seq {
 		w.current = time.Now()
 	}
@@ -387,7 +410,10 @@ func (w *Watchlist) Tick() {
 	// handle: behind while a delta is being handled is that delta on its
 	// way, and a replay of it would only double the transfer. If the
 	// replica is still behind once it is handled, the next tick asks.
-	if gap || behind && w.inflight.Load() == 0 {
+	// Behind by the head's own delta alone, the delta may not have
+	// reached the agent yet: it gets NextDeltaWait to do so.
+	waiting := w.oneAhead(cur) && time.Since(w.headAt) < w.nextDeltaWait
+	if gap || behind && !waiting && w.inflight.Load() == 0 {
 		w.requestResyncAt(cur)
 	}
 }
