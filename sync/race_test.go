@@ -103,3 +103,29 @@ func TestHeadAheadOfItsDeltaWaitsForIt(t *testing.T) {
 		t.Fatalf("after NextDeltaWait without the delta: %d replays asked (%v), want one from delta 1", len(resyncs), resyncs)
 	}
 }
+
+// A delta refused after a head one delta ahead may have been that very
+// delta: the agent asks for a replay at once, not after NextDeltaWait.
+func TestRefusedDeltaEndsTheWaitForIt(t *testing.T) {
+	f := newFeed()
+	var mu gosync.Mutex
+	var resyncs []store.Cursor
+	w := NewWatchlist(WatchlistConfig{Replica: openReplica(t), Verifier: NewVerifier(f.signer.Key.Public().(ed25519.PublicKey)), Logger: quiet,
+		Agent: "a1", Resync: func(c store.Cursor) { mu.Lock(); resyncs = append(resyncs, c); mu.Unlock() }, NextDeltaWait: time.Hour})
+	w.HandleDelta("t", f.next(t, []store.Alert{container("A", "CSQU3054383", 1)}, nil))
+	d2 := f.next(t, []store.Alert{container("B", "TCNU7200794", 1)}, nil)
+	w.HandleHead("h", f.headMsg(t, 2))
+	w.Tick()
+	mu.Lock()
+	if len(resyncs) != 0 {
+		t.Fatalf("%d replays asked while the head's delta may be on its way, want none", len(resyncs))
+	}
+	mu.Unlock()
+	w.HandleDelta("t", append(d2[:len(d2)-8:len(d2)-8], "garbage}"...)) // damaged on the way: refused
+	w.Tick()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(resyncs) != 1 || resyncs[0].Seq != 1 {
+		t.Fatalf("after the delta was refused: %d replays asked (%v), want one from delta 1 at once", len(resyncs), resyncs)
+	}
+}

@@ -136,6 +136,10 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 		// On the connection's reading goroutine: the audit write waits for
 		// the disk, the connection must not.
 		go func() {
+			// It may have been a delta: no watch list waits for it.
+			for _, w := range s.streams() {
+				w.DeltaLost()
+			}
 			rec := store.AuditRecord{Event: EventMessageRefused, Ref: topic,
 				Detail: fmt.Sprintf("oversized message refused: %d bytes on topic %s", size, topic)}
 			if err := cfg.Replica.Audit(context.Background(), rec); err != nil {

@@ -34,12 +34,17 @@ type Watchlist struct {
 	// the head is most likely catching up already.
 	inflight atomic.Int32
 
-	mu         sync.Mutex
-	ahead      map[uint64]pendingDelta // deltas beyond the next one, by seq
-	gapSince   time.Time
-	head       Head
-	headHash   [32]byte  // of the head in force, to know it redelivered
-	headAt     time.Time // when the head in force was taken
+	mu       sync.Mutex
+	ahead    map[uint64]pendingDelta // deltas beyond the next one, by seq
+	gapSince time.Time
+	head     Head
+	headHash [32]byte  // of the head in force, to know it redelivered
+	headAt   time.Time // when the head in force was taken
+	// lostAt is when a delta message was last refused or failed to apply
+	// (or was refused for its size before it was read): after that, a
+	// head one delta ahead waits no longer, since the delta it waits for
+	// may be the one lost.
+	lostAt     time.Time
 	lastResync time.Time
 	// resyncWait is how long after lastResync the next request may go:
 	// it doubles, with jitter, while requests bring no progress, up to
@@ -108,14 +113,17 @@ type WatchlistConfig struct {
 	// without moving before it is reported stale; default 30s.
 	CatchUpGrace time.Duration
 	// NextDeltaWait is how long a head exactly one delta ahead of the
-	// replica waits for that delta before a replay is asked; default 30s,
-	// as long as the replica may be behind before it says so. Central
-	// publishes a delta just before its head, but the head comes at QoS 0
-	// (Link.SubscribeLatest) and the delta at QoS 1: a broker fanning a
-	// large delta out to many agents through their sessions' queues hands
-	// each the small head first, sometimes by tens of seconds, and a
-	// replay asked meanwhile only doubles the transfer. A delta really
-	// lost (a broker that lost its sessions) costs this long.
+	// replica waits for that delta before a replay is asked; default 5
+	// minutes. Central publishes a delta just before its head, but the
+	// head comes at QoS 0 (Link.SubscribeLatest) and the delta at QoS 1
+	// through the session's queue: a broker fanning a large delta out to
+	// many agents hands each the small head first, by minutes on a NATS
+	// cluster with a thousand agents, and every replay asked meanwhile
+	// adds a copy of the delta to the fan-out (1,000 agents with 30 s:
+	// 1,773 replays, 2.6 GB). The persistent session holds the delta, so
+	// only a broker that lost the session loses it; that costs this long
+	// for the last delta (the replica says it is stale after CatchUpGrace
+	// all the same), and a larger gap is asked for at once.
 	NextDeltaWait time.Duration
 	// Gate, if set, is shared with the other watch lists of this
 	// process: see ApplyGate. Nil for an agent in the field.
@@ -134,7 +142,7 @@ func NewWatchlist(cfg WatchlistConfig) *Watchlist {
 		cfg.CatchUpGrace = 30 * time.Second
 	}
 	if cfg.NextDeltaWait == 0 {
-		cfg.NextDeltaWait = 30 * time.Second
+		cfg.NextDeltaWait = 5 * time.Minute
 	}
 	if cfg.Stream == "" {
 		cfg.Stream = StreamWhole
@@ -154,7 +162,18 @@ func (w *Watchlist) HandleDelta(topic string, payload []byte) {
 	ctx := context.Background()
 	if err := w.handleDelta(ctx, topic, payload); err != nil {
 		w.log.Warn("delta not applied", "topic", topic, "err", err)
+		w.DeltaLost()
 	}
+}
+
+// DeltaLost tells the watch list that a delta message of its stream may
+// have been lost (refused, failed to apply, or refused for its size
+// before it was read): a head one delta ahead asks for a replay at once
+// instead of waiting NextDeltaWait for it.
+func (w *Watchlist) DeltaLost() {
+	w.mu.Lock()
+	w.lostAt = time.Now()
+	w.mu.Unlock()
 }
 
 func (w *Watchlist) handleDelta(ctx context.Context, topic string, payload []byte) error {
@@ -412,7 +431,7 @@ func (w *Watchlist) Tick() {
 	// replica is still behind once it is handled, the next tick asks.
 	// Behind by the head's own delta alone, the delta may not have
 	// reached the agent yet: it gets NextDeltaWait to do so.
-	waiting := w.oneAhead(cur) && time.Since(w.headAt) < w.nextDeltaWait
+	waiting := w.oneAhead(cur) && time.Since(w.headAt) < w.nextDeltaWait && !w.lostAt.After(w.headAt)
 	if gap || behind && !waiting && w.inflight.Load() == 0 {
 		w.requestResyncAt(cur)
 	}
