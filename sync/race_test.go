@@ -84,6 +84,7 @@ func TestHeadAheadOfItsDeltaWaitsForIt(t *testing.T) {
 		Agent: "a1", Resync: func(c store.Cursor) { mu.Lock(); resyncs = append(resyncs, c); mu.Unlock() }, NextDeltaWait: 3 * time.Second})
 	asked := func() int { mu.Lock(); defer mu.Unlock(); return len(resyncs) }
 	w.HandleDelta("t", f.next(t, []store.Alert{container("A", "CSQU3054383", 1)}, nil))
+	w.HandleHead("h", f.headMsg(t, 1))                              // the head in force
 	f.next(t, []store.Alert{container("B", "TCNU7200794", 1)}, nil) // on its way, not here yet
 	w.HandleHead("h", f.headMsg(t, 2))
 	for range 5 {
@@ -113,6 +114,7 @@ func TestRefusedDeltaEndsTheWaitForIt(t *testing.T) {
 	w := NewWatchlist(WatchlistConfig{Replica: openReplica(t), Verifier: NewVerifier(f.signer.Key.Public().(ed25519.PublicKey)), Logger: quiet,
 		Agent: "a1", Resync: func(c store.Cursor) { mu.Lock(); resyncs = append(resyncs, c); mu.Unlock() }, NextDeltaWait: time.Hour})
 	w.HandleDelta("t", f.next(t, []store.Alert{container("A", "CSQU3054383", 1)}, nil))
+	w.HandleHead("h", f.headMsg(t, 1))
 	d2 := f.next(t, []store.Alert{container("B", "TCNU7200794", 1)}, nil)
 	w.HandleHead("h", f.headMsg(t, 2))
 	w.Tick()
@@ -127,5 +129,39 @@ func TestRefusedDeltaEndsTheWaitForIt(t *testing.T) {
 	defer mu.Unlock()
 	if len(resyncs) != 1 || resyncs[0].Seq != 1 {
 		t.Fatalf("after the delta was refused: %d replays asked (%v), want one from delta 1 at once", len(resyncs), resyncs)
+	}
+}
+
+// The first head since the agent started waits GapGrace only for its
+// delta: whatever the persistent session held came at the connect, so a
+// head one delta ahead then means the delta was lost (refused by the run
+// before a restart, say) and the agent asks soon.
+func TestFirstHeadSinceStartWaitsGapGraceOnly(t *testing.T) {
+	f := newFeed()
+	rep := openReplica(t)
+	key := f.signer.Key.Public().(ed25519.PublicKey)
+	first := NewWatchlist(WatchlistConfig{Replica: rep, Verifier: NewVerifier(key), Logger: quiet, Agent: "a1", Resync: func(store.Cursor) {}})
+	first.HandleDelta("t", f.next(t, []store.Alert{container("A", "CSQU3054383", 1)}, nil))
+	first.Stop()
+	f.next(t, []store.Alert{container("B", "TCNU7200794", 1)}, nil) // lost before the restart
+	var mu gosync.Mutex
+	var resyncs []store.Cursor
+	w := NewWatchlist(WatchlistConfig{Replica: rep, Verifier: NewVerifier(key), Logger: quiet, Agent: "a1",
+		Resync: func(c store.Cursor) { mu.Lock(); resyncs = append(resyncs, c); mu.Unlock() }, GapGrace: 200 * time.Millisecond, NextDeltaWait: time.Hour})
+	w.HandleHead("h", f.headMsg(t, 2)) // retained, at the connect
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		mu.Lock()
+		n := len(resyncs)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(resyncs) != 1 || resyncs[0].Seq != 1 {
+		t.Fatalf("first head since start one delta ahead: %d replays asked within 3 s (%v), want one from delta 1 after GapGrace", len(resyncs), resyncs)
 	}
 }

@@ -40,6 +40,11 @@ type Watchlist struct {
 	head     Head
 	headHash [32]byte  // of the head in force, to know it redelivered
 	headAt   time.Time // when the head in force was taken
+	// headWait is how long the head in force, if one delta ahead, waits
+	// for that delta: nextDeltaWait for a head that followed another
+	// while the agent ran, gapGrace for the first since it started (what
+	// its session held came at the connect, before it).
+	headWait time.Duration
 	// lostAt is when a delta message was last refused or failed to apply
 	// (or was refused for its size before it was read): after that, a
 	// head one delta ahead waits no longer, since the delta it waits for
@@ -123,7 +128,9 @@ type WatchlistConfig struct {
 	// 1,773 replays, 2.6 GB). The persistent session holds the delta, so
 	// only a broker that lost the session loses it; that costs this long
 	// for the last delta (the replica says it is stale after CatchUpGrace
-	// all the same), and a larger gap is asked for at once.
+	// all the same), and a larger gap is asked for at once. The first head
+	// since the agent started waits GapGrace only: what its session held
+	// came at the connect.
 	NextDeltaWait time.Duration
 	// Gate, if set, is shared with the other watch lists of this
 	// process: see ApplyGate. Nil for an agent in the field.
@@ -266,20 +273,21 @@ func (w *Watchlist) HandleHead(topic string, payload []byte) {
 		w.log.Warn("watch-list head refused", "topic", topic, "err", err)
 		return
 	}
-	if w.nextDeltaDue() {
-		time.AfterFunc(w.nextDeltaWait, w.Tick)
+	if wait, due := w.nextDeltaDue(); due {
+		time.AfterFunc(wait, w.Tick)
 		return
 	}
 	w.Tick()
 }
 
 // nextDeltaDue reports whether the head in force is exactly one delta
-// ahead of the replica, in the replica's epoch.
-func (w *Watchlist) nextDeltaDue() bool {
+// ahead of the replica, in the replica's epoch, and how long it waits
+// for that delta.
+func (w *Watchlist) nextDeltaDue() (time.Duration, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	cur, err := w.rep.Cursor()
-	return err == nil && w.oneAhead(cur)
+	return w.headWait, err == nil && w.oneAhead(cur)
 }
 
 // oneAhead reports whether the head in force is exactly one delta ahead
@@ -319,6 +327,10 @@ func (w *Watchlist) handleHead(ctx context.Context, topic string, payload []byte
 		// trails a delta is taken: it carries a later expiry.)
 		w.log.Debug("head behind the replica ignored", "topic", topic, "head", ref)
 		return nil
+	}
+	w.headWait = w.nextDeltaWait
+	if w.head.Issued.IsZero() {
+		w.headWait = w.gapGrace
 	}
 	w.head, w.headHash, w.headAt = h, hash, time.Now()
 	if cur.Epoch == h.Epoch && cur.Seq == h.Seq {
@@ -431,7 +443,7 @@ func (w *Watchlist) Tick() {
 	// replica is still behind once it is handled, the next tick asks.
 	// Behind by the head's own delta alone, the delta may not have
 	// reached the agent yet: it gets NextDeltaWait to do so.
-	waiting := w.oneAhead(cur) && time.Since(w.headAt) < w.nextDeltaWait && !w.lostAt.After(w.headAt)
+	waiting := w.oneAhead(cur) && time.Since(w.headAt) < w.headWait && !w.lostAt.After(w.headAt)
 	if gap || behind && !waiting && w.inflight.Load() == 0 {
 		w.requestResyncAt(cur)
 	}
