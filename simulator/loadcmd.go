@@ -24,6 +24,12 @@ type loadRun func(ctx context.Context, dir, broker string, progress io.Writer) (
 // context, a temporary directory, a broker (the one named, or a Mosquitto
 // that saves like a production broker), and the report as text or JSON.
 func runLoad(cmd *cobra.Command, broker string, asJSON bool, run loadRun) error {
+	return runLoadOn(cmd, broker, synctest.NATSClusterOptions{}, asJSON, run)
+}
+
+// runLoadOn is runLoad with the options of the NATS cluster it starts
+// when broker is clusterBroker (the ack wait is always clusterAckWait).
+func runLoadOn(cmd *cobra.Command, broker string, co synctest.NATSClusterOptions, asJSON bool, run loadRun) error {
 	ctx, stop := signalContext(cmd.Context())
 	defer stop()
 	dir, err := load.TempDir()
@@ -32,11 +38,15 @@ func runLoad(cmd *cobra.Command, broker string, asJSON bool, run loadRun) error 
 	}
 	defer os.RemoveAll(dir)
 	if broker == clusterBroker {
-		c, err := synctest.RunNATSClusterWith(dir, synctest.NATSClusterOptions{AckWait: clusterAckWait})
+		co.AckWait = clusterAckWait
+		c, err := synctest.RunNATSClusterWith(dir, co)
 		if err != nil {
 			return err
 		}
 		defer c.Kill()
+		for _, n := range c.Nodes {
+			fmt.Fprintf(cmd.ErrOrStderr(), "nats-server %s: MQTT %s, monitoring %s\n", n.Name, n.URL(), n.MonitorURL())
+		}
 		broker = strings.Join(c.URLs(), ",")
 	}
 	if broker == "" {
@@ -74,6 +84,7 @@ func fleetCmd() *cobra.Command {
 	var cfg load.FleetConfig
 	var asJSON, cluster bool
 	var heapProfile string
+	var co synctest.NATSClusterOptions
 	cmd := &cobra.Command{
 		Use:   "fleet",
 		Short: "Many agents on one broker take one large delta; report the time until every agent holds it, verified by digest",
@@ -95,7 +106,7 @@ func fleetCmd() *cobra.Command {
 				defer f.Close()
 				cfg.HeapProfile = f
 			}
-			return runLoad(cmd, cfg.Broker, asJSON, func(ctx context.Context, dir, broker string, out io.Writer) (any, string, error) {
+			return runLoadOn(cmd, cfg.Broker, co, asJSON, func(ctx context.Context, dir, broker string, out io.Writer) (any, string, error) {
 				cfg.Dir, cfg.Broker, cfg.Out = dir, broker, out
 				rep, err := load.Fleet(ctx, cfg)
 				return rep, fmt.Sprintf("%d agents on %d broker node(s), delta of %d operations (%d bytes): all hold it after %.2fs (per agent p50 %.2fs, p99 %.2fs); "+
@@ -107,6 +118,7 @@ func fleetCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&cfg.Broker, "broker", "", "MQTT broker, or comma-separated cluster nodes (default: start a Mosquitto for the run)")
 	cmd.Flags().BoolVar(&cluster, "cluster", false, "start a three-node NATS cluster with JetStream on loopback instead of a Mosquitto")
+	cmd.Flags().IntVar(&co.ConsumerReplicas, "consumer-replicas", 0, "with --cluster: the mqtt consumer_replicas of the cluster (0: the streams' 3)")
 	cmd.Flags().IntVar(&cfg.Agents, "agents", 200, "agents")
 	cmd.Flags().IntVar(&cfg.Ops, "ops", 10000, "operations in the measured delta")
 	cmd.Flags().IntVar(&cfg.Hits, "hits", 2000, "hits recorded after the delta, to measure central's hit latency under the fleet's status traffic (0: none)")

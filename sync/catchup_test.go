@@ -25,13 +25,14 @@ func (f *feed) headMsg(t *testing.T, seq uint64) []byte {
 }
 
 // simulateTicks runs the watch list's Tick once a second for d of
-// simulated time, moving its last request back instead of sleeping, and
-// returns the number of resync requests made.
+// simulated time, moving its last request and its head's arrival back
+// instead of sleeping, and returns the number of resync requests made.
 func simulateTicks(w *watch, d time.Duration) int {
 	before := len(w.resyncs)
 	for range int(d / time.Second) {
 		w.mu.Lock()
 		w.lastResync = w.lastResync.Add(-time.Second)
+		w.headAt = w.headAt.Add(-time.Second)
 		w.mu.Unlock()
 		w.Tick()
 	}

@@ -76,7 +76,7 @@ type Link struct {
 	unreachable atomic.Int64
 
 	mu   gosync.Mutex
-	subs map[string]Handler // made again at every connect
+	subs map[string]subscription // made again at every connect
 	// order is the order subscriptions were asked for, and the order they
 	// are made again at a connect: a session subscribes its own reply
 	// topics before the head that may make it ask for them, and a reply
@@ -88,6 +88,13 @@ type Link struct {
 	// snapshot's manifest before its chunks) while topics run side by side.
 	queues map[string]chan delivery
 	done   chan struct{} // closed by Close: queue workers stop
+}
+
+// subscription is one topic filter the link keeps subscribed, with the
+// QoS it asks for.
+type subscription struct {
+	h   Handler
+	qos byte
 }
 
 // delivery is one message waiting for its handler.
@@ -174,7 +181,7 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	l := &Link{log: cfg.Logger, subs: make(map[string]Handler, len(cfg.Subscriptions)),
+	l := &Link{log: cfg.Logger, subs: make(map[string]subscription, len(cfg.Subscriptions)),
 		queues: make(map[string]chan delivery), done: make(chan struct{})}
 	l.limit = &mqttlimit.Opener{MaxPacket: cfg.MaxMessage, OnRefused: func(r mqttlimit.Refused) {
 		cfg.Logger.Warn("mqtt message refused: over the size limit", "topic", r.Topic, "bytes", r.Size)
@@ -183,7 +190,7 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 		}
 	}}
 	for t, h := range cfg.Subscriptions {
-		l.subs[t] = h
+		l.subs[t] = subscription{h: h, qos: 1}
 		l.order = append(l.order, t)
 	}
 	slices.Sort(l.order) // a map has no order; make the one it gets repeatable
@@ -234,7 +241,7 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 		// broker keeps them, but a broker that lost its state does not.
 		l.mu.Lock()
 		order := slices.Clone(l.order)
-		subs := make([]Handler, len(order))
+		subs := make([]subscription, len(order))
 		for i, t := range order {
 			subs[i] = l.subs[t]
 		}
@@ -299,12 +306,12 @@ func (l *Link) oversized(m mqtt.Message) bool {
 func (l *Link) handlerFor(topic string) Handler {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if h, ok := l.subs[topic]; ok {
-		return h
+	if s, ok := l.subs[topic]; ok {
+		return s.h
 	}
-	for filter, h := range l.subs {
+	for filter, s := range l.subs {
 		if topicMatches(filter, topic) {
-			return h
+			return s.h
 		}
 	}
 	return nil
@@ -327,7 +334,7 @@ func topicMatches(filter, topic string) bool {
 	return len(f) == len(t)
 }
 
-func (l *Link) subscribe(topic string, h Handler) { l.subscribeAfter(topic, h, 0) }
+func (l *Link) subscribe(topic string, s subscription) { l.subscribeAfter(topic, s, 0) }
 
 // subscribeRetryMax caps the pause between attempts at a subscription
 // the broker keeps refusing or not confirming.
@@ -335,13 +342,13 @@ const subscribeRetryMax = 30 * time.Second
 
 // subscribeAfter subscribes; failed is the pause before this attempt
 // (0 for a first one), which doubles, with jitter, at each failure.
-func (l *Link) subscribeAfter(topic string, h Handler, failed time.Duration) {
-	tok := l.c.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) {
+func (l *Link) subscribeAfter(topic string, s subscription, failed time.Duration) {
+	tok := l.c.Subscribe(topic, s.qos, func(_ mqtt.Client, m mqtt.Message) {
 		if l.oversized(m) {
 			m.Ack()
 			return
 		}
-		l.dispatch(h, m)
+		l.dispatch(s.h, m)
 	})
 	done := tok.WaitTimeout(10 * time.Second)
 	err := tok.Error()
@@ -364,25 +371,68 @@ func (l *Link) subscribeAfter(topic string, h Handler, failed time.Duration) {
 	l.log.Error("mqtt subscribe failed; retrying", "topic", topic, "retry_in", pause.Round(time.Millisecond), "err", err)
 	time.AfterFunc(pause, func() {
 		l.mu.Lock()
-		_, still := l.subs[topic]
+		now, still := l.subs[topic]
 		l.mu.Unlock()
 		if still && l.c.IsConnectionOpen() {
-			l.subscribeAfter(topic, h, pause)
+			l.subscribeAfter(topic, now, pause)
 		}
 	})
 }
 
-// Subscribe adds a subscription: at once when connected, and again at
-// every connect.
-func (l *Link) Subscribe(topic string, h Handler) {
+// Subscribe adds a subscription with QoS 1: at once when connected, and
+// again at every connect. A persistent session keeps what is published on
+// it while the link is down, and the broker resends what was not
+// acknowledged: for messages that must not be lost (deltas, replays,
+// snapshot chunks, acks).
+func (l *Link) Subscribe(topic string, h Handler) { l.add(topic, subscription{h: h, qos: 1}) }
+
+// SubscribeLatest adds a subscription with QoS 0, for a topic whose
+// retained message is the whole of what it says (the latest head, the
+// assignment in force) and supersedes every earlier one. Such a message
+// lost on the way (QoS 0 is neither queued while the link is down nor
+// resent) is repaired by the next subscribe, which makes the broker
+// deliver the retained message again: at every connect, and at every
+// RefreshLatest. Handlers of these topics must take the message in force
+// delivered again as a no-op.
+//
+// QoS 0 because a broker cluster pays for each QoS 1 subscription: NATS
+// JetStream keeps a replicated consumer per QoS 1 subscription of every
+// session, and a thousand agents' worth of them is more than its API
+// creates in time (docs/protocol.md).
+func (l *Link) SubscribeLatest(topic string, h Handler) { l.add(topic, subscription{h: h, qos: 0}) }
+
+func (l *Link) add(topic string, s subscription) {
 	l.mu.Lock()
 	if _, ok := l.subs[topic]; !ok {
 		l.order = append(l.order, topic)
 	}
-	l.subs[topic] = h
+	l.subs[topic] = s
 	l.mu.Unlock()
 	if l.c.IsConnectionOpen() {
-		l.subscribe(topic, h)
+		l.subscribe(topic, s)
+	}
+}
+
+// RefreshLatest subscribes again to every SubscribeLatest topic, in the
+// order asked, so that the broker delivers their retained messages once
+// more: a latest value lost on a connection that stayed up is repaired
+// without waiting for a reconnect. It does nothing while the link is down
+// (the connect subscribes anyway) and waits for the broker's SUBACKs.
+func (l *Link) RefreshLatest() {
+	if !l.c.IsConnectionOpen() {
+		return
+	}
+	l.mu.Lock()
+	var topics []string
+	var subs []subscription
+	for _, t := range l.order {
+		if s := l.subs[t]; s.qos == 0 {
+			topics, subs = append(topics, t), append(subs, s)
+		}
+	}
+	l.mu.Unlock()
+	for i, t := range topics {
+		l.subscribe(t, subs[i])
 	}
 }
 

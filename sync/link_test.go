@@ -3,6 +3,7 @@ package sync
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -75,6 +76,7 @@ type subscribeRecorder struct {
 	target string
 	mu     gosync.Mutex
 	topics []string
+	qos    []byte // the QoS asked for each of topics
 	conns  []net.Conn
 }
 
@@ -141,6 +143,7 @@ func (r *subscribeRecorder) read(c, b net.Conn) {
 				l := int(p[0])<<8 | int(p[1])
 				r.mu.Lock()
 				r.topics = append(r.topics, string(p[2:2+l]))
+				r.qos = append(r.qos, p[2+l]&3)
 				r.mu.Unlock()
 				p = p[2+l+1:]
 			}
@@ -155,6 +158,18 @@ func (r *subscribeRecorder) seen() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.topics)
+}
+
+// seenQoS returns each SUBSCRIBE's topic filter with the QoS asked, as
+// "topic@qos", in order.
+func (r *subscribeRecorder) seenQoS() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, len(r.topics))
+	for i, t := range r.topics {
+		out[i] = fmt.Sprintf("%s@%d", t, r.qos[i])
+	}
+	return out
 }
 
 // cut closes every connection, as a broker restart would.

@@ -23,7 +23,7 @@ func TestHeadOvertakingItsDeltaAsksNoReplay(t *testing.T) {
 	var resyncs []store.Cursor
 	w := NewWatchlist(WatchlistConfig{Replica: openReplica(t), Verifier: NewVerifier(pub), Logger: quiet, Agent: "a1",
 		Resync:   func(c store.Cursor) { mu.Lock(); resyncs = append(resyncs, c); mu.Unlock() },
-		GapGrace: 100 * time.Millisecond, Gate: gate})
+		GapGrace: 100 * time.Millisecond, NextDeltaWait: 100 * time.Millisecond, Gate: gate})
 	asked := func() int { mu.Lock(); defer mu.Unlock(); return len(resyncs) }
 	w.HandleDelta("t", f.next(t, []store.Alert{container("A", "CSQU3054383", 1)}, nil))
 	w.HandleHead("h", f.headMsg(t, 1))
@@ -67,5 +67,101 @@ func TestHeadOvertakingItsDeltaAsksNoReplay(t *testing.T) {
 	}
 	if n := asked(); n != 1 || resyncs[0].Seq != 3 {
 		t.Fatalf("after a head whose delta was lost: %d resyncs (%v), want one from delta 3", n, resyncs)
+	}
+}
+
+// A head one delta ahead of the replica, whose delta has not reached its
+// handler, asks no replay for NextDeltaWait, the status ticker's Ticks
+// included: the head comes at QoS 0 and its large delta at QoS 1, and a
+// broker fanning that delta out to many agents hands each the head first
+// (300 agents on a NATS cluster: 51 replays, 99 MB, of a delta every one
+// of them was about to receive). Once the wait is over it asks.
+func TestHeadAheadOfItsDeltaWaitsForIt(t *testing.T) {
+	f := newFeed()
+	var mu gosync.Mutex
+	var resyncs []store.Cursor
+	w := NewWatchlist(WatchlistConfig{Replica: openReplica(t), Verifier: NewVerifier(f.signer.Key.Public().(ed25519.PublicKey)), Logger: quiet,
+		Agent: "a1", Resync: func(c store.Cursor) { mu.Lock(); resyncs = append(resyncs, c); mu.Unlock() }, NextDeltaWait: 3 * time.Second})
+	asked := func() int { mu.Lock(); defer mu.Unlock(); return len(resyncs) }
+	w.HandleDelta("t", f.next(t, []store.Alert{container("A", "CSQU3054383", 1)}, nil))
+	w.HandleHead("h", f.headMsg(t, 1))                              // the head in force
+	f.next(t, []store.Alert{container("B", "TCNU7200794", 1)}, nil) // on its way, not here yet
+	w.HandleHead("h", f.headMsg(t, 2))
+	for range 5 {
+		w.Tick() // the status ticker
+		time.Sleep(400 * time.Millisecond)
+	}
+	if n := asked(); n != 0 {
+		t.Fatalf("%d replays asked within 2 s of a head one delta ahead, want none before NextDeltaWait", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for asked() == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(resyncs) != 1 || resyncs[0].Seq != 1 {
+		t.Fatalf("after NextDeltaWait without the delta: %d replays asked (%v), want one from delta 1", len(resyncs), resyncs)
+	}
+}
+
+// A delta refused after a head one delta ahead may have been that very
+// delta: the agent asks for a replay at once, not after NextDeltaWait.
+func TestRefusedDeltaEndsTheWaitForIt(t *testing.T) {
+	f := newFeed()
+	var mu gosync.Mutex
+	var resyncs []store.Cursor
+	w := NewWatchlist(WatchlistConfig{Replica: openReplica(t), Verifier: NewVerifier(f.signer.Key.Public().(ed25519.PublicKey)), Logger: quiet,
+		Agent: "a1", Resync: func(c store.Cursor) { mu.Lock(); resyncs = append(resyncs, c); mu.Unlock() }, NextDeltaWait: time.Hour})
+	w.HandleDelta("t", f.next(t, []store.Alert{container("A", "CSQU3054383", 1)}, nil))
+	w.HandleHead("h", f.headMsg(t, 1))
+	d2 := f.next(t, []store.Alert{container("B", "TCNU7200794", 1)}, nil)
+	w.HandleHead("h", f.headMsg(t, 2))
+	w.Tick()
+	mu.Lock()
+	if len(resyncs) != 0 {
+		t.Fatalf("%d replays asked while the head's delta may be on its way, want none", len(resyncs))
+	}
+	mu.Unlock()
+	w.HandleDelta("t", append(d2[:len(d2)-8:len(d2)-8], "garbage}"...)) // damaged on the way: refused
+	w.Tick()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(resyncs) != 1 || resyncs[0].Seq != 1 {
+		t.Fatalf("after the delta was refused: %d replays asked (%v), want one from delta 1 at once", len(resyncs), resyncs)
+	}
+}
+
+// The first head since the agent started waits GapGrace only for its
+// delta: whatever the persistent session held came at the connect, so a
+// head one delta ahead then means the delta was lost (refused by the run
+// before a restart, say) and the agent asks soon.
+func TestFirstHeadSinceStartWaitsGapGraceOnly(t *testing.T) {
+	f := newFeed()
+	rep := openReplica(t)
+	key := f.signer.Key.Public().(ed25519.PublicKey)
+	first := NewWatchlist(WatchlistConfig{Replica: rep, Verifier: NewVerifier(key), Logger: quiet, Agent: "a1", Resync: func(store.Cursor) {}})
+	first.HandleDelta("t", f.next(t, []store.Alert{container("A", "CSQU3054383", 1)}, nil))
+	first.Stop()
+	f.next(t, []store.Alert{container("B", "TCNU7200794", 1)}, nil) // lost before the restart
+	var mu gosync.Mutex
+	var resyncs []store.Cursor
+	w := NewWatchlist(WatchlistConfig{Replica: rep, Verifier: NewVerifier(key), Logger: quiet, Agent: "a1",
+		Resync: func(c store.Cursor) { mu.Lock(); resyncs = append(resyncs, c); mu.Unlock() }, GapGrace: 200 * time.Millisecond, NextDeltaWait: time.Hour})
+	w.HandleHead("h", f.headMsg(t, 2)) // retained, at the connect
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		mu.Lock()
+		n := len(resyncs)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(resyncs) != 1 || resyncs[0].Seq != 1 {
+		t.Fatalf("first head since start one delta ahead: %d replays asked within 3 s (%v), want one from delta 1 after GapGrace", len(resyncs), resyncs)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -49,6 +50,11 @@ type SessionConfig struct {
 	ResendAfter   time.Duration
 	// StatusEvery is how often the retained status is refreshed; default 10s.
 	StatusEvery time.Duration
+	// LatestEvery is how often the session subscribes again to its
+	// latest-value topics (heads, the scope assignment: QoS 0, see
+	// Link.SubscribeLatest), so that one lost on a connection that stays
+	// up is delivered again within this long; default 5 minutes, jittered.
+	LatestEvery time.Duration
 	// MaxReplicaAge is how long the replica may go without central
 	// confirming it current before it is reported stale; default 24h.
 	MaxReplicaAge time.Duration
@@ -105,6 +111,9 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 	if cfg.StatusEvery == 0 {
 		cfg.StatusEvery = 10 * time.Second
 	}
+	if cfg.LatestEvery == 0 {
+		cfg.LatestEvery = defaultLatestEvery
+	}
 	if cfg.MaxReplicaAge == 0 {
 		cfg.MaxReplicaAge = 24 * time.Hour
 	}
@@ -127,6 +136,10 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 		// On the connection's reading goroutine: the audit write waits for
 		// the disk, the connection must not.
 		go func() {
+			// It may have been a delta: no watch list waits for it.
+			for _, w := range s.streams() {
+				w.DeltaLost()
+			}
 			rec := store.AuditRecord{Event: EventMessageRefused, Ref: topic,
 				Detail: fmt.Sprintf("oversized message refused: %d bytes on topic %s", size, topic)}
 			if err := cfg.Replica.Audit(context.Background(), rec); err != nil {
@@ -144,7 +157,10 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 		Window: cfg.Window, Batch: cfg.Batch, ResendAfter: cfg.ResendAfter, Logger: cfg.Logger})
 	link.Subscribe(AgentTopic(cfg.Agent, "acks"), s.forwarder.HandleAck)
 	ctx, s.cancel = context.WithCancel(ctx)
-	link.Subscribe(AgentTopic(cfg.Agent, "scopes"), func(topic string, payload []byte) { s.handleAssignment(ctx, topic, payload) })
+	// The assignment is retained and only the one in force counts: QoS 0
+	// (see Link.SubscribeLatest); a lost one comes again at the next
+	// subscribe.
+	link.SubscribeLatest(AgentTopic(cfg.Agent, "scopes"), func(topic string, payload []byte) { s.handleAssignment(ctx, topic, payload) })
 	if !cfg.Scoped {
 		s.FollowWholeList(true)
 	}
@@ -152,9 +168,10 @@ func StartSession(ctx context.Context, cfg SessionConfig) (*Session, error) {
 		s.AddScope(sr)
 	}
 	link.Connect()
-	s.done.Add(2)
+	s.done.Add(3)
 	go func() { defer s.done.Done(); s.forwarder.Run(ctx) }()
 	go func() { defer s.done.Done(); s.tick(ctx) }()
+	go func() { defer s.done.Done(); s.refreshLatest(ctx) }()
 	return s, nil
 }
 
@@ -196,9 +213,13 @@ func (s *Session) FollowWholeList(on bool) {
 			go s.publishReplica()
 		}})
 	s.whole = w
-	for i, h := range []Handler{w.HandleDelta, w.HandleDelta, w.HandleSnapshot, w.HandleHead} {
+	for i, h := range []Handler{w.HandleDelta, w.HandleDelta, w.HandleSnapshot} {
 		s.link.Subscribe(topics[i], h)
 	}
+	// The head is the latest value of a retained topic: QoS 0 (see
+	// Link.SubscribeLatest). A lost head is repaired by the next
+	// subscribe, and deltas do not depend on it: they come at QoS 1.
+	s.link.SubscribeLatest(TopicHead, w.HandleHead)
 }
 
 // AddScope starts following one scope's stream into its replica. The
@@ -231,8 +252,8 @@ func (s *Session) AddScope(sr ScopeReplica) {
 			s.link.Subscribe(topic, h)
 		}
 	}
-	// The head last: see FollowWholeList.
-	s.link.Subscribe(head, st.watch.HandleHead)
+	// The head last, at QoS 0: see FollowWholeList.
+	s.link.SubscribeLatest(head, st.watch.HandleHead)
 }
 
 func (st *scopeStream) topics(agent string) map[string]Handler {
@@ -320,6 +341,26 @@ func (s *Session) streams() []*Watchlist {
 func (s *Session) tickStreams() {
 	for _, w := range s.streams() {
 		w.Tick()
+	}
+}
+
+// defaultLatestEvery is SessionConfig.LatestEvery's default: a head lost
+// on a connection that stayed up costs at most this long, and a thousand
+// agents subscribe again about three times a second.
+const defaultLatestEvery = 5 * time.Minute
+
+// refreshLatest subscribes again to the latest-value topics every
+// LatestEvery, less up to a quarter at random so that agents started
+// together do not ask together.
+func (s *Session) refreshLatest(ctx context.Context) {
+	every := s.cfg.LatestEvery
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every - rand.N(every/4+1)):
+			s.link.RefreshLatest()
+		}
 	}
 }
 

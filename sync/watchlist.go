@@ -25,17 +25,31 @@ type Watchlist struct {
 	applied  func(store.Change) // called after each committed delta
 	resync   func(store.Cursor) // asks central for what is missing
 	gapGrace time.Duration
-	gate     *ApplyGate // nil: none
+	// nextDeltaWait is how long a head one delta ahead of the replica
+	// waits for that delta; see WatchlistConfig.NextDeltaWait.
+	nextDeltaWait time.Duration
+	gate          *ApplyGate // nil: none
 	// inflight counts the delta messages being handled (waiting at the
 	// gate, being verified or applied): while one is, a replica behind
 	// the head is most likely catching up already.
 	inflight atomic.Int32
 
-	mu         sync.Mutex
-	ahead      map[uint64]pendingDelta // deltas beyond the next one, by seq
-	gapSince   time.Time
-	head       Head
-	headHash   [32]byte // of the head in force, to know it redelivered
+	mu       sync.Mutex
+	ahead    map[uint64]pendingDelta // deltas beyond the next one, by seq
+	gapSince time.Time
+	head     Head
+	headHash [32]byte  // of the head in force, to know it redelivered
+	headAt   time.Time // when the head in force was taken
+	// headWait is how long the head in force, if one delta ahead, waits
+	// for that delta: nextDeltaWait for a head that followed another
+	// while the agent ran, gapGrace for the first since it started (what
+	// its session held came at the connect, before it).
+	headWait time.Duration
+	// lostAt is when a delta message was last refused or failed to apply
+	// (or was refused for its size before it was read): after that, a
+	// head one delta ahead waits no longer, since the delta it waits for
+	// may be the one lost.
+	lostAt     time.Time
 	lastResync time.Time
 	// resyncWait is how long after lastResync the next request may go:
 	// it doubles, with jitter, while requests bring no progress, up to
@@ -103,6 +117,21 @@ type WatchlistConfig struct {
 	// CatchUpGrace is how long the replica may stay behind central's head
 	// without moving before it is reported stale; default 30s.
 	CatchUpGrace time.Duration
+	// NextDeltaWait is how long a head exactly one delta ahead of the
+	// replica waits for that delta before a replay is asked; default 5
+	// minutes. Central publishes a delta just before its head, but the
+	// head comes at QoS 0 (Link.SubscribeLatest) and the delta at QoS 1
+	// through the session's queue: a broker fanning a large delta out to
+	// many agents hands each the small head first, by minutes on a NATS
+	// cluster with a thousand agents, and every replay asked meanwhile
+	// adds a copy of the delta to the fan-out (1,000 agents with 30 s:
+	// 1,773 replays, 2.6 GB). The persistent session holds the delta, so
+	// only a broker that lost the session loses it; that costs this long
+	// for the last delta (the replica says it is stale after CatchUpGrace
+	// all the same), and a larger gap is asked for at once. The first head
+	// since the agent started waits GapGrace only: what its session held
+	// came at the connect.
+	NextDeltaWait time.Duration
 	// Gate, if set, is shared with the other watch lists of this
 	// process: see ApplyGate. Nil for an agent in the field.
 	Gate *ApplyGate
@@ -119,12 +148,15 @@ func NewWatchlist(cfg WatchlistConfig) *Watchlist {
 	if cfg.CatchUpGrace == 0 {
 		cfg.CatchUpGrace = 30 * time.Second
 	}
+	if cfg.NextDeltaWait == 0 {
+		cfg.NextDeltaWait = 5 * time.Minute
+	}
 	if cfg.Stream == "" {
 		cfg.Stream = StreamWhole
 	}
 	return &Watchlist{rep: cfg.Replica, verify: cfg.Verifier, stream: cfg.Stream, agent: cfg.Agent, log: cfg.Logger, applied: cfg.Applied,
 		resync: cfg.Resync, reloaded: cfg.Reloaded, gapGrace: cfg.GapGrace, ahead: make(map[uint64]pendingDelta),
-		catchUpGrace: cfg.CatchUpGrace, resyncWait: resyncEvery, gate: cfg.Gate}
+		catchUpGrace: cfg.CatchUpGrace, resyncWait: resyncEvery, gate: cfg.Gate, nextDeltaWait: cfg.NextDeltaWait}
 }
 
 // HandleDelta is the Handler for delta topics. It returns only once the
@@ -137,7 +169,18 @@ func (w *Watchlist) HandleDelta(topic string, payload []byte) {
 	ctx := context.Background()
 	if err := w.handleDelta(ctx, topic, payload); err != nil {
 		w.log.Warn("delta not applied", "topic", topic, "err", err)
+		w.DeltaLost()
 	}
+}
+
+// DeltaLost tells the watch list that a delta message of its stream may
+// have been lost (refused, failed to apply, or refused for its size
+// before it was read): a head one delta ahead asks for a replay at once
+// instead of waiting NextDeltaWait for it.
+func (w *Watchlist) DeltaLost() {
+	w.mu.Lock()
+	w.lostAt = time.Now()
+	w.mu.Unlock()
 }
 
 func (w *Watchlist) handleDelta(ctx context.Context, topic string, payload []byte) error {
@@ -222,7 +265,7 @@ func refuse(ctx context.Context, rep *store.Replica, log *slog.Logger, event sto
 // behind asks for a resync at once, unless it is behind by just the one
 // delta that the head follows: that delta is on its way on another topic
 // (it may not have reached its handler yet), so the agent asks only if it
-// is still behind GapGrace later. The head in force delivered again
+// is still behind NextDeltaWait later. The head in force delivered again
 // (retained, at every connect) is ignored; a head older than it or than
 // the replica is refused and audited.
 func (w *Watchlist) HandleHead(topic string, payload []byte) {
@@ -230,20 +273,27 @@ func (w *Watchlist) HandleHead(topic string, payload []byte) {
 		w.log.Warn("watch-list head refused", "topic", topic, "err", err)
 		return
 	}
-	if w.nextDeltaDue() {
-		time.AfterFunc(w.gapGrace, w.Tick)
+	if wait, due := w.nextDeltaDue(); due {
+		time.AfterFunc(wait, w.Tick)
 		return
 	}
 	w.Tick()
 }
 
 // nextDeltaDue reports whether the head in force is exactly one delta
-// ahead of the replica, in the replica's epoch.
-func (w *Watchlist) nextDeltaDue() bool {
+// ahead of the replica, in the replica's epoch, and how long it waits
+// for that delta.
+func (w *Watchlist) nextDeltaDue() (time.Duration, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	cur, err := w.rep.Cursor()
-	return err == nil && cur.Seq > 0 && w.head.Epoch == cur.Epoch && w.head.Seq == cur.Seq+1
+	return w.headWait, err == nil && w.oneAhead(cur)
+}
+
+// oneAhead reports whether the head in force is exactly one delta ahead
+// of cur, in its epoch. w.mu held.
+func (w *Watchlist) oneAhead(cur store.Cursor) bool {
+	return cur.Seq > 0 && w.head.Epoch == cur.Epoch && w.head.Seq == cur.Seq+1
 }
 
 func (w *Watchlist) handleHead(ctx context.Context, topic string, payload []byte) error {
@@ -278,7 +328,11 @@ func (w *Watchlist) handleHead(ctx context.Context, topic string, payload []byte
 		w.log.Debug("head behind the replica ignored", "topic", topic, "head", ref)
 		return nil
 	}
-	w.head, w.headHash = h, hash
+	w.headWait = w.nextDeltaWait
+	if w.head.Issued.IsZero() {
+		w.headWait = w.gapGrace
+	}
+	w.head, w.headHash, w.headAt = h, hash, time.Now()
 	if cur.Epoch == h.Epoch && cur.Seq == h.Seq {
 		w.current = time.Now()
 	}
@@ -387,7 +441,10 @@ func (w *Watchlist) Tick() {
 	// handle: behind while a delta is being handled is that delta on its
 	// way, and a replay of it would only double the transfer. If the
 	// replica is still behind once it is handled, the next tick asks.
-	if gap || behind && w.inflight.Load() == 0 {
+	// Behind by the head's own delta alone, the delta may not have
+	// reached the agent yet: it gets NextDeltaWait to do so.
+	waiting := w.oneAhead(cur) && time.Since(w.headAt) < w.headWait && !w.lostAt.After(w.headAt)
+	if gap || behind && !waiting && w.inflight.Load() == 0 {
 		w.requestResyncAt(cur)
 	}
 }

@@ -86,7 +86,7 @@ func newWatch(t *testing.T, rep *store.Replica, trusted ed25519.PublicKey) *watc
 	w.Watchlist = NewWatchlist(WatchlistConfig{Replica: rep, Verifier: NewVerifier(trusted), Logger: quiet, Agent: "a1",
 		Applied:  func(ch store.Change) { w.applied = append(w.applied, ch.Seq) },
 		Resync:   func(c store.Cursor) { w.resyncs = append(w.resyncs, c) },
-		GapGrace: 50 * time.Millisecond})
+		GapGrace: 50 * time.Millisecond, NextDeltaWait: 50 * time.Millisecond})
 	return w
 }
 

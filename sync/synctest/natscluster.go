@@ -77,7 +77,7 @@ cluster {
   listen: 127.0.0.1:%d
   routes: [%s]
 }
-mqtt { listen: 127.0.0.1:%d, stream_replicas: 3, ack_wait: "%s" }
+mqtt { listen: 127.0.0.1:%d, stream_replicas: 3, ack_wait: "%s"%s }
 `
 
 // NATSClusterOptions adjust a cluster started by RunNATSClusterWith.
@@ -88,6 +88,12 @@ type NATSClusterOptions struct {
 	// apply a large delta each: the broker would send it again and again
 	// to the agents still waiting their turn.
 	AckWait time.Duration
+	// ConsumerReplicas, if set, is the mqtt block's consumer_replicas:
+	// the replicas of the JetStream consumer NATS keeps for each QoS 1
+	// subscription of each session (default: the streams', 3). With 1 a
+	// consumer is no Raft group of its own; see docs/protocol.md for what
+	// that trades.
+	ConsumerReplicas int
 }
 
 // StartNATSCluster starts a three-node cluster for a test, waits until
@@ -143,13 +149,17 @@ func RunNATSClusterWith(dir string, o NATSClusterOptions) (*NATSCluster, error) 
 		}
 		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", ports[i][2]))
 	}
+	extra := ""
+	if o.ConsumerReplicas > 0 {
+		extra = fmt.Sprintf(", consumer_replicas: %d", o.ConsumerReplicas)
+	}
 	c := &NATSCluster{}
 	for i, p := range ports {
 		n := &NATSNode{Name: fmt.Sprintf("n%d", i+1), Port: p[3], Dir: filepath.Join(dir, fmt.Sprintf("n%d", i+1)), bin: bin, monitor: p[1]}
 		if err := os.MkdirAll(n.Dir, 0o700); err != nil {
 			return nil, err
 		}
-		conf := fmt.Sprintf(natsClusterConf, n.Name, p[0], p[1], filepath.Join(n.Dir, "js"), p[2], strings.Join(routes, ", "), p[3], o.AckWait)
+		conf := fmt.Sprintf(natsClusterConf, n.Name, p[0], p[1], filepath.Join(n.Dir, "js"), p[2], strings.Join(routes, ", "), p[3], o.AckWait, extra)
 		if err := os.WriteFile(filepath.Join(n.Dir, "nats.conf"), []byte(conf), 0o644); err != nil {
 			return nil, err
 		}
@@ -261,6 +271,9 @@ func (n *NATSNode) logText() string {
 func (n *NATSNode) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(n.Port)) }
 
 // URL is the node's MQTT listener as paho takes it.
+// MonitorURL is the node's HTTP monitoring address (/varz, /jsz, /connz).
+func (n *NATSNode) MonitorURL() string { return fmt.Sprintf("http://127.0.0.1:%d", n.monitor) }
+
 func (n *NATSNode) URL() string { return "tcp://" + n.Addr() }
 
 // Kill stops the node with SIGKILL.
