@@ -22,8 +22,15 @@ var (
 // OfficerKeep is how long a hit without an outcome stays for the officers.
 const OfficerKeep = 24 * time.Hour
 
+// OfficerKeepMax bounds the hits without an outcome kept for the officers:
+// the newest this many, by outbox sequence. A post that makes more hits
+// than its officers can settle in a day (a soak at 250 hits a second, a
+// list that hits on every car) would otherwise grow the journal by a day
+// of hits; every hit is still in the audit log and sent to central.
+const OfficerKeepMax = 10000
+
 // keepForOfficers stores the recorded hits in tx and drops those older
-// than OfficerKeep.
+// than OfficerKeep, and the oldest beyond the newest officerKeepMax.
 func (r *Replica) keepForOfficers(tx *bolt.Tx, hits []Hit) error {
 	if len(hits) == 0 {
 		return nil
@@ -54,12 +61,23 @@ func (r *Replica) keepForOfficers(tx *bolt.Tx, hits []Hit) error {
 			return err
 		}
 	}
-	// Oldest first: stop at the first hit young enough to keep.
+	// Oldest first: stop at the first hit young enough to keep and among
+	// the newest officerKeepMax (sequences are dense, so those after
+	// newest-max; settled ones are gone already).
 	cutoff := r.now().Add(-OfficerKeep)
+	var newest uint64
+	for _, h := range hits {
+		newest = max(newest, h.Seq)
+	}
 	var old []Hit
 	c := b.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if v == nil || len(k) != 8 {
+			continue
+		}
+		if seq := bytesSeq(k); newest > uint64(r.officerKeepMax) && seq <= newest-uint64(r.officerKeepMax) {
+			// Beyond the bound: dropped whatever its age, its ID entry with it.
+			old = append(old, r.officerEntry(k, v))
 			continue
 		}
 		var h Hit
@@ -84,6 +102,17 @@ func (r *Replica) keepForOfficers(tx *bolt.Tx, hits []Hit) error {
 		}
 	}
 	return nil
+}
+
+// officerEntry is the kept hit at k, as far as it can be read: its
+// sequence always, its ID when it opens.
+func (r *Replica) officerEntry(k, v []byte) Hit {
+	var h Hit
+	if plain, err := r.keys().open(bucketOfficer, k, v); err == nil {
+		json.Unmarshal(plain, &h)
+	}
+	h.Seq = bytesSeq(k)
+	return h
 }
 
 func bytesSeq(k []byte) uint64 {

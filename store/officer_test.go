@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // A hit stays for the officers after central acknowledged it, until its
@@ -134,5 +136,49 @@ func TestFalseMatchMemory(t *testing.T) {
 	})
 	if n != 2 {
 		t.Fatalf("%d audit records of the memory, want 2", n)
+	}
+}
+
+// The officers' keep holds the newest OfficerKeepMax hits without an
+// outcome, however young the older ones: a post hitting faster than its
+// officers settle does not grow the journal by a day of hits.
+func TestOfficerKeepBounded(t *testing.T) {
+	ctx := context.Background()
+	r, err := Open(ctx, filepath.Join(t.TempDir(), "r.db"), testKey(1), Options{LockTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	r.officerKeepMax = 5
+	for i := range 12 {
+		h := Hit{ID: fmt.Sprintf("h%02d", i), CheckID: fmt.Sprintf("chk-%d", i), Time: time.Now(), ItemKind: "plate", Value: "BAB123", AlertID: "A1", AlertVersion: 1}
+		if _, err := r.Record(ctx, CheckRecord{ID: h.CheckID}, []Hit{h}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hs, err := r.OfficerHits()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range hs {
+		got = append(got, h.ID)
+	}
+	if fmt.Sprint(got) != "[h07 h08 h09 h10 h11]" {
+		t.Errorf("officers' keep holds %v, want the newest five h07-h11", got)
+	}
+	// The dropped hits' ID entries went with them: an outcome for one is
+	// refused or ignored, never resurrects it.
+	r.RecordOutcome(ctx, Outcome{ID: "o1", HitID: "h01", AlertID: "A1", Outcome: "confirmed", Officer: "anna", Time: time.Now()})
+	if hs, _ := r.OfficerHits(); len(hs) != 5 {
+		t.Errorf("after an outcome for a dropped hit: %d kept, want 5", len(hs))
+	}
+	var n int
+	r.j.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketOfficer).Bucket(bucketOffIDs).Stats().KeyN
+		return nil
+	})
+	if n != 5 {
+		t.Errorf("%d hit IDs indexed, want the 5 kept", n)
 	}
 }

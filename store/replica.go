@@ -99,6 +99,8 @@ type Replica struct {
 	db *bolt.DB
 	// j is the journal (journal.go): audit log, outbox, officers' keep.
 	j *bolt.DB
+	// officerKeepMax is OfficerKeepMax (tests lower it).
+	officerKeepMax int
 	// queueMu serialises moving the audit queue into the journal;
 	// queueDone is the last queued record the journal holds.
 	queueMu   sync.Mutex
@@ -193,7 +195,7 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 	if err != nil {
 		return nil, fmt.Errorf("open replica %s: %w (is another borderpost running?)", path, err)
 	}
-	r := &Replica{db: db, log: opt.Logger, now: opt.Now, terms: opt.Terms, termsVersion: termsVersionOf(opt.TermsVersion)}
+	r := &Replica{db: db, log: opt.Logger, now: opt.Now, officerKeepMax: OfficerKeepMax, terms: opt.Terms, termsVersion: termsVersionOf(opt.TermsVersion)}
 	err = r.init(key, next)
 	if errors.Is(err, syscall.ENOSPC) && r.terms != nil {
 		// A full disk must not keep the agent from starting: open without
