@@ -1,12 +1,9 @@
 package sync
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"slices"
 	"strings"
 	gosync "sync"
@@ -72,86 +69,32 @@ func TestLinkSaysWhenTheBrokerIsUnreachable(t *testing.T) {
 // subscribeRecorder sits between a link and its broker and notes the
 // topic filters of every SUBSCRIBE packet the client sends, in order.
 type subscribeRecorder struct {
-	ln     net.Listener
-	target string
+	*synctest.PacketProxy
 	mu     gosync.Mutex
 	topics []string
 	qos    []byte // the QoS asked for each of topics
-	conns  []net.Conn
 }
 
 func startSubscribeRecorder(t *testing.T, target string) *subscribeRecorder {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &subscribeRecorder{ln: ln, target: target}
-	t.Cleanup(func() { ln.Close(); r.cut() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			b, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			r.mu.Lock()
-			r.conns = append(r.conns, c, b)
-			r.mu.Unlock()
-			go io.Copy(c, b)
-			go r.read(c, b)
-		}
-	}()
+	r := &subscribeRecorder{}
+	r.PacketProxy = synctest.StartPacketProxy(t, target, r.note, nil)
 	return r
 }
 
-// read forwards the client's packets to the broker, noting SUBSCRIBEs.
-func (r *subscribeRecorder) read(c, b net.Conn) {
-	br := bufio.NewReader(c)
-	for {
-		head, err := br.ReadByte()
-		if err != nil {
-			b.Close()
-			return
-		}
-		var n, shift int
-		raw := []byte{head}
-		for {
-			d, err := br.ReadByte()
-			if err != nil {
-				b.Close()
-				return
-			}
-			raw = append(raw, d)
-			n |= int(d&0x7f) << shift
-			shift += 7
-			if d&0x80 == 0 {
-				break
-			}
-		}
-		body := make([]byte, n)
-		if _, err := io.ReadFull(br, body); err != nil {
-			b.Close()
-			return
-		}
-		if head>>4 == 8 { // SUBSCRIBE: packet ID, then (length, filter, options)...
-			for p := body[2:]; len(p) >= 2; {
-				l := int(p[0])<<8 | int(p[1])
-				r.mu.Lock()
-				r.topics = append(r.topics, string(p[2:2+l]))
-				r.qos = append(r.qos, p[2+l]&3)
-				r.mu.Unlock()
-				p = p[2+l+1:]
-			}
-		}
-		if _, err := b.Write(append(raw, body...)); err != nil {
-			return
+// note records the filters of a SUBSCRIBE on its way to the broker.
+func (r *subscribeRecorder) note(head, body []byte) bool {
+	if head[0]>>4 == 8 { // SUBSCRIBE: packet ID, then (length, filter, options)...
+		for p := body[2:]; len(p) >= 2; {
+			l := int(p[0])<<8 | int(p[1])
+			r.mu.Lock()
+			r.topics = append(r.topics, string(p[2:2+l]))
+			r.qos = append(r.qos, p[2+l]&3)
+			r.mu.Unlock()
+			p = p[2+l+1:]
 		}
 	}
+	return true
 }
 
 func (r *subscribeRecorder) seen() []string {
@@ -172,16 +115,6 @@ func (r *subscribeRecorder) seenQoS() []string {
 	return out
 }
 
-// cut closes every connection, as a broker restart would.
-func (r *subscribeRecorder) cut() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, c := range r.conns {
-		c.Close()
-	}
-	r.conns = nil
-}
-
 // A link subscribes, at every connect, in the order it was asked to: a
 // session asks for its own reply topics before the retained head that
 // may make it ask central for a replay, and a replay published before
@@ -190,7 +123,7 @@ func (r *subscribeRecorder) cut() {
 func TestLinkSubscribesInTheOrderAsked(t *testing.T) {
 	m := synctest.StartMosquitto(t)
 	rec := startSubscribeRecorder(t, m.Addr())
-	l, err := NewLink(LinkConfig{Broker: "tcp://" + rec.ln.Addr().String(), ClientID: "order-test", Logger: slog.New(slog.DiscardHandler)})
+	l, err := NewLink(LinkConfig{Broker: rec.URL(), ClientID: "order-test", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +147,7 @@ func TestLinkSubscribesInTheOrderAsked(t *testing.T) {
 	if got := waitSeen(len(want)); !slices.Equal(got, want) {
 		t.Fatalf("subscriptions at the first connect:\n got %q\nwant %q", got, want)
 	}
-	rec.cut() // the link reconnects and subscribes again
+	rec.CloseConnections() // the link reconnects and subscribes again
 	got := waitSeen(2 * len(want))
 	if !slices.Equal(got[len(want):], want) {
 		t.Fatalf("subscriptions at the reconnect:\n got %q\nwant %q", got[len(want):], want)

@@ -27,7 +27,7 @@ func TestSessionSubscribesEachTopicWithItsQoS(t *testing.T) {
 		t.Fatal(err)
 	}
 	const agent = "post-qos"
-	s, err := StartSession(context.Background(), SessionConfig{Link: LinkConfig{Broker: "tcp://" + rec.ln.Addr().String()},
+	s, err := StartSession(context.Background(), SessionConfig{Link: LinkConfig{Broker: rec.URL()},
 		Agent: agent, Replica: openReplica(t), Verifier: NewVerifier(pub), HitKey: hk.Public(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +69,7 @@ func TestSessionSubscribesEachTopicWithItsQoS(t *testing.T) {
 	}
 	all += len(latest)
 
-	rec.cut() // the link reconnects and subscribes again, each with its QoS
+	rec.CloseConnections() // the link reconnects and subscribes again, each with its QoS
 	want := append(append(slices.Clone(whole), scope...), scopeHead)
 	if got := waitSeen(all + len(want))[all:]; !sameSet(got, want) || got[len(got)-1] != scopeHead {
 		t.Fatalf("subscriptions at the reconnect:\n got %q\nwant %q", got, want)

@@ -9,39 +9,30 @@ import (
 	"testing"
 )
 
-// DropProxy forwards MQTT connections from a loopback port to a broker and
-// drops chosen PUBLISH packets on their way to the client, as a broker
-// under pressure drops a QoS 0 message, or a connection loses one that
-// nobody sends again. Everything else passes unchanged.
-type DropProxy struct {
-	ln     net.Listener
-	target string
-	drop   func(topic string, qos byte) bool
+// PacketProxy forwards MQTT connections from a loopback port to a broker
+// one whole packet at a time, and shows each packet to the test on its
+// way: up (client to broker) and down (broker to client) say whether it
+// passes. A nil hook passes everything. Hooks are called from the
+// connections' goroutines.
+type PacketProxy struct {
+	ln       net.Listener
+	target   string
+	up, down func(head, body []byte) bool
 
-	mu      sync.Mutex
-	dropped []string
-	conns   []net.Conn
+	mu    sync.Mutex
+	conns []net.Conn
 }
 
-// StartDropProxy listens on a free loopback port, forwarding to target
-// (host:port) until the test ends; drop says which PUBLISH packets from
-// the broker never reach the client. It is called from the connections'
-// goroutines.
-func StartDropProxy(t testing.TB, target string, drop func(topic string, qos byte) bool) *DropProxy {
+// StartPacketProxy listens on a free loopback port, forwarding to target
+// (host:port) until the test ends.
+func StartPacketProxy(t testing.TB, target string, up, down func(head, body []byte) bool) *PacketProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &DropProxy{ln: ln, target: target, drop: drop}
-	t.Cleanup(func() {
-		ln.Close()
-		p.mu.Lock()
-		for _, c := range p.conns {
-			c.Close()
-		}
-		p.mu.Unlock()
-	})
+	p := &PacketProxy{ln: ln, target: target, up: up, down: down}
+	t.Cleanup(func() { ln.Close(); p.CloseConnections() })
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -56,15 +47,68 @@ func StartDropProxy(t testing.TB, target string, drop func(topic string, qos byt
 			p.mu.Lock()
 			p.conns = append(p.conns, c, b)
 			p.mu.Unlock()
-			go func() { io.Copy(b, c); b.Close() }()
-			go p.filter(c, b)
+			go forwardPackets(b, c, p.up)
+			go forwardPackets(c, b, p.down)
 		}
 	}()
 	return p
 }
 
 // URL is the proxy's address as paho takes it.
-func (p *DropProxy) URL() string { return "tcp://" + p.ln.Addr().String() }
+func (p *PacketProxy) URL() string { return "tcp://" + p.ln.Addr().String() }
+
+// CloseConnections closes every connection so far, as a broker restart
+// would; the proxy goes on accepting.
+func (p *PacketProxy) CloseConnections() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// forwardPackets copies src's packets to dst, leaving out those pass
+// refuses, until either side closes; then it closes dst.
+func forwardPackets(dst, src net.Conn, pass func(head, body []byte) bool) {
+	defer dst.Close()
+	br := bufio.NewReader(src)
+	for {
+		head, body, err := readPacket(br)
+		if err != nil {
+			return
+		}
+		if pass != nil && !pass(head, body) {
+			continue
+		}
+		if _, err := dst.Write(append(head, body...)); err != nil {
+			return
+		}
+	}
+}
+
+// DropProxy forwards MQTT connections from a loopback port to a broker and
+// drops chosen PUBLISH packets on their way to the client, as a broker
+// under pressure drops a QoS 0 message, or a connection loses one that
+// nobody sends again. Everything else passes unchanged.
+type DropProxy struct {
+	*PacketProxy
+	drop func(topic string, qos byte) bool
+
+	mu      sync.Mutex
+	dropped []string
+}
+
+// StartDropProxy listens on a free loopback port, forwarding to target
+// (host:port) until the test ends; drop says which PUBLISH packets from
+// the broker never reach the client. It is called from the connections'
+// goroutines.
+func StartDropProxy(t testing.TB, target string, drop func(topic string, qos byte) bool) *DropProxy {
+	t.Helper()
+	p := &DropProxy{drop: drop}
+	p.PacketProxy = StartPacketProxy(t, target, nil, p.pass)
+	return p
+}
 
 // Dropped returns the topics of the PUBLISH packets dropped so far, in
 // order.
@@ -74,30 +118,20 @@ func (p *DropProxy) Dropped() []string {
 	return append([]string(nil), p.dropped...)
 }
 
-// filter copies the broker's packets to the client, one whole packet at a
-// time, leaving out the PUBLISH packets drop chooses.
-func (p *DropProxy) filter(client, broker net.Conn) {
-	defer client.Close()
-	br := bufio.NewReader(broker)
-	for {
-		raw, body, err := readPacket(br)
-		if err != nil {
-			return
-		}
-		if raw[0]>>4 == 3 && len(body) >= 2 { // PUBLISH: topic length, topic, ...
-			n := int(body[0])<<8 | int(body[1])
-			qos := raw[0] >> 1 & 3
-			if 2+n <= len(body) && p.drop(string(body[2:2+n]), qos) {
-				p.mu.Lock()
-				p.dropped = append(p.dropped, string(body[2:2+n]))
-				p.mu.Unlock()
-				continue
-			}
-		}
-		if _, err := client.Write(append(raw, body...)); err != nil {
-			return
-		}
+// pass says whether a packet from the broker reaches the client: all but
+// the PUBLISH packets drop chooses.
+func (p *DropProxy) pass(head, body []byte) bool {
+	if head[0]>>4 != 3 || len(body) < 2 { // PUBLISH: topic length, topic, ...
+		return true
 	}
+	n := int(body[0])<<8 | int(body[1])
+	if 2+n > len(body) || !p.drop(string(body[2:2+n]), head[0]>>1&3) {
+		return true
+	}
+	p.mu.Lock()
+	p.dropped = append(p.dropped, string(body[2:2+n]))
+	p.mu.Unlock()
+	return false
 }
 
 // readPacket reads one MQTT packet: its fixed header (type byte and
