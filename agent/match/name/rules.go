@@ -95,13 +95,19 @@ const (
 	// ("Ltua", "Grou", "Gcroup"; not two-letter words); legal-typos takes only a swap in words that
 	// short, anywhere (lexicon.nearShortLegal).
 	RuleLegalEndSlips
+	// RuleCompleteName: a name whose every token, on both sides, is paired
+	// at strongInfoSim (0.85) or more, two of them name words (not legal
+	// forms, generic business words or particles), says enough to single
+	// out the listed name, however common its words: the information
+	// factor is 1 (score.go, completeName).
+	RuleCompleteName
 	ruleCount
 )
 
 var ruleNames = [ruleCount]string{
 	"variants", "initials", "legal-forms", "inflections", "syllables", "articles", "skeletons",
 	"transpositions", "weak-pairs", "merges", "acronyms", "compounds", "adjacent-pairs",
-	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs", "short-slips", "legal-reorder", "strong-info", "legal-end-slips",
+	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs", "short-slips", "legal-reorder", "strong-info", "legal-end-slips", "complete-name",
 }
 
 // String is the rule's name, as the README's ablation table gives it.

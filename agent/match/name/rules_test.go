@@ -40,6 +40,7 @@ func TestRules(t *testing.T) {
 		{RuleLegalReorder, KindCompany, "Kelvantor Company Liability Limited", "", Entry{Names: []string{"Kelvantor Limited Liability Company"}}},
 		{RuleStrongInfo, KindCompany, "Trastovik", "", Entry{Names: []string{"Brastovik"}}},
 		{RuleLegalEndSlips, KindCompany, "Kelvantor Brastovik Grou", "", Entry{Names: []string{"Kelvantor Brastovik Group"}}},
+		{RuleCompleteName, KindCompany, "Golden Gloabl", "", Entry{Names: []string{"Golden Global"}}},
 		{RuleDateNear, KindPerson, "Bakhtiyor Karimow", "1972-05-02", Entry{Names: []string{"Bakhtiyor Rustamovich Karimov"}, BirthDate: "1971-05-02"}},
 	}
 	seen := map[Rule]bool{}

@@ -427,9 +427,40 @@ func (sc *scorer) score(q, c []stok, kind Kind) nameResult {
 		return r
 	}
 	r.base = num / den
+	if sc.completeName(q, c, usedQ, usedC) {
+		r.info = max(r.info, needInfo)
+	}
 	r.infoFactor = min(1, r.info/needInfo)
 	r.score = r.base * r.infoFactor
 	return r
+}
+
+// completeName says whether the chosen pairs cover every token of q and
+// of c, each pair of strongInfoSim or more, two of them on name words
+// (RuleCompleteName). The information factor asks whether a partial
+// match says enough to single anyone out; a name matched whole, each
+// word as written or with one slip, is the listed name, and a list
+// that names "Golden Global Logistics" means that company although
+// each of its words is common. Names of fewer than two name words are
+// left to the factor: a one-word name ("Ali"), or a generic word and a
+// legal form ("Trading LLC"), are the cases it exists for.
+func (sc *scorer) completeName(q, c []stok, usedQ, usedC uint32) bool {
+	if sc.off.Has(RuleCompleteName) || len(sc.chose) < 2 || usedQ != runMask(0, uint8(len(q))) || usedC != runMask(0, uint8(len(c))) {
+		return false
+	}
+	names := 0
+	for _, p := range sc.chose {
+		if p.sim < strongInfoSim {
+			return false
+		}
+		for _, t := range q[p.qi : p.qi+p.qn] {
+			if t.class == className {
+				names++
+				break
+			}
+		}
+	}
+	return names >= 2
 }
 
 // presence is how much a left-over token counts towards a conflict.
