@@ -25,7 +25,7 @@ import (
 //	0x00 HMAC(32) 0x00  alert value
 //	0x00 HMAC(32) 0x01  tombstone value
 //	0x01 expires(8) HMAC(32)
-//	0x02 term HMAC[:16] HMAC[:16]   (terms.go)
+//	0x02 term HMAC[:8] HMAC[:8]   (terms.go)
 //
 // so entries for the same alert ID are adjacent, and a repeated ID in a
 // snapshot is found while merging.

@@ -43,9 +43,10 @@ func compactDue(t *testing.T, r *Replica) bool {
 }
 
 // At SIS scale the replica is a hundred million records like these: the
-// alert records and the term index together hold one in at most 206
-// bytes of B+tree pages (the layout before: 289), and pages loaded in key
-// order are as full as bulkFill leaves them (183 bytes loaded full).
+// alert records and the term index together hold one in at most 190
+// bytes of B+tree pages (185 measured; term index layout 2: 204; the
+// layout before: 289), and pages loaded in key order are as full as
+// bulkFill leaves them.
 func TestReplicaBytesPerIdentifierAlert(t *testing.T) {
 	const n = 20000
 	r := openTerms(t, filepath.Join(t.TempDir(), "r.db"), testKey(1), "v1")
@@ -65,8 +66,12 @@ func TestReplicaBytesPerIdentifierAlert(t *testing.T) {
 				t.Errorf("%s: leaf pages %.0f%% full after a sorted load, want %.0f%%", name, 100*fill, 100*bulkFill)
 			}
 		}
-		if per := float64(alloc) / n; per > 206 {
-			t.Errorf("%.0f bytes of pages per document alert (%.0f in use), want at most 206", per, float64(inuse)/n)
+		per := float64(alloc) / n
+		if per > 190 {
+			t.Errorf("%.0f bytes of pages per document alert (%.0f in use), want at most 190", per, float64(inuse)/n)
+		}
+		if testing.Verbose() {
+			t.Logf("%.1f bytes of pages per document alert (%.1f in use)", per, float64(inuse)/n)
 		}
 		return nil
 	})

@@ -23,23 +23,28 @@ type TermFunc func(*Alert) []string
 // The term index of a generation is the bucket "terms", one entry per
 // (term, alert) with an empty value:
 //
-//	HMAC(index key, "term" ∥ term)[:16] ∥ record key[:16] → ""
+//	HMAC(index key, "term" ∥ term)[:8] ∥ record key[:8] → ""
 //
 // Keys are HMACs: the file reveals no identifier. A lookup seeks the
-// term's 16 bytes and reads the alerts whose record keys begin with the
-// 16 that follow; the hit is made only when the alert read carries the
+// term's 8 bytes and reads the alerts whose record keys begin with the 8
+// that follow; the hit is made only when the alert read carries the
 // term, so a prefix that two terms or two alerts share finds an extra
-// candidate, never a wrong hit. Keys of 32 bytes are what the walkers of
-// the index (EachTermFingerprint, the term table) take as entries: a
-// term held by several alerts comes once per alert there, adjacent.
-// (Two alerts of one term sharing 16 bytes of keyed hash, about 2^-128,
-// would share an entry.) The first layout kept HMAC(term) → the full
-// record keys back to back: 80 bytes a term on the page rather than 48,
-// and a list rewritten by every change to it. The index is written in the same
-// transactions as the alerts, and trusted only while it carries the
-// version of the term function that built it, prefixed with its layout
-// (termsVersionKey, shorter than any entry); one of another layout or
-// version is rebuilt at Open.
+// candidate, never a wrong hit. Among 100 million terms two share 8
+// bytes with a chance of about 3 in 10,000, and then one lookup reads
+// one alert more. Keys of 16 bytes are what the walkers of the index
+// (EachTermFingerprint, the term table) take as entries: a term held by
+// several alerts comes once per alert there, adjacent. (Two alerts of
+// one term sharing 8 bytes of keyed hash, about 2^-64 a pair, would
+// share an entry: removing one would unfile the other, which a rebuild
+// files again.) Layout 2 kept 16 and 16 bytes: 48 bytes an entry on the
+// page rather than 32, a third of the index, 1.8 GB of a 100-million
+// replica that the page cache then did not hold. The first layout kept
+// HMAC(term) → the full record keys back to back, a list rewritten by
+// every change to it. The index is written in the same transactions as
+// the alerts, and trusted only while it carries the version of the term
+// function that built it, prefixed with its layout (termsVersionKey,
+// shorter than any entry); one of another layout or version is rebuilt
+// at Open.
 var (
 	bucketTerms     = []byte("terms")
 	termsVersionKey = []byte("version")
@@ -47,7 +52,7 @@ var (
 )
 
 // termLayout is the layout tag of the stored term index version.
-const termLayout = "layout2/"
+const termLayout = "layout3/"
 
 // termsVersionOf is the version stored with an index of this layout built
 // by the term function of version v.
@@ -55,8 +60,8 @@ func termsVersionOf(v string) []byte { return []byte(termLayout + v) }
 
 // termPrefix and recordPrefix are the parts of a term index entry.
 const (
-	termPrefix   = 16
-	recordPrefix = 16
+	termPrefix   = 8
+	recordPrefix = 8
 	termEntryLen = termPrefix + recordPrefix
 )
 
@@ -69,7 +74,7 @@ func termEntry(tk, k []byte) []byte {
 
 // sortTerm marks a snapshot's term entries in the bulk loader:
 //
-//	0x02 term entry(32)
+//	0x02 term entry(16)
 const sortTerm = 0x02
 
 // indexTerms makes writes to g keep its term index, under ring's keys,
@@ -428,7 +433,7 @@ func (r *Replica) AlertsByTerm(term string) ([]Alert, error) {
 
 // eachFiled calls fn with every alert the term index files under the term
 // whose key is tk, decrypted, stopping at fn's first error: the alerts
-// whose record keys begin with an entry's 16 bytes, so an alert sharing
+// whose record keys begin with an entry's 8 bytes, so an alert sharing
 // them with one filed under the term comes too (the callers check that an
 // alert carries the term). A filed alert no longer held (removed in a
 // generation written without the index kept) is skipped.

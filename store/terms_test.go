@@ -312,7 +312,7 @@ func TestTermIndexRebuildAcrossChunks(t *testing.T) {
 }
 
 // An index in the first layout (HMAC(term) → record keys back to back,
-// version without a layout) is rebuilt at Open into entries of 32 bytes
+// version without a layout) is rebuilt at Open into entries of 16 bytes
 // with no value, and lookups find the same alerts: a replica written by an
 // older agent upgrades in place.
 func TestTermIndexFirstLayoutRebuilt(t *testing.T) {
@@ -380,5 +380,84 @@ func TestTermIndexFirstLayoutRebuilt(t *testing.T) {
 	}
 	if len(fps) != 41 || !slices.IsSorted(fps) {
 		t.Fatalf("%d fingerprints (sorted %v), want 41 terms once each", len(fps), slices.IsSorted(fps))
+	}
+}
+
+// An index in layout 2 (16 bytes of the term's key, 16 of the record's)
+// is rebuilt at Open into entries of 8 and 8: lookups find the same
+// alerts, and no entry of the old width is left to take page space.
+func TestTermIndexLayout2Rebuilt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.db")
+	r := openTerms(t, path, testKey(1), "v1")
+	have := map[string]Alert{}
+	seed(t, r, have, 40)
+	cur, _ := r.Cursor()
+	if err := r.Apply(context.Background(), change(cur, have, []Alert{plate("TWIN-A", "TWIN", 1), plate("TWIN-B", "TWIN", 1)}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	// Rewrite the index as layout 2 kept it.
+	err := r.db.Update(func(tx *bolt.Tx) error {
+		st, err := r.state(tx)
+		if err != nil {
+			return err
+		}
+		var entries [][]byte
+		c := st.gen.alerts.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			a, err := decodeAlert(st.ks, k, v)
+			if err != nil {
+				return err
+			}
+			for _, term := range testTerms(&a) {
+				tk := st.ring.recordKey("term", term)
+				entries = append(entries, append(slices.Clone(tk[:16]), k[:16]...))
+			}
+		}
+		parent := tx.Bucket(genName(st.gen.num))
+		count := slices.Clone(st.gen.terms.Get(termsCountKey))
+		if err := parent.DeleteBucket(bucketTerms); err != nil {
+			return err
+		}
+		tb, err := parent.CreateBucket(bucketTerms)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if err := tb.Put(e, []byte{}); err != nil {
+				return err
+			}
+		}
+		if err := tb.Put(termsCountKey, count); err != nil {
+			return err
+		}
+		return tb.Put(termsVersionKey, []byte("layout2/v1"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	r = openTerms(t, path, testKey(1), "v1")
+	defer r.Close()
+	checkTermIndex(t, r, "layout 2, reopened")
+	err = r.db.View(func(tx *bolt.Tx) error {
+		st, err := r.state(tx)
+		if err != nil {
+			return err
+		}
+		return st.gen.terms.ForEach(func(k, _ []byte) error {
+			if len(k) > termEntryLen {
+				t.Errorf("an entry of %d bytes is left after the rebuild", len(k))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.AlertsByTerm("plate\x00TWIN"); !slices.Equal(ids(got), []string{"TWIN-A", "TWIN-B"}) {
+		t.Fatalf("plate TWIN after the upgrade: %v", ids(got))
+	}
+	if got, _ := r.AlertsByTerm("plate\x00PL00007"); !slices.Equal(ids(got), []string{"S0007"}) {
+		t.Fatalf("plate PL00007 after the upgrade: %v", ids(got))
 	}
 }
