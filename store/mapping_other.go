@@ -3,6 +3,7 @@
 package store
 
 import (
+	"os"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -14,3 +15,6 @@ func boltOptionsFor(_ string, timeout time.Duration) *bolt.Options { return bolt
 
 // mapResident maps nothing: pages are mapped as lookups touch them.
 func (r *Replica) mapResident() (int64, error) { return 0, nil }
+
+// dropCached does nothing: the advice is Linux's.
+func dropCached(*os.File) {}

@@ -87,7 +87,18 @@ func (r *Replica) WriteSealedFile(kind, layout string, st Stamp, write func(w io
 	if err != nil {
 		return fmt.Errorf("write %s: %w (the next start rebuilds it)", path, err)
 	}
+	dropCachedFile(path)
 	return nil
+}
+
+// dropCachedFile drops the page cache's copy of the file at path, just
+// written and synced (dropCached says why); a file it cannot open is
+// left as it is.
+func dropCachedFile(path string) {
+	if f, err := os.Open(path); err == nil {
+		dropCached(f)
+		f.Close()
+	}
 }
 
 // chunkWriter cuts what is written into chunks of sealedChunk bytes,
@@ -220,4 +231,7 @@ func (c *chunkReader) next() error {
 	return nil
 }
 
-func (c *chunkReader) Close() error { return c.f.Close() }
+func (c *chunkReader) Close() error {
+	dropCached(c.f)
+	return c.f.Close()
+}

@@ -330,6 +330,7 @@ func (r *Replica) SaveTermTableAt(ctx context.Context, st Stamp, n int, fps iter
 	if err != nil {
 		return fmt.Errorf("write the term table %s: %w (the next start walks the term index instead)", path, err)
 	}
+	dropCachedFile(path)
 	return nil
 }
 
@@ -350,7 +351,10 @@ func (r *Replica) LoadTermTable(ctx context.Context) (*TermTable, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTermTable, err)
 	}
-	defer f.Close()
+	defer func() {
+		dropCached(f) // read once a start: its pages would push out the replica's
+		f.Close()
+	}()
 	br := bufio.NewReaderSize(f, 1<<20)
 	refuse := func(why string) error { return fmt.Errorf("%w: %s: %s", ErrTermTable, path, why) }
 	head := make([]byte, len(termTableMagic)+4)
