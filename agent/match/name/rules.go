@@ -101,13 +101,24 @@ const (
 	// out the listed name, however common its words: the information
 	// factor is 1 (score.go, completeName).
 	RuleCompleteName
+	// RulePrimaryFirst: retrieval walks the query tokens' own posting
+	// lists (the token, its variant group, adjacent pairs; primarySim
+	// 0.97 and up) before the lists of spellings near a token (fuzzy
+	// neighbours, skeletons), whatever their lengths (search.go, gather).
+	RulePrimaryFirst
+	// RuleIntersect: when the shortest of the query tokens' own lists
+	// overruns the posting budget (every token common, at millions of
+	// names), retrieval walks the names it shares with each list of
+	// another token instead of an arbitrary cut of it (search.go,
+	// intersectOthers; intersectFirstMax, intersectOtherMax).
+	RuleIntersect
 	ruleCount
 )
 
 var ruleNames = [ruleCount]string{
 	"variants", "initials", "legal-forms", "inflections", "syllables", "articles", "skeletons",
 	"transpositions", "weak-pairs", "merges", "acronyms", "compounds", "adjacent-pairs",
-	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs", "short-slips", "legal-reorder", "strong-info", "legal-end-slips", "complete-name",
+	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs", "short-slips", "legal-reorder", "strong-info", "legal-end-slips", "complete-name", "primary-first", "intersect",
 }
 
 // String is the rule's name, as the README's ablation table gives it.

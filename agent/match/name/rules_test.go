@@ -12,36 +12,53 @@ import (
 // entry scores lower or is not found. The entry sits among generated
 // names, so retrieval works as in a replica.
 func TestRules(t *testing.T) {
-	cases := []struct {
-		rule  Rule
-		kind  Kind
-		query string
-		birth string
-		entry Entry
-	}{
-		{RuleVariants, KindPerson, "Mohamed Saidov", "", Entry{Names: []string{"Muhammad Saidov"}}},
-		{RuleInitials, KindPerson, "A Lukashenko", "", Entry{Names: []string{"Alexander Lukashenko"}}},
-		{RuleLegalForms, KindCompany, "Meridian Freight Ltd", "", Entry{Names: []string{"Meridian Freight LLC"}}},
-		{RuleInflections, KindCompany, "Caribbean Lotteries", "", Entry{Names: []string{"Caribbean Lottery"}}},
-		{RuleSyllables, KindPerson, "Kim Kyong Hui", "", Entry{Names: []string{"Kim Gyeong Hui"}}},
-		{RuleArticles, KindPerson, "Ahmad Elsharif", "", Entry{Names: []string{"Ahmad Sharif"}}},
-		{RuleSkeletons, KindPerson, "Menhem Jawad", "", Entry{Names: []string{"Munim Jawad"}}},
-		{RuleTranspositions, KindPerson, "Fadavi Ail", "", Entry{Names: []string{"Ali Fadavi"}}},
-		{RuleWeakPairs, KindPerson, "Bakhtiyor Rustamovich Karimovski", "", Entry{Names: []string{"Bakhtiyor Rustamovich Karimov"}}},
-		{RuleMerges, KindPerson, "Abdulrahman Khalil", "", Entry{Names: []string{"Abdul Rahman Khalil"}}},
-		{RuleAcronyms, KindCompany, "ZISCO", "", Entry{Names: []string{"Zimbabwe Iron and Steel Company"}}},
-		{RuleCompounds, KindPerson, "Abdelrazik Hassan", "", Entry{Names: []string{"Abd al-Raziq Hassan"}}},
-		{RuleAdjacentPairs, KindCompany, "Nam Chon Gang", "", Entry{Names: []string{"Namchongang"}}},
-		{RuleFuzzyNeighbours, KindCompany, "Sozvexdie", "", Entry{Names: []string{"Sozvezdie"}}},
-		{RuleRunTogether, KindPerson, "Haddadomar", "", Entry{Names: []string{"Omar Haddad"}}},
-		{RuleLegalTypos, KindCompany, "Meridian Freight Holdnigs", "", Entry{Names: []string{"Meridian Freight Holdings"}}},
-		{RuleDigraphs, KindPerson, "Джамал Хамдан", "", Entry{Names: []string{"Jamal Hamdan"}}},
-		{RuleShortSlips, KindPerson, "Os Bertalan Varnedi", "", Entry{Names: []string{"Kos Bertalan Varnedi"}}},
-		{RuleLegalReorder, KindCompany, "Kelvantor Company Liability Limited", "", Entry{Names: []string{"Kelvantor Limited Liability Company"}}},
-		{RuleStrongInfo, KindCompany, "Trastovik", "", Entry{Names: []string{"Brastovik"}}},
-		{RuleLegalEndSlips, KindCompany, "Kelvantor Brastovik Grou", "", Entry{Names: []string{"Kelvantor Brastovik Group"}}},
-		{RuleCompleteName, KindCompany, "Golden Gloabl", "", Entry{Names: []string{"Golden Global"}}},
-		{RuleDateNear, KindPerson, "Bakhtiyor Karimow", "1972-05-02", Entry{Names: []string{"Bakhtiyor Rustamovich Karimov"}, BirthDate: "1971-05-02"}},
+	// Retrieval at millions of names, in small: names around the entry
+	// whose posting lists overrun a small budget.
+	crowd := func(n int, name string) []Entry {
+		es := make([]Entry, n)
+		for i := range es {
+			es[i] = Entry{Kind: KindPerson, Names: []string{name + " " + string(rune('a'+i%26)) + "x" + string(rune('a'+i/26))}}
+		}
+		return es
+	}
+	var nearCrowd, commonCrowd []Entry
+	nearCrowd = append(append(append(nearCrowd, crowd(10, "Kelva")...), crowd(15, "Zorvanu")...), append(crowd(25, "Zorvani"), crowd(30, "Kelvo")...)...)
+	commonCrowd = append(append(commonCrowd, crowd(60, "Kelvo")...), crowd(60, "Zorvani")...)
+	type ruleCase struct {
+		rule   Rule
+		kind   Kind
+		query  string
+		birth  string
+		entry  Entry
+		around []Entry // instead of the generated background
+		budget int     // Options.PostingBudget, 0 for the default
+	}
+	cases := []ruleCase{
+		{RuleVariants, KindPerson, "Mohamed Saidov", "", Entry{Names: []string{"Muhammad Saidov"}}, nil, 0},
+		{RuleInitials, KindPerson, "A Lukashenko", "", Entry{Names: []string{"Alexander Lukashenko"}}, nil, 0},
+		{RuleLegalForms, KindCompany, "Meridian Freight Ltd", "", Entry{Names: []string{"Meridian Freight LLC"}}, nil, 0},
+		{RuleInflections, KindCompany, "Caribbean Lotteries", "", Entry{Names: []string{"Caribbean Lottery"}}, nil, 0},
+		{RuleSyllables, KindPerson, "Kim Kyong Hui", "", Entry{Names: []string{"Kim Gyeong Hui"}}, nil, 0},
+		{RuleArticles, KindPerson, "Ahmad Elsharif", "", Entry{Names: []string{"Ahmad Sharif"}}, nil, 0},
+		{RuleSkeletons, KindPerson, "Menhem Jawad", "", Entry{Names: []string{"Munim Jawad"}}, nil, 0},
+		{RuleTranspositions, KindPerson, "Fadavi Ail", "", Entry{Names: []string{"Ali Fadavi"}}, nil, 0},
+		{RuleWeakPairs, KindPerson, "Bakhtiyor Rustamovich Karimovski", "", Entry{Names: []string{"Bakhtiyor Rustamovich Karimov"}}, nil, 0},
+		{RuleMerges, KindPerson, "Abdulrahman Khalil", "", Entry{Names: []string{"Abdul Rahman Khalil"}}, nil, 0},
+		{RuleAcronyms, KindCompany, "ZISCO", "", Entry{Names: []string{"Zimbabwe Iron and Steel Company"}}, nil, 0},
+		{RuleCompounds, KindPerson, "Abdelrazik Hassan", "", Entry{Names: []string{"Abd al-Raziq Hassan"}}, nil, 0},
+		{RuleAdjacentPairs, KindCompany, "Nam Chon Gang", "", Entry{Names: []string{"Namchongang"}}, nil, 0},
+		{RuleFuzzyNeighbours, KindCompany, "Sozvexdie", "", Entry{Names: []string{"Sozvezdie"}}, nil, 0},
+		{RuleRunTogether, KindPerson, "Haddadomar", "", Entry{Names: []string{"Omar Haddad"}}, nil, 0},
+		{RuleLegalTypos, KindCompany, "Meridian Freight Holdnigs", "", Entry{Names: []string{"Meridian Freight Holdings"}}, nil, 0},
+		{RuleDigraphs, KindPerson, "Джамал Хамдан", "", Entry{Names: []string{"Jamal Hamdan"}}, nil, 0},
+		{RuleShortSlips, KindPerson, "Os Bertalan Varnedi", "", Entry{Names: []string{"Kos Bertalan Varnedi"}}, nil, 0},
+		{RuleLegalReorder, KindCompany, "Kelvantor Company Liability Limited", "", Entry{Names: []string{"Kelvantor Limited Liability Company"}}, nil, 0},
+		{RuleStrongInfo, KindCompany, "Trastovik", "", Entry{Names: []string{"Brastovik"}}, nil, 0},
+		{RuleLegalEndSlips, KindCompany, "Kelvantor Brastovik Grou", "", Entry{Names: []string{"Kelvantor Brastovik Group"}}, nil, 0},
+		{RuleCompleteName, KindCompany, "Golden Gloabl", "", Entry{Names: []string{"Golden Global"}}, nil, 0},
+		{RuleDateNear, KindPerson, "Bakhtiyor Karimow", "1972-05-02", Entry{Names: []string{"Bakhtiyor Rustamovich Karimov"}, BirthDate: "1971-05-02"}, nil, 0},
+		{RulePrimaryFirst, KindPerson, "Kelvo Zorvani", "", Entry{Names: []string{"Kelvo Bran Zorvani"}}, nearCrowd, 30},
+		{RuleIntersect, KindPerson, "Kelvo Zorvani", "", Entry{Names: []string{"Kelvo Bran Zorvani"}}, commonCrowd, 30},
 	}
 	seen := map[Rule]bool{}
 	background := Generate(rand.New(rand.NewPCG(3, 3)), 3000)
@@ -49,8 +66,13 @@ func TestRules(t *testing.T) {
 		seen[c.rule] = true
 		c.entry.ID, c.entry.Kind = 1<<20, c.kind
 		score := func(off RuleSet) float64 {
-			ix := NewIndex(Options{Disable: off})
-			for _, e := range background {
+			ix := NewIndex(Options{Disable: off, PostingBudget: c.budget})
+			around := background
+			if c.around != nil {
+				around = c.around
+			}
+			for i, e := range around {
+				e.ID = uint32(i + 1)
 				ix.Add(e)
 			}
 			ix.Add(c.entry)

@@ -56,6 +56,8 @@ type searchState struct {
 	metas   []uint64
 	best    []cand
 	evid    []Evidence
+	inter   []uint32    // RuleIntersect's lists
+	extra   []expansion // RuleIntersect's walks
 }
 
 // accCell is one name's gathered weight and the query tokens that
@@ -705,21 +707,63 @@ const longTokenLen = 7
 
 // gather walks the chosen posting lists, accumulating each name's
 // weighted evidence, and leaves the best Options.Candidates names in
-// st.top. Rare tokens' lists are walked first; lists that would overrun
-// the posting budget are skipped (their tokens still count in the full
-// score), except that the shortest list is always walked, cut to the
-// budget, so that a query of common tokens alone still finds candidates.
+// st.top. The query tokens' own lists are walked first (RulePrimaryFirst),
+// then the lists of near spellings, the shorter first in each; lists
+// that would overrun the posting budget are probed instead, through the
+// signatures of the names walked (their tokens still count in the full
+// score). When the shortest own list overruns the budget, the names it
+// shares with another token's lists are walked in its place
+// (RuleIntersect); when nothing could be walked, the shortest list is,
+// cut to the budget, so that a query of common tokens alone still finds
+// candidates.
 func (ix *Index) gather(kind Kind, st *searchState) {
-	slices.SortFunc(st.exps, func(a, b expansion) int { return len(a.list) - len(b.list) })
+	primaryFirst := !ix.opts.Disable.Has(RulePrimaryFirst)
+	slices.SortFunc(st.exps, func(a, b expansion) int {
+		if primaryFirst {
+			if pa, pb := a.sim >= primarySim, b.sim >= primarySim; pa != pb {
+				if pa {
+					return -1
+				}
+				return 1
+			}
+		}
+		return len(a.list) - len(b.list)
+	})
 	budget := ix.opts.PostingBudget
 	keep := st.exps[:0]
 	st.probes = st.probes[:0]
+	shortest := -1
 	for i, e := range st.exps {
 		if len(e.list) == 0 {
 			continue
 		}
+		if shortest < 0 || len(e.list) < len(st.exps[shortest].list) {
+			shortest = i
+		}
+	}
+	var first expansion
+	if shortest >= 0 {
+		first = st.exps[shortest]
+	}
+	intersect := primaryFirst && !ix.opts.Disable.Has(RuleIntersect)
+	st.inter = st.inter[:0]
+	st.extra = st.extra[:0]
+	for i, e := range st.exps {
+		if len(e.list) == 0 {
+			continue
+		}
+		if len(e.list) > budget && intersect && len(keep) == 0 && e.sim >= primarySim {
+			// The shortest of the tokens' own lists overruns the budget:
+			// walk the names it shares with another token's lists rather
+			// than an arbitrary cut of it (RuleIntersect).
+			if n := ix.intersectOthers(e, budget, st); n > 0 {
+				budget -= n
+				intersect = false
+				continue
+			}
+		}
 		if len(e.list) > budget {
-			if i > 0 && len(keep) > 0 {
+			if i != shortest || len(keep) > 0 || len(st.extra) > 0 {
 				if e.sig != 0 {
 					e.wq = uint16(min(1000, max(1, e.w*accScale)))
 					st.probes = append(st.probes, e)
@@ -731,6 +775,12 @@ func (ix *Index) gather(kind Kind, st *searchState) {
 		budget -= len(e.list)
 		keep = append(keep, e)
 	}
+	if len(keep) == 0 && len(st.extra) == 0 && shortest >= 0 {
+		// Every list overran the budget: the shortest is walked, cut.
+		first.list = first.list[:min(len(first.list), ix.opts.PostingBudget)]
+		keep = append(keep, first)
+	}
+	keep = append(keep, st.extra...)
 	slices.SortFunc(keep, func(a, b expansion) int {
 		return cmp.Or(int(a.tok)-int(b.tok), cmp.Compare(b.sim, a.sim))
 	})
@@ -838,6 +888,84 @@ func (ix *Index) gather(kind Kind, st *searchState) {
 		st.top = append(st.top, cand{name: c.name, acc: c.acc})
 	}
 }
+
+// intersectMax bounds, in multiples of the posting budget, the lists
+// RuleIntersect reads: the list that overran the budget, and each list
+// of another token it is intersected with. The cost is the shorter list
+// times the logarithm of the ratio (galloping), tens of microseconds at
+// these bounds.
+const (
+	intersectFirstMax = 16
+	intersectOtherMax = 64
+)
+
+// intersectOthers walks, in place of e's list, the names it shares with
+// each list of another query token: both tokens are credited to those
+// names (expansions appended to st.extra). It returns the postings
+// added, at most budget; 0 when no list gives a name in common.
+func (ix *Index) intersectOthers(e expansion, budget int, st *searchState) int {
+	if len(e.list) > intersectFirstMax*ix.opts.PostingBudget {
+		return 0
+	}
+	used := 0
+	for _, o := range st.exps {
+		if o.tok == e.tok || len(o.list) == 0 || len(o.list) > intersectOtherMax*ix.opts.PostingBudget {
+			continue
+		}
+		from := len(st.inter)
+		st.inter = intersectSorted(st.inter, e.list, o.list)
+		got := st.inter[from:]
+		if len(got) == 0 || used+2*len(got) > budget {
+			st.inter = st.inter[:from]
+			continue
+		}
+		used += 2 * len(got)
+		st.extra = append(st.extra, expansion{tok: e.tok, sim: e.sim, w: e.w, list: got}, expansion{tok: o.tok, sim: o.sim, w: o.w, list: got})
+	}
+	return used
+}
+
+// intersectSorted appends to dst the values of ascending lists a and b
+// that both hold, ascending, galloping through the longer.
+func intersectSorted(dst, a, b []uint32) []uint32 {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	j := 0
+	for _, x := range a {
+		if j >= len(b) {
+			break
+		}
+		if b[j] < x {
+			// Gallop: find the first b[k] >= x past j.
+			lo, step := j, 1
+			for lo+step < len(b) && b[lo+step] < x {
+				lo += step
+				step <<= 1
+			}
+			hi := min(lo+step, len(b)) // b[lo] < x; b[hi] >= x or hi == len(b)
+			for lo+1 < hi {
+				mid := int(uint(lo+hi) >> 1)
+				if b[mid] < x {
+					lo = mid
+				} else {
+					hi = mid
+				}
+			}
+			j = hi
+		}
+		if j < len(b) && b[j] == x {
+			dst = append(dst, x)
+			j++
+		}
+	}
+	return dst
+}
+
+// primarySim is the similarity from which a posting list is the query
+// token's own (the token, its variant group, an adjacent pair): walked
+// before the lists of spellings near another token (RulePrimaryFirst).
+const primarySim = 0.97
 
 // selCand is a candidate while the best are selected.
 type selCand struct {
