@@ -899,6 +899,14 @@ const (
 	intersectOtherMax = 64
 )
 
+// intersectWork bounds, in multiples of the posting budget, the steps
+// RuleIntersect's galloping takes over all the lists it intersects: at
+// 2,000,000 names (the simulator bench's development list) 16 kept most
+// of what no bound finds (one edit 0.902 of 0.903, two edits 0.812 of
+// 0.846) for a search CPU p99 of about 187 µs instead of 520 (160
+// without the rule).
+const intersectWork = 16
+
 // intersectOthers walks, in place of e's list, the names it shares with
 // each list of another query token: both tokens are credited to those
 // names (expansions appended to st.extra). It returns the postings
@@ -907,10 +915,17 @@ func (ix *Index) intersectOthers(e expansion, budget int, st *searchState) int {
 	if len(e.list) > intersectFirstMax*ix.opts.PostingBudget {
 		return 0
 	}
-	used := 0
+	used, work := 0, 0
 	for _, o := range st.exps {
 		if o.tok == e.tok || len(o.list) == 0 || len(o.list) > intersectOtherMax*ix.opts.PostingBudget {
 			continue
+		}
+		// Galloping costs the shorter list times the logarithm of the
+		// ratio; the lists go shortest first (gather's order), so the
+		// work bound leaves out the longest.
+		short, long := min(len(e.list), len(o.list)), max(len(e.list), len(o.list))
+		if work += short * bits.Len(uint(long/short)+1); work > intersectWork*ix.opts.PostingBudget {
+			break
 		}
 		from := len(st.inter)
 		st.inter = intersectSorted(st.inter, e.list, o.list)
