@@ -374,3 +374,26 @@ func TestDeltaChunkYieldsToWaitingChecks(t *testing.T) {
 	}
 	wantModel(t, r, 2, "after the change")
 }
+
+// A chunk's work yields the processor every 8 operations, so that on a
+// post with two cores a check ready to run does not wait for the
+// runtime's 10 ms time slice behind a chunk's 100 ms of work.
+func TestDeltaChunkYieldsTheProcessor(t *testing.T) {
+	ctx := context.Background()
+	r := chunkedAt(t, filepath.Join(t.TempDir(), "r.db"), 1)
+	defer r.Close()
+	r.deltaChunk = 500
+	ch, _ := crashNext(crashModel(1), 2)
+	n := len(ch.Upserts) + len(ch.Deletes)
+	yields, chunks := 0, 0
+	r.yield = func() { yields++ }
+	r.chunkCommitted = func(int, int) { chunks++ }
+	if err := r.Apply(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	// A chunk of m operations yields after its 8th, 16th, ... operation.
+	if want := n/8 - chunks; yields < want {
+		t.Fatalf("%d operations in %d chunks yielded %d times, want at least %d (every 8 operations)", n, chunks, yields, want)
+	}
+	wantModel(t, r, 2, "after the change")
+}

@@ -140,6 +140,9 @@ type Replica struct {
 	deltaChunk      int
 	deltaYieldAfter time.Duration
 	chunkCommitted  func(done, total int)
+	// yield, when set, replaces runtime.Gosched where the replica gives
+	// the processor to other goroutines (yieldProcessor). Tests count.
+	yield func()
 }
 
 // Open opens or creates the replica at path, asking kp for the data key. It
