@@ -244,9 +244,10 @@ func TestGroupCommitCarriesAcks(t *testing.T) {
 	}
 	before := r.CommitStats()
 
-	// Hold the writer so that what follows queues behind the first check.
+	// Hold the journal's writer (where checks and acknowledgements
+	// commit) so that what follows queues behind the first check.
 	release, held := make(chan struct{}), make(chan struct{})
-	go r.update(func(*bolt.Tx) error { close(held); <-release; return nil })
+	go r.jupdate(func(*bolt.Tx) error { close(held); <-release; return nil })
 	<-held
 	var wg sync.WaitGroup
 	const checks = 8
@@ -274,8 +275,12 @@ func TestGroupCommitCarriesAcks(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); queued() < checks && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond) // the first check leads and waits for the writer; the rest queue
 	}
+	q := queued()
 	close(release)
 	wg.Wait()
+	if q < checks {
+		t.Fatalf("%d of %d checks queued behind the held writer: the test no longer holds the writer checks commit with", q, checks)
+	}
 	if err != nil || removed != 2 {
 		t.Fatalf("acknowledge removed %d hits, %v; want the 2 sent", removed, err)
 	}
