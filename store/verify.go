@@ -2,12 +2,14 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -137,6 +139,28 @@ func (f *boltFile) readPages(id uint64, n uint64) ([]byte, error) {
 	return buf[off-woff : off-woff+l : off-woff+l], nil
 }
 
+// preload reads pages from up to to (exclusive, within one window's size)
+// into a window, so that the pages of a run checked next are read with
+// one read.
+func (f *boltFile) preload(from, to uint64) {
+	off, end := int64(from)*int64(f.pageSize), min(int64(to)*int64(f.pageSize), f.size)
+	if end <= off || end-off > boltWindowSize {
+		return
+	}
+	for _, w := range f.wins {
+		if w.buf != nil && off >= w.off && end <= w.off+int64(len(w.buf)) {
+			return
+		}
+	}
+	buf := make([]byte, end-off)
+	if n, err := f.r.ReadAt(buf, off); int64(n) < end-off {
+		_ = err // page() reads again and reports it
+		return
+	}
+	f.wins[f.next] = boltWindow{off: off, buf: buf}
+	f.next = (f.next + 1) % boltWindows
+}
+
 // openBoltFile checks the meta pages of the file r of size bytes the way
 // bbolt picks one (the valid meta with the highest transaction), and that
 // the pages it names lie within the file.
@@ -236,16 +260,38 @@ type walker struct {
 	f     *boltFile
 	seen  pageSet
 	visit boltVisit
+	// paths are the buckets met, outermost first; a page refers to its
+	// bucket's by index.
+	paths [][][]byte
+	// next, when not nil, takes the child pages of the pages checked,
+	// to be checked in page order (checkInPageOrder) rather than at once.
+	next *[]pendingPage
+}
+
+// pendingPage is a page to check: its id, depth and bucket (an index into
+// walker.paths). 16 bytes: a file of 100 million alerts has 4.6 million
+// pages.
+type pendingPage struct {
+	id    uint64
+	depth int32
+	path  int32
 }
 
 // check walks the whole tree and the freelist: every page reachable once,
 // of the right type, within the database; every element within its page;
-// keys in order; no free page also in use.
+// keys in order; no free page also in use. visit, when not nil, is given
+// every key and value in key order; with none the pages are checked in
+// page order (checkInPageOrder), which reads the file once whatever the
+// order deltas left its pages in.
 func (f *boltFile) check(visit boltVisit) error {
-	w := &walker{f: f, seen: newPageSet(f.meta.hwm), visit: visit}
+	w := &walker{f: f, seen: newPageSet(f.meta.hwm), visit: visit, paths: [][][]byte{nil}}
 	w.seen.add(0)
 	w.seen.add(1)
-	if err := w.tree(f.meta.root, nil, 0); err != nil {
+	if visit == nil {
+		if err := w.checkInPageOrder(); err != nil {
+			return err
+		}
+	} else if err := w.tree(f.meta.root, 0, 0); err != nil {
 		return err
 	}
 	if f.meta.freelist == boltNoFreelist {
@@ -288,8 +334,44 @@ func (s pageSet) add(id uint64) { s[id/64] |= 1 << (id % 64) }
 
 func (s pageSet) has(id uint64) bool { return id/64 < uint64(len(s)) && s[id/64]&(1<<(id%64)) != 0 }
 
-// tree checks the b-tree rooted at page id.
-func (w *walker) tree(id uint64, path [][]byte, depth int) error {
+// checkInPageOrder checks the tree level by level, each level's pages in
+// ascending order and read in runs of nearby pages: the same checks as
+// tree's walk in key order, but a file whose pages deltas have scattered
+// is read once, not a window for nearly every page (a 100-million-alert
+// replica after a 200,000-operation delta took 46 s to verify in key
+// order, from the page cache).
+func (w *walker) checkInPageOrder() error {
+	level := []pendingPage{{id: w.f.meta.root}}
+	var next []pendingPage
+	w.next = &next
+	run := uint64(boltWindowSize / w.f.pageSize)
+	for len(level) > 0 {
+		slices.SortFunc(level, func(a, b pendingPage) int { return cmp.Compare(a.id, b.id) })
+		for i := 0; i < len(level); {
+			// The pages of this level within one window's reach of the
+			// first are read together.
+			j := i
+			for j+1 < len(level) && level[j+1].id < level[i].id+run {
+				j++
+			}
+			if level[i].id < w.f.meta.hwm && level[j].id < w.f.meta.hwm && level[i].id >= 2 {
+				w.f.preload(level[i].id, level[j].id+1)
+			}
+			for ; i <= j; i++ {
+				pp := level[i]
+				if err := w.tree(pp.id, int(pp.path), int(pp.depth)); err != nil {
+					return err
+				}
+			}
+		}
+		level, next = next, level[:0]
+	}
+	return nil
+}
+
+// tree checks the b-tree rooted at page id, whose bucket is
+// w.paths[path].
+func (w *walker) tree(id uint64, path, depth int) error {
 	if depth > boltMaxDepth {
 		return fmt.Errorf("page %d: tree deeper than %d", id, boltMaxDepth)
 	}
@@ -306,9 +388,22 @@ func (w *walker) tree(id uint64, path [][]byte, depth int) error {
 	return w.node(p, id, path, depth)
 }
 
+// child checks the page id below the page being checked, at once in key
+// order or, checking in page order, with the next level.
+func (w *walker) child(id uint64, path, depth int) error {
+	if w.next == nil {
+		return w.tree(id, path, depth)
+	}
+	if depth > boltMaxDepth {
+		return fmt.Errorf("page %d: tree deeper than %d", id, boltMaxDepth)
+	}
+	*w.next = append(*w.next, pendingPage{id: id, depth: int32(depth), path: int32(path)})
+	return nil
+}
+
 // node checks one branch or leaf page p (a whole page, or an inline
-// bucket's page inside a value).
-func (w *walker) node(p []byte, id uint64, path [][]byte, depth int) error {
+// bucket's page inside a value) of the bucket w.paths[path].
+func (w *walker) node(p []byte, id uint64, path, depth int) error {
 	if len(p) < boltPageHeader {
 		return fmt.Errorf("page %d: %d bytes", id, len(p))
 	}
@@ -343,23 +438,25 @@ func (w *walker) node(p []byte, id uint64, path [][]byte, depth int) error {
 		}
 		prev = k
 		if flags == boltBranchPage {
-			if err := w.tree(child, path, depth+1); err != nil {
+			if err := w.child(child, path, depth+1); err != nil {
 				return err
 			}
 			continue
 		}
 		if le.Uint32(p[e:])&boltBucketLeaf == 0 {
 			if w.visit != nil {
-				w.visit(path, k, v)
+				w.visit(w.paths[path], k, v)
 			}
 			continue
 		}
 		if len(v) < boltBucketHeader {
 			return fmt.Errorf("page %d: bucket %q has a %d-byte header", id, k, len(v))
 		}
-		sub := append(path[:len(path):len(path)], k)
+		outer := w.paths[path]
+		w.paths = append(w.paths, append(outer[:len(outer):len(outer)], k))
+		sub := len(w.paths) - 1
 		if root := le.Uint64(v); root != 0 {
-			if err := w.tree(root, sub, depth+1); err != nil {
+			if err := w.child(root, sub, depth+1); err != nil {
 				return err
 			}
 		} else if err := w.node(v[boltBucketHeader:], id, sub, depth+1); err != nil {
