@@ -90,3 +90,11 @@ func (r *Replica) mapResident() (int64, error) {
 // 1.3 GB, and the replica does not fit in memory with them). Advice
 // only: an error changes nothing the caller relies on.
 func dropCached(f *os.File) { _ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED) }
+
+// fileAdvice returns a function asking the kernel to read a range of f
+// ahead (posix_fadvise WILLNEED): the reads then queue together on the
+// disk instead of waiting one for another.
+func fileAdvice(f *os.File) func(off, n int64) {
+	fd := int(f.Fd())
+	return func(off, n int64) { _ = unix.Fadvise(fd, off, n, unix.FADV_WILLNEED) }
+}

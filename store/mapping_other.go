@@ -18,3 +18,6 @@ func (r *Replica) mapResident() (int64, error) { return 0, nil }
 
 // dropCached does nothing: the advice is Linux's.
 func dropCached(*os.File) {}
+
+// fileAdvice gives no advice: the hint is Linux's.
+func fileAdvice(*os.File) func(off, n int64) { return nil }
