@@ -110,7 +110,7 @@ const (
 	// overruns the posting budget (every token common, at millions of
 	// names), retrieval walks the names it shares with each list of
 	// another token instead of an arbitrary cut of it (search.go,
-	// intersectOthers; intersectFirstMax, intersectOtherMax).
+	// intersectOthers; intersectFirstMax, intersectOtherMax, intersectWork).
 	RuleIntersect
 	ruleCount
 )
