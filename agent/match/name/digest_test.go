@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"strconv"
 	"testing"
 )
 
@@ -24,14 +23,7 @@ func TestSearchDigest(t *testing.T) {
 	if out == "" {
 		t.Skip("NAME_DIGEST_OUT not set: the digest is written on demand, to compare two builds")
 	}
-	background := 0
-	if s := os.Getenv("NAME_EVAL_BACKGROUND"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			t.Fatalf("NAME_EVAL_BACKGROUND=%q: want a count of generated alerts", s)
-		}
-		background = n
-	}
+	background := evalBackground(t)
 	f, err := os.Create(out)
 	if err != nil {
 		t.Fatalf("create the digest file: %v", err)
@@ -56,18 +48,7 @@ func TestSearchDigest(t *testing.T) {
 		list []listEntry
 		seed uint64
 	}{{"dev-sdn", l.sdn, evalDevSeed}, {"test-nonsdn", l.nonSDN, evalTestSeed}, {"test-bis", l.dpl, evalTestSeed}} {
-		ix := NewIndex(Options{})
-		if background > 0 {
-			for _, e := range Generate(rand.New(rand.NewPCG(c.seed, 0xb9)), background) {
-				e.ID += evalBackgroundID
-				ix.Add(e)
-			}
-		}
-		for _, le := range c.list {
-			e := le.entry
-			e.Names = le.names()
-			ix.Add(e)
-		}
+		ix := evalIndex(c.list, c.seed, background, Options{})
 		rng := rand.New(rand.NewPCG(c.seed, 0x9e))
 		for i, le := range c.list {
 			q := evalQuery(rng, le)

@@ -442,9 +442,10 @@ func missStage(ix *Index, q Query, e Entry) (stage string, wouldHit bool) {
 	}
 }
 
-// evalList indexes a list (inside background generated entries, if any),
-// asks one evalQuery per entry and the negative set.
-func evalList(set, listName string, list []listEntry, seed uint64, background int, opts Options) listFigures {
+// evalIndex indexes a list's entries, with all their names, inside
+// background entries generated from seed (none when background is 0), as
+// every run of the protocol and its tools does.
+func evalIndex(list []listEntry, seed uint64, background int, opts Options) *Index {
 	ix := NewIndex(opts)
 	if background > 0 {
 		for _, e := range Generate(rand.New(rand.NewPCG(seed, 0xb9)), background) {
@@ -457,6 +458,27 @@ func evalList(set, listName string, list []listEntry, seed uint64, background in
 		e.Names = l.names()
 		ix.Add(e)
 	}
+	return ix
+}
+
+// evalBackground is the count of generated alerts around each list that
+// $NAME_EVAL_BACKGROUND asks for (0 when unset).
+func evalBackground(t testing.TB) int {
+	s := os.Getenv("NAME_EVAL_BACKGROUND")
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		t.Fatalf("NAME_EVAL_BACKGROUND=%q: want a count of generated alerts", s)
+	}
+	return n
+}
+
+// evalList indexes a list (inside background generated entries, if any),
+// asks one evalQuery per entry and the negative set.
+func evalList(set, listName string, list []listEntry, seed uint64, background int, opts Options) listFigures {
+	ix := evalIndex(list, seed, background, opts)
 	f := listFigures{set: set, list: listName, entries: len(list)}
 	rng := rand.New(rand.NewPCG(seed, 0x9e))
 	var hit, first, nameOnly int
@@ -637,14 +659,7 @@ func evalWith(t *testing.T, l evalLists, cases []labelledCase, background int, o
 // TestEvalProtocol runs the frozen evaluation protocol and prints its
 // table; it fails when a figure falls under its bar.
 func TestEvalProtocol(t *testing.T) {
-	background := 0
-	if s := os.Getenv("NAME_EVAL_BACKGROUND"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			t.Fatalf("NAME_EVAL_BACKGROUND=%q: want a count of generated alerts", s)
-		}
-		background = n
-	}
+	background := evalBackground(t)
 	figs, f1, ths := evalAll(t, background, Options{})
 
 	var b strings.Builder

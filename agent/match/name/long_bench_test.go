@@ -34,16 +34,7 @@ func longEvalQueries(b *testing.B, lx *lexicon, list []listEntry) []Query {
 // and p99 besides ns/op and allocations.
 func BenchmarkSearchLong(b *testing.B) {
 	list := loadOFACList(b, "ofac/sdn_2021-07", "sdn.csv", "alt.csv")
-	ix := NewIndex(Options{})
-	for _, e := range Generate(rand.New(rand.NewPCG(evalDevSeed, 0xb9)), benchSize(b)) {
-		e.ID += evalBackgroundID
-		ix.Add(e)
-	}
-	for _, l := range list {
-		e := l.entry
-		e.Names = l.names()
-		ix.Add(e)
-	}
+	ix := evalIndex(list, evalDevSeed, benchSize(b), Options{})
 	qs := longEvalQueries(b, ix.lx, list)
 	if len(qs) == 0 {
 		b.Fatal("no long query among the development queries")
