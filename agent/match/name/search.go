@@ -713,9 +713,9 @@ const longTokenLen = 7
 // signatures of the names walked (their tokens still count in the full
 // score). When the shortest own list overruns the budget, the names it
 // shares with another token's lists are walked in its place
-// (RuleIntersect); when nothing could be walked, the shortest list is,
-// cut to the budget, so that a query of common tokens alone still finds
-// candidates.
+// (RuleIntersect); when nothing was walked before it, the shortest list
+// is walked cut to the budget, so that a query of common tokens alone
+// still finds candidates.
 func (ix *Index) gather(kind Kind, st *searchState) {
 	primaryFirst := !ix.opts.Disable.Has(RulePrimaryFirst)
 	slices.SortFunc(st.exps, func(a, b expansion) int {
@@ -740,10 +740,6 @@ func (ix *Index) gather(kind Kind, st *searchState) {
 		if shortest < 0 || len(e.list) < len(st.exps[shortest].list) {
 			shortest = i
 		}
-	}
-	var first expansion
-	if shortest >= 0 {
-		first = st.exps[shortest]
 	}
 	intersect := primaryFirst && !ix.opts.Disable.Has(RuleIntersect)
 	st.inter = st.inter[:0]
@@ -774,11 +770,6 @@ func (ix *Index) gather(kind Kind, st *searchState) {
 		}
 		budget -= len(e.list)
 		keep = append(keep, e)
-	}
-	if len(keep) == 0 && len(st.extra) == 0 && shortest >= 0 {
-		// Every list overran the budget: the shortest is walked, cut.
-		first.list = first.list[:min(len(first.list), ix.opts.PostingBudget)]
-		keep = append(keep, first)
 	}
 	keep = append(keep, st.extra...)
 	slices.SortFunc(keep, func(a, b expansion) int {
@@ -889,8 +880,8 @@ func (ix *Index) gather(kind Kind, st *searchState) {
 	}
 }
 
-// intersectMax bounds, in multiples of the posting budget, the lists
-// RuleIntersect reads: the list that overran the budget, and each list
+// intersectFirstMax and intersectOtherMax bound, in multiples of the
+// posting budget, the lists RuleIntersect reads: the list that overran the budget, and each list
 // of another token it is intersected with. The cost is the shorter list
 // times the logarithm of the ratio (galloping), tens of microseconds at
 // these bounds.
