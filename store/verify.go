@@ -399,13 +399,9 @@ func (w *walker) checkInPageOrder() error {
 				}
 				advised++
 			}
-			first, last := level[rn.first].id, level[rn.last].id+1
-			valid := first >= 2 && last <= w.f.meta.hwm
-			if _, n, ok := bytesOf(rn); ok && w.f.advise != nil {
+			if _, n, ok := bytesOf(rn); ok {
 				ahead -= n
-			}
-			if valid {
-				w.f.preload(first, last)
+				w.f.preload(level[rn.first].id, level[rn.last].id+1)
 			}
 			for i := rn.first; i <= rn.last; i++ {
 				pp := level[i]
@@ -545,22 +541,21 @@ func verifyFile(path string, timeout time.Duration) error {
 		// back empty must not silently become one.
 		return damaged(path, errors.New("empty file (0 bytes)"))
 	}
-	bf, err := openBoltFile(f, fi.Size())
-	if err == nil {
-		bf.advise = fileAdvice(f)
-		err = bf.check(nil)
-	}
-	if err != nil {
+	if err := checkBoltFile(f, fi.Size()); err != nil {
 		return damaged(path, err)
 	}
 	return nil
 }
 
-// checkBoltFile checks the meta pages and the whole tree of a bbolt file.
+// checkBoltFile checks the meta pages and the whole tree of a bbolt file;
+// a file on disk is read with the kernel reading ahead (fileAdvice).
 func checkBoltFile(r io.ReaderAt, size int64) error {
 	bf, err := openBoltFile(r, size)
 	if err != nil {
 		return err
+	}
+	if f, ok := r.(*os.File); ok {
+		bf.advise = fileAdvice(f)
 	}
 	return bf.check(nil)
 }
