@@ -87,7 +87,7 @@ func (r *Replica) mapResident() (int64, error) {
 // replica's side files (term table, name index) are read once at a
 // start, and their pages held in the page cache push out pages of the
 // replica, which every check reads (at 100 million alerts the two are
-// 1.3 GB, and the replica does not fit in memory with them). Advice
+// 1.2 GB, and the replica does not fit in memory with them). Advice
 // only: an error changes nothing the caller relies on.
 func dropCached(f *os.File) { _ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED) }
 
