@@ -37,7 +37,8 @@ const (
 // direct comparison reaches the threshold), scoring (under it), ranked
 // out (above it, behind the limit; "tie" when nothing scored higher).
 // BENCH_RULES_OFF lists rules to switch off (comma-separated names);
-// BENCH_SHOW=N prints the first N misses of each kind.
+// BENCH_SHOW=N prints the first N misses of each kind; BENCH_BUDGET and
+// BENCH_CANDIDATES set Options.PostingBudget and Options.Candidates.
 //
 //	go test -tags soak -count=1 -timeout 30m -run TestNameRetrievalAtScale -v ./simulator/bench
 func TestNameRetrievalAtScale(t *testing.T) {
@@ -61,7 +62,10 @@ func TestNameRetrievalAtScale(t *testing.T) {
 		list = append(list, m.block(devListSeed, b, n)...)
 	}
 	t0 := time.Now()
-	ix := name.NewIndex(name.Options{Disable: off})
+	opts := name.Options{Disable: off}
+	opts.PostingBudget, _ = strconv.Atoi(os.Getenv("BENCH_BUDGET"))
+	opts.Candidates, _ = strconv.Atoi(os.Getenv("BENCH_CANDIDATES"))
+	ix := name.NewIndex(opts)
 	es := make([]name.Entry, len(list))
 	idOf := map[string]uint32{}
 	for i, a := range list {
