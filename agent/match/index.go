@@ -84,8 +84,8 @@ type Options struct {
 	// pairs the engine is tested on).
 	NameThreshold float64
 	// NameHits bounds the hits one name produces; default 5. Alerts whose
-	// score ties with the last hit's come too (name.Search), up to four
-	// times as many: equals are never cut arbitrarily.
+	// score ties with the last hit's come too (name.Search), up to twenty
+	// times as many: namesakes are never cut arbitrarily.
 	NameHits int
 	// Logger receives what Load reports (a term table refused or not
 	// saved); default slog.Default().

@@ -65,6 +65,10 @@ func TestNameRetrievalAtScale(t *testing.T) {
 	opts := name.Options{Disable: off}
 	opts.PostingBudget, _ = strconv.Atoi(os.Getenv("BENCH_BUDGET"))
 	opts.Candidates, _ = strconv.Atoi(os.Getenv("BENCH_CANDIDATES"))
+	limit := 5
+	if s := os.Getenv("BENCH_LIMIT"); s != "" {
+		limit, _ = strconv.Atoi(s)
+	}
 	ix := name.NewIndex(opts)
 	es := make([]name.Entry, len(list))
 	idOf := map[string]uint32{}
@@ -102,7 +106,7 @@ func TestNameRetrievalAtScale(t *testing.T) {
 			}
 			q := name.Query{Kind: k, Name: it.value}
 			c0 := threadCPU()
-			ms := ix.Search(q, name.DefaultThreshold, 5)
+			ms := ix.Search(q, name.DefaultThreshold, limit)
 			lat = append(lat, threadCPU()-c0)
 			want := idOf[id]
 			if slices.ContainsFunc(ms, func(m name.Match) bool { return m.ID == want }) {

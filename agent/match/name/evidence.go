@@ -146,6 +146,9 @@ func weighEvidence(q queryEvidence, rec *entryRecord, off RuleSet, out []Evidenc
 // every candidate to rank it, and formats the values only for the
 // matches it returns. Factors and bonuses are the same either way.
 func weighEvidenceText(q queryEvidence, rec *entryRecord, off RuleSet, out []Evidence, text bool) []Evidence {
+	if q.birth.year == 0 && q.nat == "" && q.sex == 0 {
+		return out // nothing to weigh: the entry's record is not read
+	}
 	near := !off.Has(RuleDateNear)
 	e := rec.evidence()
 	if q.birth.year != 0 && e.birth.year != 0 {

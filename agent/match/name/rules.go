@@ -112,13 +112,19 @@ const (
 	// another token instead of an arbitrary cut of it (search.go,
 	// intersectOthers; intersectFirstMax, intersectOtherMax, intersectWork).
 	RuleIntersect
+	// RuleNamesakes: names that tie with the best candidate are scored
+	// past Options.Candidates (up to namesakeNames), and the entries that
+	// tie with the last hit kept are returned up to tieCeiling (20) times
+	// the limit, not 4: at millions of names a name is often held by tens
+	// of alerts, each a hit (search.go).
+	RuleNamesakes
 	ruleCount
 )
 
 var ruleNames = [ruleCount]string{
 	"variants", "initials", "legal-forms", "inflections", "syllables", "articles", "skeletons",
 	"transpositions", "weak-pairs", "merges", "acronyms", "compounds", "adjacent-pairs",
-	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs", "short-slips", "legal-reorder", "strong-info", "legal-end-slips", "complete-name", "primary-first", "intersect",
+	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs", "short-slips", "legal-reorder", "strong-info", "legal-end-slips", "complete-name", "primary-first", "intersect", "namesakes",
 }
 
 // String is the rule's name, as the README's ablation table gives it.

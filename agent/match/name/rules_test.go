@@ -24,6 +24,12 @@ func TestRules(t *testing.T) {
 	var nearCrowd, commonCrowd []Entry
 	nearCrowd = append(append(append(nearCrowd, crowd(10, "Kelva")...), crowd(15, "Zorvanu")...), append(crowd(25, "Zorvani"), crowd(30, "Kelvo")...)...)
 	commonCrowd = append(append(commonCrowd, crowd(60, "Kelvo")...), crowd(60, "Zorvani")...)
+	// Sixty alerts on the same name, all numbered before the entry: more
+	// than the candidates and four times the limit.
+	namesakes := make([]Entry, 60)
+	for i := range namesakes {
+		namesakes[i] = Entry{Kind: KindPerson, Names: []string{"Jiri Novotny"}}
+	}
 	type ruleCase struct {
 		rule   Rule
 		kind   Kind
@@ -59,6 +65,7 @@ func TestRules(t *testing.T) {
 		{RuleDateNear, KindPerson, "Bakhtiyor Karimow", "1972-05-02", Entry{Names: []string{"Bakhtiyor Rustamovich Karimov"}, BirthDate: "1971-05-02"}, nil, 0},
 		{RulePrimaryFirst, KindPerson, "Kelvo Zorvani", "", Entry{Names: []string{"Kelvo Bran Zorvani"}}, nearCrowd, 30},
 		{RuleIntersect, KindPerson, "Kelvo Zorvani", "", Entry{Names: []string{"Kelvo Bran Zorvani"}}, commonCrowd, 30},
+		{RuleNamesakes, KindPerson, "Jiri Novotny", "", Entry{Names: []string{"Jiri Novotny"}}, namesakes, 0},
 	}
 	seen := map[Rule]bool{}
 	background := Generate(rand.New(rand.NewPCG(3, 3)), 3000)

@@ -53,6 +53,9 @@ type searchState struct {
 	rows    rowCache
 	top     []cand
 	sel     []selCand
+	seen    []selCand // every name weighed, for the namesakes past the candidates
+	scored  scoredNames
+	kept    []uint32 // the candidates' names, sorted, while namesakes are added
 	metas   []uint64
 	best    []cand
 	evid    []Evidence
@@ -106,8 +109,15 @@ func (ix *Index) putState(st *searchState) {
 }
 
 // tieCeiling bounds how far Search goes past its limit to keep entries
-// that tie with the last one kept.
-const tieCeiling = 4
+// that tie with the last one kept: namesakes. A name on many alerts is a
+// hit on each of them, and an officer told of five must not take them
+// for all (RuleNamesakes; 4 before it).
+const tieCeiling = 20
+
+// namesakeNames bounds the names that tie with the best candidate which
+// gather scores past Options.Candidates: tieCeiling times the default
+// limit of hits, each with two aliases that tie too.
+const namesakeNames = 2 * tieCeiling * 5
 
 // Search returns the entries whose best name scores at least threshold
 // against q, best first, at most limit of them (limit <= 0 means 10), and
@@ -144,6 +154,7 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 	ix.gather(q.Kind, st)
 	ev := queryEvidence{birth: parseBirthDate(q.BirthDate), nat: normCountry(q.Nationality), sex: normSex(q.Sex)}
 	st.rows.reset(st.q)
+	st.scored.reset()
 	st.sc.rows = &st.rows
 	if ix.noRowCache {
 		st.sc.rows = nil
@@ -159,12 +170,16 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 		if cd.acc < floor {
 			continue
 		}
-		st.c = ix.nameTokensCached(cd.name, st.c[:0], st.sc.rows)
 		kind := q.Kind
 		if kind == KindUnknown {
 			kind = ix.nameKind[cd.name]
 		}
-		res := st.sc.score(st.q, st.c, kind)
+		res, ok := st.scored.get(ix, cd.name, kind)
+		if !ok {
+			st.c = ix.nameTokensCached(cd.name, st.c[:0], st.sc.rows)
+			res = st.sc.score(st.q, st.c, kind)
+			st.scored.put(cd.name, kind, res)
+		}
 		if res.score == 0 {
 			continue
 		}
@@ -175,28 +190,26 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 			continue
 		}
 		cd.score, cd.res = total, res
-		found := false
-		for i := range st.best {
-			if ix.nameEntry[st.best[i].name] == ix.nameEntry[cd.name] {
-				found = true
-				if total > st.best[i].score {
-					st.best[i] = cd
-				}
-			}
-		}
-		if !found {
-			st.best = append(st.best, cd)
-		}
+		st.best = append(st.best, cd)
 	}
+	// Keep each entry's best name: sorted by entry, best first, the
+	// first of each run.
+	slices.SortStableFunc(st.best, func(a, b cand) int {
+		return cmp.Or(cmp.Compare(ix.nameEntry[a.name], ix.nameEntry[b.name]), cmp.Compare(b.score, a.score))
+	})
+	st.best = slices.CompactFunc(st.best, func(a, b cand) bool { return ix.nameEntry[a.name] == ix.nameEntry[b.name] })
 	slices.SortFunc(st.best, func(a, b cand) int {
 		return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(ix.entries[ix.nameEntry[a.name]].id, ix.entries[ix.nameEntry[b.name]].id))
 	})
 	if len(st.best) > limit {
 		// Entries that tie with the last one kept are kept too, up to
-		// tieCeiling times limit: choosing among equals by entry number
+		// tieCeiling times limit (RuleNamesakes): choosing among equals by entry number
 		// would hide an alert for no reason an officer could know.
-		cut := limit
-		for cut < len(st.best) && cut < tieCeiling*limit && st.best[cut].score == st.best[limit-1].score {
+		cut, ceiling := limit, tieCeiling*limit
+		if ix.opts.Disable.Has(RuleNamesakes) {
+			ceiling = 4 * limit
+		}
+		for cut < len(st.best) && cut < ceiling && st.best[cut].score == st.best[limit-1].score {
 			cut++
 		}
 		st.best = st.best[:cut]
@@ -829,6 +842,7 @@ func (ix *Index) gather(kind Kind, st *searchState) {
 		metas = append(metas, m)
 	}
 	st.metas = metas
+	seen := st.seen[:0]
 	for i, n := range st.touched {
 		raw, got := st.acc[n].acc, st.acc[n].got
 		st.acc[n] = accCell{}
@@ -852,6 +866,7 @@ func (ix *Index) gather(kind Kind, st *searchState) {
 		// Rank by gathered weight, a little against long names, which
 		// gather as much as short ones but pay for their extra tokens.
 		a := float32(raw) / accScale / (1 + candidateLengthCost*float32(metaLen(meta)))
+		seen = append(seen, selCand{name: n, acc: a})
 		if len(sel) < k {
 			sel = append(sel, selCand{name: n, acc: a})
 			if len(sel) == k {
@@ -873,6 +888,27 @@ func (ix *Index) gather(kind Kind, st *searchState) {
 	if len(sel) < k {
 		slices.SortFunc(sel, func(x, y selCand) int { return cmp.Compare(y.acc, x.acc) })
 	}
+	// When every candidate ties with the best, the names cut are its
+	// equals: namesakes, which choosing by name number would hide for no
+	// reason an officer could know (RuleNamesakes). They are scored too,
+	// up to namesakeNames.
+	if len(sel) == k && k > 0 && sel[k-1].acc == sel[0].acc && !ix.opts.Disable.Has(RuleNamesakes) {
+		kept := st.kept[:0]
+		for _, c := range sel {
+			kept = append(kept, c.name)
+		}
+		slices.Sort(kept)
+		st.kept = kept
+		for _, c := range seen {
+			if len(sel) >= namesakeNames {
+				break
+			}
+			if _, in := slices.BinarySearch(kept, c.name); c.acc == sel[0].acc && !in {
+				sel = append(sel, c)
+			}
+		}
+	}
+	st.seen = seen
 	st.sel = sel
 	st.top = st.top[:0]
 	for _, c := range sel {
@@ -986,3 +1022,36 @@ const candidateCutoff = 0.25
 // candidateLengthCost is what each token of a candidate name costs in the
 // ranking of candidates.
 const candidateLengthCost = 0.08
+
+// scoredNames remembers the last few names scored in full in one search,
+// so that a namesake, whose tokens are those of a name scored before it,
+// takes that name's result instead of a second alignment: at millions of
+// names a common name is held by tens of alerts (RuleNamesakes).
+type scoredNames struct {
+	name [8]uint32
+	kind [8]Kind
+	res  [8]nameResult
+	n    int // names kept, at most 8; the next is put at n % 8
+}
+
+func (s *scoredNames) reset() { s.n = 0 }
+
+// get returns the result of a name kept with the same tokens as n, in
+// the same order, scored as the same kind.
+func (s *scoredNames) get(ix *Index, n uint32, kind Kind) (nameResult, bool) {
+	toks := ix.nameToks[ix.nameStart[n]:ix.nameStart[n+1]]
+	for i := range min(s.n, len(s.name)) {
+		m := s.name[i]
+		if s.kind[i] == kind && slices.Equal(toks, ix.nameToks[ix.nameStart[m]:ix.nameStart[m+1]]) {
+			return s.res[i], true
+		}
+	}
+	return nameResult{}, false
+}
+
+// put keeps n's result, in place of the oldest kept.
+func (s *scoredNames) put(n uint32, kind Kind, res nameResult) {
+	i := s.n % len(s.name)
+	s.name[i], s.kind[i], s.res[i] = n, kind, res
+	s.n++
+}
