@@ -495,3 +495,45 @@ func TestEvidenceDateNear(t *testing.T) {
 		t.Errorf("UZB against UZ: %+v", m.Explanation.Evidence)
 	}
 }
+
+// A search's scratch follows the posting budget, not the index: at
+// millions of names an array over every name took megabytes per search
+// state and a cache miss per posting walked. A walk that meets more names
+// than the table holds counts what fits and still finds the name.
+func TestSearchScratchFollowsTheBudget(t *testing.T) {
+	for _, c := range []struct{ names, budget int }{{20_000, 0}, {20_000, 50}, {60_000, 0}} {
+		ix := NewIndex(Options{PostingBudget: c.budget})
+		for i := range c.names {
+			ix.Add(Entry{ID: uint32(i + 1), Kind: KindPerson, Names: []string{fmt.Sprintf("Kelvo Zorvani %c%c%c", 'a'+i%26, 'a'+i/26%26, 'a'+i/676%26)}})
+		}
+		ix.Add(Entry{ID: 1 << 30, Kind: KindPerson, Names: []string{"Kelvo Zorvani Brastovik"}})
+		ms := ix.Search(Query{Kind: KindPerson, Name: "Kelvo Zorvani Brastovik"}, DefaultThreshold, 5)
+		if len(ms) == 0 || ms[0].ID != 1<<30 {
+			t.Errorf("%d names, budget %d: %v, want entry %d first", c.names, c.budget, ms, 1<<30)
+		}
+		st := ix.getState()
+		if want := accCells(ix.opts.PostingBudget); len(st.acc) != want || want >= c.names {
+			t.Errorf("%d names, budget %d: %d accumulator cells, want %d, fewer than the names", c.names, c.budget, len(st.acc), want)
+		}
+		for i, cell := range st.acc {
+			if cell != (accCell{}) {
+				t.Fatalf("cell %d left set after the search: %+v", i, cell)
+			}
+		}
+		ix.putState(st)
+	}
+	// Full table: a walk meeting more names than three quarters of the
+	// cells stops counting new names instead of looping.
+	acc := make([]accCell, 1024)
+	var touched []uint32
+	counted := 0
+	for n := range uint32(2000) {
+		var ok bool
+		if _, touched, ok = accSlot(acc, touched, n); ok {
+			counted++
+		}
+	}
+	if counted != 768 || len(touched) != 768 {
+		t.Fatalf("%d names counted, %d cells touched in a table of 1024, want 768", counted, len(touched))
+	}
+}

@@ -42,8 +42,8 @@ type expansion struct {
 // searchState is the per-search scratch kept in a pool so that searches
 // do not allocate in proportion to the index.
 type searchState struct {
-	acc     []accCell
-	touched []uint32
+	acc     []accCell // open addressing by name, a power of two long
+	touched []uint32  // the cells of acc in use, in the order filled
 	exps    []expansion
 	probes  []expansion
 	nbrs    []uint32
@@ -64,10 +64,48 @@ type searchState struct {
 }
 
 // accCell is one name's gathered weight and the query tokens that
-// credited it, side by side for cache locality.
+// credited it, side by side for cache locality. The cells are a hash
+// table over the names the walk meets, not an array over all names: the
+// posting budget bounds those to a few thousand, whose cells stay in the
+// processor's cache, where an array over millions of names took a cache
+// miss per posting (and megabytes per search state).
 type accCell struct {
-	acc uint16 // weight x accScale
-	got uint16 // bit i: query token i credited the name (tokens past 15 share bit 15)
+	name uint32 // name number + 1; 0 for a free cell
+	acc  uint16 // weight x accScale
+	got  uint16 // bit i: query token i credited the name (tokens past 15 share bit 15)
+}
+
+// accCells is the length of the accumulator for a posting budget: the
+// walk meets at most twice the budget's names (RuleIntersect's walks
+// come on top of the budget), kept at most half full.
+func accCells(budget int) int {
+	n := 1024
+	for n < 4*budget {
+		n <<= 1
+	}
+	return n
+}
+
+// accSlot returns the cell of name n in acc (of a power-of-two length),
+// taking a free one, recorded in touched, when n has none. ok is false
+// when the table is three quarters full: the name is not counted.
+func accSlot(acc []accCell, touched []uint32, n uint32) (*accCell, []uint32, bool) {
+	mask := uint32(len(acc) - 1)
+	i := (n * 0x9e3779b1) >> (32 - bits.TrailingZeros(uint(len(acc)))) // Fibonacci hashing: the product's top bits
+	for {
+		c := &acc[i]
+		if c.name == n+1 {
+			return c, touched, true
+		}
+		if c.name == 0 {
+			if 4*len(touched) >= 3*len(acc) {
+				return nil, touched, false
+			}
+			c.name = n + 1
+			return c, append(touched, i), true
+		}
+		i = (i + 1) & mask
+	}
 }
 
 // tokBit is query token i's bit in accCell.got.
@@ -94,8 +132,7 @@ func (ix *Index) getState() *searchState {
 	default:
 		st = &searchState{}
 	}
-	if n := len(ix.nameEntry); len(st.acc) < n {
-		n += n/4 + 1024
+	if n := accCells(ix.opts.PostingBudget); len(st.acc) != n {
 		st.acc = make([]accCell, n)
 	}
 	return st
@@ -793,14 +830,12 @@ func (ix *Index) gather(kind Kind, st *searchState) {
 		bit := tokBit(e.tok)
 		wq := uint16(min(1000, max(1, e.w*accScale)))
 		for _, n := range e.list {
-			c := &st.acc[n]
-			if c.got&bit != 0 {
+			c, touched, ok := accSlot(st.acc, st.touched, n)
+			st.touched = touched
+			if !ok || c.got&bit != 0 {
 				continue
 			}
 			c.got |= bit
-			if c.acc == 0 {
-				st.touched = append(st.touched, n)
-			}
 			c.acc += wq
 		}
 	}
@@ -817,13 +852,13 @@ func (ix *Index) gather(kind Kind, st *searchState) {
 	// tokens to catch up, and reading their signatures costs a cache miss
 	// each.
 	var best uint16
-	for _, n := range st.touched {
-		best = max(best, st.acc[n].acc)
+	for _, i := range st.touched {
+		best = max(best, st.acc[i].acc)
 	}
 	floor := best / 2
 	strong := 0
-	for _, n := range st.touched {
-		if st.acc[n].acc >= floor {
+	for _, i := range st.touched {
+		if st.acc[i].acc >= floor {
 			strong++
 		}
 	}
@@ -834,18 +869,18 @@ func (ix *Index) gather(kind Kind, st *searchState) {
 	// that the processor overlaps: each is a cache miss, and the
 	// selection below branches on them.
 	metas := st.metas[:0]
-	for _, n := range st.touched {
+	for _, i := range st.touched {
 		var m uint64
-		if st.acc[n].acc >= floor {
-			m = ix.nameMeta[n]
+		if c := st.acc[i]; c.acc >= floor {
+			m = ix.nameMeta[c.name-1]
 		}
 		metas = append(metas, m)
 	}
 	st.metas = metas
 	seen := st.seen[:0]
-	for i, n := range st.touched {
-		raw, got := st.acc[n].acc, st.acc[n].got
-		st.acc[n] = accCell{}
+	for i, ci := range st.touched {
+		n, raw, got := st.acc[ci].name-1, st.acc[ci].acc, st.acc[ci].got
+		st.acc[ci] = accCell{}
 		if raw < floor {
 			continue
 		}
