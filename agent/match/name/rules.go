@@ -89,7 +89,9 @@ const (
 	// its token's whole information in the information factor, not
 	// information x similarity (score.go).
 	RuleStrongInfo
-	// RuleLegalEndSlips: the last word of a company or unknown query,
+	// RuleLegalEndSlips: the last word of a company or unknown query, or
+	// a word of four letters or more followed only by legal forms ("Goup
+	// Inc"),
 	// when the index does not know it, is a short legal form (two to five
 	// letters: "Ltd", "Ltda", "Corp", "Group") written with any one slip
 	// ("Ltua", "Grou", "Gcroup"; not two-letter words); legal-typos takes only a swap in words that

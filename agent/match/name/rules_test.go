@@ -191,10 +191,13 @@ func TestNearShortLegal(t *testing.T) {
 			t.Errorf("nearShortLegal(%q) = %q", in, got)
 		}
 	}
-	// Only the last word, and only one the index does not know.
+	// Only the last word, or a word of four letters or more followed
+	// only by legal forms, and only one the index does not know.
 	ix := NewIndex(Options{})
 	ix.Add(Entry{ID: 1, Kind: KindCompany, Names: []string{"Kelvantor Brastovik Group", "Kelvantor Ltua"}})
-	for q, want := range map[string]string{"Kelvantor Brastovik Grou": "kelvantor brastovik group", "Grou Kelvantor": "grou kelvantor", "Brastovik Ltua": "brastovik ltua"} {
+	for q, want := range map[string]string{"Kelvantor Brastovik Grou": "kelvantor brastovik group", "Grou Kelvantor": "grou kelvantor", "Brastovik Ltua": "brastovik ltua",
+		"Kelvantor Goup Inc": "kelvantor group inc", "Kelvantor Geoup Ltd": "kelvantor group ltd", "Kelvantor Goup Brastovik": "kelvantor goup brastovik",
+		"Kelvantor Gae Limited": "kelvantor gae ltd", "Kelvantor Sua Inc": "kelvantor sua inc"} {
 		var got []string
 		for _, tk := range ix.legalTypos(normalize(ix.lx, KindCompany, q)) {
 			got = append(got, tk.text)

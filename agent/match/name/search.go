@@ -360,6 +360,17 @@ func (ix *Index) knownSkeleton(t string) bool {
 // otvetstvennostyu"), into that form: left as names, they would count as
 // rare words the alert lacks, a conflict, and sink the right alert.
 // toks is rewritten in place; the result may be shorter.
+// legalTail says whether every token of toks is a legal form: the end
+// of a company name, where its legal forms stand.
+func legalTail(toks []token) bool {
+	for _, t := range toks {
+		if t.class != classLegal {
+			return false
+		}
+	}
+	return true
+}
+
 func (ix *Index) legalTypos(toks []token) []token {
 	out := toks[:0]
 	for i := 0; i < len(toks); i++ {
@@ -387,9 +398,12 @@ func (ix *Index) legalTypos(toks []token) []token {
 			// letters swapped ("Ldt", "Oc", "Icn") are still the form.
 			if canon, ok := ix.lx.transposedLegal(t.text); ok {
 				t = token{text: canon, class: classLegal}
-			} else if i == len(toks)-1 && i > 0 && !ix.opts.Disable.Has(RuleLegalEndSlips) {
+			} else if i > 0 && (i == len(toks)-1 || len(t.text) >= 4 && legalTail(toks[i+1:])) && !ix.opts.Disable.Has(RuleLegalEndSlips) {
 				// The last word of a company name, where its legal
-				// form stands, takes any one slip.
+				// form stands, takes any one slip, and so does a word
+				// of four letters or more followed only by legal forms
+				// ("Goup Inc"; three letters are one slip from too
+				// many forms: "Gae Limited", "Sua Inc").
 				if canon, ok := ix.lx.nearShortLegal(t.text); ok {
 					t = token{text: canon, class: classLegal}
 				}
