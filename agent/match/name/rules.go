@@ -72,7 +72,9 @@ const (
 	// transliteration from Cyrillic writes for one Latin letter are read
 	// as that letter (dzh, dj -> j; kh -> h; ks -> x) score digraphSim
 	// (0.92), and the skeleton reads dzh and dj as j, so that such a
-	// query reaches its name (digraph.go).
+	// query reaches its name (digraph.go); a query token the index does
+	// not know walks the list of the token it reads as, with the
+	// query's own lists (search.go, expand).
 	RuleDigraphs
 	// RuleShortSlips: name tokens of two to five letters one slip apart
 	// (a letter replaced, dropped or added, anywhere, the first included)

@@ -553,6 +553,22 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 		} else if known {
 			st.exps = append(st.exps, expansion{tok: uint16(i), sim: 1, w: w, sig: sigBits(sigToken, id), list: ix.toks[id].post})
 		}
+		// A token the index does not know, read through the
+		// transliteration digraphs (Dzhon, Khussein: RuleDigraphs), may
+		// be a name the index holds spelt the Latin way.
+		if !known && len(t.text) <= maxDigraphToken && hasDigraph(t.text) && !off.Has(RuleDigraphs) {
+			var buf [maxDigraphToken]byte
+			if r := reduceDigraphs(t.text, &buf); len(r) < len(t.text) {
+				if id, ok := ix.vocab[string(r)]; ok {
+					// The token itself, another way: walked with the
+					// query's own lists (primarySim), at its similarity.
+					st.exps = append(st.exps, expansion{tok: uint16(i), sim: primarySim, w: w * digraphSim, sig: sigBits(sigToken, id), list: ix.toks[id].post})
+					if qs.group == 0 {
+						qs.w = min(qs.w, ix.tokenWeight(ix.toks[id].df, t.class))
+					}
+				}
+			}
+		}
 		if i+1 < len(toks) && !off.Has(RuleAdjacentPairs) {
 			next := toks[i+1].text
 			pw := w + float32(st.q[i+1].w)
