@@ -139,6 +139,7 @@ func (ix *Index) getState() *searchState {
 }
 
 func (ix *Index) putState(st *searchState) {
+	st.scored.reset()
 	select {
 	case ix.states <- st:
 	default: // enough kept already
@@ -215,7 +216,7 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 		if !ok {
 			st.c = ix.nameTokensCached(cd.name, st.c[:0], st.sc.rows)
 			res = st.sc.score(st.q, st.c, kind)
-			st.scored.put(cd.name, kind, res)
+			st.scored.put(ix, cd.name, kind, res)
 		}
 		if res.score == 0 {
 			continue
@@ -1093,21 +1094,25 @@ const candidateLengthCost = 0.08
 // takes that name's result instead of a second alignment: at millions of
 // names a common name is held by tens of alerts (RuleNamesakes).
 type scoredNames struct {
-	name [8]uint32
+	toks [8][]uint32 // the name's tokens (a view of Index.nameToks)
 	kind [8]Kind
 	res  [8]nameResult
 	n    int // names kept, at most 8; the next is put at n % 8
 }
 
-func (s *scoredNames) reset() { s.n = 0 }
+// reset forgets the names kept, and their views of Index.nameToks, so
+// that a search state kept for later holds no array a writer replaced.
+func (s *scoredNames) reset() {
+	clear(s.toks[:min(s.n, len(s.toks))])
+	s.n = 0
+}
 
 // get returns the result of a name kept with the same tokens as n, in
 // the same order, scored as the same kind.
 func (s *scoredNames) get(ix *Index, n uint32, kind Kind) (nameResult, bool) {
 	toks := ix.nameToks[ix.nameStart[n]:ix.nameStart[n+1]]
-	for i := range min(s.n, len(s.name)) {
-		m := s.name[i]
-		if s.kind[i] == kind && slices.Equal(toks, ix.nameToks[ix.nameStart[m]:ix.nameStart[m+1]]) {
+	for i := range min(s.n, len(s.toks)) {
+		if s.kind[i] == kind && slices.Equal(toks, s.toks[i]) {
 			return s.res[i], true
 		}
 	}
@@ -1115,8 +1120,8 @@ func (s *scoredNames) get(ix *Index, n uint32, kind Kind) (nameResult, bool) {
 }
 
 // put keeps n's result, in place of the oldest kept.
-func (s *scoredNames) put(n uint32, kind Kind, res nameResult) {
-	i := s.n % len(s.name)
-	s.name[i], s.kind[i], s.res[i] = n, kind, res
+func (s *scoredNames) put(ix *Index, n uint32, kind Kind, res nameResult) {
+	i := s.n % len(s.toks)
+	s.toks[i], s.kind[i], s.res[i] = ix.nameToks[ix.nameStart[n]:ix.nameStart[n+1]], kind, res
 	s.n++
 }
