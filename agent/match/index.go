@@ -84,8 +84,8 @@ type Options struct {
 	// pairs the engine is tested on).
 	NameThreshold float64
 	// NameHits bounds the hits one name produces; default 5. Alerts whose
-	// score ties with the last hit's come too (name.Search), up to twenty
-	// times as many: namesakes are never cut arbitrarily.
+	// score ties with the last hit's come too, up to four times as many
+	// (hitTies).
 	NameHits int
 	// Logger receives what Load reports (a term table refused or not
 	// saved); default slog.Default().
@@ -149,7 +149,7 @@ func newIndex(o Options, src AlertSource, hint int, bulk bool) *Index {
 		o.NameHits = nameLimit
 	}
 	return &Index{src: src, seed: maphash.MakeSeed(), fps: newHashSlots(hint, bulk),
-		slots: newSlots(hint, bulk), names: name.NewIndex(name.Options{}), bySlot: []uint32{0},
+		slots: newSlots(hint, bulk), names: name.NewIndex(nameOptions()), bySlot: []uint32{0},
 		threshold: o.NameThreshold, nameHits: o.NameHits}
 }
 
@@ -492,6 +492,17 @@ type Candidate struct {
 // act on the best few, and a common name must not flood the screen.
 const nameLimit = 5
 
+// nameOptions are the name index's: it returns no more ties than
+// LookupName keeps.
+func nameOptions() name.Options { return name.Options{Ties: hitTies} }
+
+// hitTies bounds, in multiples of the limit, the hits one name produces
+// when alerts tie with the last one kept. The name index returns more
+// namesakes (name.Search keeps up to 20 times the limit), but each hit is
+// an alert read and decrypted and a hit recorded and sent: 100 reads take
+// about 0.4 ms at 10 million alerts, beyond the budget of a check.
+const hitTies = 4
+
 // Lookup returns the alerts that an item matches at time now, leaving
 // out expired alerts: identifiers here, names through LookupName at the
 // index's threshold. A plate a device corrected is looked up both as
@@ -730,13 +741,13 @@ func (ix *Index) LookupName(it devices.Item, now time.Time, threshold float64, l
 }
 
 // cutTies keeps the first limit matches (best first) and those tying with
-// the last kept.
+// the last kept, up to hitTies times limit.
 func cutTies(ms []nameMatch, limit int) []nameMatch {
 	if len(ms) <= limit {
 		return ms
 	}
 	n := limit
-	for n < len(ms) && ms[n].m.Score == ms[limit-1].m.Score {
+	for n < len(ms) && n < hitTies*limit && ms[n].m.Score == ms[limit-1].m.Score {
 		n++
 	}
 	return ms[:n]

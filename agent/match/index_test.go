@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/borderpost/borderpost/agent/match/name"
 	"github.com/borderpost/borderpost/devices"
 	"github.com/borderpost/borderpost/store"
 )
@@ -192,4 +193,21 @@ func mustLookup(t testing.TB, ix *Index, it devices.Item, now time.Time) []Candi
 		t.Fatal(err)
 	}
 	return got
+}
+
+// A name held by many alerts gives its limit of hits and those tying
+// with the last, up to hitTies times the limit: each is an alert read and
+// a hit recorded, so the name index is asked for no more.
+func TestNamesakeHitsAreBounded(t *testing.T) {
+	ix := NewIndex()
+	for i := range 30 {
+		ix.Put(alert(fmt.Sprintf("p%02d", i), store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Surname: "Novotny", Forenames: "Jiri"}}))
+	}
+	got := mustLookup(t, ix, devices.Item{Kind: devices.KindPerson, Value: "Jiri Novotny"}, now)
+	if len(got) != hitTies*nameLimit {
+		t.Fatalf("%d hits for 30 namesakes, want %d", len(got), hitTies*nameLimit)
+	}
+	if ms := ix.names.Search(name.Query{Kind: name.KindPerson, Name: "Jiri Novotny"}, name.DefaultThreshold, nameLimit); len(ms) != hitTies*nameLimit {
+		t.Fatalf("the name index gave %d matches, want no more than the %d kept", len(ms), hitTies*nameLimit)
+	}
 }

@@ -176,7 +176,7 @@ func (ix *Index) decodeNames(r io.Reader) error {
 			return errors.New("a name entry's slot out of range")
 		}
 	}
-	names, err := name.Decode(br, name.Options{})
+	names, err := name.Decode(br, nameOptions())
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,11 @@ type Options struct {
 	// Disable switches rules off (rules.go), for ablations; the zero
 	// value runs them all.
 	Disable RuleSet
+	// Ties bounds, in multiples of Search's limit, the matches Search
+	// returns when entries tie with the limit-th; default tieCeiling (20),
+	// 4 with RuleNamesakes off. A caller that reads every match's alert
+	// sets it lower.
+	Ties int
 }
 
 func (o Options) withDefaults() Options {
@@ -42,6 +47,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.PostingBudget <= 0 {
 		o.PostingBudget = 1500
+	}
+	if o.Ties <= 0 {
+		o.Ties = tieCeiling
+		if o.Disable.Has(RuleNamesakes) {
+			o.Ties = 4
+		}
 	}
 	return o
 }

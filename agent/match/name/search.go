@@ -243,11 +243,8 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 		// Entries that tie with the last one kept are kept too, up to
 		// tieCeiling times limit (RuleNamesakes): choosing among equals by entry number
 		// would hide an alert for no reason an officer could know.
-		cut, ceiling := limit, tieCeiling*limit
-		if ix.opts.Disable.Has(RuleNamesakes) {
-			ceiling = 4 * limit
-		}
-		for cut < len(st.best) && cut < ceiling && st.best[cut].score == st.best[limit-1].score {
+		cut := limit
+		for cut < len(st.best) && cut < ix.opts.Ties*limit && st.best[cut].score == st.best[limit-1].score {
 			cut++
 		}
 		st.best = st.best[:cut]
