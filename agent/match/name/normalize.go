@@ -298,6 +298,17 @@ func joinLetterRuns(raw []rawTok, undotted bool) []rawTok {
 	out := raw[:0:0]
 	single := func(r rawTok) bool { return len(r.text) == 1 && !r.script && isLetter(r.text[0]) }
 	for i := 0; i < len(raw); {
+		if undotted {
+			if j := slippedGroup(raw, i); j > i {
+				var b strings.Builder
+				for _, r := range raw[i:j] {
+					b.WriteString(r.text)
+				}
+				out = append(out, rawTok{text: b.String(), dotted: true, spaced: raw[i].spaced})
+				i = j
+				continue
+			}
+		}
 		j := i
 		startsGroup := func(k int) bool {
 			return k+1 < len(raw) && raw[k].dotted && single(raw[k]) && single(raw[k+1]) && !raw[k+1].spaced
@@ -322,6 +333,47 @@ func joinLetterRuns(raw []rawTok, undotted bool) []rawTok {
 		i++
 	}
 	return out
+}
+
+// slippedGroup returns the end of a dotted abbreviation of a company
+// starting at raw[i] with a slip in it: parts of one or two letters, each
+// written with a dot and no space between them, one of each length, five
+// letters at most ("LS.A.", "S.LA.", "SC..S." for S.A. and S.C.S.). Read
+// apart, the two-letter part became a rare word in conflict with the
+// listed form; joined, it is a legal form with one slip. It returns i
+// when raw[i] starts no such group.
+func slippedGroup(raw []rawTok, i int) int {
+	short := func(r rawTok) bool {
+		if r.script || len(r.text) > 2 {
+			return false
+		}
+		for k := 0; k < len(r.text); k++ {
+			if !isLetter(r.text[k]) {
+				return false
+			}
+		}
+		return true
+	}
+	j, letters, ones, twos := i, 0, 0, 0
+	for j < len(raw) && short(raw[j]) && (j == i || !raw[j].spaced) && letters+len(raw[j].text) <= 5 {
+		if !raw[j].dotted && j+1 < len(raw) && !raw[j+1].spaced {
+			break // "LS.AB" without its dot is not an abbreviation's end
+		}
+		letters += len(raw[j].text)
+		if len(raw[j].text) == 1 {
+			ones++
+		} else {
+			twos++
+		}
+		j++
+		if !raw[j-1].dotted {
+			break
+		}
+	}
+	if j-i < 2 || ones == 0 || twos == 0 {
+		return i
+	}
+	return j
 }
 
 // matchLegal reports the canonical legal form starting at raw[0] and how

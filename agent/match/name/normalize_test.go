@@ -39,6 +39,14 @@ func TestNormalize(t *testing.T) {
 		{KindPerson, "Haji Tarvik Osmani", "tarvik osmani"},
 		{KindCompany, "Borisat Siam Tarvik Chamkat", "co siam tarvik ltd"},
 		{KindCompany, "C.A.D. S.A.", "cad sa"},
+		// A slip inside a dotted abbreviation keeps it one word, which
+		// search then reads as the legal form with one slip; dotted words
+		// of two letters each stay apart.
+		{KindCompany, "Cecoex, LS.A.", "cecoex lsa"},
+		{KindCompany, "Ifyd S.LA.", "ifyd sla"},
+		{KindCompany, "Montoya SC..S.", "montoya lp"},
+		{KindCompany, "St.Jo. Trading", "st jo trading"},
+		{KindPerson, "J.P. Morgan", "j p morgan"},
 		{KindCompany, "Grupo W S.A.", "group w sa"},
 		{KindCompany, "Aero Norte S.A. de C.V.", "aero norte sa"},
 		{KindCompany, "Dunav Trade d.o.o.", "dunav trading llc"},
