@@ -43,7 +43,7 @@ func LayoutVersion() string {
 		{KindPerson, "Zhang Xiuying 张秀英"}, {KindCompany, "Hoteles e Inmuebles de Colombia S.A.S."},
 		{KindCompany, "Islamic Republic of Iran Shipping Lines Co Ltd"}, {KindPerson, "Jean-Pierre O'Neill de la Cruz"},
 		{KindPerson, "Джамал Хасан Djibril Aleks"}, // digraph readings in the skeleton
-		{KindCompany, "Cecoex LS.A."}, // a slip in a dotted abbreviation
+		{KindCompany, "Cecoex LS.A."},              // a slip in a dotted abbreviation
 	} {
 		for _, t := range normalize(lx, s.kind, s.name) {
 			fmt.Fprintf(h, "%s/%d/%s/%d/%d/%d ", t.text, t.class, skeleton(t.text), lx.groups[t.text], syllableCode(t.text), letterMask(t.text))
