@@ -100,6 +100,17 @@ type Report struct {
 	ChecksWithRecord       Latency `json:"checks_with_record"`
 	ChecksDuringDelta      Latency `json:"checks_during_delta"`
 	ChecksDuringDeltaMaxUs float64 `json:"checks_during_delta_max_us,omitempty"`
+	// The same checks split: the lookup, and the audit record (the
+	// journal's group commit, two fdatasyncs) that the answer waits for,
+	// each with its own distribution; where the tail goes when the disk is
+	// shared with the delta's writes.
+	ChecksDuringDeltaLookup Latency `json:"checks_during_delta_lookup"`
+	ChecksDuringDeltaRecord Latency `json:"checks_during_delta_record"`
+	// What the large delta (replica and match index) made the collector
+	// do: cycles ended while it was applied, and bytes allocated meanwhile
+	// (the checks' share included).
+	DeltaLargeGCCycles   uint64 `json:"delta_200k_gc_cycles,omitempty"`
+	DeltaLargeAllocBytes uint64 `json:"delta_200k_alloc_bytes,omitempty"`
 
 	// Tails, with Config.Tail, says per kind of check where the slowest
 	// checks went.

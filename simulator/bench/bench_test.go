@@ -40,7 +40,7 @@ func TestRunFromReplicaOnDisk(t *testing.T) {
 	}
 	var fields map[string]any
 	json.Unmarshal(raw, &fields)
-	for _, f := range []string{"alerts", "mix", "gomaxprocs", "import_seconds", "cold_start_seconds", "heap_bytes", "rss_bytes", "replica_bytes", "checks", "recall", "recall_by_kind", "false_hit_rate", "delta_10k_seconds", "delta_200k_seconds", "checks_during_delta"} {
+	for _, f := range []string{"alerts", "mix", "gomaxprocs", "import_seconds", "cold_start_seconds", "heap_bytes", "rss_bytes", "replica_bytes", "checks", "recall", "recall_by_kind", "false_hit_rate", "delta_10k_seconds", "delta_200k_seconds", "checks_during_delta", "checks_during_delta_lookup", "checks_during_delta_record"} {
 		if _, ok := fields[f]; !ok {
 			t.Errorf("report has no %q: %s", f, raw)
 		}
@@ -56,6 +56,16 @@ func TestRunFromReplicaOnDisk(t *testing.T) {
 	}
 	if c := rep.ChecksDuringDelta; c.N == 0 || c.P99us < c.P50us || c.P50us <= 0 {
 		t.Errorf("checks_during_delta = %+v", c)
+	}
+	// The split of those checks: both parts measured for every check,
+	// neither above the whole; the delta made the collector work.
+	for name, c := range map[string]Latency{"lookup": rep.ChecksDuringDeltaLookup, "record": rep.ChecksDuringDeltaRecord} {
+		if d := rep.ChecksDuringDelta; c.N != d.N || c.P50us <= 0 || c.P99us < c.P50us || c.P50us > d.P50us || c.P99us > rep.ChecksDuringDeltaMaxUs {
+			t.Errorf("checks_during_delta_%s = %+v, whole %+v max %v µs", name, c, d, rep.ChecksDuringDeltaMaxUs)
+		}
+	}
+	if rep.DeltaLargeAllocBytes == 0 {
+		t.Errorf("delta_200k_alloc_bytes = 0: the large delta's allocations are not measured")
 	}
 	if c := rep.ChecksWithRecord; c.N != 1000 || c.P99us < c.P50us || c.P50us <= 0 {
 		t.Errorf("checks_with_record = %+v", c)

@@ -89,25 +89,27 @@ func largeDelta(ctx context.Context, r *store.Replica, ix *match.Index, s sample
 	if err != nil {
 		return err
 	}
-	rep.ChecksWithRecord = latency(base)
+	rep.ChecksWithRecord = latency(base.total)
 	ch, err := nextChange(r, sample{}, large)
 	if err != nil {
 		return err
 	}
 	done := make(chan struct{})
-	var lat []time.Duration
+	var lat laneTimes
 	var checkErr error
 	checked := make(chan struct{})
 	go func() {
 		defer close(checked)
 		lat, checkErr = checkLanes(ctx, r, ix, items, fmt.Sprint(ch.Seq), 0, done)
 	}()
+	heap0 := readHeapCounters()
 	t := time.Now()
 	err = r.Apply(ctx, ch)
 	if err == nil {
 		ix.Apply(ch)
 	}
 	took := time.Since(t)
+	heap1 := readHeapCounters()
 	close(done)
 	<-checked
 	if err != nil {
@@ -117,14 +119,19 @@ func largeDelta(ctx context.Context, r *store.Replica, ix *match.Index, s sample
 		return fmt.Errorf("bench: check during the delta: %w", checkErr)
 	}
 	rep.DeltaLargeOps, rep.DeltaLargeSeconds = large, took.Seconds()
-	rep.ChecksDuringDelta = latency(lat)
-	if n := len(lat); n > 0 {
-		rep.ChecksDuringDeltaMaxUs = us(lat[n-1])
+	rep.ChecksDuringDelta = latency(lat.total)
+	if n := len(lat.total); n > 0 {
+		rep.ChecksDuringDeltaMaxUs = us(lat.total[n-1])
 	}
+	rep.ChecksDuringDeltaLookup, rep.ChecksDuringDeltaRecord = latency(lat.lookup), latency(lat.record)
+	rep.DeltaLargeGCCycles, rep.DeltaLargeAllocBytes = heap1.cycles-heap0.cycles, heap1.bytes-heap0.bytes
 	b, c := rep.ChecksWithRecord, rep.ChecksDuringDelta
 	say("checks with their audit record, no delta: n=%d p50 %.1f µs p99 %.1f µs", b.N, b.P50us, b.P99us)
 	say("delta of %d operations applied in %.2fs; %d checks meanwhile (lookup and audit record): p50 %.1f µs p99 %.1f µs max %.0f µs",
 		large, took.Seconds(), c.N, c.P50us, c.P99us, rep.ChecksDuringDeltaMaxUs)
+	lk, rc := rep.ChecksDuringDeltaLookup, rep.ChecksDuringDeltaRecord
+	say("  of which the lookup: p50 %.1f µs p99 %.1f µs; the audit record: p50 %.1f µs p99 %.1f µs; %d collections, %.1f GB allocated during the delta",
+		lk.P50us, lk.P99us, rc.P50us, rc.P99us, rep.DeltaLargeGCCycles, float64(rep.DeltaLargeAllocBytes)/1e9)
 	return nil
 }
 
@@ -138,12 +145,16 @@ func latency(lat []time.Duration) Latency {
 	return Latency{N: n, P50us: us(lat[n/2]), P99us: us(lat[n*99/100])}
 }
 
+// laneTimes are the checks' latencies, whole and split into the lookup
+// and the audit record, in no particular order.
+type laneTimes struct{ total, lookup, record []time.Duration }
+
 // checkLanes runs deltaLanes devices checking plates, each check a
 // lookup and its audit record, perLane checks each, or (perLane 0) until
 // done is closed, and returns the checks' latencies.
-func checkLanes(ctx context.Context, r *store.Replica, ix *match.Index, items []devices.Item, tag string, perLane int, done <-chan struct{}) ([]time.Duration, error) {
+func checkLanes(ctx context.Context, r *store.Replica, ix *match.Index, items []devices.Item, tag string, perLane int, done <-chan struct{}) (laneTimes, error) {
 	var mu sync.Mutex
-	var lat []time.Duration
+	var lat laneTimes
 	var checkErr error
 	var wg sync.WaitGroup
 	now := time.Now()
@@ -151,8 +162,12 @@ func checkLanes(ctx context.Context, r *store.Replica, ix *match.Index, items []
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var mine []time.Duration
-			defer func() { mu.Lock(); lat = append(lat, mine...); mu.Unlock() }()
+			var mine laneTimes
+			defer func() {
+				mu.Lock()
+				lat.total, lat.lookup, lat.record = append(lat.total, mine.total...), append(lat.lookup, mine.lookup...), append(lat.record, mine.record...)
+				mu.Unlock()
+			}()
 			fail := func(err error) { mu.Lock(); checkErr = err; mu.Unlock() }
 			for i := 0; perLane <= 0 || i < perLane; i++ {
 				select {
@@ -165,12 +180,16 @@ func checkLanes(ctx context.Context, r *store.Replica, ix *match.Index, items []
 					fail(err)
 					return
 				}
+				looked := time.Now()
 				id := fmt.Sprintf("bench-%s-%d-%d", tag, lane, i)
 				if _, err := r.Record(ctx, store.CheckRecord{ID: id, Device: fmt.Sprintf("bench-lane-%d", lane), Items: 1}, nil); err != nil {
 					fail(err)
 					return
 				}
-				mine = append(mine, time.Since(t))
+				end := time.Now()
+				mine.total = append(mine.total, end.Sub(t))
+				mine.lookup = append(mine.lookup, looked.Sub(t))
+				mine.record = append(mine.record, end.Sub(looked))
 			}
 		}()
 	}
