@@ -117,7 +117,7 @@ const (
 	// intersectOthers; intersectFirstMax, intersectOtherMax, intersectWork).
 	RuleIntersect
 	// RuleNamesakes: names that tie with the best candidate are scored
-	// past Options.Candidates (up to namesakeNames), and the entries that
+	// past Options.Candidates (up to namesakeNames per entry returned), and the entries that
 	// tie with the last hit kept are returned up to tieCeiling (20) times
 	// the limit, not 4: at millions of names a name is often held by tens
 	// of alerts, each a hit (search.go).

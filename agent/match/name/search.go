@@ -152,10 +152,10 @@ func (ix *Index) putState(st *searchState) {
 // for all (RuleNamesakes; 4 before it).
 const tieCeiling = 20
 
-// namesakeNames bounds the names that tie with the best candidate which
-// gather scores past Options.Candidates: tieCeiling times the default
-// limit of hits, each with two aliases that tie too.
-const namesakeNames = 2 * tieCeiling * 5
+// namesakeNames is how many names, per entry Search may return, gather
+// scores at most when names tie with the best candidate past
+// Options.Candidates: an entry's aliases often tie too.
+const namesakeNames = 2
 
 // Search returns the entries whose best name scores at least threshold
 // against q, best first, at most limit of them (limit <= 0 means 10), and
@@ -189,7 +189,7 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 
 	st.q = ix.queryTokens(toks, st.q[:0])
 	ix.expand(q.Kind, toks, st)
-	ix.gather(q.Kind, st)
+	ix.gather(q.Kind, st, namesakeNames*ix.opts.Ties*limit)
 	ev := queryEvidence{birth: parseBirthDate(q.BirthDate), nat: normCountry(q.Nationality), sex: normSex(q.Sex)}
 	st.rows.reset(st.q)
 	st.scored.reset()
@@ -794,7 +794,7 @@ const longTokenLen = 7
 // (RuleIntersect); when nothing was walked before it, the shortest list
 // is walked cut to the budget, so that a query of common tokens alone
 // still finds candidates.
-func (ix *Index) gather(kind Kind, st *searchState) {
+func (ix *Index) gather(kind Kind, st *searchState, namesakes int) {
 	primaryFirst := !ix.opts.Disable.Has(RulePrimaryFirst)
 	slices.SortFunc(st.exps, func(a, b expansion) int {
 		if primaryFirst {
@@ -954,7 +954,7 @@ func (ix *Index) gather(kind Kind, st *searchState) {
 	// When every candidate ties with the best, the names cut are its
 	// equals: namesakes, which choosing by name number would hide for no
 	// reason an officer could know (RuleNamesakes). They are scored too,
-	// up to namesakeNames.
+	// up to namesakes names.
 	if len(sel) == k && k > 0 && sel[k-1].acc == sel[0].acc && !ix.opts.Disable.Has(RuleNamesakes) {
 		kept := st.kept[:0]
 		for _, c := range sel {
@@ -963,7 +963,7 @@ func (ix *Index) gather(kind Kind, st *searchState) {
 		slices.Sort(kept)
 		st.kept = kept
 		for _, c := range seen {
-			if len(sel) >= namesakeNames {
+			if len(sel) >= namesakes {
 				break
 			}
 			if _, in := slices.BinarySearch(kept, c.name); c.acc == sel[0].acc && !in {
