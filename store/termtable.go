@@ -36,14 +36,11 @@ import (
 // File: "BPTT1" ∥ u32 stamp length ∥ stamp ∥ chunks; each chunk is
 // u32 length ∥ seal(up to termTableChunk fingerprints, little-endian),
 // its associated data binding the stamp and the chunk's number, so a
-// chunk moved, cut or from another table fails to open. "BPTT2" is the
-// same with entries of 16 bytes, a fingerprint and its record prefix
-// (TermTable.Records), up to termTableChunk/2 a chunk.
+// chunk moved, cut or from another table fails to open.
 var (
-	termsRevKey          = []byte("rev") // shorter than a term key, like the version and the count
-	termTableMagic       = []byte("BPTT1")
-	termTableMagicRecord = []byte("BPTT2")
-	termTableBucket      = []byte("termtable") // the seal's domain
+	termsRevKey     = []byte("rev") // shorter than a term key, like the version and the count
+	termTableMagic  = []byte("BPTT1")
+	termTableBucket = []byte("termtable") // the seal's domain
 )
 
 // termTableChunk is how many fingerprints one sealed chunk holds (8 MiB).
@@ -58,24 +55,8 @@ func TermTablePath(path string) string { return path + ".termtable" }
 type TermTable struct {
 	// Fingerprints are ascending, as EachTermFingerprint gives them.
 	Fingerprints []uint64
-	// Records, when not nil, has one entry per fingerprint: the first 8
-	// bytes of the record key of an alert the index files under it (as
-	// the index entry holds them, read big-endian), so that a lookup
-	// reads that alert (AppendAlertsByRecord) without descending the term
-	// index. Fingerprints then has one entry per (term, alert): a term
-	// filed under several alerts comes once per alert, adjacent. A table
-	// written by SaveTermTableAt has none.
-	Records  []uint64
-	stamp    []byte
-	keyGen   uint32
-	alertGen uint64
+	stamp        []byte
 }
-
-// Gens returns the key generation the table's fingerprints and record
-// prefixes were computed under and the alert generation they were read
-// from: AppendAlertsByRecord reads by them only while the replica is
-// still at both.
-func (t *TermTable) Gens() (keyGen uint32, alertGen uint64) { return t.keyGen, t.alertGen }
 
 // touchTerms gives the term index a new revision: a term table read
 // before is stale from now on.
@@ -220,7 +201,7 @@ func (r *Replica) ReadTermTable(ctx context.Context) (*TermTable, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &TermTable{Fingerprints: make([]uint64, 0, n), Records: make([]uint64, 0, n)}
+	t := &TermTable{Fingerprints: make([]uint64, 0, n)}
 	err = r.db.View(func(tx *bolt.Tx) error {
 		st, err := r.state(tx)
 		if err != nil {
@@ -229,16 +210,16 @@ func (r *Replica) ReadTermTable(ctx context.Context) (*TermTable, error) {
 		if r.terms == nil || st.gen.terms == nil || !bytes.Equal(st.gen.terms.Get(termsVersionKey), r.termsVersion) {
 			return fmt.Errorf("%w: the term index is not ready; open the replica with the agent's term function", ErrTermTable)
 		}
-		t.keyGen, t.alertGen = st.ring.gen, st.gen.num
 		c := st.gen.terms.Cursor()
 		start, report := time.Now(), time.Now()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			if len(k) != termEntryLen {
 				continue // the version, the count, the revision
 			}
-			// Every entry, a term filing several alerts once per alert:
-			// each has its own record prefix.
 			fp := binary.BigEndian.Uint64(k)
+			if l := len(t.Fingerprints); l > 0 && t.Fingerprints[l-1] == fp {
+				continue // the same term filing another alert (keys sort by term first)
+			}
 			if len(t.Fingerprints)%(1<<16) == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
@@ -250,7 +231,6 @@ func (r *Replica) ReadTermTable(ctx context.Context) (*TermTable, error) {
 				}
 			}
 			t.Fingerprints = append(t.Fingerprints, fp)
-			t.Records = append(t.Records, binary.BigEndian.Uint64(k[termPrefix:]))
 		}
 		t.stamp, err = r.termStamp(tx, st, len(t.Fingerprints))
 		return err
@@ -261,8 +241,7 @@ func (r *Replica) ReadTermTable(ctx context.Context) (*TermTable, error) {
 	if cap(t.Fingerprints)-len(t.Fingerprints) > len(t.Fingerprints)/8 {
 		// Sized for every alert, but persons and names share terms: the
 		// table stays in memory as long as the index, so not its slack.
-		t.Fingerprints = slices.Clip(append(make([]uint64, 0, len(t.Fingerprints)), t.Fingerprints...))
-		t.Records = slices.Clip(append(make([]uint64, 0, len(t.Records)), t.Records...))
+		t.Fingerprints = append(make([]uint64, 0, len(t.Fingerprints)), t.Fingerprints...)
 	}
 	return t, nil
 }
@@ -271,18 +250,6 @@ func (r *Replica) ReadTermTable(ctx context.Context) (*TermTable, error) {
 // under the active key, replacing the table there. A table that is no
 // longer current is written anyway, harmlessly: LoadTermTable refuses it.
 func (r *Replica) SaveTermTable(t *TermTable) error {
-	if t.Records != nil {
-		if len(t.Records) != len(t.Fingerprints) {
-			return fmt.Errorf("%w: %d record prefixes for %d fingerprints", ErrTermTable, len(t.Records), len(t.Fingerprints))
-		}
-		return r.saveTermTable(context.Background(), t.Stamp(), len(t.Fingerprints), func(yield func(uint64, uint64) bool) {
-			for i, fp := range t.Fingerprints {
-				if !yield(fp, t.Records[i]) {
-					return
-				}
-			}
-		}, true)
-	}
 	return r.SaveTermTableAt(context.Background(), t.Stamp(), len(t.Fingerprints), slices.Values(t.Fingerprints))
 }
 
@@ -295,28 +262,6 @@ func (r *Replica) SaveTermTable(t *TermTable) error {
 // leaving the old table, when fps does not give n ascending values or
 // ctx ends; a long write reports its progress in the replica's log.
 func (r *Replica) SaveTermTableAt(ctx context.Context, st Stamp, n int, fps iter.Seq[uint64]) error {
-	return r.saveTermTable(ctx, st, n, func(yield func(uint64, uint64) bool) {
-		for fp := range fps {
-			if !yield(fp, 0) {
-				return
-			}
-		}
-	}, false)
-}
-
-// SaveTermTableRecordsAt is SaveTermTableAt for a table with record
-// prefixes (TermTable.Records): entries gives each fingerprint with the
-// record prefix of an alert filed under it, or 0 where the caller does
-// not know one (a fingerprint a delta added): a lookup of a fingerprint
-// with a 0 among its prefixes descends the term index, which holds
-// every alert filed under it.
-func (r *Replica) SaveTermTableRecordsAt(ctx context.Context, st Stamp, n int, entries iter.Seq2[uint64, uint64]) error {
-	return r.saveTermTable(ctx, st, n, entries, true)
-}
-
-// saveTermTable writes a term table of n entries, with their record
-// prefixes (BPTT2) when records is set, of fingerprints alone otherwise.
-func (r *Replica) saveTermTable(ctx context.Context, st Stamp, n int, entries iter.Seq2[uint64, uint64], records bool) error {
 	ring := r.active.Load()
 	if ring == nil {
 		return fmt.Errorf("%w: no active key", ErrWrongKey)
@@ -328,11 +273,7 @@ func (r *Replica) saveTermTable(ctx context.Context, st Stamp, n int, entries it
 	path := TermTablePath(r.Path())
 	err := atomicfile.Write(path, 0o600, func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 1<<20)
-		if records {
-			bw.Write(termTableMagicRecord)
-		} else {
-			bw.Write(termTableMagic)
-		}
+		bw.Write(termTableMagic)
 		bw.Write(u32(uint32(len(stamp))))
 		bw.Write(stamp)
 		plain := make([]byte, 0, 8*termTableChunk)
@@ -364,7 +305,7 @@ func (r *Replica) saveTermTable(ctx context.Context, st Stamp, n int, entries it
 			}
 			return true
 		}
-		for fp, rec := range entries {
+		for fp := range fps {
 			if count > 0 && fp < prev {
 				return fmt.Errorf("%w: fingerprints not ascending at %d", ErrTermTable, count)
 			}
@@ -374,9 +315,6 @@ func (r *Replica) saveTermTable(ctx context.Context, st Stamp, n int, entries it
 			prev = fp
 			count++
 			plain = binary.LittleEndian.AppendUint64(plain, fp)
-			if records {
-				plain = binary.LittleEndian.AppendUint64(plain, rec)
-			}
 			if len(plain) == 8*termTableChunk && !flush() {
 				return werr
 			}
@@ -420,20 +358,8 @@ func (r *Replica) LoadTermTable(ctx context.Context) (*TermTable, error) {
 	br := bufio.NewReaderSize(f, 1<<20)
 	refuse := func(why string) error { return fmt.Errorf("%w: %s: %s", ErrTermTable, path, why) }
 	head := make([]byte, len(termTableMagic)+4)
-	if _, err := io.ReadFull(br, head); err != nil {
+	if _, err := io.ReadFull(br, head); err != nil || !bytes.Equal(head[:len(termTableMagic)], termTableMagic) {
 		return nil, refuse("not a term table")
-	}
-	records := false
-	switch {
-	case bytes.Equal(head[:len(termTableMagic)], termTableMagic):
-	case bytes.Equal(head[:len(termTableMagicRecord)], termTableMagicRecord):
-		records = true
-	default:
-		return nil, refuse("not a term table")
-	}
-	entry := 8
-	if records {
-		entry = 16
 	}
 	sl := binary.BigEndian.Uint32(head[len(termTableMagic):])
 	if sl > 1<<12 {
@@ -445,7 +371,6 @@ func (r *Replica) LoadTermTable(ctx context.Context) (*TermTable, error) {
 	}
 	var want []byte
 	var ring *keyring
-	var alertGen uint64
 	err = r.db.View(func(tx *bolt.Tx) error {
 		st, err := r.state(tx)
 		if err != nil {
@@ -454,7 +379,7 @@ func (r *Replica) LoadTermTable(ctx context.Context) (*TermTable, error) {
 		if r.terms == nil || st.gen.terms == nil || !bytes.Equal(st.gen.terms.Get(termsVersionKey), r.termsVersion) {
 			return fmt.Errorf("%w: the term index is not ready", ErrTermTable)
 		}
-		ring, alertGen = st.ring, st.gen.num
+		ring = st.ring
 		// The count is the table's own: compare everything before it.
 		want, err = r.termStamp(tx, st, 0)
 		return err
@@ -469,10 +394,7 @@ func (r *Replica) LoadTermTable(ctx context.Context) (*TermTable, error) {
 	if n > 1<<40 {
 		return nil, refuse("implausible count")
 	}
-	t := &TermTable{Fingerprints: make([]uint64, 0, n), stamp: stamp, keyGen: ring.gen, alertGen: alertGen}
-	if records {
-		t.Records = make([]uint64, 0, n)
-	}
+	t := &TermTable{Fingerprints: make([]uint64, 0, n), stamp: stamp}
 	var lb [4]byte
 	sealed := make([]byte, 0, 8*termTableChunk+64)
 	for c := uint64(0); uint64(len(t.Fingerprints)) < n; c++ {
@@ -494,14 +416,11 @@ func (r *Replica) LoadTermTable(ctx context.Context) (*TermTable, error) {
 		if err != nil {
 			return nil, refuse(fmt.Sprintf("chunk %d: %v", c, err))
 		}
-		if len(plain)%entry != 0 || uint64(len(t.Fingerprints)+len(plain)/entry) > n {
+		if len(plain)%8 != 0 || uint64(len(t.Fingerprints)+len(plain)/8) > n {
 			return nil, refuse(fmt.Sprintf("chunk %d: bad length", c))
 		}
-		for i := 0; i < len(plain); i += entry {
+		for i := 0; i < len(plain); i += 8 {
 			t.Fingerprints = append(t.Fingerprints, binary.LittleEndian.Uint64(plain[i:]))
-			if records {
-				t.Records = append(t.Records, binary.LittleEndian.Uint64(plain[i+8:]))
-			}
 		}
 		if len(plain) == 0 && n > 0 {
 			return nil, refuse(fmt.Sprintf("chunk %d: empty", c))

@@ -2,15 +2,12 @@ package store
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // The term table saved beside the replica is read back only while it is
@@ -176,93 +173,5 @@ func copyTestFile(t *testing.T, from, to string) {
 	}
 	if err := os.WriteFile(to, data, 0o600); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// The term table keeps, with each fingerprint, the record prefix of the
-// alert the index files under it: one entry per (term, alert), as the
-// index holds them, so a plate two alerts carry comes twice. Read by
-// those prefixes (AppendAlertsByRecord), a lookup gets the alerts
-// without the term index, and nothing once the replica has moved to
-// another key or alert generation than the table's. The prefixes
-// survive a save and a load; a table of fingerprints alone
-// (SaveTermTableAt, or one written before) loads without them.
-func TestTermTableRecordPrefixes(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "r.db")
-	r := openTerms(t, path, testKey(1), "v1")
-	defer r.Close()
-	have := map[string]Alert{}
-	ups := []Alert{plate("A1", "SAME", 1), plate("A2", "SAME", 1), plate("B1", "OTHER", 1)}
-	cur, _ := r.Cursor()
-	if err := r.Apply(ctx, change(cur, have, ups, nil)); err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := r.ReadTermTable(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var entries [][2]uint64
-	err = r.db.View(func(tx *bolt.Tx) error {
-		st, err := r.state(tx)
-		if err != nil {
-			return err
-		}
-		return st.gen.terms.ForEach(func(k, _ []byte) error {
-			if len(k) == termEntryLen {
-				entries = append(entries, [2]uint64{binary.BigEndian.Uint64(k), binary.BigEndian.Uint64(k[termPrefix:])})
-			}
-			return nil
-		})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(tbl.Records) != len(tbl.Fingerprints) || len(entries) != 3 || len(tbl.Fingerprints) != len(entries) {
-		t.Fatalf("table: %d fingerprints, %d prefixes; the index has %d entries, want 3", len(tbl.Fingerprints), len(tbl.Records), len(entries))
-	}
-	for i, e := range entries {
-		if tbl.Fingerprints[i] != e[0] || tbl.Records[i] != e[1] {
-			t.Fatalf("entry %d: table (%x, %x), index (%x, %x)", i, tbl.Fingerprints[i], tbl.Records[i], e[0], e[1])
-		}
-	}
-	keyGen, alertGen := tbl.Gens()
-	k, err := r.TermKey([]byte("plate\x00SAME"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recs []uint64
-	for i, fp := range tbl.Fingerprints {
-		if fp == k.Fingerprint() {
-			recs = append(recs, tbl.Records[i])
-		}
-	}
-	got, ok, err := r.AppendAlertsByRecord(nil, recs, keyGen, alertGen)
-	if err != nil || !ok || !slices.Equal(ids(got), []string{"A1", "A2"}) {
-		t.Fatalf("read by the prefixes of plate SAME: %v, %v, %v; want A1 and A2", ids(got), ok, err)
-	}
-	if got, ok, err := r.AppendAlertsByRecord(nil, recs, keyGen+1, alertGen); ok || len(got) != 0 || err != nil {
-		t.Fatalf("another key generation: read %v, %v, %v; want nothing, false", ids(got), ok, err)
-	}
-	if got, ok, err := r.AppendAlertsByRecord(nil, recs, keyGen, alertGen+1); ok || len(got) != 0 || err != nil {
-		t.Fatalf("another alert generation: read %v, %v, %v; want nothing, false", ids(got), ok, err)
-	}
-
-	if err := r.SaveTermTable(tbl); err != nil {
-		t.Fatal(err)
-	}
-	loaded, err := r.LoadTermTable(ctx)
-	if err != nil || !slices.Equal(loaded.Fingerprints, tbl.Fingerprints) || !slices.Equal(loaded.Records, tbl.Records) {
-		t.Fatalf("loaded: %v", err)
-	}
-	if kg, ag := loaded.Gens(); kg != keyGen || ag != alertGen {
-		t.Fatalf("loaded generations %d/%d, want %d/%d", kg, ag, keyGen, alertGen)
-	}
-	fps := slices.Compact(slices.Clone(tbl.Fingerprints))
-	if err := r.SaveTermTableAt(ctx, tbl.Stamp(), len(fps), slices.Values(fps)); err != nil {
-		t.Fatal(err)
-	}
-	if old, err := r.LoadTermTable(ctx); err != nil || old.Records != nil || !slices.Equal(old.Fingerprints, fps) {
-		t.Fatalf("a table of fingerprints alone: %v", err)
 	}
 }

@@ -82,19 +82,7 @@ func loadByTermSaving(ctx context.Context, src AlertSource, rep replicaFiles, o 
 		log.Info("term index walked", "terms", len(tbl.Fingerprints), "took", time.Since(start).Round(time.Millisecond))
 		fresh = true
 	}
-	walked := fresh
-	if !fresh && tbl.Records == nil {
-		// A table saved before record prefixes: the index is walked once
-		// for them (a held identifier's check then skips its descent),
-		// and the table saved again with them.
-		start := time.Now()
-		if t, err := rep.ReadTermTable(ctx); err == nil && t.Stamp().Equal(tbl.Stamp()) {
-			tbl, walked = t, true
-			log.Info("term index walked for record prefixes", "entries", len(tbl.Fingerprints), "took", time.Since(start).Round(time.Millisecond))
-		}
-	}
-	ix.termFPs.sorted, ix.termFPs.recs = tbl.Fingerprints, tbl.Records
-	ix.termFPs.keyGen, ix.termFPs.alertGen = tbl.Gens()
+	ix.termFPs.sorted = tbl.Fingerprints
 	at := tbl.Stamp()
 	loaded := false
 	if !fresh {
@@ -135,7 +123,7 @@ func loadByTermSaving(ctx context.Context, src AlertSource, rep replicaFiles, o 
 		return ix, fmt.Errorf("%w; its files are rebuilt at the next start", err), nil
 	}
 	ix.track.at = at
-	if o.DeferFiles && (walked || !loaded) {
+	if o.DeferFiles && (fresh || !loaded) {
 		// Persist writes both, stamped with this state if it is still
 		// the replica's.
 		ix.track.dirty, ix.track.deferred = true, true
@@ -143,7 +131,7 @@ func loadByTermSaving(ctx context.Context, src AlertSource, rep replicaFiles, o 
 	}
 	// A start that cannot save its files still serves: the next one
 	// rebuilds them.
-	if walked {
+	if fresh {
 		if err := rep.SaveTermTable(tbl); err != nil {
 			unsaved = fmt.Errorf("term table: %w", err)
 		}

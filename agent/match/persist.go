@@ -42,7 +42,6 @@ type sealedFiles interface {
 	WriteSealedFile(kind, layout string, st store.Stamp, write func(w io.Writer) error) error
 	OpenSealedFile(kind, layout string) (io.ReadCloser, store.Stamp, error)
 	SaveTermTableAt(ctx context.Context, st store.Stamp, n int, fps iter.Seq[uint64]) error
-	SaveTermTableRecordsAt(ctx context.Context, st store.Stamp, n int, entries iter.Seq2[uint64, uint64]) error
 }
 
 // encodeNames writes the slots and the name engine. ix.writeMu held (no
@@ -288,7 +287,7 @@ func (ix *Index) Persist(ctx context.Context) (written bool, err error) {
 	if err := ix.saveNames(files, cur); err != nil {
 		return false, err
 	}
-	sorted, recs := ix.termFPs.sorted, ix.termFPs.recs // never changed once loaded: read without the lock
+	sorted := ix.termFPs.sorted // never changed once loaded: read without the lock
 	added := slices.Sorted(maps.Keys(ix.termFPs.added))
 	ix.mu.Lock()
 	deferred := ix.track.deferred
@@ -296,15 +295,7 @@ func (ix *Index) Persist(ctx context.Context) (written bool, err error) {
 	ix.mu.Unlock()
 	ix.writeMu.Unlock()
 	locked = false
-	var save error
-	if recs != nil {
-		// The prefixes go with their fingerprints; a delta's come with 0
-		// (unknown): a lookup of those reads by term.
-		save = files.SaveTermTableRecordsAt(ctx, cur, len(sorted)+len(added), mergeSortedRecords(sorted, recs, added))
-	} else {
-		save = files.SaveTermTableAt(ctx, cur, len(sorted)+len(added), mergeSorted(sorted, added))
-	}
-	if err := save; err != nil {
+	if err := files.SaveTermTableAt(ctx, cur, len(sorted)+len(added), mergeSorted(sorted, added)); err != nil {
 		ix.mu.Lock()
 		if ix.track.at.Equal(cur) {
 			ix.track.dirty, ix.track.deferred = true, deferred
@@ -313,27 +304,6 @@ func (ix *Index) Persist(ctx context.Context) (written bool, err error) {
 		return false, err
 	}
 	return true, nil
-}
-
-// mergeSortedRecords gives the fingerprints of an ascending slice with
-// their record prefixes (recs) and those of another with 0, ascending.
-func mergeSortedRecords(a, recs, b []uint64) iter.Seq2[uint64, uint64] {
-	return func(yield func(uint64, uint64) bool) {
-		i, j := 0, 0
-		for i < len(a) || j < len(b) {
-			if j == len(b) || i < len(a) && a[i] < b[j] {
-				if !yield(a[i], recs[i]) {
-					return
-				}
-				i++
-				continue
-			}
-			if !yield(b[j], 0) {
-				return
-			}
-			j++
-		}
-	}
 }
 
 // mergeSorted gives the values of two ascending slices, ascending.

@@ -24,7 +24,6 @@ type termIndex interface {
 	CurrentStamp() (store.Stamp, error)
 	TermKey(term []byte) (store.TermKey, error)
 	AppendAlertsByTerm(dst []store.Alert, term []byte, k store.TermKey) ([]store.Alert, error)
-	AppendAlertsByRecord(dst []store.Alert, recs []uint64, keyGen uint32, alertGen uint64) ([]store.Alert, bool, error)
 	EachAlertByTerm(ctx context.Context, terms []string, fn func(store.Alert) error) error
 	AlertCount() (int, error)
 }
@@ -115,18 +114,10 @@ func hasName(a *store.Alert) bool {
 
 // fpSet is the set of term fingerprints of a replica's term index: sorted
 // as the replica gives them at Load, 8 bytes each, and a map of those
-// deltas added since. With the term table's record prefixes (recs,
-// parallel to sorted, a fingerprint once per alert filed under it), a
-// lookup reads the alerts by them (store.Replica.AppendAlertsByRecord)
-// and skips the term index's descent; a fingerprint a delta added since,
-// or one with a 0 prefix (saved without one), is read by term.
+// deltas added since.
 type fpSet struct {
 	sorted []uint64
-	recs   []uint64
-	// The key and alert generations recs were computed under and read from.
-	keyGen   uint32
-	alertGen uint64
-	added    map[uint64]struct{}
+	added  map[uint64]struct{}
 }
 
 func (s *fpSet) contains(fp uint64) bool {
@@ -137,35 +128,8 @@ func (s *fpSet) contains(fp uint64) bool {
 	return ok
 }
 
-// maxRecords is how many record prefixes a lookup reads directly: more
-// alerts filed under one term than that are read by term.
-const maxRecords = 8
-
-// records returns, appended to dst, the record prefixes filed under fp,
-// and whether they are every alert the replica files under it: false
-// when the set has no prefixes, fp was added by a delta, a prefix is
-// unknown (0) or there are more than maxRecords.
-func (s *fpSet) records(dst []uint64, fp uint64) ([]uint64, bool) {
-	if s.recs == nil {
-		return dst, false
-	}
-	if _, ok := s.added[fp]; ok {
-		return dst, false
-	}
-	for i := searchUniform(s.sorted, fp); i < len(s.sorted) && s.sorted[i] == fp; i++ {
-		if s.recs[i] == 0 || len(dst) == maxRecords {
-			return dst, false
-		}
-		dst = append(dst, s.recs[i])
-	}
-	return dst, len(dst) > 0
-}
-
 func (s *fpSet) add(fp uint64) {
-	_, added := s.added[fp]
-	// With prefixes, one held already is added too: the prefixes lack
-	// the alert this delta files under it, and a lookup must read by term.
-	if !added && (s.recs != nil || !s.contains(fp)) {
+	if !s.contains(fp) {
 		if s.added == nil {
 			s.added = make(map[uint64]struct{})
 		}
