@@ -7,7 +7,7 @@ import (
 
 // hashSlots maps 64-bit keyed hashes (of identifier terms, of alert IDs)
 // to slots, several slots per hash allowed. What Load indexes is a sorted
-// array pair, 12 bytes an entry, searched by bisection; what deltas add
+// array pair, 12 bytes an entry, searched by interpolation (searchUniform); what deltas add
 // later goes to a map until the next rebuild. Entries removed from the
 // arrays are zeroed (slot 0 is never used).
 type hashSlots struct {
@@ -51,7 +51,7 @@ func (h *hashSlots) seal() {
 
 // each calls fn with the slots filed under k until fn returns false.
 func (h *hashSlots) each(k uint64, fn func(slot uint32) bool) {
-	for i, _ := slices.BinarySearch(h.keys, k); i < len(h.keys) && h.keys[i] == k; i++ {
+	for i := searchUniform(h.keys, k); i < len(h.keys) && h.keys[i] == k; i++ {
 		if h.vals[i] != 0 && !fn(h.vals[i]) {
 			return
 		}
@@ -65,7 +65,7 @@ func (h *hashSlots) each(k uint64, fn func(slot uint32) bool) {
 
 // remove takes slot from under k.
 func (h *hashSlots) remove(k uint64, slot uint32) {
-	for i, _ := slices.BinarySearch(h.keys, k); i < len(h.keys) && h.keys[i] == k; i++ {
+	for i := searchUniform(h.keys, k); i < len(h.keys) && h.keys[i] == k; i++ {
 		if h.vals[i] == slot {
 			h.vals[i] = 0
 		}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"hash/fnv"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -122,7 +121,7 @@ type fpSet struct {
 }
 
 func (s *fpSet) contains(fp uint64) bool {
-	if _, ok := slices.BinarySearch(s.sorted, fp); ok {
+	if i := searchUniform(s.sorted, fp); i < len(s.sorted) && s.sorted[i] == fp {
 		return true
 	}
 	_, ok := s.added[fp]
