@@ -120,6 +120,22 @@ func TestRunFromReplicaOnDisk(t *testing.T) {
 		t.Errorf("document number %s is in the replica file in clear", doc)
 	}
 
+	// The deltas' changes were written to the side files as the agent
+	// writes them once deltas stop: the next start loads the name index,
+	// it does not read every person and company again.
+	var logged bytes.Buffer
+	kept, err := store.Open(ctx, path, store.KeyFile{Path: keyPath(path)}, match.WithTerms(store.Options{Logger: quiet()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := match.Load(ctx, kept, match.Options{Logger: slog.New(slog.NewTextHandler(&logged, nil))}); err != nil {
+		t.Fatal(err)
+	}
+	kept.Close()
+	if !strings.Contains(logged.String(), "name index loaded") || strings.Contains(logged.String(), "not used") {
+		t.Errorf("the start after the deltas did not load the name index written after them:\n%s", logged.String())
+	}
+
 	again, err := Run(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
