@@ -352,12 +352,6 @@ func (ix *Index) knownSkeleton(t string) bool {
 	return ok
 }
 
-// legalTypos turns the query words the index does not know but that
-// misspell a legal form or generic business word ("Holdnigs", "Limitd"),
-// or a legal form of several words ("Obshchestvo s ogranichenoi
-// otvetstvennostyu"), into that form: left as names, they would count as
-// rare words the alert lacks, a conflict, and sink the right alert.
-// toks is rewritten in place; the result may be shorter.
 // legalTail says whether every token of toks is a legal form: the end
 // of a company name, where its legal forms stand.
 func legalTail(toks []token) bool {
@@ -369,6 +363,12 @@ func legalTail(toks []token) bool {
 	return true
 }
 
+// legalTypos turns the query words the index does not know but that
+// misspell a legal form or generic business word ("Holdnigs", "Limitd"),
+// or a legal form of several words ("Obshchestvo s ogranichenoi
+// otvetstvennostyu"), into that form: left as names, they would count as
+// rare words the alert lacks, a conflict, and sink the right alert.
+// toks is rewritten in place; the result may be shorter.
 func (ix *Index) legalTypos(toks []token) []token {
 	out := toks[:0]
 	for i := 0; i < len(toks); i++ {
