@@ -53,7 +53,7 @@ type searchState struct {
 	rows    rowCache
 	top     []cand
 	sel     []selCand
-	seen    []selCand // every name weighed, for the namesakes past the candidates
+	tied    []selCand // the names tying with the best weight so far, for the namesakes past the candidates
 	scored  scoredNames
 	kept    []uint32 // the candidates' names, sorted, while namesakes are added
 	metas   []uint64
@@ -192,7 +192,6 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 	ix.gather(q.Kind, st, namesakeNames*ix.opts.Ties*limit)
 	ev := queryEvidence{birth: parseBirthDate(q.BirthDate), nat: normCountry(q.Nationality), sex: normSex(q.Sex)}
 	st.rows.reset(st.q)
-	st.scored.reset()
 	st.sc.rows = &st.rows
 	if ix.noRowCache {
 		st.sc.rows = nil
@@ -905,7 +904,7 @@ func (ix *Index) gather(kind Kind, st *searchState, namesakes int) {
 		metas = append(metas, m)
 	}
 	st.metas = metas
-	seen := st.seen[:0]
+	tied := st.tied[:0]
 	for i, ci := range st.touched {
 		n, raw, got := st.acc[ci].name-1, st.acc[ci].acc, st.acc[ci].got
 		st.acc[ci] = accCell{}
@@ -929,7 +928,12 @@ func (ix *Index) gather(kind Kind, st *searchState, namesakes int) {
 		// Rank by gathered weight, a little against long names, which
 		// gather as much as short ones but pay for their extra tokens.
 		a := float32(raw) / accScale / (1 + candidateLengthCost*float32(metaLen(meta)))
-		seen = append(seen, selCand{name: n, acc: a})
+		if len(tied) > 0 && a > tied[0].acc {
+			tied = tied[:0]
+		}
+		if len(tied) == 0 || a == tied[0].acc {
+			tied = append(tied, selCand{name: n, acc: a})
+		}
 		if len(sel) < k {
 			sel = append(sel, selCand{name: n, acc: a})
 			if len(sel) == k {
@@ -962,16 +966,17 @@ func (ix *Index) gather(kind Kind, st *searchState, namesakes int) {
 		}
 		slices.Sort(kept)
 		st.kept = kept
-		for _, c := range seen {
+		// tied holds the names of sel[0]'s weight, the best of all.
+		for _, c := range tied {
 			if len(sel) >= namesakes {
 				break
 			}
-			if _, in := slices.BinarySearch(kept, c.name); c.acc == sel[0].acc && !in {
+			if _, in := slices.BinarySearch(kept, c.name); !in {
 				sel = append(sel, c)
 			}
 		}
 	}
-	st.seen = seen
+	st.tied = tied
 	st.sel = sel
 	st.top = st.top[:0]
 	for _, c := range sel {
