@@ -159,26 +159,6 @@ func (m *Mosquitto) Restart() {
 	}
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	p, err := PickPort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// PickPort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func PickPort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
 // WaitListening waits until addr accepts TCP connections.
 func WaitListening(t testing.TB, addr string, within time.Duration) {
 	t.Helper()
