@@ -282,6 +282,35 @@ func TestSearchKeepsTiesAtTheCut(t *testing.T) {
 	}
 }
 
+// SearchNamesakes finds what Search finds, in the same order with the
+// same scores, and explains only the first matches it is told to: the
+// rest are references an officer is told of, not hits to read.
+func TestSearchNamesakesExplainsOnlyWhatIsRead(t *testing.T) {
+	ix := NewIndex(Options{Candidates: 10})
+	for id := uint32(1); id <= 60; id++ {
+		ix.Add(Entry{ID: id, Kind: KindPerson, Names: []string{"Jiri Novotny"}})
+	}
+	ix.Add(Entry{ID: 999, Kind: KindPerson, Names: []string{"Jiri Novotna"}})
+	q := Query{Kind: KindPerson, Name: "Jiri Novotny"}
+	all := ix.Search(q, DefaultThreshold, 5)
+	some := ix.SearchNamesakes(q, DefaultThreshold, 5, 20)
+	if len(all) != 60 || len(some) != len(all) {
+		t.Fatalf("Search gave %d, SearchNamesakes %d, want 60 each", len(all), len(some))
+	}
+	for i := range all {
+		if all[i].ID != some[i].ID || all[i].Score != some[i].Score {
+			t.Fatalf("match %d: Search %d %.3f, SearchNamesakes %d %.3f", i, all[i].ID, all[i].Score, some[i].ID, some[i].Score)
+		}
+		explained := len(some[i].Explanation.Pairs) > 0
+		if explained != (i < 20) {
+			t.Fatalf("match %d explained %v, want %v", i, explained, i < 20)
+		}
+		if len(all[i].Explanation.Pairs) == 0 {
+			t.Fatalf("Search left match %d unexplained", i)
+		}
+	}
+}
+
 // An organisation written by its initials, or by the leading letters of
 // its words joined, finds the organisation, and the explanation says the
 // abbreviation stood for which words. Three letters alone

@@ -165,6 +165,22 @@ const namesakeNames = 2
 // it gathers candidates from the inverted indexes and scores at most
 // Options.Candidates names in full.
 func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
+	return ix.search(q, threshold, limit, -1)
+}
+
+// SearchNamesakes is Search for a caller that reads only the first
+// explained matches: those after them carry their ID and Score but no
+// Explanation. Explaining a match scores its name again, so a caller that
+// keeps the namesakes past what it reads as references (alert IDs an
+// officer is told of) asks for Options.Ties times limit of them without
+// paying for their explanations.
+func (ix *Index) SearchNamesakes(q Query, threshold float64, limit, explained int) []Match {
+	return ix.search(q, threshold, limit, max(explained, 0))
+}
+
+// search is Search explaining the first explained matches, or every
+// match when explained < 0.
+func (ix *Index) search(q Query, threshold float64, limit, explained int) []Match {
 	if limit <= 0 {
 		limit = 10
 	}
@@ -249,8 +265,12 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 		st.best = st.best[:cut]
 	}
 	out := make([]Match, 0, len(st.best))
-	for _, cd := range st.best {
+	for i, cd := range st.best {
 		e := &ix.entries[ix.nameEntry[cd.name]]
+		if explained >= 0 && i >= explained {
+			out = append(out, Match{ID: e.id, Score: cd.score})
+			continue
+		}
 		st.c = ix.nameTokens(cd.name, st.c[:0])
 		kind := q.Kind
 		if kind == KindUnknown {
