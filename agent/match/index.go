@@ -486,22 +486,33 @@ type Candidate struct {
 	Explanation string
 	// Name explains a name match token by token; nil for identifiers.
 	Name *name.Explanation
+	// Namesakes are the IDs of live alerts whose names score exactly as
+	// this one's and that the bound on hits left unread (hitTies): a name
+	// many alerts hold. Only the last candidate of a name carries them,
+	// at most namesakeRefs times the limit in all; the officer is told of
+	// them and central receives them with the hit.
+	Namesakes []string
 }
 
 // nameLimit is the default bound on the hits one name produces: officers
 // act on the best few, and a common name must not flood the screen.
 const nameLimit = 5
 
-// nameOptions are the name index's: it returns no more ties than
-// LookupName keeps.
-func nameOptions() name.Options { return name.Options{Ties: hitTies} }
+// nameOptions are the name index's: it returns the namesakes LookupName
+// reads and those it gives by reference.
+func nameOptions() name.Options { return name.Options{Ties: namesakeRefs} }
 
 // hitTies bounds, in multiples of the limit, the hits one name produces
-// when alerts tie with the last one kept. The name index returns more
-// namesakes (name.Search keeps up to 20 times the limit), but each hit is
-// an alert read and decrypted and a hit recorded and sent: 100 reads take
-// about 0.4 ms at 10 million alerts, beyond the budget of a check.
+// when alerts tie with the last one kept: each is an alert read and
+// decrypted and a hit recorded and sent, and 100 reads take about 0.4 ms
+// at 10 million alerts, beyond the budget of a check.
 const hitTies = 4
+
+// namesakeRefs bounds, in multiples of the limit, the alerts one name
+// produces, read or by reference (Candidate.Namesakes): a name a hundred
+// alerts hold is not cut silently at twenty, and an alert ID costs
+// nothing to find (the slot table holds it), only to read.
+const namesakeRefs = 20
 
 // Lookup returns the alerts that an item matches at time now, leaving
 // out expired alerts: identifiers here, names through LookupName at the
@@ -688,15 +699,15 @@ func (ix *Index) LookupName(it devices.Item, now time.Time, threshold float64, l
 		kind = name.KindCompany
 	}
 	q := name.Query{Kind: kind, Name: it.Value, BirthDate: it.BirthDate, Nationality: it.Nationality, Sex: it.Sex}
-	var found []nameMatch
+	var found, namesakes []nameMatch
 	t := now.UnixNano()
 	ix.mu.RLock()
 	src := ix.src
-	for ask := limit; ; {
-		ms := ix.names.Search(q, threshold, ask)
+	for ask, explained := limit, hitTies*limit; ; {
+		ms := ix.names.SearchNamesakes(q, threshold, ask, explained)
 		found = found[:0]
-		dropped := 0
-		for _, m := range ms {
+		dropped, last := 0, -1 // last: the index in ms of the last hit kept
+		for i, m := range ms {
 			var slot uint32
 			if int(m.ID) < len(ix.bySlot) {
 				slot = ix.bySlot[m.ID]
@@ -706,11 +717,20 @@ func (ix *Index) LookupName(it devices.Item, now time.Time, threshold float64, l
 				continue
 			}
 			found = append(found, nameMatch{ix.slots.id(slot), m})
+			if len(found) <= hitTies*limit {
+				last = i
+			}
+		}
+		if last >= explained {
+			// Expired alerts pushed a hit to be read past the matches
+			// explained: search again explaining as far as it.
+			explained = last + 1
+			continue
 		}
 		// Expired alerts the purge has not reached yet took places: ask
 		// for as many more, unless the search already gave all it had.
 		if dropped == 0 || len(ms) < ask || len(found) >= limit {
-			found = cutTies(found, limit)
+			found, namesakes = cutTies(found, limit)
 			break
 		}
 		ask += dropped
@@ -737,20 +757,33 @@ func (ix *Index) LookupName(it devices.Item, now time.Time, threshold float64, l
 		}
 		out = append(out, Candidate{Alert: a, Match: match, Score: f.m.Score, Explanation: x.String(), Name: &x})
 	}
+	if len(namesakes) > 0 && len(out) > 0 {
+		last := &out[len(out)-1]
+		last.Namesakes = make([]string, len(namesakes))
+		for i, n := range namesakes {
+			last.Namesakes[i] = n.id
+		}
+	}
 	return out, nil
 }
 
 // cutTies keeps the first limit matches (best first) and those tying with
-// the last kept, up to hitTies times limit.
-func cutTies(ms []nameMatch, limit int) []nameMatch {
+// the last kept, up to hitTies times limit; it returns the matches that
+// tie beyond those, up to namesakeRefs times limit in all, as namesakes.
+func cutTies(ms []nameMatch, limit int) (kept, namesakes []nameMatch) {
 	if len(ms) <= limit {
-		return ms
+		return ms, nil
 	}
 	n := limit
-	for n < len(ms) && n < hitTies*limit && ms[n].m.Score == ms[limit-1].m.Score {
+	tie := ms[limit-1].m.Score
+	for n < len(ms) && n < hitTies*limit && ms[n].m.Score == tie {
 		n++
 	}
-	return ms[:n]
+	e := n
+	for e < len(ms) && e < namesakeRefs*limit && ms[e].m.Score == tie {
+		e++
+	}
+	return ms[:n], ms[n:e]
 }
 
 // matchKind says whether the read matched as read or only after

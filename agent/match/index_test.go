@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/borderpost/borderpost/agent/match/name"
 	"github.com/borderpost/borderpost/devices"
 	"github.com/borderpost/borderpost/store"
 )
@@ -197,17 +196,50 @@ func mustLookup(t testing.TB, ix *Index, it devices.Item, now time.Time) []Candi
 
 // A name held by many alerts gives its limit of hits and those tying
 // with the last, up to hitTies times the limit: each is an alert read and
-// a hit recorded, so the name index is asked for no more.
-func TestNamesakeHitsAreBounded(t *testing.T) {
-	ix := NewIndex()
-	for i := range 30 {
-		ix.Put(alert(fmt.Sprintf("p%02d", i), store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Surname: "Novotny", Forenames: "Jiri"}}))
-	}
-	got := mustLookup(t, ix, devices.Item{Kind: devices.KindPerson, Value: "Jiri Novotny"}, now)
-	if len(got) != hitTies*nameLimit {
-		t.Fatalf("%d hits for 30 namesakes, want %d", len(got), hitTies*nameLimit)
-	}
-	if ms := ix.names.Search(name.Query{Kind: name.KindPerson, Name: "Jiri Novotny"}, name.DefaultThreshold, nameLimit); len(ms) != hitTies*nameLimit {
-		t.Fatalf("the name index gave %d matches, want no more than the %d kept", len(ms), hitTies*nameLimit)
+// a hit recorded. The namesakes past those come by reference on the last
+// hit, up to namesakeRefs times the limit in all, never an expired one:
+// an officer is told that more alerts hold the name rather than left to
+// think the twenty were all.
+func TestNamesakesPastTheHitsComeByReference(t *testing.T) {
+	person := store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Surname: "Novotny", Forenames: "Jiri"}}
+	q := devices.Item{Kind: devices.KindPerson, Value: "Jiri Novotny"}
+	for _, c := range []struct{ alerts, expired, refs int }{
+		{4, 0, 0}, {20, 0, 0}, {30, 0, 10}, {30, 6, 4}, {150, 0, (namesakeRefs - hitTies) * nameLimit},
+	} {
+		ix := NewIndex()
+		for i := range c.alerts {
+			a := alert(fmt.Sprintf("p%03d", i), person)
+			if i%5 == 1 && i/5 < c.expired { // spread through the list
+				a.Expires = now.Add(-time.Hour)
+			}
+			ix.Put(a)
+		}
+		got := mustLookup(t, ix, q, now)
+		wantHits := min(c.alerts-c.expired, hitTies*nameLimit)
+		if len(got) != wantHits {
+			t.Fatalf("%d namesakes (%d expired): %d hits, want %d", c.alerts, c.expired, len(got), wantHits)
+		}
+		seen := map[string]bool{}
+		for i, h := range got {
+			if h.Name == nil || len(h.Name.Pairs) == 0 {
+				t.Fatalf("hit %d has no explanation", i)
+			}
+			if i < len(got)-1 && len(h.Namesakes) > 0 {
+				t.Fatalf("hit %d of %d carries namesakes: only the last may", i, len(got))
+			}
+			seen[h.Alert.ID] = true
+		}
+		refs := got[len(got)-1].Namesakes
+		if len(refs) != c.refs {
+			t.Fatalf("%d namesakes (%d expired): %d by reference, want %d", c.alerts, c.expired, len(refs), c.refs)
+		}
+		for _, id := range refs {
+			var n int
+			fmt.Sscanf(id, "p%03d", &n)
+			if seen[id] || (n%5 == 1 && n/5 < c.expired) {
+				t.Fatalf("reference %s is a hit already or expired", id)
+			}
+			seen[id] = true
+		}
 	}
 }
