@@ -86,6 +86,10 @@ type Hit struct {
 	Category     string  `json:"category,omitempty"`
 	Action       string  `json:"action,omitempty"`
 	Explanation  string  `json:"explanation,omitempty"`
+	// Namesakes are the IDs of more alerts whose names score exactly as
+	// this hit's, past the hits the agent reads for one name: references,
+	// not hits, for the sender to show as "and N more alerts".
+	Namesakes []string `json:"namesakes,omitempty"`
 }
 
 // Result is the answer to one Check.

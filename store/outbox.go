@@ -39,7 +39,12 @@ type Hit struct {
 	// an export say what the officer was warned of.
 	Warnings    []string `json:"warnings,omitempty"`
 	Explanation string   `json:"explanation,omitempty"`
-	Outcome     *Outcome `json:"outcome,omitempty"`
+	// Namesakes are the IDs of more alerts whose names score exactly as
+	// this hit's, past the hits read for one name (a name many alerts
+	// hold): references only, neither read nor recorded as hits, so that
+	// the officer and central know the hits were not all.
+	Namesakes []string `json:"namesakes,omitempty"`
+	Outcome   *Outcome `json:"outcome,omitempty"`
 }
 
 // Outcome is what an officer found when acting on a hit.

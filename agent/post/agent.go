@@ -493,6 +493,7 @@ func (a *Agent) Check(ctx context.Context, c devices.Check) (devices.Result, err
 				Field: it.Field, ItemKind: string(it.Kind), Raw: it.Raw, Value: it.Value, Country: it.Country, Correction: it.Correction,
 				AlertID: cand.Alert.ID, AlertVersion: cand.Alert.Version, Match: cand.Match, Score: cand.Score,
 				Category: cand.Alert.Category, Action: cand.Alert.Action, Warnings: cand.Alert.Warnings, Explanation: cand.Explanation,
+				Namesakes: cand.Namesakes,
 			})
 		}
 	}
@@ -511,7 +512,7 @@ func (a *Agent) Check(ctx context.Context, c devices.Check) (devices.Result, err
 	res := devices.Result{CheckID: c.ID, Hits: []devices.Hit{}}
 	for _, h := range recorded {
 		res.Hits = append(res.Hits, devices.Hit{ID: h.ID, AlertID: h.AlertID, AlertVersion: h.AlertVersion, Field: h.Field,
-			Match: h.Match, Score: h.Score, Category: h.Category, Action: h.Action, Explanation: h.Explanation})
+			Match: h.Match, Score: h.Score, Category: h.Category, Action: h.Action, Explanation: h.Explanation, Namesakes: h.Namesakes})
 	}
 	if len(recorded) > 0 {
 		a.publish(recorded, cands, items)

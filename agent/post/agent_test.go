@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -190,5 +192,48 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+// A name thirty alerts hold gives twenty hits, each recorded; the ten
+// namesakes past them ride on the last hit by reference, in the device's
+// answer and in the outbox entry central receives, so neither the officer
+// nor central takes the twenty for all.
+func TestNamesakesPastTheHitsReachTheOutbox(t *testing.T) {
+	var alerts []store.Alert
+	for i := range 30 {
+		alerts = append(alerts, store.Alert{ID: fmt.Sprintf("per-%02d", i), Version: 1, Action: "arrest",
+			Subject: store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Forenames: "Jiri", Surname: "Novotny"}}})
+	}
+	a, _ := serveAgent(t, seedReplica(t, alerts...))
+	res, err := a.Check(context.Background(), devices.Check{Device: "desk-1", Items: []devices.Item{{Kind: devices.KindPerson, Field: "party", Value: "JIRI NOVOTNY"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Hits) != 20 {
+		t.Fatalf("%d hits, want 20 read", len(res.Hits))
+	}
+	ids := map[string]bool{}
+	for _, h := range res.Hits {
+		ids[h.AlertID] = true
+	}
+	refs := res.Hits[len(res.Hits)-1].Namesakes
+	for _, id := range refs {
+		ids[id] = true
+	}
+	if len(refs) != 10 || len(ids) != 30 {
+		t.Fatalf("%d namesakes by reference, %d alerts in all; want 10 and 30", len(refs), len(ids))
+	}
+	pending, err := a.rep.Pending(0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 20 || !slices.Equal(pending[19].Namesakes, refs) {
+		t.Fatalf("outbox: %d entries, the last with namesakes %v; want 20, %v", len(pending), pending[len(pending)-1].Namesakes, refs)
+	}
+	// The officer who opens the hit is shown them, read from the replica.
+	read := a.Namesakes(context.Background(), refs)
+	if len(read) != 10 || read[0].AlertID != refs[0] || read[0].Subject.Person == nil || read[0].Subject.Person.Surname != "Novotny" {
+		t.Fatalf("namesakes read for the terminal: %d, first %+v", len(read), read)
 	}
 }

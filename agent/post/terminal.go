@@ -39,7 +39,7 @@ func (a *Agent) terminalServer(listen func(addr, setting string) (net.Listener, 
 	}
 	cfg := tc.Config
 	cfg.Post = a.cfg.Agent.Post
-	t, err := terminal.New(cfg, terminal.Deps{Users: users, UsersFile: tc.Users, Checker: a, Recorder: officerRecorder{a}, State: a, Refs: replicaRefs{a.rep}, Hints: a, Logger: a.log})
+	t, err := terminal.New(cfg, terminal.Deps{Users: users, UsersFile: tc.Users, Checker: a, Recorder: officerRecorder{a}, State: a, Refs: replicaRefs{a.rep}, Hints: a, Namesakes: a, Logger: a.log})
 	if err != nil {
 		return nil, fmt.Errorf("terminal: %w", err)
 	}
@@ -177,6 +177,32 @@ func (a *Agent) PlateElsewhere(ctx context.Context, plate, country string) []ter
 		for _, c := range found {
 			th := a.terminalHit(store.Hit{AlertID: c.Alert.ID})
 			out = append(out, terminal.Elsewhere{Country: items[i].Country, Purposes: th.Purposes})
+		}
+	}
+	return out
+}
+
+// Namesakes implements terminal.NamesakeReader: the alerts of ids as the
+// replicas hold them now, those gone (expired, withdrawn) left out. It
+// records nothing: the terminal records the view.
+func (a *Agent) Namesakes(ctx context.Context, ids []string) []terminal.Namesake {
+	var out []terminal.Namesake
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			break
+		}
+		for _, set := range *a.sets.Load() {
+			al, ok, err := set.rep.Alert(id)
+			if err != nil {
+				a.log.Error("terminal: read a namesake's alert", "alert", id, "err", err)
+				continue
+			}
+			if !ok || al.Expired(time.Now()) {
+				continue
+			}
+			out = append(out, terminal.Namesake{AlertID: al.ID, Version: al.Version, Category: al.Category, Action: al.Action,
+				Purposes: al.Purposes, Subject: al.Subject})
+			break
 		}
 	}
 	return out
