@@ -281,14 +281,22 @@ func (t *Terminal) serveHit(w http.ResponseWriter, r *http.Request, ss *session)
 		writeError(w, http.StatusNotFound, "no such hit")
 		return
 	}
+	d := h.detail(o, t.memory.get(&h))
+	if len(h.Hit.Namesakes) > 0 && t.deps.Namesakes != nil {
+		d.Namesakes = h.namesakes(t.deps.Namesakes.Namesakes(r.Context(), h.Hit.Namesakes), ss.role, t.purposes[ss.role])
+	}
+	// The view shows the namesakes' alerts too: the record names them.
 	rec := store.AuditRecord{Event: EventHitView, Ref: h.ID, Device: "terminal:" + ss.user,
 		Hits: []string{h.ID}, Alerts: []string{h.AlertID}}
+	for _, n := range d.Namesakes {
+		rec.Alerts = append(rec.Alerts, n.AlertID)
+	}
 	if err := t.writeAudit(r.Context(), rec); err != nil {
 		t.log.Error("terminal audit log failed", "event", EventHitView, "err", err)
 		writeError(w, http.StatusServiceUnavailable, "the audit log cannot be written: the hit cannot be shown")
 		return
 	}
-	writeJSON(w, http.StatusOK, h.detail(o, t.memory.get(&h)))
+	writeJSON(w, http.StatusOK, d)
 }
 
 type outcomeRequest struct {

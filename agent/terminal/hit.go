@@ -2,6 +2,7 @@ package terminal
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -131,6 +132,38 @@ type detail struct {
 	Name         *NameMatch `json:"name,omitempty"`
 	LegalBasis   string     `json:"legal_basis,omitempty"`
 	Authority    string     `json:"authority,omitempty"`
+	// Namesakes are the alerts the hit names by reference that the
+	// viewer's role may see: more alerts holding the name with the same
+	// score. Those the role may not see are left out, count included.
+	Namesakes []namesakeView `json:"namesakes,omitempty"`
+}
+
+// namesakeView is one alert a hit names by reference, as the details
+// show it.
+type namesakeView struct {
+	AlertID      string       `json:"alert_id"`
+	AlertVersion uint64       `json:"alert_version"`
+	Category     string       `json:"category"`
+	Action       string       `json:"action"`
+	Subject      *subjectView `json:"subject,omitempty"`
+}
+
+// namesakes turns the alerts read for h's references into their views,
+// keeping those a role serving purposes may see.
+func (h *Hit) namesakes(read []Namesake, role Role, purposes map[string]bool) []namesakeView {
+	var out []namesakeView
+	for _, n := range read {
+		if !slices.Contains(h.Hit.Namesakes, n.AlertID) {
+			continue // the reader answers for what it was asked only
+		}
+		subj := n.Subject
+		x := Hit{Hit: store.Hit{ItemKind: h.ItemKind, Raw: h.Raw, Value: h.Value}, Purposes: n.Purposes, Subject: &subj}
+		if !x.visibleTo(role, purposes) {
+			continue
+		}
+		out = append(out, namesakeView{AlertID: n.AlertID, AlertVersion: n.Version, Category: n.Category, Action: n.Action, Subject: x.subject()})
+	}
+	return out
 }
 
 func (h *Hit) card(o *OutcomeRecord, cleared *Cleared) card {

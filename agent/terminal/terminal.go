@@ -84,6 +84,26 @@ type Elsewhere struct {
 	Purposes []string
 }
 
+// NamesakeReader reads the alerts a hit names by reference: more alerts
+// whose names scored exactly as the hit's than the agent reads for one
+// name. The agent reads them from its replica when an officer opens the
+// hit, not when the check is made; it records nothing (the terminal
+// records the view).
+type NamesakeReader interface {
+	Namesakes(ctx context.Context, ids []string) []Namesake
+}
+
+// Namesake is one alert a hit names by reference, as read: its purposes
+// say which roles may see it, as a hit's do.
+type Namesake struct {
+	AlertID  string
+	Version  uint64
+	Category string
+	Action   string
+	Purposes []string
+	Subject  store.Subject
+}
+
 // Deps are what the terminal talks to. All but Refs, Logger and Now are
 // required.
 type Deps struct {
@@ -98,6 +118,9 @@ type Deps struct {
 	// Hints, if set, tells officers when a plate is sought under another
 	// country than the one checked.
 	Hints Hinter
+	// Namesakes, if set, reads the alerts a hit names by reference, so
+	// that the officer who opens it sees those the role may see.
+	Namesakes NamesakeReader
 	// UsersFile is the file Users was loaded from, if any: the terminal
 	// takes up changes to it before each login, auditing them.
 	UsersFile string

@@ -159,3 +159,51 @@ func TestVehicleCardDescribesTheVehicle(t *testing.T) {
 		t.Fatalf("vehicle card: %q %v", c.Subject.Title, got)
 	}
 }
+
+type fakeNamesakes []Namesake
+
+func (f fakeNamesakes) Namesakes(ctx context.Context, ids []string) []Namesake { return f }
+
+// The officer who opens a name hit sees the alerts it names by reference
+// (more alerts holding the name with the same score) that the role may
+// see, and no trace of the others, not even their count; the view's audit
+// record names the alerts shown.
+func TestNamesakesShownAsTheRoleMaySee(t *testing.T) {
+	r := newRig(t, testConfig(), false)
+	person := func(dob string) store.Subject {
+		return store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Forenames: "Jiri", Surname: "Novotny", BirthDate: dob}}
+	}
+	r.t.deps.Namesakes = fakeNamesakes{
+		{AlertID: "SIS-7", Version: 2, Category: "art36-discreet-check", Action: "report", Purposes: []string{"border"}, Subject: person("1970-01-02")},
+		{AlertID: "SIS-8", Version: 1, Category: "art26-arrest", Action: "arrest", Purposes: []string{"customs"}, Subject: person("1981-05-06")},
+		{AlertID: "SIS-9", Version: 1, Category: "art26-arrest", Action: "arrest", Purposes: []string{"border"}, Subject: person("")}, // not named by the hit
+	}
+	h := testHit("hit-name", "border")
+	h.ItemKind, h.Raw, h.Value, h.Match, h.Score = "person", "JIRI NOVOTNY", "JIRI NOVOTNY", "exact", 1
+	h.Subject = &store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Forenames: "Jiri", Surname: "Novotny"}}
+	h.Hit.Namesakes = []string{"SIS-7", "SIS-8"}
+	r.t.Publish(h)
+	for user, want := range map[string]string{"anna": "SIS-7", "sven": "SIS-7,SIS-8"} {
+		c := r.client()
+		mustLogin(t, c, user)
+		var d detail
+		if resp, err := c.do("GET", "/api/hits/hit-name", nil, &d); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: view %v %v", user, resp.StatusCode, err)
+		}
+		var got []string
+		for _, n := range d.Namesakes {
+			got = append(got, n.AlertID)
+			if n.Subject == nil || n.Subject.Title != "Person sought" {
+				t.Fatalf("%s: namesake %s shown without its subject: %+v", user, n.AlertID, n)
+			}
+		}
+		if strings.Join(got, ",") != want {
+			t.Errorf("%s sees namesakes %v, want %s", user, got, want)
+		}
+		views := r.rec.Events(EventHitView)
+		last := views[len(views)-1]
+		if strings.Join(last.Alerts, ",") != "SIS-1,"+want {
+			t.Errorf("%s: view audited with alerts %v, want the hit's and %s", user, last.Alerts, want)
+		}
+	}
+}

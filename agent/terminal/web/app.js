@@ -360,6 +360,19 @@
     row(tb, "Legal basis", d.legal_basis);
     row(tb, "Issued by", d.authority);
     body.appendChild(t);
+    if (d.namesakes && d.namesakes.length) {
+      // More alerts hold this name with the same score than the hits the
+      // agent reads: listed so that this hit is not taken for the only one.
+      const n = d.namesakes.length;
+      const ns = el("details", "namesakes");
+      ns.appendChild(el("summary", "", n + " more alert" + (n > 1 ? "s hold" : " holds") + " this name with the same score"));
+      ns.appendChild(el("p", "", "Not hits of their own: compare birth date, nationality and document before acting on any of them."));
+      d.namesakes.forEach((x) => {
+        ns.appendChild(el("p", "namesake-title", words(x.action) + " · " + words(x.category) + " · alert " + x.alert_id + " version " + x.alert_version));
+        if (x.subject) ns.appendChild(subjectTable(x.subject, "subject"));
+      });
+      body.appendChild(ns);
+    }
     const more = el("details", "how");
     more.appendChild(el("summary", "", "How it was matched (score and references)"));
     const mt = el("table", "facts"); const mb = el("tbody"); mt.appendChild(mb);
