@@ -85,7 +85,8 @@ type Options struct {
 	NameThreshold float64
 	// NameHits bounds the hits one name produces; default 5. Alerts whose
 	// score ties with the last hit's come too, up to four times as many
-	// (hitTies).
+	// (hitTies), and past those, by reference, up to twenty times as many
+	// (namesakeRefs, Candidate.Namesakes).
 	NameHits int
 	// Logger receives what Load reports (a term table refused or not
 	// saved); default slog.Default().
