@@ -67,13 +67,26 @@ type rawTok struct {
 }
 
 func normalize(lx *lexicon, kind Kind, s string) []token {
-	return normalizeQuery(lx, kind, s, false)
+	return normalizeQuery(lx, kind, s, queryRules{})
 }
 
-// normalizeQuery is normalize; with legalAnyOrder (RuleLegalReorder, for
-// queries) the words of a legal form of several words are recognised in
-// any order.
-func normalizeQuery(lx *lexicon, kind Kind, s string, legalAnyOrder bool) []token {
+// queryRules are the rules normalizeQuery applies to queries only.
+type queryRules struct {
+	// legalAnyOrder (RuleLegalReorder): the words of a legal form of
+	// several words are recognised in any order.
+	legalAnyOrder bool
+	// legalScattered (RuleLegalScattered): the words of a legal form of
+	// three words or more are recognised wherever they stand.
+	legalScattered bool
+}
+
+// queryRules returns the query rules the index's options leave on.
+func (ix *Index) queryRules() queryRules {
+	return queryRules{legalAnyOrder: !ix.opts.Disable.Has(RuleLegalReorder), legalScattered: !ix.opts.Disable.Has(RuleLegalScattered)}
+}
+
+// normalizeQuery is normalize applying the query rules qr.
+func normalizeQuery(lx *lexicon, kind Kind, s string, qr queryRules) []token {
 	if len(s) > 4*maxNameBytes {
 		s = s[:4*maxNameBytes]
 	}
@@ -89,13 +102,16 @@ func normalizeQuery(lx *lexicon, kind Kind, s string, legalAnyOrder bool) []toke
 	}
 	if kind != KindPerson {
 		raw = joinLetterRuns(raw, kind == KindCompany)
+		if qr.legalScattered {
+			raw = gatherLegalWords(lx, raw)
+		}
 	}
 	toks := make([]token, 0, len(raw))
 	for i := 0; i < len(raw); i++ {
 		t := raw[i].text
 		if kind != KindPerson {
 			canon, n := matchLegal(lx, raw[i:])
-			if legalAnyOrder {
+			if qr.legalAnyOrder {
 				if c, k := matchLegalAnyOrder(lx, raw[i:]); k > n {
 					canon, n = c, k
 				}
@@ -427,6 +443,47 @@ func matchLegalAnyOrder(lx *lexicon, raw []rawTok) (canon string, n int) {
 		}
 	}
 	return "", 0
+}
+
+// gatherLegalWords moves to the end of raw, together, the words of a
+// legal form of three words or more written apart among the name's words
+// ("Obshchestvo Ogranichennoi Zvezda S Otvetstvennostyu"), so that the
+// form is read as one; raw is unchanged when its legal-form words are
+// already together or make no form. A token shuffle of a company name
+// (a register that puts the form first, a reader that reorders) scatters
+// a long form's words among the name's, and each became a rare word of
+// the query in conflict with the listed form (RuleLegalScattered).
+func gatherLegalWords(lx *lexicon, raw []rawTok) []rawTok {
+	var at []int
+	for i, r := range raw {
+		if lx.legalPhraseWord[r.text] {
+			at = append(at, i)
+		}
+	}
+	if len(at) < 3 || at[len(at)-1]-at[0] == len(at)-1 {
+		return raw
+	}
+	words := make([]string, len(at))
+	for i, j := range at {
+		words[i] = raw[j].text
+	}
+	slices.Sort(words)
+	if _, ok := lx.legalAnyOrder[strings.Join(words, " ")]; !ok {
+		return raw
+	}
+	out := make([]rawTok, 0, len(raw))
+	k := 0
+	for i, r := range raw {
+		if k < len(at) && at[k] == i {
+			k++
+			continue
+		}
+		out = append(out, r)
+	}
+	for _, j := range at {
+		out = append(out, raw[j])
+	}
+	return out
 }
 
 func isASCII(s string) bool {

@@ -160,3 +160,25 @@ func hasInitialRun(toks []string) bool {
 	}
 	return false
 }
+
+// The words of a long legal form written apart among a company's words
+// are read as the form, wherever they stand; forms of two words, words
+// already together and words that make no form are left as they are.
+func TestLegalWordsScattered(t *testing.T) {
+	lx := defaultLexicon()
+	on := queryRules{legalAnyOrder: true, legalScattered: true}
+	for in, want := range map[string]string{
+		"Obshchestvo Zvezda S Ogranichennoi Otvetstvennostyu": "zvezda llc",
+		"Zvezda Obshchestvo S Ogranichennoi Otvetstvennostyu": "zvezda llc",
+		"Kelvantor Limited Zorvan Company":                    "kelvantor ltd zorvan co", // two words: not gathered
+		"S Zorvan Obshchestvo":                                "s zorvan obshchestvo",
+	} {
+		var got []string
+		for _, tk := range normalizeQuery(lx, KindCompany, in, on) {
+			got = append(got, tk.text)
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("%q: %q, want %q", in, strings.Join(got, " "), want)
+		}
+	}
+}

@@ -122,13 +122,18 @@ const (
 	// the limit, not 4: at millions of names a name is often held by tens
 	// of alerts, each a hit (search.go).
 	RuleNamesakes
+	// RuleLegalScattered: in company and unknown queries, the words of a
+	// legal form of three words or more, written apart among the name's
+	// words ("Obshchestvo Zvezda S Ogranichennoi Otvetstvennostyu"), are
+	// the form (normalize.go, gatherLegalWords).
+	RuleLegalScattered
 	ruleCount
 )
 
 var ruleNames = [ruleCount]string{
 	"variants", "initials", "legal-forms", "inflections", "syllables", "articles", "skeletons",
 	"transpositions", "weak-pairs", "merges", "acronyms", "compounds", "adjacent-pairs",
-	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs", "short-slips", "legal-reorder", "strong-info", "legal-end-slips", "complete-name", "primary-first", "intersect", "namesakes",
+	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs", "short-slips", "legal-reorder", "strong-info", "legal-end-slips", "complete-name", "primary-first", "intersect", "namesakes", "legal-scattered",
 }
 
 // String is the rule's name, as the README's ablation table gives it.

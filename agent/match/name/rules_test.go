@@ -66,6 +66,7 @@ func TestRules(t *testing.T) {
 		{RulePrimaryFirst, KindPerson, "Kelvo Zorvani", "", Entry{Names: []string{"Kelvo Bran Zorvani"}}, nearCrowd, 30},
 		{RuleIntersect, KindPerson, "Kelvo Zorvani", "", Entry{Names: []string{"Kelvo Bran Zorvani"}}, commonCrowd, 30},
 		{RuleNamesakes, KindPerson, "Jiri Novotny", "", Entry{Names: []string{"Jiri Novotny"}}, namesakes, 0},
+		{RuleLegalScattered, KindCompany, "Obshchestvo Kelvantor S Ogranichennoi Zorvan Otvetstvennostyu", "", Entry{Names: []string{"Obshchestvo S Ogranichennoi Otvetstvennostyu Kelvantor Zorvan"}}, nil, 0},
 	}
 	seen := map[Rule]bool{}
 	background := Generate(rand.New(rand.NewPCG(3, 3)), 3000)
@@ -149,7 +150,7 @@ func TestLegalFormAnyOrder(t *testing.T) {
 		"Kelvantor Liability Company":                            "Kelvantor Liability Company", // not a form: "liability" stays a name
 	} {
 		var got []string
-		for _, tk := range normalizeQuery(lx, KindCompany, in, true) {
+		for _, tk := range normalizeQuery(lx, KindCompany, in, queryRules{legalAnyOrder: true}) {
 			got = append(got, tk.text)
 		}
 		want := Normalize(KindCompany, inOrder)

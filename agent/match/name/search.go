@@ -186,7 +186,7 @@ func (ix *Index) search(q Query, threshold float64, limit, explained int) []Matc
 	}
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	toks := normalizeQuery(ix.lx, q.Kind, q.Name, !ix.opts.Disable.Has(RuleLegalReorder))
+	toks := normalizeQuery(ix.lx, q.Kind, q.Name, ix.queryRules())
 	if len(toks) == 0 || ix.liveNames == 0 {
 		return nil
 	}
@@ -293,7 +293,7 @@ func (ix *Index) Compare(q Query, e Entry) Match {
 	if kind == KindUnknown {
 		kind = e.Kind
 	}
-	qn := normalizeQuery(ix.lx, kind, q.Name, !ix.opts.Disable.Has(RuleLegalReorder))
+	qn := normalizeQuery(ix.lx, kind, q.Name, ix.queryRules())
 	if kind != KindPerson && !ix.opts.Disable.Has(RuleLegalTypos) {
 		qn = ix.legalTypos(qn)
 	}
