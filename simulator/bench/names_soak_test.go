@@ -37,8 +37,10 @@ const (
 // direct comparison reaches the threshold), scoring (under it), ranked
 // out (above it, behind the limit; "tie" when nothing scored higher).
 // BENCH_RULES_OFF lists rules to switch off (comma-separated names);
-// BENCH_SHOW=N prints the first N misses of each kind; BENCH_BUDGET and
-// BENCH_CANDIDATES set Options.PostingBudget and Options.Candidates.
+// BENCH_SHOW=N prints the first N misses of each kind; BENCH_BUDGET,
+// BENCH_CANDIDATES and BENCH_TIES set Options.PostingBudget, Candidates
+// and Ties; BENCH_EXPLAINED=N searches as the agent does, explaining the
+// first N matches only (SearchNamesakes; the agent: 20).
 //
 //	go test -tags soak -count=1 -timeout 30m -run TestNameRetrievalAtScale -v ./simulator/bench
 func TestNameRetrievalAtScale(t *testing.T) {
@@ -65,6 +67,8 @@ func TestNameRetrievalAtScale(t *testing.T) {
 	opts := name.Options{Disable: off}
 	opts.PostingBudget, _ = strconv.Atoi(os.Getenv("BENCH_BUDGET"))
 	opts.Candidates, _ = strconv.Atoi(os.Getenv("BENCH_CANDIDATES"))
+	opts.Ties, _ = strconv.Atoi(os.Getenv("BENCH_TIES"))
+	explained, _ := strconv.Atoi(os.Getenv("BENCH_EXPLAINED")) // 0: Search explains every match
 	limit := 5
 	if s := os.Getenv("BENCH_LIMIT"); s != "" {
 		limit, _ = strconv.Atoi(s)
@@ -106,7 +110,12 @@ func TestNameRetrievalAtScale(t *testing.T) {
 			}
 			q := name.Query{Kind: k, Name: it.value}
 			c0 := threadCPU()
-			ms := ix.Search(q, name.DefaultThreshold, limit)
+			var ms []name.Match
+			if explained > 0 {
+				ms = ix.SearchNamesakes(q, name.DefaultThreshold, limit, explained)
+			} else {
+				ms = ix.Search(q, name.DefaultThreshold, limit)
+			}
 			lat = append(lat, threadCPU()-c0)
 			want := idOf[id]
 			if slices.ContainsFunc(ms, func(m name.Match) bool { return m.ID == want }) {
