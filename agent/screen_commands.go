@@ -33,6 +33,9 @@ type screenHit struct {
 	AlertID     string  `json:"alert_id"`
 	Score       float64 `json:"score"`
 	Explanation string  `json:"explanation"`
+	// Namesakes are more alerts whose names scored exactly as this hit's,
+	// past the hits given for the row (match.Candidate.Namesakes).
+	Namesakes []string `json:"namesakes,omitempty"`
 }
 
 // screenResult is one output line: one per input row, in input order.
@@ -504,7 +507,7 @@ func screen(in io.Reader, out io.Writer, ix *match.Index, threshold float64, top
 						res.Error = err.Error()
 					}
 					for _, c := range cands {
-						res.Hits = append(res.Hits, screenHit{AlertID: c.Alert.ID, Score: c.Score, Explanation: c.Explanation})
+						res.Hits = append(res.Hits, screenHit{AlertID: c.Alert.ID, Score: c.Score, Explanation: c.Explanation, Namesakes: c.Namesakes})
 					}
 				}
 				results <- done{j.n, res}

@@ -352,3 +352,37 @@ func TestScreenVesselNames(t *testing.T) {
 		}
 	}
 }
+
+// A name thirty alerts hold, screened with --top 2: eight hits read (the
+// two and those tying with them, up to four times as many), the other
+// twenty-two on the last hit by reference.
+func TestScreenNamesNamesakes(t *testing.T) {
+	dir := t.TempDir()
+	var lines []string
+	for i := range 30 {
+		b, _ := json.Marshal(store.Alert{ID: fmt.Sprintf("P%02d", i), Version: 1, Subject: store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Surname: "Novotny", Forenames: "Jiri"}}})
+		lines = append(lines, string(b))
+	}
+	alertsFile := filepath.Join(dir, "alerts.jsonl")
+	os.WriteFile(alertsFile, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+	input := filepath.Join(dir, "q.csv")
+	os.WriteFile(input, []byte("ref,kind,name\nq1,person,Jiri Novotny\n"), 0o600)
+	output := filepath.Join(dir, "out.jsonl")
+	if out, err := runRoot(t, "", "screen", "--alerts", alertsFile, "--input", input, "--output", output, "--top", "2"); err != nil {
+		t.Fatalf("screen: %v\n%s", err, out)
+	}
+	got := readScreenOutput(t, output)
+	if len(got) != 1 || len(got[0].Hits) != 8 {
+		t.Fatalf("screen gave %+v, want one row with 8 hits", got)
+	}
+	ids := map[string]bool{}
+	for _, h := range got[0].Hits {
+		ids[h.AlertID] = true
+		for _, n := range h.Namesakes {
+			ids[n] = true
+		}
+	}
+	if n := len(got[0].Hits[7].Namesakes); n != 22 || len(ids) != 30 {
+		t.Fatalf("%d namesakes on the last hit, %d alerts in all; want 22 and 30", n, len(ids))
+	}
+}
