@@ -112,6 +112,9 @@ func checkCmd() *cobra.Command {
 					for _, line := range strings.Split(c.Explanation, "\n") {
 						fmt.Fprintf(out, "      %s\n", line)
 					}
+					if len(c.Namesakes) > 0 {
+						fmt.Fprintf(out, "  and %d more alert(s) with this name and score, not read: %s\n", len(c.Namesakes), strings.Join(c.Namesakes, " "))
+					}
 				}
 			}
 			return rep.Audit(cmd.Context(), store.AuditRecord{Event: store.EventCheck, Ref: ref, Device: "technician-cli",
