@@ -144,6 +144,13 @@ type Index struct {
 	delTok  []uint32
 	delNext []uint32
 
+	// Whole names (whole.go, RuleWholeName): each name of two tokens or
+	// more filed under the hash of its token set, chained through
+	// wholeNext (1-based, 0 ends); wholeKey is 0 for a name not filed.
+	wholeHeads chainHeads
+	wholeKey   []uint64
+	wholeNext  []uint32
+
 	// Names, in flat arrays: name n holds tokens nameToks[nameStart[n]:nameStart[n+1]].
 	nameEntry []uint32
 	nameKind  []Kind // KindUnknown marks a removed name
@@ -477,6 +484,7 @@ func (ix *Index) addName(entry uint32, kind Kind, toks []token, keys []uint64) {
 		ix.fileConcat(k, n)
 	}
 	ix.nameStart = append(ix.nameStart, uint32(len(ix.nameToks)))
+	ix.fileWhole(n)
 	ix.nameMeta = append(ix.nameMeta, sig|uint64(min(len(toks), metaLenMask))<<metaLenShift|uint64(kind)<<metaKindShift)
 	ix.liveNames++
 }

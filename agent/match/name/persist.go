@@ -249,6 +249,7 @@ func Decode(r io.Reader, opts Options) (ix *Index, err error) {
 	if err := ix.checkDecoded(); err != nil {
 		return nil, err
 	}
+	ix.fileWholeAll()
 	ix.states = make(chan *searchState, 4*runtime.GOMAXPROCS(0))
 	return ix, nil
 }

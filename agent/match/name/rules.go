@@ -127,13 +127,17 @@ const (
 	// words ("Obshchestvo Zvezda S Ogranichennoi Otvetstvennostyu"), are
 	// the form (normalize.go, gatherLegalWords).
 	RuleLegalScattered
+	// RuleWholeName: a query whose tokens are all known meets the names
+	// made of exactly its tokens, in any order, through one hash chain,
+	// however common the tokens and long their lists (whole.go).
+	RuleWholeName
 	ruleCount
 )
 
 var ruleNames = [ruleCount]string{
 	"variants", "initials", "legal-forms", "inflections", "syllables", "articles", "skeletons",
 	"transpositions", "weak-pairs", "merges", "acronyms", "compounds", "adjacent-pairs",
-	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs", "short-slips", "legal-reorder", "strong-info", "legal-end-slips", "complete-name", "primary-first", "intersect", "namesakes", "legal-scattered",
+	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs", "short-slips", "legal-reorder", "strong-info", "legal-end-slips", "complete-name", "primary-first", "intersect", "namesakes", "legal-scattered", "whole-name",
 }
 
 // String is the rule's name, as the README's ablation table gives it.

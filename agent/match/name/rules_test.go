@@ -24,6 +24,10 @@ func TestRules(t *testing.T) {
 	var nearCrowd, commonCrowd []Entry
 	nearCrowd = append(append(append(nearCrowd, crowd(10, "Kelva")...), crowd(15, "Zorvanu")...), append(crowd(25, "Zorvani"), crowd(30, "Kelvo")...)...)
 	commonCrowd = append(append(commonCrowd, crowd(60, "Kelvo")...), crowd(60, "Zorvani")...)
+	// Both tokens common, and held together by many longer names: the
+	// bounded walk of their lists meets others before the name itself.
+	var wholeCrowd []Entry
+	wholeCrowd = append(append(append(wholeCrowd, crowd(400, "Kelvo")...), crowd(400, "Zorvani")...), crowd(300, "Kelvo Zorvani")...)
 	// Sixty alerts on the same name, all numbered before the entry: more
 	// than the candidates and four times the limit.
 	namesakes := make([]Entry, 60)
@@ -66,6 +70,7 @@ func TestRules(t *testing.T) {
 		{RulePrimaryFirst, KindPerson, "Kelvo Zorvani", "", Entry{Names: []string{"Kelvo Bran Zorvani"}}, nearCrowd, 30},
 		{RuleIntersect, KindPerson, "Kelvo Zorvani", "", Entry{Names: []string{"Kelvo Bran Zorvani"}}, commonCrowd, 30},
 		{RuleNamesakes, KindPerson, "Jiri Novotny", "", Entry{Names: []string{"Jiri Novotny"}}, namesakes, 0},
+		{RuleWholeName, KindPerson, "Zorvani Kelvo", "", Entry{Names: []string{"Kelvo Zorvani"}}, wholeCrowd, 10},
 		{RuleLegalScattered, KindCompany, "Obshchestvo Kelvantor S Ogranichennoi Zorvan Otvetstvennostyu", "", Entry{Names: []string{"Obshchestvo S Ogranichennoi Otvetstvennostyu Kelvantor Zorvan"}}, nil, 0},
 	}
 	seen := map[Rule]bool{}

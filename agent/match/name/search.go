@@ -42,25 +42,27 @@ type expansion struct {
 // searchState is the per-search scratch kept in a pool so that searches
 // do not allocate in proportion to the index.
 type searchState struct {
-	acc     []accCell // open addressing by name, a power of two long
-	touched []uint32  // the cells of acc in use, in the order filled
-	exps    []expansion
-	probes  []expansion
-	nbrs    []uint32
-	q       []stok
-	c       []stok
-	sc      scorer
-	rows    rowCache
-	top     []cand
-	sel     []selCand
-	tied    []selCand // the names tying with the best weight so far, for the namesakes past the candidates
-	scored  scoredNames
-	kept    []uint32 // the candidates' names, sorted, while namesakes are added
-	metas   []uint64
-	best    []cand
-	evid    []Evidence
-	inter   []uint32    // RuleIntersect's lists
-	extra   []expansion // RuleIntersect's walks
+	acc      []accCell // open addressing by name, a power of two long
+	touched  []uint32  // the cells of acc in use, in the order filled
+	exps     []expansion
+	probes   []expansion
+	nbrs     []uint32
+	q        []stok
+	c        []stok
+	sc       scorer
+	rows     rowCache
+	top      []cand
+	sel      []selCand
+	tied     []selCand // the names tying with the best weight so far, for the namesakes past the candidates
+	scored   scoredNames
+	kept     []uint32 // the candidates' names, sorted, while namesakes are added
+	cut      bool     // gather left a list of the query unwalked or walked in part (whole.go)
+	wholeIDs []uint32 // the query's vocabulary numbers, sorted (whole.go)
+	metas    []uint64
+	best     []cand
+	evid     []Evidence
+	inter    []uint32    // RuleIntersect's lists
+	extra    []expansion // RuleIntersect's walks
 }
 
 // accCell is one name's gathered weight and the query tokens that
@@ -230,22 +232,19 @@ func (ix *Index) search(q Query, threshold float64, limit, explained int) []Matc
 		floor = st.top[0].acc * candidateCutoff
 	}
 	fresh := namesakeFresh * limit
-	for i, cd := range st.top {
-		if cd.acc < floor {
-			continue
-		}
+	score := func(cd cand, namesake bool) {
 		kind := q.Kind
 		if kind == KindUnknown {
 			kind = ix.nameKind[cd.name]
 		}
 		res, ok := st.scored.get(ix, cd.name, kind)
 		if !ok {
-			if i >= ix.opts.Candidates {
+			if namesake {
 				// A namesake past the candidates whose tokens were not
 				// scored before: another name, which seldom ties in
 				// full. Only so many are scored (namesakeFresh).
 				if fresh == 0 {
-					continue
+					return
 				}
 				fresh--
 			}
@@ -254,16 +253,33 @@ func (ix *Index) search(q Query, threshold float64, limit, explained int) []Matc
 			st.scored.put(ix, cd.name, kind, res)
 		}
 		if res.score == 0 {
-			continue
+			return
 		}
 		e := &ix.entries[ix.nameEntry[cd.name]]
 		st.evid = weighEvidenceText(ev, e, ix.opts.Disable, st.evid[:0], false)
 		total := finalScore(res.score, st.evid)
 		if total < threshold {
-			continue
+			return
 		}
 		cd.score, cd.res = total, res
 		st.best = append(st.best, cd)
+	}
+	for i, cd := range st.top {
+		if cd.acc >= floor {
+			score(cd, i >= ix.opts.Candidates)
+		}
+	}
+	// Retrieval cut a list and did not find as many names made of the
+	// query's very tokens as Search may return: look them up whole
+	// (RuleWholeName).
+	if st.cut && !ix.opts.Disable.Has(RuleWholeName) {
+		if h, ids, ok := ix.queryWholeKey(st); ok && !ix.wholeFound(st, h, ix.opts.Ties*limit) {
+			n0 := len(st.top)
+			ix.addWholeNames(q.Kind, st, limit, h, ids)
+			for _, cd := range st.top[n0:] {
+				score(cd, false)
+			}
+		}
 	}
 	// Keep each entry's best name: sorted by entry, best first, the
 	// first of each run.
@@ -847,6 +863,7 @@ func (ix *Index) gather(kind Kind, st *searchState, namesakes int) {
 		return len(a.list) - len(b.list)
 	})
 	budget := ix.opts.PostingBudget
+	st.cut = false
 	keep := st.exps[:0]
 	st.probes = st.probes[:0]
 	shortest := -1
@@ -864,6 +881,9 @@ func (ix *Index) gather(kind Kind, st *searchState, namesakes int) {
 	for i, e := range st.exps {
 		if len(e.list) == 0 {
 			continue
+		}
+		if len(e.list) > budget {
+			st.cut = true
 		}
 		if len(e.list) > budget && intersect && len(keep) == 0 && e.sim >= primarySim {
 			// The shortest of the tokens' own lists overruns the budget:

@@ -1,0 +1,155 @@
+package name
+
+import "slices"
+
+// Whole names (RuleWholeName). Retrieval walks posting lists within a
+// budget: at millions of names a name made only of common tokens
+// ("Mohammed Mustafa al-Zahrani", "Ly Van Son") has every list over the
+// budget, and the bounded intersection of those lists may miss it even
+// when the query is the name itself. So each name of two tokens or more
+// is also filed under a keyed hash of its tokens' vocabulary numbers,
+// sorted, and a query whose tokens are all known meets, through one
+// chain, the names made of exactly its tokens in any order.
+
+// The chain is walked only when gather left a list of the query
+// unwalked or walked in part (otherwise every name holding the tokens was
+// accumulated already), for at most Options.Ties times the limit names,
+// reading at most wholeWalkMax times as many links (a hash shared by
+// other token sets, tombstones): each link is a cache miss or two.
+const (
+	wholeWalkMax  = 2
+	wholeMinToken = 2
+)
+
+// wholeHash is the keyed hash of a token set: its vocabulary numbers
+// sorted. It is never 0, which marks a name not filed.
+func wholeHash(s hashSeed, ids []uint32) uint64 {
+	var buf [maxTokens]uint32
+	n := copy(buf[:], ids)
+	sorted := buf[:n]
+	slices.Sort(sorted)
+	h := s.k0 ^ wymix(uint64(n)^wyp0, s.k1^wyp1)
+	for _, id := range sorted {
+		h = wymix(h^uint64(id)^wyp1, s.k1^wyp2)
+	}
+	h = wymix(h^s.k1, wyp0)
+	if h == 0 {
+		h = 1
+	}
+	return h
+}
+
+// fileWhole files name n, whose tokens are already in nameToks, under
+// its whole-name hash; a name of fewer than wholeMinToken tokens is
+// filed under 0 (not at all): its one token's list serves it.
+func (ix *Index) fileWhole(n uint32) {
+	toks := ix.nameToks[ix.nameStart[n]:ix.nameStart[n+1]]
+	if len(toks) < wholeMinToken {
+		ix.wholeKey = append(ix.wholeKey, 0)
+		ix.wholeNext = append(ix.wholeNext, 0)
+		return
+	}
+	h := wholeHash(ix.seed, toks)
+	ix.wholeKey = append(ix.wholeKey, h)
+	ix.wholeNext = append(ix.wholeNext, ix.wholeHeads.head(h, ix.wholeKey))
+	ix.wholeHeads.set(h, n+1, ix.wholeKey)
+}
+
+// fileWholeAll files every name again: after Decode, which does not
+// persist the chains (they are rebuilt in well under a second at
+// millions of names).
+func (ix *Index) fileWholeAll() {
+	ix.wholeHeads = chainHeads{}
+	ix.wholeKey = make([]uint64, 0, len(ix.nameEntry))
+	ix.wholeNext = make([]uint32, 0, len(ix.nameEntry))
+	for n := range uint32(len(ix.nameEntry)) {
+		ix.fileWhole(n)
+	}
+}
+
+// queryWholeKey returns the whole-name hash of the query's tokens and
+// their vocabulary numbers sorted; ok is false when a token is unknown
+// (no name is made of them) or the query has fewer than wholeMinToken.
+func (ix *Index) queryWholeKey(st *searchState) (h uint64, ids []uint32, ok bool) {
+	if len(st.q) < wholeMinToken || len(st.q) > maxTokens {
+		return 0, nil, false
+	}
+	ids = st.wholeIDs[:0]
+	for _, t := range st.q {
+		id, known := ix.vocab[t.text]
+		if !known {
+			return 0, nil, false
+		}
+		ids = append(ids, id)
+	}
+	h = wholeHash(ix.seed, ids)
+	slices.Sort(ids)
+	st.wholeIDs = ids
+	return h, ids, true
+}
+
+// wholeFound says whether retrieval already found what the chain would
+// give: the best-scored candidate so far is a name made of the query's
+// very tokens (whole-name hash h), and at least want candidates score as
+// it does (its namesakes, as many as Search may return).
+func (ix *Index) wholeFound(st *searchState, h uint64, want int) bool {
+	if len(st.best) == 0 {
+		return false
+	}
+	b, same := 0, 0
+	for i := range st.best {
+		switch {
+		case st.best[i].score > st.best[b].score:
+			b, same = i, 1
+		case st.best[i].score == st.best[b].score:
+			same++
+		}
+	}
+	return same >= want && ix.wholeKey[st.best[b].name] == h
+}
+
+// addWholeNames appends to st.top, as candidates of the best weight
+// gathered, the live names of kind made of exactly the query's tokens
+// (whole-name hash h, vocabulary numbers ids sorted) in any order that
+// are not among them already, up to Options.Ties times limit.
+func (ix *Index) addWholeNames(kind Kind, st *searchState, limit int, h uint64, ids []uint32) {
+	var acc float32
+	if len(st.top) > 0 {
+		acc = st.top[0].acc
+	}
+	want := ix.opts.Ties * limit
+	walk := wholeWalkMax * want
+	added := 0
+	kept := st.kept[:0]
+	for _, c := range st.top {
+		kept = append(kept, c.name)
+	}
+	slices.Sort(kept)
+	st.kept = kept
+	for p := ix.wholeHeads.head(h, ix.wholeKey); p != 0 && added < want && walk > 0; p = ix.wholeNext[p-1] {
+		walk--
+		n := p - 1
+		if ix.wholeKey[n] != h || ix.nameKind[n] == KindUnknown || (kind != KindUnknown && ix.nameKind[n] != kind) {
+			continue
+		}
+		if !sameTokenSet(ix.nameToks[ix.nameStart[n]:ix.nameStart[n+1]], ids) {
+			continue
+		}
+		if _, in := slices.BinarySearch(kept, n); in {
+			continue
+		}
+		st.top = append(st.top, cand{name: n, acc: acc})
+		added++
+	}
+}
+
+// sameTokenSet says whether toks, in any order, are sorted.
+func sameTokenSet(toks, sorted []uint32) bool {
+	if len(toks) != len(sorted) {
+		return false
+	}
+	var buf [maxTokens]uint32
+	s := buf[:copy(buf[:], toks)]
+	slices.Sort(s)
+	return slices.Equal(s, sorted)
+}
