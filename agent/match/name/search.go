@@ -58,6 +58,7 @@ type searchState struct {
 	kept     []uint32 // the candidates' names, sorted, while namesakes are added
 	cut      bool     // gather left a list of the query unwalked or walked in part (whole.go)
 	wholeIDs []uint32 // the query's vocabulary numbers, sorted (whole.go)
+	alts     []tokAlt // vocabulary tokens each query token reads as (whole.go)
 	metas    []uint64
 	best     []cand
 	evid     []Evidence
@@ -270,15 +271,13 @@ func (ix *Index) search(q Query, threshold float64, limit, explained int) []Matc
 		}
 	}
 	// Retrieval cut a list and did not find as many names made of the
-	// query's very tokens as Search may return: look them up whole
-	// (RuleWholeName).
+	// query's very tokens, or of the known tokens they read as, as Search
+	// may return: look them up whole (RuleWholeName).
 	if st.cut && !ix.opts.Disable.Has(RuleWholeName) {
-		if h, ids, ok := ix.queryWholeKey(st); ok && !ix.wholeFound(st, h, ix.opts.Ties*limit) {
-			n0 := len(st.top)
-			ix.addWholeNames(q.Kind, st, limit, h, ids)
-			for _, cd := range st.top[n0:] {
-				score(cd, false)
-			}
+		n0 := len(st.top)
+		ix.addWholeNames(q.Kind, st, limit)
+		for _, cd := range st.top[n0:] {
+			score(cd, false)
 		}
 	}
 	// Keep each entry's best name: sorted by entry, best first, the
@@ -565,6 +564,7 @@ func (ix *Index) nameTokensCached(n uint32, out []stok, rc *rowCache) []stok {
 // query tokens the alert token that writes them as one.
 func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 	st.exps = st.exps[:0]
+	st.alts = st.alts[:0]
 	off := ix.opts.Disable
 	if kind != KindPerson && len(toks) >= acronymMin && !off.Has(RuleAcronyms) {
 		ix.expandAcronyms(toks, st)
@@ -606,6 +606,9 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 		} else if known {
 			st.exps = append(st.exps, expansion{tok: uint16(i), sim: 1, w: w, sig: sigBits(sigToken, id), list: ix.toks[id].post})
 		}
+		if known {
+			st.alts = append(st.alts, tokAlt{pos: uint8(i), id: id, exact: true})
+		}
 		// A token the index does not know, read through the
 		// transliteration digraphs (Dzhon, Khussein: RuleDigraphs), may
 		// be a name the index holds spelt the Latin way.
@@ -616,6 +619,7 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 					// The token itself, another way: walked with the
 					// query's own lists (primarySim), at its similarity.
 					st.exps = append(st.exps, expansion{tok: uint16(i), sim: primarySim, w: w * digraphSim, sig: sigBits(sigToken, id), list: ix.toks[id].post})
+					st.alts = append(st.alts, tokAlt{pos: uint8(i), id: id})
 					if qs.group == 0 {
 						qs.w = min(qs.w, ix.tokenWeight(ix.toks[id].df, t.class))
 					}
@@ -687,6 +691,7 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 				sb[j], sb[j+1] = sb[j+1], sb[j]
 				if id, ok := ix.vocab[string(sb[:])]; ok {
 					st.exps = append(st.exps, expansion{tok: uint16(i), sim: transpositionSim, w: w * transpositionSim, sig: sigBits(sigToken, id), list: ix.toks[id].post})
+					st.alts = append(st.alts, tokAlt{pos: uint8(i), id: id})
 				}
 			}
 		}
@@ -698,6 +703,7 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 			var maxDF uint32
 			for _, id := range st.nbrs {
 				st.exps = append(st.exps, expansion{tok: uint16(i), sim: 0.85, w: w * 0.85, sig: sigBits(sigToken, id), list: ix.toks[id].post})
+				st.alts = append(st.alts, tokAlt{pos: uint8(i), id: id})
 				maxDF = max(maxDF, ix.toks[id].df)
 			}
 			if exact == ^uint32(0) && maxDF > 0 && qs.group == 0 {

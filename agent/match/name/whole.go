@@ -67,31 +67,26 @@ func (ix *Index) fileWholeAll() {
 	}
 }
 
-// queryWholeKey returns the whole-name hash of the query's tokens and
-// their vocabulary numbers sorted; ok is false when a token is unknown
-// (no name is made of them) or the query has fewer than wholeMinToken.
-func (ix *Index) queryWholeKey(st *searchState) (h uint64, ids []uint32, ok bool) {
-	if len(st.q) < wholeMinToken || len(st.q) > maxTokens {
-		return 0, nil, false
-	}
-	ids = st.wholeIDs[:0]
-	for _, t := range st.q {
-		id, known := ix.vocab[t.text]
-		if !known {
-			return 0, nil, false
-		}
-		ids = append(ids, id)
-	}
-	h = wholeHash(ix.seed, ids)
-	slices.Sort(ids)
-	st.wholeIDs = ids
-	return h, ids, true
+// tokAlt is a vocabulary token a query token reads as: itself (exact),
+// or through a digraph, a transposition or a fuzzy neighbour.
+type tokAlt struct {
+	pos   uint8
+	exact bool
+	id    uint32
 }
 
+// wholeAltMax bounds the tokens each query token is read as, and
+// wholeCombos the token sets looked up, for a query with misspelt tokens:
+// each lookup is a probe or two of the chain heads.
+const (
+	wholeAltMax = 4
+	wholeCombos = 16
+)
+
 // wholeFound says whether retrieval already found what the chain would
-// give: the best-scored candidate so far is a name made of the query's
-// very tokens (whole-name hash h), and at least want candidates score as
-// it does (its namesakes, as many as Search may return).
+// give for the query's own tokens: the best-scored candidate so far is a
+// name made of them (whole-name hash h), and at least want candidates
+// score as it does (its namesakes, as many as Search may return).
 func (ix *Index) wholeFound(st *searchState, h uint64, want int) bool {
 	if len(st.best) == 0 {
 		return false
@@ -109,37 +104,98 @@ func (ix *Index) wholeFound(st *searchState, h uint64, want int) bool {
 }
 
 // addWholeNames appends to st.top, as candidates of the best weight
-// gathered, the live names of kind made of exactly the query's tokens
-// (whole-name hash h, vocabulary numbers ids sorted) in any order that
-// are not among them already, up to Options.Ties times limit.
-func (ix *Index) addWholeNames(kind Kind, st *searchState, limit int, h uint64, ids []uint32) {
+// gathered, the live names of kind made of exactly the known tokens the
+// query's tokens read as (st.alts: each itself when known, else its
+// digraph reading, transposition or fuzzy neighbours), in any order, that
+// are not among them already: up to Options.Ties times limit names, from
+// at most wholeCombos token sets, the query's own first.
+func (ix *Index) addWholeNames(kind Kind, st *searchState, limit int) {
+	nq := len(st.q)
+	if nq < wholeMinToken || nq > maxTokens {
+		return
+	}
+	// Each position's alternatives, in st.alts order (grouped by
+	// position, the token itself first).
+	var first, count [maxTokens]int
+	for k, a := range st.alts {
+		p := int(a.pos)
+		if p >= nq {
+			continue
+		}
+		if count[p] == 0 {
+			first[p] = k
+		}
+		if count[p] < wholeAltMax {
+			count[p]++
+		}
+	}
+	allExact := true
+	for p := range nq {
+		if count[p] == 0 {
+			return // a token reads as no known token: no name is made of them
+		}
+		allExact = allExact && st.alts[first[p]].exact
+	}
+	want := ix.opts.Ties * limit
+	if allExact {
+		ids := st.wholeIDs[:0]
+		for p := range nq {
+			ids = append(ids, st.alts[first[p]].id)
+		}
+		st.wholeIDs = ids
+		if ix.wholeFound(st, wholeHash(ix.seed, ids), want) {
+			return
+		}
+	}
 	var acc float32
 	if len(st.top) > 0 {
 		acc = st.top[0].acc
 	}
-	want := ix.opts.Ties * limit
-	walk := wholeWalkMax * want
-	added := 0
 	kept := st.kept[:0]
 	for _, c := range st.top {
 		kept = append(kept, c.name)
 	}
 	slices.Sort(kept)
 	st.kept = kept
-	for p := ix.wholeHeads.head(h, ix.wholeKey); p != 0 && added < want && walk > 0; p = ix.wholeNext[p-1] {
-		walk--
-		n := p - 1
-		if ix.wholeKey[n] != h || ix.nameKind[n] == KindUnknown || (kind != KindUnknown && ix.nameKind[n] != kind) {
-			continue
+	walk := wholeWalkMax * want
+	added := 0
+	var pick [maxTokens]int // the odometer: alternative index per position
+	for combo := 0; combo < wholeCombos && added < want && walk > 0; combo++ {
+		ids := st.wholeIDs[:0]
+		for p := range nq {
+			ids = append(ids, st.alts[first[p]+pick[p]].id)
 		}
-		if !sameTokenSet(ix.nameToks[ix.nameStart[n]:ix.nameStart[n+1]], ids) {
-			continue
+		h := wholeHash(ix.seed, ids)
+		slices.Sort(ids)
+		st.wholeIDs = ids
+		for ptr := ix.wholeHeads.head(h, ix.wholeKey); ptr != 0 && added < want && walk > 0; ptr = ix.wholeNext[ptr-1] {
+			walk--
+			n := ptr - 1
+			if ix.wholeKey[n] != h || ix.nameKind[n] == KindUnknown || (kind != KindUnknown && ix.nameKind[n] != kind) {
+				continue
+			}
+			if !sameTokenSet(ix.nameToks[ix.nameStart[n]:ix.nameStart[n+1]], ids) {
+				continue
+			}
+			if _, in := slices.BinarySearch(kept, n); in {
+				continue
+			}
+			st.top = append(st.top, cand{name: n, acc: acc})
+			added++
 		}
-		if _, in := slices.BinarySearch(kept, n); in {
-			continue
+		// Next token set: the odometer turns from the last position.
+		p := nq - 1
+		for p >= 0 {
+			pick[p]++
+			if pick[p] < count[p] {
+				break
+			}
+			pick[p] = 0
+			p--
 		}
-		st.top = append(st.top, cand{name: n, acc: acc})
-		added++
+		if p < 0 {
+			break // every set tried
+		}
 	}
 }
 

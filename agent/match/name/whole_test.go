@@ -37,6 +37,17 @@ func TestWholeNameFindsCommonTokens(t *testing.T) {
 	if f, r := find(ix); !f || r {
 		t.Fatalf("found %v, removed name found %v; want true, false", f, r)
 	}
+	// A token misspelt reads as its known neighbours: the set they make
+	// is looked up whole too.
+	for _, q := range []string{"Zorvanu Kelvo", "Zorvani Kelov"} {
+		found := false
+		for _, m := range ix.Search(Query{Kind: KindPerson, Name: q}, DefaultThreshold, 5) {
+			found = found || m.ID == want
+		}
+		if !found {
+			t.Errorf("%q: the name of the very tokens it misspells not found", q)
+		}
+	}
 	var buf bytes.Buffer
 	if err := ix.Encode(&buf); err != nil {
 		t.Fatal(err)
