@@ -159,15 +159,9 @@ func (ix *Index) addWholeNames(kind Kind, st *searchState, limit int) {
 	st.kept = kept
 	walk := wholeWalkMax * want
 	added := 0
-	var pick [maxTokens]int // the odometer: alternative index per position
-	for combo := 0; combo < wholeCombos && added < want && walk > 0; combo++ {
-		ids := st.wholeIDs[:0]
-		for p := range nq {
-			ids = append(ids, st.alts[first[p]+pick[p]].id)
-		}
+	take := func(ids []uint32) {
 		h := wholeHash(ix.seed, ids)
 		slices.Sort(ids)
-		st.wholeIDs = ids
 		for ptr := ix.wholeHeads.head(h, ix.wholeKey); ptr != 0 && added < want && walk > 0; ptr = ix.wholeNext[ptr-1] {
 			walk--
 			n := ptr - 1
@@ -183,6 +177,30 @@ func (ix *Index) addWholeNames(kind Kind, st *searchState, limit int) {
 			st.top = append(st.top, cand{name: n, acc: acc})
 			added++
 		}
+	}
+	// The query's first reading (its own tokens when known), then, for
+	// a query of three tokens or more that may hold one the name lacks (a
+	// given name added), that reading less one token, then the other
+	// readings in turn.
+	ids := st.wholeIDs[:0]
+	for p := range nq {
+		ids = append(ids, st.alts[first[p]].id)
+	}
+	st.wholeIDs = ids
+	take(ids)
+	combos := 1
+	for d := 0; nq >= 3 && d < nq && combos < wholeCombos && added < want && walk > 0; d, combos = d+1, combos+1 {
+		ids := st.wholeIDs[:0]
+		for p := range nq {
+			if p != d {
+				ids = append(ids, st.alts[first[p]].id)
+			}
+		}
+		st.wholeIDs = ids
+		take(ids)
+	}
+	var pick [maxTokens]int // the odometer: reading index per position
+	for combos < wholeCombos && added < want && walk > 0 {
 		// Next token set: the odometer turns from the last position.
 		p := nq - 1
 		for p >= 0 {
@@ -196,6 +214,13 @@ func (ix *Index) addWholeNames(kind Kind, st *searchState, limit int) {
 		if p < 0 {
 			break // every set tried
 		}
+		ids := st.wholeIDs[:0]
+		for p := range nq {
+			ids = append(ids, st.alts[first[p]+pick[p]].id)
+		}
+		st.wholeIDs = ids
+		take(ids)
+		combos++
 	}
 }
 
