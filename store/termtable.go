@@ -34,8 +34,8 @@ import (
 // took. The fingerprint's top bits are not stored: they name the bucket
 // the entry is in (2^bits buckets, 128 to 256 entries each; offsets, 4
 // bytes a bucket, say where each starts), so an entry stands for a
-// fingerprint of bits+24 bits (42 at 100 million entries: a lookup of an
-// identifier on no alert finds a false candidate about once in 40,000).
+// fingerprint of bits+24 bits (43 at 100 million entries: a lookup of an
+// identifier on no alert finds a false candidate about once in 90,000).
 // Record prefixes of 5 bytes are shared by two of 100 million alerts
 // about once in 10,000 lookups: one alert more is read. Both are hints: a
 // lookup confirms the alert it reads carries the identifier. A term filed

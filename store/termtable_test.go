@@ -2,10 +2,13 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
+	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -369,5 +372,63 @@ func TestTermTableOfFormerVersionRefused(t *testing.T) {
 	}
 	if got, err := r.LoadTermTable(ctx); err != nil || !sameTable(got, walked) {
 		t.Fatalf("the table written again: %v", err)
+	}
+}
+
+var benchEntries = flag.Int("entries", 1<<24, "entries in the term table of BenchmarkTermTableRecords (100,000,000 at the issue's size: 800 MB)")
+
+// tableOf returns a table of the (fingerprint, record key prefix) pairs
+// es, ascending, packed as ReadTermTable packs the index's entries.
+func tableOf(es [][2]uint64) *TermTable {
+	b := termTableBits(len(es))
+	t := &TermTable{entries: make([]uint64, len(es)), offsets: make([]uint32, 1<<b+1), bits: b}
+	for i, e := range es {
+		t.entries[i] = packTermEntry(e[0], e[1], b)
+		t.offsets[termBucket(e[0], b)+1]++
+	}
+	for i := 1; i < len(t.offsets); i++ {
+		t.offsets[i] += t.offsets[i-1]
+	}
+	for i := range len(t.offsets) - 1 {
+		slices.Sort(t.entries[t.offsets[i]:t.offsets[i+1]])
+	}
+	return t
+}
+
+// BenchmarkTermTableRecords looks up held and new fingerprints in a term
+// table of -entries, in random order, as identifier checks do: the
+// bucket's offsets, then a bisection of its 128 to 256 entries (2 KiB).
+// Compare with the fingerprints alone searched by interpolation
+// (match's BenchmarkFingerprintSearch, same size, same probes' mix).
+//
+//	go test -run X -bench TermTableRecords ./store -args -entries 100000000
+func BenchmarkTermTableRecords(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	es := make([][2]uint64, *benchEntries)
+	for i := range es {
+		es[i] = [2]uint64{rng.Uint64(), rng.Uint64()}
+	}
+	slices.SortFunc(es, func(x, y [2]uint64) int { return cmp.Compare(x[0], y[0]) })
+	t := tableOf(es)
+	probes := make([]uint64, 1<<16)
+	for i := range probes {
+		if i%2 == 0 {
+			probes[i] = es[rng.IntN(len(es))][0]
+		} else {
+			probes[i] = rng.Uint64()
+		}
+	}
+	es = nil
+	found := 0
+	recs := make([]uint64, 0, termTableMaxRecords)
+	b.ResetTimer()
+	for i := range b.N {
+		var held bool
+		if recs, held, _ = t.Records(recs[:0], probes[i&(len(probes)-1)]); held {
+			found++
+		}
+	}
+	if found == 0 {
+		b.Fatal("no probe found")
 	}
 }
