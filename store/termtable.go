@@ -39,9 +39,12 @@ import (
 // Record prefixes of 5 bytes are shared by two of 100 million alerts
 // about once in 10,000 lookups: one alert more is read. Both are hints: a
 // lookup confirms the alert it reads carries the identifier. A term filed
-// under more than termTableMaxRecords alerts (a name shard) has one entry
-// with the unknown prefix 0, as have the terms a delta added
-// (SaveTermTableAt): those are read by term.
+// under several alerts (a name shard, an identifier alerts share: 1.5 %
+// of the entries of a SIS-like list) has one entry, with the unknown
+// prefix 0, as have the terms a delta added (SaveTermTableAt): those are
+// read by term. The table then has one entry a term, as the fingerprints
+// alone had: the offsets are all the memory it adds (a prefix for each
+// alert of a shared identifier would add 13 MiB at 100 million alerts).
 //
 // The stamp names the state the table was read in: the file's salt, the
 // key generation, the alert generation, the term function's version, the
@@ -75,7 +78,10 @@ const (
 	termTableFPBits     = 64 - termTableRecordBits
 	// termTableMaxRecords is how many alerts a term has entries for: a
 	// term filed under more has one, of unknown prefix (read by term).
-	termTableMaxRecords = 8
+	termTableMaxRecords = 1
+	// termTableReadMax is how many prefixes Records gives: more entries
+	// share the bits of a fingerprint only by collision.
+	termTableReadMax = 8
 	// termTableMaxBits bounds the bucket bits (64 MiB of offsets).
 	termTableMaxBits = 24
 )
@@ -158,8 +164,8 @@ func (t *TermTable) Holds(fp uint64) bool {
 // big-endian uint64, as AppendAlertsByRecord takes them) and reports
 // whether there are any (held) and whether they are every alert the
 // index filed under the term (complete): not when one is unknown (a term
-// of many alerts, or a delta's) or there are more than
-// termTableMaxRecords (terms sharing the stored bits). dst is then to be
+// of several alerts, or a delta's) or there are more than
+// termTableReadMax (terms sharing the stored bits). dst is then to be
 // read by term (AppendAlertsByTerm).
 func (t *TermTable) Records(dst []uint64, fp uint64) (recs []uint64, held, complete bool) {
 	if t == nil || len(t.entries) == 0 {
@@ -171,7 +177,7 @@ func (t *TermTable) Records(dst []uint64, fp uint64) (recs []uint64, held, compl
 	for ; i < len(b) && b[i]>>termTableRecordBits == want>>termTableRecordBits; i++ {
 		held = true
 		rec := b[i] << (64 - termTableRecordBits)
-		if rec == 0 || len(dst) == termTableMaxRecords {
+		if rec == 0 || len(dst) == termTableReadMax {
 			complete = false
 			continue
 		}
@@ -655,30 +661,32 @@ func (r *Replica) LoadTermTable(ctx context.Context) (*TermTable, error) {
 	t := &TermTable{entries: make([]uint64, n), offsets: make([]uint32, 1<<b+1), bits: b, stamp: stamp, keyGen: ring.gen, alertGen: alertGen}
 	cr := &chunkOpener{r: br, ring: ring, aad: termTableAAD(stamp, b)}
 	buf := make([]byte, 1<<20)
-	read := func(count, size int, put func(i int, v []byte)) error {
-		for i := 0; i < count; {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			m := min(count-i, len(buf)/size)
-			if _, err := io.ReadFull(cr, buf[:m*size]); err != nil {
-				return refuse(err.Error())
-			}
-			for k := range m {
-				put(i+k, buf[k*size:])
-			}
-			i += m
+	for i := 0; i < len(t.offsets); {
+		m := min(len(t.offsets)-i, len(buf)/4)
+		if _, err := io.ReadFull(cr, buf[:m*4]); err != nil {
+			return nil, refuse(err.Error())
 		}
-		return nil
-	}
-	if err := read(len(t.offsets), 4, func(i int, v []byte) { t.offsets[i] = binary.LittleEndian.Uint32(v) }); err != nil {
-		return nil, err
+		for k := range m {
+			t.offsets[i+k] = binary.LittleEndian.Uint32(buf[k*4:])
+		}
+		i += m
 	}
 	if t.offsets[0] != 0 || t.offsets[len(t.offsets)-1] != uint32(n) || !slices.IsSorted(t.offsets) {
 		return nil, refuse("bad bucket offsets")
 	}
-	if err := read(int(n), 8, func(i int, v []byte) { t.entries[i] = binary.LittleEndian.Uint64(v) }); err != nil {
-		return nil, err
+	for i := 0; i < len(t.entries); {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		m := min(len(t.entries)-i, len(buf)/8)
+		if _, err := io.ReadFull(cr, buf[:m*8]); err != nil {
+			return nil, refuse(err.Error())
+		}
+		dst := t.entries[i : i+m]
+		for k := range dst {
+			dst[k] = binary.LittleEndian.Uint64(buf[k*8:])
+		}
+		i += m
 	}
 	if len(cr.plain) != 0 {
 		return nil, refuse("trailing data in the last chunk")

@@ -125,20 +125,17 @@ type fpSet struct {
 	added map[uint64]struct{}
 }
 
-// maxRecords is how many record prefixes a lookup reads directly.
-const maxRecords = 8
-
 // records returns, appended to dst, the record prefixes the table files
 // fp under, whether fp is held at all (a fingerprint is a hint: held may
 // be a term sharing its bits), and whether the prefixes are every alert
 // the replica files under it: not when fp was added by a delta, a
-// prefix is unknown or there are more than maxRecords.
+// prefix is unknown (a term of several alerts) or the table gives too
+// many.
 func (s *fpSet) records(dst []uint64, fp uint64) (recs []uint64, held, complete bool) {
 	if _, ok := s.added[fp]; ok {
 		return dst, true, false
 	}
-	recs, held, complete = s.table.Records(dst, fp)
-	return recs, held, complete && len(recs)-len(dst) <= maxRecords
+	return s.table.Records(dst, fp)
 }
 
 func (s *fpSet) contains(fp uint64) bool {
