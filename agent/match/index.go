@@ -605,7 +605,8 @@ func (ix *Index) lookup(it devices.Item, now time.Time) ([]Candidate, error) {
 		return true
 	})
 	var key store.TermKey
-	inTermIndex := false
+	inTermIndex, byRecord := false, false
+	var recs []uint64 // allocated only for a held identifier
 	if byTerm != nil {
 		// A keyed hash only, no transaction: cheap under the lock. It is
 		// computed once, for the fingerprint and for the read below.
@@ -614,8 +615,9 @@ func (ix *Index) lookup(it devices.Item, now time.Time) ([]Candidate, error) {
 			ix.mu.RUnlock()
 			return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
 		}
-		inTermIndex = ix.termFPs.contains(key.Fingerprint())
+		recs, inTermIndex, byRecord = ix.termFPs.records(recs, key.Fingerprint())
 	}
+	keyGen, alertGen := ix.termFPs.table.Gens()
 	ix.mu.RUnlock()
 	if len(ids) == 0 && !inTermIndex {
 		return nil, nil
@@ -625,7 +627,7 @@ func (ix *Index) lookup(it devices.Item, now time.Time) ([]Candidate, error) {
 		return nil, err
 	}
 	if inTermIndex {
-		if as, err = readByTerm(byTerm, t, key, now, as); err != nil {
+		if as, err = readByTerm(byTerm, t, key, byRecord, recs, keyGen, alertGen, now, as); err != nil {
 			return nil, err
 		}
 	}
@@ -667,10 +669,21 @@ func carries(a *store.Alert, t []byte) bool {
 }
 
 // readByTerm adds to as the alerts the replica's term index files under
-// t (whose key is key), not those already in as.
-func readByTerm(byTerm termIndex, t []byte, key store.TermKey, now time.Time, as []store.Alert) ([]store.Alert, error) {
+// t (whose key is key), not those already in as: read by their record
+// prefixes when byRecord (the term table's, recs, computed under keyGen
+// in alertGen), by term otherwise or when the replica has moved to
+// another key or alert generation since.
+func readByTerm(byTerm termIndex, t []byte, key store.TermKey, byRecord bool, recs []uint64, keyGen uint32, alertGen uint64, now time.Time, as []store.Alert) ([]store.Alert, error) {
 	n := len(as)
-	all, err := byTerm.AppendAlertsByTerm(as, t, key)
+	var all []store.Alert
+	var err error
+	read := false
+	if byRecord && key.Gen() == keyGen {
+		all, read, err = byTerm.AppendAlertsByRecord(as, recs, keyGen, alertGen)
+	}
+	if err == nil && !read {
+		all, err = byTerm.AppendAlertsByTerm(as, t, key)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
 	}

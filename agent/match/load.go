@@ -79,10 +79,10 @@ func loadByTermSaving(ctx context.Context, src AlertSource, rep replicaFiles, o 
 		if tbl, err = rep.ReadTermTable(ctx); err != nil {
 			return nil, nil, err
 		}
-		log.Info("term index walked", "terms", len(tbl.Fingerprints), "took", time.Since(start).Round(time.Millisecond))
+		log.Info("term index walked", "entries", tbl.Len(), "took", time.Since(start).Round(time.Millisecond))
 		fresh = true
 	}
-	ix.termFPs.sorted = tbl.Fingerprints
+	ix.termFPs.table = tbl
 	at := tbl.Stamp()
 	loaded := false
 	if !fresh {

@@ -9,7 +9,7 @@ import (
 )
 
 // An identifier the list does not hold, which is nearly every check,
-// costs the agent a keyed hash and an interpolation search and allocates
+// costs the agent a keyed hash and a term table search and allocates
 // nothing: at 10 and 100 million alerts the collector then has nothing to
 // do because of checks, and no check waits on its mark assists. A held one reads
 // its alert from the replica, once.

@@ -2,14 +2,12 @@ package match
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
-	"iter"
 	"maps"
 	"slices"
 	"time"
@@ -41,7 +39,7 @@ type sealedFiles interface {
 	CurrentStamp() (store.Stamp, error)
 	WriteSealedFile(kind, layout string, st store.Stamp, write func(w io.Writer) error) error
 	OpenSealedFile(kind, layout string) (io.ReadCloser, store.Stamp, error)
-	SaveTermTableAt(ctx context.Context, st store.Stamp, n int, fps iter.Seq[uint64]) error
+	SaveTermTableAt(ctx context.Context, st store.Stamp, t *store.TermTable, added []uint64) error
 }
 
 // encodeNames writes the slots and the name engine. ix.writeMu held (no
@@ -287,7 +285,7 @@ func (ix *Index) Persist(ctx context.Context) (written bool, err error) {
 	if err := ix.saveNames(files, cur); err != nil {
 		return false, err
 	}
-	sorted := ix.termFPs.sorted // never changed once loaded: read without the lock
+	table := ix.termFPs.table // never changed once loaded: read without the lock
 	added := slices.Sorted(maps.Keys(ix.termFPs.added))
 	ix.mu.Lock()
 	deferred := ix.track.deferred
@@ -295,7 +293,7 @@ func (ix *Index) Persist(ctx context.Context) (written bool, err error) {
 	ix.mu.Unlock()
 	ix.writeMu.Unlock()
 	locked = false
-	if err := files.SaveTermTableAt(ctx, cur, len(sorted)+len(added), mergeSorted(sorted, added)); err != nil {
+	if err := files.SaveTermTableAt(ctx, cur, table, added); err != nil {
 		ix.mu.Lock()
 		if ix.track.at.Equal(cur) {
 			ix.track.dirty, ix.track.deferred = true, deferred
@@ -304,22 +302,4 @@ func (ix *Index) Persist(ctx context.Context) (written bool, err error) {
 		return false, err
 	}
 	return true, nil
-}
-
-// mergeSorted gives the values of two ascending slices, ascending.
-func mergeSorted(a, b []uint64) iter.Seq[uint64] {
-	return func(yield func(uint64) bool) {
-		i, j := 0, 0
-		for i < len(a) || j < len(b) {
-			var v uint64
-			if j == len(b) || i < len(a) && cmp.Less(a[i], b[j]) {
-				v, i = a[i], i+1
-			} else {
-				v, j = b[j], j+1
-			}
-			if !yield(v) {
-				return
-			}
-		}
-	}
 }

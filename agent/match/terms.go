@@ -24,6 +24,7 @@ type termIndex interface {
 	CurrentStamp() (store.Stamp, error)
 	TermKey(term []byte) (store.TermKey, error)
 	AppendAlertsByTerm(dst []store.Alert, term []byte, k store.TermKey) ([]store.Alert, error)
+	AppendAlertsByRecord(dst []store.Alert, recs []uint64, keyGen uint32, alertGen uint64) ([]store.Alert, bool, error)
 	EachAlertByTerm(ctx context.Context, terms []string, fn func(store.Alert) error) error
 	AlertCount() (int, error)
 }
@@ -112,27 +113,44 @@ func hasName(a *store.Alert) bool {
 		s.Kind == store.SubjectVessel && s.Vessel != nil && s.Vessel.Name != ""
 }
 
-// fpSet is the set of term fingerprints of a replica's term index: sorted
-// as the replica gives them at Load, 8 bytes each, and a map of those
-// deltas added since.
+// fpSet is the set of terms of a replica's term index: the term table
+// (store.TermTable, 8 bytes an entry: part of the fingerprint and the
+// record prefix of an alert filed under it) as the replica gives it at
+// Load, and a map of the fingerprints deltas added since. A lookup of a
+// term the table has complete record prefixes for reads the alerts by
+// them (store.Replica.AppendAlertsByRecord), skipping the term index's
+// descent; one a delta added, or of unknown prefix, is read by term.
 type fpSet struct {
-	sorted []uint64
-	added  map[uint64]struct{}
+	table *store.TermTable
+	added map[uint64]struct{}
+}
+
+// records returns, appended to dst, the record prefixes the table files
+// fp under, whether fp is held at all (a fingerprint is a hint: held may
+// be a term sharing its bits), and whether the prefixes are every alert
+// the replica files under it: not when fp was added by a delta, a
+// prefix is unknown (a term of several alerts) or the table gives too
+// many.
+func (s *fpSet) records(dst []uint64, fp uint64) (recs []uint64, held, complete bool) {
+	if _, ok := s.added[fp]; ok {
+		return dst, true, false
+	}
+	return s.table.Records(dst, fp)
 }
 
 func (s *fpSet) contains(fp uint64) bool {
-	if i := searchUniform(s.sorted, fp); i < len(s.sorted) && s.sorted[i] == fp {
+	if _, ok := s.added[fp]; ok {
 		return true
 	}
-	_, ok := s.added[fp]
-	return ok
+	return s.table.Holds(fp)
 }
 
+// add files fp as a delta's: even one the table holds, whose record
+// prefixes lack the alert the delta files under it (a lookup of it then
+// reads by term).
 func (s *fpSet) add(fp uint64) {
-	if !s.contains(fp) {
-		if s.added == nil {
-			s.added = make(map[uint64]struct{})
-		}
-		s.added[fp] = struct{}{}
+	if s.added == nil {
+		s.added = make(map[uint64]struct{})
 	}
+	s.added[fp] = struct{}{}
 }
