@@ -87,10 +87,10 @@ type Report struct {
 	// shown those too, on opening the hit.
 	RecallInHits       float64            `json:"recall_in_hits"`
 	RecallInHitsByKind map[string]float64 `json:"recall_in_hits_by_kind"`
-	PlantedByKind    map[string]int     `json:"planted_by_kind"`
-	FalseHitRate     float64            `json:"false_hit_rate"`
-	NoiseNames       int                `json:"noise_names"`
-	NoiseDropped     int                `json:"noise_dropped"`
+	PlantedByKind      map[string]int     `json:"planted_by_kind"`
+	FalseHitRate       float64            `json:"false_hit_rate"`
+	NoiseNames         int                `json:"noise_names"`
+	NoiseDropped       int                `json:"noise_dropped"`
 
 	// ImportIndexFilesSeconds is the part of ImportSeconds spent writing
 	// the match index's files for the first start, as the import does.
