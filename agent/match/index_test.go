@@ -199,12 +199,12 @@ func mustLookup(t testing.TB, ix *Index, it devices.Item, now time.Time) []Candi
 // a hit recorded. The namesakes past those come by reference on the last
 // hit, up to namesakeRefs times the limit in all, never an expired one:
 // an officer is told that more alerts hold the name rather than left to
-// think the twenty were all.
+// think the hits read were all.
 func TestNamesakesPastTheHitsComeByReference(t *testing.T) {
 	person := store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Surname: "Novotny", Forenames: "Jiri"}}
 	q := devices.Item{Kind: devices.KindPerson, Value: "Jiri Novotny"}
 	for _, c := range []struct{ alerts, expired, refs int }{
-		{4, 0, 0}, {20, 0, 0}, {30, 0, 10}, {30, 6, 4}, {150, 0, (namesakeRefs - hitTies) * nameLimit},
+		{4, 0, 0}, {10, 0, 0}, {30, 0, 30 - hitTies*nameLimit}, {30, 6, 24 - hitTies*nameLimit}, {150, 0, (namesakeRefs - hitTies) * nameLimit},
 	} {
 		ix := NewIndex()
 		for i := range c.alerts {

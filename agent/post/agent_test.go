@@ -195,10 +195,10 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
-// A name thirty alerts hold gives twenty hits, each recorded; the ten
+// A name thirty alerts hold gives ten hits, each recorded; the twenty
 // namesakes past them ride on the last hit by reference, in the device's
 // answer and in the outbox entry central receives, so neither the officer
-// nor central takes the twenty for all.
+// nor central takes the ten for all.
 func TestNamesakesPastTheHitsReachTheOutbox(t *testing.T) {
 	var alerts []store.Alert
 	for i := range 30 {
@@ -210,8 +210,8 @@ func TestNamesakesPastTheHitsReachTheOutbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Hits) != 20 {
-		t.Fatalf("%d hits, want 20 read", len(res.Hits))
+	if len(res.Hits) != 10 {
+		t.Fatalf("%d hits, want 10 read", len(res.Hits))
 	}
 	ids := map[string]bool{}
 	for _, h := range res.Hits {
@@ -221,19 +221,19 @@ func TestNamesakesPastTheHitsReachTheOutbox(t *testing.T) {
 	for _, id := range refs {
 		ids[id] = true
 	}
-	if len(refs) != 10 || len(ids) != 30 {
-		t.Fatalf("%d namesakes by reference, %d alerts in all; want 10 and 30", len(refs), len(ids))
+	if len(refs) != 20 || len(ids) != 30 {
+		t.Fatalf("%d namesakes by reference, %d alerts in all; want 20 and 30", len(refs), len(ids))
 	}
 	pending, err := a.rep.Pending(0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pending) != 20 || !slices.Equal(pending[19].Namesakes, refs) {
-		t.Fatalf("outbox: %d entries, the last with namesakes %v; want 20, %v", len(pending), pending[len(pending)-1].Namesakes, refs)
+	if len(pending) != 10 || !slices.Equal(pending[9].Namesakes, refs) {
+		t.Fatalf("outbox: %d entries, the last with namesakes %v; want 10, %v", len(pending), pending[len(pending)-1].Namesakes, refs)
 	}
 	// The officer who opens the hit is shown them, read from the replica.
 	read := a.Namesakes(context.Background(), refs)
-	if len(read) != 10 || read[0].AlertID != refs[0] || read[0].Subject.Person == nil || read[0].Subject.Person.Surname != "Novotny" {
+	if len(read) != 20 || read[0].AlertID != refs[0] || read[0].Subject.Person == nil || read[0].Subject.Person.Surname != "Novotny" {
 		t.Fatalf("namesakes read for the terminal: %d, first %+v", len(read), read)
 	}
 }
