@@ -23,14 +23,10 @@ const (
 	wholeMinToken = 2
 )
 
-// wholeHash is the keyed hash of a token set: its vocabulary numbers
-// sorted. It is never 0, which marks a name not filed.
-func wholeHash(s hashSeed, ids []uint32) uint64 {
-	var buf [maxTokens]uint32
-	n := copy(buf[:], ids)
-	sorted := buf[:n]
-	slices.Sort(sorted)
-	h := s.k0 ^ wymix(uint64(n)^wyp0, s.k1^wyp1)
+// wholeHash is the keyed hash of a token set, given as its vocabulary
+// numbers sorted. It is never 0, which marks a name not filed.
+func wholeHash(s hashSeed, sorted []uint32) uint64 {
+	h := s.k0 ^ wymix(uint64(len(sorted))^wyp0, s.k1^wyp1)
 	for _, id := range sorted {
 		h = wymix(h^uint64(id)^wyp1, s.k1^wyp2)
 	}
@@ -51,7 +47,10 @@ func (ix *Index) fileWhole(n uint32) {
 		ix.wholeNext = append(ix.wholeNext, 0)
 		return
 	}
-	h := wholeHash(ix.seed, toks)
+	var buf [maxTokens]uint32
+	sorted := buf[:copy(buf[:], toks)]
+	slices.Sort(sorted)
+	h := wholeHash(ix.seed, sorted)
 	ix.wholeKey = append(ix.wholeKey, h)
 	ix.wholeNext = append(ix.wholeNext, ix.wholeHeads.head(h, ix.wholeKey))
 	ix.wholeHeads.set(h, n+1, ix.wholeKey)
@@ -88,7 +87,7 @@ const (
 // wholeFound says whether retrieval already found what the chain would
 // give for the query's own tokens: the best-scored candidate so far is a
 // name made of them (whole-name hash h), and at least want candidates
-// score as it does (its namesakes, as many as Search may return).
+// score as it does (its namesakes, as many as the chain would give).
 func (ix *Index) wholeFound(st *searchState, h uint64, want int) bool {
 	if len(st.best) == 0 {
 		return false
@@ -139,15 +138,16 @@ func (ix *Index) addWholeNames(kind Kind, st *searchState, limit int) {
 		allExact = allExact && st.alts[first[p]].exact
 	}
 	want := namesakeFresh * limit
-	if allExact {
-		ids := st.wholeIDs[:0]
-		for p := range nq {
-			ids = append(ids, st.alts[first[p]].id)
-		}
-		st.wholeIDs = ids
-		if ix.wholeFound(st, wholeHash(ix.seed, ids), want) {
-			return
-		}
+	// The query's first reading: its own tokens when all are known.
+	own := st.wholeIDs[:0]
+	for p := range nq {
+		own = append(own, st.alts[first[p]].id)
+	}
+	slices.Sort(own)
+	st.wholeIDs = own
+	ownHash := wholeHash(ix.seed, own)
+	if allExact && ix.wholeFound(st, ownHash, want) {
+		return
 	}
 	var acc float32
 	if len(st.top) > 0 {
@@ -159,9 +159,8 @@ func (ix *Index) addWholeNames(kind Kind, st *searchState, limit int) {
 	sorted := false
 	walk := wholeWalkMax * want
 	added := 0
-	take := func(ids []uint32) {
-		h := wholeHash(ix.seed, ids)
-		slices.Sort(ids)
+	// take adds the names of token set ids (sorted), hash h.
+	take := func(ids []uint32, h uint64) {
 		for ptr := ix.wholeHeads.head(h, ix.wholeKey); ptr != 0 && added < want && walk > 0; ptr = ix.wholeNext[ptr-1] {
 			walk--
 			n := ptr - 1
@@ -186,26 +185,16 @@ func (ix *Index) addWholeNames(kind Kind, st *searchState, limit int) {
 			added++
 		}
 	}
-	// The query's first reading (its own tokens when known), then, for
-	// a query of three tokens or more that may hold one the name lacks (a
-	// given name added), that reading less one token, then the other
-	// readings in turn.
-	ids := st.wholeIDs[:0]
-	for p := range nq {
-		ids = append(ids, st.alts[first[p]].id)
-	}
-	st.wholeIDs = ids
-	take(ids)
+	// The query's first reading, then, for a query of three tokens or
+	// more that may hold one the name lacks (a given name added), that
+	// reading less one token, then the other readings in turn.
+	take(own, ownHash)
+	var buf [maxTokens]uint32
 	combos := 1
 	for d := 0; nq >= 3 && d < nq && combos < wholeCombos && added < want && walk > 0; d, combos = d+1, combos+1 {
-		ids := st.wholeIDs[:0]
-		for p := range nq {
-			if p != d {
-				ids = append(ids, st.alts[first[p]].id)
-			}
-		}
-		st.wholeIDs = ids
-		take(ids)
+		// own is sorted: less its d-th number, it still is.
+		ids := append(append(buf[:0], own[:d]...), own[d+1:]...)
+		take(ids, wholeHash(ix.seed, ids))
 	}
 	var pick [maxTokens]int // the odometer: reading index per position
 	for combos < wholeCombos && added < want && walk > 0 {
@@ -222,12 +211,12 @@ func (ix *Index) addWholeNames(kind Kind, st *searchState, limit int) {
 		if p < 0 {
 			break // every set tried
 		}
-		ids := st.wholeIDs[:0]
+		ids := buf[:0]
 		for p := range nq {
 			ids = append(ids, st.alts[first[p]+pick[p]].id)
 		}
-		st.wholeIDs = ids
-		take(ids)
+		slices.Sort(ids)
+		take(ids, wholeHash(ix.seed, ids))
 		combos++
 	}
 }
