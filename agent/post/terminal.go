@@ -79,26 +79,38 @@ func (a *Agent) publish(hits []store.Hit, cands []match.Candidate, items []devic
 
 // terminalHit adds to a recorded hit what the page shows of its alert,
 // read from the replica now (the match index need not hold alerts). A hit
-// whose alert is gone (expired, withdrawn) keeps what the hit recorded and
-// has no purposes, so no one sees it.
+// whose alert is gone from every replica (withdrawn, or expired and
+// purged) keeps what the hit recorded and has no purposes, so no one sees
+// it. An alert expired since the hit but not yet purged still shows: the
+// hit was made while it stood, and the officer may be working it.
 func (a *Agent) terminalHit(h store.Hit) terminal.Hit {
 	th := terminal.Hit{Hit: h, Country: h.Country}
-	for _, set := range *a.sets.Load() {
-		al, ok, err := set.rep.Alert(h.AlertID)
-		if err != nil {
-			a.log.Error("terminal: read the alert of a hit", "hit", h.ID, "err", err)
-			continue
-		}
-		if !ok {
-			continue
-		}
+	if al, ok := a.heldAlert(h.AlertID, false); ok {
 		th.Source, th.Warnings, th.Purposes = al.Source, al.Warnings, al.Purposes
 		th.LegalBasis, th.Authority = al.LegalBasis, al.Authority
 		subj := al.Subject
 		th.Subject = &subj
-		break
 	}
 	return th
+}
+
+// heldAlert reads alert id from the first replica of the scope sets that
+// holds it (live only, passing expired copies by, when live). A replica
+// that cannot be read is logged and passed by: the page shows less, the
+// check already stands.
+func (a *Agent) heldAlert(id string, live bool) (store.Alert, bool) {
+	for _, set := range *a.sets.Load() {
+		al, ok, err := set.rep.Alert(id)
+		if err != nil {
+			a.log.Error("terminal: read an alert for the page", "alert", id, "err", err)
+			continue
+		}
+		if !ok || live && al.Expired(time.Now()) {
+			continue
+		}
+		return al, true
+	}
+	return store.Alert{}, false
 }
 
 // restoreTerminal gives a new terminal what the replica remembers: the
@@ -191,18 +203,9 @@ func (a *Agent) Namesakes(ctx context.Context, ids []string) []terminal.Namesake
 		if ctx.Err() != nil {
 			break
 		}
-		for _, set := range *a.sets.Load() {
-			al, ok, err := set.rep.Alert(id)
-			if err != nil {
-				a.log.Error("terminal: read a namesake's alert", "alert", id, "err", err)
-				continue
-			}
-			if !ok || al.Expired(time.Now()) {
-				continue
-			}
+		if al, ok := a.heldAlert(id, true); ok {
 			out = append(out, terminal.Namesake{AlertID: al.ID, Version: al.Version, Category: al.Category, Action: al.Action,
 				Purposes: al.Purposes, Subject: al.Subject})
-			break
 		}
 	}
 	return out
