@@ -4,11 +4,13 @@ package name
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
 
 // TestRuleAblation runs the protocol with each rule switched off in turn
+// (NAME_ABLATION_RULES: only the rules it names, comma-separated)
 // and prints the README's ablation table. It takes a few minutes, so it
 // is built only with the soak tag, like the full OFAC evaluation:
 //
@@ -24,7 +26,11 @@ func TestRuleAblation(t *testing.T) {
 			label, f[0].hit, 100*f[0].falseHit, f1, f[1].hit, f[2].hit, 100*f[1].falseHit, 100*f[2].falseHit)
 	}
 	row("none (all rules on)", Options{})
+	only := os.Getenv("NAME_ABLATION_RULES") // comma-separated rule names; empty: every rule
 	for _, r := range AllRules() {
+		if only != "" && !strings.Contains(","+only+",", ","+r.String()+",") {
+			continue
+		}
 		row(r.String(), Options{Disable: RuleSet(0).With(r)})
 	}
 	t.Log(b.String())

@@ -144,6 +144,14 @@ type Index struct {
 	delTok  []uint32
 	delNext []uint32
 
+	// Readings (cyrillic.go, RuleCyrillicReadings): each vocabulary
+	// token whose reading is not itself, filed under the reading's hash
+	// and chained through readNext (1-based, 0 ends).
+	reads    chainHeads
+	readKey  []uint64
+	readTok  []uint32
+	readNext []uint32
+
 	// Whole names (whole.go, RuleWholeName): each name of two tokens or
 	// more filed under the hash of its token set, chained through
 	// wholeNext (1-based, 0 ends); wholeKey is 0 for a name not filed.
@@ -574,6 +582,7 @@ func (ix *Index) vocabID(t token) uint32 {
 	}
 	ix.toks = append(ix.toks, vocabToken{text: t.text, mask: letterMask(t.text), skel: sid, group: ix.lx.groups[t.text], syl: syllableCode(t.text), class: t.class})
 	ix.vocab[t.text] = id
+	ix.fileReading(id)
 	if fuzzyEligible(t) {
 		ix.addDelKey(t.text, id)
 		var buf [64]byte

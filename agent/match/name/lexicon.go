@@ -51,6 +51,11 @@ type lexicon struct {
 	// misspelt phrase is recognised (see nearLegalPhrase).
 	legalPhrases    map[int][]string
 	legalStartWords []string // their first words of four letters or more
+	// legalReadings maps the reading (cyrReading) of each word of a legal
+	// form, where it is not the word itself, to the word: "ko" and "ink"
+	// are how a Russian-language document's Ко. and Инк. read, Co. and
+	// Inc. (RuleCyrillicReadings). A reading two words share is left out.
+	legalReadings map[string]string
 	// groups maps a spelling to its variant-group number (1-based).
 	groups    map[string]uint32
 	groupName []string // group number -> its first spelling, for explanations
@@ -157,6 +162,7 @@ func buildLexicon() *lexicon {
 		}
 	}
 	slices.Sort(lx.legalStartWords)
+	lx.legalReadings = legalReadings(lx.legal)
 	lx.groupName = []string{""}
 	for _, line := range strings.Split(variantsText, "\n") {
 		line = strings.TrimSpace(line)

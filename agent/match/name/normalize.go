@@ -36,6 +36,7 @@ func (k Kind) String() string {
 type token struct {
 	text  string
 	class tokenClass
+	cyr   bool // written in Cyrillic letters (RuleCyrillicReadings)
 }
 
 // Normalize returns the normalised tokens of a name as the matcher sees
@@ -64,6 +65,7 @@ type rawTok struct {
 	dotted bool // written with a following '.', as in "J." or "S.A."
 	spaced bool // separated from the token before by more than a dot ("S.A. DE" but not "S.A")
 	script bool // a syllable split from Chinese or Korean script
+	cyr    bool // written in Cyrillic letters, wholly or in part
 }
 
 func normalize(lx *lexicon, kind Kind, s string) []token {
@@ -78,11 +80,15 @@ type queryRules struct {
 	// legalScattered (RuleLegalScattered): the words of a legal form of
 	// three words or more are recognised wherever they stand.
 	legalScattered bool
+	// legalInCyrillic (RuleCyrillicReadings): a word written in Cyrillic
+	// that reads as a legal form's word is that word (Ко., Лтд.).
+	legalInCyrillic bool
 }
 
 // queryRules returns the query rules the index's options leave on.
 func (ix *Index) queryRules() queryRules {
-	return queryRules{legalAnyOrder: !ix.opts.Disable.Has(RuleLegalReorder), legalScattered: !ix.opts.Disable.Has(RuleLegalScattered)}
+	off := ix.opts.Disable
+	return queryRules{legalAnyOrder: !off.Has(RuleLegalReorder), legalScattered: !off.Has(RuleLegalScattered), legalInCyrillic: !off.Has(RuleCyrillicReadings)}
 }
 
 // normalizeQuery is normalize applying the query rules qr.
@@ -102,6 +108,9 @@ func normalizeQuery(lx *lexicon, kind Kind, s string, qr queryRules) []token {
 	}
 	if kind != KindPerson {
 		raw = joinLetterRuns(raw, kind == KindCompany)
+		if qr.legalInCyrillic {
+			raw = readLegalInCyrillic(lx, raw)
+		}
 		if qr.legalScattered {
 			raw = gatherLegalWords(lx, raw)
 		}
@@ -117,7 +126,7 @@ func normalizeQuery(lx *lexicon, kind Kind, s string, qr queryRules) []token {
 				}
 			}
 			if n > 0 {
-				toks = append(toks, token{canon, classLegal})
+				toks = append(toks, token{canon, classLegal, false})
 				i += n - 1
 				continue
 			}
@@ -126,27 +135,30 @@ func normalizeQuery(lx *lexicon, kind Kind, s string, qr queryRules) []token {
 		case kind != KindCompany && lx.titles[t] && len(raw) > 1:
 			continue // titles and honorifics say nothing about identity
 		case isDigits(t):
-			toks = append(toks, token{t, classNumber})
+			toks = append(toks, token{t, classNumber, false})
 		case kind == KindCompany && lx.numbers[t] != "":
-			toks = append(toks, token{lx.numbers[t], classNumber})
+			toks = append(toks, token{lx.numbers[t], classNumber, false})
 		case kind == KindCompany && lx.stop[t]:
-			toks = append(toks, token{t, classStop})
+			toks = append(toks, token{t, classStop, false})
 		case kind != KindCompany && lx.particles[t]:
-			toks = append(toks, token{t, classParticle})
+			toks = append(toks, token{t, classParticle, false})
 		case kind != KindCompany && len(t) == 1 && !raw[i].script:
-			toks = append(toks, token{t, classInitial})
+			toks = append(toks, token{t, classInitial, false})
 		case kind != KindCompany && lx.groups[t] == 0 && belarusian(t) != t:
-			toks = append(toks, token{belarusian(t), className})
+			toks = append(toks, token{belarusian(t), className, false})
 		case kind == KindUnknown && lx.stop[t]:
-			toks = append(toks, token{t, classStop})
+			toks = append(toks, token{t, classStop, false})
 		default:
-			toks = append(toks, token{t, className})
+			toks = append(toks, token{t, className, false})
+		}
+		if last := len(toks) - 1; last >= 0 && raw[i].cyr && toks[last].class != classLegal && toks[last].class != classNumber {
+			toks[last].cyr = true
 		}
 	}
 	if len(toks) == 0 && len(raw) > 0 {
 		// A name made only of titles: keep them rather than nothing.
 		for _, r := range raw {
-			toks = append(toks, token{r.text, className})
+			toks = append(toks, token{r.text, className, false})
 		}
 	}
 	return boundTokens(toks)
@@ -227,12 +239,14 @@ func splitTokens(s string) []rawTok {
 	var out []rawTok
 	var b strings.Builder
 	spaced := false // a separator other than a dot since the last token
+	cyr := false    // a Cyrillic letter since the last token
 	flush := func(dotted bool) {
 		if b.Len() > 0 {
-			out = append(out, rawTok{text: b.String(), dotted: dotted, spaced: spaced})
+			out = append(out, rawTok{text: b.String(), dotted: dotted, spaced: spaced, cyr: cyr})
 			b.Reset()
 			spaced = false
 		}
+		cyr = false
 		if !dotted {
 			spaced = true
 		}
@@ -264,6 +278,9 @@ func splitTokens(s string) []rawTok {
 				out = append(out, rawTok{text: syl, script: true})
 			}
 		case unicode.IsLetter(r) || unicode.IsNumber(r):
+			if unicode.Is(unicode.Cyrillic, r) {
+				cyr = true
+			}
 			for _, c := range anyascii.TransliterateRune(r) {
 				switch {
 				case c >= 'A' && c <= 'Z':
@@ -320,7 +337,7 @@ func joinLetterRuns(raw []rawTok, undotted bool) []rawTok {
 				for _, r := range raw[i:j] {
 					b.WriteString(r.text)
 				}
-				out = append(out, rawTok{text: b.String(), dotted: true, spaced: raw[i].spaced})
+				out = append(out, rawTok{text: b.String(), dotted: true, spaced: raw[i].spaced, cyr: raw[i].cyr})
 				i = j
 				continue
 			}
@@ -341,7 +358,7 @@ func joinLetterRuns(raw []rawTok, undotted bool) []rawTok {
 			for _, r := range raw[i:j] {
 				b.WriteString(r.text)
 			}
-			out = append(out, rawTok{text: b.String(), dotted: true})
+			out = append(out, rawTok{text: b.String(), dotted: true, cyr: raw[i].cyr})
 			i = j
 			continue
 		}

@@ -250,6 +250,7 @@ func Decode(r io.Reader, opts Options) (ix *Index, err error) {
 		return nil, err
 	}
 	ix.fileWholeAll()
+	ix.fileReadingsAll()
 	ix.states = make(chan *searchState, 4*runtime.GOMAXPROCS(0))
 	return ix, nil
 }

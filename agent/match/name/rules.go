@@ -131,13 +131,20 @@ const (
 	// made of exactly its tokens, in any order, through one hash chain,
 	// however common the tokens and long their lists (whole.go).
 	RuleWholeName
+	// RuleCyrillicReadings: a query token written in Cyrillic meets the
+	// Latin spellings that a Russian-language document writes with the
+	// same letters (Валид, valid: Waleed; Гарри, garri: Harry) through
+	// the reading of both (cyrillic.go: cyrReadingSim 0.92 when the
+	// readings are equal) and, in retrieval, the vocabulary tokens of
+	// its reading (cyrReadingAlts 4).
+	RuleCyrillicReadings
 	ruleCount
 )
 
 var ruleNames = [ruleCount]string{
 	"variants", "initials", "legal-forms", "inflections", "syllables", "articles", "skeletons",
 	"transpositions", "weak-pairs", "merges", "acronyms", "compounds", "adjacent-pairs",
-	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs", "short-slips", "legal-reorder", "strong-info", "legal-end-slips", "complete-name", "primary-first", "intersect", "namesakes", "legal-scattered", "whole-name",
+	"fuzzy-neighbours", "run-together", "legal-typos", "date-near", "digraphs", "short-slips", "legal-reorder", "strong-info", "legal-end-slips", "complete-name", "primary-first", "intersect", "namesakes", "legal-scattered", "whole-name", "cyrillic-readings",
 }
 
 // String is the rule's name, as the README's ablation table gives it.

@@ -105,6 +105,7 @@ type stok struct {
 	group uint32
 	syl   uint64 // syllableCode(text)
 	class tokenClass
+	cyr   bool // a query token written in Cyrillic (RuleCyrillicReadings)
 	w     float64
 	vid   uint32 // vocabulary id + 1 of an indexed name's token; 0 for query tokens
 }
@@ -200,6 +201,13 @@ func tokSim(a, b *stok, kind Kind, off RuleSet) (float64, Method) {
 		if dsim = digraphTokSim(a.text, b.text); dsim == digraphSim {
 			return digraphSim, MethodVariant
 		}
+	}
+	if (a.cyr || b.cyr) && a.class == className && b.class == className && !off.Has(RuleCyrillicReadings) {
+		csim := cyrTokSim(a.text, b.text)
+		if csim == cyrReadingSim {
+			return cyrReadingSim, MethodVariant
+		}
+		dsim = max(dsim, csim)
 	}
 	// One slip changes at most two letters of the letter sets: most pairs
 	// end at that test.

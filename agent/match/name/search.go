@@ -519,7 +519,7 @@ func (ix *Index) splitKnown(t string, depth int) []string {
 // queryTokens prepares tokens for scoring with the index's statistics.
 func (ix *Index) queryTokens(toks []token, out []stok) []stok {
 	for _, t := range toks {
-		s := stok{text: t.text, mask: letterMask(t.text), class: t.class, skel: skeleton(t.text), group: ix.lx.groups[t.text], syl: syllableCode(t.text)}
+		s := stok{text: t.text, mask: letterMask(t.text), class: t.class, cyr: t.cyr, skel: skeleton(t.text), group: ix.lx.groups[t.text], syl: syllableCode(t.text)}
 		var df uint32
 		if id, ok := ix.vocab[t.text]; ok {
 			df = ix.toks[id].df
@@ -625,6 +625,19 @@ func (ix *Index) expand(kind Kind, toks []token, st *searchState) {
 					}
 				}
 			}
+		}
+		// A token written in Cyrillic may be a Latin name as a
+		// Russian-language document writes it (Валид, Waleed): it
+		// walks, as the token itself another way, the lists of the
+		// tokens of its reading (RuleCyrillicReadings).
+		if t.cyr && t.class == className && !off.Has(RuleCyrillicReadings) {
+			ix.readingsOf(t.text, exact, func(id uint32) {
+				st.exps = append(st.exps, expansion{tok: uint16(i), sim: primarySim, w: w * cyrReadingSim, sig: sigBits(sigToken, id), list: ix.toks[id].post})
+				st.alts = append(st.alts, tokAlt{pos: uint8(i), id: id})
+				if !known && qs.group == 0 {
+					qs.w = min(qs.w, ix.tokenWeight(ix.toks[id].df, t.class))
+				}
+			})
 		}
 		if i+1 < len(toks) && !off.Has(RuleAdjacentPairs) {
 			next := toks[i+1].text
