@@ -22,6 +22,9 @@ func TestCyrReadingPairs(t *testing.T) {
 		if ra, rb := cyrReading(p[0], &a), cyrReading(p[1], &b); string(ra) != string(rb) {
 			t.Errorf("%s reads %s, %s reads %s: want one reading", p[0], ra, p[1], rb)
 		}
+		if sim := cyrTokSim(p[0], p[1]); sim != cyrReadingSim {
+			t.Errorf("%s / %s compare at %.2f, want %.2f", p[0], p[1], sim, cyrReadingSim)
+		}
 	}
 	apart := [][2]string{{"boris", "doris"}, {"ivan", "iван"}, {"marta", "marla"}, {"salim", "selim"}, {"lin", "lim"}}
 	for _, p := range apart {
