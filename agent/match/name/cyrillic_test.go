@@ -73,6 +73,16 @@ func TestCyrillicQueryFindsLatinName(t *testing.T) {
 	if found(ix, want, "Vardin Kelvot") {
 		t.Error("Vardin Kelvot, in Latin letters, found Wardeen Kelvoth: the readings are for Cyrillic only")
 	}
+	// The officer reads how the two were read as one.
+	m := ix.Compare(Query{Kind: KindPerson, Name: "ВАРДИН КЕЛВОТ"}, Entry{ID: want, Kind: KindPerson, Names: []string{"Wardeen Kelvoth"}})
+	if len(m.Explanation.Pairs) != 2 {
+		t.Fatalf("explanation %v: want two pairs", m.Explanation)
+	}
+	for _, p := range m.Explanation.Pairs {
+		if p.Method != MethodTranscription {
+			t.Errorf("%s ~ %s by %s, want transcription", p.Query, p.Alert, p.Method)
+		}
+	}
 	var buf bytes.Buffer
 	if err := ix.Encode(&buf); err != nil {
 		t.Fatal(err)

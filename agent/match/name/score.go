@@ -47,6 +47,7 @@ const (
 	MethodInflection                     // a word and its plural in a company name ("Lottery" / "Lotteries")
 	MethodAcronym                        // initials standing for the words of a company name ("IRISL")
 	MethodAbbreviation                   // leading letters of a company name's words joined ("COMECARNES")
+	MethodTranscription                  // a Latin name as a Cyrillic document writes it (Валид / Waleed: RuleCyrillicReadings)
 )
 
 // String names the method for explanations.
@@ -72,6 +73,8 @@ func (m Method) String() string {
 		return "acronym"
 	case MethodAbbreviation:
 		return "abbreviation"
+	case MethodTranscription:
+		return "transcription"
 	}
 	return "none"
 }
@@ -205,7 +208,7 @@ func tokSim(a, b *stok, kind Kind, off RuleSet) (float64, Method) {
 	if (a.cyr || b.cyr) && a.class == className && b.class == className && !off.Has(RuleCyrillicReadings) {
 		csim := cyrTokSim(a.text, b.text)
 		if csim == cyrReadingSim {
-			return cyrReadingSim, MethodVariant
+			return cyrReadingSim, MethodTranscription
 		}
 		dsim = max(dsim, csim)
 	}
