@@ -37,17 +37,17 @@ type Method uint8
 
 // The ways two tokens (or runs of tokens) can match, strongest first.
 const (
-	MethodExact        Method = iota + 1 // the same normalised token
-	MethodVariant                        // the same name-variant group (Mohammed / Muhammad)
-	MethodMerge                          // tokens written together on one side ("Abdul Rahman" / "Abdulrahman")
-	MethodFuzzy                          // similar spelling (Jaro-Winkler or weighted edit distance)
-	MethodSkeleton                       // similar spelling with the same consonant skeleton
-	MethodInitial                        // an initial standing for a given name
-	MethodLegalForm                      // two different legal forms (one class)
-	MethodInflection                     // a word and its plural in a company name ("Lottery" / "Lotteries")
-	MethodAcronym                        // initials standing for the words of a company name ("IRISL")
-	MethodAbbreviation                   // leading letters of a company name's words joined ("COMECARNES")
-	MethodTranscription                  // a Latin name as a Cyrillic document writes it (Валид / Waleed: RuleCyrillicReadings)
+	MethodExact         Method = iota + 1 // the same normalised token
+	MethodVariant                         // the same name-variant group (Mohammed / Muhammad)
+	MethodMerge                           // tokens written together on one side ("Abdul Rahman" / "Abdulrahman")
+	MethodFuzzy                           // similar spelling (Jaro-Winkler or weighted edit distance)
+	MethodSkeleton                        // similar spelling with the same consonant skeleton
+	MethodInitial                         // an initial standing for a given name
+	MethodLegalForm                       // two different legal forms (one class)
+	MethodInflection                      // a word and its plural in a company name ("Lottery" / "Lotteries")
+	MethodAcronym                         // initials standing for the words of a company name ("IRISL")
+	MethodAbbreviation                    // leading letters of a company name's words joined ("COMECARNES")
+	MethodTranscription                   // a Latin name as a Cyrillic document writes it (Валид / Waleed: RuleCyrillicReadings)
 )
 
 // String names the method for explanations.
