@@ -13,11 +13,20 @@ import (
 
 func benchCmd() *cobra.Command {
 	var cfg bench.Config
+	var profile string
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Benchmark the matching side: import N alerts into an encrypted replica on disk (or reuse one), start matching from it as the agent does, run planted and noise checks, print latencies and recall",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Out = cmd.ErrOrStderr()
+			if profile != "" {
+				f, err := os.Create(profile)
+				if err != nil {
+					return fmt.Errorf("create the CPU profile: %w", err)
+				}
+				defer f.Close()
+				cfg.CPUProfile = f
+			}
 			rep, err := bench.Run(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -35,6 +44,8 @@ func benchCmd() *cobra.Command {
 	cmd.Flags().IntVar(&cfg.SmallDelta, "delta", 0, "after the checks, apply a delta of this many operations and report its time (0: 10,000; negative: none); it changes the replica")
 	cmd.Flags().IntVar(&cfg.LargeDelta, "large-delta", 0, "then apply a delta of this many operations while checks that write their audit record run (0: 200,000; negative: none); it changes the replica")
 	cmd.Flags().BoolVar(&cfg.Tail, "tail", false, "report per kind of check where its slowest checks went (CPU, page faults, switches, collections, allocations; Linux)")
+	cmd.Flags().StringVar(&profile, "cpuprofile", "", "write a CPU profile (go tool pprof) of the checks to this file: the checks only, not the import, the start or the deltas")
+	cmd.Flags().StringVar(&cfg.ProfileKind, "profile-kind", "", "with --cpuprofile: the checks of this kind only (name, ens, plate, container, document, firearm)")
 	cmd.Flags().Bool("json", true, "print the report as one JSON object (always on; kept for the documented command line)")
 	return cmd
 }

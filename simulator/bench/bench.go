@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,6 +56,12 @@ type Config struct {
 	// checks went (Report.Tails): the checks run on one locked thread,
 	// whose usage is read around each (outside the time measured).
 	Tail bool
+	// CPUProfile, when set, receives a CPU profile (runtime/pprof) of the
+	// checks of kind ProfileKind ("name", "ens", "plate", ...; every
+	// kind's when empty), and of nothing else: not the import, the cold
+	// start or the deltas.
+	CPUProfile  io.Writer
+	ProfileKind string
 }
 
 // Latency is the distribution of one kind of check.
@@ -239,6 +246,12 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 	}
+	if cfg.CPUProfile != nil && cfg.ProfileKind == "" {
+		if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
+			return rep, fmt.Errorf("bench: start the CPU profile of the checks: %w", err)
+		}
+	}
+	var ran []string // the kinds of check run
 	for _, k := range checkKinds(m, cfg, s, kept, rng) {
 		lat := make([]time.Duration, len(k.queries))
 		var costs []checkCost
@@ -246,6 +259,13 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		if cfg.Tail {
 			costs = make([]checkCost, len(k.queries))
 			heap0 = readHeapCounters()
+		}
+		ran = append(ran, k.kind)
+		profiled := cfg.CPUProfile != nil && cfg.ProfileKind == k.kind
+		if profiled {
+			if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
+				return rep, fmt.Errorf("bench: start the CPU profile of the %s checks: %w", k.kind, err)
+			}
 		}
 		for i, q := range k.queries {
 			var use0 threadUsage
@@ -282,6 +302,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 				inHitsBy[q.label]++
 			}
 		}
+		if profiled {
+			pprof.StopCPUProfile()
+		}
 		if len(lat) == 0 {
 			continue
 		}
@@ -292,6 +315,12 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		n := len(lat)
 		rep.Checks[k.kind] = Latency{N: n, P50us: us(lat[n/2]), P99us: us(lat[n*99/100])}
 		say("%-9s n=%5d p50 %7.1f µs p99 %7.1f µs", k.kind, n, us(lat[n/2]), us(lat[n*99/100]))
+	}
+	if cfg.CPUProfile != nil && cfg.ProfileKind == "" {
+		pprof.StopCPUProfile()
+	}
+	if cfg.CPUProfile != nil && cfg.ProfileKind != "" && !slices.Contains(ran, cfg.ProfileKind) {
+		return rep, fmt.Errorf("bench: no %q checks to profile: this list's kinds are %s", cfg.ProfileKind, strings.Join(ran, ", "))
 	}
 	for l, n := range rep.PlantedByKind {
 		rep.RecallByKind[l] = float64(foundBy[l]) / float64(n)

@@ -167,6 +167,26 @@ func TestDefaultMixRunsFromDisk(t *testing.T) {
 	}
 }
 
+// The CPU profile holds the checks of the kind asked for, as pprof
+// writes it; a kind the list has no checks of is refused by name.
+func TestCPUProfileOfOneKind(t *testing.T) {
+	var prof, none bytes.Buffer
+	cfg := Config{Alerts: 2000, Queries: 100, Seed: 3, Dir: t.TempDir(), SmallDelta: -1, LargeDelta: -1, CPUProfile: &prof, ProfileKind: "name"}
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if b := prof.Bytes(); len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("profile of %d bytes, not a gzipped pprof profile", len(b))
+	}
+	cfg.CPUProfile, cfg.ProfileKind = &none, "firearm" // the default mix has none
+	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), `no "firearm" checks`) {
+		t.Errorf("profile of a kind the list has no checks of: err %v", err)
+	}
+	if none.Len() != 0 {
+		t.Errorf("a profile of %d bytes for a kind no check has", none.Len())
+	}
+}
+
 // TestMixProportions: the default list keeps issue 3's 65 % names; the
 // SIS list has 2 % names and its identifiers in SIS order (documents,
 // then vehicles, then firearms, then the rest).
