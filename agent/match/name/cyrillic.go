@@ -128,11 +128,7 @@ func cyrTokSim(a, b string) float64 {
 		return 0
 	}
 	var ba, bb [maxDigraphToken]byte
-	ra, rb := cyrReading(a, &ba), cyrReading(b, &bb)
-	if string(ra) == string(rb) {
-		return cyrReadingSim
-	}
-	return min(cyrReadingSim, stringSimAtLeast(string(ra), string(rb), weakFloor))
+	return readingSim(cyrReading(a, &ba), cyrReading(b, &bb), cyrReadingSim)
 }
 
 // fileReading files vocabulary token id under the hash of its reading,

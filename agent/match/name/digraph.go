@@ -72,9 +72,14 @@ func digraphTokSim(a, b string) float64 {
 		return 0
 	}
 	var ba, bb [maxDigraphToken]byte
-	ra, rb := reduceDigraphs(a, &ba), reduceDigraphs(b, &bb)
+	return readingSim(reduceDigraphs(a, &ba), reduceDigraphs(b, &bb), digraphSim)
+}
+
+// readingSim compares two tokens' readings: same when they are one
+// spelling, their string similarity otherwise, never more than same.
+func readingSim(ra, rb []byte, same float64) float64 {
 	if string(ra) == string(rb) {
-		return digraphSim
+		return same
 	}
-	return min(digraphSim, stringSimAtLeast(string(ra), string(rb), weakFloor))
+	return min(same, stringSimAtLeast(string(ra), string(rb), weakFloor))
 }

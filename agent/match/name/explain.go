@@ -99,63 +99,47 @@ func (x Explanation) String() string {
 		b = padRight(b, p.Alert, 20)
 		b = append(b, ' ')
 		b = padRight(b, p.Method.String(), 10)
-		b = append(b, " similarity "...)
-		b = fixed(b, p.Similarity, 2)
-		b = append(b, ", weight "...)
-		b = fixed(b, p.Weight, 2)
+		b = num(b, " similarity ", p.Similarity, 2)
+		b = num(b, ", weight ", p.Weight, 2)
 		b = append(b, '\n')
 	}
 	if len(x.ExtraQuery) > 0 {
 		b = append(b, "  not in alert: "...)
 		b = appendJoined(b, x.ExtraQuery)
-		b = append(b, " (weight "...)
-		b = fixed(b, x.ExtraQW, 2)
+		b = num(b, " (weight ", x.ExtraQW, 2)
 		b = append(b, ")\n"...)
 	}
 	if len(x.ExtraAlert) > 0 {
 		b = append(b, "  not in query: "...)
 		b = appendJoined(b, x.ExtraAlert)
-		b = append(b, " (weight "...)
-		b = fixed(b, x.ExtraAW, 2)
+		b = num(b, " (weight ", x.ExtraAW, 2)
 		b = append(b, ")\n"...)
 	}
 	b = append(b, "  "...)
 	if x.Conflict > 0 {
-		b = append(b, "left over on both sides (a conflict): "...)
-		b = fixed(b, x.Conflict, 2)
+		b = num(b, "left over on both sides (a conflict): ", x.Conflict, 2)
 		b = append(b, "\n  "...)
 	}
-	b = append(b, "name: "...)
-	b = fixed(b, x.Weighted, 3)
-	b = append(b, " / ("...)
-	b = fixed(b, x.Matched, 3)
+	b = num(b, "name: ", x.Weighted, 3)
+	b = num(b, " / (", x.Matched, 3)
 	if x.Conflict > 0 {
-		b = append(b, " + "...)
-		b = fixed(b, conflictWeight, 2)
-		b = append(b, " x "...)
-		b = fixed(b, x.Conflict, 3)
+		b = num(b, " + ", conflictWeight, 2)
+		b = num(b, " x ", x.Conflict, 3)
 	}
 	qw, aw := x.ExtraQW, x.ExtraAW
 	if x.Conflict > 0 {
 		qw, aw = max(0, x.ExtraQW-x.Conflict), max(0, x.ExtraAW-x.Conflict)
 	}
-	b = append(b, " + "...)
-	b = fixed(b, extraQuery, 2)
-	b = append(b, " x "...)
-	b = fixed(b, qw, 3)
-	b = append(b, " + "...)
-	b = fixed(b, extraAlert, 2)
-	b = append(b, " x "...)
-	b = fixed(b, aw, 3)
-	b = append(b, ") = "...)
-	b = fixed(b, x.NameBase, 3)
+	b = num(b, " + ", extraQuery, 2)
+	b = num(b, " x ", qw, 3)
+	b = num(b, " + ", extraAlert, 2)
+	b = num(b, " x ", aw, 3)
+	b = num(b, ") = ", x.NameBase, 3)
 	if x.InfoFactor < 1 {
-		b = append(b, ", x "...)
-		b = fixed(b, x.InfoFactor, 2)
+		b = num(b, ", x ", x.InfoFactor, 2)
 		b = append(b, " for little distinctive information"...)
 	}
-	b = append(b, " = "...)
-	b = fixed(b, x.NameScore, 3)
+	b = num(b, " = ", x.NameScore, 3)
 	b = append(b, '\n')
 	f, bonus := noEvidenceCeiling, 0.0
 	for _, e := range x.Evidence {
@@ -168,32 +152,28 @@ func (x Explanation) String() string {
 		b = append(b, ": "...)
 		b = append(b, e.Effect...)
 		if e.Factor != 1 {
-			b = append(b, " (x "...)
-			b = fixed(b, e.Factor, 2)
+			b = num(b, " (x ", e.Factor, 2)
 			b = append(b, ')')
 		}
 		if e.Bonus != 0 {
-			b = append(b, " (+"...)
-			b = fixed(b, e.Bonus, 2)
+			b = num(b, " (+", e.Bonus, 2)
 			b = append(b, ')')
 		}
 		b = append(b, '\n')
 		f *= e.Factor
 		bonus += e.Bonus
 	}
-	b = append(b, "  score: "...)
-	b = fixed(b, x.NameScore, 3)
-	b = append(b, " x ("...)
-	b = fixed(b, f, 3)
-	b = append(b, " + "...)
-	b = fixed(b, bonus, 2)
-	b = append(b, ") = "...)
-	b = fixed(b, x.Score, 3)
+	b = num(b, "  score: ", x.NameScore, 3)
+	b = num(b, " x (", f, 3)
+	b = num(b, " + ", bonus, 2)
+	b = num(b, ") = ", x.Score, 3)
 	return string(b)
 }
 
-// fixed appends v with prec decimals, as fmt's %.Nf.
-func fixed(b []byte, v float64, prec int) []byte { return strconv.AppendFloat(b, v, 'f', prec, 64) }
+// num appends before, then v with prec decimals as fmt's %.Nf.
+func num(b []byte, before string, v float64, prec int) []byte {
+	return strconv.AppendFloat(append(b, before...), v, 'f', prec, 64)
+}
 
 // padRight appends s and spaces up to width characters, as fmt's %-Ns.
 func padRight(b []byte, s string, width int) []byte {
