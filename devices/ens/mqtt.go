@@ -35,6 +35,11 @@ type Feed struct {
 	Limits       Limits
 	CheckTimeout time.Duration
 	Log          *slog.Logger
+
+	// beforeSubscribe, when set, runs on each connect before the
+	// subscription is made (tests: the broker's kept messages arrive
+	// first, as they may on a loaded machine).
+	beforeSubscribe func()
 }
 
 // FeedResult is what Feed publishes on Topic + "/result" for each message.
@@ -76,17 +81,34 @@ func (f *Feed) Run(ctx context.Context) error {
 			f.log().Warn("ens: feed: declaration refused before it was read: over the size limit", "bytes", r.Size)
 		}}
 	o.SetCustomOpenConnectionFn(guard.Open)
+	// The handler commits the check before returning, and the PUBACK
+	// follows.
+	declaration := func(c mqtt.Client, m mqtt.Message) {
+		res := FeedResult{Error: ErrTooLarge.Error()}
+		if len(m.Payload()) > 0 || !guard.Emptied(m.Topic()) {
+			res = f.handle(ctx, m.Payload())
+		}
+		b, _ := json.Marshal(res)
+		c.Publish(f.Topic+"/result", 1, false, b)
+	}
+	// The session is persistent: the broker sends what it kept for the
+	// feed as soon as it reconnects, before the subscription below is
+	// made again. paho hands such a message to the default handler, and
+	// without one never acknowledges it, so a declaration sent while the
+	// feed was down waited for the next reconnect.
+	o.SetDefaultPublishHandler(func(c mqtt.Client, m mqtt.Message) {
+		if m.Topic() != f.Topic {
+			f.log().Warn("ens: feed: message on a topic it does not read, dropped", "topic", m.Topic())
+			return
+		}
+		declaration(c, m)
+	})
 	o.SetOnConnectHandler(func(c mqtt.Client) {
-		// Subscribe on every connect; the handler commits the check
-		// before returning, and the PUBACK follows.
-		c.Subscribe(f.Topic, 1, func(c mqtt.Client, m mqtt.Message) {
-			res := FeedResult{Error: ErrTooLarge.Error()}
-			if len(m.Payload()) > 0 || !guard.Emptied(m.Topic()) {
-				res = f.handle(ctx, m.Payload())
-			}
-			b, _ := json.Marshal(res)
-			c.Publish(f.Topic+"/result", 1, false, b)
-		})
+		// Subscribe on every connect (FIELD-NOTES: ResumeSubs off).
+		if f.beforeSubscribe != nil {
+			f.beforeSubscribe()
+		}
+		c.Subscribe(f.Topic, 1, declaration)
 		f.log().Info("ens: feed subscribed", "topic", f.Topic)
 	})
 	c := mqtt.NewClient(o)
