@@ -124,7 +124,8 @@ func TestVariantTable(t *testing.T) {
 // pass over the joined tokens changes nothing.
 func FuzzNormalize(f *testing.F) {
 	for _, s := range []string{"PUTIN, Vladimir", "Siemens AG", "习近平", "S.A.R.L.", "al-'Abd", "Ｍｏｈａｍｍｅｄ", "O'Neil & Sons, Ltd.", "\xff\xfe", "a.b.c.d",
-		"C.A.D. S.A. de C.V.", "NAUMAU, Siarhei", "Obshchestvo s ogranichennoi otvetstvennostyu 'SGM-MOST'", "Grupo W S.A.", "ZIMOUSKY, Aliaksandr"} {
+		"C.A.D. S.A. de C.V.", "NAUMAU, Siarhei", "Obshchestvo s ogranichennoi otvetstvennostyu 'SGM-MOST'", "Grupo W S.A.", "ZIMOUSKY, Aliaksandr",
+		"Глобал Роял Мининг Ко., Лтд.", "ВАЛИД, Саид Ёон", "Dzhon Шмидт ГмбХ"} {
 		f.Add(uint8(0), s)
 		f.Add(uint8(1), s)
 		f.Add(uint8(2), s)
@@ -146,6 +147,18 @@ func FuzzNormalize(f *testing.F) {
 		again := Normalize(kind, strings.Join(toks, " "))
 		if kind == KindPerson && !reflect.DeepEqual(again, toks) && !hasInitialRun(toks) {
 			t.Fatalf("not idempotent: %q -> %v -> %v", s, toks, again)
+		}
+		// A query, with every query rule on, gives tokens of the same
+		// kind, and their readings (cyrillic-readings) are no longer
+		// than they are.
+		for _, tok := range normalizeQuery(defaultLexicon(), kind, s, queryRules{legalAnyOrder: true, legalScattered: true, legalInCyrillic: true}) {
+			if tok.text == "" || strings.IndexFunc(tok.text, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') }) >= 0 {
+				t.Fatalf("query token %q from %q", tok.text, s)
+			}
+			var buf [maxDigraphToken]byte
+			if r := cyrReading(tok.text, &buf); len(r) == 0 || len(r) > min(len(tok.text), maxDigraphToken) {
+				t.Fatalf("token %q reads as %q", tok.text, r)
+			}
 		}
 	})
 }
