@@ -42,15 +42,7 @@ type Config struct {
 	// so that agents can tell a quiet list from a silent central;
 	// default HeadTTL/4.
 	HeadEvery time.Duration
-	// HeadEchoes are the times after a delta or a (re)connect at which
-	// the heads are published again, ascending (default 3 s, 15 s and
-	// 45 s after). A head is
-	// QoS 0, retained: when a broker node dies with a delta in flight,
-	// the delta and its head can both miss the agents of the other
-	// nodes, and the republish at reconnect can meet a cluster still
-	// electing its leaders; without an echo they waited for HeadEvery.
-	HeadEchoes []time.Duration
-	Logger     *slog.Logger
+	Logger    *slog.Logger
 	// KeepDeltas is how many recent deltas central keeps for replays; an
 	// agent further behind gets a snapshot. 0 keeps them all.
 	KeepDeltas int
@@ -109,8 +101,6 @@ type Central struct {
 	log  *slog.Logger
 	link *bpsync.Link
 	done chan struct{}
-	// echo asks echoHeads to start its schedule again (HeadEchoes).
-	echo chan struct{}
 	hits *HitStore // cfg.Hits, or ownHits's
 	// ownHits is the temporary directory of the HitStore central opened
 	// itself for want of cfg.Hits; "" when cfg.Hits is used.
@@ -172,9 +162,6 @@ func Start(cfg Config) (*Central, error) {
 	if cfg.HeadEvery == 0 {
 		cfg.HeadEvery = cfg.HeadTTL / 4
 	}
-	if cfg.HeadEchoes == nil {
-		cfg.HeadEchoes = []time.Duration{3 * time.Second, 15 * time.Second, 45 * time.Second}
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -191,7 +178,7 @@ func Start(cfg Config) (*Central, error) {
 	if cfg.PublishRetry == 0 {
 		cfg.PublishRetry = time.Minute
 	}
-	c := &Central{replays: make(map[string]*replayLimit), done: make(chan struct{}), echo: make(chan struct{}, 1), cfg: cfg, log: cfg.Logger, whole: newStream("", bpsync.ScopeRule{}, cfg.Epoch),
+	c := &Central{replays: make(map[string]*replayLimit), done: make(chan struct{}), cfg: cfg, log: cfg.Logger, whole: newStream("", bpsync.ScopeRule{}, cfg.Epoch),
 		scopes: make(map[string]*stream), assign: make(map[string][]string), unscoped: make(map[string]bool),
 		statuses: make(map[string]bpsync.Status), hits: cfg.Hits,
 		assignSeq: make(map[string]uint64), assigned: make(map[string][]byte)}
@@ -259,47 +246,7 @@ func Start(cfg Config) (*Central, error) {
 	}
 	c.link = link
 	go c.refreshHead()
-	go c.echoHeads()
 	return c, nil
-}
-
-// echoHeads publishes the heads again at each delay of HeadEchoes after
-// the latest request (a delta, a connect), until Close.
-func (c *Central) echoHeads() {
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-c.echo:
-		}
-		for i := 0; i < len(c.cfg.HeadEchoes); i++ {
-			wait := c.cfg.HeadEchoes[i] // from the request: the last echo's is gone
-			if i > 0 {
-				wait -= c.cfg.HeadEchoes[i-1]
-			}
-			t := time.NewTimer(wait)
-			select {
-			case <-c.done:
-				t.Stop()
-				return
-			case <-c.echo:
-				t.Stop()
-				i = -1 // a newer delta or connect: its echoes from the first
-			case <-t.C:
-				c.mu.Lock()
-				c.publishHeads()
-				c.mu.Unlock()
-			}
-		}
-	}
-}
-
-// askEcho asks for the heads' echoes, without waiting.
-func (c *Central) askEcho() {
-	select {
-	case c.echo <- struct{}{}:
-	default: // one is pending already
-	}
 }
 
 // refreshHead republishes the head until Close.
@@ -432,7 +379,6 @@ func (c *Central) publishTo(st *stream, upserts []store.Alert, deletes []string)
 	} else if err := c.publishRetry(st, "head", delta.Seq, true, msg); err != nil {
 		c.log.Warn("head not published; published again at the next connect", "scope", st.scope, "err", err)
 	}
-	c.askEcho()
 	return delta, nil
 }
 
@@ -519,7 +465,6 @@ func (c *Central) republish() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.publishHeads()
-	c.askEcho()
 	for agent, names := range c.assign {
 		c.republishAssignment(agent, bpsync.Assignment{Scopes: names})
 	}
