@@ -105,6 +105,44 @@ func TestHeadAheadOfItsDeltaWaitsForIt(t *testing.T) {
 	}
 }
 
+// Central re-issues the head in force (a new expiry) from time to time:
+// the wait for the head's delta runs from the first head of its
+// sequence, so a re-issue does not put the replay of a lost delta off.
+func TestReissuedHeadKeepsTheWaitForItsDelta(t *testing.T) {
+	f := newFeed()
+	var mu gosync.Mutex
+	var asked []time.Time
+	w := NewWatchlist(WatchlistConfig{Replica: openReplica(t), Verifier: NewVerifier(f.signer.Key.Public().(ed25519.PublicKey)), Logger: quiet,
+		Agent: "a1", Resync: func(store.Cursor) { mu.Lock(); asked = append(asked, time.Now()); mu.Unlock() }, NextDeltaWait: 3 * time.Second})
+	w.HandleDelta("t", f.next(t, []store.Alert{container("A", "CSQU3054383", 1)}, nil))
+	w.HandleHead("h", f.headMsg(t, 1))
+	f.next(t, []store.Alert{container("B", "TCNU7200794", 1)}, nil) // lost
+	first := time.Now()
+	w.HandleHead("h", f.headMsg(t, 2))
+	time.Sleep(1500 * time.Millisecond)
+	w.HandleHead("h", f.headMsg(t, 2)) // re-issued
+	time.Sleep(time.Second)
+	w.HandleHead("h", f.headMsg(t, 2)) // and again
+	deadline := time.Now().Add(6 * time.Second)
+	for time.Now().Before(deadline) {
+		mu.Lock()
+		n := len(asked)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(asked) == 0 {
+		t.Fatal("no replay asked for the lost delta")
+	}
+	if after := asked[0].Sub(first); after > 4500*time.Millisecond {
+		t.Fatalf("replay asked %v after the first head of its sequence, want NextDeltaWait (3 s) from it, not from the last re-issue", after.Round(time.Millisecond))
+	}
+}
+
 // A delta refused after a head one delta ahead may have been that very
 // delta: the agent asks for a replay at once, not after NextDeltaWait.
 func TestRefusedDeltaEndsTheWaitForIt(t *testing.T) {

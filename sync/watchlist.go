@@ -39,7 +39,7 @@ type Watchlist struct {
 	gapSince time.Time
 	head     Head
 	headHash [32]byte  // of the head in force, to know it redelivered
-	headAt   time.Time // when the head in force was taken
+	headAt   time.Time // when the first head of the sequence in force was taken
 	// headWait is how long the head in force, if one delta ahead, waits
 	// for that delta: nextDeltaWait for a head that followed another
 	// while the agent ran, gapGrace for the first since it started (what
@@ -328,11 +328,18 @@ func (w *Watchlist) handleHead(ctx context.Context, topic string, payload []byte
 		w.log.Debug("head behind the replica ignored", "topic", topic, "head", ref)
 		return nil
 	}
-	w.headWait = w.nextDeltaWait
-	if w.head.Issued.IsZero() {
-		w.headWait = w.gapGrace
+	// The wait for a head's delta runs from the first head of that
+	// sequence: central's periodic refresh re-issues the head in force
+	// (a new expiry), and restarting the wait at each re-issue would put
+	// the replay of a lost delta off again and again.
+	if w.head.Issued.IsZero() || h.Epoch != w.head.Epoch || h.Seq != w.head.Seq {
+		w.headWait = w.nextDeltaWait
+		if w.head.Issued.IsZero() {
+			w.headWait = w.gapGrace
+		}
+		w.headAt = time.Now()
 	}
-	w.head, w.headHash, w.headAt = h, hash, time.Now()
+	w.head, w.headHash = h, hash
 	if cur.Epoch == h.Epoch && cur.Seq == h.Seq {
 		w.current = time.Now()
 	}
