@@ -123,14 +123,8 @@ func TestReissuedHeadKeepsTheWaitForItsDelta(t *testing.T) {
 	w.HandleHead("h", f.headMsg(t, 2)) // re-issued
 	time.Sleep(time.Second)
 	w.HandleHead("h", f.headMsg(t, 2)) // and again
-	deadline := time.Now().Add(6 * time.Second)
-	for time.Now().Before(deadline) {
-		mu.Lock()
-		n := len(asked)
-		mu.Unlock()
-		if n > 0 {
-			break
-		}
+	n := func() int { mu.Lock(); defer mu.Unlock(); return len(asked) }
+	for deadline := time.Now().Add(6 * time.Second); n() == 0 && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
 	mu.Lock()
