@@ -138,13 +138,6 @@ func (s *fpSet) records(dst []uint64, fp uint64) (recs []uint64, held, complete 
 	return s.table.Records(dst, fp)
 }
 
-func (s *fpSet) contains(fp uint64) bool {
-	if _, ok := s.added[fp]; ok {
-		return true
-	}
-	return s.table.Holds(fp)
-}
-
 // add files fp as a delta's: even one the table holds, whose record
 // prefixes lack the alert the delta files under it (a lookup of it then
 // reads by term).
