@@ -43,9 +43,9 @@ func parseGenName(name []byte) (uint64, bool) {
 }
 
 func openGeneration(tx *bolt.Tx, num uint64) (*generation, error) {
-	b := tx.Bucket(genName(num))
-	if b == nil {
-		return nil, fmt.Errorf("%w: alert generation %d is missing", ErrCorrupt, num)
+	b, err := genBucket(tx, num)
+	if err != nil {
+		return nil, err
 	}
 	g := &generation{num: num, alerts: b.Bucket(bucketAlerts), expiry: b.Bucket(bucketExpiry), tombs: b.Bucket(bucketTombs),
 		terms: b.Bucket(bucketTerms)}
@@ -53,6 +53,18 @@ func openGeneration(tx *bolt.Tx, num uint64) (*generation, error) {
 		return nil, fmt.Errorf("%w: alert generation %d is incomplete", ErrCorrupt, num)
 	}
 	return g, nil
+}
+
+// genBucket returns the bucket of alert generation num, naming it on the
+// stack: a held identifier's lookup opens it on every check
+// (AppendAlertsByRecord).
+func genBucket(tx *bolt.Tx, num uint64) (*bolt.Bucket, error) {
+	var name [len(genPrefix) + 20]byte
+	b := tx.Bucket(strconv.AppendUint(append(name[:0], genPrefix...), num, 10))
+	if b == nil {
+		return nil, fmt.Errorf("%w: alert generation %d is missing", ErrCorrupt, num)
+	}
+	return b, nil
 }
 
 // createGeneration makes a new, empty generation under the next unused

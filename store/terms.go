@@ -554,10 +554,9 @@ func (r *Replica) AppendAlertsByRecord(dst []Alert, recs []uint64, keyGen uint32
 			return nil
 		}
 		ks := r.keys()
-		var name [len(genPrefix) + 20]byte
-		b := tx.Bucket(strconv.AppendUint(append(name[:0], genPrefix...), num, 10))
-		if b == nil {
-			return fmt.Errorf("%w: alert generation %d is missing", ErrCorrupt, num)
+		b, err := genBucket(tx, num)
+		if err != nil {
+			return err
 		}
 		alerts := b.Bucket(bucketAlerts)
 		if alerts == nil {
