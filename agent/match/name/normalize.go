@@ -126,7 +126,7 @@ func normalizeQuery(lx *lexicon, kind Kind, s string, qr queryRules) []token {
 				}
 			}
 			if n > 0 {
-				toks = append(toks, token{canon, classLegal, false})
+				toks = append(toks, token{text: canon, class: classLegal})
 				i += n - 1
 				continue
 			}
@@ -135,21 +135,21 @@ func normalizeQuery(lx *lexicon, kind Kind, s string, qr queryRules) []token {
 		case kind != KindCompany && lx.titles[t] && len(raw) > 1:
 			continue // titles and honorifics say nothing about identity
 		case isDigits(t):
-			toks = append(toks, token{t, classNumber, false})
+			toks = append(toks, token{text: t, class: classNumber})
 		case kind == KindCompany && lx.numbers[t] != "":
-			toks = append(toks, token{lx.numbers[t], classNumber, false})
+			toks = append(toks, token{text: lx.numbers[t], class: classNumber})
 		case kind == KindCompany && lx.stop[t]:
-			toks = append(toks, token{t, classStop, false})
+			toks = append(toks, token{text: t, class: classStop})
 		case kind != KindCompany && lx.particles[t]:
-			toks = append(toks, token{t, classParticle, false})
+			toks = append(toks, token{text: t, class: classParticle})
 		case kind != KindCompany && len(t) == 1 && !raw[i].script:
-			toks = append(toks, token{t, classInitial, false})
+			toks = append(toks, token{text: t, class: classInitial})
 		case kind != KindCompany && lx.groups[t] == 0 && belarusian(t) != t:
-			toks = append(toks, token{belarusian(t), className, false})
+			toks = append(toks, token{text: belarusian(t), class: className})
 		case kind == KindUnknown && lx.stop[t]:
-			toks = append(toks, token{t, classStop, false})
+			toks = append(toks, token{text: t, class: classStop})
 		default:
-			toks = append(toks, token{t, className, false})
+			toks = append(toks, token{text: t, class: className})
 		}
 		if last := len(toks) - 1; last >= 0 && raw[i].cyr && toks[last].class != classLegal && toks[last].class != classNumber {
 			toks[last].cyr = true
@@ -158,7 +158,7 @@ func normalizeQuery(lx *lexicon, kind Kind, s string, qr queryRules) []token {
 	if len(toks) == 0 && len(raw) > 0 {
 		// A name made only of titles: keep them rather than nothing.
 		for _, r := range raw {
-			toks = append(toks, token{r.text, className, false})
+			toks = append(toks, token{text: r.text, class: className})
 		}
 	}
 	return boundTokens(toks)
