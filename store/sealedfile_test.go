@@ -147,14 +147,7 @@ func TestSealedFileOnlyWhenCurrentAndWhole(t *testing.T) {
 // ascending leave the old table.
 func TestSaveTermTableAt(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "r.db")
-	r := openTerms(t, path, testKey(1), "v1")
-	defer r.Close()
-	seed(t, r, map[string]Alert{}, 20)
-	walked, err := r.ReadTermTable(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, walked := walkedTermTable(t, 20)
 	st, err := r.CurrentStamp()
 	if err != nil || !walked.Stamp().Equal(st) || !walked.Stamp().SameBase(st) {
 		t.Fatalf("a table's stamp is not the state it was read in: %v", err)

@@ -332,14 +332,8 @@ func TestTermTableBuckets(t *testing.T) {
 // walks the index and writes the table again, with its prefixes.
 func TestTermTableOfFormerVersionRefused(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "r.db")
-	r := openTerms(t, path, testKey(1), "v1")
-	defer r.Close()
-	seed(t, r, map[string]Alert{}, 20)
-	walked, err := r.ReadTermTable(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, walked := walkedTermTable(t, 20)
+	path := r.Path()
 	var fps []uint64
 	if err := r.EachTermFingerprint(ctx, func(f uint64) { fps = append(fps, f) }); err != nil {
 		t.Fatal(err)
@@ -374,6 +368,20 @@ func TestTermTableOfFormerVersionRefused(t *testing.T) {
 	if got, err := r.LoadTermTable(ctx); err != nil || !sameTable(got, walked) {
 		t.Fatalf("the table written again: %v", err)
 	}
+}
+
+// walkedTermTable opens a replica with a term index, seeds it with n
+// alerts, and walks its term table; the replica is closed with the test.
+func walkedTermTable(t *testing.T, n int) (*Replica, *TermTable) {
+	t.Helper()
+	r := openTerms(t, filepath.Join(t.TempDir(), "r.db"), testKey(1), "v1")
+	t.Cleanup(func() { r.Close() })
+	seed(t, r, map[string]Alert{}, n)
+	walked, err := r.ReadTermTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, walked
 }
 
 var benchEntries = flag.Int("entries", 1<<24, "entries in the term table of BenchmarkTermTableRecords (100,000,000 at the issue's size: 800 MB)")

@@ -83,14 +83,7 @@ func TestCyrillicQueryFindsLatinName(t *testing.T) {
 			t.Errorf("%s ~ %s by %s, want transcription", p.Query, p.Alert, p.Method)
 		}
 	}
-	var buf bytes.Buffer
-	if err := ix.Encode(&buf); err != nil {
-		t.Fatal(err)
-	}
-	dx, err := Decode(&buf, Options{PostingBudget: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dx := reencoded(t, ix, Options{PostingBudget: 10})
 	if !found(dx, want, "ВАРДИН КЕЛВОТ") {
 		t.Error("decoded index: Вардин Келвот not found")
 	}

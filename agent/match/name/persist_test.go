@@ -152,3 +152,18 @@ func TestKeyHashOfPieces(t *testing.T) {
 		t.Error("two seeds hash alike")
 	}
 }
+
+// reencoded returns ix written by Encode and read back by Decode with
+// opts, as an agent's next start reads its name index file.
+func reencoded(t *testing.T, ix *Index, opts Options) *Index {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := ix.Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	dx, err := Decode(&buf, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dx
+}

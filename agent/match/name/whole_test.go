@@ -1,7 +1,6 @@
 package name
 
 import (
-	"bytes"
 	"fmt"
 	"testing"
 )
@@ -48,14 +47,7 @@ func TestWholeNameFindsCommonTokens(t *testing.T) {
 			t.Errorf("%q: the name of the very tokens it misspells not found", q)
 		}
 	}
-	var buf bytes.Buffer
-	if err := ix.Encode(&buf); err != nil {
-		t.Fatal(err)
-	}
-	dx, err := Decode(&buf, Options{PostingBudget: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dx := reencoded(t, ix, Options{PostingBudget: 10})
 	if f, r := find(dx); !f || r {
 		t.Fatalf("decoded: found %v, removed name found %v; want true, false", f, r)
 	}
