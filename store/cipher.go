@@ -108,6 +108,12 @@ func (k *keyring) seal(bucket, key, plain []byte) ([]byte, error) {
 
 // open decrypts a value sealed by seal under the same bucket and key.
 func (k *keyring) open(bucket, key, sealed []byte) ([]byte, error) {
+	return k.openInto(nil, bucket, key, sealed)
+}
+
+// openInto is open appending the plaintext to dst[:0], for a reader of
+// many chunks that reuses one buffer instead of clearing a new one each.
+func (k *keyring) openInto(dst, bucket, key, sealed []byte) ([]byte, error) {
 	ns := k.aead.NonceSize()
 	if len(sealed) < 4+ns+k.aead.Overhead() {
 		return nil, fmt.Errorf("%w: value too short", ErrCorrupt)
@@ -115,7 +121,7 @@ func (k *keyring) open(bucket, key, sealed []byte) ([]byte, error) {
 	if binary.BigEndian.Uint32(sealed) != k.gen {
 		return nil, fmt.Errorf("%w: value sealed under key generation %d, replica is at %d", ErrCorrupt, binary.BigEndian.Uint32(sealed), k.gen)
 	}
-	plain, err := k.aead.Open(nil, sealed[4:4+ns], sealed[4+ns:], aad(bucket, key, sealed[:4]))
+	plain, err := k.aead.Open(dst[:0], sealed[4:4+ns], sealed[4+ns:], aad(bucket, key, sealed[:4]))
 	if err != nil {
 		return nil, fmt.Errorf("%w: authentication failed in bucket %s", ErrCorrupt, bucket)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/borderpost/borderpost/store/atomicfile"
 )
@@ -185,6 +186,8 @@ type chunkReader struct {
 	refuse func(string) error
 	n      uint64
 	plain  []byte // what is left of the current chunk
+	buf    []byte // the current chunk, opened; reused for the next
+	sealed []byte // the current chunk as read
 	last   bool
 	err    error
 }
@@ -217,14 +220,16 @@ func (c *chunkReader) next() error {
 	if l > sealedChunk+1+64 {
 		return c.refuse("chunk too long")
 	}
-	sealed := make([]byte, l)
-	if _, err := io.ReadFull(c.br, sealed); err != nil {
+	c.sealed = slices.Grow(c.sealed[:0], int(l))[:l]
+	if _, err := io.ReadFull(c.br, c.sealed); err != nil {
 		return c.refuse("cut short")
 	}
-	plain, err := c.ring.open(c.domain, chunkAAD(c.stamp, c.n), sealed)
+	// The chunk before is read out: its buffer takes this one.
+	plain, err := c.ring.openInto(c.buf, c.domain, chunkAAD(c.stamp, c.n), c.sealed)
 	if err != nil || len(plain) == 0 {
 		return c.refuse(fmt.Sprintf("chunk %d: %v", c.n, err))
 	}
+	c.buf = plain
 	c.n++
 	c.last = plain[0] == 1
 	c.plain = plain[1:]
@@ -232,6 +237,7 @@ func (c *chunkReader) next() error {
 }
 
 func (c *chunkReader) Close() error {
+	clear(c.buf[:cap(c.buf)]) // names in clear, in the name index
 	dropCached(c.f)
 	return c.f.Close()
 }

@@ -564,6 +564,7 @@ type chunkOpener struct {
 	c      uint64
 	plain  []byte
 	sealed []byte
+	buf    []byte // holds the chunk being read
 }
 
 func (o *chunkOpener) Read(p []byte) (int, error) {
@@ -580,13 +581,14 @@ func (o *chunkOpener) Read(p []byte) (int, error) {
 		if _, err := io.ReadFull(o.r, o.sealed); err != nil {
 			return 0, errors.New("cut short")
 		}
-		plain, err := o.ring.open(termTableBucket, chunkAAD(o.aad, o.c), o.sealed)
+		plain, err := o.ring.openInto(o.buf, termTableBucket, chunkAAD(o.aad, o.c), o.sealed)
 		if err != nil {
 			return 0, fmt.Errorf("chunk %d: %v", o.c, err)
 		}
 		if len(plain) == 0 {
 			return 0, fmt.Errorf("chunk %d: empty", o.c)
 		}
+		o.buf = plain // the chunk before is read out: its buffer is free
 		o.plain, o.c = plain, o.c+1
 	}
 	n := copy(p, o.plain)
