@@ -64,13 +64,13 @@ func backupBeforeUpgrade(ctx context.Context, path string, opt Options) error {
 
 // Remove deletes the replica file at path, which must be closed, with every
 // file the store keeps beside it: its journal, snapshot spill directories, the runs of
-// a term index rebuild, the saved term table and the backup taken before
-// an upgrade. A post drops a scope's replica this way;
+// a term index rebuild, the saved term table and name index, its close
+// mark and the backup taken before an upgrade. A post drops a scope's replica this way;
 // what was in it stays only as the ciphertext the file system may not
 // have overwritten yet, readable by no one without the data key.
 func Remove(path string) error {
 	var side []string
-	for _, pattern := range []string{JournalPath(path), path + ".snapshot-*", path + ".terms-*", TermTablePath(path), NameIndexPath(path), path + ".format*.bak"} {
+	for _, pattern := range []string{JournalPath(path), path + ".snapshot-*", path + ".terms-*", TermTablePath(path), NameIndexPath(path), closeMarkPath(path), path + ".format*.bak"} {
 		m, err := filepath.Glob(pattern)
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@
 package store
 
 import (
+	"context"
 	"os"
 	"time"
 
@@ -21,3 +22,14 @@ func dropCached(*os.File) {}
 
 // fileAdvice gives no advice: the hint is Linux's.
 func fileAdvice(*os.File) func(off, n int64) { return nil }
+
+// fileIdentity reports that this system gives no change time that only
+// the kernel sets: a close mark vouches for nothing here, and every
+// start checks the whole file (closemark.go).
+func fileIdentity(os.FileInfo) ([]byte, bool) { return nil, false }
+
+// waitFileTick does nothing: no close mark is used here.
+func waitFileTick(os.FileInfo) {}
+
+// warm maps nothing: pages are mapped as lookups touch them.
+func (r *Replica) warm(context.Context) (int64, error) { return 0, nil }

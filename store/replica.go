@@ -91,6 +91,12 @@ type Options struct {
 	// unmaintained and marks it so.
 	Terms        TermFunc
 	TermsVersion string
+	// Warm makes the replica, once open, read its file into memory in the
+	// background (Warmed says when it is done) instead of mapping, before
+	// Open returns, only what the page cache holds. Set it when the agent
+	// starts: it serves at once, and its checks reach the speed of a warm
+	// post without the first ones reading the disk.
+	Warm bool
 }
 
 // Replica is the post's encrypted bbolt database. It is safe for concurrent
@@ -140,6 +146,12 @@ type Replica struct {
 	deltaChunk      int
 	deltaYieldAfter time.Duration
 	chunkCommitted  func(done, total int)
+	// markKey signs the close mark Close leaves (closemark.go).
+	markKey []byte
+	// warmStop ends the warming Open started (Options.Warm); warmDone is
+	// closed when it has ended.
+	warmStop context.CancelFunc
+	warmDone chan struct{}
 	// yield, when set, replaces runtime.Gosched where the replica gives
 	// the processor to other goroutines (yieldProcessor). Tests count.
 	yield func()
@@ -180,9 +192,23 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 		}
 		defer clear(next)
 	}
-	// bbolt trusts the file it maps: check it first (see verify.go).
-	if err := verifyFile(path, opt.LockTimeout); err != nil {
+	// bbolt trusts the file it maps: check it first (see verify.go), the
+	// whole tree unless a clean close vouches for the file (closemark.go).
+	markKey := closeMarkKey(key)
+	t0 := time.Now()
+	vouched, err := verifyFileUnlessClosed(path, opt.LockTimeout, markKey)
+	if err != nil {
 		return nil, err
+	}
+	if vouched {
+		opt.Logger.Info("replica closed cleanly and unchanged since: its tree is not read again", "path", path)
+	} else {
+		opt.Logger.Info("replica file checked page by page", "path", path, "took", time.Since(t0).Round(time.Millisecond))
+	}
+	// From here on the file may be written: a session that dies must
+	// leave no mark vouching for it.
+	if err := removeCloseMark(path); err != nil {
+		opt.Logger.Warn("close mark not removed; it stops matching at the first commit", "path", closeMarkPath(path), "err", err)
 	}
 	if err := backupBeforeUpgrade(ctx, path, opt); err != nil {
 		return nil, err
@@ -198,7 +224,7 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 	if err != nil {
 		return nil, fmt.Errorf("open replica %s: %w (is another borderpost running?)", path, err)
 	}
-	r := &Replica{db: db, log: opt.Logger, now: opt.Now, officerKeepMax: OfficerKeepMax, terms: opt.Terms, termsVersion: termsVersionOf(opt.TermsVersion)}
+	r := &Replica{db: db, log: opt.Logger, now: opt.Now, officerKeepMax: OfficerKeepMax, terms: opt.Terms, termsVersion: termsVersionOf(opt.TermsVersion), markKey: markKey}
 	err = r.init(key, next)
 	if errors.Is(err, syscall.ENOSPC) && r.terms != nil {
 		// A full disk must not keep the agent from starting: open without
@@ -243,15 +269,40 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 	// Checks are grouped by Record's own group commit; Batch groups the
 	// rarer officer outcomes, and a short delay keeps a lone one fast.
 	db.MaxBatchDelay = 2 * time.Millisecond
-	t0 := time.Now()
-	if n, err := r.mapResident(); err != nil {
-		// Only speed is lost: lookups map pages as they touch them.
-		r.log.Warn("replica pages in the page cache not mapped at open", "path", path, "err", err)
-	} else if n > 64<<20 {
-		r.log.Info("replica pages in the page cache mapped", "path", path, "bytes", n, "took", time.Since(t0).Round(time.Millisecond))
+	r.warmDone = make(chan struct{})
+	if !opt.Warm {
+		defer close(r.warmDone)
+		t0 = time.Now()
+		if n, err := r.mapResident(); err != nil {
+			// Only speed is lost: lookups map pages as they touch them.
+			r.log.Warn("replica pages in the page cache not mapped at open", "path", path, "err", err)
+		} else if n > 64<<20 {
+			r.log.Info("replica pages in the page cache mapped", "path", path, "bytes", n, "took", time.Since(t0).Round(time.Millisecond))
+		}
+		return r, nil
 	}
+	wctx, cancel := context.WithCancel(context.Background())
+	r.warmStop = cancel
+	go func() {
+		defer close(r.warmDone)
+		t0 := time.Now()
+		n, err := r.warm(wctx)
+		switch {
+		case wctx.Err() != nil:
+		case err != nil:
+			// Only speed is lost: lookups map pages as they touch them.
+			r.log.Warn("replica not warmed: pages are read as checks touch them", "path", path, "err", err)
+		case n > 0:
+			r.log.Info("replica warmed: its pages are in memory", "path", path, "bytes", n, "took", time.Since(t0).Round(time.Millisecond))
+		}
+	}()
 	return r, nil
 }
+
+// Warmed returns a channel closed once the replica's pages are in memory
+// (Options.Warm), or the warming ended for Close or an error; without
+// Warm, closed once Open returns.
+func (r *Replica) Warmed() <-chan struct{} { return r.warmDone }
 
 func boltOptions(timeout time.Duration) *bolt.Options {
 	return &bolt.Options{
@@ -496,11 +547,26 @@ func (r *Replica) bulkUpdate(fn func(*bolt.Tx) error) error {
 
 // Close closes the replica file and its journal.
 func (r *Replica) Close() error {
+	if r.warmStop != nil {
+		r.warmStop()
+	}
+	<-r.warmDone
 	var jerr error
 	if r.j != nil {
 		jerr = r.j.Close()
 	}
-	return errors.Join(r.db.Close(), jerr)
+	path := r.db.Path()
+	err := errors.Join(r.db.Close(), jerr)
+	if err == nil && r.markKey != nil {
+		// Every commit is on disk: vouch for the file as it is, so that
+		// the next start need not read all of it (closemark.go).
+		if merr := writeCloseMark(r.markKey, path); merr != nil {
+			r.log.Warn("close mark not written; the next start checks the whole replica file", "path", path, "err", merr)
+		}
+	}
+	clear(r.markKey)
+	r.markKey = nil
+	return err
 }
 
 // Path returns the file the replica lives in.

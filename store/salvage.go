@@ -315,6 +315,7 @@ func Rebuild(ctx context.Context, path string, kp KeyProvider, force bool, opt O
 	if err := os.Rename(path, rep.Aside); err != nil {
 		return rep, fmt.Errorf("rebuild: move %s aside: %w", path, err)
 	}
+	_ = removeCloseMark(path) // it vouched for the file moved aside; a new file never matches it anyway
 	if hasJournal {
 		// The journal goes with it: the new replica gets a new one.
 		if err := os.Rename(jpath, JournalPath(rep.Aside)); err != nil {

@@ -521,30 +521,46 @@ func (w *walker) node(p []byte, id uint64, path, depth int) error {
 // mistaken for damage; if the lock is not free within timeout it fails as
 // bbolt would.
 func verifyFile(path string, timeout time.Duration) error {
+	_, err := verifyFileUnlessClosed(path, timeout, nil)
+	return err
+}
+
+// verifyFileUnlessClosed is verifyFile, but checks only the meta pages
+// when the close mark beside path, under markKey, vouches for the file
+// (closemark.go); vouched says so.
+func verifyFileUnlessClosed(path string, timeout time.Duration, markKey []byte) (vouched bool, err error) {
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("open replica %s: %w", path, err)
+		return false, fmt.Errorf("open replica %s: %w", path, err)
 	}
 	defer f.Close()
 	if !sharedLock(f, timeout) {
-		return fmt.Errorf("open replica %s: %w (is another borderpost running?)", path, bolterrors.ErrTimeout)
+		return false, fmt.Errorf("open replica %s: %w (is another borderpost running?)", path, bolterrors.ErrTimeout)
 	}
 	fi, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("open replica %s: %w", path, err)
+		return false, fmt.Errorf("open replica %s: %w", path, err)
 	}
 	if fi.Size() == 0 {
 		// bbolt would make it a new, empty database: a backup copied
 		// back empty must not silently become one.
-		return damaged(path, errors.New("empty file (0 bytes)"))
+		return false, damaged(path, errors.New("empty file (0 bytes)"))
 	}
-	if err := checkBoltFile(f, fi.Size()); err != nil {
-		return damaged(path, err)
+	bf, err := openBoltFile(f, fi.Size())
+	if err != nil {
+		return false, damaged(path, err)
 	}
-	return nil
+	if closeMarkMatches(markKey, path, f, fi, bf.pageSize) {
+		return true, nil
+	}
+	bf.advise = fileAdvice(f)
+	if err := bf.check(nil); err != nil {
+		return false, damaged(path, err)
+	}
+	return false, nil
 }
 
 // checkBoltFile checks the meta pages and the whole tree of a bbolt file;

@@ -114,7 +114,7 @@ func NewVersion(ctx context.Context, cfg config.Config, log *slog.Logger, versio
 	}
 	// Compact at open: a snapshot switch leaves the old generation's pages
 	// free in the file until then.
-	rep, err := store.Open(ctx, cfg.Store.Path, kp, match.WithTerms(store.Options{Logger: log, Compact: true}))
+	rep, err := store.Open(ctx, cfg.Store.Path, kp, match.WithTerms(store.Options{Logger: log, Compact: true, Warm: true}))
 	if err != nil {
 		return nil, fmt.Errorf("open replica: %w", err)
 	}
