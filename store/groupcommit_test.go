@@ -335,7 +335,9 @@ func TestGroupCommitLetsAnsweredChecksRun(t *testing.T) {
 		longest = max(longest, run)
 	}
 	t.Logf("%d checks in %d groups; longest run of one device: %d", st.Checks, st.Groups, longest)
-	if longest > 4 {
+	// Measured: 2-4 alone, 5 beside other test binaries; 23-75 with the
+	// yield taken out. The bar sits between, clear of both.
+	if longest > 10 {
 		t.Fatalf("one device committed %d checks in a row while %d others were ready: the leader does not let answered checks run", longest, devices-1)
 	}
 }
