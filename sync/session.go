@@ -55,6 +55,10 @@ type SessionConfig struct {
 	// Link.SubscribeLatest), so that one lost on a connection that stays
 	// up is delivered again within this long; default 5 minutes, jittered.
 	LatestEvery time.Duration
+	// NextDeltaWait is how long a head one delta ahead of the replica
+	// waits for that delta before the agent asks central for it; default
+	// 5 minutes (WatchlistConfig.NextDeltaWait).
+	NextDeltaWait time.Duration
 	// MaxReplicaAge is how long the replica may go without central
 	// confirming it current before it is reported stale; default 24h.
 	MaxReplicaAge time.Duration
@@ -198,7 +202,7 @@ func (s *Session) FollowWholeList(on bool) {
 		return
 	}
 	w := NewWatchlist(WatchlistConfig{Replica: s.cfg.Replica, Verifier: s.cfg.Verifier, Logger: s.cfg.Logger,
-		Stream: StreamWhole, Agent: s.cfg.Agent, Gate: s.cfg.Gate,
+		Stream: StreamWhole, Agent: s.cfg.Agent, Gate: s.cfg.Gate, NextDeltaWait: s.cfg.NextDeltaWait,
 		Applied: func(ch store.Change) {
 			if s.cfg.Applied != nil {
 				s.cfg.Applied(ch)
@@ -233,7 +237,7 @@ func (s *Session) AddScope(sr ScopeReplica) {
 	log := s.cfg.Logger.With("scope", sr.Name)
 	st := &scopeStream{ScopeReplica: sr}
 	st.watch = NewWatchlist(WatchlistConfig{Replica: sr.Replica, Verifier: s.cfg.Verifier, Logger: log,
-		Stream: ScopeStream(sr.Name), Agent: s.cfg.Agent, Gate: s.cfg.Gate,
+		Stream: ScopeStream(sr.Name), Agent: s.cfg.Agent, Gate: s.cfg.Gate, NextDeltaWait: s.cfg.NextDeltaWait,
 		Applied: func(ch store.Change) {
 			if sr.Applied != nil {
 				sr.Applied(ch)

@@ -54,7 +54,11 @@ func startClusterFleet(t *testing.T, perNode int) *clusterFleet {
 	dir := t.TempDir()
 	for node := 1; node < 3; node++ {
 		for i := range perNode {
-			a, err := StartAgent(ctx, dir, fmt.Sprintf("post-n%d-%d", node+1, i), f.cluster.Nodes[node].URL(), pub, c.HitPublicKey(), log)
+			// A node killed in a delta's fan-out can lose the delta for
+			// an agent on it while the head reaches it: the agent then
+			// waits NextDeltaWait for the delta before it asks central
+			// (5 minutes in the field). The waits below are a minute.
+			a, err := startAgent(ctx, dir, fmt.Sprintf("post-n%d-%d", node+1, i), f.cluster.Nodes[node].URL(), pub, c.HitPublicKey(), log, agentOptions{nextDeltaWait: 10 * time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -43,16 +43,16 @@ type Agent struct {
 	Session *bpsync.Session
 }
 
-// StartAgent opens a fresh replica in dir and starts a session with the
-// broker, trusting pub and sealing its hits to central's hit key. It
-// publishes its status every 10 s, as an agent does by default.
-func StartAgent(ctx context.Context, dir, id, broker string, pub ed25519.PublicKey, hitKey *bpsync.HitPublicKey, log *slog.Logger) (*Agent, error) {
-	return startAgent(ctx, dir, id, broker, pub, hitKey, log, nil)
+// agentOptions are what startAgent sets beyond its defaults.
+type agentOptions struct {
+	gate          *bpsync.ApplyGate // shared by the process's agents; nil: none
+	nextDeltaWait time.Duration     // bpsync.SessionConfig.NextDeltaWait; 0: its default
 }
 
-// startAgent is StartAgent with the gate the process's agents share (nil:
-// none).
-func startAgent(ctx context.Context, dir, id, broker string, pub ed25519.PublicKey, hitKey *bpsync.HitPublicKey, log *slog.Logger, gate *bpsync.ApplyGate) (*Agent, error) {
+// startAgent opens a fresh replica in dir and starts a session with the
+// broker, trusting pub and sealing its hits to central's hit key. It
+// publishes its status every 10 s, as an agent does by default.
+func startAgent(ctx context.Context, dir, id, broker string, pub ed25519.PublicKey, hitKey *bpsync.HitPublicKey, log *slog.Logger, o agentOptions) (*Agent, error) {
 	key := make(memKey, store.DataKeySize)
 	rand.Read(key)
 	rep, err := store.Open(ctx, filepath.Join(dir, id+".db"), key, store.Options{Logger: log})
@@ -60,7 +60,7 @@ func startAgent(ctx context.Context, dir, id, broker string, pub ed25519.PublicK
 		return nil, err
 	}
 	s, err := bpsync.StartSession(ctx, bpsync.SessionConfig{Link: bpsync.LinkConfig{Broker: broker, KeepAlive: 10 * time.Second},
-		Agent: id, Replica: rep, Verifier: bpsync.NewVerifier(pub), HitKey: hitKey, StatusEvery: 10 * time.Second, Logger: log, Gate: gate})
+		Agent: id, Replica: rep, Verifier: bpsync.NewVerifier(pub), HitKey: hitKey, StatusEvery: 10 * time.Second, Logger: log, Gate: o.gate, NextDeltaWait: o.nextDeltaWait})
 	if err != nil {
 		rep.Close()
 		return nil, err
@@ -185,7 +185,7 @@ func Fleet(ctx context.Context, cfg FleetConfig) (FleetReport, error) {
 	// at once would not go faster, only hold more memory.
 	gate := bpsync.NewApplyGate(cfg.Applying)
 	for i := range cfg.Agents {
-		a, err := startAgent(ctx, cfg.Dir, fmt.Sprintf("post-%03d", i+1), brokers[i%len(brokers)], pub, c.HitPublicKey(), quiet, gate)
+		a, err := startAgent(ctx, cfg.Dir, fmt.Sprintf("post-%03d", i+1), brokers[i%len(brokers)], pub, c.HitPublicKey(), quiet, agentOptions{gate: gate})
 		if err != nil {
 			return rep, err
 		}
