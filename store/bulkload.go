@@ -3,6 +3,7 @@ package store
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"container/heap"
 	"encoding/binary"
 	"fmt"
@@ -43,16 +44,19 @@ const runMemory = 32 << 20
 type sortEntry struct{ key, val []byte }
 
 type bulkLoader struct {
-	dir   string // run files, created on the first spill
-	buf   []sortEntry
-	bytes int
-	runs  []string
+	dir    string // run files, created on the first spill
+	memory int    // bytes kept before a spill; 0 means runMemory
+	buf    []sortEntry
+	bytes  int
+	runs   []string
 }
 
+// add buffers an entry; key and val must stay valid until the loader is
+// done with them (a spill writes them out).
 func (l *bulkLoader) add(key, val []byte) error {
 	l.buf = append(l.buf, sortEntry{key, val})
 	l.bytes += len(key) + len(val) + 48
-	if l.bytes >= runMemory {
+	if l.bytes >= cmp.Or(l.memory, runMemory) {
 		return l.spill()
 	}
 	return nil

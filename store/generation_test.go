@@ -211,14 +211,28 @@ func TestRotationResumesOrRollsBack(t *testing.T) {
 			seed(t, r, have, 300)
 			r.Record(ctx, CheckRecord{ID: "c1"}, []Hit{{ID: "h1", AlertID: "S0001"}})
 			before := heldBy(t, r)
+			// The order is sorted in runs spilled beside the file, as at
+			// 100 million alerts, where it does not fit in memory.
+			r.rotationMemory = 2 << 10
+			runs := 0
 			cctx, cancel := context.WithCancel(ctx)
 			err := r.Rotate(cctx, testKey(2), 40, func(done, total int) {
+				if runs == 0 {
+					ents, _ := os.ReadDir(rotationRunDir(path))
+					runs = len(ents)
+				}
 				if done >= 120 {
 					cancel()
 				}
 			})
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("rotation not paused: %v", err)
+			}
+			if runs < 5 {
+				t.Errorf("the rotation's order of 300 alerts spilled %d runs with 2 KiB of memory, want several", runs)
+			}
+			if _, err := os.Stat(rotationRunDir(path)); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the order's runs left beside the file after the pause: %v", err)
 			}
 			if ks, _ := r.KeyStatus(); !ks.Rotating || ks.Done != 120 || ks.Total != 400 { // 300 alerts, 100 expiry entries
 				t.Fatalf("status mid-rotation %+v", ks)
@@ -250,6 +264,7 @@ func TestRotationResumesOrRollsBack(t *testing.T) {
 			if err := r.Rotate(ctx, testKey(3), 40, nil); !errors.Is(err, ErrBusy) {
 				t.Fatalf("rotation to another key while one is pending: %v", err)
 			}
+			r.rotationMemory = 2 << 10
 			if err := r.Rotate(ctx, testKey(2), 40, nil); err != nil {
 				t.Fatal(err)
 			}

@@ -146,6 +146,8 @@ type Replica struct {
 	deltaChunk      int
 	deltaYieldAfter time.Duration
 	chunkCommitted  func(done, total int)
+	// rotationMemory replaces rotationRunMemory when set. Tests set it.
+	rotationMemory int
 	// markKey signs the close mark Close leaves (closemark.go).
 	markKey []byte
 	// warmStop ends the warming Open started (Options.Warm); warmDone is
@@ -260,6 +262,9 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 	// Sorted runs of a snapshot a kill interrupted: no snapshot can be
 	// loading now, since this process holds the file.
 	terms, _ := filepath.Glob(path + ".terms-*") // runs of a term index rebuild a kill interrupted
+	if _, err := os.Stat(rotationRunDir(path)); err == nil {
+		terms = append(terms, rotationRunDir(path)) // and of a rotation's order
+	}
 	if stale, _ := filepath.Glob(path + ".snapshot-*"); len(stale)+len(terms) > 0 {
 		stale = append(stale, terms...)
 		for _, d := range stale {
