@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -224,6 +225,13 @@ func (r *Replica) rebuildTerms(ctx context.Context, t termTarget) error {
 	os.RemoveAll(load.dir)
 	defer load.remove()
 	n := 0
+	start, report := time.Now(), time.Now()
+	progress := func(what string, done int) {
+		if time.Since(report) >= 15*time.Second {
+			report = time.Now()
+			r.log.Info("building the term index", "generation", t.num, what, done, "took", time.Since(start).Round(time.Second))
+		}
+	}
 	err := r.db.View(func(tx *bolt.Tx) error {
 		g, err := openGeneration(tx, t.num)
 		if err != nil {
@@ -245,7 +253,9 @@ func (r *Replica) rebuildTerms(ctx context.Context, t termTarget) error {
 					return err
 				}
 			}
-			n++
+			if n++; n%4096 == 0 {
+				progress("alerts read", n)
+			}
 		}
 		return nil
 	})
@@ -257,7 +267,10 @@ func (r *Replica) rebuildTerms(ctx context.Context, t termTarget) error {
 		return err
 	}
 	defer m.close()
+	written := 0
 	for more := true; more; {
+		progress("entries written", written)
+		written += bulkChunk
 		err := r.bulkUpdate(func(tx *bolt.Tx) error {
 			g, err := openGeneration(tx, t.num)
 			if err != nil {
@@ -304,7 +317,7 @@ func (r *Replica) rebuildTerms(ctx context.Context, t termTarget) error {
 		return r.markTerms(g)
 	})
 	if err == nil {
-		r.log.Info("term index rebuilt", "generation", t.num, "alerts", n)
+		r.log.Info("term index rebuilt", "generation", t.num, "alerts", n, "took", time.Since(start).Round(time.Millisecond))
 	}
 	return err
 }
