@@ -298,6 +298,10 @@ func (r *Replica) Rotate(ctx context.Context, newKey KeyProvider, chunk int, pro
 	if err := r.update(r.finishRotation); err != nil {
 		return err
 	}
+	// Only the new key opens the file now: the close mark is made with it,
+	// so the next start need not read the whole file again (closemark.go).
+	clear(r.markKey)
+	r.markKey = closeMarkKey(key)
 	err = r.db.View(func(tx *bolt.Tx) error {
 		ring := r.keys()[binary.BigEndian.Uint32(tx.Bucket(bucketMeta).Get(metaKeyGen))]
 		if ring == nil {
