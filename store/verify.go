@@ -556,24 +556,28 @@ func verifyFileUnlessClosed(path string, timeout time.Duration, markKey []byte) 
 	if closeMarkMatches(markKey, path, f, fi, bf.pageSize) {
 		return true, nil
 	}
-	bf.advise = fileAdvice(f)
-	if err := bf.check(nil); err != nil {
+	if err := bf.checkTree(); err != nil {
 		return false, damaged(path, err)
 	}
 	return false, nil
 }
 
-// checkBoltFile checks the meta pages and the whole tree of a bbolt file;
-// a file on disk is read with the kernel reading ahead (fileAdvice).
+// checkBoltFile checks the meta pages and the whole tree of a bbolt file.
 func checkBoltFile(r io.ReaderAt, size int64) error {
 	bf, err := openBoltFile(r, size)
 	if err != nil {
 		return err
 	}
-	if f, ok := r.(*os.File); ok {
-		bf.advise = fileAdvice(f)
+	return bf.checkTree()
+}
+
+// checkTree checks every page of the tree openBoltFile opened; a file on
+// disk is read with the kernel reading ahead (fileAdvice).
+func (f *boltFile) checkTree() error {
+	if file, ok := f.r.(*os.File); ok {
+		f.advise = fileAdvice(file)
 	}
-	return bf.check(nil)
+	return f.check(nil)
 }
 
 // damaged wraps what is wrong with the file at path in ErrDamaged, with
