@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -31,17 +30,22 @@ const (
 func closedReplica(t *testing.T, path string, key KeyProvider, n int) {
 	t.Helper()
 	r := openTest(t, path, key)
-	have := map[string]Alert{}
-	var ups []Alert
-	for i := range n {
-		ups = append(ups, plate(fmt.Sprintf("SIS-%04d", i), fmt.Sprintf("HH AB %04d", i), 1))
-	}
-	if err := r.Apply(context.Background(), change(Cursor{}, have, ups, nil)); err != nil {
-		t.Fatal(err)
-	}
+	seed(t, r, map[string]Alert{}, n)
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// startLog opens the replica at path, closes it, and returns what Open
+// logged.
+func startLog(t *testing.T, path string, key KeyProvider) string {
+	t.Helper()
+	r, log, err := openLogged(t, path, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	return log
 }
 
 // A start after a clean close reads the meta pages only; the mark is gone
@@ -73,12 +77,7 @@ func TestCleanCloseSparesTheNextStartTheTreeCheck(t *testing.T) {
 	if err := os.Remove(closeMarkPath(path)); err != nil {
 		t.Fatal(err)
 	}
-	r, log, err = openLogged(t, path, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Close()
-	if !strings.Contains(log, walkedLog) || strings.Contains(log, vouchedLog) {
+	if log := startLog(t, path, key); !strings.Contains(log, walkedLog) || strings.Contains(log, vouchedLog) {
 		t.Errorf("start with no close mark: want every page checked; log:\n%s", log)
 	}
 }
@@ -96,7 +95,11 @@ func TestCloseMarkVouchesForNothingChanged(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		bf, err := openBoltFile(f, func() int64 { fi, _ := f.Stat(); return fi.Size() }())
+		fi, err := f.Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		bf, err := openBoltFile(f, fi.Size())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,12 +137,7 @@ func TestCloseMarkVouchesForNothingChanged(t *testing.T) {
 		if err := os.WriteFile(closeMarkPath(path), old, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		r, log, err := openLogged(t, path, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Close()
-		if strings.Contains(log, vouchedLog) || !strings.Contains(log, walkedLog) {
+		if log := startLog(t, path, key); strings.Contains(log, vouchedLog) || !strings.Contains(log, walkedLog) {
 			t.Errorf("an older mark vouched for the file; log:\n%s", log)
 		}
 	})
@@ -164,12 +162,7 @@ func TestCloseMarkVouchesForNothingChanged(t *testing.T) {
 		if err := os.WriteFile(closeMarkPath(path), append(bytes.Clone(closeMarkMagic), forged...), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		r, log, err := openLogged(t, path, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Close()
-		if strings.Contains(log, vouchedLog) || !strings.Contains(log, walkedLog) {
+		if log := startLog(t, path, key); strings.Contains(log, vouchedLog) || !strings.Contains(log, walkedLog) {
 			t.Errorf("a mark made under another key vouched for the file; log:\n%s", log)
 		}
 	})
@@ -189,12 +182,7 @@ func TestCloseMarkAfterRotationUsesTheNewKey(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	r, log, err := openLogged(t, path, testKey(4))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Close()
-	if !strings.Contains(log, vouchedLog) {
+	if log := startLog(t, path, testKey(4)); !strings.Contains(log, vouchedLog) {
 		t.Errorf("first start after a rotation: want the tree check skipped; log:\n%s", log)
 	}
 }

@@ -75,7 +75,6 @@ func (c *client) reply() string {
 	return strings.TrimSuffix(s, "\n")
 }
 
-// closed reports whether the server has closed the connection.
 // closed says whether the server closed the connection: an end of file,
 // or a reset when the server closed it with bytes of the client's still
 // unread in its socket (a half document at shutdown, under load).
