@@ -113,7 +113,7 @@ func checkCmd() *cobra.Command {
 						fmt.Fprintf(out, "      %s\n", line)
 					}
 					if len(c.Namesakes) > 0 {
-						fmt.Fprintf(out, "  and %d more alert(s) with this name and score, not read: %s\n", len(c.Namesakes), strings.Join(c.Namesakes, " "))
+						fmt.Fprintf(out, "  and %d more alert(s) matching this name, not read: %s\n", len(c.Namesakes), strings.Join(c.Namesakes, " "))
 					}
 				}
 			}

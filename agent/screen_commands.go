@@ -33,8 +33,9 @@ type screenHit struct {
 	AlertID     string  `json:"alert_id"`
 	Score       float64 `json:"score"`
 	Explanation string  `json:"explanation"`
-	// Namesakes are more alerts whose names scored exactly as this hit's,
-	// past the hits given for the row (match.Candidate.Namesakes).
+	// Namesakes are more alerts whose names match at or above the
+	// threshold, past the hits given for the row, best first
+	// (match.Candidate.Namesakes).
 	Namesakes []string `json:"namesakes,omitempty"`
 }
 

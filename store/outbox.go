@@ -39,9 +39,9 @@ type Hit struct {
 	// an export say what the officer was warned of.
 	Warnings    []string `json:"warnings,omitempty"`
 	Explanation string   `json:"explanation,omitempty"`
-	// Namesakes are the IDs of more alerts whose names score exactly as
-	// this hit's, past the hits read for one name (a name many alerts
-	// hold): references only, neither read nor recorded as hits, so that
+	// Namesakes are the IDs of more alerts whose names match at or above
+	// the threshold, past the hits read for one name, best first (a name
+	// many alerts hold, or hold with a word more): references only, neither read nor recorded as hits, so that
 	// the officer and central know the hits were not all.
 	Namesakes []string `json:"namesakes,omitempty"`
 	Outcome   *Outcome `json:"outcome,omitempty"`

@@ -487,11 +487,13 @@ type Candidate struct {
 	Explanation string
 	// Name explains a name match token by token; nil for identifiers.
 	Name *name.Explanation
-	// Namesakes are the IDs of live alerts whose names score exactly as
-	// this one's and that the bound on hits left unread (hitTies): a name
-	// many alerts hold. Only the last candidate of a name carries them,
-	// at most namesakeRefs times the limit in all; the officer is told of
-	// them and central receives them with the hit.
+	// Namesakes are the IDs of live alerts whose names also match the
+	// item's at or above the threshold, past the hits the bound left
+	// unread (hitTies), best first: those scoring exactly as the last hit
+	// (a name many alerts hold), then those scoring less (a name each of
+	// them holds with one more word). Only the last candidate of a name
+	// carries them, at most namesakeRefs times the limit in all; the
+	// officer is told of them and central receives them with the hit.
 	Namesakes []string
 }
 
@@ -707,7 +709,8 @@ type nameMatch struct {
 
 // LookupName returns up to limit alerts whose names match a person or
 // company item with a score of at least threshold, best first, plus those
-// tying with the last. An expired alert never matches, and does not take
+// tying with the last; the other matches the name search scored ride on
+// the last by reference (Candidate.Namesakes). An expired alert never matches, and does not take
 // the place of one that does: the limit applies after expired alerts are
 // left out. It fails with ErrUnreadable as Lookup does.
 func (ix *Index) LookupName(it devices.Item, now time.Time, threshold float64, limit int) ([]Candidate, error) {
@@ -785,8 +788,9 @@ func (ix *Index) LookupName(it devices.Item, now time.Time, threshold float64, l
 }
 
 // cutTies keeps the first limit matches (best first) and those tying with
-// the last kept, up to hitTies times limit; it returns the matches that
-// tie beyond those, up to namesakeRefs times limit in all, as namesakes.
+// the last kept, up to hitTies times limit; it returns the matches beyond
+// those, tying or scoring less (all at or above the threshold), up to
+// namesakeRefs times limit in all, as namesakes.
 func cutTies(ms []nameMatch, limit int) (kept, namesakes []nameMatch) {
 	if len(ms) <= limit {
 		return ms, nil
@@ -796,11 +800,7 @@ func cutTies(ms []nameMatch, limit int) (kept, namesakes []nameMatch) {
 	for n < len(ms) && n < hitTies*limit && ms[n].m.Score == tie {
 		n++
 	}
-	e := n
-	for e < len(ms) && e < namesakeRefs*limit && ms[e].m.Score == tie {
-		e++
-	}
-	return ms[:n], ms[n:e]
+	return ms[:n], ms[n:min(len(ms), namesakeRefs*limit)]
 }
 
 // matchKind says whether the read matched as read or only after

@@ -2,9 +2,12 @@ package match
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/borderpost/borderpost/agent/match/name"
 	"github.com/borderpost/borderpost/devices"
 	"github.com/borderpost/borderpost/store"
 )
@@ -192,6 +195,55 @@ func mustLookup(t testing.TB, ix *Index, it devices.Item, now time.Time) []Candi
 		t.Fatal(err)
 	}
 	return got
+}
+
+// Alerts whose names match less well than the last hit read, but at or
+// above the threshold, come by reference after the namesakes, best first:
+// a traveller's name lacking a middle name meets every alert holding it
+// with one, and an officer shown the six exact ones must know of them.
+// Alerts under the threshold never do.
+func TestLesserMatchesPastTheHitsComeByReference(t *testing.T) {
+	ix := NewIndex()
+	person := func(forenames, surname string) store.Subject {
+		return store.Subject{Kind: store.SubjectPerson, Person: &store.Person{Surname: surname, Forenames: forenames}}
+	}
+	middle := []string{"Karel", "Zdenek", "Vaclav", "Bohumil", "Radek", "Ludvik", "Otakar", "Svatopluk"}
+	for i := range 6 {
+		ix.Put(alert(fmt.Sprintf("exact%d", i), person("Jiri", "Novotny")))
+	}
+	for i, m := range middle {
+		ix.Put(alert(fmt.Sprintf("one%d", i), person("Jiri "+m, "Novotny")))
+		ix.Put(alert(fmt.Sprintf("two%d", i), person("Jiri "+m+" "+middle[(i+1)%len(middle)], "Novotny")))
+		ix.Put(alert(fmt.Sprintf("other%d", i), person(m, "Svoboda")))
+	}
+	got := mustLookup(t, ix, devices.Item{Kind: devices.KindPerson, Value: "Jiri Novotny"}, now)
+	if len(got) != 6 {
+		t.Fatalf("%d hits, want the 6 alerts holding the name as read", len(got))
+	}
+	for _, h := range got {
+		if !strings.HasPrefix(h.Alert.ID, "exact") {
+			t.Fatalf("hit %s: want only the exact names read", h.Alert.ID)
+		}
+	}
+	refs := got[len(got)-1].Namesakes
+	var kinds []string
+	for _, id := range refs {
+		kinds = append(kinds, strings.TrimRight(id, "0123456789"))
+	}
+	one, two := slices.Index(kinds, "one"), slices.Index(kinds, "two")
+	if len(refs) == 0 || one != 0 || slices.Contains(kinds, "other") || two >= 0 && slices.Contains(kinds[two:], "one") {
+		t.Fatalf("by reference %v: want the names with one more word, then those with two, never another surname", refs)
+	}
+	if n := strings.Count(strings.Join(kinds, " "), "one"); n != len(middle) {
+		t.Fatalf("%d of the %d names with one more word by reference: %v", n, len(middle), refs)
+	}
+	for _, id := range refs {
+		if a, err := ix.LookupName(devices.Item{Kind: devices.KindPerson, Value: "Jiri Novotny"}, now, name.DefaultThreshold, 100); err != nil {
+			t.Fatal(err)
+		} else if !slices.ContainsFunc(a, func(c Candidate) bool { return c.Alert.ID == id }) {
+			t.Fatalf("reference %s is not a match at the threshold", id)
+		}
+	}
 }
 
 // A name held by many alerts gives its limit of hits and those tying

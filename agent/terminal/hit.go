@@ -133,8 +133,9 @@ type detail struct {
 	LegalBasis   string     `json:"legal_basis,omitempty"`
 	Authority    string     `json:"authority,omitempty"`
 	// Namesakes are the alerts the hit names by reference that the
-	// viewer's role may see: more alerts holding the name with the same
-	// score. Those the role may not see are left out, count included.
+	// viewer's role may see: more alerts whose names match the read at or
+	// above the threshold, past the hits read, best first. Those the role
+	// may not see are left out, count included.
 	Namesakes []namesakeView `json:"namesakes,omitempty"`
 }
 

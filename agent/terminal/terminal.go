@@ -85,8 +85,8 @@ type Elsewhere struct {
 }
 
 // NamesakeReader reads the alerts a hit names by reference: more alerts
-// whose names scored exactly as the hit's than the agent reads for one
-// name. The agent reads them from its replica when an officer opens the
+// whose names match at or above the threshold than the agent reads for
+// one name. The agent reads them from its replica when an officer opens the
 // hit, not when the check is made; it records nothing (the terminal
 // records the view).
 type NamesakeReader interface {

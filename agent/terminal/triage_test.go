@@ -165,7 +165,7 @@ type fakeNamesakes []Namesake
 func (f fakeNamesakes) Namesakes(ctx context.Context, ids []string) []Namesake { return f }
 
 // The officer who opens a name hit sees the alerts it names by reference
-// (more alerts holding the name with the same score) that the role may
+// (more alerts whose names match at or above the threshold) that the role may
 // see, and no trace of the others, not even their count; the view's audit
 // record names the alerts shown.
 func TestNamesakesShownAsTheRoleMaySee(t *testing.T) {

@@ -182,17 +182,23 @@ func (ix *Index) Search(q Query, threshold float64, limit int) []Match {
 }
 
 // SearchNamesakes is Search for a caller that reads only the first
-// explained matches: those after them carry their ID and Score but no
-// Explanation. Explaining a match scores its name again, so a caller that
-// keeps the namesakes past what it reads as references (alert IDs an
-// officer is told of) asks for Options.Ties times limit of them without
-// paying for their explanations.
+// explained matches and keeps the rest as references (alert IDs an
+// officer is told of): those after the first explained carry their ID and
+// Score but no Explanation, since explaining a match scores its name
+// again. Past the limit and the entries tying with the limit-th, it also
+// returns the other entries the search scored at or above threshold,
+// best first, up to Options.Ties times limit in all: a name that many
+// alerts match, each a little less well than the last hit kept, is not
+// cut at the limit without a word (a query lacking one token of
+// "Golden Grainix Logistics Limited" meets every "... Grainix Logistics
+// Limited" alike). It scores no more names than Search does.
 func (ix *Index) SearchNamesakes(q Query, threshold float64, limit, explained int) []Match {
 	return ix.search(q, threshold, limit, max(explained, 0))
 }
 
 // search is Search explaining the first explained matches, or every
-// match when explained < 0.
+// match when explained < 0; with explained >= 0 it keeps the scored
+// matches past the ties (SearchNamesakes).
 func (ix *Index) search(q Query, threshold float64, limit, explained int) []Match {
 	if limit <= 0 {
 		limit = 10
@@ -295,8 +301,9 @@ func (ix *Index) search(q Query, threshold float64, limit, explained int) []Matc
 		// Entries that tie with the last one kept are kept too, up to
 		// tieCeiling times limit (RuleNamesakes): choosing among equals by entry number
 		// would hide an alert for no reason an officer could know.
+		// SearchNamesakes keeps the lesser matches too, as references.
 		cut := limit
-		for cut < len(st.best) && cut < ix.opts.Ties*limit && st.best[cut].score == st.best[limit-1].score {
+		for cut < len(st.best) && cut < ix.opts.Ties*limit && (explained >= 0 || st.best[cut].score == st.best[limit-1].score) {
 			cut++
 		}
 		st.best = st.best[:cut]

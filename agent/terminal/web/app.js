@@ -361,11 +361,12 @@
     row(tb, "Issued by", d.authority);
     body.appendChild(t);
     if (d.namesakes && d.namesakes.length) {
-      // More alerts hold this name with the same score than the hits the
-      // agent reads: listed so that this hit is not taken for the only one.
+      // More alerts match this name at or above the threshold than the
+      // hits the agent reads: listed so that this hit is not taken for
+      // the only one.
       const n = d.namesakes.length;
       const ns = el("details", "namesakes");
-      ns.appendChild(el("summary", "", n + " more alert" + (n > 1 ? "s hold" : " holds") + " this name with the same score"));
+      ns.appendChild(el("summary", "", n + " more alert" + (n > 1 ? "s match" : " matches") + " this name, past the hits shown"));
       ns.appendChild(el("p", "", "Not hits of their own: compare birth date, nationality and document before acting on any of them."));
       d.namesakes.forEach((x) => {
         ns.appendChild(el("p", "namesake-title", words(x.action) + " · " + words(x.category) + " · alert " + x.alert_id + " version " + x.alert_version));
