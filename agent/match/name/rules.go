@@ -119,8 +119,9 @@ const (
 	// RuleNamesakes: names that tie with the best candidate are scored
 	// past Options.Candidates (up to namesakeNames per entry returned), and the entries that
 	// tie with the last hit kept are returned up to tieCeiling (20) times
-	// the limit, not 4: at millions of names a name is often held by tens
-	// of alerts, each a hit (search.go).
+	// the limit, not 4, and the whole-name chain of the query's first
+	// reading gives as many (RuleWholeName): at millions of names a name
+	// is often held by tens of alerts, each a hit (search.go, whole.go).
 	RuleNamesakes
 	// RuleLegalScattered: in company and unknown queries, the words of a
 	// legal form of three words or more, written apart among the name's

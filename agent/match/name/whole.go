@@ -109,7 +109,8 @@ func (ix *Index) wholeFound(st *searchState, h uint64, want int) bool {
 // query's tokens read as (st.alts: each itself when known, else its
 // digraph reading, transposition or fuzzy neighbours), in any order, that
 // are not among them already: up to namesakeFresh times limit names,
-// from at most wholeCombos token sets, the query's own first.
+// from at most wholeCombos token sets, the query's own first, whose names
+// may be as many as Options.Ties times limit.
 func (ix *Index) addWholeNames(kind Kind, st *searchState, limit int) {
 	nq := len(st.q)
 	if nq < wholeMinToken || nq > maxTokens {
@@ -138,6 +139,15 @@ func (ix *Index) addWholeNames(kind Kind, st *searchState, limit int) {
 		allExact = allExact && st.alts[first[p]].exact
 	}
 	want := namesakeFresh * limit
+	// The query's first reading is a name many entries may hold (at 2
+	// million names, "Bui Van Hung" by 38): its chain gives up to as many
+	// names as Search returns tying (RuleNamesakes), not only want, so
+	// that a namesake is not left out because retrieval met others first.
+	// The other readings stay within want.
+	wantOwn := want
+	if !ix.opts.Disable.Has(RuleNamesakes) {
+		wantOwn = max(want, ix.opts.Ties*limit)
+	}
 	// The query's first reading: its own tokens when all are known.
 	own := st.wholeIDs[:0]
 	for p := range nq {
@@ -146,7 +156,7 @@ func (ix *Index) addWholeNames(kind Kind, st *searchState, limit int) {
 	slices.Sort(own)
 	st.wholeIDs = own
 	ownHash := wholeHash(ix.seed, own)
-	if allExact && ix.wholeFound(st, ownHash, want) {
+	if allExact && ix.wholeFound(st, ownHash, wantOwn) {
 		return
 	}
 	var acc float32
@@ -157,10 +167,11 @@ func (ix *Index) addWholeNames(kind Kind, st *searchState, limit int) {
 	// most lookups meet an empty chain.
 	var kept []uint32
 	sorted := false
-	walk := wholeWalkMax * want
+	walk := wholeWalkMax * wantOwn
 	added := 0
-	// take adds the names of token set ids (sorted), hash h.
-	take := func(ids []uint32, h uint64) {
+	// take adds the names of token set ids (sorted), hash h, while fewer
+	// than want are added.
+	take := func(ids []uint32, h uint64, want int) {
 		for ptr := ix.wholeHeads.head(h, ix.wholeKey); ptr != 0 && added < want && walk > 0; ptr = ix.wholeNext[ptr-1] {
 			walk--
 			n := ptr - 1
@@ -188,13 +199,14 @@ func (ix *Index) addWholeNames(kind Kind, st *searchState, limit int) {
 	// The query's first reading, then, for a query of three tokens or
 	// more that may hold one the name lacks (a given name added), that
 	// reading less one token, then the other readings in turn.
-	take(own, ownHash)
+	take(own, ownHash, wantOwn)
+	walk = min(walk, wholeWalkMax*want)
 	var buf [maxTokens]uint32
 	combos := 1
 	for d := 0; nq >= 3 && d < nq && combos < wholeCombos && added < want && walk > 0; d, combos = d+1, combos+1 {
 		// own is sorted: less its d-th number, it still is.
 		ids := append(append(buf[:0], own[:d]...), own[d+1:]...)
-		take(ids, wholeHash(ix.seed, ids))
+		take(ids, wholeHash(ix.seed, ids), want)
 	}
 	var pick [maxTokens]int // the odometer: reading index per position
 	for combos < wholeCombos && added < want && walk > 0 {
@@ -216,7 +228,7 @@ func (ix *Index) addWholeNames(kind Kind, st *searchState, limit int) {
 			ids = append(ids, st.alts[first[p]+pick[p]].id)
 		}
 		slices.Sort(ids)
-		take(ids, wholeHash(ix.seed, ids))
+		take(ids, wholeHash(ix.seed, ids), want)
 		combos++
 	}
 }

@@ -55,3 +55,51 @@ func TestWholeNameFindsCommonTokens(t *testing.T) {
 		t.Fatal("sameTokenSet")
 	}
 }
+
+// A name many entries hold is given whole, up to the ties Search returns,
+// when retrieval walked its tokens' lists in part: the first 20 the chain
+// gave were as arbitrary as the entries retrieval met, and a namesake
+// past them was cut without a word. A misspelt query reads as the name
+// and gets them all too; with RuleNamesakes off, the chain gives 20.
+func TestWholeNameGivesEveryNamesake(t *testing.T) {
+	build := func(opts Options) (*Index, map[uint32]bool) {
+		ix := NewIndex(opts)
+		id := uint32(1)
+		for i := range 300 {
+			for _, n := range []string{"Kelvo Zorvani %c%c", "Kelvo %c%cx", "Zorvani %c%cy"} {
+				ix.Add(Entry{ID: id, Kind: KindPerson, Names: []string{fmt.Sprintf(n, 'a'+i%26, 'a'+i/26)}})
+				id++
+			}
+		}
+		held := map[uint32]bool{}
+		for i := range 60 {
+			n := []string{"Kelvo Zorvani", "ZORVANI, Kelvo", "kelvo zorvani"}[i%3]
+			ix.Add(Entry{ID: id, Kind: KindPerson, Names: []string{n}})
+			held[id] = true
+			id++
+		}
+		return ix, held
+	}
+	ix, held := build(Options{PostingBudget: 10})
+	for _, q := range []string{"Zorvani Kelvo", "Zorvani Kelov"} {
+		got := 0
+		for _, m := range ix.Search(Query{Kind: KindPerson, Name: q}, DefaultThreshold, 5) {
+			if held[m.ID] {
+				got++
+			}
+		}
+		if got != len(held) {
+			t.Errorf("%q: %d of the %d entries holding the name", q, got, len(held))
+		}
+	}
+	off, held := build(Options{PostingBudget: 10, Disable: RuleSet(0).With(RuleNamesakes)})
+	got := 0
+	for _, m := range off.Search(Query{Kind: KindPerson, Name: "Zorvani Kelvo"}, DefaultThreshold, 5) {
+		if held[m.ID] {
+			got++
+		}
+	}
+	if got >= len(held) {
+		t.Errorf("namesakes off: all %d entries holding the name, want the chain's 20 and what retrieval met", got)
+	}
+}
