@@ -141,6 +141,21 @@ func waitFileTick(fi os.FileInfo) {
 	}
 }
 
+// warmFits reports whether a file of size bytes may be read into memory,
+// given the memory available (0 if unknown): within nine tenths of it, or
+// within what is left of the budget shared with other replicas, which it
+// then holds until Close.
+func (r *Replica) warmFits(size, avail int64) bool {
+	if r.warmBudget == nil {
+		return avail <= 0 || size <= avail/10*9
+	}
+	if !r.warmBudget.take(size, avail) {
+		return false
+	}
+	r.warmHeld = size
+	return true
+}
+
 // warmRange is how much of the replica warm maps in one read transaction:
 // a delta that grows the file waits for bbolt's map at most this long
 // (64 MiB from disk: about 0.1 s).
@@ -154,16 +169,17 @@ const warmRange = 64 << 20
 // warmed it, in 15-45 s before serving at 100 million alerts). A file
 // larger than nine tenths of the memory available would only push its
 // own pages out: then only the pages already cached are mapped. It
-// returns the bytes mapped.
-func (r *Replica) warm(ctx context.Context) (int64, error) {
+// returns the bytes mapped, and whether that was the whole file.
+func (r *Replica) warm(ctx context.Context) (n int64, whole bool, err error) {
 	var fileSize int64
 	if err := r.db.View(func(tx *bolt.Tx) error { fileSize = tx.Size(); return nil }); err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	if avail := memAvailable(); avail > 0 && fileSize > avail/10*9 {
-		r.log.Info("replica larger than the memory available: only its pages already cached are mapped; the rest is read as checks need it",
-			"path", r.Path(), "bytes", fileSize, "available", avail)
-		return r.mapResident()
+	if avail := memAvailable(); !r.warmFits(fileSize, avail) {
+		r.log.Info("replica larger than the memory left to warm it: only its pages already cached are mapped; the rest is read as checks need it",
+			"path", r.Path(), "bytes", fileSize, "available", avail, "shared_budget", r.warmBudget != nil)
+		n, err := r.mapResident()
+		return n, false, err
 	}
 	page := int64(os.Getpagesize())
 	// A page fault reads ahead 128 KiB at a time, one read after another
@@ -174,7 +190,7 @@ func (r *Replica) warm(ctx context.Context) (int64, error) {
 	// whole are not read.
 	f, err := os.Open(r.Path())
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	defer f.Close()
 	buf := make([]byte, boltRunSize)
@@ -210,7 +226,7 @@ func (r *Replica) warm(ctx context.Context) (int64, error) {
 	}
 	for off := int64(0); off < fileSize; off += warmRange {
 		if ctx.Err() != nil {
-			return mapped, ctx.Err()
+			return mapped, false, ctx.Err()
 		}
 		cold, err := mapRange(off, true)
 		if err == nil && cold {
@@ -218,19 +234,19 @@ func (r *Replica) warm(ctx context.Context) (int64, error) {
 			// for the disk.
 			for p := off; p < min(off+warmRange, fileSize) && ctx.Err() == nil; p += int64(len(buf)) {
 				if _, err := f.ReadAt(buf, p); err != nil && !errors.Is(err, io.EOF) {
-					return mapped, err
+					return mapped, false, err
 				}
 			}
 			_, err = mapRange(off, false)
 		}
 		if errors.Is(err, unix.EINVAL) && mapped == 0 {
-			return 0, nil // a kernel before 5.14: pages are mapped as lookups touch them
+			return 0, false, nil // a kernel before 5.14: pages are mapped as lookups touch them
 		}
 		if err != nil {
-			return mapped, err
+			return mapped, false, err
 		}
 	}
-	return mapped, nil
+	return mapped, true, nil
 }
 
 // memAvailable returns the memory the kernel estimates is available to

@@ -213,3 +213,60 @@ func TestWarmMapsTheWholeFile(t *testing.T) {
 		t.Errorf("reading 8,000 pages of a warmed replica took %d page faults, want at most 50 (the runtime's own)", faults)
 	}
 }
+
+// Replicas that share a WarmBudget warm within it together: a second file
+// that does not fit what the first left is not read (its checks fault its
+// pages in, as a file larger than the memory), and the first one's Close
+// gives its share back for the next start.
+func TestWarmBudgetIsShared(t *testing.T) {
+	dir := t.TempDir()
+	var paths []string
+	var size int64
+	for i, name := range []string{"main.db", "scope.db"} {
+		path := filepath.Join(dir, name)
+		r := openTest(t, path, testKey(byte(i+1)))
+		fillScratch(t, r, 4000, 3000)
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		size = max(size, fi.Size())
+		paths = append(paths, path)
+	}
+	budget := NewWarmBudget(size + size/2) // one file, not two
+	open := func(i int) *Replica {
+		t.Helper()
+		if f, err := os.Open(paths[i]); err == nil {
+			dropCached(f)
+			f.Close()
+		}
+		r, err := Open(context.Background(), paths[i], testKey(byte(i+1)), Options{LockTimeout: time.Second, Warm: true, WarmBudget: budget})
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-r.Warmed():
+		case <-time.After(30 * time.Second):
+			t.Fatal("the replica did not warm within 30 s")
+		}
+		return r
+	}
+	main := open(0)
+	if faults := scratchFaults(t, main); faults > 50 {
+		t.Errorf("the first replica within the budget: %d page faults reading it, want at most 50", faults)
+	}
+	scope := open(1)
+	if faults := scratchFaults(t, scope); faults < 1000 {
+		t.Errorf("the second replica past the budget: %d page faults reading it, want its pages read as touched (1,000 or more)", faults)
+	}
+	scope.Close()
+	main.Close()
+	scope = open(1)
+	defer scope.Close()
+	if faults := scratchFaults(t, scope); faults > 50 {
+		t.Errorf("after the first replica closed: %d page faults reading the second, want at most 50", faults)
+	}
+}

@@ -32,4 +32,4 @@ func fileIdentity(os.FileInfo) ([]byte, bool) { return nil, false }
 func waitFileTick(os.FileInfo) {}
 
 // warm maps nothing: pages are mapped as lookups touch them.
-func (r *Replica) warm(context.Context) (int64, error) { return 0, nil }
+func (r *Replica) warm(context.Context) (int64, bool, error) { return 0, false, nil }

@@ -97,6 +97,10 @@ type Options struct {
 	// starts: it serves at once, and its checks reach the speed of a warm
 	// post without the first ones reading the disk.
 	Warm bool
+	// WarmBudget, if set, is the memory the replicas sharing it may fill
+	// by warming, together (a post's main and scope replicas). Without it
+	// each weighs its file against the memory available on its own.
+	WarmBudget *WarmBudget
 }
 
 // Replica is the post's encrypted bbolt database. It is safe for concurrent
@@ -154,6 +158,10 @@ type Replica struct {
 	// closed when it has ended.
 	warmStop context.CancelFunc
 	warmDone chan struct{}
+	// warmBudget is Options.WarmBudget; warmHeld the bytes this replica
+	// took of it, given back at Close.
+	warmBudget *WarmBudget
+	warmHeld   int64
 	// yield, when set, replaces runtime.Gosched where the replica gives
 	// the processor to other goroutines (yieldProcessor). Tests count.
 	yield func()
@@ -287,17 +295,17 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 		return r, nil
 	}
 	wctx, cancel := context.WithCancel(context.Background())
-	r.warmStop = cancel
+	r.warmStop, r.warmBudget = cancel, opt.WarmBudget
 	go func() {
 		defer close(r.warmDone)
 		t0 := time.Now()
-		n, err := r.warm(wctx)
+		n, whole, err := r.warm(wctx)
 		switch {
 		case wctx.Err() != nil:
 		case err != nil:
 			// Only speed is lost: lookups map pages as they touch them.
 			r.log.Warn("replica not warmed: pages are read as checks touch them", "path", path, "err", err)
-		case n > 0:
+		case whole && n > 0:
 			r.log.Info("replica warmed: its pages are in memory", "path", path, "bytes", n, "took", time.Since(t0).Round(time.Millisecond))
 		}
 	}()
@@ -556,6 +564,10 @@ func (r *Replica) Close() error {
 		r.warmStop()
 	}
 	<-r.warmDone
+	if r.warmHeld > 0 {
+		r.warmBudget.give(r.warmHeld)
+		r.warmHeld = 0
+	}
 	var jerr error
 	if r.j != nil {
 		jerr = r.j.Close()

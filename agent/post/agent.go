@@ -56,6 +56,7 @@ type Agent struct {
 	terminal    *terminal.Terminal // nil when the officers' page is off
 
 	kp         store.KeyProvider
+	warm       *store.WarmBudget           // memory the replicas fill by warming, together
 	sets       atomic.Pointer[[]*alertSet] // what checks run against
 	sessionSet chan struct{}               // closed once session is set
 	scopeMu    sync.Mutex                  // held while scopes change
@@ -113,12 +114,14 @@ func NewVersion(ctx context.Context, cfg config.Config, log *slog.Logger, versio
 		return nil, err
 	}
 	// Compact at open: a snapshot switch leaves the old generation's pages
-	// free in the file until then.
-	rep, err := store.Open(ctx, cfg.Store.Path, kp, match.WithTerms(store.Options{Logger: log, Compact: true, Warm: true}))
+	// free in the file until then. The main replica warms first, within
+	// the memory its scopes' replicas then share.
+	warm := store.NewWarmBudget(0)
+	rep, err := store.Open(ctx, cfg.Store.Path, kp, match.WithTerms(store.Options{Logger: log, Compact: true, Warm: true, WarmBudget: warm}))
 	if err != nil {
 		return nil, fmt.Errorf("open replica: %w", err)
 	}
-	a := &Agent{cfg: cfg, log: log, rep: rep, kp: kp, persistNow: make(chan struct{}, 1),
+	a := &Agent{cfg: cfg, log: log, rep: rep, kp: kp, warm: warm, persistNow: make(chan struct{}, 1),
 		scopes: make(map[string]*alertSet), sessionSet: make(chan struct{})}
 	start := time.Now()
 	if a.index, err = a.loadIndex(ctx, rep); err != nil {

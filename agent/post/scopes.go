@@ -131,7 +131,7 @@ func (a *Agent) openScopes(ctx context.Context, sa savedAssignment) error {
 // openScope opens (creating if need be) a scope's replica and loads its
 // match index.
 func (a *Agent) openScope(ctx context.Context, name string) (*alertSet, error) {
-	rep, err := store.Open(ctx, store.ScopePath(a.cfg.Store.Path, name), a.kp, match.WithTerms(store.Options{Logger: a.log.With("scope", name), Compact: true, Warm: true}))
+	rep, err := store.Open(ctx, store.ScopePath(a.cfg.Store.Path, name), a.kp, match.WithTerms(store.Options{Logger: a.log.With("scope", name), Compact: true, Warm: true, WarmBudget: a.warm}))
 	if err != nil {
 		return nil, fmt.Errorf("open the replica of scope %s: %w", name, err)
 	}
