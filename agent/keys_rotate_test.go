@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/borderpost/borderpost/agent/match"
 	"github.com/borderpost/borderpost/store"
 )
 
@@ -42,9 +43,19 @@ func TestKeysRotateCoversScopeReplicas(t *testing.T) {
 		t.Fatal("the configured key file does not hold the new key")
 	}
 	for _, path := range []string{db, store.ScopePath(db, "road")} {
-		rep, err := store.Open(ctx, path, store.KeyFile{Path: key}, store.Options{})
+		// The command compacted each file and wrote its match index's
+		// files under the new key: the agent's next start loads them.
+		for _, side := range []string{store.TermTablePath(path), store.NameIndexPath(path)} {
+			if _, err := os.Stat(side); err != nil {
+				t.Errorf("%s: %v", filepath.Base(path), err)
+			}
+		}
+		rep, err := store.Open(ctx, path, store.KeyFile{Path: key}, match.WithTerms(store.Options{}))
 		if err != nil {
 			t.Fatalf("%s does not open with the new key: %v", filepath.Base(path), err)
+		}
+		if due, err := rep.CompactDue(); due || err != nil {
+			t.Errorf("%s: compaction still due after the rotation (%v)", filepath.Base(path), err)
 		}
 		if _, ok, err := rep.Alert("CAR"); !ok || err != nil {
 			t.Errorf("%s lost its alert: %v", filepath.Base(path), err)

@@ -261,6 +261,19 @@ the replica. Stop the agent first: the replica file is locked while it runs.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "rotated data key: generation %d -> %d (check %s); %s now holds the new key\n",
 				before.Generation, after.Generation, after.Check, cfg.Store.Key.File)
+			// Each file holds the old key's pages, free, and side files
+			// of the old key: compact it and write them now, while the
+			// agent is stopped anyway, so that its next start serves at
+			// once (at 100M the start did both first: 4 min 32 s).
+			nkp, err := keyProvider(cfg, log)
+			if err != nil {
+				return err
+			}
+			for _, path := range append(paths, cfg.Store.Path) {
+				if err := settleRotated(ctx, path, nkp, log); err != nil {
+					log.Warn("replica not compacted after the rotation; the agent compacts it at its next start", "path", path, "err", err)
+				}
+			}
 			return nil
 		},
 	}
@@ -296,6 +309,20 @@ func rotateFile(ctx context.Context, path string, kp, next store.KeyProvider, ch
 	p.finish()
 	after, _ = rep.KeyStatus()
 	return before, after, err
+}
+
+// settleRotated compacts a replica file just rotated and writes its match
+// index's files under the new key (settleImport).
+func settleRotated(ctx context.Context, path string, kp store.KeyProvider, log *slog.Logger) error {
+	rep, err := store.Open(ctx, path, kp, match.WithTerms(store.Options{Logger: log}))
+	if err != nil {
+		return err
+	}
+	rep, err = settleImport(ctx, rep, kp, log)
+	if rep != nil {
+		err = errors.Join(err, rep.Close())
+	}
+	return err
 }
 
 // installKeyFile replaces dst with src's content atomically and removes
