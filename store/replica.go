@@ -162,6 +162,12 @@ type Replica struct {
 	// took of it, given back at Close.
 	warmBudget *WarmBudget
 	warmHeld   int64
+	// strays are the generations Open found named by no record, which
+	// dropStrays deletes after Open returns (stray.go); strayStop ends it
+	// and strayDone is closed when it has ended.
+	strays    []uint64
+	strayStop context.CancelFunc
+	strayDone chan struct{}
 	// yield, when set, replaces runtime.Gosched where the replica gives
 	// the processor to other goroutines (yieldProcessor). Tests count.
 	yield func()
@@ -282,6 +288,17 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 	// Checks are grouped by Record's own group commit; Batch groups the
 	// rarer officer outcomes, and a short delay keeps a lone one fast.
 	db.MaxBatchDelay = 2 * time.Millisecond
+	r.strayDone = make(chan struct{})
+	if len(r.strays) > 0 {
+		sctx, stop := context.WithCancel(context.Background())
+		r.strayStop = stop
+		go func() {
+			defer close(r.strayDone)
+			r.dropStrays(sctx)
+		}()
+	} else {
+		close(r.strayDone)
+	}
 	r.warmDone = make(chan struct{})
 	if !opt.Warm {
 		defer close(r.warmDone)
@@ -564,6 +581,10 @@ func (r *Replica) Close() error {
 		r.warmStop()
 	}
 	<-r.warmDone
+	if r.strayStop != nil {
+		r.strayStop()
+	}
+	<-r.strayDone
 	if r.warmHeld > 0 {
 		r.warmBudget.give(r.warmHeld)
 		r.warmHeld = 0

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 
@@ -156,9 +157,10 @@ func (v rotationView) sync(oldK, newK []byte, withExpiry bool) error {
 }
 
 // recoverRotation runs at Open: a rotation whose new key was supplied
-// (Options.NextKey) is kept for Rotate to resume; otherwise its partial
-// generation is dropped, which undoes it completely, since the active
-// generation and the outbox are still under the old key.
+// (Options.NextKey) is kept for Rotate to resume; otherwise it is
+// forgotten, which undoes it completely, since the active generation and
+// the outbox are still under the old key: its partial generation, named
+// by no record, is dropped after Open returns (stray.go).
 func (r *Replica) recoverRotation(tx *bolt.Tx, next []byte) error {
 	rot, err := readRotation(tx)
 	if err != nil || rot == nil {
@@ -175,22 +177,13 @@ func (r *Replica) recoverRotation(tx *bolt.Tx, next []byte) error {
 			return nil
 		}
 	}
-	if err := r.dropRotation(tx, rot); err != nil {
+	meta := tx.Bucket(bucketMeta)
+	if err := errors.Join(meta.Put(metaCompact, []byte{1}), meta.Delete(metaRotation)); err != nil {
 		return err
 	}
-	r.log.Warn("key rotation interrupted and rolled back: its new key was not supplied", "from", rot.From, "to", rot.To)
+	r.log.Warn("key rotation interrupted and rolled back: its new key was not supplied; its partial copy is dropped in the background", "from", rot.From, "to", rot.To)
 	return r.appendAudit(tx, AuditRecord{Event: EventKeyRotationRolledBack, Ref: fmt.Sprintf("%d->%d", rot.From, rot.To),
 		Detail: "interrupted; new key not supplied at open"})
-}
-
-func (r *Replica) dropRotation(tx *bolt.Tx, rot *rotation) error {
-	if err := dropGeneration(tx, rot.Dst); err != nil {
-		return err
-	}
-	if err := tx.Bucket(bucketMeta).Put(metaCompact, []byte{1}); err != nil {
-		return err
-	}
-	return tx.Bucket(bucketMeta).Delete(metaRotation)
 }
 
 // KeyStatus describes the replica's data key.

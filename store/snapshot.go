@@ -373,14 +373,18 @@ func runDir(dbPath string, gen uint64) string {
 }
 
 // dropSnapshot removes the generation of the snapshot being loaded.
-func (r *Replica) dropSnapshot(tx *bolt.Tx) error {
+func (r *Replica) dropSnapshot(tx *bolt.Tx) error { return r.endSnapshot(tx, true) }
+
+// endSnapshot forgets the snapshot in progress, dropping its generation
+// if drop; Open does not (its generation is then stray: stray.go).
+func (r *Replica) endSnapshot(tx *bolt.Tx, drop bool) error {
 	meta := tx.Bucket(bucketMeta)
 	var rec snapshotRecord
 	if b := meta.Get(metaSnapshot); b != nil {
 		if err := json.Unmarshal(b, &rec); err != nil {
 			return fmt.Errorf("%w: snapshot record: %w", ErrCorrupt, err)
 		}
-		if rec.Gen != binary.BigEndian.Uint64(meta.Get(metaAlertGen)) {
+		if drop && rec.Gen != binary.BigEndian.Uint64(meta.Get(metaAlertGen)) {
 			if err := dropGeneration(tx, rec.Gen); err != nil {
 				return err
 			}
@@ -393,17 +397,18 @@ func (r *Replica) dropSnapshot(tx *bolt.Tx) error {
 	return meta.Delete(metaSnapshot)
 }
 
-// recoverSnapshot runs at Open: it removes a snapshot a kill interrupted,
-// and any generation no record names (a belt-and-braces sweep).
+// recoverSnapshot runs at Open: it forgets a snapshot a kill interrupted,
+// and lists in r.strays every generation no record names (its partial
+// generation among them), for dropStrays once Open returns.
 func (r *Replica) recoverSnapshot(tx *bolt.Tx) error {
 	meta := tx.Bucket(bucketMeta)
 	if meta.Get(metaSnapshot) != nil {
 		var rec snapshotRecord
 		_ = json.Unmarshal(meta.Get(metaSnapshot), &rec)
-		if err := r.dropSnapshot(tx); err != nil {
+		if err := r.endSnapshot(tx, false); err != nil {
 			return err
 		}
-		r.log.Warn("snapshot load was interrupted; its partial alert set was removed", "epoch", rec.Epoch, "seq", rec.Seq)
+		r.log.Warn("snapshot load was interrupted; its partial alert set is removed in the background", "epoch", rec.Epoch, "seq", rec.Seq)
 		if err := r.appendAudit(tx, AuditRecord{Event: EventSnapshotRefused, Ref: fmt.Sprintf("%d/%d", rec.Epoch, rec.Seq),
 			Detail: "interrupted; partial generation removed at open"}); err != nil {
 			return err
@@ -415,20 +420,7 @@ func (r *Replica) recoverSnapshot(tx *bolt.Tx) error {
 	} else if rot != nil {
 		keep[rot.Dst] = true
 	}
-	var stray []uint64
-	err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
-		if n, ok := parseGenName(name); ok && !keep[n] && bytes.HasPrefix(name, []byte(genPrefix)) {
-			stray = append(stray, n)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for _, n := range stray {
-		if err := dropGeneration(tx, n); err != nil {
-			return err
-		}
-	}
-	return nil
+	var err error
+	r.strays, err = strayGenerations(tx, keep)
+	return err
 }
