@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"time"
 
@@ -90,7 +91,8 @@ func deleteSome(b *bolt.Bucket, budget *int) (empty bool, err error) {
 			return false, nil
 		}
 		if v == nil {
-			child := b.Bucket(k)
+			name := bytes.Clone(k) // k points into pages the child's deletes may move
+			child := b.Bucket(name)
 			if child == nil {
 				return false, nil
 			}
@@ -98,7 +100,7 @@ func deleteSome(b *bolt.Bucket, budget *int) (empty bool, err error) {
 			if err != nil || !done {
 				return false, err
 			}
-			if err := b.DeleteBucket(k); err != nil {
+			if err := b.DeleteBucket(name); err != nil {
 				return false, err
 			}
 			continue
