@@ -18,6 +18,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -675,7 +676,15 @@ func TestEvalProtocol(t *testing.T) {
 	for _, f := range figs {
 		writeBreakdown(&b, f)
 	}
+	atDefault := writeCurves(&b, loadEvalLists(t), background)
 	t.Log(b.String())
+	for i, f := range figs {
+		// The curves make the protocol's queries: at the default
+		// threshold they give its figure.
+		if math.Abs(atDefault[i]-f.hit) > 1e-9 {
+			t.Errorf("%s %s: the curve gives %.4f at the default threshold, the protocol %.4f", f.set, f.list, atDefault[i], f.hit)
+		}
+	}
 
 	for _, f := range figs {
 		bar := evalBars[f.set+"/"+f.list]
@@ -689,6 +698,69 @@ func TestEvalProtocol(t *testing.T) {
 	if f1 < evalCasesBar {
 		t.Errorf("cases.csv cross-validated F1 %.3f under its bar %.2f", f1, evalCasesBar)
 	}
+}
+
+// curveThresholds are the thresholds of the operating curves.
+var curveThresholds = []float64{0.40, 0.45, 0.50, 0.55, 0.60, 0.65, 0.70}
+
+// writeCurves appends each list's operating curve: right entry in the hits
+// and false hits on the negatives at each of curveThresholds, the list as a
+// whole. It shows whether a goal is a matter of threshold or of what the
+// engine separates; DefaultThreshold is never read off it (it is chosen on
+// cases.csv), and no case is looked at. It returns each list's right-entry
+// share at DefaultThreshold.
+func writeCurves(b *strings.Builder, l evalLists, background int) []float64 {
+	var atDefault []float64
+	b.WriteString("\noperating curves (right entry in hits / false hits on negatives, by threshold):\n\n| list |")
+	for _, th := range curveThresholds {
+		fmt.Fprintf(b, " %.2f |", th)
+	}
+	b.WriteString("\n| --- |" + strings.Repeat(" --- |", len(curveThresholds)) + "\n")
+	low := curveThresholds[0]
+	for _, set := range []struct {
+		name string
+		list []listEntry
+		seed uint64
+	}{{"dev OFAC SDN 2021-07", l.sdn, evalDevSeed}, {"test OFAC non-SDN 2025-12", l.nonSDN, evalTestSeed}, {"test BIS denied persons 2022-09", l.dpl, evalTestSeed}} {
+		ix := evalIndex(set.list, set.seed, background, Options{})
+		rng := rand.New(rand.NewPCG(set.seed, 0x9e)) // the queries evalList makes
+		var right, neg []float64
+		for _, le := range set.list {
+			q, _ := evalQueryClassed(rng, le)
+			s := 0.0
+			for _, m := range ix.Search(q, low, 10) {
+				if m.ID == le.entry.ID {
+					s = m.Score
+				}
+			}
+			right = append(right, s)
+		}
+		for _, q := range evalNegativeSet(set.seed, set.list, evalNegatives) {
+			s := 0.0
+			for _, m := range ix.Search(q, low, 10) {
+				if m.ID < evalBackgroundID {
+					s = max(s, m.Score)
+				}
+			}
+			neg = append(neg, s)
+		}
+		share := func(xs []float64, th float64) float64 {
+			n := 0
+			for _, x := range xs {
+				if x >= th {
+					n++
+				}
+			}
+			return float64(n) / float64(len(xs))
+		}
+		atDefault = append(atDefault, share(right, DefaultThreshold))
+		fmt.Fprintf(b, "| %s |", set.name)
+		for _, th := range curveThresholds {
+			fmt.Fprintf(b, " %.3f / %.2f %% |", share(right, th), 100*share(neg, th))
+		}
+		b.WriteString("\n")
+	}
+	return atDefault
 }
 
 // TestEvalQuery checks the generator does what its contract says: every
