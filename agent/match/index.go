@@ -710,9 +710,10 @@ type nameMatch struct {
 // LookupName returns up to limit alerts whose names match a person or
 // company item with a score of at least threshold, best first, plus those
 // tying with the last; the other matches the name search scored ride on
-// the last by reference (Candidate.Namesakes). An expired alert never matches, and does not take
-// the place of one that does: the limit applies after expired alerts are
-// left out. It fails with ErrUnreadable as Lookup does.
+// the last by reference (Candidate.Namesakes). An expired alert never
+// matches, and does not take the place of one that does: the limit
+// applies after expired alerts are left out. It fails with ErrUnreadable
+// as Lookup does.
 func (ix *Index) LookupName(it devices.Item, now time.Time, threshold float64, limit int) ([]Candidate, error) {
 	kind := name.KindPerson
 	if it.Kind == devices.KindCompany {
