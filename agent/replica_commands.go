@@ -179,7 +179,7 @@ func keysStatusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := store.ReadStatus(cmd.Context(), cfg.Store.Path, store.Options{})
+			st, err := store.ReadStatus(cmd.Context(), cfg.Store.Path, statusOptions(cfg))
 			if err != nil {
 				return err
 			}

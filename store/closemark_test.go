@@ -186,3 +186,35 @@ func TestCloseMarkAfterRotationUsesTheNewKey(t *testing.T) {
 		t.Errorf("first start after a rotation: want the tree check skipped; log:\n%s", log)
 	}
 }
+
+// A status read with the key trusts the close mark as a start does (at
+// 100M alerts it read every page, 15-45 s), checks the file whole without
+// the key or with another, and leaves the mark for the agent's next start.
+func TestStatusTrustsTheCloseMarkWithTheKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "replica.db")
+	key := testKey(3)
+	closedReplica(t, path, key, 300)
+	status := func(vouch KeyProvider) string {
+		t.Helper()
+		var log bytes.Buffer
+		st, err := ReadStatus(context.Background(), path, Options{LockTimeout: time.Second, VouchKey: vouch, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.FileBytes == 0 || st.Format == 0 {
+			t.Fatalf("status %+v", st)
+		}
+		return log.String()
+	}
+	if log := status(key); !strings.Contains(log, vouchedLog) || strings.Contains(log, walkedLog) {
+		t.Errorf("status with the key: want the tree check skipped; log:\n%s", log)
+	}
+	for _, kp := range []KeyProvider{nil, testKey(4)} {
+		if log := status(kp); !strings.Contains(log, walkedLog) {
+			t.Errorf("status without the key (%v): want every page checked; log:\n%s", kp, log)
+		}
+	}
+	if log := startLog(t, path, key); !strings.Contains(log, vouchedLog) {
+		t.Errorf("start after the status reads: want it still vouched for; log:\n%s", log)
+	}
+}

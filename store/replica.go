@@ -101,6 +101,10 @@ type Options struct {
 	// by warming, together (a post's main and scope replicas). Without it
 	// each weighs its file against the memory available on its own.
 	WarmBudget *WarmBudget
+	// VouchKey, for ReadStatus only (Open has its key), gives the data key
+	// whose close mark may vouch for the file, so that the status of a
+	// replica closed cleanly need not read every page.
+	VouchKey KeyProvider
 }
 
 // Replica is the post's encrypted bbolt database. It is safe for concurrent

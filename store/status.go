@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -33,19 +34,41 @@ type Status struct {
 // ReadStatus opens the replica file at path read-only, without a key, and
 // describes it. It changes nothing (an interrupted rotation or snapshot
 // is reported, not resolved) and fails while another process, such as a
-// running agent, holds the file.
+// running agent, holds the file. It checks every page of the file first,
+// as Open does, unless opt.VouchKey gives the data key and the close mark
+// made with it vouches for the file (a replica the agent closed cleanly):
+// at 100M alerts, seconds rather than 15-45 s.
 func ReadStatus(ctx context.Context, path string, opt Options) (Status, error) {
 	var s Status
 	if opt.LockTimeout == 0 {
 		opt.LockTimeout = 2 * time.Second
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
 		return s, fmt.Errorf("replica status: %w", err)
 	}
 	s.FileBytes = fi.Size()
-	if err := verifyFile(path, opt.LockTimeout); err != nil {
+	var markKey []byte
+	if opt.VouchKey != nil {
+		// Without the key the file is checked whole: the status needs none.
+		if key, err := opt.VouchKey.DataKey(ctx); err == nil {
+			markKey = closeMarkKey(key)
+			clear(key)
+			defer clear(markKey)
+		}
+	}
+	t0 := time.Now()
+	vouched, err := verifyFileUnlessClosed(path, opt.LockTimeout, markKey)
+	if err != nil {
 		return s, err
+	}
+	if vouched {
+		opt.Logger.Info("replica closed cleanly and unchanged since: its tree is not read again", "path", path)
+	} else {
+		opt.Logger.Info("replica file checked page by page", "path", path, "took", time.Since(t0).Round(time.Millisecond))
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.LockTimeout, ReadOnly: true})
 	if err != nil {
