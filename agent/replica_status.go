@@ -3,11 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/borderpost/borderpost/agent/config"
 	"io"
 
 	"github.com/spf13/cobra"
 
+	"github.com/borderpost/borderpost/agent/config"
 	"github.com/borderpost/borderpost/store"
 )
 
