@@ -42,22 +42,17 @@ func TestSearchDigest(t *testing.T) {
 		}
 		w.WriteString("\n")
 	}
-	l := loadEvalLists(t)
-	for _, c := range []struct {
-		tag  string
-		list []listEntry
-		seed uint64
-	}{{"dev-sdn", l.sdn, evalDevSeed}, {"test-nonsdn", l.nonSDN, evalTestSeed}, {"test-bis", l.dpl, evalTestSeed}} {
-		ix := evalIndex(c.list, c.seed, background, Options{})
+	for _, c := range loadEvalLists(t).sets() {
+		ix := evalIndex(c.entries, c.seed, background, Options{})
 		rng := rand.New(rand.NewPCG(c.seed, 0x9e))
-		for i, le := range c.list {
+		for i, le := range c.entries {
 			q := evalQuery(rng, le)
 			write(c.tag, i, ix.Search(q, DefaultThreshold, 10))
 			write(c.tag+"-low", i, ix.Search(q, 0.5, 10))
 			q.BirthDate, q.Nationality = "", ""
 			write(c.tag+"-name", i, ix.Search(q, DefaultThreshold, 10))
 		}
-		for i, q := range evalNegativeSet(c.seed, c.list, evalNegatives) {
+		for i, q := range evalNegativeSet(c.seed, c.entries, evalNegatives) {
 			write(c.tag+"-neg", i, ix.Search(q, DefaultThreshold, 10))
 		}
 	}

@@ -647,11 +647,29 @@ func evalAll(t *testing.T, background int, opts Options) ([]listFigures, float64
 	return evalWith(t, loadEvalLists(t), loadCases(t), background, opts)
 }
 
+// evalSet is one list of the protocol, with the seed its queries and
+// negatives are made from.
+type evalSet struct {
+	set, list, tag string // "dev" or "test", the list's name, a short tag
+	entries        []listEntry
+	seed           uint64
+}
+
+// sets returns the protocol's lists in its order: the development list,
+// then the test lists. Every run of the protocol's queries takes them
+// from here, so that none draws other queries than the table reports.
+func (l evalLists) sets() []evalSet {
+	return []evalSet{
+		{"dev", "OFAC SDN 2021-07", "dev-sdn", l.sdn, evalDevSeed},
+		{"test", "OFAC non-SDN 2025-12", "test-nonsdn", l.nonSDN, evalTestSeed},
+		{"test", "BIS denied persons 2022-09", "test-bis", l.dpl, evalTestSeed},
+	}
+}
+
 func evalWith(t *testing.T, l evalLists, cases []labelledCase, background int, opts Options) ([]listFigures, float64, []float64) {
-	figs := []listFigures{
-		evalList("dev", "OFAC SDN 2021-07", l.sdn, evalDevSeed, background, opts),
-		evalList("test", "OFAC non-SDN 2025-12", l.nonSDN, evalTestSeed, background, opts),
-		evalList("test", "BIS denied persons 2022-09", l.dpl, evalTestSeed, background, opts),
+	var figs []listFigures
+	for _, s := range l.sets() {
+		figs = append(figs, evalList(s.set, s.list, s.entries, s.seed, background, opts))
 	}
 	f1, ths := crossValidatedF1(casesScores(cases, opts), cases, 5, evalDevSeed)
 	return figs, f1, ths
@@ -717,15 +735,11 @@ func writeCurves(b *strings.Builder, l evalLists, background int) []float64 {
 	}
 	b.WriteString("\n| --- |" + strings.Repeat(" --- |", len(curveThresholds)) + "\n")
 	low := curveThresholds[0]
-	for _, set := range []struct {
-		name string
-		list []listEntry
-		seed uint64
-	}{{"dev OFAC SDN 2021-07", l.sdn, evalDevSeed}, {"test OFAC non-SDN 2025-12", l.nonSDN, evalTestSeed}, {"test BIS denied persons 2022-09", l.dpl, evalTestSeed}} {
-		ix := evalIndex(set.list, set.seed, background, Options{})
+	for _, set := range l.sets() {
+		ix := evalIndex(set.entries, set.seed, background, Options{})
 		rng := rand.New(rand.NewPCG(set.seed, 0x9e)) // the queries evalList makes
 		var right, neg []float64
-		for _, le := range set.list {
+		for _, le := range set.entries {
 			q, _ := evalQueryClassed(rng, le)
 			s := 0.0
 			for _, m := range ix.Search(q, low, 10) {
@@ -735,7 +749,7 @@ func writeCurves(b *strings.Builder, l evalLists, background int) []float64 {
 			}
 			right = append(right, s)
 		}
-		for _, q := range evalNegativeSet(set.seed, set.list, evalNegatives) {
+		for _, q := range evalNegativeSet(set.seed, set.entries, evalNegatives) {
 			s := 0.0
 			for _, m := range ix.Search(q, low, 10) {
 				if m.ID < evalBackgroundID {
@@ -754,7 +768,7 @@ func writeCurves(b *strings.Builder, l evalLists, background int) []float64 {
 			return float64(n) / float64(len(xs))
 		}
 		atDefault = append(atDefault, share(right, DefaultThreshold))
-		fmt.Fprintf(b, "| %s |", set.name)
+		fmt.Fprintf(b, "| %s %s |", set.set, set.list)
 		for _, th := range curveThresholds {
 			fmt.Fprintf(b, " %.3f / %.2f %% |", share(right, th), 100*share(neg, th))
 		}
