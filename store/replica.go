@@ -215,15 +215,8 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 	// bbolt trusts the file it maps: check it first (see verify.go), the
 	// whole tree unless a clean close vouches for the file (closemark.go).
 	markKey := closeMarkKey(key)
-	t0 := time.Now()
-	vouched, err := verifyFileUnlessClosed(path, opt.LockTimeout, markKey)
-	if err != nil {
+	if err := checkFileLogged(path, opt.LockTimeout, markKey, opt.Logger); err != nil {
 		return nil, err
-	}
-	if vouched {
-		opt.Logger.Info("replica closed cleanly and unchanged since: its tree is not read again", "path", path)
-	} else {
-		opt.Logger.Info("replica file checked page by page", "path", path, "took", time.Since(t0).Round(time.Millisecond))
 	}
 	// From here on the file may be written: a session that dies must
 	// leave no mark vouching for it.
@@ -306,7 +299,7 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 	r.warmDone = make(chan struct{})
 	if !opt.Warm {
 		defer close(r.warmDone)
-		t0 = time.Now()
+		t0 := time.Now()
 		if n, err := r.mapResident(); err != nil {
 			// Only speed is lost: lookups map pages as they touch them.
 			r.log.Warn("replica pages in the page cache not mapped at open", "path", path, "err", err)

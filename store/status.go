@@ -60,15 +60,8 @@ func ReadStatus(ctx context.Context, path string, opt Options) (Status, error) {
 			defer clear(markKey)
 		}
 	}
-	t0 := time.Now()
-	vouched, err := verifyFileUnlessClosed(path, opt.LockTimeout, markKey)
-	if err != nil {
+	if err := checkFileLogged(path, opt.LockTimeout, markKey, opt.Logger); err != nil {
 		return s, err
-	}
-	if vouched {
-		opt.Logger.Info("replica closed cleanly and unchanged since: its tree is not read again", "path", path)
-	} else {
-		opt.Logger.Info("replica file checked page by page", "path", path, "took", time.Since(t0).Round(time.Millisecond))
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.LockTimeout, ReadOnly: true})
 	if err != nil {
