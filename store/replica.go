@@ -158,20 +158,16 @@ type Replica struct {
 	rotationMemory int
 	// markKey signs the close mark Close leaves (closemark.go).
 	markKey []byte
-	// warmStop ends the warming Open started (Options.Warm); warmDone is
-	// closed when it has ended.
-	warmStop context.CancelFunc
-	warmDone chan struct{}
+	// warming is the warming Open started (Options.Warm).
+	warming task
 	// warmBudget is Options.WarmBudget; warmHeld the bytes this replica
 	// took of it, given back at Close.
 	warmBudget *WarmBudget
 	warmHeld   int64
 	// strays are the generations Open found named by no record, which
-	// dropStrays deletes after Open returns (stray.go); strayStop ends it
-	// and strayDone is closed when it has ended.
-	strays    []uint64
-	strayStop context.CancelFunc
-	strayDone chan struct{}
+	// dropping (dropStrays) deletes after Open returns (stray.go).
+	strays   []uint64
+	dropping task
 	// yield, when set, replaces runtime.Gosched where the replica gives
 	// the processor to other goroutines (yieldProcessor). Tests count.
 	yield func()
@@ -285,20 +281,9 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 	// Checks are grouped by Record's own group commit; Batch groups the
 	// rarer officer outcomes, and a short delay keeps a lone one fast.
 	db.MaxBatchDelay = 2 * time.Millisecond
-	r.strayDone = make(chan struct{})
-	if len(r.strays) > 0 {
-		sctx, stop := context.WithCancel(context.Background())
-		r.strayStop = stop
-		go func() {
-			defer close(r.strayDone)
-			r.dropStrays(sctx)
-		}()
-	} else {
-		close(r.strayDone)
-	}
-	r.warmDone = make(chan struct{})
+	r.dropping = startTask(len(r.strays) > 0, r.dropStrays)
 	if !opt.Warm {
-		defer close(r.warmDone)
+		r.warming = startTask(false, nil)
 		t0 := time.Now()
 		if n, err := r.mapResident(); err != nil {
 			// Only speed is lost: lookups map pages as they touch them.
@@ -308,10 +293,8 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 		}
 		return r, nil
 	}
-	wctx, cancel := context.WithCancel(context.Background())
-	r.warmStop, r.warmBudget = cancel, opt.WarmBudget
-	go func() {
-		defer close(r.warmDone)
+	r.warmBudget = opt.WarmBudget
+	r.warming = startTask(true, func(wctx context.Context) {
 		t0 := time.Now()
 		n, whole, err := r.warm(wctx)
 		switch {
@@ -322,14 +305,46 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 		case whole && n > 0:
 			r.log.Info("replica warmed: its pages are in memory", "path", path, "bytes", n, "took", time.Since(t0).Round(time.Millisecond))
 		}
-	}()
+	})
 	return r, nil
 }
 
 // Warmed returns a channel closed once the replica's pages are in memory
 // (Options.Warm), or the warming ended for Close or an error; without
 // Warm, closed once Open returns.
-func (r *Replica) Warmed() <-chan struct{} { return r.warmDone }
+func (r *Replica) Warmed() <-chan struct{} { return r.warming.done }
+
+// task is work a replica runs in the background from Open until it ends
+// or Close stops it.
+type task struct {
+	stop context.CancelFunc
+	done chan struct{} // closed once the work has ended
+}
+
+// startTask runs fn in its own goroutine if run, else returns a task
+// already done.
+func startTask(run bool, fn func(context.Context)) task {
+	t := task{done: make(chan struct{})}
+	if !run {
+		close(t.done)
+		return t
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	t.stop = stop
+	go func() {
+		defer close(t.done)
+		fn(ctx)
+	}()
+	return t
+}
+
+// end stops the work and waits for it.
+func (t task) end() {
+	if t.stop != nil {
+		t.stop()
+	}
+	<-t.done
+}
 
 func boltOptions(timeout time.Duration) *bolt.Options {
 	return &bolt.Options{
@@ -574,14 +589,8 @@ func (r *Replica) bulkUpdate(fn func(*bolt.Tx) error) error {
 
 // Close closes the replica file and its journal.
 func (r *Replica) Close() error {
-	if r.warmStop != nil {
-		r.warmStop()
-	}
-	<-r.warmDone
-	if r.strayStop != nil {
-		r.strayStop()
-	}
-	<-r.strayDone
+	r.warming.end()
+	r.dropping.end()
 	if r.warmHeld > 0 {
 		r.warmBudget.give(r.warmHeld)
 		r.warmHeld = 0
