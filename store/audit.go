@@ -631,7 +631,7 @@ func legacyAuditHash(rec AuditRecord) (string, error) {
 // AuditRecords calls fn for every audit record in order, opened. Prev and
 // Hash are the records' chain values; VerifyAudit checks them.
 func (r *Replica) AuditRecords(ctx context.Context, fn func(AuditRecord) error) error {
-	return r.j.View(func(tx *bolt.Tx) error {
+	return r.jview(func(tx *bolt.Tx) error {
 		anchor, err := readAnchor(tx)
 		if err != nil {
 			return err
@@ -683,7 +683,7 @@ func (r *Replica) VerifyAudit(ctx context.Context) (int, error) {
 	n := 0
 	var prev string
 	var prevSeq uint64
-	err := r.j.View(func(tx *bolt.Tx) error {
+	err := r.jview(func(tx *bolt.Tx) error {
 		anchor, err := readAnchor(tx)
 		if err != nil {
 			return err

@@ -70,7 +70,7 @@ func backupBeforeUpgrade(ctx context.Context, path string, opt Options) error {
 // have overwritten yet, readable by no one without the data key.
 func Remove(path string) error {
 	var side []string
-	for _, pattern := range []string{JournalPath(path), path + ".snapshot-*", path + ".terms-*", TermTablePath(path), NameIndexPath(path), closeMarkPath(path), rotationRunDir(path), path + ".format*.bak"} {
+	for _, pattern := range []string{JournalPath(path), WALPath(path), path + ".snapshot-*", path + ".terms-*", TermTablePath(path), NameIndexPath(path), closeMarkPath(path), rotationRunDir(path), path + ".format*.bak"} {
 		m, err := filepath.Glob(pattern)
 		if err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -92,39 +93,11 @@ func (r *Replica) joinCommit(add func(*commitQueue), done <-chan struct{}) {
 // checks or acknowledgements arrived meanwhile, or gives it up.
 func (r *Replica) commitGroups() {
 	q := &r.commits
-	var group []*checkCommit
-	var acks []*ackCommit
-	taken := false
-	take := func() {
-		q.mu.Lock()
-		n := min(len(q.pending), maxGroup)
-		group = q.pending[:n:n]
-		q.pending = q.pending[n:]
-		acks = q.acks
-		q.acks = nil
-		q.mu.Unlock()
-		taken = true
+	if r.wal != nil {
+		r.logGroup()
+	} else {
+		r.commitJournal()
 	}
-	// The group is taken once the transaction holds the journal's write
-	// lock: checks that arrive while another writer (an outcome, a queued
-	// audit record) holds it join this commit instead of waiting for the
-	// next one. The replica's writer (a delta's chunk) is never waited for.
-	err := r.jupdate(func(tx *bolt.Tx) error {
-		take()
-		if err := r.writeChecks(tx, group); err != nil {
-			return err
-		}
-		return writeAcks(tx, acks)
-	})
-	if !taken { // the transaction did not start
-		take()
-	}
-	q.mu.Lock()
-	q.groups++
-	q.checks += uint64(len(group))
-	q.acked += uint64(len(acks))
-	q.mu.Unlock()
-	r.commitGroup(group, acks, err)
 	// The checks just answered are runnable on this processor, behind
 	// this goroutine: let them (and any other check ready to run) go
 	// first, so that their next checks join the next group rather than
@@ -140,6 +113,49 @@ func (r *Replica) commitGroups() {
 	}
 	q.mu.Unlock()
 	go r.commitGroups()
+}
+
+// take takes the next group of checks and the acknowledgements waiting.
+func (q *commitQueue) take() ([]*checkCommit, []*ackCommit) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := min(len(q.pending), maxGroup)
+	group := q.pending[:n:n]
+	q.pending = q.pending[n:]
+	acks := q.acks
+	q.acks = nil
+	return group, acks
+}
+
+// commitJournal commits the next group straight to the journal, in one
+// transaction with its two syncs: the group commit of a journal without
+// its log (see wal.go).
+func (r *Replica) commitJournal() {
+	q := &r.commits
+	var group []*checkCommit
+	var acks []*ackCommit
+	taken := false
+	// The group is taken once the transaction holds the journal's write
+	// lock: checks that arrive while another writer (an outcome, a queued
+	// audit record) holds it join this commit instead of waiting for the
+	// next one. The replica's writer (a delta's chunk) is never waited for.
+	err := r.j.Update(func(tx *bolt.Tx) error {
+		group, acks = q.take()
+		taken = true
+		if err := r.writeChecks(tx, group); err != nil {
+			return err
+		}
+		return writeAcks(tx, acks)
+	})
+	if !taken { // the transaction did not start
+		group, acks = q.take()
+	}
+	q.mu.Lock()
+	q.groups++
+	q.checks += uint64(len(group))
+	q.acked += uint64(len(acks))
+	q.mu.Unlock()
+	r.commitGroup(group, acks, err)
 }
 
 // commitGroup answers the checks and acknowledgements of one group,
@@ -165,11 +181,11 @@ func (r *Replica) commitGroup(group []*checkCommit, acks []*ackCommit, err error
 	}
 	for _, cc := range group {
 		one := []*checkCommit{cc}
-		cc.err = r.jupdate(func(tx *bolt.Tx) error { return r.writeChecks(tx, one) })
+		cc.err = r.j.Update(func(tx *bolt.Tx) error { return r.writeChecks(tx, one) })
 	}
 	for _, ac := range acks {
 		one := []*ackCommit{ac}
-		ac.err = r.jupdate(func(tx *bolt.Tx) error { return writeAcks(tx, one) })
+		ac.err = r.j.Update(func(tx *bolt.Tx) error { return writeAcks(tx, one) })
 	}
 }
 
@@ -198,7 +214,8 @@ func writeAcks(tx *bolt.Tx, acks []*ackCommit) error {
 
 // writeChecks writes the checks' hits to the outbox and their audit
 // records, chained, inside tx; the audit head and the outbox count move
-// once, after the last.
+// once, after the last. It is the group commit of a journal without its
+// log (see wal.go), which assigns outbox sequences itself.
 func (r *Replica) writeChecks(tx *bolt.Tx, group []*checkCommit) error {
 	ring := r.journalRing()
 	var err error
@@ -208,21 +225,16 @@ func (r *Replica) writeChecks(tx *bolt.Tx, group []*checkCommit) error {
 	added := 0
 	for _, cc := range group {
 		cc.out = append(cc.out[:0], cc.hits...) // a failed group is written again check by check
-		if err := r.putOutboxEntries(tx, ring, cc.out); err != nil {
-			return err
+		ob := tx.Bucket(bucketOutbox)
+		for i := range cc.out {
+			if cc.out[i].Seq, err = ob.NextSequence(); err != nil {
+				return err
+			}
 		}
-		if err := r.keepForOfficers(tx, cc.out); err != nil {
+		if seq, prev, err = r.putCheck(tx, ring, cc.check, cc.out, now, prev); err != nil {
 			return err
 		}
 		added += len(cc.out)
-		rec := AuditRecord{Event: EventCheck, Ref: cc.check.ID, Device: cc.check.Device, Detail: fmt.Sprintf("%d items", cc.check.Items), Time: now}
-		for _, h := range cc.out {
-			rec.Hits = append(rec.Hits, h.ID)
-			rec.Alerts = append(rec.Alerts, h.AlertID)
-		}
-		if seq, prev, err = putAudit(tx, ring, rec, prev); err != nil {
-			return err
-		}
 	}
 	if err := setAuditHead(tx, ring, seq, prev); err != nil {
 		return err
@@ -231,6 +243,25 @@ func (r *Replica) writeChecks(tx *bolt.Tx, group []*checkCommit) error {
 		return nil
 	}
 	return addOutboxN(tx, int64(added))
+}
+
+// putCheck writes one check inside tx: its hits into the outbox under the
+// sequences they carry and into the officers' keep, and its audit record
+// at time at, chained after prev. It returns the record's sequence and
+// chain value; the caller moves the audit head after its last check.
+func (r *Replica) putCheck(tx *bolt.Tx, ring *keyring, c CheckRecord, hits []Hit, at time.Time, prev string) (uint64, string, error) {
+	if err := putOutboxAt(tx, ring, hits); err != nil {
+		return 0, "", err
+	}
+	if err := r.keepForOfficers(tx, hits); err != nil {
+		return 0, "", err
+	}
+	rec := AuditRecord{Event: EventCheck, Ref: c.ID, Device: c.Device, Detail: fmt.Sprintf("%d items", c.Items), Time: at}
+	for _, h := range hits {
+		rec.Hits = append(rec.Hits, h.ID)
+		rec.Alerts = append(rec.Alerts, h.AlertID)
+	}
+	return putAudit(tx, ring, rec, prev)
 }
 
 // CommitStats says how checks were grouped into commits since Open.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/aes"
 	"crypto/cipher"
 	"encoding/binary"
@@ -107,6 +108,9 @@ func (r *Replica) openJournal(opt Options) error {
 	} else {
 		err = r.bindJournal(bound)
 	}
+	if err == nil {
+		err = r.openWAL(cmp.Or(opt.WALSize, DefaultWALSize))
+	}
 	// What follows finishes work a kill interrupted; the keys it needs are
 	// loaded and the records stay queued, so on a full disk it waits for
 	// the next start rather than keep the agent from starting.
@@ -120,6 +124,7 @@ func (r *Replica) openJournal(opt Options) error {
 		}
 	}
 	if err != nil {
+		r.closeWAL()
 		r.j = nil
 		j.Close()
 		return err
@@ -341,7 +346,38 @@ func copyBucket(src, dst *bolt.Bucket) error {
 func (r *Replica) journalRing() *keyring { return r.active.Load() }
 
 // jupdate runs a synced write transaction of the journal.
-func (r *Replica) jupdate(fn func(*bolt.Tx) error) error { return r.j.Update(fn) }
+//
+// With the journal's log (wal.go) it holds the log and waits for the
+// mover to move everything first: the journal then only ever holds a
+// prefix of the log, and the outbox takes sequences in order. It fails
+// while the mover does, since what it writes would come before what the
+// mover has yet to write.
+func (r *Replica) jupdate(fn func(*bolt.Tx) error) error {
+	w := r.wal
+	if w == nil {
+		return r.j.Update(fn)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.settle(w.loggedNow())
+	if err := w.failing(); err != nil {
+		return fmt.Errorf("the journal cannot take its log's entries yet: %w", err)
+	}
+	return r.j.Update(func(tx *bolt.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		w.outboxNext = max(w.outboxNext, tx.Bucket(bucketOutbox).Sequence()+1)
+		return nil
+	})
+}
+
+// jview runs a read transaction of the journal once it holds every check
+// answered so far (see settleJournal).
+func (r *Replica) jview(fn func(*bolt.Tx) error) error {
+	r.settleJournal()
+	return r.j.View(fn)
+}
 
 // appendAudit queues rec, inside the replica transaction tx, for the
 // journal's audit log, which takes it once tx has committed (see above).
@@ -402,7 +438,7 @@ func (r *Replica) moveAuditQueue() error {
 	}
 	var todo []queued
 	done := r.queueDone.Load()
-	err := r.j.View(func(jtx *bolt.Tx) error {
+	err := r.jview(func(jtx *bolt.Tx) error {
 		if v := jtx.Bucket(bucketMeta).Get(metaQueueDone); len(v) == 8 {
 			done = max(done, binary.BigEndian.Uint64(v))
 		}

@@ -150,7 +150,7 @@ func settleForOfficers(tx *bolt.Tx, id string) error {
 func (r *Replica) OfficerHits() ([]Hit, error) {
 	var out []Hit
 	cutoff := r.now().Add(-OfficerKeep)
-	err := r.j.View(func(tx *bolt.Tx) error {
+	err := r.jview(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketOfficer)
 		if b == nil {
 			return nil
@@ -268,7 +268,7 @@ func (r *Replica) RememberFalseMatch(ctx context.Context, f FalseMatch, forget b
 
 // FalseMatches calls fn for every remembered false match.
 func (r *Replica) FalseMatches(fn func(FalseMatch)) error {
-	return r.j.View(func(tx *bolt.Tx) error {
+	return r.jview(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketOfficer)
 		if b == nil {
 			return nil

@@ -90,7 +90,7 @@ func (r *Replica) RecordOutcome(ctx context.Context, o Outcome) error {
 	if o.ID == "" || o.HitID == "" || o.Outcome == "" {
 		return fmt.Errorf("record outcome: %w: outcome, hit and outcome ID are required", ErrInvalidAlert)
 	}
-	err := r.j.Batch(func(tx *bolt.Tx) error {
+	err := r.jupdate(func(tx *bolt.Tx) error {
 		e := []Hit{{ID: o.ID, Time: o.Time, AlertID: o.AlertID, Outcome: &o}}
 		if err := r.putOutbox(tx, e); err != nil {
 			return err
@@ -119,18 +119,27 @@ func (r *Replica) putOutbox(tx *bolt.Tx, entries []Hit) error {
 // putOutboxEntries is putOutbox without the count of waiting entries.
 func (r *Replica) putOutboxEntries(tx *bolt.Tx, ring *keyring, entries []Hit) error {
 	ob := tx.Bucket(bucketOutbox)
-	ob.FillPercent = 1 // entries only ever go at the end: fill pages
 	for i := range entries {
 		seq, err := ob.NextSequence()
 		if err != nil {
 			return err
 		}
 		entries[i].Seq = seq
+	}
+	return putOutboxAt(tx, ring, entries)
+}
+
+// putOutboxAt seals entries into the outbox under the sequences they
+// carry (assigned by putOutboxEntries, or by the journal's log).
+func putOutboxAt(tx *bolt.Tx, ring *keyring, entries []Hit) error {
+	ob := tx.Bucket(bucketOutbox)
+	ob.FillPercent = 1 // entries only ever go at the end: fill pages
+	for i := range entries {
 		plain, err := json.Marshal(&entries[i])
 		if err != nil {
 			return err
 		}
-		k := u64(seq)
+		k := u64(entries[i].Seq)
 		v, err := ring.seal(bucketOutbox, k, plain)
 		if err != nil {
 			return err
@@ -159,7 +168,7 @@ func addOutboxN(tx *bolt.Tx, delta int64) error {
 // after, in order.
 func (r *Replica) Pending(after uint64, max int) ([]Hit, error) {
 	var hits []Hit
-	err := r.j.View(func(tx *bolt.Tx) error {
+	err := r.jview(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketOutbox).Cursor()
 		for k, v := c.Seek(u64(after + 1)); k != nil && len(hits) < max; k, v = c.Next() {
 			h, err := r.decodeHit(k, v)
@@ -203,7 +212,7 @@ type OutboxState struct {
 // Outbox returns the outbox's current state.
 func (r *Replica) Outbox() (OutboxState, error) {
 	var s OutboxState
-	err := r.j.View(func(tx *bolt.Tx) error {
+	err := r.jview(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketOutbox)
 		s.Last = b.Sequence()
 		if v := tx.Bucket(bucketMeta).Get(metaOutboxN); v != nil {

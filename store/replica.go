@@ -105,6 +105,10 @@ type Options struct {
 	// whose close mark may vouch for the file, so that the status of a
 	// replica closed cleanly need not read every page.
 	VouchKey KeyProvider
+	// WALSize is the size of the journal's write-ahead log, created at
+	// the first Open (wal.go); 0 means DefaultWALSize. An existing log
+	// keeps its size.
+	WALSize int64
 }
 
 // Replica is the post's encrypted bbolt database. It is safe for concurrent
@@ -113,6 +117,9 @@ type Replica struct {
 	db *bolt.DB
 	// j is the journal (journal.go): audit log, outbox, officers' keep.
 	j *bolt.DB
+	// wal is the journal's write-ahead log (wal.go); nil while it could
+	// not be created (a full disk), when checks go to the journal itself.
+	wal *wal
 	// officerKeepMax is OfficerKeepMax (tests lower it).
 	officerKeepMax int
 	// queueMu serialises moving the audit queue into the journal;
@@ -597,7 +604,7 @@ func (r *Replica) Close() error {
 	}
 	var jerr error
 	if r.j != nil {
-		jerr = r.j.Close()
+		jerr = errors.Join(r.closeWAL(), r.j.Close())
 	}
 	path := r.db.Path()
 	err := errors.Join(r.db.Close(), jerr)

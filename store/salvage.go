@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -321,6 +322,9 @@ func Rebuild(ctx context.Context, path string, kp KeyProvider, force bool, opt O
 		if err := os.Rename(jpath, JournalPath(rep.Aside)); err != nil {
 			return rep, fmt.Errorf("rebuild: move %s aside: %w", jpath, err)
 		}
+	}
+	if err := os.Rename(WALPath(path), WALPath(rep.Aside)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return rep, fmt.Errorf("rebuild: move %s aside: %w", WALPath(path), err)
 	}
 	syncDir(path)
 	hits, sr, err := SalvageOutbox(ctx, rep.Aside, kp)

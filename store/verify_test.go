@@ -21,6 +21,7 @@ type damageFixture struct {
 	data    []byte // the file, up to its high water mark
 	size    int64  // the file's size (bbolt grows it ahead, sparse)
 	journal []byte // the journal beside it, whole
+	wal     []byte // the journal's log
 	alerts  map[string]Alert
 	pending []Hit
 	cursor  Cursor
@@ -66,6 +67,9 @@ func buildDamageFixture(t testing.TB) *damageFixture {
 	if fx.journal, err = os.ReadFile(JournalPath(path)); err != nil {
 		t.Fatal(err)
 	}
+	if fx.wal, err = os.ReadFile(WALPath(path)); err != nil {
+		t.Fatal(err)
+	}
 	bf, err := openBoltFile(bytes.NewReader(full), int64(len(full)))
 	if err != nil {
 		t.Fatalf("the fixture itself: %v", err)
@@ -101,7 +105,12 @@ func (fx *damageFixture) outcome(t *testing.T, path, what string) string {
 	if _, err := os.Stat(JournalPath(path)); err != nil {
 		writeSparse(t, JournalPath(path), fx.journal, int64(len(fx.journal)))
 	}
+	// The journal's log goes with it: a journal whose newest meta page is
+	// damaged falls back to the transaction before, and the log holds what
+	// that one lacks.
+	writeSparse(t, WALPath(path), fx.wal, int64(len(fx.wal)))
 	defer os.Remove(JournalPath(path))
+	defer os.Remove(WALPath(path))
 	r, err := Open(context.Background(), path, fx.key, Options{LockTimeout: time.Second})
 	if err != nil {
 		msg := err.Error()
