@@ -50,10 +50,13 @@ import (
 //
 // The file is written with zeros to its size when created, so that an
 // append overwrites allocated blocks and its fdatasync flushes data only,
-// not the file system's journal. Frames carry the log's epoch; the log is
-// reset (the epoch moves on, appends start again after the header) when
-// the mover has caught up and half the file is used, so stale frames of
-// an earlier epoch are never read as new.
+// not the file system's journal. It is a ring: appends go on from where
+// the last ended to the file's end, then from its start again in the next
+// epoch (frames carry their epoch, so a frame of an earlier lap is never
+// read as new), never over an entry the mover has yet to move; only a
+// log the mover lets fill waits for it. At Open, once the journal holds
+// every entry, the log is cleared to zeros and a new epoch begins, so
+// nothing a kill left past the last whole frame can be read as new.
 
 // DefaultWALSize is the size of the journal's write-ahead log: room for
 // tens of thousands of checks the mover has not yet moved.
@@ -98,11 +101,11 @@ type wal struct {
 	// mu is held by the group commit's leader while it appends and by
 	// every other journal writer for its whole transaction (jupdate).
 	mu         sync.Mutex
-	epoch      uint64
-	end        int64
-	reset      bool   // the next append starts a new epoch (once caught up)
+	epoch      uint64 // of the frames being appended
+	end        int64  // where the next append goes
+	clear      bool   // the log must be cleared before the next append
 	outboxNext uint64 // the next outbox sequence to assign
-	buf        []byte
+	buf, buf2  []byte // frames before and after a wrap
 
 	// mv guards the mover's queue and progress; cond signals both ways.
 	mv     sync.Mutex
@@ -110,7 +113,11 @@ type wal struct {
 	queue  []walEntry
 	logged uint64 // entries appended since Open
 	moved  uint64 // entries the journal holds
-	err    error  // the mover's last failure, nil once it commits again
+	// aEpoch and aEnd are the epoch and end of the last entry moved:
+	// the entries still to move lie past it.
+	aEpoch uint64
+	aEnd   int64
+	err    error // the mover's last failure, nil once it commits again
 	stop   bool
 	done   chan struct{}
 }
@@ -141,6 +148,16 @@ func (r *Replica) openWAL(size int64) error {
 	path := WALPath(r.db.Path())
 	f, err := os.OpenFile(path, os.O_RDWR, 0o600)
 	if errors.Is(err, fs.ErrNotExist) {
+		named := false
+		r.j.View(func(tx *bolt.Tx) error {
+			named = tx.Bucket(bucketMeta).Get(metaWALApplied) != nil
+			return nil
+		})
+		if named {
+			// After a clean stop the log holds nothing the journal lacks;
+			// after a kill, the checks of its last moments.
+			r.log.Warn("journal log missing beside a journal that had one: made again; if the agent was not stopped cleanly, checks answered in its last moments are not in the audit log", "path", path)
+		}
 		f, err = r.newWAL(path, size)
 	}
 	if errors.Is(err, syscall.ENOSPC) {
@@ -152,14 +169,12 @@ func (r *Replica) openWAL(size int64) error {
 		return fmt.Errorf("journal log %s: %w", path, err)
 	}
 	w, entries, err := r.readWAL(f, path)
-	if errors.Is(err, errWALHeaderTorn) || errors.Is(err, errWALForeign) {
-		// A header is only rewritten when the mover had moved every
-		// entry, with the first frame of the new epoch (logGroup): a torn
-		// header hides nothing the journal lacks. A log that names another
-		// journal (one made afresh beside it) holds nothing of this one.
-		// Either way the epochs of its frames are unknown, so the log is
-		// made again from zeros.
-		r.log.Warn("journal log made again", "path", path, "reason", err)
+	if errors.Is(err, errWALHeaderDamaged) || errors.Is(err, errWALForeign) {
+		// A log that names another journal (one made afresh beside it)
+		// holds nothing of this one. A header is written once, when the
+		// log is made; one that fails its checksum is damage, and the
+		// log's identity with it. Either way the log is made again.
+		r.log.Warn("journal log made again; checks it held that the journal lacks, if any, are lost", "path", path, "reason", err)
 		f.Close()
 		if f, err = r.newWAL(path, size); err == nil {
 			w, entries, err = r.readWAL(f, path)
@@ -175,7 +190,7 @@ func (r *Replica) openWAL(size int64) error {
 	w.done = make(chan struct{})
 	w.queue = entries
 	w.logged = uint64(len(entries))
-	w.reset = true // whatever a kill left past the last good frame is never read
+	w.clear = true // whatever a kill left past the last whole frame is never read
 	err = r.j.View(func(tx *bolt.Tx) error {
 		w.outboxNext = tx.Bucket(bucketOutbox).Sequence() + 1
 		return nil
@@ -191,13 +206,16 @@ func (r *Replica) openWAL(size int64) error {
 	}
 	r.wal = w
 	go r.moveWAL()
-	if len(entries) == 0 {
-		return nil
-	}
 	w.settle(w.logged)
 	switch err = w.failing(); {
 	case err == nil:
-		r.log.Info("journal: checks answered before the last stop moved in from its log", "entries", len(entries))
+		if err := w.clearLog(); err != nil {
+			r.closeWAL()
+			return fmt.Errorf("journal log %s: clear: %w", path, err)
+		}
+		if len(entries) > 0 {
+			r.log.Info("journal: checks answered before the last stop moved in from its log", "entries", len(entries))
+		}
 	case errors.Is(err, syscall.ENOSPC):
 		r.log.Warn("disk full: checks answered before the last stop wait in the journal's log; checks fail until there is room",
 			"entries", len(entries), "err", err)
@@ -255,7 +273,7 @@ func createWAL(path string, size int64, id [16]byte) (*os.File, error) {
 		return nil, err
 	}
 	zeros := make([]byte, 1<<20)
-	copy(zeros, walHeader(id, 0))
+	copy(zeros, walHeader(id))
 	for off := int64(0); off < size; off += int64(len(zeros)) {
 		n := min(int64(len(zeros)), size-off)
 		if _, err := f.WriteAt(zeros[:n], off); err != nil {
@@ -275,19 +293,19 @@ func createWAL(path string, size int64, id [16]byte) (*os.File, error) {
 	return f, nil
 }
 
-// walHeader is the log's header block for epoch: magic, version, the
-// log's identity, the epoch, and a checksum of them.
-func walHeader(id [16]byte, epoch uint64) []byte {
+// walHeader is the log's header block: magic, version, the log's
+// identity, and a checksum of them. It is written once, when the log is
+// made.
+func walHeader(id [16]byte) []byte {
 	h := make([]byte, walHeaderLen)
 	copy(h, walMagic)
 	binary.BigEndian.PutUint32(h[8:], walVersion)
 	copy(h[12:], id[:])
-	binary.BigEndian.PutUint64(h[28:], epoch)
-	binary.BigEndian.PutUint32(h[36:], crc32.Checksum(h[:36], walCRC))
+	binary.BigEndian.PutUint32(h[28:], crc32.Checksum(h[:28], walCRC))
 	return h
 }
 
-const walHeaderLen = 40
+const walHeaderLen = 32
 
 // readWAL reads the log's header and the entries past the journal's
 // applied point, up to the first frame that is not whole (the tail of an
@@ -309,11 +327,10 @@ func (r *Replica) readWAL(f *os.File, path string) (*wal, []walEntry, error) {
 	if !bytes.Equal(h[:8], walMagic) || binary.BigEndian.Uint32(h[8:]) != walVersion {
 		return nil, nil, fmt.Errorf("%w: %s is not a journal log of this version: move it aside and start again", ErrJournal, path)
 	}
-	if crc32.Checksum(h[:36], walCRC) != binary.BigEndian.Uint32(h[36:]) {
-		return nil, nil, errWALHeaderTorn
+	if crc32.Checksum(h[:28], walCRC) != binary.BigEndian.Uint32(h[28:]) {
+		return nil, nil, errWALHeaderDamaged
 	}
 	copy(w.id[:], h[12:])
-	w.epoch = binary.BigEndian.Uint64(h[28:])
 	var aEpoch uint64
 	var aEnd int64
 	err = r.j.View(func(tx *bolt.Tx) error {
@@ -327,31 +344,33 @@ func (r *Replica) readWAL(f *os.File, path string) (*wal, []walEntry, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	off := int64(walHeaderSize)
-	if aEpoch == w.epoch {
-		off = max(off, aEnd)
-	}
-	w.epoch = max(w.epoch, aEpoch)
-	w.end = off
+	// The entries past the applied point: the rest of its epoch, then
+	// each next epoch from the start of the ring, as long as one begins
+	// there (the mover's point trails the appends by at most one lap).
+	w.aEpoch, w.aEnd = aEpoch, aEnd
 	ks := r.keys()
 	var entries []walEntry
+	epoch, off := aEpoch, max(aEnd, walHeaderSize)
 	for {
-		body, next, ok := walFrame(data, off, w.epoch)
+		body, next, ok := walFrame(data, off, epoch)
 		if !ok {
-			break
+			if body, next, ok = walFrame(data, walHeaderSize, epoch+1); !ok {
+				break
+			}
+			epoch, off = epoch+1, walHeaderSize
 		}
-		plain, err := ks.open(bucketWAL, walFrameKey(w.epoch, off), body)
+		plain, err := ks.open(bucketWAL, walFrameKey(epoch, off), body)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: journal log %s: the frame at %d is whole but does not open with this replica's keys: %w", ErrCorrupt, path, off, err)
 		}
-		e := walEntry{epoch: w.epoch, end: next}
+		e := walEntry{epoch: epoch, end: next}
 		if err := json.Unmarshal(plain, &e.walBody); err != nil {
 			return nil, nil, fmt.Errorf("%w: journal log %s: frame at %d: %w", ErrCorrupt, path, off, err)
 		}
 		entries = append(entries, e)
 		off = next
 	}
-	w.end = off
+	w.epoch, w.end = epoch, off
 	return w, entries, nil
 }
 
@@ -401,8 +420,8 @@ func appendFrame(dst []byte, ring *keyring, epoch uint64, off int64, body *walBo
 	return append(dst, sealed...), nil
 }
 
-// maxFrame is the largest frame the log takes: a quarter of its room, so
-// that a log just reset always holds a few.
+// maxFrame is the largest frame the log takes: a quarter of it, so that
+// the frames of one group always fit a lap.
 func (w *wal) maxFrame() int64 { return (w.size - walHeaderSize) / 4 }
 
 // logGroup takes the next group of checks and acknowledgements, appends
@@ -434,8 +453,7 @@ func (r *Replica) logGroup() {
 		}
 	}()
 	defer w.mu.Unlock()
-	if err := w.failing(); err != nil {
-		err = fmt.Errorf("the journal cannot take what checks write: %w", err)
+	failAll := func(err error) {
 		for _, cc := range group {
 			cc.err = err
 		}
@@ -443,50 +461,43 @@ func (r *Replica) logGroup() {
 			ac.err = err
 			close(ac.done)
 		}
+	}
+	if err := w.failing(); err != nil {
+		failAll(fmt.Errorf("the journal cannot take what checks write: %w", err))
 		return
 	}
-	epoch, off, header := w.epoch, w.end, false
-	if full := w.size-w.end < w.maxFrame(); w.reset || full || w.end > w.size/2 {
-		// A new epoch once the mover has every entry. A log with no room
-		// for a frame waits for it, and so does one whose last append
-		// failed: what of it reached the disk must never be read.
-		if w.reset || full {
-			w.settle(w.loggedNow())
+	if w.clear {
+		// After a failed append: what of it reached the disk must never
+		// be read, so the log starts again from zeros, which needs every
+		// entry moved.
+		w.settle(w.loggedNow())
+		if err := w.failing(); err != nil {
+			failAll(fmt.Errorf("the journal cannot take what checks write: %w", err))
+			return
 		}
-		if w.caughtUp() {
-			epoch, off, header = w.epoch+1, walHeaderSize, true
-		} else if w.reset || full {
-			err := fmt.Errorf("the journal's log %s has no room and the journal is not taking its entries", w.path)
-			for _, cc := range group {
-				cc.err = err
-			}
-			for _, ac := range acks {
-				ac.err = err
-				close(ac.done)
-			}
+		if err := w.clearLog(); err != nil {
+			failAll(fmt.Errorf("clear the journal's log %s: %w", w.path, err))
 			return
 		}
 	}
 	ring := r.journalRing()
 	now := r.now().UTC()
 	next := w.outboxNext
-	buf := w.buf[:0]
+	lap := w.placer()
 	var entries []walEntry
 	add := func(b walBody) error {
-		start := len(buf)
-		var err error
-		if buf, err = appendFrame(buf, ring, epoch, off+int64(start), &b); err != nil {
-			buf = buf[:start]
+		e, err := lap.place(ring, &b)
+		if errors.Is(err, errLogFull) && len(entries) == 0 {
+			// Not one frame fits: the mover is a lap behind. Wait for it
+			// (the only wait of an append) and place again.
+			w.settle(w.loggedNow())
+			lap = w.placer()
+			e, err = lap.place(ring, &b)
+		}
+		if err != nil {
 			return err
 		}
-		if n := int64(len(buf) - start); n > w.maxFrame() || off+int64(len(buf)) > w.size {
-			buf = buf[:start]
-			if n > w.maxFrame() {
-				return fmt.Errorf("%w: a check with %d hits makes a record of %d bytes, more than the journal's log takes (%d): its hits were not recorded", ErrInvalidAlert, len(b.Hits), n, w.maxFrame())
-			}
-			return errLogFull
-		}
-		entries = append(entries, walEntry{epoch: epoch, end: off + int64(len(buf)), walBody: b})
+		entries = append(entries, e)
 		return nil
 	}
 	for _, ac := range acks {
@@ -510,7 +521,7 @@ func (r *Replica) logGroup() {
 		}
 		check := cc.check
 		err := add(walBody{Time: now, Check: &check, Hits: out})
-		if errors.Is(err, errLogFull) {
+		if errors.Is(err, errLogFull) && len(entries) > 0 {
 			rest = group[i:]
 			break
 		}
@@ -522,17 +533,14 @@ func (r *Replica) logGroup() {
 		written = append(written, cc)
 	}
 	answered = written
-	w.buf = buf[:0]
 	if len(entries) == 0 {
 		return
 	}
-	err := w.write(buf, off, header, epoch)
-	if header {
-		w.epoch = epoch // an epoch is never used twice, even one whose header failed
-	}
+	err := lap.write()
+	w.buf, w.buf2 = lap.buf[:0], lap.buf2[:0]
 	if err != nil {
 		err = fmt.Errorf("write the journal's log %s: %w", w.path, err)
-		w.reset = true // what reached the disk of this append is never read
+		w.clear = true // what reached the disk of this append is never read
 		for _, cc := range written {
 			if cc.err == nil {
 				cc.err, cc.out = err, nil
@@ -546,8 +554,7 @@ func (r *Replica) logGroup() {
 		}
 		return
 	}
-	w.reset = false
-	w.end = off + int64(len(buf))
+	w.epoch, w.end = lap.epoch, lap.off
 	w.outboxNext = next
 	w.mv.Lock()
 	w.queue = append(w.queue, entries...)
@@ -556,8 +563,120 @@ func (r *Replica) logGroup() {
 	w.mv.Unlock()
 }
 
-// errWALHeaderTorn means the log's header does not match its checksum.
-var errWALHeaderTorn = errors.New("journal log header torn")
+// walPlacer lays out one append: frames from the log's end, and past
+// the file's end from its start in the next epoch, never over an entry
+// the mover has yet to move.
+type walPlacer struct {
+	w         *wal
+	epoch     uint64 // of the next frame
+	off       int64  // where it goes
+	limit     int64  // how far frames of epoch may go
+	start     int64  // where buf goes
+	wrapped   bool   // buf2 holds frames from the start of the next epoch
+	buf, buf2 []byte
+	wrapLimit int64 // how far the next epoch may go, if it wraps
+	mayWrap   bool
+}
+
+// placer starts laying out an append at the log's end, within what the
+// mover has moved so far.
+func (w *wal) placer() *walPlacer {
+	w.mv.Lock()
+	caught := w.moved == w.logged
+	aEpoch, aEnd := w.aEpoch, w.aEnd
+	w.mv.Unlock()
+	p := &walPlacer{w: w, epoch: w.epoch, off: w.end, start: w.end, buf: w.buf[:0], buf2: w.buf2[:0]}
+	switch {
+	case caught || aEpoch == w.epoch:
+		// Nothing to move before the end; after a wrap, up to the first
+		// entry still to move (or the whole lap, if none is).
+		p.limit, p.mayWrap = w.size, true
+		p.wrapLimit = w.size
+		if !caught {
+			p.wrapLimit = aEnd
+		}
+	case aEpoch+1 == w.epoch:
+		// Wrapped already: the entries of the lap before start at aEnd.
+		p.limit = aEnd
+	default:
+		p.limit = w.end // a lap ahead of the mover: no room
+	}
+	return p
+}
+
+// place seals body as the next frame of the append and returns its entry,
+// or errLogFull if it does not fit.
+func (p *walPlacer) place(ring *keyring, body *walBody) (walEntry, error) {
+	for {
+		buf := &p.buf
+		if p.wrapped {
+			buf = &p.buf2
+		}
+		at := len(*buf)
+		var err error
+		if *buf, err = appendFrame(*buf, ring, p.epoch, p.off, body); err != nil {
+			*buf = (*buf)[:at]
+			return walEntry{}, err
+		}
+		n := int64(len(*buf) - at)
+		if n > p.w.maxFrame() {
+			*buf = (*buf)[:at]
+			return walEntry{}, fmt.Errorf("%w: a check with %d hits makes a record of %d bytes, more than the journal's log takes (%d): its hits were not recorded", ErrInvalidAlert, len(body.Hits), n, p.w.maxFrame())
+		}
+		if p.off+n <= p.limit {
+			p.off += n
+			return walEntry{epoch: p.epoch, end: p.off, walBody: *body}, nil
+		}
+		*buf = (*buf)[:at]
+		if p.wrapped || !p.mayWrap {
+			return walEntry{}, errLogFull
+		}
+		// The frame is sealed again for its place in the next lap.
+		p.wrapped = true
+		p.epoch, p.off, p.limit = p.epoch+1, walHeaderSize, p.wrapLimit
+	}
+}
+
+// write puts the append's frames in place and syncs the log once.
+func (p *walPlacer) write() error {
+	if len(p.buf) > 0 {
+		if _, err := p.w.f.WriteAt(p.buf, p.start); err != nil {
+			return err
+		}
+	}
+	if len(p.buf2) > 0 {
+		if _, err := p.w.f.WriteAt(p.buf2, walHeaderSize); err != nil {
+			return err
+		}
+	}
+	return fdatasync(p.w.f)
+}
+
+// clearLog writes zeros over every frame and syncs, and starts a new
+// epoch from the log's start: the journal must hold every entry.
+func (w *wal) clearLog() error {
+	zeros := make([]byte, min(w.size-walHeaderSize, 1<<20))
+	for off := int64(walHeaderSize); off < w.size; off += int64(len(zeros)) {
+		if _, err := w.f.WriteAt(zeros[:min(int64(len(zeros)), w.size-off)], off); err != nil {
+			return err
+		}
+	}
+	if err := fdatasync(w.f); err != nil {
+		return err
+	}
+	w.mv.Lock()
+	// The journal's point (the last entry moved) stays where it is: a
+	// replay looks past it, finds zeros, and then this epoch from the
+	// start. In memory the point moves here, where nothing waits.
+	w.epoch = max(w.epoch, w.aEpoch) + 1
+	w.aEpoch, w.aEnd = w.epoch, walHeaderSize
+	w.mv.Unlock()
+	w.end, w.clear = walHeaderSize, false
+	return nil
+}
+
+// errWALHeaderDamaged means the log's header does not match its checksum.
+var errWALHeaderDamaged = errors.New("journal log header damaged")
 
 // errWALForeign means the journal does not name the log beside it.
 var errWALForeign = errors.New("the journal does not name this log")
@@ -574,20 +693,6 @@ func validHits(hits []Hit) error {
 		}
 	}
 	return nil
-}
-
-// write puts buf at off, with the header of epoch first when header is
-// set, and syncs the log once.
-func (w *wal) write(buf []byte, off int64, header bool, epoch uint64) error {
-	if header {
-		if _, err := w.f.WriteAt(walHeader(w.id, epoch), 0); err != nil {
-			return err
-		}
-	}
-	if _, err := w.f.WriteAt(buf, off); err != nil {
-		return err
-	}
-	return fdatasync(w.f)
 }
 
 // loggedNow is the number of entries appended so far.
@@ -679,6 +784,7 @@ func (r *Replica) moveWAL() {
 		w.err = nil
 		w.queue = append(w.queue[:0:0], w.queue[len(batch):]...)
 		w.moved += uint64(len(batch))
+		w.aEpoch, w.aEnd = batch[len(batch)-1].epoch, batch[len(batch)-1].end
 		w.cond.Broadcast()
 		w.mv.Unlock()
 		for _, e := range batch {
