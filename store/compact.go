@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -49,7 +50,7 @@ func compactChecked(ctx context.Context, path string, opt Options) (before, afte
 		return before, 0, fmt.Errorf("compact: create %s: %w", tmp, err)
 	}
 	defer os.Remove(tmp) // a no-op once renamed
-	if err := bolt.Compact(dst, src, 64<<20); err != nil {
+	if err := copyLive(dst, src, 64<<20); err != nil {
 		dst.Close()
 		return before, 0, fmt.Errorf("compact: copy: %w", err)
 	}
@@ -118,4 +119,77 @@ func (r *Replica) CompactDue() (bool, error) {
 		return nil
 	})
 	return due, err
+}
+
+// copyLive copies src into dst (compaction's copy) without the stray
+// generations no record names (stray.go): the set a snapshot replaced,
+// one a kill interrupted. The copy is their drop, and costs nothing. It
+// commits dst every txMax bytes, so that a copy of gigabytes holds
+// bounded memory, and keeps each bucket's sequence.
+func copyLive(dst, src *bolt.DB, txMax int64) error {
+	tx, err := dst.Begin(true)
+	if err != nil {
+		return err
+	}
+	defer func() { tx.Rollback() }() // the last one, if the copy failed
+	size := int64(0)
+	// into returns the bucket of dst at path, in the transaction open now.
+	into := func(path [][]byte) *bolt.Bucket {
+		b := tx.Bucket(path[0])
+		for _, name := range path[1:] {
+			b = b.Bucket(name)
+		}
+		b.FillPercent = 1 // written in key order: full pages
+		return b
+	}
+	var copyBucket func(path [][]byte, from *bolt.Bucket) error
+	copyBucket = func(path [][]byte, from *bolt.Bucket) error {
+		return from.ForEach(func(k, v []byte) error {
+			if size += int64(len(k) + len(v)); size > txMax {
+				if err := tx.Commit(); err != nil {
+					return err
+				}
+				if tx, err = dst.Begin(true); err != nil {
+					return err
+				}
+				size = 0
+			}
+			to := into(path)
+			if v != nil {
+				return to.Put(k, v)
+			}
+			child := from.Bucket(k)
+			nb, err := to.CreateBucket(k)
+			if err != nil {
+				return err
+			}
+			if err := nb.SetSequence(child.Sequence()); err != nil {
+				return err
+			}
+			return copyBucket(append(path[:len(path):len(path)], bytes.Clone(k)), child)
+		})
+	}
+	err = src.View(func(stx *bolt.Tx) error {
+		keep, err := keptGenerations(stx)
+		if err != nil {
+			return err
+		}
+		return stx.ForEach(func(name []byte, from *bolt.Bucket) error {
+			if n, ok := parseGenName(name); ok && keep != nil && !keep[n] {
+				return nil
+			}
+			nb, err := tx.CreateBucket(name)
+			if err != nil {
+				return err
+			}
+			if err := nb.SetSequence(from.Sequence()); err != nil {
+				return err
+			}
+			return copyBucket([][]byte{bytes.Clone(name)}, from)
+		})
+	})
+	if err != nil {
+		return err
+	}
+	return tx.Commit()
 }

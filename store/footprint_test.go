@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -35,6 +37,7 @@ func loadDocuments(t *testing.T, r *Replica, n, from int) {
 
 func compactDue(t *testing.T, r *Replica) bool {
 	t.Helper()
+	<-r.droppingDone() // a snapshot's switch asks once the set it replaced is dropped
 	due := false
 	if err := r.db.View(func(tx *bolt.Tx) error { due = tx.Bucket(bucketMeta).Get(metaCompact) != nil; return nil }); err != nil {
 		t.Fatal(err)
@@ -146,6 +149,49 @@ func TestSnapshotCompactsOnlyWhenWorthIt(t *testing.T) {
 	loadDocuments(t, r, 20000, 20000)
 	if !compactDue(t, r) {
 		t.Error("a snapshot that dropped 20,000 alerts does not ask for a compaction")
+	}
+}
+
+// A snapshot's switch leaves the set it replaced to be dropped after it,
+// in chunks while the post serves, not inside the switch (bbolt reads
+// every page of a bucket it deletes: minutes at a hundred million
+// alerts, with the writer held). Stopped, as by a kill, the drop goes on
+// at the next start; a start that compacts leaves the set behind in the
+// copy instead.
+func TestSnapshotSwitchDropsTheOldSetAfterwards(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "r.db")
+	r := openTerms(t, path, testKey(1), "v1")
+	loadDocuments(t, r, 3*strayChunk, 0) // alerts and terms: several chunks of the drop
+	loadDocuments(t, r, 1000, 3*strayChunk)
+	r.endDropping() // at its first chunk at most
+	if h := heldBy(t, r); h.alerts != 1000 || h.gens != 2 {
+		t.Fatalf("after the switch: %d alerts active, %d generations; want 1000 and the old set still there, stray", h.alerts, h.gens)
+	}
+	r.Close()
+	other := killCopy(t, path, t.TempDir())
+
+	r = openTerms(t, other, testKey(1), "v1")
+	if h := heldBy(t, r); h.alerts != 1000 || h.gens != 1 {
+		t.Fatalf("after the next start: %d alerts, %d generations; want the old set dropped", h.alerts, h.gens)
+	}
+	if !compactDue(t, r) {
+		t.Error("the dropped set's pages are not reclaimed at the next start")
+	}
+	r.Close()
+
+	before, _ := os.Stat(path)
+	r, err := Open(ctx, path, testKey(1), Options{LockTimeout: time.Second, Terms: testTerms, TermsVersion: "v1", Compact: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	after, _ := os.Stat(path)
+	if h := heldBy(t, r); h.alerts != 1000 || h.gens != 1 {
+		t.Fatalf("after a start that compacts: %d alerts, %d generations; want the old set left out of the copy", h.alerts, h.gens)
+	}
+	if after.Size()*3 > before.Size() {
+		t.Errorf("compaction without the old set: %d -> %d bytes", before.Size(), after.Size())
 	}
 }
 

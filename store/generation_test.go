@@ -26,7 +26,7 @@ type held struct {
 
 func heldBy(t *testing.T, r *Replica) held {
 	t.Helper()
-	<-r.dropping.done // as the file is once the stray generations are dropped
+	<-r.droppingDone() // as the file is once the stray generations are dropped
 	var h held
 	err := r.db.View(func(tx *bolt.Tx) error {
 		var err error

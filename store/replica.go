@@ -172,8 +172,11 @@ type Replica struct {
 	warmBudget *WarmBudget
 	warmHeld   int64
 	// strays are the generations Open found named by no record, which
-	// dropping (dropStrays) deletes after Open returns (stray.go).
+	// dropping (dropStrays) deletes after Open returns (stray.go); a
+	// snapshot's switch or refusal starts it again (dropStraysLater),
+	// under dropMu.
 	strays   []uint64
+	dropMu   sync.Mutex
 	dropping task
 	// yield, when set, replaces runtime.Gosched where the replica gives
 	// the processor to other goroutines (yieldProcessor). Tests count.
@@ -288,7 +291,8 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 	// Checks are grouped by Record's own group commit; Batch groups the
 	// rarer officer outcomes, and a short delay keeps a lone one fast.
 	db.MaxBatchDelay = 2 * time.Millisecond
-	r.dropping = startTask(len(r.strays) > 0, r.dropStrays)
+	strays := r.strays
+	r.dropping = startTask(len(strays) > 0, func(ctx context.Context) { r.dropStrays(ctx, strays) })
 	if !opt.Warm {
 		r.warming = startTask(false, nil)
 		t0 := time.Now()
@@ -597,7 +601,7 @@ func (r *Replica) bulkUpdate(fn func(*bolt.Tx) error) error {
 // Close closes the replica file and its journal.
 func (r *Replica) Close() error {
 	r.warming.end()
-	r.dropping.end()
+	r.endDropping()
 	if r.warmHeld > 0 {
 		r.warmBudget.give(r.warmHeld)
 		r.warmHeld = 0

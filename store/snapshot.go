@@ -270,12 +270,18 @@ func (s *Snapshot) Commit(ctx context.Context, digest Digest) error {
 	if err := s.r.db.Sync(); err != nil {
 		return fmt.Errorf("sync snapshot: %w", err)
 	}
+	replacedEmpty := false
 	err := s.r.update(func(tx *bolt.Tx) error {
 		if err := s.stillOurs(tx); err != nil {
 			return err
 		}
 		meta := tx.Bucket(bucketMeta)
-		old := binary.BigEndian.Uint64(meta.Get(metaAlertGen))
+		old, err := openGeneration(tx, binary.BigEndian.Uint64(meta.Get(metaAlertGen)))
+		if err != nil {
+			return err
+		}
+		k, _ := old.alerts.Cursor().First()
+		replacedEmpty = k == nil
 		cur := Cursor{Epoch: s.rec.Epoch, Seq: s.rec.Seq, Hash: s.rec.Hash, Digest: s.digest, At: s.r.now().UTC()}
 		b, err := json.Marshal(cur)
 		if err != nil {
@@ -293,9 +299,10 @@ func (s *Snapshot) Commit(ctx context.Context, digest Digest) error {
 		if err := meta.Delete(metaDelta); err != nil {
 			return err
 		}
-		if err := dropGeneration(tx, old); err != nil {
-			return err
-		}
+		// The set replaced is now a stray: dropped after the switch, in
+		// chunks, while the post serves (stray.go). Dropped here, bbolt
+		// would read every page of it inside the switch, holding the
+		// writer for minutes at a hundred million alerts.
 		return s.r.appendAudit(tx, AuditRecord{Event: EventSnapshotApplied, Ref: ref, Detail: fmt.Sprintf("%d alerts", s.count)})
 	})
 	if err != nil {
@@ -303,6 +310,12 @@ func (s *Snapshot) Commit(ctx context.Context, digest Digest) error {
 		return fmt.Errorf("commit snapshot: %w", err)
 	}
 	s.finish()
+	s.r.dropStraysLater()
+	if !replacedEmpty {
+		// The set replaced is dropped (or skipped by the compaction) as
+		// a stray: its pages are worth reclaiming.
+		return nil
+	}
 	if err := s.r.keepCompactIfWorth(); err != nil {
 		s.r.log.Warn("could not tell whether the replica needs compacting; it will be compacted at the next start", "err", err)
 	}
@@ -314,22 +327,33 @@ func (s *Snapshot) Commit(ctx context.Context, digest Digest) error {
 const compactWorth = 8 // one in eight
 
 // keepCompactIfWorth clears the mark asking the next start to compact
-// the file when the pages free after a snapshot are too few to matter:
-// the first snapshot into a new replica drops an empty generation, and
-// its sorted load leaves almost nothing behind, so copying the file
+// the file when the pages free after a snapshot that replaced an empty
+// set are too few to matter: the first snapshot into a new replica
+// leaves almost nothing behind with its sorted load, so copying the file
 // (minutes at a hundred million alerts) would reclaim nothing. bbolt
 // reuses free pages for later writes either way.
 func (r *Replica) keepCompactIfWorth() error {
-	st := r.db.Stats()
-	free := st.FreePageN + st.PendingPageN
+	free := r.freePages()
 	return r.update(func(tx *bolt.Tx) error {
-		pages := int(tx.Size() / int64(r.db.Info().PageSize))
 		meta := tx.Bucket(bucketMeta)
-		if meta.Get(metaCompact) == nil || free*compactWorth >= pages {
+		if meta.Get(metaCompact) == nil || r.compactWorthIt(tx, free) {
 			return nil
 		}
 		return meta.Delete(metaCompact)
 	})
+}
+
+// freePages is how many pages of the file bbolt holds free or about to
+// be.
+func (r *Replica) freePages() int {
+	st := r.db.Stats()
+	return st.FreePageN + st.PendingPageN
+}
+
+// compactWorthIt says whether free pages are share enough of the file
+// in tx for a compaction to be worth its copy.
+func (r *Replica) compactWorthIt(tx *bolt.Tx, free int) bool {
+	return free*compactWorth >= int(tx.Size()/int64(r.db.Info().PageSize))
 }
 
 // Abort drops the snapshot's generation and leaves the active set as it
@@ -347,15 +371,18 @@ func (s *Snapshot) abort(why string) error {
 		if s.stillOurs(tx) != nil {
 			return nil
 		}
-		if err := s.r.dropSnapshot(tx); err != nil {
+		// Its generation is left stray, dropped in the background.
+		if err := s.r.endSnapshot(tx, false); err != nil {
 			return err
 		}
 		return s.r.appendAudit(tx, AuditRecord{Event: EventSnapshotRefused, Ref: fmt.Sprintf("%d/%d", s.rec.Epoch, s.rec.Seq), Detail: why})
 	})
 	if err != nil {
 		s.r.log.Error("abort snapshot", "err", err)
+		return err
 	}
-	return err
+	s.r.dropStraysLater()
+	return nil
 }
 
 func (s *Snapshot) finish() {
@@ -414,13 +441,10 @@ func (r *Replica) recoverSnapshot(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	keep := map[uint64]bool{binary.BigEndian.Uint64(meta.Get(metaAlertGen)): true}
-	if rot, err := readRotation(tx); err != nil {
+	keep, err := keptGenerations(tx)
+	if err != nil {
 		return err
-	} else if rot != nil {
-		keep[rot.Dst] = true
 	}
-	var err error
 	r.strays, err = strayGenerations(tx, keep)
 	return err
 }
