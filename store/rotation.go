@@ -291,6 +291,7 @@ func (r *Replica) Rotate(ctx context.Context, newKey KeyProvider, chunk int, pro
 	if err := r.update(r.finishRotation); err != nil {
 		return err
 	}
+	r.dropStraysLater() // the old generation (stray.go)
 	// Only the new key opens the file now: the close mark is made with it,
 	// so the next start need not read the whole file again (closemark.go).
 	clear(r.markKey)
@@ -618,9 +619,9 @@ func (r *Replica) finishRotation(tx *bolt.Tx) error {
 	if err := meta.Delete(metaRotation); err != nil {
 		return err
 	}
-	if err := dropGeneration(tx, rot.Src); err != nil {
-		return err
-	}
+	// The old generation is now a stray, dropped after the switch in
+	// chunks (or left out of the next compaction's copy): dropped here,
+	// bbolt would read every page of it inside the switch.
 	// New journal values are sealed under the new key from the commit on,
 	// and the record below is the first of its generation.
 	next := v.next

@@ -270,18 +270,12 @@ func (s *Snapshot) Commit(ctx context.Context, digest Digest) error {
 	if err := s.r.db.Sync(); err != nil {
 		return fmt.Errorf("sync snapshot: %w", err)
 	}
-	replacedEmpty := false
 	err := s.r.update(func(tx *bolt.Tx) error {
 		if err := s.stillOurs(tx); err != nil {
 			return err
 		}
 		meta := tx.Bucket(bucketMeta)
-		old, err := openGeneration(tx, binary.BigEndian.Uint64(meta.Get(metaAlertGen)))
-		if err != nil {
-			return err
-		}
-		k, _ := old.alerts.Cursor().First()
-		replacedEmpty = k == nil
+		old := binary.BigEndian.Uint64(meta.Get(metaAlertGen))
 		cur := Cursor{Epoch: s.rec.Epoch, Seq: s.rec.Seq, Hash: s.rec.Hash, Digest: s.digest, At: s.r.now().UTC()}
 		b, err := json.Marshal(cur)
 		if err != nil {
@@ -299,10 +293,13 @@ func (s *Snapshot) Commit(ctx context.Context, digest Digest) error {
 		if err := meta.Delete(metaDelta); err != nil {
 			return err
 		}
-		// The set replaced is now a stray: dropped after the switch, in
-		// chunks, while the post serves (stray.go). Dropped here, bbolt
-		// would read every page of it inside the switch, holding the
-		// writer for minutes at a hundred million alerts.
+		// Dropped here, inside the switch: bbolt reads every page of the
+		// set, which a post that served from it holds in its page cache
+		// (10M alerts: the switch took no longer). Left stray and dropped
+		// in chunks after, it took 62 s of the disk's time more (stray.go).
+		if err := dropGeneration(tx, old); err != nil {
+			return err
+		}
 		return s.r.appendAudit(tx, AuditRecord{Event: EventSnapshotApplied, Ref: ref, Detail: fmt.Sprintf("%d alerts", s.count)})
 	})
 	if err != nil {
@@ -310,12 +307,6 @@ func (s *Snapshot) Commit(ctx context.Context, digest Digest) error {
 		return fmt.Errorf("commit snapshot: %w", err)
 	}
 	s.finish()
-	s.r.dropStraysLater()
-	if !replacedEmpty {
-		// The set replaced is dropped (or skipped by the compaction) as
-		// a stray: its pages are worth reclaiming.
-		return nil
-	}
 	if err := s.r.keepCompactIfWorth(); err != nil {
 		s.r.log.Warn("could not tell whether the replica needs compacting; it will be compacted at the next start", "err", err)
 	}
@@ -327,9 +318,9 @@ func (s *Snapshot) Commit(ctx context.Context, digest Digest) error {
 const compactWorth = 8 // one in eight
 
 // keepCompactIfWorth clears the mark asking the next start to compact
-// the file when the pages free after a snapshot that replaced an empty
-// set are too few to matter: the first snapshot into a new replica
-// leaves almost nothing behind with its sorted load, so copying the file
+// the file when the pages free after a snapshot are too few to matter:
+// the first snapshot into a new replica drops an empty generation, and
+// its sorted load leaves almost nothing behind, so copying the file
 // (minutes at a hundred million alerts) would reclaim nothing. bbolt
 // reuses free pages for later writes either way.
 func (r *Replica) keepCompactIfWorth() error {
@@ -371,18 +362,15 @@ func (s *Snapshot) abort(why string) error {
 		if s.stillOurs(tx) != nil {
 			return nil
 		}
-		// Its generation is left stray, dropped in the background.
-		if err := s.r.endSnapshot(tx, false); err != nil {
+		if err := s.r.dropSnapshot(tx); err != nil {
 			return err
 		}
 		return s.r.appendAudit(tx, AuditRecord{Event: EventSnapshotRefused, Ref: fmt.Sprintf("%d/%d", s.rec.Epoch, s.rec.Seq), Detail: why})
 	})
 	if err != nil {
 		s.r.log.Error("abort snapshot", "err", err)
-		return err
 	}
-	s.r.dropStraysLater()
-	return nil
+	return err
 }
 
 func (s *Snapshot) finish() {
