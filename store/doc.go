@@ -1,7 +1,9 @@
 // Package store owns the replica at a border post: the system of record for
 // alerts, the watch-list cursor (epoch, sequence, chain hash, digest), the
-// outbox of hits waiting for central, and the tamper-evident audit log, all
-// in one bbolt file; a post that follows scopes keeps each scope's alerts
+// outbox of hits waiting for central, and the tamper-evident audit log: the
+// alerts in one bbolt file, what checks write in its journal beside it (a
+// second bbolt file, fed through a write-ahead log so that a check waits
+// for one disk sync); a post that follows scopes keeps each scope's alerts
 // in a file of its own beside it (ScopePath), so that a scope dropped is a
 // file removed.
 //

@@ -20,7 +20,10 @@ import (
 //
 // The first check to find no commit running leads: it commits the group
 // waiting, its own included, and if more arrived meanwhile it hands the
-// lead to a new goroutine and returns to answer its device.
+// lead to a new goroutine and returns to answer its device. The group's
+// commit is an append to the journal's write-ahead log with one fdatasync
+// (logGroup, wal.go); without the log (it could not be created on a full
+// disk) it is a transaction of the journal itself (commitJournal).
 
 // maxGroup bounds the checks of one transaction, so that one commit's
 // size, and so the wait of the checks behind it, stays bounded.
