@@ -344,45 +344,56 @@ func (r *Replica) readWAL(f *os.File, path string) (*wal, []walEntry, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	// The entries past the applied point: the rest of its epoch, then
-	// each next epoch from the start of the ring, as long as one begins
-	// there (the mover's point trails the appends by at most one lap).
 	w.aEpoch, w.aEnd = aEpoch, aEnd
-	ks := r.keys()
+	entries, epoch, end, err := scanWAL(data, aEpoch, max(aEnd, walHeaderSize), r.keys())
+	if err != nil {
+		return nil, nil, fmt.Errorf("journal log %s: %w", path, err)
+	}
+	w.epoch, w.end = epoch, end
+	return w, entries, nil
+}
+
+// scanWAL reads the entries of the log data from offset off of epoch on:
+// the rest of that epoch, then each next epoch from the start of the ring
+// as long as one begins there (the mover's point trails the appends by at
+// most a lap), up to the first frame that is not whole. It returns them
+// with the epoch and offset where the last ended. A whole frame that does
+// not open with ks, or does not decode, is an error: damage, or another
+// replica's log.
+func scanWAL(data []byte, epoch uint64, off int64, ks keyset) ([]walEntry, uint64, int64, error) {
 	var entries []walEntry
-	epoch, off := aEpoch, max(aEnd, walHeaderSize)
 	for {
 		body, next, ok := walFrame(data, off, epoch)
 		if !ok {
 			if body, next, ok = walFrame(data, walHeaderSize, epoch+1); !ok {
-				break
+				return entries, epoch, off, nil
 			}
 			epoch, off = epoch+1, walHeaderSize
 		}
 		plain, err := ks.open(bucketWAL, walFrameKey(epoch, off), body)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: journal log %s: the frame at %d is whole but does not open with this replica's keys: %w", ErrCorrupt, path, off, err)
+			return nil, 0, 0, fmt.Errorf("%w: the frame at %d is whole but does not open with this replica's keys: %w", ErrCorrupt, off, err)
 		}
 		e := walEntry{epoch: epoch, end: next}
 		if err := json.Unmarshal(plain, &e.walBody); err != nil {
-			return nil, nil, fmt.Errorf("%w: journal log %s: frame at %d: %w", ErrCorrupt, path, off, err)
+			return nil, 0, 0, fmt.Errorf("%w: the frame at %d: %w", ErrCorrupt, off, err)
 		}
 		entries = append(entries, e)
 		off = next
 	}
-	w.epoch, w.end = epoch, off
-	return w, entries, nil
 }
 
 // walFrame returns the sealed body of the frame of epoch at off in data,
 // and the offset past it, if a whole frame is there.
 func walFrame(data []byte, off int64, epoch uint64) ([]byte, int64, bool) {
-	if off+walFrameHead > int64(len(data)) {
+	// Written so that no offset (the journal's point is read from its
+	// meta, which a damaged page can make anything) overflows.
+	if off < 0 || off > int64(len(data))-walFrameHead {
 		return nil, 0, false
 	}
 	h := data[off : off+walFrameHead]
 	n := int64(binary.BigEndian.Uint32(h[4:]))
-	if binary.BigEndian.Uint32(h) != walFrameMagic || binary.BigEndian.Uint64(h[8:]) != epoch || n == 0 || off+walFrameHead+n > int64(len(data)) {
+	if binary.BigEndian.Uint32(h) != walFrameMagic || binary.BigEndian.Uint64(h[8:]) != epoch || n == 0 || n > int64(len(data))-walFrameHead-off {
 		return nil, 0, false
 	}
 	body := data[off+walFrameHead : off+walFrameHead+n]
