@@ -34,8 +34,8 @@ type SalvageReport struct {
 }
 
 // SalvageOutbox reads the hits and outcomes waiting for central from the
-// replica file at path and its journal (JournalPath), either of which may
-// be damaged: through a file's tree when that is intact, otherwise page by
+// replica file at path, its journal (JournalPath) and the journal's log
+// (WALPath), any of which may be damaged: through a file's tree when that is intact, otherwise page by
 // page, keeping every outbox record that authenticates under the data key.
 // It only reads the files. It returns the entries in their old outbox
 // order; it fails only when the replica cannot be read or the key opens
@@ -59,6 +59,13 @@ func SalvageOutbox(ctx context.Context, path string, kp KeyProvider) ([]Hit, Sal
 		}
 		meta, outbox = append(meta, jmeta...), append(outbox, jout...)
 		rep.Exact, rep.Pages = rep.Exact && jrep.Exact, rep.Pages+jrep.Pages
+	}
+	// The journal's log: checks answered that the mover had not yet
+	// moved into the journal when the files were damaged or the process
+	// killed.
+	var frames []walSalvaged
+	if data, err := os.ReadFile(WALPath(path)); err == nil {
+		frames = salvageWAL(data)
 	}
 	ks := salvageKeys(key, meta)
 	if len(ks) == 0 {
@@ -85,6 +92,23 @@ func SalvageOutbox(ctx context.Context, path string, kp KeyProvider) ([]Hit, Sal
 		seen[h.ID] = true
 		found = append(found, entry{binary.BigEndian.Uint64(kv[0]), h})
 	}
+	for _, fr := range frames {
+		plain, err := ks.open(bucketWAL, walFrameKey(fr.epoch, fr.off), fr.body)
+		if err != nil {
+			continue
+		}
+		var b walBody
+		if json.Unmarshal(plain, &b) != nil {
+			continue
+		}
+		for _, h := range b.Hits {
+			if h.ID == "" || seen[h.ID] {
+				continue
+			}
+			seen[h.ID] = true
+			found = append(found, entry{h.Seq, h})
+		}
+	}
 	slices.SortStableFunc(found, func(a, b entry) int { return cmpU64(a.seq, b.seq) })
 	hits := make([]Hit, len(found))
 	for i, e := range found {
@@ -92,6 +116,32 @@ func SalvageOutbox(ctx context.Context, path string, kp KeyProvider) ([]Hit, Sal
 	}
 	rep.Entries = len(hits)
 	return hits, rep, nil
+}
+
+// walSalvaged is a whole frame found in a journal log by salvageWAL.
+type walSalvaged struct {
+	epoch uint64
+	off   int64
+	body  []byte
+}
+
+// salvageWAL finds every whole frame of a journal log, of any epoch: it
+// reads frames in a row where one starts, and looks for the next frame's
+// magic byte by byte where a run ends (the laps before the last one start
+// anywhere). Hits in frames the journal already held, or central already
+// acknowledged, come again; central stores each hit once.
+func salvageWAL(data []byte) []walSalvaged {
+	var found []walSalvaged
+	for off := int64(walHeaderSize); off <= int64(len(data))-walFrameHead; {
+		epoch := binary.BigEndian.Uint64(data[off+8:])
+		if body, next, ok := walFrame(data, off, epoch); ok {
+			found = append(found, walSalvaged{epoch, off, body})
+			off = next
+			continue
+		}
+		off++
+	}
+	return found
 }
 
 // salvageRecords reads the meta and outbox records of the bbolt file at

@@ -354,7 +354,8 @@ func TestJournalLogReplaysAcrossAWrap(t *testing.T) {
 }
 
 // FuzzJournalLogScan: whatever bytes the log holds (a damaged disk, a
-// file put there), scanning it never panics, and what it returns is
+// file put there), scanning it (at Open, and frame by frame as rebuild's
+// salvage does) never panics, and what it returns is
 // sound: entries in order within the data, or an ErrCorrupt for a whole
 // frame that does not open. The seeds are a real log of a few checks
 // across a wrap, under the fuzz keyring.
@@ -382,6 +383,11 @@ func FuzzJournalLogScan(f *testing.F) {
 	f.Add(data[:walHeaderSize+30], uint64(7), int64(walHeaderSize))
 	f.Add([]byte{}, uint64(0), int64(1<<62))
 	f.Fuzz(func(t *testing.T, data []byte, epoch uint64, off int64) {
+		for _, fr := range salvageWAL(data) { // what rebuild reads
+			if fr.off < walHeaderSize || fr.off+walFrameHead+int64(len(fr.body)) > int64(len(data)) {
+				t.Fatalf("salvaged a frame at %d of %d bytes past the data's %d", fr.off, len(fr.body), len(data))
+			}
+		}
 		entries, _, end, err := scanWAL(data, epoch, off, ks)
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) {
@@ -398,4 +404,44 @@ func FuzzJournalLogScan(f *testing.F) {
 			t.Fatalf("scan ends at %d, its last entry at %d", end, entries[len(entries)-1].end)
 		}
 	})
+}
+
+// `replica rebuild` salvages the hits of checks answered from the log
+// that the journal did not yet hold when the files were damaged (here:
+// copied as a kill leaves them, the replica's file then cut short).
+func TestSalvageFindsHitsOnlyInTheLog(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "r.db")
+	r := openTest(t, path, testKey(1))
+	defer r.Close()
+	if _, err := r.Record(ctx, CheckRecord{ID: "chk-000", Device: "lane"}, []Hit{walHit(0)}); err != nil {
+		t.Fatal(err)
+	}
+	release := holdJournal(t, r)
+	defer release()
+	for i := 1; i < 4; i++ {
+		if _, err := r.Record(ctx, CheckRecord{ID: fmt.Sprintf("chk-%03d", i), Device: "lane"}, []Hit{walHit(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cp := killCopy(t, path, t.TempDir())
+	release()
+	fi, err := os.Stat(cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(cp, fi.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	hits, _, err := SalvageOutbox(ctx, cp, testKey(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range hits {
+		got = append(got, fmt.Sprintf("%s@%d", h.ID, h.Seq))
+	}
+	if want := []string{"hit-000@1", "hit-001@2", "hit-002@3", "hit-003@4"}; !slices.Equal(got, want) {
+		t.Fatalf("salvaged %v, want %v (the last three only in the log)", got, want)
+	}
 }
