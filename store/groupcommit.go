@@ -228,11 +228,8 @@ func (r *Replica) writeChecks(tx *bolt.Tx, group []*checkCommit) error {
 	added := 0
 	for _, cc := range group {
 		cc.out = append(cc.out[:0], cc.hits...) // a failed group is written again check by check
-		ob := tx.Bucket(bucketOutbox)
-		for i := range cc.out {
-			if cc.out[i].Seq, err = ob.NextSequence(); err != nil {
-				return err
-			}
+		if err := nextOutboxSeqs(tx, cc.out); err != nil {
+			return err
 		}
 		if seq, prev, err = r.putCheck(tx, ring, cc.check, cc.out, now, prev); err != nil {
 			return err

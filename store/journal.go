@@ -12,7 +12,6 @@ import (
 	"os"
 	"strconv"
 	"syscall"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -99,9 +98,6 @@ func (r *Replica) openJournal(opt Options) error {
 	if err != nil {
 		return fmt.Errorf("open journal %s: %w (is another borderpost running?)", path, err)
 	}
-	// Officers' outcomes and the like go through Batch; a short delay
-	// keeps a lone one fast. Checks use their own group commit.
-	j.MaxBatchDelay = 2 * time.Millisecond
 	r.j = j
 	if legacy {
 		err = r.moveIntoJournal()
@@ -359,7 +355,7 @@ func (r *Replica) jupdate(fn func(*bolt.Tx) error) error {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.settle(w.loggedNow())
+	w.settleAll()
 	if err := w.failing(); err != nil {
 		return fmt.Errorf("the journal cannot take its log's entries yet: %w", err)
 	}
@@ -373,9 +369,12 @@ func (r *Replica) jupdate(fn func(*bolt.Tx) error) error {
 }
 
 // jview runs a read transaction of the journal once it holds every check
-// answered so far (see settleJournal).
+// answered so far, or the log's mover is failing: a reader then reads the
+// prefix the journal holds (wal.go).
 func (r *Replica) jview(fn func(*bolt.Tx) error) error {
-	r.settleJournal()
+	if w := r.wal; w != nil {
+		w.settleAll()
+	}
 	return r.j.View(fn)
 }
 

@@ -110,14 +110,17 @@ func (r *Replica) RecordOutcome(ctx context.Context, o Outcome) error {
 // putOutbox seals entries into the outbox under the next sequences, which
 // it sets on them.
 func (r *Replica) putOutbox(tx *bolt.Tx, entries []Hit) error {
-	if err := r.putOutboxEntries(tx, r.journalRing(), entries); err != nil {
+	if err := nextOutboxSeqs(tx, entries); err != nil {
+		return err
+	}
+	if err := putOutboxAt(tx, r.journalRing(), entries); err != nil {
 		return err
 	}
 	return addOutboxN(tx, int64(len(entries)))
 }
 
-// putOutboxEntries is putOutbox without the count of waiting entries.
-func (r *Replica) putOutboxEntries(tx *bolt.Tx, ring *keyring, entries []Hit) error {
+// nextOutboxSeqs sets on entries the outbox's next sequences, in tx.
+func nextOutboxSeqs(tx *bolt.Tx, entries []Hit) error {
 	ob := tx.Bucket(bucketOutbox)
 	for i := range entries {
 		seq, err := ob.NextSequence()
@@ -126,11 +129,11 @@ func (r *Replica) putOutboxEntries(tx *bolt.Tx, ring *keyring, entries []Hit) er
 		}
 		entries[i].Seq = seq
 	}
-	return putOutboxAt(tx, ring, entries)
+	return nil
 }
 
 // putOutboxAt seals entries into the outbox under the sequences they
-// carry (assigned by putOutboxEntries, or by the journal's log).
+// carry (assigned by nextOutboxSeqs, or by the journal's log).
 func putOutboxAt(tx *bolt.Tx, ring *keyring, entries []Hit) error {
 	ob := tx.Bucket(bucketOutbox)
 	ob.FillPercent = 1 // entries only ever go at the end: fill pages

@@ -288,9 +288,6 @@ func Open(ctx context.Context, path string, kp KeyProvider, opt Options) (*Repli
 			os.RemoveAll(d)
 		}
 	}
-	// Checks are grouped by Record's own group commit; Batch groups the
-	// rarer officer outcomes, and a short delay keeps a lone one fast.
-	db.MaxBatchDelay = 2 * time.Millisecond
 	strays := r.strays
 	r.dropping = startTask(len(strays) > 0, func(ctx context.Context) { r.dropStrays(ctx, strays) })
 	if !opt.Warm {

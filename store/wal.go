@@ -206,7 +206,7 @@ func (r *Replica) openWAL(size int64) error {
 	}
 	r.wal = w
 	go r.moveWAL()
-	w.settle(w.logged)
+	w.settleAll()
 	switch err = w.failing(); {
 	case err == nil:
 		if err := w.clearLog(); err != nil {
@@ -481,7 +481,7 @@ func (r *Replica) logGroup() {
 		// After a failed append: what of it reached the disk must never
 		// be read, so the log starts again from zeros, which needs every
 		// entry moved.
-		w.settle(w.loggedNow())
+		w.settleAll()
 		if err := w.failing(); err != nil {
 			failAll(fmt.Errorf("the journal cannot take what checks write: %w", err))
 			return
@@ -501,7 +501,7 @@ func (r *Replica) logGroup() {
 		if errors.Is(err, errLogFull) && len(entries) == 0 {
 			// Not one frame fits: the mover is a lap behind. Wait for it
 			// (the only wait of an append) and place again.
-			w.settle(w.loggedNow())
+			w.settleAll()
 			lap = w.placer()
 			e, err = lap.place(ring, &b)
 		}
@@ -738,13 +738,9 @@ func (w *wal) settle(upto uint64) {
 	}
 }
 
-// settleJournal waits until the journal holds every check answered so
-// far (or the mover fails). Every reader of the journal calls it first.
-func (r *Replica) settleJournal() {
-	if w := r.wal; w != nil {
-		w.settle(w.loggedNow())
-	}
-}
+// settleAll waits until the journal holds every entry appended so far
+// (or the mover fails).
+func (w *wal) settleAll() { w.settle(w.loggedNow()) }
 
 // moveWAL is the mover: it commits the log's entries to the journal in
 // order, until closeWAL.
