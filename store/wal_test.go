@@ -212,19 +212,14 @@ func TestJournalLogCutsATornTail(t *testing.T) {
 func TestJournalLogWrapsAround(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "r.db")
-	r, err := Open(ctx, path, testKey(1), Options{LockTimeout: time.Second, WALSize: walMinSize})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openSmallLog(t, path)
 	defer r.Close()
 	const n = 1500 // about 400 bytes a frame: several times the log
 	errs := make(chan error, 4)
 	for lane := range 4 {
 		go func() {
 			for i := lane; i < n; i += 4 {
-				h := walHit(i)
-				h.Value = strings.Repeat("x", 200)
-				if _, err := r.Record(ctx, CheckRecord{ID: fmt.Sprintf("chk-%04d", i), Device: "lane"}, []Hit{h}); err != nil {
+				if err := recordPadded(ctx, r, i); err != nil {
 					errs <- err
 					return
 				}
@@ -296,6 +291,25 @@ func TestJournalLogOfAnotherJournalIsNotReplayed(t *testing.T) {
 	}
 }
 
+// openSmallLog opens a replica whose journal log is as small as a log
+// may be (68 KiB), so that a test's checks go round it.
+func openSmallLog(t *testing.T, path string) *Replica {
+	t.Helper()
+	r, err := Open(context.Background(), path, testKey(1), Options{LockTimeout: time.Second, WALSize: walMinSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// recordPadded records check i with one hit of about 400 bytes sealed.
+func recordPadded(ctx context.Context, r *Replica, i int) error {
+	h := walHit(i)
+	h.Value = strings.Repeat("x", 200)
+	_, err := r.Record(ctx, CheckRecord{ID: fmt.Sprintf("chk-%04d", i), Device: "lane"}, []Hit{h})
+	return err
+}
+
 func waitFor(t *testing.T, cond func() bool, what string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -313,15 +327,10 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 func TestJournalLogReplaysAcrossAWrap(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "r.db")
-	r, err := Open(ctx, path, testKey(1), Options{LockTimeout: time.Second, WALSize: walMinSize})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openSmallLog(t, path)
 	defer r.Close()
 	record := func(i int) {
-		h := walHit(i)
-		h.Value = strings.Repeat("x", 200)
-		if _, err := r.Record(ctx, CheckRecord{ID: fmt.Sprintf("chk-%04d", i), Device: "lane"}, []Hit{h}); err != nil {
+		if err := recordPadded(ctx, r, i); err != nil {
 			t.Fatal(err)
 		}
 	}
